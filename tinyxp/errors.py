@@ -1,0 +1,96 @@
+"""The typed errors of tinyxp, all subclasses of TinyxpError.
+
+An error may carry the text it was raised about (`source`), a character offset in
+it (`pos`) and the length of the offending span. `str(err)` then renders
+``path:line:col: message`` followed by the offending line and a caret under the
+span, so that the command line can print it as it is.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+
+class TinyxpError(Exception):
+    """Base class of every error tinyxp raises on bad input or a failed operation."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: Optional[str] = None,
+        pos: Optional[int] = None,
+        length: int = 1,
+        path: Optional[str] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.pos = pos
+        self.length = max(1, length)
+        self.path = path
+
+    @property
+    def line(self) -> Optional[int]:
+        """1-based line of `pos` in `source`, or None when unknown."""
+        if self.source is None or self.pos is None:
+            return None
+        return self.source.count("\n", 0, self.pos) + 1
+
+    @property
+    def col(self) -> Optional[int]:
+        """1-based column of `pos` in `source`, or None when unknown."""
+        if self.source is None or self.pos is None:
+            return None
+        return self.pos - (self.source.rfind("\n", 0, self.pos) + 1) + 1
+
+    def __str__(self) -> str:
+        if self.source is None or self.pos is None:
+            return f"{self.path}: {self.message}" if self.path else self.message
+        line, col = self.line, self.col
+        if self.path:
+            head = f"{self.path}:{line}:{col}: {self.message}"
+        elif "\n" in self.source.rstrip("\n"):
+            head = f"line {line}, column {col}: {self.message}"
+        else:
+            head = self.message
+        start = self.source.rfind("\n", 0, self.pos) + 1
+        end = self.source.find("\n", self.pos)
+        text = self.source[start:] if end < 0 else self.source[start:end]
+        width = min(self.length, max(1, len(text) - (col - 1)))
+        return f"{head}\n    {text}\n    {' ' * (col - 1)}{'^' * width}"
+
+
+class YAMLError(TinyxpError, ValueError):
+    """Malformed YAML, or a construct outside tinyxp's YAML subset."""
+
+
+class ConfigError(TinyxpError, ValueError):
+    """A configuration that cannot be composed: missing file, bad interpolation, unset ???."""
+
+
+class OverrideError(TinyxpError, ValueError):
+    """A command-line override or sweep that cannot be parsed or applied."""
+
+
+class QueryError(TinyxpError, ValueError):
+    """A query with a syntax error, an unknown field or an impossible comparison."""
+
+
+class LoggerError(TinyxpError, ValueError):
+    """Bad input to the run logger: a metric that is not JSON, a name with a slash, ..."""
+
+
+class ReaderError(TinyxpError, ValueError):
+    """A log directory that cannot be read, or a bad column, grouping or aggregation."""
+
+
+class GitError(TinyxpError, RuntimeError):
+    """A git command failed; the message names the repository and quotes git's output."""
+
+
+class SchedulerError(TinyxpError, RuntimeError):
+    """A job script that cannot be written or a submission that failed."""
+
+
+class NoCheckpoint(TinyxpError, LookupError):
+    """load_checkpoint found no checkpoint of that name in the run directory."""
