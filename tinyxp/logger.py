@@ -1,0 +1,408 @@
+"""Run directories: id allocation, atomic metadata files, JSON-lines metrics, artifacts.
+
+The layout is the contract of docs/format.md. Rewritten files go through a `.tmp-*`
+file in the same folder and os.replace, so a crash never leaves half a file; metric
+files are only appended to, one whole line per os.write.
+"""
+from __future__ import annotations
+
+import json
+import os
+from itertools import count
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
+
+from .errors import LoggerError, NoCheckpoint
+
+if TYPE_CHECKING:
+    from typing import IO
+
+METADATA_DIR = "metadata"
+METRICS_DIR = "metrics"
+ARTIFACTS_DIR = "artifacts"
+INFO_FILE = "info.yaml"
+TMP_PREFIX = ".tmp-"
+MAX_ALLOCATION_ATTEMPTS = 10_000
+
+_tmp_counter = count()  # next() on a count is atomic in CPython: unique names across threads
+
+
+def _os_reason(err: OSError) -> str:
+    return err.strerror or str(err)
+
+
+def _is_run_id(name: str) -> bool:
+    return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))
+
+
+def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
+    """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
+
+    Safe when many processes allocate at once: os.mkdir fails for all but one of them,
+    and the others try the next id. Raises LoggerError when log_dir cannot be created
+    or written.
+    """
+    log_dir = os.path.abspath(log_dir)
+    ensure_log_dir(log_dir)
+    for _ in range(MAX_ALLOCATION_ATTEMPTS):
+        try:
+            names = os.listdir(log_dir)
+        except OSError as err:
+            raise LoggerError(f"Cannot read the log directory {log_dir!r}: {_os_reason(err)}") from None
+        run_id = max((int(name) for name in names if _is_run_id(name)), default=0) + 1
+        run_dir = os.path.join(log_dir, str(run_id))
+        try:
+            os.mkdir(run_dir)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise LoggerError(f"Cannot create a run directory in {log_dir!r}: {_os_reason(err)}") from None
+        return run_id, run_dir
+    raise LoggerError(f"Cannot allocate a run id in {log_dir!r}: {MAX_ALLOCATION_ATTEMPTS} attempts collided")
+
+
+def ensure_log_dir(log_dir: str) -> None:
+    """Create log_dir (and its parents) if needed; raises LoggerError when impossible or read-only."""
+    try:
+        os.makedirs(log_dir, exist_ok=True)
+    except OSError as err:
+        raise LoggerError(f"Cannot create the log directory {log_dir!r}: {_os_reason(err)}") from None
+    if not os.access(log_dir, os.W_OK | os.X_OK):
+        raise LoggerError(f"Cannot write to the log directory {log_dir!r}: Permission denied")
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform; the file itself is synced
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_with(path: str, write: Callable[[IO[Any]], None], *, binary: bool = True, fsync: bool = False) -> None:
+    """Call write(file) on a `.tmp-*` file beside path, then move it onto path.
+
+    The previous file stays whole until the new one is complete: a crash leaves at
+    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{name}")
+    try:
+        with open(tmp, "xb" if binary else "x", **({} if binary else {"encoding": "utf-8"})) as file:
+            write(file)
+            if fsync:
+                file.flush()
+                os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if fsync:
+        _fsync_dir(folder)
+
+
+def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:
+    """Replace the file at path with data in one step (temp file + os.replace)."""
+    write_with(path, lambda file: file.write(data), binary=isinstance(data, bytes), fsync=fsync)
+
+
+def write_yaml(path: str, obj: Any) -> None:
+    """Write obj as block YAML to path atomically."""
+    from . import yaml
+
+    write_atomic(path, yaml.dump(obj))
+
+
+def read_yaml(path: str) -> Any:
+    """Read a YAML file; raises YAMLError naming the path on malformed content."""
+    from . import yaml
+
+    with open(path, encoding="utf-8") as file:
+        return yaml.load(file.read(), path=path)
+
+
+def _make_lock():
+    import _thread  # builtin: no import cost, unlike threading
+
+    return _thread.allocate_lock()
+
+
+_info_lock = _make_lock()  # info.yaml is updated from the main thread and the heartbeat thread
+
+
+def update_info(run_dir: str, **fields: Any) -> Dict[str, Any]:
+    """Set fields in <run_dir>/metadata/info.yaml (read, modify, replace atomically).
+
+    Returns the new content. A missing info.yaml is created.
+    """
+    path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
+    with _info_lock:
+        try:
+            info = read_yaml(path)
+        except FileNotFoundError:
+            info = {}
+        info.update(fields)
+        write_yaml(path, info)
+    return info
+
+
+def check_name(name: Any, what: str) -> str:
+    """Return name if it is a plain file name; raises LoggerError otherwise."""
+    if not isinstance(name, str) or not name:
+        raise LoggerError(f"Invalid {what} {name!r}: expected a non-empty string")
+    separators = "/" + os.sep + (os.altsep or "")
+    if any(sep in name for sep in separators) or ".." in name or name == "." or "\0" in name:
+        raise LoggerError(f"Invalid {what} {name!r}: expected a plain file name, without '/' or '..'")
+    return name
+
+
+def _to_json(value: Any) -> Any:
+    """json's `default` hook: numpy/torch scalars through .item(), without importing them."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            result = item()
+        except Exception:  # e.g. a tensor of several elements
+            result = value
+        if isinstance(result, (int, float, bool, str)) or result is None:
+            return result
+    raise TypeError(type(value).__name__)
+
+
+_ENCODER = json.JSONEncoder(default=_to_json)
+
+
+def _find_bad_value(metrics: Dict[Any, Any]) -> str:
+    """Name the first key whose value json cannot write, for the error message."""
+    for key, value in metrics.items():
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            return f"Invalid metric key {key!r} of type {type(key).__name__}: expected a string"
+        try:
+            _ENCODER.encode(value)
+        except (TypeError, ValueError):
+            return f"Invalid metric {key!r}: value of type {type(value).__name__} is not JSON-serialisable"
+    return "Invalid metrics: not JSON-serialisable"  # pragma: no cover (found above)
+
+
+# format name -> (file extension, save(obj, file), load(file), binary)
+ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
+
+
+def _save_pickle(obj: Any, file: Any) -> None:
+    import pickle
+
+    pickle.dump(obj, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_pickle(file: Any) -> Any:
+    import pickle
+
+    return pickle.load(file)
+
+
+def _save_text(obj: Any, file: Any) -> None:
+    if not isinstance(obj, str):
+        raise LoggerError(f"Invalid text artifact: expected a str, got {type(obj).__name__}")
+    file.write(obj)
+
+
+def _save_numpy(obj: Any, file: Any) -> None:
+    import numpy
+
+    numpy.save(file, obj, allow_pickle=False)
+
+
+def _load_numpy(file: Any) -> Any:
+    import numpy
+
+    return numpy.load(file, allow_pickle=False)
+
+
+def _save_torch(obj: Any, file: Any) -> None:
+    import torch
+
+    torch.save(obj, file)
+
+
+def _load_torch(file: Any) -> Any:
+    import torch
+
+    return torch.load(file)
+
+
+BUILTIN_FORMATS: Dict[str, ArtifactFormat] = {
+    "pickle": (".pkl", _save_pickle, _load_pickle, True),
+    "json": (".json", lambda obj, file: json.dump(obj, file), json.load, False),
+    "text": (".txt", _save_text, lambda file: file.read(), False),
+    "numpy": (".npy", _save_numpy, _load_numpy, True),  # numpy imported only when used
+    "torch": (".pt", _save_torch, _load_torch, True),
+}
+
+
+class Logger:
+    """Writes one run's metrics, artifacts and checkpoints under run_dir.
+
+    Used by @launch (ctx.logger) and standalone: `tinyxp.Logger("logs/7")`. Folders
+    are created on first use.
+    """
+
+    def __init__(self, run_dir: str) -> None:
+        self._run_dir = os.path.abspath(run_dir)
+        self._metric_fds: Dict[str, int] = {}
+        self._formats: Dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
+
+    def __repr__(self) -> str:
+        return f"Logger({self._run_dir!r})"
+
+    @property
+    def run_dir(self) -> str:
+        """The absolute path of the run directory."""
+        return self._run_dir
+
+    @property
+    def run_id(self) -> Optional[int]:
+        """The run id (the directory's name), or None when the name is not an integer."""
+        name = os.path.basename(self._run_dir)
+        return int(name) if _is_run_id(name) else None
+
+    def log_metrics(self, metrics: Dict[str, Any], log_name: str = "train") -> None:
+        """Append metrics as one JSON line to metrics/<log_name>.jsonl.
+
+        The line is handed to the operating system before returning (no fsync). NaN and
+        infinities are written as NaN/Infinity, which json.loads reads back. Raises
+        LoggerError for a value that is not JSON-serialisable (nothing is written).
+        """
+        fd = self._metric_fds.get(log_name)
+        if fd is None:
+            fd = self._open_metrics(log_name)
+        if not isinstance(metrics, dict):
+            raise LoggerError(f"Invalid metrics: expected a dict, got {type(metrics).__name__}")
+        try:
+            line = _ENCODER.encode(metrics)
+        except (TypeError, ValueError):
+            raise LoggerError(_find_bad_value(metrics)) from None
+        data = (line + "\n").encode()
+        written = os.write(fd, data)
+        while written < len(data):  # rare short write (full disk, signal): finish the line
+            written += os.write(fd, data[written:])
+
+    def _open_metrics(self, log_name: str) -> int:
+        check_name(log_name, "metric log name")
+        folder = os.path.join(self._run_dir, METRICS_DIR)
+        path = os.path.join(folder, log_name + ".jsonl")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as err:
+            raise LoggerError(f"Cannot open metric file {path!r}: {_os_reason(err)}") from None
+        _drop_torn_line(fd)
+        self._metric_fds[log_name] = fd
+        return fd
+
+    def _artifact_path(self, name: str, format: str) -> Tuple[str, ArtifactFormat]:
+        check_name(name, "artifact name")
+        spec = self._formats.get(format)
+        if spec is None:
+            import difflib
+
+            close = difflib.get_close_matches(format, self._formats, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known formats: {', '.join(sorted(self._formats))}"
+            raise LoggerError(f"Unknown artifact format {format!r}{hint}")
+        extension = spec[0]
+        filename = name if name.endswith(extension) else name + extension
+        return os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename), spec
+
+    def log_artifact(self, obj: Any, name: str, format: str = "pickle", *, fsync: bool = False) -> str:
+        """Save obj to artifacts/<format>/<name> atomically and return the path.
+
+        The format's extension is added to name when missing (`preds` -> preds.pkl).
+        Raises LoggerError for a bad name or an unknown format.
+        """
+        path, (_, save, _, binary) = self._artifact_path(name, format)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as err:
+            raise LoggerError(f"Cannot create artifact folder for {path!r}: {_os_reason(err)}") from None
+        write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync)
+        return path
+
+    def load_artifact(self, name: str, format: str = "pickle") -> Any:
+        """Load an artifact saved by log_artifact; raises LoggerError when there is none."""
+        path, (_, _, load, binary) = self._artifact_path(name, format)
+        try:
+            file = open(path, "rb" if binary else "r", **({} if binary else {"encoding": "utf-8"}))
+        except FileNotFoundError:
+            raise LoggerError(f"Cannot load artifact {name!r}: no file {path!r}") from None
+        with file:
+            return load(file)
+
+    def register_artifact_format(
+        self,
+        name: str,
+        *,
+        save: Callable[[Any, Any], None],
+        load: Callable[[Any], Any],
+        binary: bool = True,
+        extension: str = "",
+    ) -> None:
+        """Add an artifact format: save(obj, file) and load(file) on an open file.
+
+        The functions live in this process only; nothing about them is written to disk.
+        """
+        check_name(name, "artifact format name")
+        if not callable(save) or not callable(load):
+            raise LoggerError(f"Invalid artifact format {name!r}: save and load must be callables")
+        self._formats[name] = (extension, save, load, binary)
+
+    def log_checkpoint(self, obj: Any, name: str = "last") -> None:
+        """Pickle obj to artifacts/pickle/<name>.pkl with fsync; the previous one survives a crash."""
+        self.log_artifact(obj, name, "pickle", fsync=True)
+
+    def load_checkpoint(self, name: str = "last") -> Any:
+        """Load a checkpoint saved by log_checkpoint; raises NoCheckpoint when there is none."""
+        path, _ = self._artifact_path(name, "pickle")
+        if not os.path.exists(path):
+            raise NoCheckpoint(f"Cannot load checkpoint {name!r}: no file {path!r}")
+        return self.load_artifact(name, "pickle")
+
+    def close(self) -> None:
+        """Close the metric files (reopened if metrics are logged again)."""
+        fds, self._metric_fds = self._metric_fds, {}
+        for fd in fds.values():
+            os.close(fd)
+
+    def __enter__(self) -> "Logger":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _drop_torn_line(fd: int) -> None:
+    """Cut a torn last line (left by a kill mid-write) so appended lines stay whole."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        chunk = os.pread(fd, end - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            os.ftruncate(fd, start + newline + 1)
+            return
+        end = start
+    os.ftruncate(fd, 0)
