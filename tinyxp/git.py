@@ -1,33 +1,629 @@
-"""Git through subprocess: recording the code's state, snapshots. (Stub: issue 4.)
+"""Git through subprocess: recording the code's state, snapshots.
 
-The launcher calls exactly these three functions; keep their signatures.
+The launcher calls three functions:
+
+- `start_recording(script_dir)` at the start of every run, for info.git;
+- `relaunch_in_snapshot(script_path, argv, xp)` with xp.snapshot=true: take or reuse a
+  snapshot of the code and run the script again from it, in a child process;
+- `snapshot_info_for_run(run_dir)` in that child, once the run directory exists.
+
+The parent tells the child what it recorded through the environment variable
+TINYXP_IN_SNAPSHOT (JSON). Every git command goes through `run_git`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+import os
+import re
+import sys
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .errors import ConfigError, GitError
+
+ENV_IN_SNAPSHOT = "TINYXP_IN_SNAPSHOT"
+DIRTY_MODES = ("ask", "ignore", "commit", "patch", "error")
+MAX_CHANGED = 50  # paths kept in info.git.changed; n_changed has the full count
+PATCH_NAME = "uncommitted.patch"
+REQUIREMENTS_NAME = "requirements.txt"
+RE_OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+RE_SNAPSHOT_OVERRIDE = re.compile(r"^\+{0,2}xp\.(snapshot|log_dir)=")
+# --no-optional-locks: many jobs starting at once must not fight over index.lock
+STATUS_ARGS = ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"]
+# signals a scheduler sends to preempt or time out a job: the child must receive them
+FORWARDED_SIGNALS = ("SIGTERM", "SIGUSR1", "SIGUSR2", "SIGHUP")
+
+Change = Tuple[str, str]  # (status code as `git status --short` shows it, path)
 
 
-def start_recording(script_dir: str) -> Callable[[], Optional[Dict[str, Any]]]:
+def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, raw: bool = False) -> Any:
+    """Run `git <args>` in `cwd`; return its standard output (str, or bytes when `raw`).
+
+    `env` adds variables to the environment. Raises GitError naming the repository,
+    the command and git's own output when git is missing or the command fails.
+    """
+    import subprocess
+
+    command = ["git", *args]
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as err:
+        if not os.path.isdir(cwd):
+            reason = "the folder does not exist"
+        elif isinstance(err, FileNotFoundError):
+            reason = "git is not installed (not found on PATH)"
+        else:
+            reason = err.strerror or str(err)
+        raise GitError(f"Cannot run `{_command_text(command)}` in {cwd}: {reason}") from None
+    if proc.returncode != 0:
+        output = (proc.stderr.strip() or proc.stdout.strip()).decode("utf-8", "replace")
+        raise GitError(
+            f"Cannot run `{_command_text(command)}` in {cwd}: "
+            + (output or f"git exited with status {proc.returncode}")
+        )
+    return proc.stdout if raw else proc.stdout.decode("utf-8", "replace")
+
+
+def _command_text(command: List[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(arg) for arg in command)
+
+
+# ---------------------------------------------------------------------------- recording
+
+
+def find_work_tree(path: str) -> Optional[str]:
+    """The top folder of the git working tree holding `path`, or None; runs no git."""
+    path = os.path.abspath(path)
+    while True:
+        if os.path.exists(os.path.join(path, ".git")):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _git_dir(root: str) -> str:
+    """The .git folder of a working tree (a `gitdir:` file for worktrees and submodules)."""
+    dot_git = os.path.join(root, ".git")
+    if os.path.isdir(dot_git):
+        return dot_git
+    with open(dot_git, encoding="utf-8") as file:
+        text = file.read().strip()
+    if not text.startswith("gitdir:"):
+        raise ValueError(f"unexpected content in {dot_git}")
+    return os.path.normpath(os.path.join(root, text[len("gitdir:"):].strip()))
+
+
+def read_head(root: str) -> Tuple[Optional[str], Optional[str]]:
+    """(commit, branch) of HEAD read from the .git files, without running git.
+
+    commit is None before the first commit, branch None when HEAD is detached.
+    Raises OSError or ValueError when the files are not laid out as expected.
+    """
+    git_dir = _git_dir(root)
+    with open(os.path.join(git_dir, "HEAD"), encoding="utf-8") as file:
+        head = file.read().strip()
+    if not head.startswith("ref: "):
+        if not RE_OBJECT_ID.match(head):
+            raise ValueError(f"unexpected HEAD {head!r}")
+        return head, None
+    ref = head[len("ref: "):]
+    branch = ref[len("refs/heads/"):] if ref.startswith("refs/heads/") else ref
+    common = git_dir
+    if os.path.exists(os.path.join(git_dir, "commondir")):
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as file:
+            common = os.path.normpath(os.path.join(git_dir, file.read().strip()))
+    try:
+        with open(os.path.join(common, ref), encoding="utf-8") as file:
+            commit = file.read().strip()
+    except FileNotFoundError:
+        commit = _read_packed_ref(common, ref)
+    if commit is not None and not RE_OBJECT_ID.match(commit):
+        raise ValueError(f"unexpected content in {ref}")
+    return commit, branch
+
+
+def _read_packed_ref(common: str, ref: str) -> Optional[str]:
+    try:
+        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as file:
+            for line in file:
+                if line.rstrip("\n").endswith(" " + ref):
+                    return line.split(" ", 1)[0]
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def parse_status(text: str) -> Dict[str, Any]:
+    """commit, branch and changes from `git status --porcelain=v2 --branch -z` output.
+
+    Changes are (code, path) pairs; code is the two-letter code of `git status --short`
+    with blanks removed ('M', 'A', 'D', 'R', 'MM', '??', ...).
+    """
+    commit: Optional[str] = None
+    branch: Optional[str] = None
+    changes: List[Change] = []
+    fields = text.split("\0")
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        if entry.startswith("# branch.oid "):
+            oid = entry[len("# branch.oid "):]
+            commit = None if oid == "(initial)" else oid
+        elif entry.startswith("# branch.head "):
+            head = entry[len("# branch.head "):]
+            branch = None if head == "(detached)" else head
+        elif entry.startswith("1 "):
+            changes.append((entry[2:4].replace(".", ""), entry.split(" ", 8)[8]))
+        elif entry.startswith("2 "):
+            changes.append((entry[2:4].replace(".", ""), entry.split(" ", 9)[9]))
+            i += 1  # the path it was renamed or copied from
+        elif entry.startswith("u "):
+            changes.append(("U", entry.split(" ", 10)[10]))
+        elif entry.startswith("? "):
+            changes.append(("??", entry[2:]))
+    return {"commit": commit, "branch": branch, "changes": changes}
+
+
+def git_info(root: str, commit: Optional[str], branch: Optional[str], changes: List[Change]) -> Dict[str, Any]:
+    """The mapping stored as info.git."""
+    info: Dict[str, Any] = {"commit": commit, "branch": branch}
+    if branch is None:
+        info["detached"] = True
+    info["dirty"] = bool(changes)
+    info["changed"] = [path for _, path in changes[:MAX_CHANGED]]
+    info["n_changed"] = len(changes)
+    info["root"] = root
+    return info
+
+
+def start_recording(script_dir: str) -> Callable[..., Optional[Dict[str, Any]]]:
     """Start recording the git state of the repository holding `script_dir`.
 
-    Cheap: slow parts may run in the background. The returned function gives the
-    mapping to store as info.git (None outside a repository or without git).
+    HEAD is read from the .git files at once; `git status` runs in a background
+    thread. The returned function gives the mapping to store as info.git (None
+    outside a repository or without git), waiting for `git status`; called with
+    wait=False it returns at once, without dirty and changed while status runs.
+    In a run started from a snapshot, it returns what the parent process recorded.
     """
-    return lambda: None
+    inherited = os.environ.get(ENV_IN_SNAPSHOT)
+    if inherited:
+        state = load_snapshot_env(inherited)
+        info = git_info(state["root"], state["commit"], state["branch"], [])
+        info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir")})
+        return lambda wait=True: dict(info)
+    root = find_work_tree(script_dir)
+    if root is None:
+        return lambda wait=True: None
+    try:
+        commit, branch = read_head(root)
+    except (OSError, ValueError):
+        commit = branch = None
+    import threading
+
+    result: Dict[str, Any] = {}
+
+    def run_status() -> None:
+        try:
+            result["status"] = parse_status(run_git(STATUS_ARGS, root))
+        except GitError as err:
+            result["error"] = err
+
+    thread = threading.Thread(target=run_status, name="tinyxp-git-status", daemon=True)
+    thread.start()
+
+    def get(wait: bool = True) -> Optional[Dict[str, Any]]:
+        if not wait and thread.is_alive():
+            info: Dict[str, Any] = {"commit": commit, "branch": branch}
+            if branch is None:
+                info["detached"] = True
+            info["root"] = root
+            return info
+        thread.join()
+        if "error" in result:
+            return None  # git missing, or a repository git refuses to read
+        status = result["status"]
+        return git_info(root, status["commit"], status["branch"], status["changes"])
+
+    return get
+
+
+# ---------------------------------------------------------------------------- snapshots
+
+
+def in_snapshot() -> bool:
+    """Whether this process was started from a snapshot by relaunch_in_snapshot."""
+    return bool(os.environ.get(ENV_IN_SNAPSHOT))
+
+
+def load_snapshot_env(text: str) -> Dict[str, Any]:
+    """The state the parent process passed in TINYXP_IN_SNAPSHOT; raises GitError if malformed."""
+    import json
+
+    try:
+        state = json.loads(text)
+    except ValueError as err:
+        raise GitError(f"Invalid {ENV_IN_SNAPSHOT} environment variable: {err}") from None
+    missing = [key for key in ("commit", "branch", "root", "snapshot_dir") if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise GitError(f"Invalid {ENV_IN_SNAPSHOT} environment variable: missing {', '.join(missing)}")
+    return state
 
 
 def snapshot_info_for_run(run_dir: str) -> Optional[Dict[str, Any]]:
     """In a run started from a snapshot, fill the run directory's snapshot files.
 
-    Writes metadata/uncommitted.patch and metadata/requirements.txt when relevant and
-    returns the fields to merge into info.git (None when not run from a snapshot).
+    Writes metadata/requirements.txt, and metadata/uncommitted.patch for
+    xp.dirty=patch, and returns the fields to merge into info.git (None when not run
+    from a snapshot). Raises GitError when the patch cannot be copied.
     """
-    return None
+    text = os.environ.get(ENV_IN_SNAPSHOT)
+    if not text:
+        return None
+    state = load_snapshot_env(text)
+    metadata = os.path.join(run_dir, "metadata")
+    os.makedirs(metadata, exist_ok=True)
+    write_atomic(os.path.join(metadata, REQUIREMENTS_NAME), render_requirements().encode("utf-8"))
+    info = {key: state[key] for key in ("commit", "branch", "dirty", "changed", "n_changed", "root") if key in state}
+    info["snapshot_dir"] = state["snapshot_dir"]
+    info["dirty_mode"] = state.get("dirty_mode")
+    if state.get("auto_commit"):
+        info["auto_commit"] = True
+    if state.get("patch"):
+        try:
+            with open(state["patch"], "rb") as file:
+                patch = file.read()
+        except OSError as err:
+            raise GitError(f"Cannot read the uncommitted changes of {state['root']} from {state['patch']}: {err.strerror}") from None
+        write_atomic(os.path.join(metadata, PATCH_NAME), patch)
+        info["patch"] = os.path.join("metadata", PATCH_NAME)
+    return info
+
+
+def render_requirements() -> str:
+    """The installed distributions as requirements.txt lines, `name==version`, sorted."""
+    import platform
+    from importlib import metadata
+
+    found: Dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found.setdefault(name.lower(), f"{name}=={dist.version}")
+    lines = [f"# python {platform.python_version()} ({sys.executable}), written by tinyxp"]
+    lines += sorted(found.values(), key=str.lower)
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then move it into place."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
     """Take or reuse the snapshot for xp.snapshot=true and rerun the script from it.
 
-    Returns the child process's exit status.
+    Handles uncommitted changes as xp.dirty says, then runs `python <snapshot copy of
+    the script> <argv> xp.snapshot=false xp.log_dir=<absolute>` from the snapshot's
+    copy of the working folder and returns the child process's exit status.
+    Raises GitError (not a repository, no commit, git failing, refused changes) and
+    ConfigError (an unknown xp.dirty).
     """
-    raise NotImplementedError("snapshots are not implemented yet")
+    script_path = os.path.abspath(script_path)
+    log_dir = os.path.abspath(os.path.expanduser(str(_setting(xp, "log_dir"))))
+    plan = prepare_snapshot(script_path, xp, argv=argv)
+    root, snapshot = plan["root"], plan["snapshot_dir"]
+    snap_script = os.path.join(snapshot, os.path.relpath(script_path, root))
+    if not os.path.isfile(snap_script):
+        raise GitError(
+            f"Cannot run from the snapshot of {root}: {os.path.relpath(script_path, root)!r} is not in "
+            f"commit {plan['commit'][:12]} (commit it, or use xp.dirty=patch)"
+        )
+    cwd = os.getcwd()
+    relative_cwd = os.path.relpath(cwd, root)
+    if not relative_cwd.startswith(os.pardir):
+        cwd = os.path.join(snapshot, relative_cwd)
+        os.makedirs(cwd, exist_ok=True)  # a folder git does not track, such as an empty one
+    command = [sys.executable, snap_script]
+    command += [token for token in argv if not RE_SNAPSHOT_OVERRIDE.match(token)]
+    command += ["xp.snapshot=false", "xp.log_dir=" + _quote_value(log_dir)]
+    import json
+
+    env = dict(os.environ)
+    env[ENV_IN_SNAPSHOT] = json.dumps(plan)
+    return run_child(command, cwd, env)
+
+
+def _setting(xp: Any, name: str) -> Any:
+    """xp.<name> from a Config or a plain dict, its default when absent."""
+    try:
+        return xp[name]
+    except (KeyError, TypeError):
+        from .config import XP_DEFAULTS
+
+        return getattr(xp, name, XP_DEFAULTS[name])
+
+
+def _quote_value(text: str) -> str:
+    """`text` as an override value that reads back as that string (YAML single quotes)."""
+    if re.match(r"^[A-Za-z0-9_./~-]+$", text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    """Deal with uncommitted changes as xp.dirty says, then create or reuse the snapshot.
+
+    The log folder xp.log_dir is left out of the dirty check and of a patch.
+    Returns the state passed to the child: commit, branch, dirty, changed, n_changed,
+    root, snapshot_dir, dirty_mode, patch (the saved patch file or None), auto_commit.
+    Raises GitError and ConfigError as relaunch_in_snapshot does.
+    """
+    mode = str(_setting(xp, "dirty"))
+    if mode not in DIRTY_MODES:
+        import difflib
+
+        close = difflib.get_close_matches(mode, DIRTY_MODES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"Unknown xp.dirty value {mode!r}{hint} Expected one of {', '.join(DIRTY_MODES)}")
+    directory = os.path.dirname(os.path.abspath(script_path))
+    root = find_work_tree(directory)
+    if root is None:
+        raise GitError(f"Cannot take a snapshot of {directory}: it is not inside a git repository (xp.snapshot=true needs one)")
+    pathspec = _exclusions(root, [os.path.expanduser(str(_setting(xp, "log_dir")))])
+    status = parse_status(run_git(STATUS_ARGS + ["--", "."] + pathspec, root))
+    commit, changes = status["commit"], status["changes"]
+    if commit is None:
+        raise GitError(f"Cannot take a snapshot of {root}: the repository has no commit yet")
+    snapshot_parent = os.path.join(_snapshot_root(root, xp), os.path.basename(root))
+    plan = git_info(root, commit, status["branch"], changes)
+    plan.update(dirty_mode=mode, patch=None)
+    treeish, name = commit, commit
+    if changes:
+        if mode == "ask":
+            mode = _ask(root, changes, xp)
+        if mode == "error":
+            raise GitError(
+                f"Cannot take a snapshot of {root}: {_count(len(changes), 'uncommitted change')}"
+                f" (commit them, or set xp.dirty to ignore, commit or patch):\n{_listing(changes)}"
+            )
+        if mode == "ignore":
+            _warn(f"running commit {commit[:12]} of {root} without {_count(len(changes), 'uncommitted change')}:\n{_listing(changes)}")
+        elif mode == "commit":
+            commit = _commit_changes(root, changes, script_path, argv or [])
+            treeish = name = commit
+            plan.update(commit=commit, auto_commit=True)
+        elif mode == "patch":
+            treeish, patch = capture_working_tree(root, commit, pathspec)
+            import hashlib
+
+            name = f"{commit}-{hashlib.sha256(patch).hexdigest()[:12]}"
+            _make_snapshot_parent(root, snapshot_parent)
+            plan["patch"] = os.path.join(snapshot_parent, name + ".patch")
+            if not os.path.exists(plan["patch"]):
+                write_atomic(plan["patch"], patch)
+        plan["dirty_mode"] = mode
+    plan["snapshot_dir"] = take_snapshot(root, treeish, os.path.join(snapshot_parent, name))
+    return plan
+
+
+def _exclusions(root: str, folders: List[str]) -> List[str]:
+    """Pathspecs leaving out the folders inside `root`."""
+    specs = []
+    for folder in folders:
+        relative = os.path.relpath(os.path.abspath(folder), root)
+        if relative != os.curdir and not relative.startswith(os.pardir):
+            specs.append(":(exclude,literal)" + relative.replace(os.sep, "/"))
+    return specs
+
+
+def _snapshot_root(root: str, xp: Any) -> str:
+    """xp.snapshot_dir, relative to the repository root."""
+    return os.path.normpath(os.path.join(root, os.path.expanduser(str(_setting(xp, "snapshot_dir")))))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _listing(changes: List[Change]) -> str:
+    lines = [f"  {code:>2} {path}" for code, path in changes[:MAX_CHANGED]]
+    if len(changes) > MAX_CHANGED:
+        lines.append(f"  ... and {len(changes) - MAX_CHANGED} more")
+    return "\n".join(lines)
+
+
+def _warn(message: str) -> None:
+    print(f"tinyxp: warning: {message}", file=sys.stderr)
+
+
+def _ask(root: str, changes: List[Change], xp: Any) -> str:
+    """The user's choice for uncommitted changes, or 'error' when no one can be asked."""
+    if not _setting(xp, "interactive") or not sys.stdin or not sys.stdin.isatty():
+        return "error"
+    print(f"tinyxp: {root} has {_count(len(changes), 'uncommitted change')}:\n{_listing(changes)}", file=sys.stderr)
+    choices = {"c": "commit", "p": "patch", "i": "ignore", "a": "abort"}
+    while True:
+        sys.stderr.write(
+            "[c]ommit them and run, run with them as a [p]atch (no commit), "
+            "[i]gnore them (run the last commit), or [a]bort? "
+        )
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        answer = line.strip().lower()
+        if not line or answer in ("a", "abort"):
+            raise GitError(f"Cannot take a snapshot of {root}: aborted at the prompt about uncommitted changes")
+        for key, choice in choices.items():
+            if answer in (key, choice):
+                return choice
+
+
+def _commit_changes(root: str, changes: List[Change], script_path: str, argv: List[str]) -> str:
+    """Commit the tracked changes (xp.dirty=commit) and return the new commit."""
+    tracked = [change for change in changes if change[0] != "??"]
+    untracked = [change for change in changes if change[0] == "??"]
+    if untracked:
+        _warn(f"{_count(len(untracked), 'untracked path')} left out of the commit and the snapshot:\n{_listing(untracked)}")
+    if tracked:
+        from datetime import datetime
+
+        run = " ".join([os.path.relpath(script_path, root), *argv])
+        message = f"tinyxp: automatic commit before the run `{run}`\n\nMade by tinyxp (xp.dirty=commit) on {datetime.now().astimezone().isoformat(timespec='seconds')}."
+        run_git(["commit", "--all", "--quiet", "--message", message], root)
+    return run_git(["rev-parse", "HEAD"], root).strip()
+
+
+def capture_working_tree(root: str, commit: str, pathspec: List[str]) -> Tuple[str, bytes]:
+    """(tree id, patch against `commit`) of the working tree, untracked files included.
+
+    Works on a copy of the index, so the user's index and history are not touched
+    (the files' contents are stored as objects in the repository).
+    """
+    import shutil
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="tinyxp-index-")
+    try:
+        env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+        try:
+            shutil.copyfile(os.path.join(_git_dir(root), "index"), env["GIT_INDEX_FILE"])
+        except (OSError, ValueError):
+            run_git(["read-tree", commit], root, env=env)
+        run_git(["add", "--all", "--", "."] + pathspec, root, env=env)
+        tree = run_git(["write-tree"], root, env=env).strip()
+        patch = run_git(
+            ["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-textconv",
+             "--src-prefix=a/", "--dst-prefix=b/", commit],
+            root,
+            env=env,
+            raw=True,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return tree, patch
+
+
+def _make_snapshot_parent(root: str, folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise GitError(f"Cannot create the snapshot folder {folder} for {root}: {err.strerror or err}") from None
+    ignore = os.path.join(os.path.dirname(folder), ".gitignore")
+    if not os.path.exists(ignore):
+        # snapshots are often kept inside the repository: they must not make it dirty
+        try:
+            write_atomic(ignore, b"# snapshots written by tinyxp: not part of the repository\n*\n")
+        except OSError:
+            pass
+
+
+def take_snapshot(root: str, treeish: str, destination: str) -> str:
+    """Create the snapshot of `treeish` at `destination`, or reuse it; returns destination.
+
+    The copy is made in a temporary folder beside it and renamed into place, so a
+    snapshot that exists is complete, and a process that loses the race to create it
+    uses the winner's. Raises GitError, leaving nothing half-made behind.
+    """
+    if os.path.isdir(destination):
+        return destination
+    import shutil
+    import tempfile
+
+    parent = os.path.dirname(destination)
+    _make_snapshot_parent(root, parent)
+    try:
+        scratch = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(destination)}-", dir=parent)
+    except OSError as err:
+        raise GitError(f"Cannot write in the snapshot folder {parent} for {root}: {err.strerror or err}") from None
+    try:
+        tree = os.path.join(scratch, "tree")
+        export_tree(root, treeish, tree, scratch)
+        try:
+            os.rename(tree, destination)
+        except OSError:
+            if not os.path.isdir(destination):
+                raise GitError(f"Cannot move the snapshot of {root} into {destination}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return destination
+
+
+def export_tree(repo: str, treeish: str, destination: str, scratch: str) -> None:
+    """Write the files of `treeish` into `destination`, submodules at their recorded commits.
+
+    Uses a private index in `scratch` and `git checkout-index`, which applies the
+    repository's filters as a checkout would, and is faster than a clone.
+    """
+    index = os.path.join(scratch, f"index-{len(os.listdir(scratch))}")
+    env = {"GIT_INDEX_FILE": index}
+    run_git(["read-tree", treeish], repo, env=env)
+    os.makedirs(destination, exist_ok=True)
+    run_git(["checkout-index", "--all", "--force", "--prefix=" + destination + os.sep], repo, env=env)
+    if not os.path.exists(os.path.join(destination, ".gitmodules")):
+        return
+    for entry in run_git(["ls-files", "--stage", "-z"], repo, env=env).split("\0"):
+        if not entry.startswith("160000 "):
+            continue
+        meta, path = entry.split("\t", 1)
+        commit = meta.split(" ")[1]
+        submodule = os.path.join(repo, path)
+        if not os.path.exists(os.path.join(submodule, ".git")):
+            _warn(f"submodule {path!r} of {repo} is not checked out: its folder in the snapshot is empty")
+            os.makedirs(os.path.join(destination, path), exist_ok=True)
+            continue
+        export_tree(submodule, commit, os.path.join(destination, path), scratch)
+
+
+def run_child(command: List[str], cwd: str, env: Dict[str, str]) -> int:
+    """Run `command` to its end, passing on the signals a scheduler sends; its exit status."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(command, cwd=cwd, env=env)
+
+    def forward(signum: int, frame: Any) -> None:
+        try:
+            proc.send_signal(signum)
+        except OSError:
+            pass
+
+    previous = {}
+    try:
+        try:
+            for name in FORWARDED_SIGNALS:
+                if hasattr(signal, name):
+                    previous[getattr(signal, name)] = signal.signal(getattr(signal, name), forward)
+            # Ctrl-C reaches the child from the terminal: wait for it to stop cleanly
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:
+            pass  # not the main thread: signals cannot be handled here
+        returncode = proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - returncode if returncode < 0 else returncode

@@ -1,0 +1,530 @@
+"""Tests of tinyxp/git.py with real repositories made in temporary folders."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from unittest import mock
+
+from tinyxp import git as tgit
+from tinyxp.errors import ConfigError, GitError
+
+MAIN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HAVE_GIT = shutil.which("git") is not None
+# CI machines have no git identity; the user's own configuration must not leak in
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Tinyxp Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Tinyxp Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+UNICODE_NAME = "données d'été.txt"
+_environ = mock.patch.dict(os.environ, GIT_ENV)
+
+
+def setUpModule() -> None:
+    _environ.start()
+    os.environ.pop(tgit.ENV_IN_SNAPSHOT, None)
+
+
+def tearDownModule() -> None:
+    _environ.stop()
+
+
+def git(cwd: str, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode()
+
+
+def write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8") as file:
+        return file.read()
+
+
+def list_files(folder: str) -> list:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            found.append(os.path.relpath(os.path.join(dirpath, name), folder).replace(os.sep, "/"))
+    return sorted(found)
+
+
+@unittest.skipUnless(HAVE_GIT, "git is not installed")
+class RepoTestCase(unittest.TestCase):
+    """A temporary folder, and a repository `proj` made in it on demand."""
+
+    def setUp(self) -> None:
+        self.tmp = os.path.realpath(tempfile.mkdtemp(prefix="tinyxp-test-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.root = os.path.join(self.tmp, "proj")
+
+    def make_repo(self, files: dict = None, *, root: str = None, commit: bool = True) -> str:
+        root = root or self.root
+        os.makedirs(root, exist_ok=True)
+        git(root, "init", "--quiet", "--initial-branch=main")
+        files = {"train.py": "print('hello')\n", "lib/model.py": "DEPTH = 1\n"} if files is None else files
+        for name, text in files.items():
+            write(os.path.join(root, name), text)
+        if commit:
+            git(root, "add", "--all")
+            git(root, "commit", "--quiet", "--message", "first")
+        return root
+
+    def head(self, root: str = None) -> str:
+        return git(root or self.root, "rev-parse", "HEAD").strip()
+
+    def xp(self, **settings) -> dict:
+        xp = {"snapshot_dir": "./.tinyxp/snapshots", "dirty": "error", "interactive": False,
+              "log_dir": os.path.join(self.tmp, "logs")}
+        xp.update(settings)
+        return xp
+
+    def snapshot(self, **settings) -> dict:
+        """prepare_snapshot for proj/train.py, with stderr captured into self.stderr."""
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            try:
+                return tgit.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp(**settings))
+            finally:
+                self.stderr = stderr.getvalue()
+
+    def assert_no_leftovers(self, folder: str) -> None:
+        if os.path.isdir(folder):
+            self.assertEqual([name for name in os.listdir(folder) if name.startswith(".tmp-")], [])
+
+
+class RunGitTest(RepoTestCase):
+    def test_output(self):
+        self.make_repo()
+        self.assertEqual(tgit.run_git(["rev-parse", "HEAD"], self.root).strip(), self.head())
+        self.assertIsInstance(tgit.run_git(["rev-parse", "HEAD"], self.root, raw=True), bytes)
+
+    def test_failure_names_repository_command_and_git_output(self):
+        self.make_repo()
+        with self.assertRaises(GitError) as caught:
+            tgit.run_git(["rev-parse", "--verify", "no such"], self.root)
+        self.assertEqual(str(caught.exception), f"Cannot run `git rev-parse --verify 'no such'` in {self.root}: fatal: Needed a single revision")
+
+    def test_git_not_installed(self):
+        self.make_repo()
+        with mock.patch.dict(os.environ, {"PATH": self.tmp}):
+            with self.assertRaises(GitError) as caught:
+                tgit.run_git(["status"], self.root)
+        self.assertEqual(str(caught.exception), f"Cannot run `git status` in {self.root}: git is not installed (not found on PATH)")
+
+    def test_missing_folder(self):
+        missing = os.path.join(self.tmp, "missing")
+        with self.assertRaises(GitError) as caught:
+            tgit.run_git(["status"], missing)
+        self.assertEqual(str(caught.exception), f"Cannot run `git status` in {missing}: the folder does not exist")
+
+
+class RecordingTest(RepoTestCase):
+    def record(self, directory: str = None, **kwargs):
+        return tgit.start_recording(directory or self.root)(**kwargs)
+
+    def test_not_a_repository(self):
+        self.assertIsNone(self.record(self.tmp))
+
+    def test_git_not_installed(self):
+        self.make_repo()
+        with mock.patch.dict(os.environ, {"PATH": self.tmp}):
+            self.assertIsNone(self.record())
+
+    def test_clean(self):
+        self.make_repo()
+        self.assertEqual(
+            self.record(os.path.join(self.root, "lib")),
+            {"commit": self.head(), "branch": "main", "dirty": False, "changed": [], "n_changed": 0, "root": self.root},
+        )
+
+    def test_no_commit_yet(self):
+        self.make_repo({"a.py": ""}, commit=False)
+        self.assertEqual(
+            self.record(),
+            {"commit": None, "branch": "main", "dirty": True, "changed": ["a.py"], "n_changed": 1, "root": self.root},
+        )
+
+    def test_detached_head(self):
+        self.make_repo()
+        git(self.root, "checkout", "--quiet", "--detach")
+        info = self.record()
+        self.assertEqual((info["commit"], info["branch"], info["detached"]), (self.head(), None, True))
+
+    def test_dirty_and_untracked_with_spaces_and_unicode(self):
+        self.make_repo({"train.py": "", "gone.py": "", "old name.py": ""})
+        write(os.path.join(self.root, "train.py"), "changed\n")
+        os.remove(os.path.join(self.root, "gone.py"))
+        git(self.root, "mv", "old name.py", "new name.py")
+        write(os.path.join(self.root, UNICODE_NAME), "")
+        write(os.path.join(self.root, "new dir", "x.py"), "")
+        info = self.record()
+        self.assertTrue(info["dirty"])
+        self.assertEqual(sorted(info["changed"]), sorted(["train.py", "gone.py", "new name.py", UNICODE_NAME, "new dir/"]))
+        self.assertEqual(info["n_changed"], 5)
+
+    def test_changed_is_capped(self):
+        self.make_repo()
+        for i in range(tgit.MAX_CHANGED + 10):
+            write(os.path.join(self.root, f"new{i:03}.txt"), "")
+        info = self.record()
+        self.assertEqual((len(info["changed"]), info["n_changed"]), (tgit.MAX_CHANGED, tgit.MAX_CHANGED + 10))
+
+    def test_without_waiting(self):
+        self.make_repo()
+        info = self.record(wait=False)
+        self.assertEqual(info["commit"], self.head())
+        self.assertEqual(info["root"], self.root)
+
+    def test_read_head_packed_refs_and_worktree(self):
+        self.make_repo()
+        git(self.root, "pack-refs", "--all")
+        self.assertEqual(tgit.read_head(self.root), (self.head(), "main"))
+        other = os.path.join(self.tmp, "other")
+        git(self.root, "worktree", "add", "--quiet", "-b", "side", other)
+        self.assertEqual(tgit.read_head(other), (self.head(), "side"))
+        self.assertEqual(self.record(other)["branch"], "side")
+
+    def test_inherited_in_snapshot(self):
+        state = {"commit": "a" * 40, "branch": "main", "dirty": False, "changed": [], "n_changed": 0,
+                 "root": "/src/proj", "snapshot_dir": "/snap/proj/" + "a" * 40}
+        with mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: json.dumps(state)}):
+            self.assertEqual(self.record(self.tmp), state)
+
+
+class SnapshotTest(RepoTestCase):
+    def snapshots(self) -> str:
+        return os.path.join(self.root, ".tinyxp", "snapshots", "proj")
+
+    def test_not_a_repository(self):
+        write(os.path.join(self.root, "train.py"), "")
+        with self.assertRaises(GitError) as caught:
+            self.snapshot()
+        self.assertEqual(str(caught.exception), f"Cannot take a snapshot of {self.root}: it is not inside a git repository (xp.snapshot=true needs one)")
+
+    def test_git_not_installed(self):
+        self.make_repo()
+        with mock.patch.dict(os.environ, {"PATH": self.tmp}):
+            with self.assertRaisesRegex(GitError, r"^Cannot run `git .*status.*` in .*: git is not installed \(not found on PATH\)$"):
+                self.snapshot()
+
+    def test_no_commit_yet(self):
+        self.make_repo(commit=False)
+        with self.assertRaises(GitError) as caught:
+            self.snapshot(dirty="ignore")
+        self.assertEqual(str(caught.exception), f"Cannot take a snapshot of {self.root}: the repository has no commit yet")
+
+    def test_clean(self):
+        self.make_repo()
+        plan = self.snapshot()
+        commit = self.head()
+        self.assertEqual(plan["snapshot_dir"], os.path.join(self.snapshots(), commit))
+        self.assertEqual(list_files(plan["snapshot_dir"]), ["lib/model.py", "train.py"])
+        self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 1\n")
+        self.assertEqual(
+            {key: plan[key] for key in ("commit", "branch", "dirty", "changed", "n_changed", "root", "dirty_mode", "patch")},
+            {"commit": commit, "branch": "main", "dirty": False, "changed": [], "n_changed": 0, "root": self.root,
+             "dirty_mode": "error", "patch": None},
+        )
+        self.assert_no_leftovers(self.snapshots())
+        # the snapshot folder inside the repository does not make it dirty
+        self.assertEqual(git(self.root, "status", "--porcelain"), "")
+
+    def test_existing_snapshot_is_reused(self):
+        self.make_repo()
+        first = self.snapshot()["snapshot_dir"]
+        write(os.path.join(first, "marker"), "")
+        self.assertEqual(self.snapshot()["snapshot_dir"], first)
+        self.assertTrue(os.path.exists(os.path.join(first, "marker")))
+
+    def test_snapshot_dir_absolute_and_home(self):
+        self.make_repo()
+        elsewhere = os.path.join(self.tmp, "snaps")
+        self.assertEqual(self.snapshot(snapshot_dir=elsewhere)["snapshot_dir"], os.path.join(elsewhere, "proj", self.head()))
+        with mock.patch.dict(os.environ, {"HOME": self.tmp}):
+            self.assertEqual(self.snapshot(snapshot_dir="~/s")["snapshot_dir"], os.path.join(self.tmp, "s", "proj", self.head()))
+
+    def test_detached_head(self):
+        self.make_repo()
+        git(self.root, "checkout", "--quiet", "--detach")
+        plan = self.snapshot()
+        self.assertEqual((plan["branch"], plan["detached"]), (None, True))
+        self.assertEqual(plan["snapshot_dir"], os.path.join(self.snapshots(), self.head()))
+
+    def test_snapshot_folder_cannot_be_written(self):
+        self.make_repo()
+        write(os.path.join(self.tmp, "a file"), "")
+        folder = os.path.join(self.tmp, "a file", "snaps", "proj")
+        with self.assertRaises(GitError) as caught:
+            self.snapshot(snapshot_dir=os.path.join(self.tmp, "a file", "snaps"))
+        self.assertEqual(str(caught.exception), f"Cannot create the snapshot folder {folder} for {self.root}: Not a directory")
+
+    def test_lost_race_uses_the_winners_snapshot(self):
+        self.make_repo()
+        destination = os.path.join(self.snapshots(), self.head())
+        real_export = tgit.export_tree
+
+        def export_while_another_process_wins(repo, treeish, tree, scratch):
+            real_export(repo, treeish, tree, scratch)
+            os.makedirs(os.path.join(destination, "winner"))
+
+        with mock.patch.object(tgit, "export_tree", export_while_another_process_wins):
+            self.assertEqual(self.snapshot()["snapshot_dir"], destination)
+        self.assertEqual(os.listdir(destination), ["winner"])
+        self.assert_no_leftovers(self.snapshots())
+
+    def test_two_processes_at_once(self):
+        self.make_repo({f"f{i}.py": f"x = {i}\n" for i in range(300)})
+        code = (
+            "import sys; from tinyxp import git\n"
+            "plan = git.prepare_snapshot(sys.argv[1], {'snapshot_dir': '.snaps', 'dirty': 'error', 'interactive': False, 'log_dir': 'logs'})\n"
+            "print(plan['snapshot_dir'])\n"
+        )
+        env = dict(os.environ, PYTHONPATH=MAIN)
+        procs = [subprocess.Popen([sys.executable, "-c", code, os.path.join(self.root, "train.py")], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+        outputs = [proc.communicate() for proc in procs]
+        self.assertEqual([proc.returncode for proc in procs], [0] * 4, outputs)
+        destination = os.path.join(self.root, ".snaps", "proj", self.head())
+        self.assertEqual({out.decode().strip() for out, _ in outputs}, {destination})
+        self.assertEqual(len(list_files(destination)), 300)
+        self.assert_no_leftovers(os.path.dirname(destination))
+
+    def test_submodule_at_its_recorded_commit(self):
+        library = self.make_repo({"lib.py": "VERSION = 1\n"}, root=os.path.join(self.tmp, "library"))
+        self.make_repo({"train.py": ""})
+        git(self.root, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", library, "vendor/library")
+        git(self.root, "commit", "--quiet", "--message", "add the library")
+        # the submodule's checkout moves on; the superproject still records version 1
+        submodule = os.path.join(self.root, "vendor", "library")
+        write(os.path.join(submodule, "lib.py"), "VERSION = 2\n")
+        git(submodule, "commit", "--quiet", "--all", "--message", "two")
+        plan = self.snapshot(dirty="ignore")
+        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitmodules", "train.py", "vendor/library/lib.py"])
+        self.assertEqual(read(os.path.join(plan["snapshot_dir"], "vendor", "library", "lib.py")), "VERSION = 1\n")
+
+    def test_submodule_commit_missing_leaves_nothing_behind(self):
+        library = self.make_repo({"lib.py": "VERSION = 1\n"}, root=os.path.join(self.tmp, "library"))
+        self.make_repo({"train.py": ""})
+        git(self.root, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", library, "vendor")
+        missing = "1" * 40
+        git(self.root, "update-index", "--cacheinfo", f"160000,{missing},vendor")
+        git(self.root, "commit", "--quiet", "--message", "point at a commit the submodule lacks")
+        with self.assertRaises(GitError) as caught:
+            self.snapshot(dirty="ignore")
+        self.assertRegex(str(caught.exception), rf"^Cannot run `git read-tree {missing}` in {os.path.join(self.root, 'vendor')}: fatal: ")
+        self.assertEqual(os.listdir(self.snapshots()), [])
+
+    def test_file_names_with_spaces_and_unicode(self):
+        self.make_repo({"train.py": "", "my data/" + UNICODE_NAME: "été\n"})
+        plan = self.snapshot()
+        self.assertEqual(read(os.path.join(plan["snapshot_dir"], "my data", UNICODE_NAME)), "été\n")
+
+
+class DirtyTest(RepoTestCase):
+    def make_dirty(self) -> None:
+        self.make_repo()
+        write(os.path.join(self.root, "lib", "model.py"), "DEPTH = 2\n")
+        write(os.path.join(self.root, "new file.py"), "NEW = True\n")
+
+    def test_error(self):
+        self.make_dirty()
+        with self.assertRaises(GitError) as caught:
+            self.snapshot(dirty="error")
+        self.assertEqual(str(caught.exception), (
+            f"Cannot take a snapshot of {self.root}: 2 uncommitted changes (commit them, or set xp.dirty to ignore, commit or patch):\n"
+            "   M lib/model.py\n"
+            "  ?? new file.py"
+        ))
+        self.assertFalse(os.path.exists(os.path.join(self.root, ".tinyxp")))
+
+    def test_ask_without_a_terminal_is_error(self):
+        self.make_dirty()
+        with mock.patch.object(sys, "stdin", io.StringIO("c\n")):
+            with self.assertRaisesRegex(GitError, r"2 uncommitted changes \(commit them"):
+                self.snapshot(dirty="ask", interactive=True)
+
+    def test_unknown_mode(self):
+        self.make_repo()
+        with self.assertRaises(ConfigError) as caught:
+            self.snapshot(dirty="pach")
+        self.assertEqual(str(caught.exception), "Unknown xp.dirty value 'pach'; did you mean 'patch'? Expected one of ask, ignore, commit, patch, error")
+
+    def test_ignore(self):
+        self.make_dirty()
+        commit = self.head()
+        plan = self.snapshot(dirty="ignore")
+        self.assertEqual(plan["snapshot_dir"], os.path.join(self.root, ".tinyxp", "snapshots", "proj", commit))
+        self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 1\n")
+        self.assertEqual((plan["dirty"], plan["changed"], plan["dirty_mode"]), (True, ["lib/model.py", "new file.py"], "ignore"))
+        self.assertEqual(self.stderr, (
+            f"tinyxp: warning: running commit {commit[:12]} of {self.root} without 2 uncommitted changes:\n"
+            "   M lib/model.py\n"
+            "  ?? new file.py\n"
+        ))
+
+    def test_commit(self):
+        self.make_dirty()
+        before = self.head()
+        plan = self.snapshot(dirty="commit")
+        after = self.head()
+        self.assertNotEqual(before, after)
+        self.assertEqual(git(self.root, "rev-parse", "HEAD^").strip(), before)
+        self.assertEqual(git(self.root, "log", "-1", "--format=%s"), "tinyxp: automatic commit before the run `train.py`\n")
+        self.assertEqual((plan["commit"], plan["auto_commit"]), (after, True))
+        self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 2\n")
+        # untracked files are not committed: a warning lists them
+        self.assertEqual(git(self.root, "status", "--porcelain"), "?? \"new file.py\"\n")
+        self.assertEqual(self.stderr, "tinyxp: warning: 1 untracked path left out of the commit and the snapshot:\n  ?? new file.py\n")
+
+    def test_commit_with_only_untracked_files(self):
+        self.make_repo()
+        write(os.path.join(self.root, "notes.txt"), "")
+        before = self.head()
+        plan = self.snapshot(dirty="commit")
+        self.assertEqual((plan["commit"], self.head()), (before, before))
+
+    def test_patch(self):
+        self.make_dirty()
+        os.remove(os.path.join(self.root, "train.py"))
+        write(os.path.join(self.root, "data", UNICODE_NAME), "été\n")
+        write(os.path.join(self.root, "logs", "1", "x"), "")  # the log folder is left out
+        git(self.root, "add", "lib/model.py")  # a staged change, which must stay staged
+        index_before = git(self.root, "diff", "--cached")
+        status_before = git(self.root, "status", "--porcelain")
+        commit = self.head()
+        plan = self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "logs"))
+        self.assertRegex(os.path.basename(plan["snapshot_dir"]), rf"^{commit}-[0-9a-f]{{12}}$")
+        self.assertEqual(list_files(plan["snapshot_dir"]), ["data/" + UNICODE_NAME, "lib/model.py", "new file.py"])
+        self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 2\n")
+        self.assertEqual(plan["patch"], plan["snapshot_dir"] + ".patch")
+        # the user's index, working tree and history are as they were
+        self.assertEqual((git(self.root, "diff", "--cached"), git(self.root, "status", "--porcelain")), (index_before, status_before))
+        self.assertEqual(self.head(), commit)
+        # the patch applied to the commit gives the snapshot back
+        copy = os.path.join(self.tmp, "copy")
+        git(self.root, "worktree", "add", "--quiet", "--detach", copy, commit)
+        git(copy, "apply", plan["patch"])
+        self.assertEqual(list_files(copy), [".git"] + list_files(plan["snapshot_dir"]))
+        # the same changes give the same snapshot; other changes another one
+        self.assertEqual(self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "logs"))["snapshot_dir"], plan["snapshot_dir"])
+        write(os.path.join(self.root, "new file.py"), "NEW = False\n")
+        self.assertNotEqual(self.snapshot(dirty="patch")["snapshot_dir"], plan["snapshot_dir"])
+
+    def test_log_folder_inside_the_repository_is_not_a_change(self):
+        self.make_repo()
+        write(os.path.join(self.root, "logs", "1", "metadata", "info.yaml"), "")
+        plan = self.snapshot(dirty="error", log_dir=os.path.join(self.root, "logs"))
+        self.assertFalse(plan["dirty"])
+
+
+class RelaunchTest(RepoTestCase):
+    SCRIPT = textwrap.dedent("""\
+        import json, os, sys
+        with open(os.environ["RESULT"], "w") as file:
+            json.dump({"file": __file__, "cwd": os.getcwd(), "argv": sys.argv[1:],
+                       "state": json.loads(os.environ["TINYXP_IN_SNAPSHOT"])}, file)
+        sys.exit(int(os.environ.get("EXIT", "0")))
+        """)
+
+    def relaunch(self, argv, cwd=None, **settings):
+        result = os.path.join(self.tmp, "result.json")
+        with mock.patch.dict(os.environ, {"RESULT": result}):
+            with contextlib.redirect_stderr(io.StringIO()):
+                previous = os.getcwd()
+                os.chdir(cwd or self.root)
+                try:
+                    status = tgit.relaunch_in_snapshot(os.path.join(self.root, "exp", "train.py"), argv, self.xp(**settings))
+                finally:
+                    os.chdir(previous)
+        with open(result) as file:
+            return status, json.load(file)
+
+    def test_runs_from_the_snapshot(self):
+        self.make_repo({"exp/train.py": self.SCRIPT})
+        status, seen = self.relaunch(["lr=0.1", "xp.snapshot=true", "xp.log_dir=elsewhere"], cwd=os.path.join(self.root, "exp"))
+        snapshot = os.path.join(self.root, ".tinyxp", "snapshots", "proj", self.head())
+        self.assertEqual(status, 0)
+        self.assertEqual(seen["file"], os.path.join(snapshot, "exp", "train.py"))
+        self.assertEqual(seen["cwd"], os.path.join(snapshot, "exp"))
+        self.assertEqual(seen["argv"], ["lr=0.1", "xp.snapshot=false", "xp.log_dir=" + os.path.join(self.tmp, "logs")])
+        self.assertEqual((seen["state"]["commit"], seen["state"]["snapshot_dir"], seen["state"]["root"]), (self.head(), snapshot, self.root))
+
+    def test_exit_status_and_quoted_log_dir(self):
+        self.make_repo({"exp/train.py": self.SCRIPT})
+        with mock.patch.dict(os.environ, {"EXIT": "3"}):
+            status, seen = self.relaunch([], log_dir=os.path.join(self.tmp, "my logs, v1"))
+        self.assertEqual(status, 3)
+        self.assertEqual(seen["argv"], ["xp.snapshot=false", "xp.log_dir='" + os.path.join(self.tmp, "my logs, v1") + "'"])
+
+    def test_working_folder_outside_the_repository(self):
+        self.make_repo({"exp/train.py": self.SCRIPT})
+        self.assertEqual(self.relaunch([], cwd=self.tmp)[1]["cwd"], self.tmp)
+
+    def test_script_not_in_the_commit(self):
+        self.make_repo({"README": ""})
+        write(os.path.join(self.root, "exp", "train.py"), self.SCRIPT)
+        with self.assertRaises(GitError) as caught:
+            self.relaunch([], dirty="ignore")
+        self.assertEqual(str(caught.exception), (
+            f"Cannot run from the snapshot of {self.root}: 'exp/train.py' is not in commit {self.head()[:12]}"
+            " (commit it, or use xp.dirty=patch)"
+        ))
+
+    def test_signal_exit_status(self):
+        self.make_repo({"exp/train.py": "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n"})
+        with contextlib.redirect_stderr(io.StringIO()):
+            status = tgit.relaunch_in_snapshot(os.path.join(self.root, "exp", "train.py"), [], self.xp())
+        self.assertEqual(status, 128 + 15)
+
+
+class SnapshotInfoForRunTest(RepoTestCase):
+    def test_not_in_a_snapshot(self):
+        self.assertIsNone(tgit.snapshot_info_for_run(self.tmp))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "metadata")))
+
+    def test_files_written(self):
+        patch = os.path.join(self.tmp, "abc.patch")
+        write(patch, "diff --git a/x b/x\n")
+        state = {"commit": "a" * 40, "branch": "main", "dirty": True, "changed": ["x"], "n_changed": 1, "root": "/src/proj",
+                 "snapshot_dir": "/snap", "dirty_mode": "patch", "patch": patch}
+        run_dir = os.path.join(self.tmp, "logs", "1")
+        with mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: json.dumps(state)}):
+            info = tgit.snapshot_info_for_run(run_dir)
+        self.assertEqual(info, {"commit": "a" * 40, "branch": "main", "dirty": True, "changed": ["x"], "n_changed": 1,
+                                "root": "/src/proj", "snapshot_dir": "/snap", "dirty_mode": "patch",
+                                "patch": os.path.join("metadata", "uncommitted.patch")})
+        self.assertEqual(read(os.path.join(run_dir, "metadata", "uncommitted.patch")), "diff --git a/x b/x\n")
+        lines = read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()
+        self.assertTrue(lines[0].startswith("# python "))
+        self.assertTrue(all("==" in line for line in lines[1:]), lines)
+        self.assertEqual(lines[1:], sorted(lines[1:], key=str.lower))
+        self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "metadata"))), ["requirements.txt", "uncommitted.patch"])
+
+    def test_malformed_environment_variable(self):
+        for text, message in [
+            ("{", "Invalid TINYXP_IN_SNAPSHOT environment variable: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+            ('{"commit": "a"}', "Invalid TINYXP_IN_SNAPSHOT environment variable: missing branch, root, snapshot_dir"),
+        ]:
+            with self.subTest(text=text), mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: text}):
+                with self.assertRaises(GitError) as caught:
+                    tgit.snapshot_info_for_run(self.tmp)
+                self.assertEqual(str(caught.exception), message)
+
+
+if __name__ == "__main__":
+    unittest.main()
