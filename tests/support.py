@@ -138,3 +138,13 @@ def read_jsonl(path: str) -> List[dict]:
 
     with open(path, encoding="utf-8") as file:
         return [json.loads(line) for line in file]
+
+
+def load_script(path: str, name: str = "tinyxp_test_script"):
+    """Import a script written by write_project as a module (its `train` runs in-process)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

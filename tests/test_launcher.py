@@ -1,0 +1,369 @@
+"""Tests of tinyxp/launcher.py: real launches in subprocesses and in-process calls."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import unittest
+
+from tinyxp.errors import ConfigError, LoggerError, OverrideError
+from tinyxp.logger import read_yaml
+
+from .support import (
+    load_script,
+    read_jsonl,
+    run_script,
+    start_script,
+    temp_dir,
+    wait_for_line,
+    write_project,
+)
+
+INFO_FIELDS = {
+    "run_id", "run_dir", "log_dir", "status", "start_time", "end_time", "duration_s", "hostname", "user",
+    "pid", "python", "argv", "overrides", "command", "work_dir", "script", "tinyxp_version", "restarts",
+}
+RE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d$")
+
+
+def info_of(run_dir: str) -> dict:
+    return read_yaml(os.path.join(run_dir, "metadata", "info.yaml"))
+
+
+class LaunchTestCase(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.logs = os.path.join(self.root, "logs")
+
+    def project(self, **options) -> str:
+        return write_project(self.root, **options)
+
+    def run_dir(self, run_id: int) -> str:
+        return os.path.join(self.logs, str(run_id))
+
+    def assert_bad_input(self, result, message: str):
+        """Exit 2, one line `error: <message>`, and no run directory created."""
+        self.assertEqual((result.returncode, result.stderr), (2, f"error: {message}\n"), result.stderr)
+        self.assertFalse(os.path.exists(self.logs))
+
+
+class SingleRunTest(LaunchTestCase):
+    def test_complete_run_writes_the_run_directory(self):
+        script = self.project(body='print("run", ctx.info.run_id, ctx.config.lr, ctx.xp.log_dir)')
+        result = run_script(script, ["lr=0.5"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "run 1 0.5 ./logs\n")
+        self.assertEqual(result.stderr, "")
+        run_dir = self.run_dir(1)
+        self.assertEqual(sorted(os.listdir(run_dir)), ["heartbeat", "metadata", "metrics"])
+        self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "metadata"))), ["config.yaml", "info.yaml", "xp.yaml"])
+        self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), {"seed": 0, "lr": 0.5, "epochs": 3})
+        self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "xp.yaml"))["log_dir"], "./logs")
+        self.assertEqual(
+            read_jsonl(os.path.join(run_dir, "metrics", "train.jsonl")),
+            [{"step": 0, "loss": 1.0}, {"step": 1, "loss": 0.5}, {"step": 2, "loss": 1 / 3}],
+        )
+        info = info_of(run_dir)
+        self.assertLessEqual(INFO_FIELDS, set(info))
+        self.assertEqual(info["status"], "COMPLETE")
+        self.assertEqual((info["run_id"], info["run_dir"], info["log_dir"]), (1, run_dir, self.logs))
+        self.assertRegex(info["start_time"], RE_TIME)
+        self.assertRegex(info["end_time"], RE_TIME)
+        self.assertGreaterEqual(info["end_time"], info["start_time"])
+        self.assertIsInstance(info["duration_s"], float)
+        self.assertEqual(info["overrides"], ["lr=0.5"])
+        self.assertEqual(info["work_dir"], os.path.realpath(self.root))
+        self.assertEqual(info["script"], os.path.realpath(script))
+        self.assertEqual(info["command"], f"cd {shlex.quote(info['work_dir'])} && {shlex.quote(sys.executable)} train.py lr=0.5")
+        self.assertEqual(info["python"], {"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3]})
+        self.assertEqual((info["restarts"], info["tinyxp_version"]), (0, "0.1.0"))
+        self.assertNotIn("error", info)
+
+    def test_failed_run_records_the_error_and_reraises(self):
+        script = self.project(body='raise ValueError("bad batch")')
+        result = run_script(script)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("Traceback (most recent call last)", result.stderr)
+        self.assertTrue(result.stderr.endswith("ValueError: bad batch\n"), result.stderr)
+        info = info_of(self.run_dir(1))
+        self.assertEqual(info["status"], "FAILED")
+        self.assertEqual(info["error"], {"type": "ValueError", "message": "bad batch"})
+        self.assertIsNotNone(info["end_time"])
+        with open(os.path.join(self.run_dir(1), "metadata", "traceback.txt")) as file:
+            traceback_text = file.read()
+        self.assertTrue(traceback_text.startswith("Traceback (most recent call last)"))
+        self.assertTrue(traceback_text.endswith("ValueError: bad batch\n"))
+
+    def test_seed_fn_receives_the_seed(self):
+        script = self.project(script=(
+            "import tinyxp\n"
+            "@tinyxp.launch(seed_fn=lambda seed: print('seeded', seed))\n"
+            "def train(ctx):\n"
+            "    print('task')\n"
+            "train()\n"
+        ))
+        result = run_script(script, ["seed=7"])
+        self.assertEqual((result.returncode, result.stdout), (0, "seeded 7\ntask\n"), result.stderr)
+
+    def test_without_logging_there_is_no_run_directory(self):
+        script = self.project(script=(
+            "import tinyxp\n"
+            "@tinyxp.launch()\n"
+            "def train(ctx):\n"
+            "    print(ctx.logger, ctx.info.run_id)\n"
+            "train()\n"
+        ))
+        result = run_script(script, ["xp.logging=false"])
+        self.assertEqual((result.returncode, result.stdout), (0, "None None\n"), result.stderr)
+        self.assertFalse(os.path.exists(self.logs))
+
+    def test_cfg_prints_the_config_and_creates_nothing(self):
+        script = self.project(body='print("ran")')
+        result = run_script(script, ["lr=0.25", "--cfg"])
+        self.assertEqual((result.returncode, result.stdout), (0, "seed: 0\nlr: 0.25\nepochs: 3\n"), result.stderr)
+        self.assertFalse(os.path.exists(self.logs))
+
+    def test_help_shows_the_config(self):
+        result = run_script(self.project(), ["--help"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.startswith("usage: train.py"), result.stdout)
+        self.assertIn("seed: 0\nlr: 0.1\nepochs: 3\n", result.stdout)
+
+
+class BadInputTest(LaunchTestCase):
+    def test_unknown_override_key(self):
+        result = run_script(self.project(), ["lrr=0.1"])
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue(result.stderr.startswith("error: "), result.stderr)
+        self.assertIn("'lrr'", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse(os.path.exists(self.logs))
+
+    def test_unset_required_value(self):
+        result = run_script(self.project(config="seed: 0\ndata: ???\n"))
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue(result.stderr.startswith("error: "), result.stderr)
+        self.assertIn("data", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse(os.path.exists(self.logs))
+
+    def test_missing_seed_with_seed_fn(self):
+        script = self.project(config="lr: 0.1\n", script=(
+            "import tinyxp\n"
+            "@tinyxp.launch(seed_fn=print)\n"
+            "def train(ctx):\n"
+            "    print('task')\n"
+            "train()\n"
+        ))
+        self.assert_bad_input(
+            run_script(script),
+            "Cannot call seed_fn: the config has no 'seed' key "
+            "(add 'seed: 0' to the config file or '+seed=0' to the command line)",
+        )
+
+    def test_log_dir_that_cannot_be_written(self):
+        # chmod does not stop root (CI runs tests as root): put the log dir under a file
+        blocker = os.path.join(self.root, "blocker")
+        open(blocker, "w").close()
+        log_dir = os.path.join(blocker, "logs")
+        self.assert_bad_input(
+            run_script(self.project(), [f"xp.log_dir={log_dir}"]),
+            f"Cannot create the log directory {log_dir!r}: Not a directory",
+        )
+
+    def test_resume_of_a_run_that_does_not_exist(self):
+        os.mkdir(self.logs)
+        result = run_script(self.project(), ["xp.run_id=4"])
+        self.assertEqual(
+            (result.returncode, result.stderr),
+            (2, f"error: Cannot resume run 4: no directory {os.path.join(self.logs, '4')!r} (omit xp.run_id to start a new run)\n"),
+        )
+        self.assertEqual(os.listdir(self.logs), [])
+
+    def test_sweep_without_plus_sweep(self):
+        result = run_script(self.project(), ["lr=0.1,0.2"])
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        self.assertIn("+sweep", result.stderr)
+        self.assertFalse(os.path.exists(self.logs))
+
+
+class SweepTest(LaunchTestCase):
+    def test_every_run_is_attempted_and_failures_are_summarised(self):
+        script = self.project(body='if ctx.config.lr > 0.5:\n    raise ValueError(f"lr {ctx.config.lr} too large")')
+        result = run_script(script, ["+sweep", "lr=0.1,0.9,0.2", "seed=range(2)"])
+        self.assertEqual(result.returncode, 1)
+        progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+        self.assertEqual(progress, [
+            "[1/6] lr=0.1 seed=0 -> logs/1",
+            "[2/6] lr=0.1 seed=1 -> logs/2",
+            "[3/6] lr=0.9 seed=0 -> logs/3",
+            "[4/6] lr=0.9 seed=1 -> logs/4",
+            "[5/6] lr=0.2 seed=0 -> logs/5",
+            "[6/6] lr=0.2 seed=1 -> logs/6",
+        ])
+        self.assertTrue(result.stderr.endswith(
+            "sweep: 6 runs, 4 complete, 2 failed\n"
+            "  FAILED lr=0.9 seed=0 -> logs/3: ValueError: lr 0.9 too large\n"
+            "  FAILED lr=0.9 seed=1 -> logs/4: ValueError: lr 0.9 too large\n"
+        ), result.stderr)
+        statuses = [info_of(self.run_dir(i))["status"] for i in range(1, 7)]
+        self.assertEqual(statuses, ["COMPLETE", "COMPLETE", "FAILED", "FAILED", "COMPLETE", "COMPLETE"])
+        self.assertEqual(info_of(self.run_dir(4))["overrides"], ["lr=0.9", "seed=1"])
+
+    def test_successful_sweep_exits_zero_with_a_summary(self):
+        result = run_script(self.project(), ["+sweep", "seed=0,1"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "[1/2] seed=0 -> logs/1\n[2/2] seed=1 -> logs/2\nsweep: 2 runs, 2 complete, 0 failed\n")
+
+
+class InProcessTest(LaunchTestCase):
+    def setUp(self):
+        super().setUp()
+        script = self.project(body='if ctx.config.lr > 0.5:\n    raise ValueError("too large")\nreturn ctx.info.run_id * 10')
+        self.train = load_script(script).train
+        self.log_dir_token = f"xp.log_dir={self.logs}"
+        stderr, sys.stderr = sys.stderr, io.StringIO()  # progress lines and summaries
+        self.addCleanup(setattr, sys, "stderr", stderr)
+
+    def test_single_run_returns_the_task_value(self):
+        self.assertEqual(self.train([self.log_dir_token]), 10)
+        self.assertEqual(self.train([self.log_dir_token, "lr=0.2"]), 20)
+        self.assertEqual(info_of(self.run_dir(2))["status"], "COMPLETE")
+
+    def test_single_run_failure_raises(self):
+        with self.assertRaisesRegex(ValueError, "^too large$"):
+            self.train([self.log_dir_token, "lr=0.9"])
+        self.assertEqual(info_of(self.run_dir(1))["status"], "FAILED")
+
+    def test_sweep_returns_the_values(self):
+        self.assertEqual(self.train([self.log_dir_token, "+sweep", "lr=0.1,0.2,0.3"]), [10, 20, 30])
+
+    def test_sweep_with_a_failure_raises_system_exit(self):
+        with self.assertRaises(SystemExit) as caught:
+            self.train([self.log_dir_token, "+sweep", "lr=0.1,0.9"])
+        self.assertEqual(caught.exception.code, 1)
+        self.assertEqual([info_of(self.run_dir(i))["status"] for i in (1, 2)], ["COMPLETE", "FAILED"])
+
+    def test_bad_input_raises_the_typed_error(self):
+        with self.assertRaises(OverrideError):
+            self.train(["lr=0.1,0.2"])
+        blocker = os.path.join(self.root, "blocker")
+        open(blocker, "w").close()
+        with self.assertRaises(LoggerError):
+            self.train([f"xp.log_dir={blocker}/logs"])
+        with self.assertRaises(ConfigError):
+            self.train([self.log_dir_token, "xp.run_id=0"])
+
+
+class ResumeTest(LaunchTestCase):
+    def test_resume_keeps_metrics_and_checkpoints(self):
+        script = self.project(body=(
+            "try:\n"
+            "    state = ctx.logger.load_checkpoint()\n"
+            "except tinyxp.NoCheckpoint:\n"
+            "    state = 0\n"
+            "ctx.logger.log_checkpoint(state + 1)\n"
+            "print('state', state, 'restarts', ctx.info.restarts)\n"
+        ))
+        self.assertEqual(run_script(script).stdout, "state 0 restarts 0\n")
+        result = run_script(script, ["xp.run_id=1", "lr=0.3"])
+        self.assertEqual((result.returncode, result.stdout), (0, "state 1 restarts 1\n"), result.stderr)
+        self.assertEqual(os.listdir(self.logs), ["1"])
+        info = info_of(self.run_dir(1))
+        self.assertEqual((info["status"], info["restarts"], info["overrides"]), ("COMPLETE", 1, ["xp.run_id=1", "lr=0.3"]))
+        self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "config.yaml"))["lr"], 0.3)
+        self.assertEqual(len(read_jsonl(os.path.join(self.run_dir(1), "metrics", "train.jsonl"))), 6)
+
+
+class CaptureAndHeartbeatTest(LaunchTestCase):
+    def test_capture_output_tees_into_the_run_directory(self):
+        script = self.project(body='print("to stdout")\nprint("to stderr", file=sys.stderr)')
+        result = run_script(script, ["xp.capture_output=true"])
+        self.assertEqual((result.returncode, result.stdout, result.stderr), (0, "to stdout\n", "to stderr\n"))
+        for name, text in (("stdout.log", "to stdout\n"), ("stderr.log", "to stderr\n")):
+            with open(os.path.join(self.run_dir(1), name)) as file:
+                self.assertEqual(file.read(), text)
+
+    def test_heartbeat_is_touched_while_the_run_is_alive(self):
+        script = self.project(body=(
+            "import os, time\n"
+            "path = os.path.join(ctx.logger.run_dir, 'heartbeat')\n"
+            "first = os.stat(path).st_mtime_ns\n"
+            "for _ in range(2000):\n"
+            "    time.sleep(0.005)\n"
+            "    if os.stat(path).st_mtime_ns != first:\n"
+            "        print('touched')\n"
+            "        break\n"
+        ))
+        result = run_script(script, ["xp.heartbeat_interval=0.02"])
+        self.assertEqual((result.returncode, result.stdout), (0, "touched\n"), result.stderr)
+
+
+SLEEPER = """\
+import sys, time
+import tinyxp
+
+@tinyxp.launch()
+def train(ctx):
+    ctx.on_preempt(lambda: ctx.logger.log_checkpoint({"saved": "on preempt"}))
+    ctx.logger.log_metrics({"step": 0})
+    print("started", flush=True)
+    time.sleep(60)
+
+train()
+"""
+
+
+class SignalTest(LaunchTestCase):
+    def interrupt(self, signum):
+        process = start_script(self.project(script=SLEEPER))
+        self.addCleanup(process.stderr.close)
+        self.addCleanup(process.stdout.close)
+        wait_for_line(process, "started")
+        process.send_signal(signum)
+        process.wait(timeout=60)
+        info = info_of(self.run_dir(1))
+        self.assertEqual(info["status"], "INTERRUPTED")
+        self.assertRegex(info["end_time"], RE_TIME)
+        self.assertIsInstance(info["duration_s"], float)
+        from tinyxp.logger import Logger
+
+        self.assertEqual(Logger(self.run_dir(1)).load_checkpoint(), {"saved": "on preempt"})
+        return process.returncode
+
+    def test_sigterm_leaves_status_interrupted(self):
+        self.assertEqual(self.interrupt(signal.SIGTERM), 128 + signal.SIGTERM)
+
+    def test_sigint_leaves_status_interrupted(self):
+        self.assertIn(self.interrupt(signal.SIGINT), (-signal.SIGINT, 128 + signal.SIGINT))
+
+    def test_sigusr1_leaves_status_interrupted(self):
+        self.assertEqual(self.interrupt(signal.SIGUSR1), 128 + signal.SIGUSR1)
+
+
+class ConcurrencyTest(LaunchTestCase):
+    def test_32_processes_get_32_distinct_complete_runs(self):
+        script = self.project()
+        processes = [
+            start_script(script) for _ in range(32)
+        ]
+        for process in processes:
+            process.communicate(timeout=300)
+            self.assertEqual(process.returncode, 0)
+        self.assertEqual(sorted(os.listdir(self.logs), key=int), [str(i) for i in range(1, 33)])
+        pids = set()
+        for run_id in range(1, 33):
+            info = info_of(self.run_dir(run_id))
+            self.assertEqual((info["status"], info["run_id"]), ("COMPLETE", run_id))
+            pids.add(info["pid"])
+            self.assertEqual(len(read_jsonl(os.path.join(self.run_dir(run_id), "metrics", "train.jsonl"))), 3)
+        self.assertEqual(len(pids), 32)
+
+
+if __name__ == "__main__":
+    unittest.main()
