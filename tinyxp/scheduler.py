@@ -1,10 +1,352 @@
-"""Job script writers for SLURM, OAR, PBS/Torque, SGE, LSF; submission; job ids. (Stub: issue 5.)
+"""Job scripts for SLURM, OAR, PBS Pro, Torque, SGE and LSF; submission; job ids.
+
+A backend is a row of BACKENDS (its directive prefix, submit command, job-id regex,
+array syntax, environment variables); `render_script` turns a JobSpec into the text
+of a job script and is pure, so golden files pin it. Every external command
+(sbatch, oarsub, qsub, bsub, scontrol) goes through `run_command`.
 
 The launcher calls job_from_environment() and requeue_current_job(); keep their signatures.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import os
+import re
+import shlex
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Tuple
+
+from .errors import SchedulerError
+
+DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
+PREEMPT_EXIT_CODE = 99  # OAR (-t idempotent), SGE and LSF (-Q 99) resubmit a job that exits with it
+SHEBANG = "#!/bin/bash"
+
+
+class Task(NamedTuple):
+    """One run of a job: its run directory and the command that fills it."""
+
+    run_dir: str
+    argv: Sequence[str]
+
+
+class JobSpec(NamedTuple):
+    """Everything a job script holds; `render_script(spec)` is its text.
+
+    With `array` the tasks become one job array (task i runs tasks[i]) and
+    stdout/stderr are the scheduler's own log patterns; without it there is one task
+    and stdout/stderr are that run's stdout.log and stderr.log.
+    """
+
+    scheduler: str
+    name: str
+    tasks: Sequence[Task]
+    work_dir: str
+    stdout: str
+    stderr: str
+    directives: Sequence[str] = ()  # options in the scheduler's syntax, e.g. "--time=01:00:00"
+    setup: Sequence[str] = ()  # shell lines before the command (module load, conda activate)
+    after: Sequence[str] = ()  # shell lines after the command (from `tinyxp sub` scripts)
+    array: bool = False
+    max_parallel: Optional[int] = None
+    requeue: bool = False
+    signal_grace: int = 120
+    shebang: str = SHEBANG
+
+
+class Backend(NamedTuple):
+    name: str
+    prefix: str  # directive prefix, e.g. "#SBATCH"
+    submit: Tuple[str, ...]  # command before the script path
+    re_job_id: Pattern  # named groups: job_id (and cluster, array_id ...)
+    job_id_env: str  # environment variable of the job id inside a job
+    task_env: Tuple[str, ...]  # environment variables of the array index, first set wins
+    array_job_env: Tuple[str, ...]  # environment variables of the array's own id
+    first_index: int  # first array index the scheduler accepts
+    array_logs: Tuple[str, str]  # stdout, stderr file names of array tasks (scheduler placeholders)
+    directives: Callable[[JobSpec], List[str]]
+    stdin_script: bool = False  # the script is read from standard input (bsub < script)
+    forward_signal: bool = False  # the preemption signal reaches only the batch shell
+
+
+def _q(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def _slurm_directives(spec: JobSpec) -> List[str]:
+    lines = [f"--job-name={_q(spec.name)}", f"--output={_q(spec.stdout)}", f"--error={_q(spec.stderr)}"]
+    if spec.array:
+        throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
+        lines.append(f"--array=0-{len(spec.tasks) - 1}{throttle}")
+    if spec.requeue:
+        lines += ["--open-mode=append", f"--signal=B:USR1@{spec.signal_grace}", "--requeue"]
+    return lines
+
+
+def _oar_directives(spec: JobSpec) -> List[str]:
+    lines = [f"-n {_q(spec.name)}", f"-O {_q(spec.stdout)}", f"-E {_q(spec.stderr)}"]
+    if spec.array:
+        if spec.max_parallel:
+            raise SchedulerError(
+                "Invalid xp.max_parallel for OAR: OAR arrays have no throttle; unset xp.max_parallel"
+            )
+        lines.append(f"--array {len(spec.tasks)}")
+    if spec.requeue:
+        lines += [f"--checkpoint {spec.signal_grace}", "--signal 10", "-t idempotent"]
+    return lines
+
+
+def _pbs_directives(spec: JobSpec) -> List[str]:
+    lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
+    if spec.array:
+        throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
+        lines.append(f"-J 0-{len(spec.tasks) - 1}{throttle}")
+    if spec.requeue:
+        lines.append("-r y")
+    return lines
+
+
+def _torque_directives(spec: JobSpec) -> List[str]:
+    lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
+    if spec.array:
+        throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
+        lines.append(f"-t 0-{len(spec.tasks) - 1}{throttle}")
+    if spec.requeue:
+        lines.append("-r y")
+    return lines
+
+
+def _sge_directives(spec: JobSpec) -> List[str]:
+    lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}", "-S /bin/bash"]
+    if spec.array:
+        lines.append(f"-t 1-{len(spec.tasks)}")
+        if spec.max_parallel:
+            lines.append(f"-tc {spec.max_parallel}")
+    if spec.requeue:
+        lines += ["-notify", "-r y"]
+    return lines
+
+
+def _lsf_directives(spec: JobSpec) -> List[str]:
+    name = _q(spec.name)
+    if spec.array:  # the form LSF documents: -J "name[1-N]%M"
+        throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
+        name = '"{}[1-{}]{}"'.format(spec.name.replace('"', ""), len(spec.tasks), throttle)
+    lines = [f"-J {name}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
+    if spec.requeue:
+        minutes = max(1, -(-spec.signal_grace // 60))  # -wt is in minutes: round up
+        lines += [f"-wa USR1 -wt {minutes}", f'-Q "{PREEMPT_EXIT_CODE}"']
+    return lines
+
+
+BACKENDS: Dict[str, Backend] = {
+    "slurm": Backend(
+        "slurm", "#SBATCH", ("sbatch", "--parsable"),
+        re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M),
+        "SLURM_JOB_ID", ("SLURM_ARRAY_TASK_ID",), ("SLURM_ARRAY_JOB_ID",), 0,
+        ("%A_%a.out", "%A_%a.err"), _slurm_directives, forward_signal=True,
+    ),
+    "oar": Backend(
+        "oar", "#OAR", ("oarsub", "-S"),
+        re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M),
+        "OAR_JOB_ID", ("OAR_ARRAY_INDEX",), ("OAR_ARRAY_ID",), 1,
+        ("%jobid%.out", "%jobid%.err"), _oar_directives, forward_signal=True,
+    ),
+    "pbs": Backend(
+        "pbs", "#PBS", ("qsub",),
+        re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
+        "PBS_JOBID", ("PBS_ARRAY_INDEX",), ("PBS_ARRAY_ID",), 0,
+        ("^array_index^.out", "^array_index^.err"), _pbs_directives,
+    ),
+    "torque": Backend(
+        "torque", "#PBS", ("qsub",),
+        re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
+        "PBS_JOBID", ("PBS_ARRAYID",), ("PBS_JOBID",), 0,
+        ("", ""), _torque_directives,
+    ),
+    "sge": Backend(
+        "sge", "#$", ("qsub", "-terse"),
+        re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M),
+        "JOB_ID", ("SGE_TASK_ID",), ("JOB_ID",), 1,
+        ("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), _sge_directives,
+    ),
+    "lsf": Backend(
+        "lsf", "#BSUB", ("bsub",),
+        re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M),
+        "LSB_JOBID", ("LSB_JOBINDEX",), ("LSB_JOBID",), 1,
+        ("%J_%I.out", "%J_%I.err"), _lsf_directives, stdin_script=True,
+    ),
+}
+
+DIRECTIVE_PREFIXES = {"#SBATCH": "slurm", "#OAR": "oar", "#PBS": "pbs", "#$": "sge", "#BSUB": "lsf"}
+
+
+def get_backend(name: Any) -> Backend:
+    """The backend called name; raises SchedulerError listing the known ones."""
+    backend = BACKENDS.get(name) if isinstance(name, str) else None
+    if backend is None:
+        import difflib
+
+        hint = difflib.get_close_matches(str(name), list(BACKENDS), n=1)
+        did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise SchedulerError(
+            f"Unknown xp.scheduler {name!r}{did_you_mean} (expected one of: {', '.join(BACKENDS)})"
+        )
+    return backend
+
+
+def render_command(argv: Sequence[str]) -> str:
+    """argv as one shell line, every word quoted."""
+    return " ".join(_q(word) for word in argv)
+
+
+def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> List[str]:
+    lines = [f'case "${{{variable}}}" in']
+    lines += [f"  {first_index + i}) {value} ;;" for i, value in enumerate(values)]
+    if default:
+        lines.append(f'  *) echo "tinyxp: no task ${{{variable}}} in this array" >&2; exit 1 ;;')
+    lines.append("esac")
+    return lines
+
+
+def render_script(spec: JobSpec) -> str:
+    """The text of the job script for spec (pure: the same spec gives the same text).
+
+    Raises SchedulerError for an unknown scheduler or settings it cannot express.
+    """
+    backend = get_backend(spec.scheduler)
+    if not spec.tasks:
+        raise SchedulerError("Cannot write a job script without a task")
+    if len(spec.tasks) > 1 and not spec.array:
+        raise SchedulerError(f"Cannot run {len(spec.tasks)} tasks in one job without an array")
+    lines = [spec.shebang]
+    lines += [f"{backend.prefix} {option}" for option in backend.directives(spec)]
+    lines += [f"{backend.prefix} {option}" for option in spec.directives]
+    lines.append("")
+    variable = backend.task_env[0]
+    if spec.array:
+        # the scheduler's own log holds only what happens before this redirection
+        lines += _task_cases(variable, backend.first_index, [f"run_dir={_q(t.run_dir)}" for t in spec.tasks], default=True)
+        lines.append('exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"')
+    lines.append(f"cd {_q(spec.work_dir)}")
+    lines += spec.setup
+    background = " &" if spec.requeue else ""
+    if spec.array:
+        commands = [render_command(t.argv) + background for t in spec.tasks]
+        lines += _task_cases(variable, backend.first_index, commands, default=False)
+    else:
+        lines.append(render_command(spec.tasks[0].argv) + background)
+    if spec.requeue:
+        lines += _render_wait(backend)
+        if not spec.after:
+            lines.append('exit "$status"')
+    lines += spec.after
+    return "\n".join(lines) + "\n"
+
+
+def _render_wait(backend: Backend) -> List[str]:
+    # A batch shell runs no trap while a foreground child runs: python runs in the
+    # background and the shell waits, so that the signal reaches python at once.
+    forward = ' kill -USR1 "$child" 2>/dev/null;' if backend.forward_signal else ""
+    lines = [
+        "child=$!",
+        f"trap 'preempted=1;{forward}' USR1",
+        'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
+        'wait "$child"',
+        "status=$?",
+    ]
+    if backend.name in ("oar", "sge", "lsf"):
+        lines.append(f'if [ -n "${{preempted:-}}" ]; then exit {PREEMPT_EXIT_CODE}; fi  # resubmit')
+    return lines
+
+
+def array_log_paths(scheduler: str, folder: str) -> Tuple[str, str]:
+    """stdout and stderr paths (with the scheduler's placeholders) of array tasks in folder."""
+    stdout, stderr = get_backend(scheduler).array_logs
+    if not stdout:  # Torque names the files itself (<name>.o<id>-<index>) in a folder
+        return folder + os.sep, folder + os.sep
+    return os.path.join(folder, stdout), os.path.join(folder, stderr)
+
+
+def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeout: float = 120) -> Tuple[int, str]:
+    """Run an external command (sbatch, oarsub, qsub, bsub, scontrol); (exit status, output).
+
+    Standard output and error come back together, as a user would see them. Raises
+    SchedulerError when the command is not found or does not finish in time.
+    """
+    import subprocess
+
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    try:
+        done = subprocess.run(
+            list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
+        )
+    except FileNotFoundError:
+        raise SchedulerError(f"Cannot run {argv[0]!r}: command not found on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise SchedulerError(f"Cannot run {render_command(argv)!r}: no answer after {timeout:g} s") from None
+    finally:
+        if stdin_path:
+            stdin.close()
+    return done.returncode, done.stdout.decode("utf-8", "replace")
+
+
+def parse_job_id(scheduler: str, output: str) -> Dict[str, Any]:
+    """The job id in a submit command's output: {job_id, array_job_id}.
+
+    SLURM `N` or `N;cluster`; OAR every `OAR_JOB_ID=N` line and `OAR_ARRAY_ID=N`
+    (admission-rule lines may come first); PBS/Torque the whole id with its server
+    suffix; SGE `N` or `N.1-4:1`; LSF `Job <N> is submitted ...`. Raises
+    SchedulerError quoting the output when no id is found.
+    """
+    backend = get_backend(scheduler)
+    matches = list(backend.re_job_id.finditer(output))
+    if not matches:
+        raise SchedulerError(
+            f"Cannot find a job id in the output of {backend.submit[0]}:\n{_indent(output)}"
+        )
+    job_id = matches[0].group("job_id")
+    array_id = None
+    if scheduler == "oar":
+        found = re.search(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", output, re.M)
+        array_id = found.group("array_id") if found else None
+        return {"job_id": job_id, "array_job_id": array_id, "job_ids": [m.group("job_id") for m in matches]}
+    return {"job_id": job_id, "array_job_id": array_id, "job_ids": [job_id]}
+
+
+def _indent(output: str) -> str:
+    text = output.rstrip("\n") or "(no output)"
+    return "\n".join("    " + line for line in text.split("\n"))
+
+
+def submit_script(scheduler: str, script_path: str) -> Dict[str, Any]:
+    """Submit a job script; returns parse_job_id's dict.
+
+    Raises SchedulerError quoting the command's whole output when it fails.
+    """
+    backend = get_backend(scheduler)
+    if backend.stdin_script:
+        argv, stdin_path = list(backend.submit), script_path
+    else:
+        argv, stdin_path = [*backend.submit, script_path], None
+    status, output = run_command(argv, stdin_path=stdin_path)
+    if status != 0:
+        raise SchedulerError(
+            f"Cannot submit {script_path!r}: {backend.submit[0]} exited with status {status}:\n{_indent(output)}"
+        )
+    return parse_job_id(scheduler, output)
+
+
+def max_array_size(scheduler: str) -> int:
+    """The largest job array the cluster accepts: SLURM's MaxArraySize, else 1001."""
+    if scheduler != "slurm":
+        return DEFAULT_MAX_ARRAY_SIZE
+    try:
+        status, output = run_command(["scontrol", "show", "config"], timeout=30)
+    except SchedulerError:
+        return DEFAULT_MAX_ARRAY_SIZE
+    found = re.search(r"^MaxArraySize\s*=\s*(?P<size>\d+)", output, re.M)
+    if status != 0 or not found:
+        return DEFAULT_MAX_ARRAY_SIZE
+    return max(1, int(found.group("size")))
 
 
 def job_from_environment() -> Optional[Dict[str, Any]]:
@@ -12,9 +354,46 @@ def job_from_environment() -> Optional[Dict[str, Any]]:
 
     Keys: name, job_id, array_job_id, array_task_id (and restarts when known).
     """
+    env = os.environ
+    for name in ("slurm", "oar", "lsf", "sge", "pbs", "torque"):
+        backend = BACKENDS[name]
+        job_id = env.get(backend.job_id_env)
+        if not job_id:
+            continue
+        if name == "sge" and "SGE_TASK_ID" not in env and "SGE_ROOT" not in env:
+            continue  # JOB_ID alone is too common a name to mean SGE
+        if name == "pbs" and "PBS_ARRAYID" in env:
+            continue  # Torque
+        task = next((env[v] for v in backend.task_env if v in env), None)
+        task_id = int(task) if task and task.isdigit() else None
+        if name == "lsf" and task_id == 0:  # LSF sets LSB_JOBINDEX=0 outside arrays
+            task_id = None
+        array_job_id = next((env[v] for v in backend.array_job_env if v in env), None)
+        if task_id is None:
+            array_job_id = None
+        job = {"name": name, "job_id": job_id, "array_job_id": array_job_id, "array_task_id": task_id}
+        restarts = env.get("SLURM_RESTART_COUNT") if name == "slurm" else None
+        if restarts and restarts.isdigit():
+            job["restarts"] = int(restarts)
+        return job
     return None
 
 
 def requeue_current_job(job: Dict[str, Any]) -> None:
-    """Ask the scheduler to requeue the job this process runs in (xp.requeue=true)."""
-    raise NotImplementedError("requeue is not implemented yet")
+    """Ask the scheduler to requeue the job this process runs in (xp.requeue=true).
+
+    SLURM: `scontrol requeue` of this job (for an array task `<array id>_<index>`, since
+    the array id alone would requeue every task). OAR, SGE and LSF resubmit the job
+    themselves: the job script exits with status 99 after a preemption signal. PBS and
+    Torque have nothing a job can ask for; the run stays INTERRUPTED. Raises
+    SchedulerError when scontrol fails.
+    """
+    if job.get("name") != "slurm":
+        return
+    if job.get("array_job_id") and job.get("array_task_id") is not None:
+        target = f"{job['array_job_id']}_{job['array_task_id']}"
+    else:
+        target = str(job["job_id"])
+    status, output = run_command(["scontrol", "requeue", target], timeout=60)
+    if status != 0:
+        raise SchedulerError(f"Cannot requeue SLURM job {target}: scontrol exited with status {status}:\n{_indent(output)}")

@@ -1,0 +1,31 @@
+#!/bin/bash
+#BSUB -J "train[1-3]%2"
+#BSUB -o /logs/.tinyxp/jobs/%J_%I.out
+#BSUB -e /logs/.tinyxp/jobs/%J_%I.err
+#BSUB -wa USR1 -wt 2
+#BSUB -Q "99"
+#BSUB -W 60
+#BSUB -n 4
+
+case "${LSB_JOBINDEX}" in
+  1) run_dir=/logs/3 ;;
+  2) run_dir=/logs/4 ;;
+  3) run_dir='/logs 2/5' ;;
+  *) echo "tinyxp: no task ${LSB_JOBINDEX} in this array" >&2; exit 1 ;;
+esac
+exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
+cd '/work/my project'
+module load python/3.11
+source ~/venv/bin/activate
+case "${LSB_JOBINDEX}" in
+  1) python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 & ;;
+  2) python3 train.py lr=0.0001 'msg=a b' xp.run_id=4 & ;;
+  3) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
+esac
+child=$!
+trap 'preempted=1;' USR1
+while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+wait "$child"
+status=$?
+if [ -n "${preempted:-}" ]; then exit 99; fi  # resubmit
+exit "$status"

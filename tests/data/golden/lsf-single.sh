@@ -1,0 +1,11 @@
+#!/bin/bash
+#BSUB -J train
+#BSUB -o /logs/3/stdout.log
+#BSUB -e /logs/3/stderr.log
+#BSUB -W 60
+#BSUB -n 4
+
+cd '/work/my project'
+module load python/3.11
+source ~/venv/bin/activate
+python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3

@@ -1,0 +1,11 @@
+#!/bin/bash
+#PBS -N train
+#PBS -o /logs/3/stdout.log
+#PBS -e /logs/3/stderr.log
+#PBS -l select=1:ncpus=4
+#PBS -l walltime=01:00:00
+
+cd '/work/my project'
+module load python/3.11
+source ~/venv/bin/activate
+python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3

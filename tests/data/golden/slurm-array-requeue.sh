@@ -1,0 +1,32 @@
+#!/bin/bash
+#SBATCH --job-name=train
+#SBATCH --output=/logs/.tinyxp/jobs/%A_%a.out
+#SBATCH --error=/logs/.tinyxp/jobs/%A_%a.err
+#SBATCH --array=0-2%2
+#SBATCH --open-mode=append
+#SBATCH --signal=B:USR1@90
+#SBATCH --requeue
+#SBATCH --time=01:00:00
+#SBATCH --gres=gpu:1
+
+case "${SLURM_ARRAY_TASK_ID}" in
+  0) run_dir=/logs/3 ;;
+  1) run_dir=/logs/4 ;;
+  2) run_dir='/logs 2/5' ;;
+  *) echo "tinyxp: no task ${SLURM_ARRAY_TASK_ID} in this array" >&2; exit 1 ;;
+esac
+exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
+cd '/work/my project'
+module load python/3.11
+source ~/venv/bin/activate
+case "${SLURM_ARRAY_TASK_ID}" in
+  0) python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 & ;;
+  1) python3 train.py lr=0.0001 'msg=a b' xp.run_id=4 & ;;
+  2) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
+esac
+child=$!
+trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
+while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+wait "$child"
+status=$?
+echo done
