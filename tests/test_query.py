@@ -1,0 +1,235 @@
+"""The query language: parsing, checking against fields, evaluation, error messages."""
+from __future__ import annotations
+
+import unittest
+
+from tinyxp.errors import QueryError
+from tinyxp.query import compile_query, parse, tokenize
+
+FIELDS = {
+    "config.lr": "float",
+    "config.seed": "int",
+    "config.model": "str",
+    "config.layers": "list",
+    "config.flag": "bool",
+    "config.mixed": "int|str",
+    "config.maybe": "float|null",
+    "info.status": "str",
+    "train.loss": "list[float]",
+    "artifacts.pickle/last.pkl": "artifact",
+}
+
+RUNS = [
+    {"config.lr": 0.1, "config.seed": 0, "config.model": "mlp", "config.layers": [1, 2], "config.flag": True, "info.status": "COMPLETE"},
+    {"config.lr": 0.01, "config.seed": 1, "config.model": "cnn", "config.layers": [3], "config.flag": False, "info.status": "FAILED"},
+    {"config.lr": 0.001, "config.seed": 2, "config.model": "mlp", "config.mixed": "x", "info.status": "COMPLETE"},
+    {"config.seed": 1, "config.mixed": 3, "info.status": "RUNNING"},
+]
+LAST = {0: 0.5, 1: 0.05, 2: 0.2}
+
+
+def matching(query: str) -> list:
+    predicate = compile_query(query, FIELDS)
+    found = []
+    for index, values in enumerate(RUNS):
+
+        def summary(function: str, column: str, index: int = index) -> object:
+            if index not in LAST:
+                return None
+            return {"last": LAST[index], "min": LAST[index] / 2, "max": 1.0, "count": 10}[function]
+
+        if predicate(values, summary):
+            found.append(index)
+    return found
+
+
+def error(query: str, fields: dict = FIELDS) -> str:
+    with unittest.TestCase().assertRaises(QueryError) as caught:
+        compile_query(query, fields)
+    return str(caught.exception)
+
+
+class EvaluationTest(unittest.TestCase):
+    def test_comparisons(self) -> None:
+        cases = {
+            "config.lr == 0.1": [0],
+            "config.lr != 0.1": [1, 2, 3],
+            "config.lr < 0.05": [1, 2],
+            "config.lr <= 0.01": [1, 2],
+            "config.lr > 0.01": [0],
+            "config.lr >= 0.01": [0, 1],
+            "config.seed == 1.0": [1, 3],
+            "config.model == 'mlp'": [0, 2],
+            'config.model == "cnn"': [1],
+            "config.model < 'd'": [1],
+            "config.flag == true": [0],
+            "config.flag == false": [1],
+            "config.flag == null": [2, 3],
+            "config.lr == null": [3],
+            "config.layers == [1, 2]": [0],
+            "config.seed in [0, 2]": [0, 2],
+            "config.seed not in [0, 2]": [1, 3],
+            "info.status in ['COMPLETE', 'RUNNING']": [0, 2, 3],
+            "config.mixed == 'x'": [2],
+            "config.mixed > 1": [3],
+            "config.lr > -1e3": [0, 1, 2],
+            "config.lr < .05": [1, 2],
+        }
+        for query, expected in cases.items():
+            with self.subTest(query=query):
+                self.assertEqual(matching(query), expected)
+
+    def test_boolean_operators_and_precedence(self) -> None:
+        cases = {
+            "config.seed == 0 | config.seed == 2 & config.model == 'cnn'": [0],
+            "(config.seed == 0 | config.seed == 2) & config.model == 'mlp'": [0, 2],
+            "config.seed == 1 and info.status == 'RUNNING'": [3],
+            "config.seed == 0 or config.seed == 2": [0, 2],
+            "~config.seed == 1": [0, 2],
+            "not config.seed == 1": [0, 2],
+            "not (config.seed == 1 or config.seed == 0)": [2],
+            "~~config.seed == 1": [1, 3],
+            "config.seed == 1 && config.lr == 0.01 || config.seed == 2": [1, 2],
+        }
+        for query, expected in cases.items():
+            with self.subTest(query=query):
+                self.assertEqual(matching(query), expected)
+
+    def test_summaries(self) -> None:
+        cases = {
+            "last(train.loss) < 0.1": [1],
+            "min(train.loss) < 0.2": [1, 2],
+            "max(train.loss) == 1": [0, 1, 2],
+            "count(train.loss) >= 10": [0, 1, 2],
+            "last(train.loss) > 0.1 & config.model == 'mlp'": [0, 2],
+        }
+        for query, expected in cases.items():
+            with self.subTest(query=query):
+                self.assertEqual(matching(query), expected)
+
+    def test_type_mismatch_between_runs_does_not_match(self) -> None:
+        self.assertEqual(matching("config.mixed < 'z'"), [2])
+
+    def test_bool_is_not_a_number(self) -> None:
+        predicate = compile_query("config.seed == 1", {"config.seed": "bool|int"})
+        self.assertFalse(predicate({"config.seed": True}, None))
+        self.assertTrue(predicate({"config.seed": 1}, None))
+
+    def test_string_escapes(self) -> None:
+        tree = parse(r"config.model == 'it\'s \\ \n'")
+        self.assertEqual(tree[3], "it's \\ \n")
+
+    def test_numbers(self) -> None:
+        for text, value in {"1": 1, "-3": -3, "1.5": 1.5, "1e-3": 0.001, "10.": 10.0, ".5": 0.5, "1_000": 1000}.items():
+            with self.subTest(text=text):
+                literal = parse(f"config.lr == {text}")[3]
+                self.assertEqual(literal, value)
+                self.assertIs(type(literal), type(value))
+
+    def test_constants_and_python_spellings(self) -> None:
+        for text, value in {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}.items():
+            with self.subTest(text=text):
+                self.assertIs(parse(f"config.flag == {text}")[3], value)
+
+    def test_names_with_slashes_and_dashes(self) -> None:
+        self.assertEqual([t.text for t in tokenize("a-b.c/d == 1")][:2], ["a-b.c/d", "=="])
+
+
+class SyntaxErrorTest(unittest.TestCase):
+    def test_each_syntax_error(self) -> None:
+        cases = {
+            "config.lr <": "Expected a value: a number, a 'string', true, false, null or a list, got the end of the query\n"
+            "    config.lr <\n"
+            "               ^",
+            "config.lr 0.1": "Expected a comparison (== != < <= > >=) or 'in' after 'config.lr', got '0.1'\n"
+            "    config.lr 0.1\n"
+            "              ^^^",
+            "config.lr = 0.1": "Invalid operator '=': compare with '=='\n    config.lr = 0.1\n              ^",
+            "(config.lr == 0.1": "Expected ')' to close the '(' at column 1, got the end of the query\n"
+            "    (config.lr == 0.1\n"
+            "                     ^",
+            "config.lr == 0.1)": "Expected '&', '|' or the end of the query, got ')'\n"
+            "    config.lr == 0.1)\n"
+            "                    ^",
+            "config.model == mlp": "Expected a value: a number, a 'string', true, false, null or a list (quote strings: 'text'), got 'mlp'\n"
+            "    config.model == mlp\n"
+            "                    ^^^",
+            "config.model == 'mlp": "Expected a closing ' for the string\n    config.model == 'mlp\n                    ^",
+            "config.seed in 1": "Expected a list [...] after 'in', got '1'\n    config.seed in 1\n                   ^",
+            "config.seed in [1 2]": "Expected ',' or ']' in the list, got '2'\n    config.seed in [1 2]\n                      ^",
+            "config.seed not 1": "Expected 'in' after 'not', got '1'\n    config.seed not 1\n                    ^",
+            "& config.seed == 1": "Expected a field name such as config.lr, '(' or 'not', got '&'\n"
+            "    & config.seed == 1\n"
+            "    ^",
+            "config.seed == 1 $": "Invalid character '$'\n    config.seed == 1 $\n                     ^",
+            "last(train.loss": "Expected ')' after last(train.loss, got the end of the query\n"
+            "    last(train.loss\n"
+            "                   ^",
+            "last(1) < 2": "Expected a metric column in last(...), got '1'\n    last(1) < 2\n         ^",
+        }
+        for query, message in cases.items():
+            with self.subTest(query=query):
+                self.assertEqual(error(query), message)
+
+    def test_empty_list(self) -> None:
+        self.assertEqual(
+            error("config.seed in []"),
+            "Expected at least one value in the list\n    config.seed in []\n                   ^^",
+        )
+
+
+class FieldErrorTest(unittest.TestCase):
+    def test_unknown_field_with_did_you_mean(self) -> None:
+        self.assertEqual(
+            error("config.sed == 1"),
+            "Unknown field 'config.sed'; did you mean 'config.seed'?\n    config.sed == 1\n    ^^^^^^^^^^",
+        )
+
+    def test_unknown_field_matched_by_its_last_part(self) -> None:
+        self.assertEqual(error("lr < 1").split("\n")[0], "Unknown field 'lr'; did you mean 'config.lr'?")
+
+    def test_unknown_field_without_suggestion(self) -> None:
+        self.assertEqual(error("zzzzzz == 1").split("\n")[0], "Unknown field 'zzzzzz'")
+
+    def test_unknown_field_when_there_are_no_runs(self) -> None:
+        self.assertEqual(error("config.lr == 1", {}).split("\n")[0], "Unknown field 'config.lr': no runs were found, so no field is known")
+
+    def test_type_mismatch(self) -> None:
+        self.assertEqual(
+            error("config.lr > 'a'"),
+            "Cannot compare 'config.lr' (float) with the string 'a'\n    config.lr > 'a'\n              ^",
+        )
+        self.assertEqual(error("info.status == 1").split("\n")[0], "Cannot compare 'info.status' (str) with the number 1")
+        self.assertEqual(error("config.seed in [1, 'a']").split("\n")[0], "Cannot compare 'config.seed' (int) with the string 'a'")
+        self.assertEqual(error("count(train.loss) == 'a'").split("\n")[0], "Cannot compare 'count(train.loss)' (int) with the string 'a'")
+
+    def test_ordering_by_a_non_orderable_value(self) -> None:
+        self.assertEqual(error("config.lr < null").split("\n")[0], "Cannot order by null: '<' compares numbers or strings")
+        self.assertEqual(error("config.lr >= [1]").split("\n")[0], "Cannot order by the list [1]: '>=' compares numbers or strings")
+        self.assertEqual(error("config.flag > true").split("\n")[0], "Cannot order by true: '>' compares numbers or strings")
+
+    def test_metric_column_without_summary(self) -> None:
+        self.assertEqual(
+            error("train.loss < 1").split("\n")[0],
+            "Cannot compare metric column 'train.loss' directly: use last(train.loss), min(train.loss), max(train.loss) or count(train.loss)",
+        )
+
+    def test_artifact_column(self) -> None:
+        self.assertEqual(error("artifacts.pickle/last.pkl == 1").split("\n")[0], "Cannot compare artifact column 'artifacts.pickle/last.pkl'")
+
+    def test_unknown_function(self) -> None:
+        self.assertEqual(
+            error("mean(train.loss) < 1"),
+            "Unknown function 'mean': expected last, min, max or count\n    mean(train.loss) < 1\n    ^^^^",
+        )
+        self.assertEqual(error("lst(train.loss) < 1").split("\n")[0], "Unknown function 'lst': expected last, min, max or count; did you mean 'last'?")
+
+    def test_summary_of_a_non_metric_field(self) -> None:
+        self.assertEqual(error("last(config.lr) < 1").split("\n")[0], "Cannot take last() of 'config.lr': it is not a metric column")
+
+    def test_null_is_comparable_with_everything(self) -> None:
+        self.assertEqual(matching("config.model != null & config.layers == null"), [2])
+
+
+if __name__ == "__main__":
+    unittest.main()
