@@ -432,6 +432,100 @@ class DirtyTest(RepoTestCase):
         self.assertFalse(plan["dirty"])
 
 
+@unittest.skipUnless(sys.platform != "win32", "pseudo-terminals need a POSIX system")
+class AskTest(RepoTestCase):
+    """xp.dirty=ask, answered through a pseudo-terminal."""
+
+    DRIVER = textwrap.dedent("""\
+        import sys
+        from tinyxp import git
+        from tinyxp.errors import GitError
+        xp = {"snapshot_dir": ".snaps", "dirty": "ask", "interactive": True, "log_dir": "logs"}
+        try:
+            plan = git.prepare_snapshot(sys.argv[1], xp)
+        except GitError as err:
+            print("ERROR", err)
+        else:
+            print("RESULT", plan["dirty_mode"], plan["commit"], plan["snapshot_dir"])
+        """)
+
+    def answer(self, *answers: str) -> str:
+        """Run the driver on a terminal, type each answer at a prompt in turn; returns all it printed."""
+        import pty
+        import select
+
+        driver = os.path.join(self.tmp, "driver.py")
+        write(driver, self.DRIVER)
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, driver, os.path.join(self.root, "train.py")], cwd=self.root,
+                                stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONPATH=MAIN))
+        os.close(slave)
+        output = b""
+        pending = list(answers)
+        try:
+            while True:
+                ready, _, _ = select.select([master], [], [], 60)
+                if not ready:
+                    self.fail(f"the driver stopped answering; it printed {output.decode()!r}")
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the terminal's other end is closed
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                if pending and output.count(b"or [a]bort? ") > len(answers) - len(pending):
+                    os.write(master, pending.pop(0).encode())
+        finally:
+            os.close(master)
+            proc.wait()
+        return output.decode().replace("\r\n", "\n")
+
+    def make_dirty(self) -> None:
+        self.make_repo()
+        write(os.path.join(self.root, "lib", "model.py"), "DEPTH = 2\n")
+
+    def test_prompt_shows_the_changes(self):
+        self.make_dirty()
+        output = self.answer("i\n")
+        self.assertIn(f"tinyxp: {self.root} has 1 uncommitted change:\n   M lib/model.py\n", output)
+        self.assertIn("[c]ommit them and run, run with them as a [p]atch (no commit), [i]gnore them (run the last commit), or [a]bort? ", output)
+
+    def test_commit(self):
+        self.make_dirty()
+        before = self.head()
+        output = self.answer("c\n")
+        self.assertNotEqual(self.head(), before)
+        self.assertIn(f"RESULT commit {self.head()} ", output)
+
+    def test_patch(self):
+        self.make_dirty()
+        output = self.answer("p\n")
+        self.assertRegex(output, rf"RESULT patch {self.head()} .*/{self.head()}-[0-9a-f]{{12}}\n")
+
+    def test_ignore(self):
+        self.make_dirty()
+        output = self.answer("ignore\n")
+        self.assertIn(f"RESULT ignore {self.head()} {os.path.join(self.root, '.snaps', 'proj', self.head())}\n", output)
+
+    def test_abort(self):
+        self.make_dirty()
+        output = self.answer("a\n")
+        self.assertIn(f"ERROR Cannot take a snapshot of {self.root}: aborted at the prompt about uncommitted changes\n", output)
+        self.assertFalse(os.path.exists(os.path.join(self.root, ".snaps")))
+
+    def test_unclear_answer_asks_again(self):
+        self.make_dirty()
+        output = self.answer("yes\n", "\n", "a\n")
+        self.assertEqual(output.count("or [a]bort? "), 3)
+        self.assertIn("ERROR Cannot take a snapshot", output)
+
+    def test_end_of_input_aborts(self):
+        self.make_dirty()
+        output = self.answer("\x04")  # Ctrl-D
+        self.assertIn(f"ERROR Cannot take a snapshot of {self.root}: aborted at the prompt about uncommitted changes\n", output)
+
+
 class RelaunchTest(RepoTestCase):
     SCRIPT = textwrap.dedent("""\
         import json, os, sys

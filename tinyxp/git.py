@@ -12,6 +12,7 @@ TINYXP_IN_SNAPSHOT (JSON). Every git command goes through `run_git`.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -289,6 +290,7 @@ def snapshot_info_for_run(run_dir: str) -> Optional[Dict[str, Any]]:
     return info
 
 
+@functools.lru_cache(maxsize=None)  # once per process: a sweep writes it for every run
 def render_requirements() -> str:
     """The installed distributions as requirements.txt lines, `name==version`, sorted."""
     import platform
