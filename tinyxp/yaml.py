@@ -1,24 +1,867 @@
-"""The YAML subset of tinyxp: load(text) and dump(obj). (Stub: being written.)"""
+"""The YAML subset of tinyxp: load(text) and dump(obj), load_value and dump_value.
+
+The language is DESIGN.md's "configuration language": block mappings and sequences by
+indentation, flow [..] and {..}, plain, 'single' and "double" quoted scalars, block
+scalars | and >, comments, an optional leading ---. Scalars resolve as YAML 1.2's core
+schema. Anchors, aliases, tags, complex keys and several documents are refused.
+
+As in tomli there is no parser object: each `parse_*` function takes the text and a
+position and returns the position after what it read and the value. Block-level
+functions return the position of the next significant character (the first one of the
+next line that is not blank or a comment), or len(src) at the end of the document.
+Mapping keys are always strings: `1: a` reads as {"1": "a"}.
+"""
 from __future__ import annotations
 
-from typing import Any, Optional
+import re
+from collections.abc import Mapping
+from typing import Any, Dict, List, Optional, Tuple
+
+from .errors import YAMLError
+
+__all__ = ["load", "load_value", "dump", "dump_value", "YAMLError"]
+
+Pos = int
+
+# Blank and comment lines, then the indentation of the next line.
+RE_NEXT = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)")
+# A plain key in block context, the ':' and the spaces after it.
+RE_KEY = re.compile(
+    r"""((?:[^\s\-?:,\[\]{}#&*!|>'"%@`]|[-?:](?=\S))(?:[^\n:#]|:(?=\S)|(?<=\S)\#)*)"""
+    r"""(?<![ \t])[ \t]*:(?:[ \t]+|(?=\n)|\Z)"""
+)
+# The ':' after a quoted key.
+RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
+RE_SPACES = re.compile(r"[ \t]*")
+# What may end a line after a value: spaces, a comment, the line break.
+RE_LINE_END = re.compile(r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)")
+RE_COMMENT = re.compile(r"[ \t]#")
+RE_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
+RE_DOUBLE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+RE_BLOCK_HEADER = re.compile(
+    r"[|>](?:([1-9])([-+]?)|([-+])([1-9]?))?[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)"
+)
+# Whitespace, line breaks and comments between the items of a flow collection.
+RE_FLOW_SPACE = re.compile(r"[ \t\n]*(?:(?<=[ \t\n])#[^\n]*[ \t\n]*)*")
+# A plain scalar inside a flow collection: it ends at , [ ] { } ': ' ' #' or a line break.
+RE_FLOW_PLAIN = re.compile(
+    r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=[^\s,\[\]{}]))"
+    r"(?:[^\s,\[\]{}:#]+|:(?=[^\s,\[\]{}])|(?<=[^ \t])#|[ \t]+(?=[^\s,\[\]{}:#]|:[^\s,\[\]{}]))*"
+)
+RE_TOKEN = re.compile(r"[^\s,\[\]{}]+")
+RE_INT = re.compile(r"[-+]?[0-9]+\Z")
+RE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+RE_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+RE_OCT = re.compile(r"0o[0-7]+\Z")
+# Strings dump() may write plain: nothing a reader would take for an indicator, a
+# comment, a key, a number or a document marker.
+RE_BLOCK_SAFE = re.compile(
+    r"(?!---|\.\.\.)(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))(?:[^\s:]|:(?=\S)|[ ](?=[^\s#]))*\Z"
+)
+# Strings dump_value() may write plain: also no flow indicators, quotes, backslashes or
+# parentheses, which the override grammar gives a meaning (sweeps, range(...)).
+_ORDINARY = r"[^\s:,\[\]{}#'\"\\()]"
+RE_VALUE_SAFE = re.compile(
+    rf"(?:[^\s\-?:,\[\]{{}}#&*!|>'\"%@`\\()]|[-?:](?={_ORDINARY}))"
+    rf"(?:{_ORDINARY}|[: ](?={_ORDINARY}))*\Z"
+)
+RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+NUMBER_START = frozenset("0123456789+-.")
+SPECIAL: Dict[str, Any] = {
+    "~": None, "null": None, "Null": None, "NULL": None,
+    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
+}
+for _sign, _value in (("", 1), ("+", 1), ("-", -1)):
+    for _inf in (".inf", ".Inf", ".INF"):
+        SPECIAL[_sign + _inf] = _value * float("inf")
+ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
+    "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
+    "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}
+HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+DUMP_ESCAPES = {
+    "\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+    "\f": "\\f", "\r": "\\r", "\x1b": "\\e", '"': '\\"', "\\": "\\\\",
+}
+INDICATORS = {
+    "&": "Invalid anchor {!r}: anchors and aliases are not supported",
+    "*": "Invalid alias {!r}: anchors and aliases are not supported",
+    "!": "Invalid tag {!r}: tags are not supported",
+    "%": "Invalid directive {!r}: directives are not supported",
+    "@": "Invalid character {!r}: '@' is reserved; quote the value",
+    "`": "Invalid character {!r}: '`' is reserved; quote the value",
+}
 
 
 def load(text: str, path: Optional[str] = None) -> Any:
     """Parse a YAML-subset document; raises YAMLError naming path, line and column."""
-    raise NotImplementedError
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    try:
+        return parse_document(text)
+    except YAMLError as err:
+        err.path = path
+        raise
 
 
 def load_value(text: str) -> Any:
-    """Parse one command-line value: a scalar (core schema) or a flow [..] / {..}."""
-    raise NotImplementedError
+    """Parse one command-line value: a scalar (core schema) or a flow [..] / {..}.
+
+    A plain scalar is taken whole (`a: b` and `x #y` are strings); an empty value is
+    None. Raises YAMLError for unclosed quotes or brackets and text after them.
+    """
+    pos = RE_FLOW_SPACE.match(text).end() if text[:1] in " \t\n" else 0
+    c = text[pos : pos + 1]
+    if c == "[" or c == "{":
+        pos, value = parse_flow_node(text, pos)
+        what = "flow sequence" if c == "[" else "flow mapping"
+    elif c == '"' or c == "'":
+        pos, value = parse_quoted(text, pos)
+        what = "quoted string"
+    else:
+        return resolve_plain(text.strip(" \t\n"))
+    pos = RE_FLOW_SPACE.match(text, pos).end()
+    if pos < len(text):
+        raise error(text, pos, f"Expected end of value after the {what}, found {text[pos:]!r}")
+    return value
 
 
 def dump(obj: Any) -> str:
-    """Write a JSON-like value as block-style YAML that load() reads back equal."""
-    raise NotImplementedError
+    """Write a JSON-like value as block-style YAML that load() reads back equal.
+
+    Raises TypeError for values other than dict (string keys), list, tuple, str, int,
+    float, bool and None.
+    """
+    out: List[str] = []
+    if isinstance(obj, Mapping) and obj:
+        dump_mapping(obj, "", out)
+    elif isinstance(obj, (list, tuple)) and obj:
+        dump_sequence(obj, "", out)
+    else:
+        out.append(dump_scalar(obj, ""))
+        out.append("\n")
+    return "".join(out)
 
 
 def dump_value(obj: Any) -> str:
-    """Write a JSON-like value on one line, in a form that load_value() reads back equal."""
-    raise NotImplementedError
+    """Write a JSON-like value on one line, in a form that load_value() reads back equal.
+
+    Strings are quoted whenever their plain form would read back as something else or
+    would hold a comma, bracket, quote, backslash or parenthesis (the override grammar
+    gives those a meaning). Raises TypeError like dump().
+    """
+    if isinstance(obj, str):
+        if RE_VALUE_SAFE.match(obj) and obj.isprintable() and type(resolve_plain(obj)) is str:
+            return obj
+        return quote(obj)
+    if isinstance(obj, Mapping):
+        items = (f"{dump_value(check_key(key))}: {dump_value(value)}" for key, value in obj.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ", ".join(dump_value(item) for item in obj) + "]"
+    return dump_scalar(obj, "")
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def error(src: str, pos: Pos, message: str, length: int = 1) -> YAMLError:
+    return YAMLError(message, source=src, pos=pos, length=length)
+
+
+def column(src: str, pos: Pos) -> int:
+    """0-based column of pos."""
+    return pos - src.rfind("\n", 0, pos) - 1
+
+
+def line_of(src: str, pos: Pos) -> int:
+    return src.count("\n", 0, pos) + 1
+
+
+def rest_of_line(src: str, pos: Pos) -> str:
+    end = src.find("\n", pos)
+    return src[pos:] if end < 0 else src[pos:end]
+
+
+def token_at(src: str, pos: Pos) -> str:
+    """The word at pos, for messages: up to the next space or flow indicator."""
+    m = RE_TOKEN.match(src, pos)
+    return m.group() if m else src[pos : pos + 1]
+
+
+def indicator_error(src: str, pos: Pos) -> YAMLError:
+    """The error for a value starting with a construct outside the subset."""
+    c = src[pos]
+    if c == "?":
+        return error(src, pos, "Invalid complex key '?': complex keys are not supported")
+    token = token_at(src, pos)
+    return error(src, pos, INDICATORS[c].format(token), len(token))
+
+
+def is_indicator(src: str, pos: Pos) -> bool:
+    c = src[pos]
+    return c in INDICATORS or (c == "?" and src[pos + 1 : pos + 2] in ("", " ", "\t", "\n"))
+
+
+def is_dash(src: str, pos: Pos) -> bool:
+    """Whether pos starts a block sequence item: '-' then a space or the line end."""
+    return src[pos] == "-" and src[pos + 1 : pos + 2] in (" ", "\n", "", "\t")
+
+
+def is_marker(src: str, pos: Pos) -> bool:
+    """Whether pos (at column 0) starts a document marker '---' or '...'."""
+    return src.startswith(("---", "..."), pos) and src[pos + 3 : pos + 4] in (" ", "\t", "\n", "")
+
+
+# --- lines and documents ------------------------------------------------------------
+
+
+def skip_lines(src: str, pos: Pos) -> Pos:
+    """From the start of a line, the position of the next significant character.
+
+    Raises YAMLError for a tab in the indentation and for a second document.
+    """
+    m = RE_NEXT.match(src, pos)
+    pos = m.end()
+    if pos >= len(src):
+        return pos
+    c = src[pos]
+    if c == "\t" or c == "#":
+        rest = rest_of_line(src, pos)
+        if rest.strip(" \t")[:1] in ("", "#"):
+            return len(src)  # a blank or comment last line without a line break
+        raise error(src, pos, "Invalid tab in indentation; indent with spaces")
+    if m.start(1) == pos and (c == "-" or c == ".") and is_marker(src, pos):
+        if c == "." and skip_lines(src, RE_LINE_END.match(src, pos + 3).end()) >= len(src):
+            return len(src)  # '...' ends the document; only blank lines may follow
+        raise error(src, pos, f"Cannot read several documents: found {src[pos:pos + 3]!r}", 3)
+    return pos
+
+
+def parse_document(src: str) -> Any:
+    """document := ['---'] [node]"""
+    pos = skip_lines_first(src)
+    if pos >= len(src):
+        return None
+    col = column(src, pos)
+    pos, value = parse_block_node(src, pos, col, -1)
+    if pos < len(src):
+        raise error(src, pos, f"Bad indentation: expected column {col + 1}, found column {column(src, pos) + 1}")
+    return value
+
+
+def skip_lines_first(src: str) -> Pos:
+    """Skip blank lines, comments and one leading '---'; refuse directives."""
+    m = RE_NEXT.match(src)
+    pos = m.end()
+    if pos < len(src) and m.start(1) == pos:
+        if src[pos] == "%":
+            raise indicator_error(src, pos)
+        if src.startswith("---", pos) and is_marker(src, pos):
+            m = RE_LINE_END.match(src, pos + 3)
+            if m is None:
+                raise error(src, pos + 4, "Expected a line break after '---'; start the document on the next line")
+            return skip_lines(src, m.end())
+    return skip_lines(src, 0)
+
+
+# --- block collections --------------------------------------------------------------
+
+
+def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> Tuple[Pos, Any]:
+    """node := sequence | mapping | value, starting at pos (column col > indent)."""
+    c = src[pos]
+    if c == "-" and is_dash(src, pos):
+        return parse_block_sequence(src, pos, col)
+    if c == '"' or c == "'":
+        end, _ = parse_quoted(src, pos)
+        if RE_COLON.match(src, end):
+            return parse_block_mapping(src, pos, col)
+    elif RE_KEY.match(src, pos):
+        return parse_block_mapping(src, pos, col)
+    return parse_value(src, pos, indent)
+
+
+def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str, Any]]:
+    """mapping := (key ':' [value | nested node])+, every key at column `indent`."""
+    result: Dict[str, Any] = {}
+    key_pos: Dict[str, Pos] = {}
+    n = len(src)
+    while True:
+        c = src[pos]
+        if c == '"' or c == "'":
+            end, key = parse_quoted(src, pos)
+            m = RE_COLON.match(src, end)
+            if m is None or "\n" in src[pos:end]:
+                raise key_error(src, pos)
+            key_end = end
+        else:
+            m = RE_KEY.match(src, pos)
+            if m is None:
+                raise key_error(src, pos)
+            key = m.group(1)
+            key_end = m.end(1)
+        if key in result:
+            first = line_of(src, key_pos[key])
+            raise error(src, pos, f"Duplicate key {key!r} (first defined on line {first})", key_end - pos)
+        key_pos[key] = pos
+        vpos = m.end()
+        c = src[vpos] if vpos < n else "\n"
+        if c == "\n" or c == "#":
+            value = None
+            eol = src.find("\n", vpos)
+            pos = n if eol < 0 else skip_lines(src, eol + 1)
+            if pos < n:
+                col = column(src, pos)
+                if col > indent:
+                    pos, value = parse_block_node(src, pos, col, indent)
+                elif col == indent and is_dash(src, pos):
+                    pos, value = parse_block_sequence(src, pos, col, in_mapping=True)
+        else:
+            pos, value = parse_value(src, vpos, indent)
+        result[key] = value
+        if pos >= n:
+            return pos, result
+        col = column(src, pos)
+        if col < indent:
+            return pos, result
+        if col > indent:
+            raise error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+
+
+def key_error(src: str, pos: Pos) -> YAMLError:
+    """The error for a line of a mapping that is not `key: value`."""
+    if is_dash(src, pos):
+        return error(src, pos, "Expected a mapping key, found a sequence item '- '")
+    if is_indicator(src, pos):
+        return indicator_error(src, pos)
+    text = rest_of_line(src, pos)
+    cut = RE_COMMENT.search(text)
+    text = (text[: cut.start()] if cut else text).rstrip(" \t")
+    return error(src, pos, f"Expected 'key: value' in a mapping, found {text!r}", len(text))
+
+
+def parse_block_sequence(src: str, pos: Pos, indent: int, in_mapping: bool = False) -> Tuple[Pos, List[Any]]:
+    """sequence := ('-' [node])+, every '-' at column `indent`."""
+    items: List[Any] = []
+    n = len(src)
+    while True:
+        p = RE_SPACES.match(src, pos + 1).end()
+        c = src[p] if p < n else "\n"
+        if c == "\n" or c == "#":
+            value = None
+            eol = src.find("\n", p)
+            pos = n if eol < 0 else skip_lines(src, eol + 1)
+            if pos < n:
+                col = column(src, pos)
+                if col > indent:
+                    pos, value = parse_block_node(src, pos, col, indent)
+        else:
+            pos, value = parse_block_node(src, p, indent + p - pos, indent)
+        items.append(value)
+        if pos >= n:
+            return pos, items
+        col = column(src, pos)
+        if col < indent:
+            return pos, items
+        if col > indent:
+            raise error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+        if not is_dash(src, pos):
+            if in_mapping:
+                return pos, items
+            text = rest_of_line(src, pos)
+            raise error(src, pos, f"Expected a sequence item '- ', found {text!r}", len(text))
+
+
+# --- values on one line -------------------------------------------------------------
+
+
+def parse_value(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
+    """value := flow | quoted | block scalar | plain, then the end of the line.
+
+    `indent` is the column of the enclosing block collection: continuation lines of a
+    plain scalar and the content of a block scalar must be indented more.
+    """
+    c = src[pos]
+    if c == "[" or c == "{":
+        end, value = parse_flow_node(src, pos)
+        what = "flow sequence" if c == "[" else "flow mapping"
+    elif c == '"' or c == "'":
+        end, value = parse_quoted(src, pos)
+        what = "quoted string"
+    elif c == "|" or c == ">":
+        return parse_block_scalar(src, pos, indent)
+    elif c == "-" and is_dash(src, pos):
+        raise error(src, pos, "Cannot start a sequence on the line of its key; put '- ' on the next line")
+    elif is_indicator(src, pos):
+        raise indicator_error(src, pos)
+    else:
+        return parse_plain(src, pos, indent)
+    m = RE_LINE_END.match(src, end)
+    if m is None:
+        token = rest_of_line(src, end).strip()
+        raise error(src, end, f"Expected the end of the line after the {what}, found {token!r}", len(token))
+    return skip_lines(src, m.end()), value
+
+
+def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
+    """plain := text up to ' #' or the line end, folded with more indented lines."""
+    n = len(src)
+    eol = src.find("\n", pos)
+    if eol < 0:
+        eol = n
+    text = src[pos:eol]
+    commented = False
+    if "#" in text:
+        cut = RE_COMMENT.search(text)
+        if cut:
+            text = text[: cut.start()]
+            commented = True
+    text = text.rstrip(" \t")
+    check_plain(src, pos, text)
+    nxt = skip_lines(src, eol + 1) if eol < n else n
+    if nxt < n and column(src, nxt) > indent:
+        parts = [text]
+        while nxt < n:
+            col = column(src, nxt)
+            if col <= indent:
+                break
+            between = src[eol + 1 : nxt - col]
+            if commented or "#" in between:
+                raise error(src, nxt, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+            breaks = between.count("\n")
+            eol = src.find("\n", nxt)
+            if eol < 0:
+                eol = n
+            line = src[nxt:eol]
+            cut = RE_COMMENT.search(line)
+            if cut:
+                line = line[: cut.start()]
+                commented = True
+            line = line.rstrip(" \t")
+            if ": " in line or ":\t" in line or line.endswith(":") or is_dash(src, nxt):
+                if indent < 0:
+                    raise key_error(src, pos)  # a first line that lacks its ':'
+                raise error(src, nxt, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+            parts.append("\n" * breaks if breaks else " ")
+            parts.append(line)
+            nxt = skip_lines(src, eol + 1) if eol < n else n
+        return nxt, "".join(parts)
+    return nxt, resolve_plain(text)
+
+
+def check_plain(src: str, pos: Pos, text: str) -> None:
+    """Refuse a plain value holding ': ', which only a nested mapping may."""
+    if ": " in text or ":\t" in text or text.endswith(":"):
+        raise error(src, pos, f"Invalid ': ' in the plain value {text!r}; quote the value", len(text))
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of a plain scalar under the YAML 1.2 core schema."""
+    if not text:
+        return None
+    c = text[0]
+    if c in NUMBER_START:
+        if RE_INT.match(text):
+            return int(text)
+        if RE_FLOAT.match(text):
+            return float(text)
+        if c == "0" and RE_HEX.match(text):
+            return int(text[2:], 16)
+        if c == "0" and RE_OCT.match(text):
+            return int(text[2:], 8)
+        return SPECIAL.get(text, text)
+    if c in "nN~":
+        return SPECIAL.get(text, text)
+    if c in "tTfF":
+        lower = text.lower()
+        if lower == "true":
+            return True
+        if lower == "false":
+            return False
+    return text
+
+
+# --- quoted scalars -----------------------------------------------------------------
+
+
+def parse_quoted(src: str, pos: Pos) -> Tuple[Pos, str]:
+    """quoted := "'" (char | "''")* "'" | '"' (char | escape)* '"'"""
+    if src[pos] == "'":
+        m = RE_SINGLE.match(src, pos)
+        if m is None:
+            raise error(src, pos, "Unclosed single-quoted string: expected a closing \"'\"")
+        text = m.group(1)
+        if "''" in text:
+            text = text.replace("''", "'")
+        if "\n" in text:
+            text = fold_lines(text)
+        return m.end(), text
+    m = RE_DOUBLE.match(src, pos)
+    if m is None:
+        raise error(src, pos, "Unclosed double-quoted string: expected a closing '\"'")
+    text = m.group(1)
+    if "\\" in text or "\n" in text:
+        text = unescape(src, pos + 1, text)
+    return m.end(), text
+
+
+def fold_lines(text: str) -> str:
+    """Fold the line breaks of a multi-line quoted scalar: one break is a space."""
+    lines = text.split("\n")
+    out = [lines[0].rstrip(" \t")]
+    breaks = 0
+    for i, line in enumerate(lines[1:], 1):
+        line = line.strip(" \t") if i < len(lines) - 1 else line.lstrip(" \t")
+        if not line and i < len(lines) - 1:
+            breaks += 1
+            continue
+        out.append("\n" * breaks if breaks else " ")
+        out.append(line)
+        breaks = 0
+    return "".join(out)
+
+
+def unescape(src: str, start: Pos, text: str) -> str:
+    """The value of a double-quoted scalar's text (at src[start:]): escapes and folding."""
+    out: List[str] = []
+    i = 0
+    while True:
+        j = text.find("\\", i)
+        k = text.find("\n", i)
+        if j < 0 and k < 0:
+            out.append(text[i:])
+            return "".join(out)
+        if k >= 0 and (j < 0 or k < j):
+            out.append(text[i:k].rstrip(" \t"))
+            i, breaks = skip_breaks(text, k)
+            out.append("\n" * breaks if breaks else " ")
+            continue
+        out.append(text[i:j])
+        c = text[j + 1 : j + 2]
+        if c == "\n":
+            i, breaks = skip_breaks(text, j + 1)
+            out.append("\n" * (breaks - 1))
+        elif c in ESCAPES:
+            out.append(ESCAPES[c])
+            i = j + 2
+        elif c in HEX_ESCAPES:
+            width = HEX_ESCAPES[c]
+            digits = text[j + 2 : j + 2 + width]
+            if len(digits) < width or not all(d in "0123456789abcdefABCDEF" for d in digits):
+                raise error(src, start + j, f"Invalid escape sequence {text[j:j + 2 + width]!r}: expected {width} hex digits after '\\{c}'", 2 + width)
+            out.append(chr(int(digits, 16)))
+            i = j + 2 + width
+        else:
+            raise error(src, start + j, f"Invalid escape sequence {text[j:j + 2]!r} in a double-quoted string", 2)
+
+
+def skip_breaks(text: str, k: int) -> Tuple[int, int]:
+    """From the line break at k: the position after the following blank lines and the
+    indentation, and how many line breaks there were."""
+    breaks = 0
+    i = k
+    while i < len(text) and text[i] == "\n":
+        breaks += 1
+        i += 1
+        while i < len(text) and text[i] in " \t":
+            i += 1
+    return i, breaks
+
+
+# --- block scalars ------------------------------------------------------------------
+
+
+def parse_block_scalar(src: str, pos: Pos, indent: int) -> Tuple[Pos, str]:
+    """block scalar := ('|' | '>') [digit] ['-' | '+'] line break, indented lines."""
+    m = RE_BLOCK_HEADER.match(src, pos)
+    if m is None:
+        token = rest_of_line(src, pos).strip()
+        raise error(src, pos, f"Invalid block scalar header {token!r}: expected '|' or '>', then an optional indentation digit and '-' or '+'", len(token))
+    folded = src[pos] == ">"
+    digit = m.group(1) or m.group(4)
+    chomp = m.group(2) or m.group(3)
+    content = max(indent, 0) + int(digit) if digit else -1
+    n = len(src)
+    p = m.end()
+    lines: List[Optional[str]] = []  # None for an empty line
+    ends_with_break = m.group().endswith("\n")
+    while p < n:
+        eol = src.find("\n", p)
+        if eol < 0:
+            eol = n
+        line = src[p:eol]
+        body = line.lstrip(" ")
+        spaces = len(line) - len(body)
+        if not body and (content < 0 or spaces <= content):
+            lines.append(None)
+        else:
+            if content < 0:
+                if spaces <= indent:
+                    break
+                content = spaces
+            elif spaces < content:
+                break
+            lines.append(line[content:])
+        ends_with_break = eol < n
+        p = eol + 1
+    p = min(p, n)
+    last = len(lines) - 1
+    while last >= 0 and lines[last] is None:
+        last -= 1
+    chunks: List[str] = []
+    pending = 0
+    previous: Optional[str] = None
+    for line in lines[: last + 1]:
+        if line is None:
+            pending += 1
+            continue
+        if previous is None:
+            chunks.append("\n" * pending)
+        elif folded and previous[:1] not in (" ", "\t") and line[:1] not in (" ", "\t"):
+            chunks.append("\n" * pending if pending else " ")
+        else:
+            chunks.append("\n" * (pending + 1))
+        chunks.append(line)
+        pending = 0
+        previous = line
+    trailing = len(lines) - last - 1  # empty lines after the last content line
+    breaks = trailing + (1 if last >= 0 else 0) - (0 if ends_with_break else 1)
+    if chomp == "+":
+        chunks.append("\n" * max(breaks, 0))
+    elif chomp != "-" and last >= 0 and breaks > 0:
+        chunks.append("\n")
+    return skip_lines(src, p), "".join(chunks)
+
+
+# --- flow collections ---------------------------------------------------------------
+
+
+def parse_flow_node(src: str, pos: Pos) -> Tuple[Pos, Any]:
+    """flow node := flow sequence | flow mapping | quoted | plain"""
+    c = src[pos] if pos < len(src) else ""
+    if c == "[":
+        return parse_flow_sequence(src, pos)
+    if c == "{":
+        return parse_flow_mapping(src, pos)
+    pos, text, plain = parse_flow_scalar(src, pos)
+    return pos, resolve_plain(text) if plain else text
+
+
+def parse_flow_scalar(src: str, pos: Pos) -> Tuple[Pos, str, bool]:
+    """The text of a quoted or plain scalar in a flow collection, and whether plain."""
+    c = src[pos] if pos < len(src) else ""
+    if c == '"' or c == "'":
+        pos, text = parse_quoted(src, pos)
+        return pos, text, False
+    m = RE_FLOW_PLAIN.match(src, pos)
+    if m is None:
+        if c and is_indicator(src, pos):
+            raise indicator_error(src, pos)
+        if c == "-" and is_dash(src, pos):
+            raise error(src, pos, "Cannot use a block sequence item '- ' inside a flow collection")
+        found = repr(c) if c else "the end of the text"
+        raise error(src, pos, f"Expected a value, found {found}")
+    return m.end(), m.group(), True
+
+
+def parse_flow_sequence(src: str, pos: Pos) -> Tuple[Pos, List[Any]]:
+    """flow sequence := '[' [flow node (',' flow node)* [',']] ']'"""
+    start = pos
+    items: List[Any] = []
+    pos = RE_FLOW_SPACE.match(src, pos + 1).end()
+    while True:
+        c = src[pos] if pos < len(src) else ""
+        if c == "]":
+            return pos + 1, items
+        if not c:
+            raise error(src, start, "Unclosed flow sequence: expected a closing ']'")
+        if c == "{" or c == "[":
+            pos, item = parse_flow_node(src, pos)
+        else:
+            pos, text, plain = parse_flow_scalar(src, pos)
+            pos = RE_FLOW_SPACE.match(src, pos).end()
+            if src[pos : pos + 1] == ":" and (not plain or src[pos + 1 : pos + 2] in (" ", "\t", "\n", ",", "]", "")):
+                # a single-pair mapping: [a: 1] is [{a: 1}]
+                pos = RE_FLOW_SPACE.match(src, pos + 1).end()
+                value = None
+                if src[pos : pos + 1] not in (",", "]", ""):
+                    pos, value = parse_flow_node(src, pos)
+                item = {text: value}
+            else:
+                item = resolve_plain(text) if plain else text
+        items.append(item)
+        pos = RE_FLOW_SPACE.match(src, pos).end()
+        c = src[pos] if pos < len(src) else ""
+        if c == ",":
+            pos = RE_FLOW_SPACE.match(src, pos + 1).end()
+            if src[pos : pos + 1] == ",":
+                raise error(src, pos, "Expected a value before ',' in a flow sequence")
+        elif c != "]":
+            if not c:
+                raise error(src, start, "Unclosed flow sequence: expected a closing ']'")
+            raise error(src, pos, f"Expected ',' or ']' in a flow sequence, found {token_at(src, pos)!r}", len(token_at(src, pos)))
+
+
+def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
+    """flow mapping := '{' [key [':' [flow node]] (',' ...)* [',']] '}'"""
+    start = pos
+    result: Dict[str, Any] = {}
+    key_pos: Dict[str, Pos] = {}
+    pos = RE_FLOW_SPACE.match(src, pos + 1).end()
+    while True:
+        c = src[pos] if pos < len(src) else ""
+        if c == "}":
+            return pos + 1, result
+        if not c:
+            raise error(src, start, "Unclosed flow mapping: expected a closing '}'")
+        if c == "," :
+            raise error(src, pos, "Expected a key before ',' in a flow mapping")
+        if c == "[" or c == "{":
+            raise error(src, pos, "Invalid mapping key: a key cannot be a flow collection")
+        key_start = pos
+        pos, key, _ = parse_flow_scalar(src, pos)
+        if key in result:
+            first = line_of(src, key_pos[key])
+            raise error(src, key_start, f"Duplicate key {key!r} (first defined on line {first})", pos - key_start)
+        key_pos[key] = key_start
+        pos = RE_FLOW_SPACE.match(src, pos).end()
+        value = None
+        if src[pos : pos + 1] == ":":
+            pos = RE_FLOW_SPACE.match(src, pos + 1).end()
+            if src[pos : pos + 1] not in (",", "}", ""):
+                pos, value = parse_flow_node(src, pos)
+                pos = RE_FLOW_SPACE.match(src, pos).end()
+        result[key] = value
+        c = src[pos] if pos < len(src) else ""
+        if c == ",":
+            pos = RE_FLOW_SPACE.match(src, pos + 1).end()
+        elif c != "}":
+            if not c:
+                raise error(src, start, "Unclosed flow mapping: expected a closing '}'")
+            raise error(src, pos, f"Expected ',' or '}}' in a flow mapping, found {token_at(src, pos)!r}", len(token_at(src, pos)))
+
+
+# --- dumping ------------------------------------------------------------------------
+
+
+def check_key(key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"Cannot dump the mapping key {key!r}: keys must be strings")
+    return key
+
+
+def dump_mapping(obj: Mapping, prefix: str, out: List[str]) -> None:
+    for key, value in obj.items():
+        key = dump_key(check_key(key))
+        if value and isinstance(value, Mapping):
+            out.append(f"{prefix}{key}:\n")
+            dump_mapping(value, prefix + "  ", out)
+        elif value and isinstance(value, (list, tuple)):
+            out.append(f"{prefix}{key}:\n")
+            dump_sequence(value, prefix + "  ", out)
+        else:
+            out.append(f"{prefix}{key}: {dump_scalar(value, prefix)}\n")
+
+
+def dump_sequence(obj: Any, prefix: str, out: List[str]) -> None:
+    for item in obj:
+        if item and isinstance(item, (Mapping, list, tuple)):
+            # compact form: the first line of the nested block goes after the '- '
+            inner: List[str] = []
+            if isinstance(item, Mapping):
+                dump_mapping(item, prefix + "  ", inner)
+            else:
+                dump_sequence(item, prefix + "  ", inner)
+            out.append(f"{prefix}- {inner[0][len(prefix) + 2:]}")
+            out.extend(inner[1:])
+        else:
+            out.append(f"{prefix}- {dump_scalar(item, prefix)}\n")
+
+
+def dump_key(key: str) -> str:
+    if RE_BLOCK_SAFE.match(key) and key.isprintable() and type(resolve_plain(key)) is str:
+        return key
+    return quote(key)
+
+
+def dump_scalar(obj: Any, prefix: str) -> str:
+    """A scalar or an empty collection on one line (or a literal block for text)."""
+    if isinstance(obj, str):
+        if RE_BLOCK_SAFE.match(obj) and obj.isprintable() and type(resolve_plain(obj)) is str:
+            return obj
+        if "\n" in obj:
+            literal = dump_literal(obj, prefix + "  ")
+            if literal is not None:
+                return literal
+        return quote(obj)
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, int):
+        return int.__repr__(obj)
+    if isinstance(obj, float):
+        return dump_float(obj)
+    if isinstance(obj, Mapping) and not obj:
+        return "{}"
+    if isinstance(obj, (list, tuple)) and not obj:
+        return "[]"
+    raise TypeError(
+        f"Cannot dump {obj!r} of type {type(obj).__name__}: expected dict, list, str, int, float, bool or None"
+    )
+
+
+def dump_float(x: float) -> str:
+    if x != x:
+        return ".nan"
+    if x in (float("inf"), float("-inf")):
+        return ".inf" if x > 0 else "-.inf"
+    text = float.__repr__(x)
+    if "e" in text and "." not in text:
+        # 1.0e-05 rather than 1e-05, so that YAML 1.1 readers (PyYAML) see a float too
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
+def dump_literal(text: str, prefix: str) -> Optional[str]:
+    """`text` as a literal block scalar `|`, or None when it would not read back equal."""
+    body = text[:-1] if text.endswith("\n") else text
+    lines = body.split("\n")
+    first = next((line for line in lines if line), None)
+    if first is None or first[0] == " ":
+        return None
+    for line in lines:
+        if line and (not line.isprintable() or line[-1] == " "):
+            return None
+    trailing = len(text) - len(text.rstrip("\n"))
+    chomp = "-" if trailing == 0 else "" if trailing == 1 else "+"
+    return f"|{chomp}\n" + "\n".join(prefix + line if line else "" for line in lines)
+
+
+def quote(text: str) -> str:
+    """`text` in single quotes when it is printable, else in double quotes with escapes."""
+    if "'" not in text and text.isprintable():
+        return f"'{text}'"
+    return '"' + RE_NEEDS_ESCAPE.sub(escape_char, text) + '"'
+
+
+def escape_char(m: "re.Match[str]") -> str:
+    c = m.group()
+    if c in DUMP_ESCAPES:
+        return DUMP_ESCAPES[c]
+    if c.isprintable():
+        return c
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
