@@ -1,0 +1,620 @@
+"""The command-line grammar: overrides, sweeps and +sweep, and the expansion of sweeps.
+
+    override := '~' key | ('++' | '+')? key '=' value
+    key      := NAME ('.' NAME)*
+    value    := ('range' | 'choice') '(' elements ')' | elements
+    elements := element (',' element)*
+
+A value with more than one element is a sweep. Commas inside quotes or brackets, and a
+comma after a backslash, do not separate elements. Each element is read with
+yaml.load_value (the YAML 1.2 core schema, quoted scalars, flow [..] and {..}).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+from . import yaml
+from .errors import OverrideError, YAMLError
+
+if TYPE_CHECKING:
+    from typing import Callable, NoReturn
+
+KINDS = ("set", "add", "force", "delete")
+PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
+SWEEP_TOKEN = "+sweep"
+
+GRAMMAR_HELP = """\
+overrides:
+  key=VALUE        set an existing key            optimizer.lr=0.01
+  +key=VALUE       add a key that does not exist   +data.augment=true
+  ++key=VALUE      add or set a key                ++seed=3
+  ~key             delete a key                    ~scheduler
+  GROUP=OPTION     choose a config group option    model=vit
+  xp.NAME=VALUE    a tinyxp setting                xp.log_dir=runs
+
+  VALUE is YAML: 0.1, 1e-3, true, null, 'a string', [1, 2], {a: 1}
+
+sweeps (run every combination; the first swept key varies slowest):
+  +sweep (or -m)   allow a sweep                   +sweep lr=1e-3,1e-4 seed=range(3)
+  a,b,c            comma-separated values          model=resnet,vit
+  range(start, stop[, step])                       seed=range(1, 4)  lr=range(0.1, 0.4, 0.1)
+  choice(a, b)     the listed values               opt=choice(sgd, adam)
+  quotes or a backslash keep a comma literal:      msg='a,b'  msg=a\\,b
+"""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The values a swept key takes, in order."""
+
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Override:
+    """One command-line override: kind is set, add (+), force (++) or delete (~)."""
+
+    kind: str
+    key: str
+    value: Any
+    text: str
+
+
+@dataclass
+class CommandLine:
+    """What parse_command_line found: the overrides and the flags."""
+
+    overrides: List[Override]
+    multirun: bool
+    show_config: bool
+
+
+class Token(NamedTuple):
+    name: str
+    text: str
+    position: int
+
+
+TOKEN_RULES = {
+    "TILDE": re.compile(r"~"),
+    "PLUSPLUS": re.compile(r"\+\+"),
+    "PLUS": re.compile(r"\+"),
+    "NAME": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*"),
+    "DOT": re.compile(r"\."),
+    "EQUALS": re.compile(r"="),
+    "FUNCTION": re.compile(r"(range|choice)\("),
+}
+BRACKETS = {"[": "]", "{": "}"}
+CLOSERS = {"]": "[", "}": "{"}
+
+
+class Tokenizer:
+    """Reads the tokens of one override, with the position of each for error carets."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.position = 0
+        self.next_token: Optional[Token] = None
+
+    def check(self, name: str) -> bool:
+        """Whether the next token is `name`; it is then kept for read()."""
+        match = TOKEN_RULES[name].match(self.source, self.position)
+        if match is None:
+            return False
+        self.next_token = Token(name, match.group(), self.position)
+        return True
+
+    def read(self) -> Token:
+        """Consume the token that the last successful check() found."""
+        token = self.next_token
+        assert token is not None, "read() without a successful check()"
+        self.position += len(token.text)
+        self.next_token = None
+        return token
+
+    def expect(self, name: str, *, expected: str) -> Token:
+        """Consume a `name` token; raises OverrideError saying what was expected."""
+        if not self.check(name):
+            self.raise_syntax_error(f"Expected {expected}, got {self.found()}")
+        return self.read()
+
+    def at_end(self) -> bool:
+        return self.position >= len(self.source)
+
+    def found(self) -> str:
+        """The next character as a message shows it."""
+        if self.at_end():
+            return "the end of the token"
+        return repr(self.source[self.position])
+
+    def raise_syntax_error(self, message: str, *, start: Optional[int] = None, end: Optional[int] = None) -> NoReturn:
+        start = self.position if start is None else start
+        end = start + 1 if end is None else end
+        raise OverrideError(message, source=self.source, pos=start, length=end - start)
+
+
+def suggest(name: str, candidates: Sequence[str], *, prefix: str = "", cutoff: float = 0.6) -> str:
+    """': did you mean 'x'?' for the candidates close to name, or '' when none is.
+
+    prefix goes before each suggestion as it is shown (the path of a nested key).
+    """
+    from difflib import get_close_matches
+
+    close = get_close_matches(name, list(candidates), n=3, cutoff=cutoff)
+    if not close:
+        return ""
+    return ": did you mean " + " or ".join(repr(prefix + c) for c in close) + "?"
+
+
+# --- parsing ------------------------------------------------------------------------
+
+
+def parse_override(text: str) -> Override:
+    """override := '~' key | ('++' | '+')? key '=' value
+
+    Raises OverrideError with the token and a caret under the problem.
+    """
+    tokenizer = Tokenizer(text)
+    if tokenizer.check("TILDE"):
+        tokenizer.read()
+        key = _parse_key(tokenizer, after=" after '~'")
+        if not tokenizer.at_end():
+            tokenizer.raise_syntax_error(
+                f"Expected the end of the token after '~{key}', got {tokenizer.found()} (a deletion takes no value)",
+                end=len(text),
+            )
+        return Override("delete", key, None, text)
+    kind, after = "set", ""
+    if tokenizer.check("PLUSPLUS"):
+        kind, after = "force", " after '++'"
+        tokenizer.read()
+    elif tokenizer.check("PLUS"):
+        kind, after = "add", " after '+'"
+        tokenizer.read()
+    key = _parse_key(tokenizer, after=after)
+    if not tokenizer.check("EQUALS"):
+        if tokenizer.at_end():
+            tokenizer.raise_syntax_error(f"Expected '=' and a value after the key {key!r}")
+        tokenizer.raise_syntax_error(f"Expected '=' after the key {key!r}, got {tokenizer.found()}")
+    tokenizer.read()
+    if tokenizer.check("EQUALS"):
+        tokenizer.raise_syntax_error(
+            f"Expected a value after '{key}=', got '=' (quote a value that starts with '=')"
+        )
+    return Override(kind, key, _parse_value(tokenizer), text)
+
+
+def _parse_key(tokenizer: Tokenizer, *, after: str) -> str:
+    """key := NAME ('.' NAME)*"""
+    names = [tokenizer.expect("NAME", expected=f"a key name{after}").text]
+    while tokenizer.check("DOT"):
+        tokenizer.read()
+        names.append(tokenizer.expect("NAME", expected="a key name after '.'").text)
+    return ".".join(names)
+
+
+def _parse_value(tokenizer: Tokenizer) -> Any:
+    """value := ('range' | 'choice') '(' elements ')' | elements"""
+    source, start = tokenizer.source, tokenizer.position
+    if tokenizer.check("FUNCTION"):
+        function = tokenizer.read()
+        spans, close = _split_elements(source, tokenizer.position, closing=")")
+        if close is None:
+            tokenizer.raise_syntax_error(
+                f"Expected ')' to close {function.text!r}", start=function.position + len(function.text) - 1
+            )
+        if close + 1 < len(source):
+            tokenizer.raise_syntax_error(
+                f"Expected the end of the token after ')', got {source[close + 1]!r}", start=close + 1, end=len(source)
+            )
+        name = function.text[:-1]
+        if name == "range":
+            return Sweep(tuple(_parse_range(source, function.position, spans)))
+        return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
+    spans, _ = _split_elements(source, start)
+    if len(spans) == 1:
+        return _parse_element(source, start, len(source), in_sweep=False)
+    return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
+
+
+def _split_elements(source: str, start: int, *, closing: Optional[str] = None) -> Tuple[List[Tuple[int, int]], Optional[int]]:
+    """Spans of the comma-separated elements from start, and where `closing` ends them.
+
+    Commas inside quotes, brackets or after a backslash belong to their element. A
+    quote opens a quoted scalar only where YAML would: at the start of an element or
+    after '[', '{', ',' or ':' (so "it's" is plain text).
+    """
+    spans: List[Tuple[int, int]] = []
+    opened: List[Tuple[str, int]] = []
+    element_start = i = start
+    previous = ""  # the last non-blank character of the element so far
+    while i < len(source):
+        char = source[i]
+        if char == "\\" and source.startswith(",", i + 1):
+            previous = "\\"
+            i += 2
+            continue
+        if char in "'\"" and previous in ("", "[", "{", ",", ":"):
+            i = _skip_quoted(source, i)
+            previous = char
+            continue
+        if char in BRACKETS:
+            opened.append((char, i))
+        elif char in CLOSERS:
+            if not opened:
+                raise OverrideError(
+                    f"Unexpected {char!r} without a matching {CLOSERS[char]!r}", source=source, pos=i
+                )
+            opener, _ = opened.pop()
+            if BRACKETS[opener] != char:
+                raise OverrideError(
+                    f"Expected {BRACKETS[opener]!r} to close {opener!r}, got {char!r}", source=source, pos=i
+                )
+        elif not opened and (char == "," or char == closing):
+            spans.append((element_start, i))
+            if char == closing:
+                return spans, i
+            element_start = i + 1
+            previous = ""
+            i += 1
+            continue
+        if not char.isspace():
+            previous = char
+        i += 1
+    if opened:
+        opener, position = opened[-1]
+        raise OverrideError(f"Expected {BRACKETS[opener]!r} to close {opener!r}", source=source, pos=position)
+    spans.append((element_start, len(source)))
+    return spans, None
+
+
+def _skip_quoted(source: str, start: int) -> int:
+    """The position after the quoted scalar opening at start."""
+    quote = source[start]
+    i = start + 1
+    while i < len(source):
+        char = source[i]
+        if quote == '"' and char == "\\":
+            i += 2
+            continue
+        if char == quote:
+            if quote == "'" and source.startswith("'", i + 1):
+                i += 2  # '' is an escaped single quote
+                continue
+            return i + 1
+        i += 1
+    raise OverrideError(f"Expected {quote!r} to close the quoted string", source=source, pos=start)
+
+
+def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
+    """One value, read with yaml.load_value; an empty one is null unless in a sweep."""
+    raw = source[start:end]
+    text = raw.strip()
+    offset = start + len(raw) - len(raw.lstrip())
+    if not text:
+        if in_sweep:
+            where = "before" if end < len(source) and source[end] == "," else "after"
+            near = end if where == "before" else max(start - 1, 0)
+            raise OverrideError(f"Expected a value {where} {source[near]!r}", source=source, pos=near)
+        return None
+    if text[0] not in "'\"[{":
+        text = text.replace("\\,", ",")
+    try:
+        return yaml.load_value(text)
+    except YAMLError as err:
+        pos = offset + min(err.pos or 0, len(text) - 1)
+        raise OverrideError(f"Invalid value {text!r}: {err.message}", source=source, pos=pos) from None
+
+
+def _parse_range(source: str, start: int, spans: List[Tuple[int, int]]) -> List[Any]:
+    """range(stop), range(start, stop) or range(start, stop, step) of ints or floats."""
+    whole = (start, spans[-1][1] + 1)
+    if len(spans) > 3 or (len(spans) == 1 and not source[spans[0][0]:spans[0][1]].strip()):
+        count = len(spans) if len(spans) > 1 else 0
+        raise OverrideError(
+            f"Expected range(stop), range(start, stop) or range(start, stop, step), got {count} arguments",
+            source=source, pos=whole[0], length=whole[1] - whole[0],
+        )
+    numbers = []
+    for s, e in spans:
+        value = _parse_element(source, s, e, in_sweep=True)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            text = source[s:e].strip()
+            raise OverrideError(
+                f"Expected a number as argument of range(), got {text!r}",
+                source=source, pos=s + len(source[s:e]) - len(source[s:e].lstrip()), length=len(text),
+            )
+        numbers.append(value)
+    if len(numbers) == 1:
+        numbers.insert(0, 0)
+    if len(numbers) == 2:
+        numbers.append(1)
+    first, stop, step = numbers
+    if step == 0:
+        s, e = spans[2]
+        raise OverrideError("Cannot use a step of 0 in range()", source=source, pos=s + len(source[s:e]) - len(source[s:e].lstrip()))
+    values = _range_values(first, stop, step)
+    if not values:
+        raise OverrideError(
+            f"Cannot sweep over an empty range: {source[whole[0]:whole[1]]!r} has no values",
+            source=source, pos=whole[0], length=whole[1] - whole[0],
+        )
+    return values
+
+
+def _range_values(start: Any, stop: Any, step: Any) -> List[Any]:
+    if all(isinstance(n, int) for n in (start, stop, step)):
+        return list(range(start, stop, step))
+    import math
+    from decimal import Decimal
+
+    # Decimal of the shortest repr, so that range(0, 0.3, 0.1) gives 0.1, 0.2, not 0.30000000000000004
+    first, last, by = (Decimal(repr(float(n))) for n in (start, stop, step))
+    count = max(0, math.ceil((last - first) / by))
+    return [float(first + i * by) for i in range(count)]
+
+
+# --- the command line ---------------------------------------------------------------
+
+
+def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_help: Optional[Callable[[], str]] = None) -> CommandLine:
+    """Parse a launched script's arguments: the override tokens, +sweep, -m, --cfg, --help.
+
+    --help prints the usage, the override grammar and config_help() (the composed
+    config), then raises SystemExit(0). Raises OverrideError for a bad token or a key
+    given twice.
+    """
+    parser = _build_parser(prog, config_help)
+    namespace = parser.parse_intermixed_args(list(args))
+    overrides: List[Override] = []
+    multirun = namespace.multirun
+    seen: Dict[str, Override] = {}
+    for token in namespace.overrides:
+        if token == SWEEP_TOKEN:
+            multirun = True
+            continue
+        override = parse_override(token)
+        if override.key in seen:
+            raise OverrideError(
+                f"Cannot override {override.key!r} twice (also in {seen[override.key].text!r})",
+                source=token, pos=len(PREFIXES[override.kind]), length=len(override.key),
+            )
+        seen[override.key] = override
+        overrides.append(override)
+    return CommandLine(overrides, multirun, namespace.cfg)
+
+
+def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
+    import argparse
+
+    class HelpAction(argparse.Action):
+        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+            parser.print_help()
+            if config_help is not None:
+                from .errors import TinyxpError
+
+                try:
+                    text = config_help()
+                except TinyxpError as err:
+                    text = f"The config cannot be composed:\n{err}"
+                print(f"\n{text.rstrip()}")
+            parser.exit()
+
+    parser = argparse.ArgumentParser(
+        prog=prog, add_help=False, epilog=GRAMMAR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="key=VALUE, +key=VALUE, ++key=VALUE, ~key, +sweep")
+    parser.add_argument("-h", "--help", action=HelpAction, nargs=0, default=argparse.SUPPRESS,
+                        help="show this help, the override grammar and the config, and exit")
+    parser.add_argument("-m", "--multirun", action="store_true", help="run every combination of the swept values (same as +sweep)")
+    parser.add_argument("--cfg", action="store_true", help="print the composed config and exit")
+    return parser
+
+
+# --- sweeps and settings ------------------------------------------------------------
+
+
+def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> List[List[Override]]:
+    """Every setting a sweep describes: the Cartesian product, the first swept key slowest.
+
+    Without a sweep, one setting: the overrides as they are. Raises OverrideError for a
+    sweep when multirun is false, saying how many runs it describes.
+    """
+    swept = [o for o in overrides if isinstance(o.value, Sweep)]
+    if not swept:
+        return [list(overrides)]
+    count = 1
+    for override in swept:
+        count *= len(override.value.values)
+    if not multirun:
+        tokens = " ".join(o.text for o in swept)
+        raise OverrideError(
+            f"Cannot run a sweep without +sweep: {tokens!r} describes {count} runs; "
+            "add +sweep (or -m) to run them all"
+        )
+    from itertools import product
+
+    choices = [
+        [make_override(o.kind, o.key, v) for v in o.value.values] if isinstance(o.value, Sweep) else [o]
+        for o in overrides
+    ]
+    return [list(setting) for setting in product(*choices)]
+
+
+def make_override(kind: str, key: str, value: Any) -> Override:
+    """An Override whose text is the token that parses back to it."""
+    return Override(kind, key, value, _token(kind, key, value))
+
+
+def format_setting(setting: Sequence[Override]) -> str:
+    """The setting as one line: 'optimizer.lr=0.01 seed=2'."""
+    return " ".join(o.text for o in setting)
+
+
+def setting_tokens(setting: Sequence[Override]) -> List[str]:
+    """Command-line tokens (before shell quoting) that parse back to exactly this setting."""
+    return [_token(o.kind, o.key, o.value) for o in setting]
+
+
+def _token(kind: str, key: str, value: Any) -> str:
+    if kind == "delete":
+        return f"~{key}"
+    if isinstance(value, Sweep):
+        raise ValueError(f"Cannot write the sweep of {key!r} as a single token; expand_sweeps() first")
+    prefix = f"{PREFIXES[kind]}{key}="
+    token = prefix + yaml.dump_value(value)
+    if isinstance(value, str) and not _reads_back(token, value):
+        import json
+
+        # a string that would read as a sweep, a range() or '=...': a double-quoted
+        # scalar, whose escapes YAML shares with JSON
+        token = prefix + json.dumps(value, ensure_ascii=False)
+    return token
+
+
+def _reads_back(token: str, value: Any) -> bool:
+    try:
+        parsed = parse_override(token).value
+    except OverrideError:
+        return False
+    return type(parsed) is type(value) and parsed == value
+
+
+# --- applying overrides to a plain config -------------------------------------------
+
+
+def key_span(override: Override) -> Tuple[int, int]:
+    """Where the key is in the override's text, for a caret under it."""
+    start = override.text.find(override.key)
+    return (start, len(override.key)) if start >= 0 else (0, len(override.text))
+
+
+def override_error(message: str, override: Override) -> OverrideError:
+    """An OverrideError showing the token with a caret under its key."""
+    pos, length = key_span(override)
+    return OverrideError(message, source=override.text, pos=pos, length=length)
+
+
+def iter_keys(tree: Any, prefix: str = "") -> Iterator[str]:
+    """Every dotted key of the nested mappings in tree, parents before children."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            dotted = f"{prefix}{key}"
+            yield dotted
+            yield from iter_keys(value, dotted + ".")
+
+
+def lookup(tree: Any, parts: Sequence[str]) -> Tuple[bool, Any]:
+    """(True, value) at the dotted path in nested dicts and lists, or (False, None)."""
+    node = tree
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
+
+
+def apply_overrides(config: Dict[str, Any], setting: Sequence[Override]) -> Dict[str, Any]:
+    """A copy of config with the overrides applied in order.
+
+    Raises OverrideError for an unknown key (with did-you-mean), `+key` for a key that
+    exists, `~key` for one that does not, a key under a scalar, or a sweep.
+    """
+    result = copy_tree(config)
+    for override in setting:
+        _apply_override(result, override)
+    return result
+
+
+def copy_tree(tree: Any) -> Any:
+    """A copy of nested dicts and lists; other values are shared."""
+    if isinstance(tree, dict):
+        return {k: copy_tree(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [copy_tree(v) for v in tree]
+    return tree
+
+
+def _apply_override(config: Dict[str, Any], override: Override) -> None:
+    key, kind = override.key, override.kind
+    if isinstance(override.value, Sweep):
+        raise override_error(
+            f"Cannot apply the sweep {override.text!r} to one config; expand it with +sweep", override
+        )
+    *parents, leaf = key.split(".")
+    node: Any = config
+    for depth, part in enumerate(parents):
+        child = _child(node, part)
+        if child is _MISSING:
+            if kind in ("set", "delete"):
+                raise override_error(_unknown_key_message(config, key, kind), override)
+            child = node[part] = {}
+        elif not isinstance(child, (dict, list)):
+            parent = ".".join(parents[: depth + 1])
+            raise override_error(f"Cannot set {key!r}: {parent!r} is a {_type_name(child)}, not a mapping", override)
+        node = child
+    exists = _child(node, leaf) is not _MISSING
+    if kind in ("set", "delete") and not exists:
+        raise override_error(_unknown_key_message(config, key, kind), override)
+    if kind == "add" and exists:
+        raise override_error(
+            f"Cannot add {key!r}: the key exists already (set it with {key}=VALUE or ++{key}=VALUE)", override
+        )
+    if isinstance(node, list):
+        if not exists:
+            raise override_error(f"Cannot add {key!r}: {'.'.join(parents)!r} is a list", override)
+        index = int(leaf)
+        if kind == "delete":
+            del node[index]
+        else:
+            node[index] = copy_tree(override.value)
+    elif kind == "delete":
+        del node[leaf]
+    else:
+        node[leaf] = copy_tree(override.value)
+
+
+_MISSING = object()
+
+
+def _child(node: Any, part: str) -> Any:
+    found, value = lookup(node, [part])
+    return value if found else _MISSING
+
+
+def _unknown_key_message(config: Dict[str, Any], key: str, kind: str) -> str:
+    hint = suggest_key(config, key)
+    if kind == "delete":
+        return f"Cannot delete {key!r}: unknown key{hint}"
+    return f"Unknown key {key!r}{hint} (+{key}=VALUE adds a new key)"
+
+
+def suggest_key(config: Dict[str, Any], key: str) -> str:
+    """Did-you-mean for a dotted key: its siblings when the parent exists, else keys as deep."""
+    parent, _, leaf = key.rpartition(".")
+    found, node = lookup(config, parent.split(".")) if parent else (True, config)
+    if found and isinstance(node, dict):
+        hint = suggest(leaf, [str(k) for k in node], prefix=f"{parent}." if parent else "")
+        if hint or not parent:
+            return hint
+    # the parent is misspelt too: keys as deep whose every part is close
+    from difflib import SequenceMatcher
+
+    parts = key.split(".")
+    scored = []
+    for candidate in iter_keys(config):
+        ratios = [SequenceMatcher(None, a, b).ratio() for a, b in zip(parts, candidate.split("."))]
+        if candidate.count(".") == len(parts) - 1 and min(ratios) >= 0.6:
+            scored.append((-sum(ratios), candidate))
+    return suggest(key, [c for _, c in sorted(scored)[:3]], cutoff=0)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value), type(value).__name__)
