@@ -1,0 +1,106 @@
+"""Benchmark tinyxp/git.py on a repository of 2,000 files.
+
+Run from the repository root: `python tests/bench/bench_git.py`. Each figure is shown in
+milliseconds and as a ratio against a baseline measured in the same run:
+
+- recording info.git: start_recording (what a launch waits for) and the whole record
+  (start_recording then waiting for git status), against starting `git --version`;
+- creating a snapshot, against `git clone` of the same repository (what MLXP does);
+- reusing an existing snapshot (prepare_snapshot: git status, then the folder exists),
+  against starting `git --version`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from tinyxp import git as tgit  # noqa: E402
+
+N_FILES = 2000
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+
+def make_repository(root: str) -> str:
+    """A repository of N_FILES small Python files in 40 folders, one commit."""
+    os.makedirs(root)
+    subprocess.run(["git", "init", "--quiet", root], check=True)
+    for i in range(N_FILES):
+        folder = os.path.join(root, f"pkg{i % 40:02}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"mod{i:04}.py"), "w") as file:
+            file.write(f"VALUE = {i}\n" * 20)
+    with open(os.path.join(root, "train.py"), "w") as file:
+        file.write("print('train')\n")
+    subprocess.run(["git", "add", "--all"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "--quiet", "--message", "bench"], cwd=root, check=True)
+    subprocess.run(["git", "status", "--porcelain"], cwd=root, check=True, stdout=subprocess.DEVNULL)  # warm the index
+    return root
+
+
+def median_ms(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def show(label: str, value: float, baseline_label: str, baseline: float) -> None:
+    print(f"{label:<44} {value:8.1f} ms   {value / baseline:6.2f} x {baseline_label}")
+
+
+def main() -> None:
+    os.environ.update(GIT_ENV)
+    tmp = tempfile.mkdtemp(prefix="tinyxp-bench-")
+    try:
+        root = make_repository(os.path.join(tmp, "proj"))
+        script = os.path.join(root, "train.py")
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, stdout=subprocess.PIPE).stdout.decode().strip()
+        print(f"repository of {N_FILES} files; python {sys.version.split()[0]}; {subprocess.check_output(['git', '--version']).decode().strip()}")
+
+        spawn = median_ms(lambda: subprocess.run(["git", "--version"], stdout=subprocess.DEVNULL), 20)
+        print(f"{'baseline: start `git --version`':<44} {spawn:8.1f} ms")
+        recorders = []
+        start_only = median_ms(lambda: recorders.append(tgit.start_recording(root)), 20)
+        for get in recorders:
+            get()
+        whole = median_ms(lambda: tgit.start_recording(root)(), 20)
+        show("recording: start_recording (launch waits)", start_only, "git --version", spawn)
+        show("recording: start_recording + git status", whole, "git --version", spawn)
+
+        counter = iter(range(1000))
+
+        def clone() -> None:
+            subprocess.run(["git", "clone", "--quiet", root, os.path.join(tmp, f"clone{next(counter)}")], check=True)
+
+        def snapshot() -> None:
+            tgit.take_snapshot(root, commit, os.path.join(tmp, "snaps", str(next(counter))))
+
+        cloned = median_ms(clone, 3)
+        print(f"{'baseline: git clone (MLXP)':<44} {cloned:8.1f} ms")
+        show("snapshot: create (read-tree + checkout-index)", median_ms(snapshot, 3), "git clone", cloned)
+
+        xp = {"snapshot_dir": os.path.join(tmp, "snaps"), "dirty": "error", "interactive": False, "log_dir": os.path.join(tmp, "logs")}
+        tgit.prepare_snapshot(script, xp)
+        show("snapshot: reuse (git status + exists)", median_ms(lambda: tgit.prepare_snapshot(script, xp), 10), "git --version", spawn)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
