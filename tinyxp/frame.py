@@ -1,0 +1,751 @@
+"""DataFrame and GroupedDataFrame: runs as rows, lazy metric columns, grouping, export.
+
+A row is a mapping from column names to values. The rows of a Reader are `Row`s:
+`config.*` and `info.*` values are in memory, a metric column (`train.loss`) is read
+from `metrics/train.jsonl` on first access (all of that file's columns at once), and an
+artifact column (`artifacts.pickle/last.pkl`) is an `Artifact` whose `.load()` unpickles.
+Rows made by `aggregate` or `map` are plain dicts.
+
+A map is MLXP's tuple `(function, columns[, output names])`: the function is applied to
+each column separately; the default output name is `<function name>.<column>`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .errors import ReaderError
+
+Map = Tuple[Any, ...]
+MAX_REPR_ROWS = 20
+MAX_REPR_WIDTH = 120
+MAX_CELL_WIDTH = 24
+NOT_LOADED = "…"
+
+
+# -- values --------------------------------------------------------------------------
+
+
+def type_name(value: Any) -> str:
+    """The type name a field reports: null, bool, int, float, str, list or dict."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+def read_metric_file(path: str) -> Dict[str, List[Any]]:
+    """key -> values in file order, from a JSON-lines metrics file; a torn last line is ignored.
+
+    Lines that are not JSON objects are skipped (the file is only ever appended to whole
+    lines, so these come from outside tinyxp).
+    """
+    with open(path, "rb") as file:
+        data = file.read()
+    data = data[: data.rfind(b"\n") + 1]
+    try:
+        # one json.loads over the whole file is several times faster than one per line
+        records = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+    except ValueError:
+        records = []
+        for line in data.splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    columns: Dict[str, List[Any]] = {}
+    for record in records:
+        if isinstance(record, dict):
+            for key, value in record.items():
+                column = columns.get(key)
+                if column is None:
+                    columns[key] = [value]
+                else:
+                    column.append(value)
+    return columns
+
+
+def summarize(values: Sequence[Any]) -> Dict[str, Any]:
+    """{"last", "min", "max", "count"} of a metric column; min and max over its numbers."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v))]
+    return {
+        "last": values[-1] if values else None,
+        "min": min(numbers) if numbers else None,
+        "max": max(numbers) if numbers else None,
+        "count": len(values),
+    }
+
+
+class Artifact:
+    """A file under a run's artifacts/<format>/ folder; `.load()` reads it."""
+
+    LOADERS: Dict[str, Callable[[str], Any]] = {}
+
+    def __init__(self, path: str, format: str, name: str) -> None:
+        self.path = path
+        self.format = format
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Artifact({self.format}/{self.name})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Artifact) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def load(self, loader: Optional[Callable[[str], Any]] = None) -> Any:
+        """The artifact's content: pickle, json and text formats are known; else pass `loader(path)`."""
+        if loader is not None:
+            return loader(self.path)
+        if self.format == "pickle":
+            import pickle
+
+            with open(self.path, "rb") as file:
+                return pickle.load(file)
+        if self.format == "json":
+            with open(self.path, encoding="utf-8") as file:
+                return json.load(file)
+        if self.format in ("text", "txt"):
+            with open(self.path, encoding="utf-8") as file:
+                return file.read()
+        raise ReaderError(f"Cannot load artifact format {self.format!r} of {self.path!r}: pass load(loader=function of the path)")
+
+
+# -- rows ----------------------------------------------------------------------------
+
+
+class Row(Mapping):
+    """One run: static config/info values, lazy metric columns, artifact columns."""
+
+    __slots__ = ("static", "run_dir", "run_id", "_metrics", "_artifacts", "_loaded")
+
+    def __init__(
+        self,
+        static: Dict[str, Any],
+        *,
+        run_dir: Optional[str] = None,
+        metrics: Optional[Dict[str, List[str]]] = None,
+        artifacts: Sequence[str] = (),
+        run_id: Optional[str] = None,
+        _loaded: Optional[Dict[str, Dict[str, List[Any]]]] = None,
+    ) -> None:
+        self.static = static
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self._metrics = metrics or {}
+        self._artifacts = artifacts
+        self._loaded = {} if _loaded is None else _loaded  # log name -> key -> values
+
+    def __getitem__(self, column: str) -> Any:
+        value = self.static.get(column, NOT_LOADED)
+        if value is not NOT_LOADED:
+            return value
+        if column.startswith("artifacts."):
+            relative = column[len("artifacts.") :]
+            if relative in self._artifacts:
+                fmt, _, name = relative.partition("/")
+                return Artifact(os.path.join(self.run_dir, "artifacts", fmt, name), fmt, name)
+            raise KeyError(column)
+        for log_name in self._metrics:
+            if column.startswith(log_name) and column[len(log_name) : len(log_name) + 1] == ".":
+                values = self.metric_file(log_name).get(column[len(log_name) + 1 :])
+                if values is not None:
+                    return values
+        raise KeyError(column)
+
+    def metric_file(self, log_name: str) -> Dict[str, List[Any]]:
+        """All columns of metrics/<log_name>.jsonl, read once (raises ReaderError if unreadable)."""
+        loaded = self._loaded.get(log_name)
+        if loaded is None:
+            path = os.path.join(self.run_dir, "metrics", f"{log_name}.jsonl")
+            try:
+                loaded = read_metric_file(path)
+            except OSError as err:
+                raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
+            self._loaded[log_name] = loaded
+        return loaded
+
+    def metric_columns(self) -> List[str]:
+        columns = []
+        for log_name, keys in self._metrics.items():
+            loaded = self._loaded.get(log_name)
+            columns.extend(f"{log_name}.{key}" for key in (keys if loaded is None else dict.fromkeys([*keys, *loaded])))
+        return columns
+
+    def keys(self) -> List[str]:  # type: ignore[override]
+        return [*self.static, *self.metric_columns(), *(f"artifacts.{a}" for a in self._artifacts)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.static or column in self.keys()
+
+    def __repr__(self) -> str:
+        return f"Row({self.run_dir!r})" if self.run_dir else f"Row({self.static!r})"
+
+    def peek(self, column: str) -> Any:
+        """The value if it is in memory (no file is read); NOT_LOADED otherwise."""
+        if column in self.static:
+            return self.static[column]
+        for log_name, loaded in self._loaded.items():
+            if column.startswith(log_name + "."):
+                return loaded.get(column[len(log_name) + 1 :], NOT_LOADED)
+        if column.startswith("artifacts."):
+            return self.get(column, NOT_LOADED)
+        return NOT_LOADED
+
+    def is_loaded(self, column: str) -> bool:
+        return self.peek(column) is not NOT_LOADED
+
+    def with_values(self, values: Dict[str, Any]) -> Row:
+        """A row with more static columns, sharing this row's loaded metric files."""
+        return Row({**self.static, **values}, run_dir=self.run_dir, metrics=self._metrics, artifacts=self._artifacts, run_id=self.run_id, _loaded=self._loaded)
+
+    def record(self, *, lazy: bool = True) -> Dict[str, Any]:
+        """A plain dict: static values, metric columns (all, or those loaded when lazy), artifact paths."""
+        out = dict(self.static)
+        for column in self.metric_columns():
+            value = self.peek(column) if lazy else self.get(column, NOT_LOADED)
+            if value is not NOT_LOADED:
+                out[column] = value
+        for artifact in self._artifacts:
+            out[f"artifacts.{artifact}"] = os.path.join(self.run_dir, "artifacts", artifact)
+        return out
+
+
+def peek(row: Mapping, column: str) -> Any:
+    return row.peek(column) if isinstance(row, Row) else row.get(column)
+
+
+def with_values(row: Mapping, values: Dict[str, Any]) -> Mapping:
+    return row.with_values(values) if isinstance(row, Row) else {**row, **values}
+
+
+def record(row: Mapping, *, lazy: bool = True) -> Dict[str, Any]:
+    if isinstance(row, Row):
+        return row.record(lazy=lazy)
+    return {key: (value.path if isinstance(value, Artifact) else value) for key, value in row.items()}
+
+
+# -- maps ----------------------------------------------------------------------------
+
+
+def function_name(function: Callable[..., Any]) -> str:
+    return getattr(function, "__name__", None) or type(function).__name__
+
+
+def normalize_maps(maps: Union[Map, Sequence[Map]], known: Sequence[str]) -> List[Tuple[Callable[..., Any], str, str]]:
+    """[(function, column, output name)] from one map or a list of maps; raises ReaderError."""
+    if isinstance(maps, tuple) and maps and callable(maps[0]):
+        maps = [maps]
+    normalized = []
+    for item in maps:
+        if not isinstance(item, tuple) or len(item) not in (2, 3) or not callable(item[0]):
+            raise ReaderError(f"Invalid map {item!r}: expected (function, columns[, output names])")
+        function, columns = item[0], item[1]
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        if len(item) == 3:
+            names = [item[2]] if isinstance(item[2], str) else list(item[2])
+            if len(names) != len(columns):
+                raise ReaderError(f"Invalid map {item!r}: {len(columns)} column(s) but {len(names)} output name(s)")
+        else:
+            names = [f"{function_name(function)}.{column}" for column in columns]
+        for column, name in zip(columns, names):
+            check_column(column, known)
+            normalized.append((function, column, name))
+    return normalized
+
+
+def check_column(column: str, known: Sequence[str], doing: str = "") -> None:
+    """Raise ReaderError naming an unknown column, with did-you-mean."""
+    if column in known:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(column, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ReaderError(f"Unknown column {column!r}{doing}{hint}")
+
+
+def selection(result: Any, count: int, what: str) -> List[int]:
+    """Indices selected by a filter function's result: an index, indices, or a boolean mask."""
+    import operator
+
+    if isinstance(result, (list, tuple)) or hasattr(result, "tolist"):
+        items = result.tolist() if hasattr(result, "tolist") else list(result)
+        if len(items) == count and all(isinstance(item, bool) for item in items):
+            return [i for i, keep in enumerate(items) if keep]
+        try:
+            indices = [operator.index(item) for item in items]
+        except TypeError:
+            raise ReaderError(f"Invalid result of the filter function {what}: expected an index, indices or a boolean mask, got {result!r}") from None
+    else:
+        try:
+            indices = [operator.index(result)]
+        except TypeError:
+            raise ReaderError(f"Invalid result of the filter function {what}: expected an index, indices or a boolean mask, got {result!r}") from None
+    for index in indices:
+        if not -count <= index < count:
+            raise ReaderError(f"Invalid result of the filter function {what}: index {index} out of range for {count} value(s)")
+    return sorted({index % count for index in indices})
+
+
+def describe_group(by: Sequence[str], key: Tuple[Any, ...]) -> str:
+    return ", ".join(f"{column}={value!r}" for column, value in zip(by, key))
+
+
+def apply_map(function: Callable[..., Any], column: str, values: Any, where: str) -> Any:
+    try:
+        return function(values)
+    except Exception as err:  # the user's function: report which group and column
+        raise ReaderError(f"Cannot apply {function_name(function)!r} to column {column!r}{where}: {type(err).__name__}: {err}") from err
+
+
+# -- sorting -------------------------------------------------------------------------
+
+
+def sort_key(value: Any) -> Tuple[int, Any]:
+    """A key that orders numbers, then strings, then anything else (as JSON text)."""
+    if isinstance(value, (int, float)):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, json.dumps(value, sort_keys=True, default=str))
+
+
+def sort_rows(rows: List[Any], columns: Sequence[str], values: Callable[[Any, str], Any], reverse: bool) -> List[Any]:
+    """Stable sort by several columns; a column name starting with '-' sorts descending.
+
+    Missing values (None) go last whichever the direction.
+    """
+    for column in reversed(columns):
+        descending = reverse
+        if column.startswith("-"):
+            column, descending = column[1:], not reverse
+        present = [row for row in rows if values(row, column) is not None]
+        missing = [row for row in rows if values(row, column) is None]
+        present.sort(key=lambda row: sort_key(values(row, column)), reverse=descending)
+        rows = present + missing
+    return rows
+
+
+def hashable(value: Any) -> Any:
+    """A group key component: lists become tuples, mappings become sorted JSON text."""
+    if isinstance(value, list):
+        return tuple(hashable(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+# -- DataFrame -----------------------------------------------------------------------
+
+
+class DataFrame:
+    """Rows (runs, or the results of aggregate/map) and their columns.
+
+    `len(df)`, iteration over rows, `df[i]` a row, `df[i:j]` a DataFrame, `df["col"]` a
+    column as a list (None where a row lacks it), `keys()` the column names.
+    """
+
+    def __init__(self, rows: Iterable[Mapping] = ()) -> None:
+        self._rows = list(rows)
+        self._keys: Optional[List[str]] = None
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[Mapping]:
+        return iter(self._rows)
+
+    def __getitem__(self, item: Union[int, slice, str]) -> Any:
+        if isinstance(item, str):
+            check_column(item, self.keys())
+            return [row.get(item) for row in self._rows]
+        if isinstance(item, slice):
+            return DataFrame(self._rows[item])
+        return self._rows[item]
+
+    def keys(self) -> List[str]:
+        """Every column any row has, in first-seen order."""
+        if self._keys is None:
+            seen: Dict[str, None] = {}
+            for row in self._rows:
+                for key in row.keys():
+                    seen[key] = None
+            self._keys = list(seen)
+        return self._keys
+
+    @property
+    def rows(self) -> List[Mapping]:
+        return list(self._rows)
+
+    def diff(self, prefix: str = "config.") -> List[str]:
+        """The columns starting with prefix whose values are not the same in every row."""
+        varying = []
+        for key in self.keys():
+            if not key.startswith(prefix):
+                continue
+            values = [hashable(row.get(key)) for row in self._rows]
+            if any(value != values[0] or type(value) is not type(values[0]) for value in values):
+                varying.append(key)
+        return varying
+
+    def groupby(self, keys: Union[str, Sequence[str]]) -> GroupedDataFrame:
+        """Group rows by the values of `keys`; raises ReaderError for a column no row has."""
+        by = [keys] if isinstance(keys, str) else list(keys)
+        if not by:
+            raise ReaderError("Expected at least one column to group by")
+        known = self.keys()
+        for column in by:
+            check_column(column, known, " to group by")
+        groups: Dict[Tuple[Any, ...], List[Mapping]] = {}
+        for row in self._rows:
+            groups.setdefault(tuple(hashable(row.get(column)) for column in by), []).append(row)
+        ordered = sorted(groups, key=lambda key: [(value is None, sort_key(value)) for value in key])
+        return GroupedDataFrame({key: DataFrame(groups[key]) for key in ordered}, by)
+
+    def aggregate(self, maps: Union[Map, Sequence[Map]]) -> DataFrame:
+        """One row: each map's function applied to the list of its column's values."""
+        return DataFrame([self._aggregate_row(maps, {}, "")])
+
+    def _aggregate_row(self, maps: Union[Map, Sequence[Map]], head: Dict[str, Any], where: str) -> Dict[str, Any]:
+        row = dict(head)
+        for function, column, name in normalize_maps(maps, self.keys()):
+            row[name] = apply_map(function, column, [r.get(column) for r in self._rows], where)
+        return row
+
+    def map(self, maps: Union[Map, Sequence[Map]]) -> DataFrame:
+        """Each row with new columns: each map's function applied to that row's value."""
+        normalized = normalize_maps(maps, self.keys())
+        rows = []
+        for index, row in enumerate(self._rows):
+            where = f" in row {index}" + (f" (run {row.run_id})" if isinstance(row, Row) and row.run_id else "")
+            rows.append(with_values(row, {name: apply_map(function, column, row.get(column), where) for function, column, name in normalized}))
+        return DataFrame(rows)
+
+    apply = map
+
+    def filter(self, how: Union[str, Map, Callable[[Mapping], bool]]) -> DataFrame:
+        """The rows kept by a query string, a predicate on rows, or a map (function, column).
+
+        A map's function gets the column's values and returns an index, indices or a
+        boolean mask (e.g. argmin). Raises QueryError or ReaderError.
+        """
+        if isinstance(how, str):
+            return DataFrame(self._query(how))
+        if isinstance(how, tuple):
+            (function, column, _), *rest = normalize_maps(how, self.keys())
+            if rest:
+                raise ReaderError(f"Invalid filter map {how!r}: expected one column")
+            result = apply_map(function, column, self[column], "")
+            return DataFrame(self._rows[i] for i in selection(result, len(self._rows), function_name(function)))
+        if callable(how):
+            return DataFrame(row for row in self._rows if how(row))
+        raise ReaderError(f"Invalid filter {how!r}: expected a query string, a function of a row or a map (function, column)")
+
+    def _query(self, query: str) -> List[Mapping]:
+        from .query import compile_query
+
+        if not query.strip():
+            return list(self._rows)
+        kinds: Dict[str, set] = {}
+        for row in self._rows:
+            for key in row.keys():
+                if key.startswith("artifacts."):
+                    kind = "artifact"
+                else:
+                    kind = "list[any]" if is_metric(row, key) else type_name(peek(row, key))
+                kinds.setdefault(key, set()).add(kind)
+        predicate = compile_query(query, {key: "|".join(sorted(found)) for key, found in kinds.items()})
+        kept = []
+        for row in self._rows:
+            values = row.static if isinstance(row, Row) else row
+
+            def summary(function: str, column: str, row: Mapping = row) -> Any:
+                values = row.get(column)
+                return None if values is None else summarize(values)[function]
+
+            if predicate(values, summary):
+                kept.append(row)
+        return kept
+
+    def sort(self, by: Union[str, Sequence[str]], reverse: bool = False) -> DataFrame:
+        """Rows ordered by columns ("-col" for descending); missing values last."""
+        columns = [by] if isinstance(by, str) else list(by)
+        known = self.keys()
+        for column in columns:
+            check_column(column.lstrip("-"), known, " to sort by")
+        return DataFrame(sort_rows(list(self._rows), columns, lambda row, column: row.get(column), reverse))
+
+    # -- export ----------------------------------------------------------------------
+
+    def to_records(self, lazy: bool = True) -> List[Dict[str, Any]]:
+        """A list of plain dicts; metric columns included when loaded (all when lazy=False)."""
+        return [record(row, lazy=lazy) for row in self._rows]
+
+    def to_csv(self, path: str, lazy: bool = True) -> None:
+        """Write a CSV file; list and mapping values are written as JSON text, None as empty."""
+        import csv
+
+        records = self.to_records(lazy=lazy)
+        columns = list(dict.fromkeys(key for r in records for key in r))
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(columns)
+            for r in records:
+                writer.writerow([csv_cell(r.get(column)) for column in columns])
+
+    def to_pandas(self, lazy: bool = True) -> Any:
+        """A pandas.DataFrame (metric columns as lists); raises ReaderError without pandas."""
+        try:
+            import pandas
+        except ImportError:
+            raise ReaderError("pandas is not installed: pip install pandas, or use to_csv / to_records") from None
+        records = self.to_records(lazy=lazy)
+        columns = list(dict.fromkeys(key for r in records for key in r))
+        return pandas.DataFrame.from_records(records, columns=columns)
+
+    # -- display ---------------------------------------------------------------------
+
+    def display_columns(self) -> List[str]:
+        """The columns a repr shows: id and status, varying config, other loaded values."""
+        keys = self.keys()
+        varying = set(self.diff("config.")) if len(self._rows) > 1 else None
+        shown = []
+        for key in keys:
+            if key.startswith("info."):
+                if key in ("info.run_id", "info.status"):
+                    shown.append(key)
+            elif key.startswith("config."):
+                if varying is None or key in varying:
+                    shown.append(key)
+            elif not key.startswith("artifacts.") and any(peek(row, key) is not NOT_LOADED for row in self._rows[:50]):
+                shown.append(key)
+        return shown
+
+    def __repr__(self) -> str:
+        columns = self.display_columns()
+        head = f"DataFrame: {len(self._rows)} row(s) x {len(self.keys())} column(s)"
+        if not self._rows:
+            return head
+        return head + "\n" + format_table(columns, self._display_rows(columns), width=MAX_REPR_WIDTH)
+
+    def _display_rows(self, columns: Sequence[str]) -> List[List[str]]:
+        rows = self._rows
+        if len(rows) > MAX_REPR_ROWS:
+            half = MAX_REPR_ROWS // 2
+            cells = [[format_cell(peek(row, c)) for c in columns] for row in rows[:half]]
+            cells.append(["…" for _ in columns])
+            return cells + [[format_cell(peek(row, c)) for c in columns] for row in rows[-half:]]
+        return [[format_cell(peek(row, c)) for c in columns] for row in rows]
+
+    def _repr_html_(self) -> str:
+        import html
+
+        columns = self.display_columns()
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>" for cells in self._display_rows(columns))
+        return f"<p>{len(self._rows)} row(s) x {len(self.keys())} column(s)</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def is_metric(row: Mapping, key: str) -> bool:
+    return isinstance(row, Row) and key not in row.static and not key.startswith("artifacts.")
+
+
+# -- GroupedDataFrame ----------------------------------------------------------------
+
+
+class GroupedDataFrame(Mapping):
+    """A mapping from key tuples (values of the `by` columns) to DataFrames."""
+
+    def __init__(self, groups: Dict[Tuple[Any, ...], DataFrame], by: Sequence[str]) -> None:
+        self._groups = dict(groups)
+        self.by = list(by)
+
+    def __getitem__(self, key: Any) -> DataFrame:
+        return self._groups[self._key(key)]
+
+    def __iter__(self) -> Iterator[Tuple[Any, ...]]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def _key(self, key: Any) -> Tuple[Any, ...]:
+        return key if isinstance(key, tuple) else (key,)
+
+    def keys(self) -> List[Tuple[Any, ...]]:  # type: ignore[override]
+        return list(self._groups)
+
+    def items(self) -> List[Tuple[Tuple[Any, ...], DataFrame]]:  # type: ignore[override]
+        return list(self._groups.items())
+
+    def values(self) -> List[DataFrame]:  # type: ignore[override]
+        return list(self._groups.values())
+
+    def select(self, keys: Iterable[Any]) -> GroupedDataFrame:
+        """The groups with these keys, in this frame's order; raises ReaderError for an unknown key."""
+        wanted = {self._key(key) for key in keys}
+        unknown = sorted((key for key in wanted if key not in self._groups), key=repr)
+        if unknown:
+            raise ReaderError(f"Unknown group {unknown[0]!r} (grouped by {', '.join(self.by)}): {len(self._groups)} group(s) exist")
+        return GroupedDataFrame({key: df for key, df in self._groups.items() if key in wanted}, self.by)
+
+    def ungroup(self) -> DataFrame:
+        """All rows of all groups in one DataFrame, group by group."""
+        return DataFrame(row for df in self._groups.values() for row in df)
+
+    def aggregate(self, maps: Union[Map, Sequence[Map]]) -> GroupedDataFrame:
+        """Each group reduced to one row: the group's key columns and each map's result.
+
+        Raises ReaderError naming the group and column when a function raises.
+        """
+        out = {}
+        for key, df in self._groups.items():
+            head = dict(zip(self.by, key))
+            out[key] = DataFrame([df._aggregate_row(maps, head, f" in group ({describe_group(self.by, key)})")])
+        return GroupedDataFrame(out, self.by)
+
+    def map(self, maps: Union[Map, Sequence[Map]]) -> GroupedDataFrame:
+        """Every group's rows with new columns (see DataFrame.map)."""
+        return GroupedDataFrame({key: df.map(maps) for key, df in self._groups.items()}, self.by)
+
+    apply = map
+
+    def group_value(self, key: Tuple[Any, ...], column: str) -> Any:
+        """A group's value of a column: its key component, its one row's value, or the list."""
+        if column in self.by:
+            return key[self.by.index(column)]
+        values = self._groups[key][column]
+        return values[0] if len(values) == 1 else values
+
+    def filter(self, how: Union[Map, Callable[[DataFrame], bool]], bygroups: Optional[Sequence[str]] = None) -> GroupedDataFrame:
+        """The groups kept by a map (function, column) or a predicate on each group's DataFrame.
+
+        With a map, the function gets the column's value for each group (within each set of
+        groups sharing the `bygroups` columns' values, or all groups) and returns an
+        index, indices or a boolean mask of the groups to keep (e.g. argmin).
+        """
+        if callable(how) and not isinstance(how, tuple):
+            return GroupedDataFrame({key: df for key, df in self._groups.items() if how(df)}, self.by)
+        known = list(dict.fromkeys([*self.by, *self.ungroup().keys()]))
+        (function, column, _), *rest = normalize_maps(how, known)
+        if rest:
+            raise ReaderError(f"Invalid filter map {how!r}: expected one column")
+        if isinstance(bygroups, str):
+            bygroups = [bygroups]
+        for name in bygroups or ():
+            check_column(name, known, " in bygroups")
+        parts: Dict[Tuple[Any, ...], List[Tuple[Any, ...]]] = {}
+        for key in self._groups:
+            parts.setdefault(tuple(hashable(self.group_value(key, name)) for name in bygroups or ()), []).append(key)
+        kept = set()
+        for part, keys in parts.items():
+            where = f" in groups ({describe_group(bygroups or (), part)})" if bygroups else ""
+            result = apply_map(function, column, [self.group_value(key, column) for key in keys], where)
+            kept.update(keys[i] for i in selection(result, len(keys), function_name(function)))
+        return GroupedDataFrame({key: df for key, df in self._groups.items() if key in kept}, self.by)
+
+    def sort(self, by: Union[None, str, Sequence[str]] = None, reverse: bool = False) -> GroupedDataFrame:
+        """Groups ordered by their key (by=None) or by group values of columns ("-col" descending)."""
+        if by is None:
+            columns = list(self.by)
+        else:
+            columns = [by] if isinstance(by, str) else list(by)
+        known = list(dict.fromkeys([*self.by, *self.ungroup().keys()]))
+        for column in columns:
+            check_column(column.lstrip("-"), known, " to sort by")
+        keys = sort_rows(list(self._groups), columns, lambda key, column: self.group_value(key, column), reverse)
+        return GroupedDataFrame({key: self._groups[key] for key in keys}, self.by)
+
+    def to_records(self, lazy: bool = True) -> List[Dict[str, Any]]:
+        return self.ungroup().to_records(lazy=lazy)
+
+    def to_csv(self, path: str, lazy: bool = True) -> None:
+        self.ungroup().to_csv(path, lazy=lazy)
+
+    def to_pandas(self, lazy: bool = True) -> Any:
+        return self.ungroup().to_pandas(lazy=lazy)
+
+    def __repr__(self) -> str:
+        head = f"GroupedDataFrame: {len(self._groups)} group(s) by {', '.join(self.by)}"
+        if not self._groups:
+            return head
+        if all(len(df) == 1 for df in self._groups.values()):
+            df = self.ungroup()
+            columns = [*self.by, *(c for c in df.display_columns() if c not in self.by)]
+            return head + "\n" + format_table(columns, df._display_rows(columns), width=MAX_REPR_WIDTH)
+        rows = [[*(format_cell(v) for v in key), str(len(df))] for key, df in self._groups.items()]
+        return head + "\n" + format_table([*self.by, "rows"], rows[:MAX_REPR_ROWS], width=MAX_REPR_WIDTH)
+
+
+# -- text ----------------------------------------------------------------------------
+
+
+def format_cell(value: Any, width: int = MAX_CELL_WIDTH) -> str:
+    """A short text for a table cell: floats with 6 significant digits, long lists counted."""
+    if value is NOT_LOADED:
+        return NOT_LOADED
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)) and len(value) > 4:
+        text = f"[{len(value)} values]"
+    elif isinstance(value, (list, tuple, dict)):
+        text = json.dumps(value, default=str)
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, width: Optional[int] = None) -> str:
+    """An aligned text table (numbers right-aligned); columns past `width` are dropped with a note."""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    keep = len(columns)
+    if width is not None:
+        total = 0
+        for i, w in enumerate(widths):
+            total += w + 2
+            if total > width and i > 0:
+                keep = i
+                break
+    numeric = [all(is_number_text(r[i]) for r in rows if r[i] not in ("", "…")) for i in range(keep)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(cell.rjust(widths[i]) if numeric[i] else cell.ljust(widths[i]) for i, cell in enumerate(cells[:keep])).rstrip()
+
+    lines = [line(columns), *(line(r) for r in rows)]
+    if keep < len(columns):
+        lines.append(f"({len(columns) - keep} more column(s): {', '.join(columns[keep:])})")
+    return "\n".join(lines)
+
+
+def is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
