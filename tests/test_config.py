@@ -331,6 +331,8 @@ class ComposeXpTest(unittest.TestCase):
             "xp.setup=module load x": "Invalid value 'module load x' for the tinyxp setting 'setup': expected a list of strings\n"
                                       "    xp.setup=module load x\n             ^^^^^^^^^^^^^",
             "~xp.log_dir": "Cannot delete the tinyxp setting 'log_dir'; set it with xp.log_dir=VALUE\n    ~xp.log_dir\n        ^^^^^^^",
+            "xp={log_dir: x}": "Cannot set the tinyxp settings as a whole; set each one with xp.NAME=VALUE\n"
+                               "    xp={log_dir: x}\n    ^^",
             "+xp.log_dir=x": "Cannot add the tinyxp setting 'log_dir': it exists already (set it with xp.log_dir=VALUE)\n"
                              "    +xp.log_dir=x\n        ^^^^^^^",
         }

@@ -534,6 +534,8 @@ def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
                 raise ConfigError(problem, **_locate_key(path, name))
             xp[name] = value
     for override in setting:
+        if override.key == "xp":
+            raise override_error("Cannot set the tinyxp settings as a whole; set each one with xp.NAME=VALUE", override)
         if not override.key.startswith("xp."):
             continue
         name = override.key[3:]
