@@ -177,6 +177,12 @@ class RecordingTest(RepoTestCase):
         self.assertEqual(sorted(info["changed"]), sorted(["train.py", "gone.py", "new name.py", UNICODE_NAME, "new dir/"]))
         self.assertEqual(info["n_changed"], 5)
 
+    def test_excluded_folder(self):
+        self.make_repo()
+        write(os.path.join(self.root, "logs", "1", "info.yaml"), "")
+        info = tgit.start_recording(self.root, exclude=[os.path.join(self.root, "logs"), self.tmp])()
+        self.assertEqual((info["dirty"], info["changed"]), (False, []))
+
     def test_changed_is_capped(self):
         self.make_repo()
         for i in range(tgit.MAX_CHANGED + 10):
@@ -618,6 +624,93 @@ class SnapshotInfoForRunTest(RepoTestCase):
                 with self.assertRaises(GitError) as caught:
                     tgit.snapshot_info_for_run(self.tmp)
                 self.assertEqual(str(caught.exception), message)
+
+
+class EndToEndTest(RepoTestCase):
+    """Scripts using @tinyxp.launch run in a subprocess from a temporary repository."""
+
+    BODY = """\
+        import os
+        from lib.model import DEPTH
+        ctx.logger.log_metrics({"file": __file__, "cwd": os.getcwd(), "depth": DEPTH}, log_name="where")
+        """
+
+    def setUp(self) -> None:
+        super().setUp()
+        from tests import support
+
+        self.support = support
+        script = support.write_project(self.root, body=self.BODY, files={"lib/__init__.py": "", "lib/model.py": "DEPTH = 1\n"})
+        self.make_repo({})
+        self.script = script
+
+    def run_train(self, *args: str) -> subprocess.CompletedProcess:
+        result = self.support.run_script(self.script, list(args), cwd=self.root)
+        return result
+
+    def run_record(self, run_id: int):
+        from tinyxp import yaml
+
+        run_dir = os.path.join(self.root, "logs", str(run_id))
+        (where,) = self.support.read_jsonl(os.path.join(run_dir, "metrics", "where.jsonl"))
+        return where, yaml.load(read(os.path.join(run_dir, "metadata", "info.yaml"))), run_dir
+
+    def test_runs_from_the_snapshot_and_records_it(self):
+        result = self.run_train("xp.snapshot=true", "lr=0.5")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        snapshot = os.path.join(self.root, ".tinyxp", "snapshots", "proj", self.head())
+        where, info, run_dir = self.run_record(1)
+        self.assertEqual((where["file"], where["cwd"], where["depth"]), (os.path.join(snapshot, "train.py"), snapshot, 1))
+        self.assertEqual(info["work_dir"], snapshot)
+        self.assertEqual(
+            {key: info["git"][key] for key in ("commit", "branch", "dirty", "root", "snapshot_dir")},
+            {"commit": self.head(), "branch": "main", "dirty": False, "root": self.root, "snapshot_dir": snapshot},
+        )
+        self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "uncommitted.patch")))
+
+    def test_later_edits_do_not_change_a_run_of_the_same_commit(self):
+        self.assertEqual(self.run_train("xp.snapshot=true").returncode, 0)
+        write(os.path.join(self.root, "lib", "model.py"), "DEPTH = 2\n")
+        result = self.run_train("xp.snapshot=true", "xp.dirty=ignore")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("tinyxp: warning: running commit", result.stderr)
+        where, info, _ = self.run_record(2)
+        self.assertEqual(where["depth"], 1)
+        self.assertEqual((info["git"]["dirty"], info["git"]["changed"]), (True, ["lib/model.py"]))
+        self.assertEqual(info["git"]["snapshot_dir"], self.run_record(1)[1]["git"]["snapshot_dir"])
+
+    def test_patch_runs_the_working_tree(self):
+        write(os.path.join(self.root, "lib", "model.py"), "DEPTH = 3\n")
+        result = self.run_train("xp.snapshot=true", "xp.dirty=patch")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        where, info, run_dir = self.run_record(1)
+        self.assertEqual(where["depth"], 3)
+        self.assertRegex(info["git"]["snapshot_dir"], rf"/{self.head()}-[0-9a-f]{{12}}$")
+        self.assertEqual((info["git"]["patch"], info["git"]["dirty_mode"]), ("metadata/uncommitted.patch", "patch"))
+        self.assertIn("+DEPTH = 3\n", read(os.path.join(run_dir, "metadata", "uncommitted.patch")))
+        self.assertEqual(self.head(), git(self.root, "rev-parse", "HEAD").strip())
+
+    def test_dirty_without_a_terminal_is_refused(self):
+        write(os.path.join(self.root, "lib", "model.py"), "DEPTH = 2\n")
+        result = self.run_train("xp.snapshot=true")
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue(result.stderr.endswith(
+            f"error: Cannot take a snapshot of {self.root}: 1 uncommitted change (commit them, or set xp.dirty to ignore, commit or patch):\n"
+            "   M lib/model.py\n"
+        ), result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "logs", "1")))
+
+    def test_recorded_without_snapshot(self):
+        write(os.path.join(self.root, "notes.txt"), "")
+        result = self.run_train()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        where, info, _ = self.run_record(1)
+        self.assertEqual(where["file"], self.script)
+        self.assertEqual(
+            {key: info["git"][key] for key in ("commit", "branch", "dirty", "changed", "n_changed", "root")},
+            {"commit": self.head(), "branch": "main", "dirty": True, "changed": ["notes.txt"], "n_changed": 1, "root": self.root},
+        )
 
 
 if __name__ == "__main__":

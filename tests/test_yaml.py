@@ -13,6 +13,73 @@ from tinyxp.yaml import dump, dump_value, load, load_value
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "yaml")
 
+# Valid fixtures on which YAML 1.1 (PyYAML) and tinyxp's YAML 1.2 core schema differ.
+DIFFERS_FROM_PYYAML = {
+    "booleans_any_case": "tRuE is a bool here, a string in YAML 1.1",
+    "dash_values": "-.5 is a float here, a string in YAML 1.1",
+    "dates_are_strings": "YAML 1.1 reads timestamps as dates",
+    "floats_without_dot": "1e-3 is a float here, a string in YAML 1.1",
+    "integers_leading_zero": "010 is ten here, octal eight in YAML 1.1",
+    "integers_octal": "0o17 is an int here, a string in YAML 1.1",
+    "numbers_with_underscores": "YAML 1.1 allows 1_000",
+    "plain_keys_are_strings": "keys are always strings here",
+    "sexagesimal_is_a_string": "YAML 1.1 reads 12:30 as base 60",
+    "yes_no_on_off_are_strings": "YAML 1.1 reads yes/no/on/off as bools",
+}
+
+# Awkward strings for the round trips.
+AWKWARD = [
+    "", " ", "\n", "\n\n", " lead", "trail ", "a: b", "a #b", "#c", "a:", "'", '"', "''", "---",
+    "...", "- x", "-", "[", "]", "{", "}", ",", "a,b", "null", "Null", "~", "True", "false",
+    "1e3", "0x1f", "0o17", ".inf", "-.inf", ".nan", "12", "-3", "1.5", "10.", "é", "名前", "😀",
+    "\\", "\t", "a\tb", "\r\n", "?", "? x", "&a", "*a", "!t", "|", ">", "%", "@", "`",
+    "x=y", "range(3)", "a\\,b", "${a.b}", "???", "\x00", "\x85", "\u2028", "\ufeff",
+    "line1\nline2", "line1\nline2\n", "trailing\n\n\n", "\nlead", "  indented\nx",
+]
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def fixtures(kind: str, ext: str):
+    """(name, text, expected text) for each fixture of tests/data/yaml/<kind>."""
+    folder = os.path.join(DATA, kind)
+    for entry in sorted(os.listdir(folder)):
+        if entry.endswith(".yaml"):
+            name = entry[: -len(".yaml")]
+            yield name, read(os.path.join(folder, entry)), read(os.path.join(folder, name + ext))
+
+
+def random_string(rng: random.Random) -> str:
+    if rng.random() < 0.3:
+        return rng.choice(AWKWARD)
+    pieces = AWKWARD + ["a", "b", "x y", " ", ": ", " #"]
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 5)))
+
+
+def random_value(rng: random.Random, depth: int = 0):
+    """A JSON-like value: nested dicts and lists of awkward scalars."""
+    kind = rng.random()
+    if depth < 4 and kind < 0.15:
+        return {random_string(rng): random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    if depth < 4 and kind < 0.3:
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    kind = rng.random()
+    if kind < 0.1:
+        return None
+    if kind < 0.2:
+        return rng.random() < 0.5
+    if kind < 0.35:
+        return rng.randint(-10**20, 10**20) if rng.random() < 0.2 else rng.randint(-1000, 1000)
+    if kind < 0.5:
+        return rng.choice([
+            rng.random(), rng.uniform(-1e20, 1e20), 1e-7, 1e16, 0.0, -0.0, 0.1,
+            float("inf"), float("-inf"), float("nan"),
+        ])
+    return random_string(rng)
+
 
 def same(a, b) -> bool:
     """Equality that also holds for nan, and tells 1 from 1.0 and True."""
@@ -25,6 +92,74 @@ def same(a, b) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     return a == b
+
+
+class CorpusTest(unittest.TestCase):
+    def test_valid_fixtures(self):
+        count = 0
+        for name, text, expected in fixtures("valid", ".json"):
+            count += 1
+            with self.subTest(name=name):
+                # Python's json reads NaN and Infinity, which the .json files use for .nan and .inf
+                value = load(text, path=name + ".yaml")
+                self.assertTrue(same(value, json.loads(expected)), value)
+                self.assertTrue(same(load(dump(value)), value))
+        self.assertGreaterEqual(count, 40)
+
+    def test_invalid_fixtures(self):
+        count = 0
+        for name, text, expected in fixtures("invalid", ".err"):
+            count += 1
+            with self.subTest(name=name):
+                with self.assertRaises(YAMLError) as cm:
+                    load(text, path=name + ".yaml")
+                self.assertEqual(str(cm.exception) + "\n", expected)
+        self.assertGreaterEqual(count, 25)
+
+    def test_same_as_pyyaml_where_yaml_1_1_agrees(self):
+        try:
+            pyyaml = importlib.import_module("yaml")
+        except ImportError:
+            self.skipTest("PyYAML is not installed")
+        loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+        compared = 0
+        for name, text, _ in fixtures("valid", ".json"):
+            if name in DIFFERS_FROM_PYYAML:
+                continue
+            compared += 1
+            with self.subTest(name=name):
+                self.assertTrue(same(load(text), pyyaml.load(text, Loader=loader)))
+        self.assertGreaterEqual(compared, 40)
+
+
+class RoundTripTest(unittest.TestCase):
+    def test_dump_then_load(self):
+        for seed in range(2500):
+            value = random_value(random.Random(seed))
+            text = dump(value)
+            with self.subTest(seed=seed, text=text):
+                self.assertTrue(same(load(text), value), load(text))
+
+    def test_dump_value_then_load_value(self):
+        for seed in range(2500):
+            value = random_value(random.Random(seed))
+            text = dump_value(value)
+            with self.subTest(seed=seed, text=text):
+                self.assertNotIn("\n", text)
+                self.assertTrue(same(load_value(text), value), load_value(text))
+
+    def test_awkward_strings(self):
+        for text in AWKWARD:
+            with self.subTest(text=text):
+                self.assertEqual(load(dump(text)), text)
+                self.assertEqual(load(dump({text: text})), {text: text})
+                self.assertEqual(load(dump([[text], {"k": [text]}])), [[text], {"k": [text]}])
+                self.assertEqual(load_value(dump_value(text)), text)
+                self.assertEqual(load_value(dump_value({text: [text]})), {text: [text]})
+
+    def test_dump_value_has_no_top_level_comma(self):
+        for text in ["a,b", "1,2", "x, y"]:
+            self.assertEqual(dump_value(text), repr(text))
 
 
 class LoadTest(unittest.TestCase):

@@ -16,7 +16,7 @@ import functools
 import os
 import re
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .errors import ConfigError, GitError
 
@@ -187,8 +187,11 @@ def git_info(root: str, commit: Optional[str], branch: Optional[str], changes: L
     return info
 
 
-def start_recording(script_dir: str) -> Callable[..., Optional[Dict[str, Any]]]:
+def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable[..., Optional[Dict[str, Any]]]:
     """Start recording the git state of the repository holding `script_dir`.
+
+    `exclude` lists folders whose files are not changes (the log folder, when it is
+    inside the repository).
 
     HEAD is read from the .git files at once; `git status` runs in a background
     thread. The returned function gives the mapping to store as info.git (None
@@ -215,7 +218,7 @@ def start_recording(script_dir: str) -> Callable[..., Optional[Dict[str, Any]]]:
 
     def run_status() -> None:
         try:
-            result["status"] = parse_status(run_git(STATUS_ARGS, root))
+            result["status"] = parse_status(run_git(STATUS_ARGS + ["--", "."] + _exclusions(root, exclude), root))
         except GitError as err:
             result["error"] = err
 
@@ -434,7 +437,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     return plan
 
 
-def _exclusions(root: str, folders: List[str]) -> List[str]:
+def _exclusions(root: str, folders: Sequence[str]) -> List[str]:
     """Pathspecs leaving out the folders inside `root`."""
     specs = []
     for folder in folders:

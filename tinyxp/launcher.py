@@ -192,7 +192,7 @@ def _run_id(value: Any) -> int:
 def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: List[_Plan], multirun: bool) -> Any:
     from . import git, scheduler
 
-    recorder = git.start_recording(os.path.dirname(script))
+    recorder = git.start_recording(os.path.dirname(script), exclude=[plans[0].xp.log_dir])
     job = scheduler.job_from_environment()
     if not multirun:
         return _run_one(task, plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job)

@@ -403,7 +403,8 @@ def parse_value(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
         return parse_plain(src, pos, indent)
     m = RE_LINE_END.match(src, end)
     if m is None:
-        token = rest_of_line(src, end).strip()
+        end = RE_SPACES.match(src, end).end()
+        token = rest_of_line(src, end).rstrip()
         raise error(src, end, f"Expected the end of the line after the {what}, found {token!r}", len(token))
     return skip_lines(src, m.end()), value
 
@@ -539,7 +540,7 @@ def unescape(src: str, start: Pos, text: str) -> str:
         if k >= 0 and (j < 0 or k < j):
             out.append(text[i:k].rstrip(" \t"))
             i, breaks = skip_breaks(text, k)
-            out.append("\n" * breaks if breaks else " ")
+            out.append("\n" * (breaks - 1) if breaks > 1 else " ")
             continue
         out.append(text[i:j])
         c = text[j + 1 : j + 2]
@@ -553,11 +554,11 @@ def unescape(src: str, start: Pos, text: str) -> str:
             width = HEX_ESCAPES[c]
             digits = text[j + 2 : j + 2 + width]
             if len(digits) < width or not all(d in "0123456789abcdefABCDEF" for d in digits):
-                raise error(src, start + j, f"Invalid escape sequence {text[j:j + 2 + width]!r}: expected {width} hex digits after '\\{c}'", 2 + width)
+                raise error(src, start + j, f"Invalid escape sequence '{text[j:j + 2 + width]}': expected {width} hex digits after '\\{c}'", 2 + width)
             out.append(chr(int(digits, 16)))
             i = j + 2 + width
         else:
-            raise error(src, start + j, f"Invalid escape sequence {text[j:j + 2]!r} in a double-quoted string", 2)
+            raise error(src, start + j, f"Invalid escape sequence '{text[j:j + 2]}' in a double-quoted string", 2)
 
 
 def skip_breaks(text: str, k: int) -> Tuple[int, int]:
@@ -702,9 +703,19 @@ def parse_flow_sequence(src: str, pos: Pos) -> Tuple[Pos, List[Any]]:
             if src[pos : pos + 1] == ",":
                 raise error(src, pos, "Expected a value before ',' in a flow sequence")
         elif c != "]":
-            if not c:
-                raise error(src, start, "Unclosed flow sequence: expected a closing ']'")
-            raise error(src, pos, f"Expected ',' or ']' in a flow sequence, found {token_at(src, pos)!r}", len(token_at(src, pos)))
+            raise flow_error(src, start, pos, "sequence", "]")
+
+
+def flow_error(src: str, start: Pos, pos: Pos, what: str, close: str) -> YAMLError:
+    """The error for what follows an item of a flow collection opened at start."""
+    if pos >= len(src):
+        return error(src, start, f"Unclosed flow {what}: expected a closing {close!r}")
+    token = token_at(src, pos)
+    if "\n" in src[start:pos]:
+        # most likely the bracket was left open and the next line was read as an item
+        message = f"Unclosed flow {what}: expected ',' or {close!r} before {token!r} on line {line_of(src, pos)}"
+        return error(src, start, message)
+    return error(src, pos, f"Expected ',' or {close!r} in a flow {what}, found {token!r}", len(token))
 
 
 def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
@@ -741,9 +752,7 @@ def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
         if c == ",":
             pos = RE_FLOW_SPACE.match(src, pos + 1).end()
         elif c != "}":
-            if not c:
-                raise error(src, start, "Unclosed flow mapping: expected a closing '}'")
-            raise error(src, pos, f"Expected ',' or '}}' in a flow mapping, found {token_at(src, pos)!r}", len(token_at(src, pos)))
+            raise flow_error(src, start, pos, "mapping", "}")
 
 
 # --- dumping ------------------------------------------------------------------------
