@@ -245,6 +245,8 @@ class _Run:
         self.interrupted = False
         self.finishing = False
         self.pending_signal: Optional[int] = None
+        self.info: Dict[str, Any] = {}
+        self.info_lock = _allocate_lock()
 
     def execute(self, task: Callable[[Context], Any]) -> Any:
         from .config import Config
@@ -363,8 +365,17 @@ class _Run:
         self.snapshot_git = git.snapshot_info_for_run(run_dir)
         if self.snapshot_git:
             info["git"] = {**info.get("git", {}), **self.snapshot_git}
-        write_yaml(os.path.join(metadata, INFO_FILE), info)
+        self.info = info
+        self._write_info()
         return info
+
+    def _write_info(self, **fields: Any) -> None:
+        """Set fields of info.yaml and rewrite it; the heartbeat thread writes too, hence the lock."""
+        from .logger import INFO_FILE, METADATA_DIR, write_yaml
+
+        with self.info_lock:
+            self.info.update(fields)
+            write_yaml(os.path.join(self.run_dir, METADATA_DIR, INFO_FILE), self.info)
 
     def _git_info(self) -> Optional[Dict[str, Any]]:
         git = self.recorder()
@@ -376,10 +387,9 @@ class _Run:
         """Touch <run>/heartbeat every xp.heartbeat_interval s; record git once it is known."""
         import threading
 
-        from .logger import update_info
-
         path = os.path.join(self.run_dir, "heartbeat")
-        _touch(path)
+        with open(path, "a"):  # created now: its mtime is the first beat
+            pass
         stop = threading.Event()
         interval = float(self.plan.xp.heartbeat_interval)
 
@@ -387,7 +397,7 @@ class _Run:
             try:
                 git = self._git_info()
                 if git is not None and not stop.is_set():
-                    update_info(self.run_dir, git=git)
+                    self._write_info(git=git)
             except Exception as err:  # never kill the run for its bookkeeping
                 print(f"tinyxp: warning: cannot record git state: {err}", file=sys.stderr)
             while not stop.wait(interval):
@@ -463,14 +473,12 @@ class _Run:
             logger.close()
         if self.run_dir is None:
             return
-        from .logger import update_info
-
         final.setdefault("status", "FAILED")  # a BaseException we could not classify
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
         git = self._git_info()
         if git is not None:
             final["git"] = git
-        update_info(self.run_dir, **final)
+        self._write_info(**final)
 
 
 class _Tee:
@@ -496,6 +504,12 @@ class _Tee:
         return getattr(self._stream, name)
 
 
+def _allocate_lock() -> Any:
+    import _thread  # builtin, unlike threading: free to import
+
+    return _thread.allocate_lock()
+
+
 def _restore_signal_handlers(previous: Dict[int, Any]) -> None:
     if not previous:
         return
@@ -507,8 +521,6 @@ def _restore_signal_handlers(previous: Dict[int, Any]) -> None:
 
 def _touch(path: str) -> None:
     try:
-        with open(path, "a"):
-            pass
         os.utime(path)
     except OSError:  # the run directory was removed under us: nothing to keep alive
         pass

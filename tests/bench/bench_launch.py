@@ -1,0 +1,235 @@
+"""Benchmarks of launching and logging, each a ratio against a baseline measured in the same run.
+
+    python tests/bench/bench_launch.py [--quick]
+
+1. `python -c "import tinyxp"` against `python -c pass` (target: at most 2x).
+2. one logged run of a trivial task (`python train.py`, 10 metrics, in a temporary
+   folder outside any git repository) against `python -c pass` (target: at most 3x).
+3. a 100-run in-process sweep of a trivial task: tinyxp's overhead per run (target:
+   at most 10 ms).
+4. log_metrics throughput, every record handed to the OS, against a plain
+   `f.write(json.dumps(d) + "\\n"); f.flush()` loop (the floor) and against MLXP 1.0.5's
+   DefaultLogger.log_metrics, when MLXP is importable or installable into a throwaway
+   virtual environment (target: at least 4x MLXP).
+
+Every figure is the median of several repetitions.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MLXP_VENV = "/tmp/mlxp-venv"
+
+TRIVIAL_SCRIPT = """\
+import tinyxp
+
+@tinyxp.launch(config_path="configs")
+def train(ctx):
+    for step in range(10):
+        ctx.logger.log_metrics({"step": step, "loss": 1.0 / (step + 1)})
+
+if __name__ == "__main__":
+    train()
+"""
+
+RECORD = {"step": 0, "loss": 0.123456789, "accuracy": 0.9, "lr": 0.001}
+
+MLXP_SNIPPET = """\
+import sys, tempfile, time
+from mlxp.logger import DefaultLogger
+n = int(sys.argv[1])
+logger = DefaultLogger(tempfile.mkdtemp(prefix="bench-mlxp-"), forced_log_id=-1)
+record = {"step": 0, "loss": 0.123456789, "accuracy": 0.9, "lr": 0.001}
+start = time.perf_counter()
+for i in range(n):
+    record["step"] = i
+    logger.log_metrics(record, log_name="train")
+print(n / (time.perf_counter() - start))
+"""
+
+
+def env_with_repo(cache_dir: str) -> dict:
+    """The repository on PYTHONPATH, and bytecode cached (in cache_dir) as a user's install has it."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = REPO_ROOT
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = cache_dir
+    return env
+
+
+def time_commands(commands: dict, *, cwd: str, reps: int) -> dict:
+    """Median wall time of each command, the commands interleaved in every repetition.
+
+    One warm-up round first, not counted: it writes the bytecode cache.
+    """
+    times = {name: [] for name in commands}
+    env = env_with_repo(os.path.join(cwd, ".pycache"))
+    for name, argv in commands.items():
+        subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(reps):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def write_trivial_project(root: str) -> str:
+    os.makedirs(os.path.join(root, "configs"))
+    with open(os.path.join(root, "configs", "config.yaml"), "w") as file:
+        file.write("seed: 0\nlr: 0.1\n")
+    script = os.path.join(root, "train.py")
+    with open(script, "w") as file:
+        file.write(TRIVIAL_SCRIPT)
+    return script
+
+
+def bench_startup(root: str, reps: int) -> None:
+    script = write_trivial_project(root)
+    in_git = subprocess.run(["git", "rev-parse"], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if in_git.returncode == 0:
+        print(f"note: {root} is inside a git repository; the launch figure includes recording git")
+    medians = time_commands(
+        {
+            "pass": [sys.executable, "-c", "pass"],
+            "import": [sys.executable, "-c", "import tinyxp"],
+            "run": [sys.executable, script],
+        },
+        cwd=root,
+        reps=reps,
+    )
+    base = medians["pass"]
+    print(f"python -c pass:              {base * 1000:7.1f} ms   (baseline)")
+    print(f"python -c 'import tinyxp':   {medians['import'] * 1000:7.1f} ms   {medians['import'] / base:5.2f}x  (target <= 2x)")
+    print(f"python train.py (1 run):     {medians['run'] * 1000:7.1f} ms   {medians['run'] / base:5.2f}x  (target <= 3x)")
+
+
+def bench_sweep(root: str, reps: int, runs: int = 100) -> None:
+    sys.path.insert(0, REPO_ROOT)
+    import importlib.util
+
+    script = write_trivial_project(os.path.join(root, "sweep"))
+    spec = importlib.util.spec_from_file_location("bench_trivial_train", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    task = module.train.__wrapped__
+
+    class FakeLogger:
+        def log_metrics(self, metrics, log_name="train"):
+            pass
+
+    class FakeContext:
+        logger = FakeLogger()
+
+    # the task's own cost, without tinyxp, is subtracted
+    start = time.perf_counter()
+    for _ in range(runs):
+        task(FakeContext())
+    task_time = (time.perf_counter() - start) / runs
+
+    per_run = []
+    for rep in range(reps):
+        log_dir = os.path.join(root, f"sweep-logs-{rep}")
+        stderr, sys.stderr = sys.stderr, io.StringIO()
+        try:
+            start = time.perf_counter()
+            module.train(["+sweep", f"seed=range({runs})", f"xp.log_dir={log_dir}"])
+            per_run.append((time.perf_counter() - start) / runs - task_time)
+        finally:
+            sys.stderr = stderr
+    overhead = statistics.median(per_run)
+    print(f"in-process sweep of {runs} runs: {overhead * 1000:7.2f} ms of tinyxp overhead per run (target <= 10 ms)")
+
+
+def throughput_tinyxp(root: str, n: int) -> float:
+    from tinyxp.logger import Logger
+
+    logger = Logger(os.path.join(root, "tinyxp-run"))
+    record = dict(RECORD)
+    start = time.perf_counter()
+    for i in range(n):
+        record["step"] = i
+        logger.log_metrics(record, log_name="train")
+    elapsed = time.perf_counter() - start
+    logger.close()
+    return n / elapsed
+
+
+def throughput_floor(root: str, n: int) -> float:
+    record = dict(RECORD)
+    with open(os.path.join(root, "floor.jsonl"), "a") as file:
+        start = time.perf_counter()
+        for i in range(n):
+            record["step"] = i
+            file.write(json.dumps(record) + "\n")
+            file.flush()
+        return n / (time.perf_counter() - start)
+
+
+def mlxp_python() -> str | None:
+    """A Python with MLXP 1.0.5, installing it into a throwaway venv if needed; None if impossible."""
+    try:
+        import mlxp  # noqa: F401
+
+        return sys.executable
+    except ImportError:
+        pass
+    python = os.path.join(MLXP_VENV, "bin", "python")
+    check = [python, "-c", "import mlxp.logger"]
+    if os.path.exists(python) and subprocess.run(check, stderr=subprocess.DEVNULL).returncode == 0:
+        return python
+    try:
+        subprocess.run([sys.executable, "-m", "venv", MLXP_VENV], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([python, "-m", "pip", "install", "-q", "mlxp==1.0.5"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"note: MLXP comparison skipped: cannot install mlxp==1.0.5 into {MLXP_VENV}: {err}")
+        return None
+    return python
+
+
+def throughput_mlxp(python: str, n: int) -> float:
+    out = subprocess.run([python, "-c", MLXP_SNIPPET, str(n)], check=True, stdout=subprocess.PIPE, universal_newlines=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def bench_throughput(root: str, reps: int, n: int) -> None:
+    tinyxp_rates, floor_rates = [], []
+    for rep in range(reps):
+        folder = os.path.join(root, f"throughput-{rep}")
+        os.makedirs(folder)
+        floor_rates.append(throughput_floor(folder, n))
+        tinyxp_rates.append(throughput_tinyxp(folder, n))
+    tinyxp_rate, floor_rate = statistics.median(tinyxp_rates), statistics.median(floor_rates)
+    print(f"log_metrics, tinyxp:                {tinyxp_rate:10,.0f} records/s")
+    print(f"plain write+flush loop (floor):     {floor_rate:10,.0f} records/s   tinyxp at {tinyxp_rate / floor_rate:4.2f}x the floor")
+    python = mlxp_python()
+    if python is None:
+        return
+    mlxp_rate = statistics.median(throughput_mlxp(python, n) for _ in range(reps))
+    print(f"MLXP 1.0.5 DefaultLogger:           {mlxp_rate:10,.0f} records/s   tinyxp at {tinyxp_rate / mlxp_rate:4.2f}x MLXP (target >= 4x)")
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv[1:]
+    root = tempfile.mkdtemp(prefix="tinyxp-bench-")
+    try:
+        print(f"Python {sys.version.split()[0]} on {sys.platform}; medians of repetitions\n")
+        bench_startup(os.path.join(root, "startup"), reps=5 if quick else 15)
+        bench_sweep(root, reps=3 if quick else 5)
+        bench_throughput(root, reps=3, n=20_000 if quick else 100_000)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
