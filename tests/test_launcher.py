@@ -134,6 +134,24 @@ class SingleRunTest(LaunchTestCase):
         self.assertIn("seed: 0\nlr: 0.1\nepochs: 3\n", result.stdout)
 
 
+class GitInfoTest(LaunchTestCase):
+    def test_run_in_a_repository_records_the_commit(self):
+        import shutil
+
+        if shutil.which("git") is None:
+            self.skipTest("git is not installed")
+        script = self.project()
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+        for command in (["init", "-q"], ["add", "train.py", "configs"], ["commit", "-qm", "first"]):
+            subprocess.run(git + command, cwd=self.root, check=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.root, check=True, stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.strip()
+        result = run_script(script)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        git_info = info_of(self.run_dir(1))["git"]
+        self.assertEqual((git_info["commit"], git_info["dirty"]), (head, False))
+
+
 class BadInputTest(LaunchTestCase):
     def test_unknown_override_key(self):
         result = run_script(self.project(), ["lrr=0.1"])

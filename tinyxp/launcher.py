@@ -192,7 +192,10 @@ def _run_id(value: Any) -> int:
 def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: List[_Plan], multirun: bool) -> Any:
     from . import git, scheduler
 
-    recorder = git.start_recording(os.path.dirname(script), exclude=[plans[0].xp.log_dir])
+    if any(plan.xp.logging for plan in plans):
+        recorder = git.start_recording(os.path.dirname(script), exclude=[plans[0].xp.log_dir])
+    else:
+        recorder = _no_git
     job = scheduler.job_from_environment()
     if not multirun:
         return _run_one(task, plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job)
@@ -215,6 +218,10 @@ def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: L
     if failures:
         raise SystemExit(EXIT_SWEEP_FAILED)
     return results
+
+
+def _no_git(wait: bool = True) -> None:
+    return None
 
 
 def _print_summary(total: int, failures: List[Any]) -> None:
@@ -363,8 +370,9 @@ class _Run:
         write_yaml(os.path.join(metadata, "config.yaml"), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, "xp.yaml"), xp.to_dict())
         self.snapshot_git = git.snapshot_info_for_run(run_dir)
-        if self.snapshot_git:
-            info["git"] = {**info.get("git", {}), **self.snapshot_git}
+        early_git = self._git_info(wait=False)  # HEAD at once; dirty state from the heartbeat thread
+        if early_git is not None:
+            info["git"] = early_git
         self.info = info
         self._write_info()
         return info
@@ -377,8 +385,8 @@ class _Run:
             self.info.update(fields)
             write_yaml(os.path.join(self.run_dir, METADATA_DIR, INFO_FILE), self.info)
 
-    def _git_info(self) -> Optional[Dict[str, Any]]:
-        git = self.recorder()
+    def _git_info(self, *, wait: bool = True) -> Optional[Dict[str, Any]]:
+        git = self.recorder(wait=wait)
         if git is None and not self.snapshot_git:
             return None
         return {**(git or {}), **(self.snapshot_git or {})}
