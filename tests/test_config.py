@@ -8,7 +8,7 @@ import unittest
 from unittest import mock
 
 from tests.support import temp_dir
-from tinyxp.config import XP_DEFAULTS, Config, compose, compose_xp, load_config, merge
+from tinyxp.config import XP_DEFAULTS, Config, compose, compose_xp, load_config, load_file, merge
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
 from tinyxp.overrides import expand_sweeps, parse_override
 
@@ -194,6 +194,66 @@ class ComposeTest(unittest.TestCase):
         self.assertEqual(compose(folder, []), {})
 
 
+class MoreGroupErrorsTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.folder = temp_dir(self)
+        write(self.folder, "model/18.yaml", "depth: 18\n")
+        write(self.folder, "model/big.yaml", "defaults:\n  - model: 18\n")
+
+    def compose(self, text: str, *tokens: str) -> Config:
+        write(self.folder, "config.yaml", text)
+        return compose(self.folder, parse(*tokens))
+
+    def test_number_as_option(self) -> None:
+        self.assertEqual(self.compose("defaults:\n  - model: 18\n"), {"model": {"depth": 18}})
+        self.assertEqual(self.compose("defaults:\n  - model: null\n", "model=18"), {"model": {"depth": 18}})
+
+    def test_bad_option_in_the_defaults_list(self) -> None:
+        with self.assertRaises(ConfigError) as caught:
+            self.compose("defaults:\n  - model: [18]\n")
+        path = os.path.join(self.folder, "config.yaml")
+        self.assertEqual(str(caught.exception), f"{path}: Invalid option [18] in the defaults list: expected a file name")
+
+    def test_bad_option_on_the_command_line(self) -> None:
+        with self.assertRaises(OverrideError) as caught:
+            self.compose("defaults:\n  - model: 18\n", "model=[1]")
+        self.assertEqual(str(caught.exception),
+                         "Invalid option [1] for the config group 'model': expected a file name\n    model=[1]\n    ^^^^^")
+
+    def test_group_sweep_needs_expanding(self) -> None:
+        with self.assertRaises(OverrideError) as caught:
+            self.compose("defaults:\n  - model: 18\n", "model=18,big")
+        self.assertEqual(caught.exception.message,
+                         "Cannot apply the sweep 'model=18,big' to one config; expand it with +sweep")
+
+    def test_defaults_list_in_an_option(self) -> None:
+        with self.assertRaises(ConfigError) as caught:
+            self.compose("defaults:\n  - model: big\n")
+        path = os.path.join(self.folder, "model", "big.yaml")
+        self.assertEqual(str(caught.exception),
+                         f"{path}: Cannot use a defaults list in a group option (only in the primary config)")
+
+
+class LoadFileTest(unittest.TestCase):
+    def test_not_utf8(self) -> None:
+        folder = temp_dir(self)
+        path = os.path.join(folder, "config.yaml")
+        with open(path, "wb") as f:
+            f.write(b"name: caf\xe9\n")
+        with self.assertRaises(ConfigError) as caught:
+            load_config(folder)
+        self.assertEqual(str(caught.exception), f"Cannot read {path!r}: not UTF-8 text (invalid continuation byte at byte 9)")
+
+    def test_unreadable(self) -> None:
+        folder = temp_dir(self)
+        with self.assertRaises(ConfigError) as caught:
+            load_file(folder)
+        self.assertTrue(str(caught.exception).startswith(f"Cannot read {folder!r}: "), str(caught.exception))
+        with self.assertRaises(ConfigError) as caught:
+            load_file(os.path.join(folder, "gone.yaml"))
+        self.assertEqual(str(caught.exception), f"Cannot find the config file {os.path.join(folder, 'gone.yaml')!r}")
+
+
 class MissingFilesTest(unittest.TestCase):
     def test_missing_folder(self) -> None:
         folder = os.path.join(temp_dir(self), "configs")
@@ -310,6 +370,16 @@ class ComposeXpTest(unittest.TestCase):
             xp = compose_xp(PROJECT, parse("xp.log_dir=${env:TINYXP_TEST_SCRATCH}/logs"))
         self.assertEqual(xp.log_dir, "/scratch/logs")
 
+    def test_setting_checked_after_interpolation(self) -> None:
+        with mock.patch.dict(os.environ, {"TINYXP_TEST_DIRTY": "sometimes"}):
+            with self.assertRaises(ConfigError) as caught:
+                compose_xp(PROJECT, parse("xp.dirty=${env:TINYXP_TEST_DIRTY}"))
+        self.assertEqual(
+            str(caught.exception),
+            "Invalid value 'sometimes' for the tinyxp setting 'dirty': "
+            "expected one of ask, ignore, commit, patch, error (after interpolation)",
+        )
+
     def test_unknown_setting_on_the_command_line(self) -> None:
         with self.assertRaises(OverrideError) as caught:
             compose_xp(PROJECT, parse("xp.schedular=slurm"))
@@ -341,6 +411,12 @@ class ComposeXpTest(unittest.TestCase):
                 with self.assertRaises(OverrideError) as caught:
                     compose_xp(PROJECT, parse(token))
                 self.assertEqual(str(caught.exception), message)
+
+    def test_sweep_needs_expanding(self) -> None:
+        with self.assertRaises(OverrideError) as caught:
+            compose_xp(PROJECT, parse("xp.array=true,false"))
+        self.assertEqual(caught.exception.message,
+                         "Cannot apply the sweep 'xp.array=true,false' to one run; expand it with +sweep")
 
     def test_accepted_values(self) -> None:
         xp = compose_xp(PROJECT, parse("xp.run_id=7", "xp.job_name=exp", "xp.setup=['module load cuda']",

@@ -298,6 +298,10 @@ class SettingTokensTest(unittest.TestCase):
             with self.subTest(value=value):
                 self.assert_round_trip(make_override("set", "x", value))
 
+    def test_sweep_has_no_single_token(self) -> None:
+        with self.assertRaises(ValueError):
+            setting_tokens([parse_override("a=1,2")])
+
     def test_format_setting(self) -> None:
         setting = [parse_override(t) for t in ("optimizer.lr=0.01", "seed=2")]
         self.assertEqual(format_setting(setting), "optimizer.lr=0.01 seed=2")
@@ -323,6 +327,16 @@ class ApplyOverridesTest(unittest.TestCase):
             "layers": [{"size": 8}], "data": {"path": "/x"}, "new": {"deep": {"key": [1]}},
         })
         self.assertEqual(self.CONFIG["optimizer"]["lr"], 0.1, "the input is not changed")
+
+    def test_list_items(self) -> None:
+        self.assertEqual(self.apply("tags.0=b")["tags"], ["b"])
+        self.assertEqual(self.apply("~tags.0")["tags"], [])
+        self.assertEqual(self.apply("++layers.0={size: 1}")["layers"], [{"size": 1}])
+
+    def test_key_under_null(self) -> None:
+        with self.assertRaises(OverrideError) as caught:
+            apply_overrides({"x": None}, [parse_override("+x.y=1")])
+        self.assertEqual(caught.exception.message, "Cannot set 'x.y': 'x' is a null, not a mapping")
 
     def test_mapping_value_replaces(self) -> None:
         self.assertEqual(self.apply("optimizer={lr: 1}")["optimizer"], {"lr": 1})

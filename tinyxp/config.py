@@ -544,7 +544,12 @@ def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
             pos, length = _xp_span(override, name)
             raise OverrideError(problem, source=override.text, pos=pos, length=length)
         xp[name] = copy_tree(override.value)
-    return Config(resolve_interpolations(xp))
+    xp = resolve_interpolations(xp)
+    for name, value in xp.items():
+        problem = _check_xp(name, value)
+        if problem:
+            raise ConfigError(f"{problem} (after interpolation)")
+    return Config(xp)
 
 
 def _check_xp_override(override: Override, name: str) -> str:
