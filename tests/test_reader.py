@@ -1,0 +1,418 @@
+"""Reader: scanning run directories, the incremental index, partial runs, LOST, launches."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+import unittest
+import warnings
+from contextlib import redirect_stderr
+from unittest import mock
+
+from tests.bench import synth
+from tests.support import run_script, temp_dir, write_project
+from tinyxp import reader as reader_module
+from tinyxp.errors import QueryError, ReaderError
+from tinyxp.reader import Reader, ReaderWarning, peek_metric_file
+
+
+def quiet_reader(*args, **kwargs) -> Reader:
+    """A Reader whose warnings are recorded in `.caught` instead of printed."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = Reader(*args, **kwargs)
+    reader.caught = [str(w.message) for w in caught]
+    return reader
+
+
+def write_text(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def bump(path: str, text: str) -> None:
+    """Append text and make sure the mtime moves (coarse clocks)."""
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(text)
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+
+
+class ReaderTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 6, n_lines=5)
+
+    def test_len_fields_and_searchable(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(len(reader), 6)
+        self.assertEqual(reader.caught, [])
+        fields = reader.fields
+        self.assertEqual(fields["config.optimizer.lr"], "float")
+        self.assertEqual(fields["config.seed"], "int")
+        self.assertEqual(fields["info.status"], "str")
+        self.assertEqual(fields["info.end_time"], "str")
+        self.assertEqual(fields["info.python.version"], "str")
+        self.assertEqual(fields["train.loss"], "list[float]")
+        self.assertEqual(fields["train.epoch"], "list[int]")
+        self.assertEqual(list(fields)[0], "config.data.augment")  # config first, then info, then metrics
+        self.assertEqual(list(fields)[-1], "train.loss")
+        self.assertEqual(set(reader.searchable), {f for f in fields if f.startswith(("config.", "info."))})
+        self.assertEqual(repr(reader), f"Reader({self.log_dir!r}: 6 runs)")
+
+    def test_filter(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        df = reader.filter("config.optimizer.lr in [0.1, 0.001] & config.model.name == 'mlp'")
+        self.assertEqual(df["info.run_id"], [1, 5])
+        self.assertEqual(reader.filter()["info.run_id"], [1, 2, 3, 4, 5, 6])
+        self.assertEqual(reader.runs["info.run_id"], [1, 2, 3, 4, 5, 6])
+        self.assertEqual(len(df[0]["train.loss"]), 5)
+        with self.assertRaises(QueryError):
+            reader.filter("config.optimizer.lr > 'a'")
+
+    def test_artifact_columns(self) -> None:
+        synth.write_run(self.log_dir, 7, {"seed": 9}, artifacts={"pickle/last.pkl": [1, 2]})
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.fields["artifacts.pickle/last.pkl"], "artifact")
+        row = reader.filter("config.seed == 9")[0]
+        self.assertEqual(row["artifacts.pickle/last.pkl"].load(), [1, 2])
+
+    def test_metric_summaries_in_queries_are_cached_for_finished_runs(self) -> None:
+        synth.write_run(self.log_dir, 7, {"seed": 9}, status="RUNNING", metrics={"train": [{"loss": 0.001}]})
+        reader = quiet_reader(self.log_dir, lost_after=1e9)
+        self.assertEqual(reader.filter("min(train.loss) < 0.215")["info.run_id"], [3, 4, 7])
+        with open(reader.index_path) as file:
+            runs = json.load(file)["runs"]
+        self.assertIn("loss", runs["3"]["metrics"]["train"]["summary"])
+        self.assertNotIn("summary", runs["7"]["metrics"]["train"])
+        with mock.patch("tinyxp.frame.read_metric_file", side_effect=AssertionError("read again")):
+            again = quiet_reader(self.log_dir, lost_after=1e9)
+            self.assertEqual(again.filter("config.seed == 0 & min(train.loss) < 0.215")["info.run_id"], [3, 4])
+            # last() of a key present in the last line comes from the index
+            self.assertEqual(again.filter("last(train.loss) > 1")["info.run_id"], [])
+        self.assertEqual(reader.filter("count(test.loss) == 1")["info.run_id"], [1, 2, 3, 4, 5, 6])
+
+    def test_does_not_exist(self) -> None:
+        missing = os.path.join(self.log_dir, "nope")
+        with self.assertRaises(ReaderError) as caught:
+            Reader(missing)
+        self.assertEqual(str(caught.exception), f"Cannot read log directory {missing!r}: it does not exist")
+        a_file = os.path.join(self.log_dir, "1", "heartbeat")
+        with self.assertRaises(ReaderError) as caught:
+            Reader(a_file)
+        self.assertEqual(str(caught.exception), f"Cannot read log directory {a_file!r}: it is not a directory")
+
+    def test_empty_log_dir(self) -> None:
+        empty = temp_dir(self)
+        reader = quiet_reader(empty)
+        self.assertEqual(len(reader), 0)
+        self.assertEqual(reader.fields, {})
+        self.assertEqual(len(reader.filter()), 0)
+        with self.assertRaises(QueryError) as caught:
+            reader.filter("config.lr == 1")
+        self.assertEqual(str(caught.exception).split("\n")[0], "Unknown field 'config.lr': no runs were found, so no field is known")
+
+
+class IndexTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 4, n_lines=3)
+        self.index = os.path.join(self.log_dir, ".tinyxp", "index.json")
+
+    def count_reads(self) -> tuple:
+        calls = []
+        original = reader_module.read_run
+
+        def counting(run_dir, stamps, old):
+            calls.append(os.path.basename(run_dir))
+            return original(run_dir, stamps, old)
+
+        with mock.patch.object(reader_module, "read_run", counting):
+            reader = quiet_reader(self.log_dir)
+        return reader, calls
+
+    def test_index_is_written_and_unchanged_runs_are_not_read_again(self) -> None:
+        reader, calls = self.count_reads()
+        self.assertEqual(calls, ["1", "2", "3", "4"])
+        self.assertEqual(reader.index_path, self.index)
+        with open(self.index) as file:
+            data = json.load(file)
+        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (1, self.log_dir, ["1", "2", "3", "4"]))
+        before = os.stat(self.index).st_mtime_ns
+        reader, calls = self.count_reads()
+        self.assertEqual((calls, len(reader)), ([], 4))
+        self.assertEqual(os.stat(self.index).st_mtime_ns, before)  # not rewritten
+
+    def test_new_changed_and_removed_runs_are_picked_up(self) -> None:
+        self.count_reads()
+        synth.write_run(self.log_dir, 5, {"seed": 5})
+        bump(os.path.join(self.log_dir, "2", "metadata", "config.yaml"), "extra: 1\n")
+        bump(os.path.join(self.log_dir, "3", "metrics", "train.jsonl"), '{"epoch": 3, "loss": 0.1, "new": 1}\n')
+        import shutil
+
+        shutil.rmtree(os.path.join(self.log_dir, "4"))
+        reader, calls = self.count_reads()
+        self.assertEqual(calls, ["2", "3", "5"])
+        self.assertEqual(reader.runs["info.run_id"], [1, 2, 3, 5])
+        self.assertEqual(reader.filter("config.extra == 1")["info.run_id"], [2])
+        self.assertEqual(reader.fields["train.new"], "list[int]")
+        self.assertEqual(reader.filter("last(train.loss) == 0.1")["info.run_id"], [3])
+
+    def test_refresh_picks_up_changes_in_place(self) -> None:
+        reader, _ = self.count_reads()
+        synth.write_run(self.log_dir, 5, {"seed": 5})
+        reader.refresh()
+        self.assertEqual(len(reader), 5)
+        self.assertIn("config.seed", reader.fields)
+
+    def test_corrupt_index_is_rebuilt(self) -> None:
+        self.count_reads()
+        for text in ("{not json", "[]", '{"version": 99, "runs": {}}', json.dumps({"version": 1, "log_dir": "/elsewhere", "runs": {}})):
+            with self.subTest(text=text):
+                write_text(self.index, text)
+                reader, calls = self.count_reads()
+                self.assertEqual((len(reader), calls), (4, ["1", "2", "3", "4"]))
+                with open(self.index) as file:
+                    self.assertEqual(len(json.load(file)["runs"]), 4)
+
+    def test_log_dir_not_writable_uses_index_dir(self) -> None:
+        write_text(os.path.join(self.log_dir, ".tinyxp"), "a file where the index folder should be")
+        index_dir = os.path.join(temp_dir(self), "index")
+        reader = quiet_reader(self.log_dir, index_dir=index_dir)
+        self.assertEqual(reader.caught, [])
+        self.assertEqual(os.path.dirname(reader.index_path), index_dir)
+        self.assertTrue(os.path.basename(reader.index_path).startswith("index-"))
+        again = quiet_reader(self.log_dir, index_dir=index_dir)
+        self.assertEqual((len(again), again.index_path), (4, reader.index_path))
+
+    def test_default_fallback_is_a_per_user_cache(self) -> None:
+        cache = temp_dir(self)
+        write_text(os.path.join(self.log_dir, ".tinyxp"), "not a folder")
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}):
+            reader = quiet_reader(self.log_dir)
+        self.assertEqual(os.path.dirname(reader.index_path), os.path.join(cache, "tinyxp", "index"))
+
+    def test_nowhere_writable_keeps_the_index_in_memory_with_one_warning(self) -> None:
+        write_text(os.path.join(self.log_dir, ".tinyxp"), "not a folder")
+        blocked = os.path.join(self.log_dir, "1", "heartbeat", "index")  # under a file
+        reader = quiet_reader(self.log_dir, index_dir=blocked)
+        self.assertEqual(len(reader), 4)
+        self.assertIsNone(reader.index_path)
+        self.assertEqual(len(reader.caught), 1)
+        self.assertTrue(reader.caught[0].startswith("Cannot write the run index to "), reader.caught[0])
+        self.assertTrue(reader.caught[0].endswith("; keeping it in memory"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reader.filter("min(train.loss) < 1")  # dirty again: no second warning
+        self.assertEqual(caught, [])
+
+    @unittest.skipIf(hasattr(os, "geteuid") and os.geteuid() == 0, "root can write to read-only folders")
+    def test_read_only_log_dir(self) -> None:
+        os.chmod(self.log_dir, 0o555)
+        cache = temp_dir(self)
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}):
+            reader = quiet_reader(self.log_dir)
+        self.assertEqual(len(reader), 4)
+        self.assertTrue(reader.index_path.startswith(cache))
+
+    def test_concurrent_readers_leave_a_valid_index(self) -> None:
+        errors = []
+
+        def work() -> None:
+            try:
+                for _ in range(5):
+                    reader = quiet_reader(self.log_dir)
+                    reader._dirty = True
+                    reader._save_index()
+            except Exception as err:  # reported below
+                errors.append(err)
+
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        with open(self.index) as file:
+            self.assertEqual(len(json.load(file)["runs"]), 4)
+        self.assertEqual(os.listdir(os.path.dirname(self.index)), ["index.json"])
+
+    def test_progress_line_on_a_terminal(self) -> None:
+        stderr = io.StringIO()
+        with mock.patch.object(reader_module, "PROGRESS_MIN_RUNS", 2), redirect_stderr(stderr):
+            quiet_reader(self.log_dir, progress=True)
+        self.assertIn("\rtinyxp: indexing runs 4/4", stderr.getvalue())
+        stderr = io.StringIO()
+        with redirect_stderr(stderr):
+            quiet_reader(os.path.join(self.log_dir))
+        self.assertEqual(stderr.getvalue(), "")
+
+
+class PartialRunTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 3, n_lines=3)
+
+    def test_stray_folders_and_files_are_ignored(self) -> None:
+        os.mkdir(os.path.join(self.log_dir, "notes"))
+        os.mkdir(os.path.join(self.log_dir, "-4"))
+        write_text(os.path.join(self.log_dir, "9"), "a file named like a run")
+        write_text(os.path.join(self.log_dir, "README"), "hello")
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual((len(reader), reader.caught), (3, []))
+
+    def test_partial_runs_are_reported_once_with_their_paths(self) -> None:
+        os.remove(os.path.join(self.log_dir, "1", "metadata", "config.yaml"))
+        info = os.path.join(self.log_dir, "2", "metadata", "info.yaml")
+        with open(info) as file:
+            text = file.read()
+        write_text(info, text[:40] + "\n  - [unclosed\n")
+        os.makedirs(os.path.join(self.log_dir, "4", "metrics"))
+        with open(os.path.join(self.log_dir, "3", "metrics", "train.jsonl"), "a") as file:
+            file.write('{"epoch": 3, "lo')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(len(reader), 2)  # runs 1 and 3; 2 and 4 have no readable info.yaml
+        self.assertEqual(len(reader.caught), 1)
+        message = reader.caught[0]
+        self.assertEqual(message.split("\n")[0], "Read 4 partial run file(s) in part:")
+        run = lambda n: os.path.join(self.log_dir, n)  # noqa: E731
+        self.assertEqual(
+            [(path, problem.split(":")[0]) for path, problem in reader.problems],
+            [(run("1"), "missing metadata/config.yaml"), (run("2"), "cannot read metadata/info.yaml"),
+             (run("3"), "metrics/train.jsonl"), (run("4"), "missing metadata/info.yaml")],
+        )
+        self.assertIn(f"  {run('3')}: metrics/train.jsonl: ignored a torn last line", message)
+        self.assertEqual(reader.filter()["info.run_id"], [1, 3])
+        self.assertEqual(reader.filter()[1]["train.epoch"], [0, 1, 2])
+        self.assertNotIn("config.seed", reader.filter()[0].keys())
+        again = quiet_reader(self.log_dir)  # from the index: still reported, once
+        self.assertEqual(again.caught, [message])
+
+    def test_torn_line_of_a_running_run_is_not_reported(self) -> None:
+        synth.write_run(self.log_dir, 4, {}, status="RUNNING", metrics={"train": [{"loss": 1}]})
+        with open(os.path.join(self.log_dir, "4", "metrics", "train.jsonl"), "a") as file:
+            file.write('{"loss": 0.')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.caught, [])
+        self.assertEqual(reader.filter("config.seed == null")[0]["train.loss"], [1])
+
+    def test_info_yaml_that_is_not_a_mapping(self) -> None:
+        write_text(os.path.join(self.log_dir, "1", "metadata", "info.yaml"), "- 1\n")
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.problems, [(os.path.join(self.log_dir, "1"), "invalid metadata/info.yaml: expected a mapping, got list")])
+
+
+class MetricPeekTest(unittest.TestCase):
+    def peek(self, text: str) -> tuple:
+        path = os.path.join(temp_dir(self), "train.jsonl")
+        write_text(path, text)
+        return peek_metric_file(path)
+
+    def test_first_and_last_lines_give_the_columns(self) -> None:
+        self.assertEqual(self.peek('{"a": 1}\n{"mid": 2}\n{"a": 3, "b": 4}\n'), (["a", "b"], {"a": 3, "b": 4}, False))
+
+    def test_one_line_empty_and_torn_files(self) -> None:
+        self.assertEqual(self.peek('{"a": 1}\n'), (["a"], {"a": 1}, False))
+        self.assertEqual(self.peek(""), ([], {}, False))
+        self.assertEqual(self.peek('{"a": 1'), ([], {}, True))
+        self.assertEqual(self.peek('{"a": 1}\n{"b": 2}\n{"c"'), (["a", "b"], {"b": 2}, True))
+        self.assertEqual(self.peek('{"a": 1}\n{"c"'), (["a"], {"a": 1}, True))
+
+    def test_long_files_are_read_at_both_ends_only(self) -> None:
+        lines = "".join(json.dumps({"step": i, "loss": 1 / (i + 1)}) + "\n" for i in range(2000))
+        keys, last, torn = self.peek('{"first": 0}\n' + lines)
+        self.assertEqual((keys, last, torn), (["first", "step", "loss"], {"step": 1999, "loss": 1 / 2000}, False))
+
+    def test_a_last_line_longer_than_the_window(self) -> None:
+        long_line = json.dumps({"big": "x" * 10000}) + "\n"
+        self.assertEqual(self.peek('{"a": 1}\n{"b": 2}\n' + long_line)[0], ["a"])  # learnt on load
+        self.assertEqual(self.peek('{"a": 1}\n' + long_line + '{"c": 3}\n')[0], ["a", "c"])
+
+
+class LostTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        for run_id in (1, 2, 3):
+            synth.write_run(self.log_dir, run_id, {"seed": run_id}, status="RUNNING")
+        old = time.time() - 3600
+        os.utime(os.path.join(self.log_dir, "1", "heartbeat"), (old, old))
+        os.remove(os.path.join(self.log_dir, "3", "heartbeat"))
+        os.utime(os.path.join(self.log_dir, "3", "metadata", "info.yaml"), (old, old))
+
+    def test_running_runs_with_an_old_heartbeat_are_lost(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.runs["info.status"], ["LOST", "RUNNING", "LOST"])
+        self.assertEqual(reader.filter("info.status == 'LOST'")["info.run_id"], [1, 3])
+        self.assertEqual(quiet_reader(self.log_dir, lost_after=7200).runs["info.status"], ["RUNNING"] * 3)
+
+    def test_a_heartbeat_brings_a_run_back(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        os.utime(os.path.join(self.log_dir, "1", "heartbeat"))
+        reader.refresh()
+        self.assertEqual(reader.runs["info.status"], ["RUNNING", "RUNNING", "LOST"])
+
+
+class LaunchedRunsTest(unittest.TestCase):
+    """Directories written by real launches read back, and match what synth.py writes."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        import tempfile
+
+        cls.root = tempfile.mkdtemp(prefix="tinyxp-test-")
+        script = write_project(
+            cls.root,
+            body='ctx.logger.log_metrics({"loss": 0.5 * ctx.config.lr, "acc": 0.9}, log_name="test")\n'
+            'ctx.logger.log_artifact({"lr": ctx.config.lr}, name="weights.pkl", format="pickle")\n',
+        )
+        cls.result = run_script(script, ["+sweep", "lr=0.1,0.01", "seed=range(2)"])
+        cls.log_dir = os.path.join(cls.root, "logs")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        import shutil
+
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def setUp(self) -> None:
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+
+    def test_reads_a_sweep(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.caught, [])
+        self.assertEqual(len(reader), 4)
+        self.assertEqual(reader.runs["info.status"], ["COMPLETE"] * 4)
+        self.assertEqual(reader.runs.diff(), ["config.seed", "config.lr"])
+        self.assertEqual(reader.fields["train.loss"], "list[float]")
+        self.assertEqual(reader.fields["artifacts.pickle/weights.pkl"], "artifact")
+        df = reader.filter("config.lr == 0.01 & last(test.loss) < 0.01")
+        self.assertEqual(df["config.seed"], [0, 1])
+        self.assertEqual(df[0]["train.loss"], [1.0, 0.5, 1 / 3])
+        self.assertEqual(df[0]["artifacts.pickle/weights.pkl"].load(), {"lr": 0.01})
+
+    def test_synthetic_runs_match_launched_runs(self) -> None:
+        synthetic = os.path.join(temp_dir(self), "logs")
+        synth.write_run(synthetic, 1, {"seed": 0}, metrics={"train": [{"loss": 1}]}, artifacts={"pickle/weights.pkl": 1})
+
+        def layout(run_dir: str) -> list:
+            return sorted(os.path.relpath(os.path.join(root, name), run_dir) for root, dirs, files in os.walk(run_dir) for name in dirs + files)
+
+        launched = os.path.join(self.log_dir, "1")
+        self.assertEqual(layout(os.path.join(synthetic, "1")), [p for p in layout(launched) if p != os.path.join("metrics", "test.jsonl")])
+        from tinyxp.logger import read_yaml
+
+        for name in ("info.yaml", "xp.yaml"):
+            with self.subTest(name=name):
+                ours = read_yaml(os.path.join(synthetic, "1", "metadata", name))
+                theirs = read_yaml(os.path.join(launched, "metadata", name))
+                if name == "info.yaml":
+                    self.assertEqual(list(ours), list(theirs))
+                else:
+                    self.assertLessEqual(set(ours), set(theirs))
+
+
+if __name__ == "__main__":
+    unittest.main()

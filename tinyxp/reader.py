@@ -1,0 +1,548 @@
+"""Scanning run directories, and the index cache that makes the second scan cheap.
+
+`Reader(log_dir)` lists the integer-named run directories of a log directory and keeps,
+for each run, its flattened config and info, the names of its metric columns and its
+artifacts. The index (`log_dir/.tinyxp/index.json`, JSON) remembers them with the
+(size, mtime_ns) of metadata/info.yaml, metadata/config.yaml and each metrics file, so
+that a refresh re-reads only new and changed runs.
+
+Metric columns are learnt from the first and the last complete line of each
+`metrics/<log_name>.jsonl` (the file is not parsed whole); a key that appears only in the
+middle of a file becomes a column when that file's values are loaded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import warnings
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from .errors import ReaderError, TinyxpError
+from .frame import DataFrame, Row, read_metric_file, summarize, type_name
+
+INDEX_VERSION = 1
+INDEX_NAME = "index.json"
+LIVE_STATUSES = ("RUNNING", "PENDING")
+PROGRESS_MIN_RUNS = 300
+TAIL_BYTES = 4096
+_MISSING = object()
+
+
+class ReaderWarning(UserWarning):
+    """Partial runs that were read in part, or an index that could not be written."""
+
+
+class Reader:
+    """The runs of one log directory, indexed: `len`, `fields`, `searchable`, `filter(query)`.
+
+    `index_dir` is where the index goes when `log_dir` is not writable (default: a
+    per-user cache folder); failing that it stays in memory. A RUNNING run whose
+    heartbeat is older than `lost_after` seconds reads as status LOST. Raises
+    ReaderError when `log_dir` is not a directory.
+    """
+
+    def __init__(self, log_dir: str, index_dir: Optional[str] = None, lost_after: float = 600, *, progress: Optional[bool] = None) -> None:
+        if not os.path.isdir(log_dir):
+            what = "is not a directory" if os.path.exists(log_dir) else "does not exist"
+            raise ReaderError(f"Cannot read log directory {log_dir!r}: it {what}")
+        self.log_dir = os.path.abspath(log_dir)
+        self.lost_after = lost_after
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.index_paths = [os.path.join(self.log_dir, ".tinyxp", INDEX_NAME), fallback_index_path(self.log_dir, index_dir)]
+        self.index_path: Optional[str] = None  # where the index was read or written; None: memory
+        self.problems: List[Tuple[str, str]] = []
+        self._entries: Dict[str, Dict[str, Any]] = {}
+        self._dirty = False
+        self._fields: Optional[Dict[str, str]] = None
+        self._warned_memory = False
+        self._entries = self._load_index()
+        self.refresh()
+
+    # -- public surface --------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return sum(1 for entry in self._entries.values() if "values" in entry)
+
+    def __repr__(self) -> str:
+        return f"Reader({self.log_dir!r}: {len(self)} runs)"
+
+    @property
+    def fields(self) -> Dict[str, str]:
+        """Every column -> its type name: config.*, info.*, metric and artifact columns."""
+        if self._fields is None:
+            self._fields = collect_fields(self._entries.values())
+        return self._fields
+
+    @property
+    def searchable(self) -> Dict[str, str]:
+        """The config.* and info.* fields, which queries compare directly."""
+        return {name: kind for name, kind in self.fields.items() if name.startswith(("config.", "info."))}
+
+    @property
+    def runs(self) -> DataFrame:
+        """Every run, as a DataFrame (the same as `filter()`)."""
+        return self.filter()
+
+    def filter(self, query: str = "") -> DataFrame:
+        """The runs matching `query` (all runs when empty), in run id order.
+
+        Raises QueryError for a syntax error, an unknown field or an impossible comparison.
+        """
+        rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
+        if query.strip():
+            from .query import compile_query
+
+            predicate = compile_query(query, self.fields)
+            rows = [row for row in rows if predicate(row.static, self._summarizer(row))]
+            self._save_index()
+        return DataFrame(rows)
+
+    def summary(self, row: Row, function: str, column: str) -> Any:
+        """last / min / max / count of a metric column of one run, cached for finished runs."""
+        return self._summarizer(row)(function, column)
+
+    def refresh(self) -> None:
+        """Pick up new, changed and removed runs; re-read only what changed on disk."""
+        old = self._entries
+        entries: Dict[str, Dict[str, Any]] = {}
+        to_read: List[Tuple[str, str, Dict[str, Any]]] = []
+        for name in sorted_run_names(self.log_dir):
+            run_dir = os.path.join(self.log_dir, name)
+            stamps = stat_run(run_dir)
+            entry = old.get(name)
+            if entry is not None and entry.get("stamps") == stamps:
+                entries[name] = entry
+                if not entry.get("finished") and "values" in entry:
+                    entry["artifacts"] = list_artifacts(run_dir)
+            else:
+                entries[name] = {}
+                to_read.append((name, run_dir, stamps))
+        progress = self.progress and len(to_read) > PROGRESS_MIN_RUNS
+        for count, (name, run_dir, stamps) in enumerate(to_read, 1):
+            entries[name] = read_run(run_dir, stamps, old.get(name))
+            if progress and (count % 100 == 0 or count == len(to_read)):
+                print(f"\rtinyxp: indexing runs {count}/{len(to_read)}", end="", file=sys.stderr, flush=True)
+        if progress:
+            print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
+        if to_read or len(entries) != len(old):
+            self._dirty = True
+            self._fields = None
+        self._entries = entries
+        self._mark_lost()
+        self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
+        if self.problems:
+            lines = "\n".join(f"  {path}: {problem}" for path, problem in self.problems)
+            warnings.warn(f"Read {len(self.problems)} partial run file(s) in part:\n{lines}", ReaderWarning, stacklevel=3)
+        self._save_index()
+
+    # -- rows and summaries ----------------------------------------------------------
+
+    def _row(self, name: str, entry: Dict[str, Any]) -> Row:
+        values = entry["values"]
+        lost = entry.get("lost")
+        if lost:
+            values = dict(values)
+            values["info.status"] = "LOST"
+        metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
+        return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name)
+
+    def _summarizer(self, row: Row) -> Callable[[str, str], Any]:
+        entry = self._entries[row.run_id]
+
+        def summary(function: str, column: str) -> Any:
+            log_name, key = split_metric_column(column, entry["metrics"])
+            if log_name is None:
+                return _MISSING
+            meta = entry["metrics"][log_name]
+            cached = meta.get("summary", {}).get(key)
+            if cached is None:
+                last = meta.get("last", {})
+                if function == "last" and key in last:
+                    return last[key]
+                values = row.get(column)
+                if values is None:
+                    return _MISSING
+                cached = summarize(values)
+                if entry.get("finished"):
+                    meta.setdefault("summary", {})[key] = cached
+                    self._dirty = True
+            value = cached.get(function)
+            return _MISSING if value is None else value
+
+        return summary
+
+    def _mark_lost(self) -> None:
+        now = time.time()
+        for name, entry in self._entries.items():
+            if entry.get("values", {}).get("info.status") == "RUNNING":
+                entry["lost"] = is_lost(os.path.join(self.log_dir, name), self.lost_after, now)
+
+    # -- the index file --------------------------------------------------------------
+
+    def _load_index(self) -> Dict[str, Dict[str, Any]]:
+        """The entries of the newest valid index among the candidate paths, or {}."""
+        best: Tuple[float, Dict[str, Dict[str, Any]]] = (-1.0, {})
+        self.index_path = None
+        for path in self.index_paths:
+            try:
+                with open(path, "rb") as file:
+                    data = json.loads(file.read())
+                stamp = os.stat(path).st_mtime
+            except (OSError, ValueError):
+                continue  # absent or corrupt: rebuilt by refresh
+            if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or data.get("log_dir") != self.log_dir:
+                continue
+            runs = data.get("runs")
+            if isinstance(runs, dict) and stamp > best[0]:
+                best = (stamp, runs)
+                self.index_path = path
+        return best[1]
+
+    def _save_index(self) -> None:
+        if not self._dirty:
+            return
+        data = {"version": INDEX_VERSION, "log_dir": self.log_dir, "runs": self._entries}
+        text = json.dumps(data, separators=(",", ":"))
+        for path in self.index_paths:
+            try:
+                write_atomic(path, text)
+            except OSError:
+                continue
+            self.index_path = path
+            self._dirty = False
+            return
+        self.index_path = None
+        if not self._warned_memory:
+            self._warned_memory = True
+            tried = ", ".join(repr(path) for path in self.index_paths)
+            warnings.warn(f"Cannot write the run index to {tried}; keeping it in memory", ReaderWarning, stacklevel=3)
+
+
+# -- scanning ------------------------------------------------------------------------
+
+
+def sorted_run_names(log_dir: str) -> List[str]:
+    """The names of the integer-named directories of log_dir, in numeric order."""
+    names = []
+    with os.scandir(log_dir) as entries:
+        for entry in entries:
+            if entry.name.isdigit() and entry.is_dir():
+                names.append(entry.name)
+    names.sort(key=int)
+    return names
+
+
+def stat_run(run_dir: str) -> List[Any]:
+    """[info stamp, config stamp, {log_name: stamp}] where a stamp is [size, mtime_ns] or None."""
+    metadata = os.path.join(run_dir, "metadata")
+    metrics: Dict[str, List[int]] = {}
+    try:
+        with os.scandir(os.path.join(run_dir, "metrics")) as entries:
+            for entry in entries:
+                if entry.name.endswith(".jsonl"):
+                    st = entry.stat()
+                    metrics[entry.name[:-6]] = [st.st_size, st.st_mtime_ns]
+    except OSError:
+        pass
+    return [file_stamp(os.path.join(metadata, "info.yaml")), file_stamp(os.path.join(metadata, "config.yaml")), metrics]
+
+
+def file_stamp(path: str) -> Optional[List[int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def mtime(path: str) -> Optional[float]:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def list_artifacts(run_dir: str) -> List[str]:
+    """"<format>/<name>" of every artifact of a run, sorted."""
+    found = []
+    root = os.path.join(run_dir, "artifacts")
+    try:
+        with os.scandir(root) as formats:
+            for fmt in formats:
+                if fmt.is_dir() and not fmt.name.startswith("."):
+                    with os.scandir(fmt.path) as files:
+                        found.extend(f"{fmt.name}/{f.name}" for f in files if not f.name.startswith(".tmp-"))
+    except OSError:
+        pass
+    found.sort()
+    return found
+
+
+def read_run(run_dir: str, stamps: List[Any], old: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The index entry of one run: flattened values, metric columns, artifacts, problems."""
+    from .yaml import load as load_yaml
+
+    entry: Dict[str, Any] = {"stamps": stamps}
+    if stamps[0] is None:
+        entry["problems"] = ["missing metadata/info.yaml"]
+        return entry  # not a run yet (or not one at all): reported, not listed
+    problems: List[str] = []
+    values: Dict[str, Any] = {}
+    for part, stamp in (("info", stamps[0]), ("config", stamps[1])):
+        path = os.path.join(run_dir, "metadata", f"{part}.yaml")
+        if stamp is None:
+            problems.append(f"missing metadata/{part}.yaml")
+            continue
+        try:
+            with open(path, encoding="utf-8") as file:
+                data = load_yaml(file.read(), path=path)
+        except (OSError, UnicodeDecodeError, TinyxpError) as err:
+            problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
+            continue
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problems.append(f"invalid metadata/{part}.yaml: expected a mapping, got {type_name(data)}")
+            continue
+        flatten_into(values, data, f"{part}.")
+        if part == "info" and "info.status" not in values:
+            problems.append("invalid metadata/info.yaml: no status")
+    entry["problems"] = problems
+    if "info.status" not in values:
+        return entry  # not a readable run: reported, not listed
+    status = values.get("info.status")
+    entry["finished"] = status not in LIVE_STATUSES
+    entry["values"] = values
+    old_metrics = (old or {}).get("metrics", {})
+    metrics = {}
+    for log_name, stamp in sorted(stamps[2].items()):
+        previous = old_metrics.get(log_name)
+        if previous is not None and previous.get("stamp") == stamp:
+            metrics[log_name] = previous
+            continue
+        path = os.path.join(run_dir, "metrics", f"{log_name}.jsonl")
+        keys, last, torn = peek_metric_file(path)
+        metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}
+        if torn and entry["finished"]:
+            problems.append(f"metrics/{log_name}.jsonl: ignored a torn last line")
+    entry["metrics"] = metrics
+    entry["artifacts"] = list_artifacts(run_dir)
+    return entry
+
+
+def peek_metric_file(path: str) -> Tuple[List[str], Dict[str, Any], bool]:
+    """(keys of the first and last complete lines, the last complete line, torn last line?)
+
+    Reads the first line and the last TAIL_BYTES only: metric files of long runs are big.
+    """
+    try:
+        with open(path, "rb") as file:
+            first = file.readline()
+            size = file.seek(0, os.SEEK_END)
+            # start one byte early: a newline there means the window starts at a line
+            start = max(len(first), size - TAIL_BYTES) - 1
+            file.seek(max(start, 0))
+            tail = file.read() if first else b""
+    except OSError:
+        return [], {}, False
+    if not first.endswith(b"\n"):
+        return [], {}, bool(first)
+    torn = not tail.endswith(b"\n")
+    tail = tail[tail.find(b"\n") + 1 : tail.rfind(b"\n") + 1]
+    if tail:
+        last_line: Optional[bytes] = tail[:-1].rsplit(b"\n", 1)[-1]
+    else:
+        last_line = first if start + 1 == len(first) else None  # None: one very long line
+    records = []
+    for line in (first, last_line):
+        try:
+            record = json.loads(line) if line else None
+        except ValueError:
+            record = None
+        records.append(record if isinstance(record, dict) else {})
+    keys = list(dict.fromkeys([*records[0], *records[1]]))
+    return keys, records[1], torn
+
+
+def flatten_into(out: Dict[str, Any], mapping: Dict[str, Any], prefix: str) -> None:
+    """Add `prefix + dotted key` -> value for every leaf of mapping (non-empty dicts recurse)."""
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            flatten_into(out, value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+
+
+def collect_fields(entries: Iterator[Dict[str, Any]]) -> Dict[str, str]:
+    """Column -> type name ("float", "int|str", "list[float]", "artifact") over all runs."""
+    kinds: Dict[str, set] = {}
+    metric_kinds: Dict[str, set] = {}
+    artifacts: Dict[str, None] = {}
+    for entry in entries:
+        if "values" not in entry:
+            continue
+        for name, value in entry["values"].items():
+            kind = type_name(value)
+            found = kinds.get(name)
+            if found is None:
+                kinds[name] = {kind}
+            else:
+                found.add(kind)
+        for log_name, meta in entry["metrics"].items():
+            last = meta.get("last", {})
+            for key in meta["keys"]:
+                found = metric_kinds.setdefault(f"{log_name}.{key}", set())
+                if key in last:
+                    found.add(type_name(last[key]))
+        for artifact in entry["artifacts"]:
+            artifacts[f"artifacts.{artifact}"] = None
+    fields = {name: "|".join(sorted(found)) for name, found in sorted(kinds.items(), key=field_order)}
+    for name, found in sorted(metric_kinds.items()):
+        fields[name] = f"list[{'|'.join(sorted(found)) or 'any'}]"
+    for name in sorted(artifacts):
+        fields[name] = "artifact"
+    return fields
+
+
+def field_order(item: Tuple[str, Any]) -> Tuple[int, str]:
+    return (0 if item[0].startswith("config.") else 1, item[0])
+
+
+def split_metric_column(column: str, metrics: Dict[str, Any]) -> Tuple[Optional[str], str]:
+    """("train", "loss") for "train.loss" when the run has metrics/train.jsonl, else (None, "")."""
+    for log_name in metrics:
+        if column.startswith(log_name) and column[len(log_name) : len(log_name) + 1] == ".":
+            return log_name, column[len(log_name) + 1 :]
+    return None, ""
+
+
+def first_line(err: BaseException) -> str:
+    return str(err).split("\n", 1)[0]
+
+
+# -- where the index lives -----------------------------------------------------------
+
+
+def fallback_index_path(log_dir: str, index_dir: Optional[str]) -> str:
+    """The index path used when log_dir is not writable: index_dir or a per-user cache."""
+    import hashlib
+
+    if index_dir is None:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        index_dir = os.path.join(cache, "tinyxp", "index")
+    digest = hashlib.sha1(log_dir.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(index_dir, f"index-{digest}.json")
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write text to a temporary file next to path, then move it into place (os.replace)."""
+    import tempfile
+
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+# -- what `tinyxp runs` and `tinyxp show` print --------------------------------------
+
+RE_SUMMARY_COLUMN = r"^(last|min|max|count)\((.+)\)$"
+SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
+
+
+def default_columns(reader: Reader) -> List[str]:
+    """id, status, the config keys that vary across runs, last(...) of each metric column."""
+    varying = reader.runs.diff("config.")
+    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
+    return ["id", "status", *varying, *(f"last({name})" for name in metrics)]
+
+
+def table_rows(reader: Reader, df: DataFrame, columns: List[str]) -> List[List[Any]]:
+    """The value of each column for each row; columns may be `last(train.loss)` and the like.
+
+    Raises ReaderError for an unknown column (with did-you-mean).
+    """
+    import re
+
+    from .frame import check_column
+
+    getters = []
+    known = [*SHORT_NAMES, *reader.fields]
+    for column in columns:
+        match = re.match(RE_SUMMARY_COLUMN, column)
+        if match:
+            function, name = match.groups()
+            check_column(name, [f for f, kind in reader.fields.items() if kind.startswith("list[")], f" in {column!r} (a metric column)")
+            getters.append(lambda row, f=function, n=name: reader.summary(row, f, n))
+        else:
+            check_column(column, known)
+            name = SHORT_NAMES.get(column, column)
+            getters.append(lambda row, n=name: row.get(n))
+    rows = [[get(row) for get in getters] for row in df]
+    reader._save_index()
+    return rows
+
+
+def describe_run(run_dir: str, lost_after: float = 600) -> str:
+    """The text `tinyxp show` prints: config, info and metric summaries of one run.
+
+    Raises ReaderError when run_dir is not a run directory, YAMLError for a bad file.
+    """
+    from .frame import format_cell, format_table
+    from .yaml import dump, load
+
+    info_path = os.path.join(run_dir, "metadata", "info.yaml")
+    if not os.path.isfile(info_path):
+        what = "does not exist" if not os.path.exists(run_dir) else "is not a run directory (no metadata/info.yaml)"
+        raise ReaderError(f"Cannot show {run_dir!r}: it {what}")
+    sections = []
+    for part in ("config", "info"):
+        path = os.path.join(run_dir, "metadata", f"{part}.yaml")
+        try:
+            with open(path, encoding="utf-8") as file:
+                data = load(file.read(), path=path)
+        except FileNotFoundError:
+            sections.append(f"{part}: (missing metadata/{part}.yaml)")
+            continue
+        if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING" and is_lost(run_dir, lost_after):
+            data["status"] = "LOST"
+        body = dump(data).rstrip("\n") if data else "{}"
+        sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
+    rows = []
+    metrics_dir = os.path.join(run_dir, "metrics")
+    names = sorted(n[:-6] for n in os.listdir(metrics_dir) if n.endswith(".jsonl")) if os.path.isdir(metrics_dir) else []
+    from .frame import read_metric_file
+
+    for log_name in names:
+        for key, values in read_metric_file(os.path.join(metrics_dir, f"{log_name}.jsonl")).items():
+            stats = summarize(values)
+            rows.append([f"{log_name}.{key}", *(format_cell(stats[f]) for f in ("count", "last", "min", "max"))])
+    if rows:
+        table = format_table(["metric", "count", "last", "min", "max"], rows)
+        sections.append("metrics:\n" + "\n".join("  " + line for line in table.split("\n")))
+    else:
+        sections.append("metrics: (none)")
+    artifacts = list_artifacts(run_dir)
+    if artifacts:
+        sections.append("artifacts:\n" + "\n".join(f"  {a}" for a in artifacts))
+    return "\n".join(sections)
+
+
+def is_lost(run_dir: str, lost_after: float, now: Optional[float] = None) -> bool:
+    """Whether a RUNNING run's heartbeat (or info.yaml without one) is older than lost_after."""
+    seen = mtime(os.path.join(run_dir, "heartbeat"))
+    if seen is None:
+        seen = mtime(os.path.join(run_dir, "metadata", "info.yaml"))
+    now = time.time() if now is None else now
+    return seen is not None and now - seen > lost_after
