@@ -592,6 +592,41 @@ class RelaunchTest(RepoTestCase):
         self.assertEqual(status, 128 + 15)
 
 
+class SignalForwardingTest(RepoTestCase):
+    CHILD = textwrap.dedent("""\
+        import signal, sys, time
+        def stop(signum, frame):
+            print("child got", signal.Signals(signum).name, flush=True)
+            sys.exit(7)
+        signal.signal(signal.SIGTERM, stop)
+        print("READY", flush=True)
+        time.sleep(60)
+        """)
+    PARENT = textwrap.dedent("""\
+        import sys
+        from tinyxp import git
+        xp = {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}
+        sys.exit(git.relaunch_in_snapshot(sys.argv[1], [], xp))
+        """)
+
+    def test_sigterm_reaches_the_child(self):
+        import signal
+
+        self.make_repo({"exp/train.py": self.CHILD})
+        parent = os.path.join(self.tmp, "parent.py")
+        write(parent, self.PARENT)
+        proc = subprocess.Popen([sys.executable, parent, os.path.join(self.root, "exp", "train.py")], cwd=self.root,
+                                stdout=subprocess.PIPE, universal_newlines=True, env=dict(os.environ, PYTHONPATH=MAIN))
+        try:
+            self.assertEqual(proc.stdout.readline(), "READY\n")
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.stdout.read(), "child got SIGTERM\n")
+        finally:
+            proc.stdout.close()
+            proc.wait()
+        self.assertEqual(proc.returncode, 7)
+
+
 class SnapshotInfoForRunTest(RepoTestCase):
     def test_not_in_a_snapshot(self):
         self.assertIsNone(tgit.snapshot_info_for_run(self.tmp))
@@ -700,6 +735,16 @@ class EndToEndTest(RepoTestCase):
             "   M lib/model.py\n"
         ), result.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, "logs", "1")))
+
+    def test_git_not_installed(self):
+        empty = os.path.join(self.tmp, "empty")
+        os.mkdir(empty)
+        result = self.support.run_script(self.script, [], cwd=self.root, env={"PATH": empty})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("git", self.run_record(1)[1])
+        result = self.support.run_script(self.script, ["xp.snapshot=true"], cwd=self.root, env={"PATH": empty})
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("git is not installed (not found on PATH)\n", result.stderr)
 
     def test_recorded_without_snapshot(self):
         write(os.path.join(self.root, "notes.txt"), "")

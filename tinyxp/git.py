@@ -205,8 +205,10 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
         info = git_info(state["root"], state["commit"], state["branch"], [])
         info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir")})
         return lambda wait=True: dict(info)
+    import shutil
+
     root = find_work_tree(script_dir)
-    if root is None:
+    if root is None or shutil.which("git") is None:
         return lambda wait=True: None
     try:
         commit, branch = read_head(root)
