@@ -17,18 +17,66 @@ EXIT_BAD_INPUT = 2
 
 def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("log_dir", help="the parent log directory")
+    parser.add_argument("-q", "--query", default="", help="keep the runs matching this query, e.g. \"config.lr < 0.01 & info.status == 'COMPLETE'\"")
+    parser.add_argument(
+        "-c", "--columns", default=None,
+        help="comma-separated columns, e.g. id,status,config.lr,last(train.loss) "
+        "(default: id, status, the config keys that vary, the last value of each metric)",
+    )
+    parser.add_argument("--sort", default=None, metavar="KEY", help="sort by this column; --sort=-KEY for descending")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    parser.add_argument("--lost-after", type=float, default=600, metavar="SECONDS", help="a RUNNING run silent this long reads as LOST (default: 600)")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    raise TinyxpError("`tinyxp runs` is not implemented yet")
+    import json
+    import warnings
+
+    from .frame import csv_cell, format_cell, format_table, sort_rows
+    from .reader import Reader, ReaderWarning, default_columns, table_rows
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReaderWarning)
+        reader = Reader(args.log_dir, lost_after=args.lost_after)
+        df = reader.filter(args.query)
+    for warning in caught:
+        print(f"tinyxp: warning: {warning.message}", file=sys.stderr)
+    if not len(reader):
+        print(f"tinyxp: no runs in {args.log_dir!r} (runs are folders named by integers)", file=sys.stderr)
+        return 0
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else default_columns(reader)
+    sort = [args.sort] if args.sort else []
+    wanted = columns + [key.lstrip("-") for key in sort if key.lstrip("-") not in columns]
+    values = table_rows(reader, df, wanted)
+    if sort:
+        position = {name: index for index, name in enumerate(wanted)}
+        values = sort_rows(values, sort, lambda row, key: row[position[key]], False)
+    values = [row[: len(columns)] for row in values]
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, row)) for row in values], indent=2, default=str))
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows([csv_cell(value) for value in row] for row in values)
+    elif values:
+        print(format_table(columns, [[format_cell(value) for value in row] for row in values]))
+    if not values:
+        print("tinyxp: no runs match the query", file=sys.stderr)
+    return 0
 
 
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", help="one run directory")
+    parser.add_argument("run_dir", help="one run directory, e.g. logs/7")
+    parser.add_argument("--lost-after", type=float, default=600, metavar="SECONDS", help="a RUNNING run silent this long reads as LOST (default: 600)")
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    raise TinyxpError("`tinyxp show` is not implemented yet")
+    from .reader import describe_run
+
+    print(describe_run(args.run_dir, lost_after=args.lost_after))
+    return 0
 
 
 def add_sub_arguments(parser: argparse.ArgumentParser) -> None:

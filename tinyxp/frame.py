@@ -371,7 +371,8 @@ class DataFrame:
 
     def __getitem__(self, item: Union[int, slice, str]) -> Any:
         if isinstance(item, str):
-            check_column(item, self.keys())
+            if self._rows:  # an empty frame has no columns to check against
+                check_column(item, self.keys())
             return [row.get(item) for row in self._rows]
         if isinstance(item, slice):
             return DataFrame(self._rows[item])
