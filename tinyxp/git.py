@@ -275,6 +275,8 @@ def snapshot_info_for_run(run_dir: str) -> Optional[Dict[str, Any]]:
     text = os.environ.get(ENV_IN_SNAPSHOT)
     if not text:
         return None
+    from .logger import write_atomic
+
     state = load_snapshot_env(text)
     metadata = os.path.join(run_dir, "metadata")
     os.makedirs(metadata, exist_ok=True)
@@ -309,27 +311,6 @@ def render_requirements() -> str:
     lines = [f"# python {platform.python_version()} ({sys.executable}), written by tinyxp"]
     lines += sorted(found.values(), key=str.lower)
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then move it into place."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
@@ -430,6 +411,8 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
             import hashlib
 
             name = f"{commit}-{hashlib.sha256(patch).hexdigest()[:12]}"
+            from .logger import write_atomic
+
             _make_snapshot_parent(root, snapshot_parent)
             plan["patch"] = os.path.join(snapshot_parent, name + ".patch")
             if not os.path.exists(plan["patch"]):
@@ -543,6 +526,8 @@ def _make_snapshot_parent(root: str, folder: str) -> None:
     ignore = os.path.join(os.path.dirname(folder), ".gitignore")
     if not os.path.exists(ignore):
         # snapshots are often kept inside the repository: they must not make it dirty
+        from .logger import write_atomic
+
         try:
             write_atomic(ignore, b"# snapshots written by tinyxp: not part of the repository\n*\n")
         except OSError:
