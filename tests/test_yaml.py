@@ -133,6 +133,18 @@ class CorpusTest(unittest.TestCase):
 
 
 class RoundTripTest(unittest.TestCase):
+    def test_pyyaml_reads_what_dump_writes(self):
+        try:
+            pyyaml = importlib.import_module("yaml")
+        except ImportError:
+            self.skipTest("PyYAML is not installed")
+        loader = getattr(pyyaml, "CSafeLoader", pyyaml.SafeLoader)
+        for seed in range(2000):
+            value = random_value(random.Random(seed))
+            text = dump(value)
+            with self.subTest(seed=seed, text=text):
+                self.assertTrue(same(pyyaml.load(text, Loader=loader), value))
+
     def test_dump_then_load(self):
         for seed in range(2500):
             value = random_value(random.Random(seed))
@@ -220,6 +232,96 @@ class LoadTest(unittest.TestCase):
             "config.yaml:2:4: Invalid anchor '&x': anchors and aliases are not supported\n"
             "    b: &x 2\n"
             "       ^^",
+        )
+
+
+class EdgeCaseTest(unittest.TestCase):
+    def assertError(self, text: str, expected: str, *, value: bool = False) -> None:
+        with self.assertRaises(YAMLError) as cm:
+            load_value(text) if value else load(text, path="t.yaml")
+        self.assertEqual(str(cm.exception), expected)
+
+    def test_document_edges(self):
+        self.assertEqual(load("\ufeffa: 1"), {"a": 1})
+        self.assertEqual(load("a: 1\n# end"), {"a": 1})
+        self.assertEqual(load("a: 1\n  \t"), {"a": 1})
+        self.assertEqual(load("a: b"), {"a": "b"})
+        self.assertEqual(load("a: 1\r\nb: 2\r\n"), {"a": 1, "b": 2})
+        self.assertIsNone(load(""))
+        self.assertIsNone(load("---\n"))
+        self.assertEqual(load("a: 1\n...\n# done\n"), {"a": 1})
+
+    def test_block_edges(self):
+        self.assertEqual(load("-\n  a: 1\n-\n  - b\n"), [{"a": 1}, ["b"]])
+        self.assertEqual(load("a: b\n  c"), {"a": "b c"})
+        self.assertEqual(load("a: b\n  c # x\nd: 1"), {"a": "b c", "d": 1})
+        self.assertEqual(load("a: |1\n  x\nb: 1"), {"a": " x\n", "b": 1})
+        self.assertEqual(load("a: |\nb: 1"), {"a": "", "b": 1})
+        self.assertEqual(load("a: |+\n\nb: 1"), {"a": "\n", "b": 1})
+        self.assertEqual(load("- >\n  a\n  b\n\n\n  c\n"), ["a b\n\nc\n"])
+
+    def test_block_errors(self):
+        self.assertError(
+            "  a: 1\nb: 2\n",
+            "t.yaml:2:1: Bad indentation: expected column 3, found column 1\n    b: 2\n    ^",
+        )
+        self.assertError(
+            "'a\n b': 1\n",
+            "t.yaml:1:1: Expected 'key: value' in a mapping, found \"'a\"\n    'a\n    ^^",
+        )
+        self.assertError(
+            "a: 1\n&x b: 2\n",
+            "t.yaml:2:1: Invalid anchor '&x': anchors and aliases are not supported\n    &x b: 2\n    ^^",
+        )
+        self.assertError(
+            "- [a]\n  b\n",
+            "t.yaml:2:3: Bad indentation: expected column 1, found column 3\n      b\n      ^",
+        )
+        self.assertError(
+            "foo\nbar: 1\n",
+            "t.yaml:1:1: Expected 'key: value' in a mapping, found 'foo'\n    foo\n    ^^^",
+        )
+
+    def test_flow_edges(self):
+        self.assertEqual(load_value("[a: , b]"), [{"a": None}, "b"])
+        self.assertEqual(load_value("{a, b: , c: 1}"), {"a": None, "b": None, "c": 1})
+        self.assertEqual(load_value('{"a":1}'), {"a": 1})
+        self.assertEqual(load_value("{a:1}"), {"a:1": None})
+        self.assertEqual(load_value("[a b, 'c' , \"d\"]"), ["a b", "c", "d"])
+        self.assertEqual(load_value("[\n  1, # one\n  2\n]"), [1, 2])
+
+    def test_flow_errors(self):
+        self.assertError(
+            "[- a]",
+            "Cannot use a block sequence item '- ' inside a flow collection\n    [- a]\n     ^",
+            value=True,
+        )
+        self.assertError("[a,", "Unclosed flow sequence: expected a closing ']'\n    [a,\n    ^", value=True)
+        self.assertError("{a: 1,", "Unclosed flow mapping: expected a closing '}'\n    {a: 1,\n    ^", value=True)
+        self.assertError("{,}", "Expected a key before ',' in a flow mapping\n    {,}\n     ^", value=True)
+        self.assertError("[&a x]", "Invalid anchor '&a': anchors and aliases are not supported\n    [&a x]\n     ^^", value=True)
+        self.assertError("[a] b", "Expected end of value after the flow sequence, found 'b'\n    [a] b\n        ^", value=True)
+        self.assertError('"a" b', "Expected end of value after the quoted string, found 'b'\n    \"a\" b\n        ^", value=True)
+        self.assertError('"\\u12"', "Invalid escape sequence '\\u12': expected 4 hex digits after '\\u'\n    \"\\u12\"\n     ^^^^", value=True)
+
+    def test_dump_escapes(self):
+        for text in ["\U000e0001", "\x7f", "\u00ad", "\x1b\a\b\f\v\r\0"]:
+            with self.subTest(text=text):
+                self.assertEqual(load(dump(text)), text)
+                self.assertEqual(load_value(dump_value(text)), text)
+        self.assertEqual(dump_value("\U000e0001"), '"\\U000e0001"')
+        self.assertEqual(dump_value("\x7f"), '"\\x7f"')
+
+    def test_dump_block_literal(self):
+        self.assertEqual(dump({"s": "a\nb\n"}), "s: |\n  a\n  b\n")
+        self.assertEqual(dump(["a\nb"]), "- |-\n  a\n  b\n")
+        self.assertEqual(dump({"k": ["x\n\n"]}), "k:\n  - |+\n    x\n\n")
+        self.assertEqual(dump({"s": " a\nb"}), 's: " a\\nb"\n')
+
+    def test_dump_quotes_yaml_1_1_ambiguities(self):
+        self.assertEqual(
+            dump({"a": "yes", "b": "2024-01-31", "c": "12:30", "d": "1_000", "e": "010", "f": "yesterday"}),
+            "a: 'yes'\nb: '2024-01-31'\nc: '12:30'\nd: '1_000'\ne: '010'\nf: yesterday\n",
         )
 
 

@@ -65,9 +65,21 @@ RE_VALUE_SAFE = re.compile(
     rf"(?:[^\s\-?:,\[\]{{}}#&*!|>'\"%@`\\()]|[-?:](?={_ORDINARY}))"
     rf"(?:{_ORDINARY}|[: ](?={_ORDINARY}))*\Z"
 )
+# Strings that YAML 1.1 readers (PyYAML, so MLXP and Hydra's OmegaConf) resolve to
+# something else: dump() quotes them too, so that its files read the same everywhere.
+RE_YAML11 = re.compile(
+    r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|="
+    r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
+    r"|[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?)\Z"
+)
+YAML11_START = frozenset("0123456789+-.yYnNoO<=")
 RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
+LINE_START_SPECIAL = frozenset(" \t#\n-.%")
 SPECIAL: Dict[str, Any] = {
     "~": None, "null": None, "Null": None, "NULL": None,
     ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
@@ -155,9 +167,7 @@ def dump_value(obj: Any) -> str:
     gives those a meaning). Raises TypeError like dump().
     """
     if isinstance(obj, str):
-        if RE_VALUE_SAFE.match(obj) and obj.isprintable() and type(resolve_plain(obj)) is str:
-            return obj
-        return quote(obj)
+        return obj if can_be_plain(obj, RE_VALUE_SAFE) else quote(obj)
     if isinstance(obj, Mapping):
         items = (f"{dump_value(check_key(key))}: {dump_value(value)}" for key, value in obj.items())
         return "{" + ", ".join(items) + "}"
@@ -225,6 +235,9 @@ def skip_lines(src: str, pos: Pos) -> Pos:
 
     Raises YAMLError for a tab in the indentation and for a second document.
     """
+    c = src[pos : pos + 1]
+    if c not in LINE_START_SPECIAL:
+        return pos  # the common case of a line at column 0: no regex
     m = RE_NEXT.match(src, pos)
     pos = m.end()
     if pos >= len(src):
@@ -281,8 +294,11 @@ def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> Tuple[Pos, An
         end, _ = parse_quoted(src, pos)
         if RE_COLON.match(src, end):
             return parse_block_mapping(src, pos, col)
-    elif RE_KEY.match(src, pos):
-        return parse_block_mapping(src, pos, col)
+    else:
+        # a key needs a ':'; looking for one first spares the regex on most values
+        eol = src.find("\n", pos)
+        if src.find(":", pos, eol if eol >= 0 else len(src)) >= 0 and RE_KEY.match(src, pos):
+            return parse_block_mapping(src, pos, col)
     return parse_value(src, pos, indent)
 
 
@@ -423,7 +439,8 @@ def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
             text = text[: cut.start()]
             commented = True
     text = text.rstrip(" \t")
-    check_plain(src, pos, text)
+    if ": " in text or ":\t" in text or text[-1:] == ":":
+        raise plain_error(src, pos, text)
     nxt = skip_lines(src, eol + 1) if eol < n else n
     if nxt < n and column(src, nxt) > indent:
         parts = [text]
@@ -455,10 +472,9 @@ def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
     return nxt, resolve_plain(text)
 
 
-def check_plain(src: str, pos: Pos, text: str) -> None:
-    """Refuse a plain value holding ': ', which only a nested mapping may."""
-    if ": " in text or ":\t" in text or text.endswith(":"):
-        raise error(src, pos, f"Invalid ': ' in the plain value {text!r}; quote the value", len(text))
+def plain_error(src: str, pos: Pos, text: str) -> YAMLError:
+    """The error for a plain value holding ': ', which only a nested mapping may."""
+    return error(src, pos, f"Invalid ': ' in the plain value {text!r}; quote the value", len(text))
 
 
 def resolve_plain(text: str) -> Any:
@@ -554,7 +570,8 @@ def unescape(src: str, start: Pos, text: str) -> str:
             width = HEX_ESCAPES[c]
             digits = text[j + 2 : j + 2 + width]
             if len(digits) < width or not all(d in "0123456789abcdefABCDEF" for d in digits):
-                raise error(src, start + j, f"Invalid escape sequence '{text[j:j + 2 + width]}': expected {width} hex digits after '\\{c}'", 2 + width)
+                bad = text[j : j + 2 + width]
+                raise error(src, start + j, f"Invalid escape sequence '{bad}': expected {width} hex digits after '\\{c}'", len(bad))
             out.append(chr(int(digits, 16)))
             i = j + 2 + width
         else:
@@ -792,16 +809,24 @@ def dump_sequence(obj: Any, prefix: str, out: List[str]) -> None:
             out.append(f"{prefix}- {dump_scalar(item, prefix)}\n")
 
 
+def can_be_plain(text: str, safe: "re.Pattern[str]") -> bool:
+    """Whether `text` written plain reads back as itself, here and in YAML 1.1."""
+    return (
+        safe.match(text) is not None
+        and text.isprintable()
+        and type(resolve_plain(text)) is str
+        and not (text[0] in YAML11_START and RE_YAML11.match(text))
+    )
+
+
 def dump_key(key: str) -> str:
-    if RE_BLOCK_SAFE.match(key) and key.isprintable() and type(resolve_plain(key)) is str:
-        return key
-    return quote(key)
+    return key if can_be_plain(key, RE_BLOCK_SAFE) else quote(key)
 
 
 def dump_scalar(obj: Any, prefix: str) -> str:
     """A scalar or an empty collection on one line (or a literal block for text)."""
     if isinstance(obj, str):
-        if RE_BLOCK_SAFE.match(obj) and obj.isprintable() and type(resolve_plain(obj)) is str:
+        if can_be_plain(obj, RE_BLOCK_SAFE):
             return obj
         if "\n" in obj:
             literal = dump_literal(obj, prefix + "  ")
