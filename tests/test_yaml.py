@@ -304,6 +304,33 @@ class EdgeCaseTest(unittest.TestCase):
         self.assertError('"a" b', "Expected end of value after the quoted string, found 'b'\n    \"a\" b\n        ^", value=True)
         self.assertError('"\\u12"', "Invalid escape sequence '\\u12': expected 4 hex digits after '\\u'\n    \"\\u12\"\n     ^^^^", value=True)
 
+    def test_flow_value_expected(self):
+        self.assertError("{a: ]}", "Expected a value, found ']'\n    {a: ]}\n        ^", value=True)
+        self.assertError("[a, |]", "Expected a value, found '|'\n    [a, |]\n        ^", value=True)
+        self.assertError("[", "Unclosed flow sequence: expected a closing ']'\n    [\n    ^", value=True)
+
+    def test_deep_nesting_is_an_error_not_a_crash(self):
+        self.assertError("[" * 100000, "Cannot read collections nested this deeply\n    " + "[" * 100000 + "\n    ^", value=True)
+        with self.assertRaises(YAMLError) as cm:
+            load("a: " + "[" * 100000, path="deep.yaml")
+        self.assertEqual(str(cm.exception), "deep.yaml: Cannot read collections nested this deeply")
+        nested: list = []
+        for _ in range(49):
+            nested = [nested]
+        self.assertEqual(load_value("[" * 50 + "]" * 50), nested)
+        cyclic: list = []
+        cyclic.append(cyclic)
+        for function in (dump, dump_value):
+            with self.assertRaises(ValueError) as cm2:
+                function(cyclic)
+            self.assertEqual(str(cm2.exception), "Cannot dump a value that contains itself or nests too deeply")
+
+    def test_key_without_space_after_colon(self):
+        self.assertError(
+            "a: 1\nb:2\n",
+            "t.yaml:2:1: Expected 'key: value' in a mapping, found 'b:2'; put a space after ':'\n    b:2\n    ^^^",
+        )
+
     def test_dump_escapes(self):
         for text in ["\U000e0001", "\x7f", "\u00ad", "\x1b\a\b\f\v\r\0"]:
             with self.subTest(text=text):

@@ -118,6 +118,10 @@ def load(text: str, path: Optional[str] = None) -> Any:
     except YAMLError as err:
         err.path = path
         raise
+    except RecursionError:
+        # one Python frame per level of nesting: a document nested thousands deep is
+        # refused rather than crashing the reader
+        raise YAMLError("Cannot read collections nested this deeply", path=path) from None
 
 
 def load_value(text: str) -> Any:
@@ -129,7 +133,10 @@ def load_value(text: str) -> Any:
     pos = RE_FLOW_SPACE.match(text).end() if text[:1] in " \t\n" else 0
     c = text[pos : pos + 1]
     if c == "[" or c == "{":
-        pos, value = parse_flow_node(text, pos)
+        try:
+            pos, value = parse_flow_node(text, pos)
+        except RecursionError:
+            raise YAMLError("Cannot read collections nested this deeply", source=text, pos=pos) from None
         what = "flow sequence" if c == "[" else "flow mapping"
     elif c == '"' or c == "'":
         pos, value = parse_quoted(text, pos)
@@ -149,11 +156,14 @@ def dump(obj: Any) -> str:
     float, bool and None.
     """
     out: List[str] = []
-    if isinstance(obj, Mapping) and obj:
-        dump_mapping(obj, "", out)
-    elif isinstance(obj, (list, tuple)) and obj:
-        dump_sequence(obj, "", out)
-    else:
+    try:
+        if isinstance(obj, Mapping) and obj:
+            dump_mapping(obj, "", out)
+        elif isinstance(obj, (list, tuple)) and obj:
+            dump_sequence(obj, "", out)
+    except RecursionError:
+        raise ValueError("Cannot dump a value that contains itself or nests too deeply") from None
+    if not out:
         out.append(dump_scalar(obj, ""))
         out.append("\n")
     return "".join(out)
@@ -166,14 +176,10 @@ def dump_value(obj: Any) -> str:
     would hold a comma, bracket, quote, backslash or parenthesis (the override grammar
     gives those a meaning). Raises TypeError like dump().
     """
-    if isinstance(obj, str):
-        return obj if can_be_plain(obj, RE_VALUE_SAFE) else quote(obj)
-    if isinstance(obj, Mapping):
-        items = (f"{dump_value(check_key(key))}: {dump_value(value)}" for key, value in obj.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(obj, (list, tuple)):
-        return "[" + ", ".join(dump_value(item) for item in obj) + "]"
-    return dump_scalar(obj, "")
+    try:
+        return dump_flow(obj)
+    except RecursionError:
+        raise ValueError("Cannot dump a value that contains itself or nests too deeply") from None
 
 
 # --- errors -------------------------------------------------------------------------
@@ -358,7 +364,8 @@ def key_error(src: str, pos: Pos) -> YAMLError:
     text = rest_of_line(src, pos)
     cut = RE_COMMENT.search(text)
     text = (text[: cut.start()] if cut else text).rstrip(" \t")
-    return error(src, pos, f"Expected 'key: value' in a mapping, found {text!r}", len(text))
+    hint = "; put a space after ':'" if ":" in text else ""
+    return error(src, pos, f"Expected 'key: value' in a mapping, found {text!r}{hint}", len(text))
 
 
 def parse_block_sequence(src: str, pos: Pos, indent: int, in_mapping: bool = False) -> Tuple[Pos, List[Any]]:
@@ -779,6 +786,17 @@ def check_key(key: Any) -> str:
     if not isinstance(key, str):
         raise TypeError(f"Cannot dump the mapping key {key!r}: keys must be strings")
     return key
+
+
+def dump_flow(obj: Any) -> str:
+    if isinstance(obj, str):
+        return obj if can_be_plain(obj, RE_VALUE_SAFE) else quote(obj)
+    if isinstance(obj, Mapping):
+        items = (f"{dump_flow(check_key(key))}: {dump_flow(value)}" for key, value in obj.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ", ".join(dump_flow(item) for item in obj) + "]"
+    return dump_scalar(obj, "")
 
 
 def dump_mapping(obj: Mapping, prefix: str, out: List[str]) -> None:
