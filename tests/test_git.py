@@ -183,6 +183,23 @@ class RecordingTest(RepoTestCase):
         info = tgit.start_recording(self.root, exclude=[os.path.join(self.root, "logs"), self.tmp])()
         self.assertEqual((info["dirty"], info["changed"]), (False, []))
 
+    def test_merge_conflict(self):
+        self.make_repo({"a.txt": "base\n"})
+        git(self.root, "checkout", "--quiet", "-b", "other")
+        write(os.path.join(self.root, "a.txt"), "other\n")
+        git(self.root, "commit", "--quiet", "--all", "--message", "other")
+        git(self.root, "checkout", "--quiet", "main")
+        write(os.path.join(self.root, "a.txt"), "main\n")
+        git(self.root, "commit", "--quiet", "--all", "--message", "main")
+        with self.assertRaises(subprocess.CalledProcessError):
+            git(self.root, "merge", "other")
+        self.assertEqual(tgit.parse_status(tgit.run_git(tgit.STATUS_ARGS, self.root))["changes"], [("U", "a.txt")])
+        self.assertEqual(self.record()["changed"], ["a.txt"])
+
+    def test_broken_repository_is_not_recorded(self):
+        write(os.path.join(self.root, ".git"), "gitdir: ../nowhere\n")
+        self.assertIsNone(self.record())
+
     def test_changed_is_capped(self):
         self.make_repo()
         for i in range(tgit.MAX_CHANGED + 10):
@@ -649,6 +666,14 @@ class SnapshotInfoForRunTest(RepoTestCase):
         self.assertTrue(all("==" in line for line in lines[1:]), lines)
         self.assertEqual(lines[1:], sorted(lines[1:], key=str.lower))
         self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "metadata"))), ["requirements.txt", "uncommitted.patch"])
+
+    def test_patch_file_missing(self):
+        missing = os.path.join(self.tmp, "gone.patch")
+        state = {"commit": "a" * 40, "branch": "main", "root": "/src/proj", "snapshot_dir": "/snap", "patch": missing}
+        with mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: json.dumps(state)}):
+            with self.assertRaises(GitError) as caught:
+                tgit.snapshot_info_for_run(os.path.join(self.tmp, "run"))
+        self.assertEqual(str(caught.exception), f"Cannot read the uncommitted changes of /src/proj from {missing}: No such file or directory")
 
     def test_malformed_environment_variable(self):
         for text, message in [
