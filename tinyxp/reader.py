@@ -107,21 +107,23 @@ class Reader:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
         old = self._entries
         entries: Dict[str, Dict[str, Any]] = {}
-        to_read: List[Tuple[str, str, Dict[str, Any]]] = []
+        to_read: List[Tuple[str, str, Optional[Dict[str, Any]]]] = []
         for name in sorted_run_names(self.log_dir):
             run_dir = os.path.join(self.log_dir, name)
-            stamps = stat_run(run_dir)
             entry = old.get(name)
-            if entry is not None and entry.get("stamps") == stamps:
+            if entry is None:  # new: read_run takes the stamps of what it reads
+                to_read.append((name, run_dir, None))
+                continue
+            stamps = stat_run(run_dir)
+            if entry.get("stamps") == stamps:
                 entries[name] = entry
                 if not entry.get("finished") and "values" in entry:
                     entry["artifacts"] = list_artifacts(run_dir)
             else:
-                entries[name] = {}
-                to_read.append((name, run_dir, stamps))
+                to_read.append((name, run_dir, stamps[2]))
         progress = self.progress and len(to_read) > PROGRESS_MIN_RUNS
-        for count, (name, run_dir, stamps) in enumerate(to_read, 1):
-            entries[name] = read_run(run_dir, stamps, old.get(name))
+        for count, (name, run_dir, metric_stamps) in enumerate(to_read, 1):
+            entries[name] = read_run(run_dir, metric_stamps, old.get(name))
             if progress and (count % 100 == 0 or count == len(to_read)):
                 print(f"\rtinyxp: indexing runs {count}/{len(to_read)}", end="", file=sys.stderr, flush=True)
         if progress:
@@ -237,6 +239,11 @@ def sorted_run_names(log_dir: str) -> List[str]:
 def stat_run(run_dir: str) -> List[Any]:
     """[info stamp, config stamp, {log_name: stamp}] where a stamp is [size, mtime_ns] or None."""
     metadata = os.path.join(run_dir, "metadata")
+    return [file_stamp(os.path.join(metadata, "info.yaml")), file_stamp(os.path.join(metadata, "config.yaml")), stat_metrics(run_dir)]
+
+
+def stat_metrics(run_dir: str) -> Dict[str, List[int]]:
+    """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files."""
     metrics: Dict[str, List[int]] = {}
     try:
         with os.scandir(os.path.join(run_dir, "metrics")) as entries:
@@ -246,7 +253,7 @@ def stat_run(run_dir: str) -> List[Any]:
                     metrics[entry.name[:-6]] = [st.st_size, st.st_mtime_ns]
     except OSError:
         pass
-    return [file_stamp(os.path.join(metadata, "info.yaml")), file_stamp(os.path.join(metadata, "config.yaml")), metrics]
+    return metrics
 
 
 def file_stamp(path: str) -> Optional[List[int]]:
@@ -280,24 +287,31 @@ def list_artifacts(run_dir: str) -> List[str]:
     return found
 
 
-def read_run(run_dir: str, stamps: List[Any], old: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-    """The index entry of one run: flattened values, metric columns, artifacts, problems."""
+def read_run(run_dir: str, metric_stamps: Optional[Dict[str, List[int]]], old: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The index entry of one run: flattened values, metric columns, artifacts, problems.
+
+    The stamps of info.yaml and config.yaml come from the open files (os.fstat), so they
+    always describe the content that was read.
+    """
     from .yaml import load as load_yaml
 
+    stamps: List[Any] = [None, None, stat_metrics(run_dir) if metric_stamps is None else metric_stamps]
     entry: Dict[str, Any] = {"stamps": stamps}
-    if stamps[0] is None:
-        entry["problems"] = ["missing metadata/info.yaml"]
-        return entry  # not a run yet (or not one at all): reported, not listed
     problems: List[str] = []
+    entry["problems"] = problems
     values: Dict[str, Any] = {}
-    for part, stamp in (("info", stamps[0]), ("config", stamps[1])):
+    for index, part in enumerate(("info", "config")):
         path = os.path.join(run_dir, "metadata", f"{part}.yaml")
-        if stamp is None:
-            problems.append(f"missing metadata/{part}.yaml")
-            continue
         try:
-            with open(path, encoding="utf-8") as file:
-                data = load_yaml(file.read(), path=path)
+            with open(path, "rb") as file:
+                st = os.fstat(file.fileno())
+                stamps[index] = [st.st_size, st.st_mtime_ns]
+                data = load_yaml(file.read().decode("utf-8"), path=path)
+        except FileNotFoundError:
+            problems.append(f"missing metadata/{part}.yaml")
+            if part == "info":
+                return entry  # not a run yet (or not one at all): reported, not listed
+            continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:
             problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
             continue
@@ -309,7 +323,6 @@ def read_run(run_dir: str, stamps: List[Any], old: Optional[Dict[str, Any]]) -> 
         flatten_into(values, data, f"{part}.")
         if part == "info" and "info.status" not in values:
             problems.append("invalid metadata/info.yaml: no status")
-    entry["problems"] = problems
     if "info.status" not in values:
         return entry  # not a readable run: reported, not listed
     status = values.get("info.status")
