@@ -59,7 +59,7 @@ class SingleRunTest(LaunchTestCase):
         self.assertEqual(result.stdout, "run 1 0.5 ./logs\n")
         self.assertEqual(result.stderr, "")
         run_dir = self.run_dir(1)
-        self.assertEqual(sorted(os.listdir(run_dir)), ["heartbeat", "metadata", "metrics"])
+        self.assertEqual(sorted(os.listdir(run_dir)), ["metadata", "metrics"])  # heartbeat: after 30 s
         self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "metadata"))), ["config.yaml", "info.yaml", "xp.yaml"])
         self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), {"seed": 0, "lr": 0.5, "epochs": 3})
         self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "xp.yaml"))["log_dir"], "./logs")
@@ -311,6 +311,10 @@ class CaptureAndHeartbeatTest(LaunchTestCase):
         script = self.project(body=(
             "import os, time\n"
             "path = os.path.join(ctx.logger.run_dir, 'heartbeat')\n"
+            "for _ in range(2000):  # the file appears at the first beat\n"
+            "    if os.path.exists(path):\n"
+            "        break\n"
+            "    time.sleep(0.005)\n"
             "first = os.stat(path).st_mtime_ns\n"
             "for _ in range(2000):\n"
             "    time.sleep(0.005)\n"

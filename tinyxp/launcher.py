@@ -254,6 +254,8 @@ class _Run:
         self.pending_signal: Optional[int] = None
         self.info: Dict[str, Any] = {}
         self.info_lock = _allocate_lock()
+        self.closed = False
+        self.git_pending = False
 
     def execute(self, task: Callable[[Context], Any]) -> Any:
         from .config import Config
@@ -370,20 +372,24 @@ class _Run:
         write_yaml(os.path.join(metadata, "config.yaml"), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, "xp.yaml"), xp.to_dict())
         self.snapshot_git = git.snapshot_info_for_run(run_dir)
-        early_git = self._git_info(wait=False)  # HEAD at once; dirty state from the heartbeat thread
+        early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
         if early_git is not None:
             info["git"] = early_git
+        self.git_pending = early_git is not None and "dirty" not in early_git
         self.info = info
         self._write_info()
         return info
 
-    def _write_info(self, **fields: Any) -> None:
+    def _write_info(self, *, final: bool = False, **fields: Any) -> None:
         """Set fields of info.yaml and rewrite it; the heartbeat thread writes too, hence the lock."""
         from .logger import INFO_FILE, METADATA_DIR, write_yaml
 
         with self.info_lock:
+            if self.closed:  # the final status is written: a late heartbeat thread changes nothing
+                return
             self.info.update(fields)
             write_yaml(os.path.join(self.run_dir, METADATA_DIR, INFO_FILE), self.info)
+            self.closed = final
 
     def _git_info(self, *, wait: bool = True) -> Optional[Dict[str, Any]]:
         git = self.recorder(wait=wait)
@@ -391,29 +397,22 @@ class _Run:
             return None
         return {**(git or {}), **(self.snapshot_git or {})}
 
-    def _start_heartbeat(self):
-        """Touch <run>/heartbeat every xp.heartbeat_interval s; record git once it is known."""
-        import threading
+    def _start_heartbeat(self) -> "_Heartbeat":
+        """Let the process's heartbeat thread follow this run (see _Heartbeat)."""
+        global _heartbeat
+        if _heartbeat is None:
+            _heartbeat = _Heartbeat()
+        _heartbeat.follow(self)
+        return _heartbeat
 
-        path = os.path.join(self.run_dir, "heartbeat")
-        with open(path, "a"):  # created now: its mtime is the first beat
-            pass
-        stop = threading.Event()
-        interval = float(self.plan.xp.heartbeat_interval)
-
-        def beat() -> None:
-            try:
-                git = self._git_info()
-                if git is not None and not stop.is_set():
-                    self._write_info(git=git)
-            except Exception as err:  # never kill the run for its bookkeeping
-                print(f"tinyxp: warning: cannot record git state: {err}", file=sys.stderr)
-            while not stop.wait(interval):
-                _touch(path)
-
-        thread = threading.Thread(target=beat, name="tinyxp-heartbeat", daemon=True)
-        thread.start()
-        return stop, thread
+    def record_git(self) -> None:
+        """In the heartbeat thread: write info.git as soon as `git status` has answered."""
+        try:
+            git = self._git_info()
+            if git is not None:
+                self._write_info(git=git)
+        except Exception as err:  # never kill the run for its bookkeeping
+            print(f"tinyxp: warning: cannot record git state: {err}", file=sys.stderr)
 
     def _start_capture(self):
         streams = (sys.stdout, sys.stderr)
@@ -467,9 +466,7 @@ class _Run:
         """Stop the heartbeat and the capture, then write the final status."""
         end, duration = time.time(), time.monotonic() - clock
         if heartbeat is not None:
-            stop, thread = heartbeat
-            stop.set()
-            thread.join()
+            heartbeat.follow(None)
         if tees is not None:
             streams, files = tees
             sys.stdout.flush()
@@ -486,7 +483,56 @@ class _Run:
         git = self._git_info()
         if git is not None:
             final["git"] = git
-        self._write_info(**final)
+        self._write_info(final=True, **final)
+
+
+class _Heartbeat:
+    """The process's one heartbeat thread (a daemon), following the current run.
+
+    It records the run's git state when `git status` was still running at the start,
+    then touches <run>/heartbeat every xp.heartbeat_interval seconds; the file appears
+    at the first beat (until then info.yaml, just written, is as fresh). One thread
+    serves all runs of a sweep, and is woken only when there is something to do: a
+    thread switch per run would cost more than the run's own bookkeeping.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._changed = threading.Condition()
+        self._run: Optional[_Run] = None
+        self._idle = True
+        threading.Thread(target=self._loop, name="tinyxp-heartbeat", daemon=True).start()
+
+    def follow(self, run: Optional[_Run]) -> None:
+        """Beat for run from now on (None: for no run); the previous run gets no more beats."""
+        with self._changed:
+            self._run = run
+            if run is not None and (self._idle or run.git_pending):
+                self._changed.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._changed:
+                while self._run is None:
+                    self._idle = True
+                    self._changed.wait()
+                self._idle = False
+                run = self._run
+            if run.git_pending:
+                run.record_git()
+            path = os.path.join(run.run_dir, "heartbeat")
+            interval = float(run.plan.xp.heartbeat_interval)
+            while True:
+                with self._changed:
+                    if self._run is run:
+                        self._changed.wait(interval)
+                    if self._run is not run:
+                        break
+                _touch(path)
+
+
+_heartbeat: Optional[_Heartbeat] = None
 
 
 class _Tee:
@@ -529,7 +575,11 @@ def _restore_signal_handlers(previous: Dict[int, Any]) -> None:
 
 def _touch(path: str) -> None:
     try:
-        os.utime(path)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            with open(path, "a"):
+                pass
     except OSError:  # the run directory was removed under us: nothing to keep alive
         pass
 

@@ -62,10 +62,11 @@ def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
 
 def ensure_log_dir(log_dir: str) -> None:
     """Create log_dir (and its parents) if needed; raises LoggerError when impossible or read-only."""
-    try:
-        os.makedirs(log_dir, exist_ok=True)
-    except OSError as err:
-        raise LoggerError(f"Cannot create the log directory {log_dir!r}: {_os_reason(err)}") from None
+    if not os.path.isdir(log_dir):
+        try:
+            os.makedirs(log_dir, exist_ok=True)
+        except OSError as err:
+            raise LoggerError(f"Cannot create the log directory {log_dir!r}: {_os_reason(err)}") from None
     if not os.access(log_dir, os.W_OK | os.X_OK):
         raise LoggerError(f"Cannot write to the log directory {log_dir!r}: Permission denied")
 

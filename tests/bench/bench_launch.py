@@ -147,7 +147,30 @@ def bench_sweep(root: str, reps: int, runs: int = 100) -> None:
         finally:
             sys.stderr = stderr
     overhead = statistics.median(per_run)
+    disk = statistics.median(file_system_floor(os.path.join(root, f"floor-{rep}"), runs) for rep in range(reps))
     print(f"in-process sweep of {runs} runs: {overhead * 1000:7.2f} ms of tinyxp overhead per run (target <= 10 ms)")
+    print(f"  the same folders and files created by hand: {disk * 1000:7.2f} ms per run (the file system's share)")
+
+
+def file_system_floor(root: str, runs: int) -> float:
+    """Per run: the 3 folders and 5 files a trivial logged run creates, without tinyxp."""
+    os.makedirs(root)
+    start = time.perf_counter()
+    for run_id in range(1, runs + 1):
+        run_dir = os.path.join(root, str(run_id))
+        os.mkdir(run_dir)
+        for folder in ("metadata", "metrics"):
+            os.mkdir(os.path.join(run_dir, folder))
+        for name in ("config.yaml", "xp.yaml", "info.yaml", "info.yaml"):
+            path = os.path.join(run_dir, "metadata", name)
+            with open(path + ".tmp", "w") as file:
+                file.write("key: value\n" * 10)
+            os.replace(path + ".tmp", path)
+        with open(os.path.join(run_dir, "metrics", "train.jsonl"), "a") as file:
+            for step in range(10):
+                file.write(json.dumps({"step": step, "loss": 0.5}) + "\n")
+                file.flush()
+    return (time.perf_counter() - start) / runs
 
 
 def throughput_tinyxp(root: str, n: int) -> float:
