@@ -14,6 +14,7 @@ from tinyxp.errors import ConfigError, LoggerError, OverrideError
 from tinyxp.logger import read_yaml
 
 from .support import (
+    REPO_ROOT,
     load_script,
     read_jsonl,
     run_script,
@@ -163,11 +164,7 @@ class BadInputTest(LaunchTestCase):
 
     def test_unset_required_value(self):
         result = run_script(self.project(config="seed: 0\ndata: ???\n"))
-        self.assertEqual(result.returncode, 2)
-        self.assertTrue(result.stderr.startswith("error: "), result.stderr)
-        self.assertIn("data", result.stderr)
-        self.assertNotIn("Traceback", result.stderr)
-        self.assertFalse(os.path.exists(self.logs))
+        self.assert_bad_input(result, "Missing required value 'data': set it with data=VALUE")
 
     def test_missing_seed_with_seed_fn(self):
         script = self.project(config="lr: 0.1\n", script=(
@@ -366,6 +363,67 @@ class SignalTest(LaunchTestCase):
 
     def test_sigusr1_leaves_status_interrupted(self):
         self.assertEqual(self.interrupt(signal.SIGUSR1), 128 + signal.SIGUSR1)
+
+
+QUICKSTART = os.path.join(REPO_ROOT, "examples", "quickstart", "train.py")
+
+
+class QuickstartTest(LaunchTestCase):
+    def run_quickstart(self, *args):
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)  # runs from the repository without installing anything
+        env.pop("TINYXP_IN_SNAPSHOT", None)
+        result = subprocess.run([sys.executable, QUICKSTART, *args], cwd=self.root, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result
+
+    def metrics(self, run_id, log_name):
+        return read_jsonl(os.path.join(self.run_dir(run_id), "metrics", f"{log_name}.jsonl"))
+
+    def test_sweep_is_deterministic_and_resumes_from_its_checkpoint(self):
+        result = self.run_quickstart("+sweep", "optimizer.lr=0.1,0.01", "seed=range(2)", "epochs=3", "model=poly")
+        self.assertIn("[4/4] optimizer.lr=0.01 seed=1 epochs=3 model=poly -> logs/4\n", result.stderr)
+        self.assertEqual([info_of(self.run_dir(i))["status"] for i in range(1, 5)], ["COMPLETE"] * 4)
+        self.assertEqual([r["epoch"] for r in self.metrics(1, "train")], [1, 2, 3])
+        self.assertEqual(len(self.metrics(1, "test")), 3)
+        self.run_quickstart("optimizer.lr=0.1", "seed=0", "epochs=5", "model=poly")  # logs/5, from scratch
+        self.assertEqual(self.metrics(5, "train")[:3], self.metrics(1, "train"))
+        resumed = self.run_quickstart("xp.run_id=1", "optimizer.lr=0.1", "seed=0", "epochs=5", "model=poly")
+        self.assertIn("run 1: resuming after epoch 3", resumed.stdout)
+        self.assertEqual(self.metrics(1, "train"), self.metrics(5, "train"))
+        self.assertEqual(self.metrics(1, "test"), self.metrics(5, "test"))
+        self.assertEqual(info_of(self.run_dir(1))["restarts"], 1)
+
+
+REQUEUED = """\
+import time
+import tinyxp
+from tinyxp import scheduler
+
+scheduler.job_from_environment = lambda: {"name": "slurm", "job_id": "42", "array_job_id": None, "array_task_id": None}
+scheduler.requeue_current_job = lambda job: print("requeue", job["job_id"], flush=True)
+
+@tinyxp.launch()
+def train(ctx):
+    print("started", flush=True)
+    time.sleep(60)
+
+train()
+"""
+
+
+class RequeueTest(LaunchTestCase):
+    def test_sigusr1_with_requeue_asks_the_scheduler(self):
+        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true"])
+        self.addCleanup(process.stderr.close)
+        self.addCleanup(process.stdout.close)
+        wait_for_line(process, "started")
+        process.send_signal(signal.SIGUSR1)
+        self.assertEqual(process.stdout.read(), "requeue 42\n")
+        self.assertEqual(process.wait(timeout=60), 128 + signal.SIGUSR1)
+        info = info_of(self.run_dir(1))
+        self.assertEqual((info["status"], info["scheduler"]["job_id"]), ("INTERRUPTED", "42"))
 
 
 class ConcurrencyTest(LaunchTestCase):
