@@ -415,5 +415,51 @@ class LaunchedRunsTest(unittest.TestCase):
                     self.assertLessEqual(set(ours), set(theirs))
 
 
+class QuickstartAnalysisTest(unittest.TestCase):
+    """examples/analysis.py (the MLXP tutorial's analysis) on runs the quickstart writes."""
+
+    def test_best_learning_rate_per_model(self) -> None:
+        import shutil
+
+        from tests.support import REPO_ROOT
+
+        root = temp_dir(self)
+        project = os.path.join(root, "quickstart")
+        shutil.copytree(os.path.join(REPO_ROOT, "examples", "quickstart"), project)
+        result = run_script(
+            os.path.join(project, "train.py"),
+            ["+sweep", "model=linear,poly", "optimizer.lr=0.1,0.001", "seed=range(2)", "epochs=3", "data.n_train=40", "data.n_test=20"],
+            cwd=root,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        import runpy
+
+        analyse = runpy.run_path(os.path.join(REPO_ROOT, "examples", "analysis.py"))["analyse"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = analyse(os.path.join(root, "logs"))
+        # the same analysis with plain loops over the files
+        from statistics import mean
+
+        from tinyxp.logger import read_yaml
+
+        finals = {}
+        for name in (n for n in os.listdir(os.path.join(root, "logs")) if n.isdigit()):
+            run_dir = os.path.join(root, "logs", name)
+            config = read_yaml(os.path.join(run_dir, "metadata", "config.yaml"))
+            losses = {}
+            for log_name in ("train", "test"):
+                with open(os.path.join(run_dir, "metrics", f"{log_name}.jsonl")) as file:
+                    losses[log_name] = [json.loads(line)["loss"] for line in file][-1]
+            finals.setdefault((config["model"]["degree"], config["optimizer"]["lr"]), []).append(losses)
+        expected = {}
+        for degree in (1, 3):
+            lr = min((0.1, 0.001), key=lambda lr: mean(f["train"] for f in finals[(degree, lr)]))
+            expected[(degree, lr)] = mean(f["test"] for f in finals[(degree, lr)])
+        self.assertEqual(sorted(result.keys()), sorted(expected))
+        for key, value in expected.items():
+            self.assertAlmostEqual(result[key][0]["mean.last.test.loss"], value)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -78,8 +78,8 @@ def write_run(
     log_dir = os.path.abspath(log_dir)
     run_dir = os.path.join(log_dir, str(run_id))
     os.makedirs(os.path.join(run_dir, "metadata"))
-    os.mkdir(os.path.join(run_dir, "metrics"))
-    os.mkdir(os.path.join(run_dir, "artifacts"))
+    if metrics:  # like the logger, metrics/ and artifacts/ appear with their first file
+        os.mkdir(os.path.join(run_dir, "metrics"))
     all_info = info_for(log_dir, run_id, status, config)
     all_info.update(info or {})
     files = {
