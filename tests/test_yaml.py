@@ -259,6 +259,16 @@ class EdgeCaseTest(unittest.TestCase):
         self.assertEqual(load("a: |\nb: 1"), {"a": "", "b": 1})
         self.assertEqual(load("a: |+\n\nb: 1"), {"a": "\n", "b": 1})
         self.assertEqual(load("- >\n  a\n  b\n\n\n  c\n"), ["a b\n\nc\n"])
+        self.assertEqual(load("k:\n- 'a'\nm: x #c"), {"k": ["a"], "m": "x"})
+        self.assertEqual(load("a: 1\n  \n# c\nb: 2  # c\n\n"), {"a": 1, "b": 2})
+        self.assertError(
+            "- 'a'\nb: 1\n",
+            "t.yaml:2:1: Expected a sequence item '- ', found 'b: 1'\n    b: 1\n    ^^^^",
+        )
+        self.assertError(
+            "a: 1\n\t\nb: 1\n\tc: 2\n",
+            "t.yaml:4:1: Invalid tab in indentation; indent with spaces\n    \tc: 2\n    ^",
+        )
 
     def test_block_errors(self):
         self.assertError(

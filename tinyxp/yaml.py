@@ -30,6 +30,15 @@ RE_KEY = re.compile(
     r"""((?:[^\s\-?:,\[\]{}#&*!|>'"%@`]|[-?:](?=\S))(?:[^\n:#]|:(?=\S)|(?<=\S)\#)*)"""
     r"""(?<![ \t])[ \t]*:(?:[ \t]+|(?=\n)|\Z)"""
 )
+# The common line `key: value` with a simple key and a plain value without ':' or '#',
+# read with one regex (the reader parses the metadata of thousands of runs).
+# Both also skip the blank and comment lines after them and capture the indentation of
+# the next line, as RE_NEXT does.
+_PLAIN_LINE = r"([^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n#:]*[^\s#:])?)[ \t]*(?:\n|\Z)"
+_THEN_NEXT = r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)"
+RE_ENTRY = re.compile(r"([A-Za-z_][\w.\-]*)[ \t]*:[ ]+" + _PLAIN_LINE + _THEN_NEXT)
+# The same for a sequence item `- value`.
+RE_ITEM = re.compile(r"-[ ]+" + _PLAIN_LINE + _THEN_NEXT)
 # The ':' after a quoted key.
 RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
 RE_SPACES = re.compile(r"[ \t]*")
@@ -261,6 +270,19 @@ def skip_lines(src: str, pos: Pos) -> Pos:
     return pos
 
 
+def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
+    """After a RE_ENTRY or RE_ITEM match: the next significant position and its column
+    (-1 at the end), as skip_lines would find them."""
+    pos = m.end()
+    if pos >= len(src):
+        return pos, -1
+    c = src[pos]
+    if c == "\t" or c == "#" or (not spaces and (c == "-" or c == ".")):
+        pos = skip_lines(src, pos - len(spaces))  # a tab, a last comment, a marker?
+        return pos, (column(src, pos) if pos < len(src) else -1)
+    return pos, len(spaces)
+
+
 def parse_document(src: str) -> Any:
     """document := ['---'] [node]"""
     pos = skip_lines_first(src)
@@ -314,6 +336,18 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
     key_pos: Dict[str, Pos] = {}
     n = len(src)
     while True:
+        m = RE_ENTRY.match(src, pos)
+        if m is not None:
+            key, text, spaces = m.groups()
+            nxt, col = line_after(src, m, spaces)
+            if col <= indent and key not in result:
+                key_pos[key] = pos
+                result[key] = resolve_plain(text)
+                if col < indent:
+                    return nxt, result
+                pos = nxt
+                continue
+            # a continuation line, a duplicate: the general path below says what to do
         c = src[pos]
         if c == '"' or c == "'":
             end, key = parse_quoted(src, pos)
@@ -373,6 +407,20 @@ def parse_block_sequence(src: str, pos: Pos, indent: int, in_mapping: bool = Fal
     items: List[Any] = []
     n = len(src)
     while True:
+        m = RE_ITEM.match(src, pos)
+        if m is not None:
+            nxt, col = line_after(src, m, m.group(2))
+            if col <= indent:
+                items.append(resolve_plain(m.group(1)))
+                if col < indent:
+                    return nxt, items
+                pos = nxt
+                if is_dash(src, pos):
+                    continue
+                if in_mapping:
+                    return pos, items
+                raise item_error(src, pos)
+            # a continuation line: the general path below says what to do
         p = RE_SPACES.match(src, pos + 1).end()
         c = src[p] if p < n else "\n"
         if c == "\n" or c == "#":
@@ -396,8 +444,13 @@ def parse_block_sequence(src: str, pos: Pos, indent: int, in_mapping: bool = Fal
         if not is_dash(src, pos):
             if in_mapping:
                 return pos, items
-            text = rest_of_line(src, pos)
-            raise error(src, pos, f"Expected a sequence item '- ', found {text!r}", len(text))
+            raise item_error(src, pos)
+
+
+def item_error(src: str, pos: Pos) -> YAMLError:
+    """The error for a line of a sequence that is not an item."""
+    text = rest_of_line(src, pos)
+    return error(src, pos, f"Expected a sequence item '- ', found {text!r}", len(text))
 
 
 # --- values on one line -------------------------------------------------------------
