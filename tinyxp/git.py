@@ -374,11 +374,9 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     """
     mode = str(_setting(xp, "dirty"))
     if mode not in DIRTY_MODES:
-        import difflib
+        from .overrides import suggest
 
-        close = difflib.get_close_matches(mode, DIRTY_MODES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"Unknown xp.dirty value {mode!r}{hint} Expected one of {', '.join(DIRTY_MODES)}")
+        raise ConfigError(f"Unknown xp.dirty {mode!r}{suggest(mode, DIRTY_MODES)} (expected one of: {', '.join(DIRTY_MODES)})")
     directory = os.path.dirname(os.path.abspath(script_path))
     root = find_work_tree(directory)
     if root is None:
@@ -501,7 +499,9 @@ def capture_working_tree(root: str, commit: str, pathspec: List[str]) -> Tuple[s
     try:
         env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
         try:
-            shutil.copyfile(os.path.join(_git_dir(root), "index"), env["GIT_INDEX_FILE"])
+            # copy2 keeps the index's mtime, which git compares with the files' to catch
+            # changes made in the same instant as the last commit ("racy git")
+            shutil.copy2(os.path.join(_git_dir(root), "index"), env["GIT_INDEX_FILE"])
         except (OSError, ValueError):
             run_git(["read-tree", commit], root, env=env)
         run_git(["add", "--all", "--", "."] + pathspec, root, env=env)
