@@ -85,6 +85,8 @@ RE_YAML11 = re.compile(
     r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?)\Z"
 )
 YAML11_START = frozenset("0123456789+-.yYnNoO<=")
+# A quick yes for the common strings, safe in both contexts.
+RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
 RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
@@ -835,6 +837,9 @@ def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
 # --- dumping ------------------------------------------------------------------------
 
 
+SCALARS = (str, int, float, type(None))
+
+
 def check_key(key: Any) -> str:
     if not isinstance(key, str):
         raise TypeError(f"Cannot dump the mapping key {key!r}: keys must be strings")
@@ -855,36 +860,37 @@ def dump_flow(obj: Any) -> str:
 def dump_mapping(obj: Mapping, prefix: str, out: List[str]) -> None:
     for key, value in obj.items():
         key = dump_key(check_key(key))
-        if value and isinstance(value, Mapping):
-            out.append(f"{prefix}{key}:\n")
-            dump_mapping(value, prefix + "  ", out)
+        if isinstance(value, SCALARS):
+            out.append(f"{prefix}{key}: {dump_scalar(value, prefix)}\n")
         elif value and isinstance(value, (list, tuple)):
             out.append(f"{prefix}{key}:\n")
             dump_sequence(value, prefix + "  ", out)
+        elif value and isinstance(value, Mapping):
+            out.append(f"{prefix}{key}:\n")
+            dump_mapping(value, prefix + "  ", out)
         else:
             out.append(f"{prefix}{key}: {dump_scalar(value, prefix)}\n")
 
 
 def dump_sequence(obj: Any, prefix: str, out: List[str]) -> None:
     for item in obj:
-        if item and isinstance(item, (Mapping, list, tuple)):
-            # compact form: the first line of the nested block goes after the '- '
-            inner: List[str] = []
-            if isinstance(item, Mapping):
-                dump_mapping(item, prefix + "  ", inner)
-            else:
-                dump_sequence(item, prefix + "  ", inner)
-            out.append(f"{prefix}- {inner[0][len(prefix) + 2:]}")
-            out.extend(inner[1:])
-        else:
+        if isinstance(item, SCALARS) or not (item and isinstance(item, (list, tuple, Mapping))):
             out.append(f"{prefix}- {dump_scalar(item, prefix)}\n")
+            continue
+        # compact form: the first line of the nested block goes after the '- '
+        inner: List[str] = []
+        if isinstance(item, (list, tuple)):
+            dump_sequence(item, prefix + "  ", inner)
+        else:
+            dump_mapping(item, prefix + "  ", inner)
+        out.append(f"{prefix}- {inner[0][len(prefix) + 2:]}")
+        out.extend(inner[1:])
 
 
 def can_be_plain(text: str, safe: "re.Pattern[str]") -> bool:
     """Whether `text` written plain reads back as itself, here and in YAML 1.1."""
     return (
-        safe.match(text) is not None
-        and text.isprintable()
+        (RE_WORD.match(text) is not None or (safe.match(text) is not None and text.isprintable()))
         and type(resolve_plain(text)) is str
         and not (text[0] in YAML11_START and RE_YAML11.match(text))
     )
