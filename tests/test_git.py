@@ -208,10 +208,22 @@ class RecordingTest(RepoTestCase):
         self.assertEqual((len(info["changed"]), info["n_changed"]), (tgit.MAX_CHANGED, tgit.MAX_CHANGED + 10))
 
     def test_without_waiting(self):
+        import threading
+
         self.make_repo()
-        info = self.record(wait=False)
-        self.assertEqual(info["commit"], self.head())
-        self.assertEqual(info["root"], self.root)
+        release = threading.Event()
+        real_run_git = tgit.run_git
+
+        def slow_run_git(*args, **kwargs):
+            release.wait()
+            return real_run_git(*args, **kwargs)
+
+        with mock.patch.object(tgit, "run_git", slow_run_git):
+            get = tgit.start_recording(self.root)
+            self.assertEqual(get(wait=False), {"commit": self.head(), "branch": "main", "root": self.root})
+            release.set()
+            self.assertEqual(get()["dirty"], False)
+            self.assertEqual(get(wait=False)["dirty"], False)
 
     def test_read_head_packed_refs_and_worktree(self):
         self.make_repo()

@@ -203,7 +203,7 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     if inherited:
         state = load_snapshot_env(inherited)
         info = git_info(state["root"], state["commit"], state["branch"], [])
-        info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir")})
+        info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir") if key in state})
         return lambda wait=True: dict(info)
     import shutil
 
@@ -229,10 +229,9 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
 
     def get(wait: bool = True) -> Optional[Dict[str, Any]]:
         if not wait and thread.is_alive():
-            info: Dict[str, Any] = {"commit": commit, "branch": branch}
-            if branch is None:
-                info["detached"] = True
-            info["root"] = root
+            info = git_info(root, commit, branch, [])
+            for key in ("dirty", "changed", "n_changed"):
+                del info[key]
             return info
         thread.join()
         if "error" in result:
