@@ -293,7 +293,7 @@ def parse_document(src: str) -> Any:
     col = column(src, pos)
     pos, value = parse_block_node(src, pos, col, -1)
     if pos < len(src):
-        raise error(src, pos, f"Bad indentation: expected column {col + 1}, found column {column(src, pos) + 1}")
+        raise bad_indentation(src, pos, col)
     return value
 
 
@@ -370,25 +370,42 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
         vpos = m.end()
         c = src[vpos] if vpos < n else "\n"
         if c == "\n" or c == "#":
-            value = None
-            eol = src.find("\n", vpos)
-            pos = n if eol < 0 else skip_lines(src, eol + 1)
-            if pos < n:
-                col = column(src, pos)
-                if col > indent:
-                    pos, value = parse_block_node(src, pos, col, indent)
-                elif col == indent and is_dash(src, pos):
-                    pos, value = parse_block_sequence(src, pos, col, in_mapping=True)
+            pos, result[key] = parse_nested(src, vpos, indent, in_mapping=True)
         else:
-            pos, value = parse_value(src, vpos, indent)
-        result[key] = value
-        if pos >= n:
+            pos, result[key] = parse_value(src, vpos, indent)
+        if sibling_column(src, pos, indent) < indent:
             return pos, result
+
+
+def parse_nested(src: str, pos: Pos, indent: int, *, in_mapping: bool) -> Tuple[Pos, Any]:
+    """The value of a key or item with nothing after its indicator (pos is at the line
+    end or a comment): the node indented more on the next lines, a sequence at the
+    key's own column, or None."""
+    eol = src.find("\n", pos)
+    pos = len(src) if eol < 0 else skip_lines(src, eol + 1)
+    if pos < len(src):
         col = column(src, pos)
-        if col < indent:
-            return pos, result
         if col > indent:
-            raise error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+            return parse_block_node(src, pos, col, indent)
+        if in_mapping and col == indent and is_dash(src, pos):
+            return parse_block_sequence(src, pos, col, in_mapping=True)
+    return pos, None
+
+
+def sibling_column(src: str, pos: Pos, indent: int) -> int:
+    """The column of the line after an entry of a collection at `indent` (-1 at the
+    end); raises YAMLError when it is indented more."""
+    if pos >= len(src):
+        return -1
+    col = column(src, pos)
+    if col > indent:
+        raise bad_indentation(src, pos, indent)
+    return col
+
+
+def bad_indentation(src: str, pos: Pos, indent: int) -> YAMLError:
+    found = column(src, pos) + 1
+    return error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {found}")
 
 
 def key_error(src: str, pos: Pos) -> YAMLError:
@@ -426,23 +443,12 @@ def parse_block_sequence(src: str, pos: Pos, indent: int, in_mapping: bool = Fal
         p = RE_SPACES.match(src, pos + 1).end()
         c = src[p] if p < n else "\n"
         if c == "\n" or c == "#":
-            value = None
-            eol = src.find("\n", p)
-            pos = n if eol < 0 else skip_lines(src, eol + 1)
-            if pos < n:
-                col = column(src, pos)
-                if col > indent:
-                    pos, value = parse_block_node(src, pos, col, indent)
+            pos, value = parse_nested(src, p, indent, in_mapping=False)
         else:
             pos, value = parse_block_node(src, p, indent + p - pos, indent)
         items.append(value)
-        if pos >= n:
+        if sibling_column(src, pos, indent) < indent:
             return pos, items
-        col = column(src, pos)
-        if col < indent:
-            return pos, items
-        if col > indent:
-            raise error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
         if not is_dash(src, pos):
             if in_mapping:
                 return pos, items
@@ -512,7 +518,7 @@ def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
                 break
             between = src[eol + 1 : nxt - col]
             if commented or "#" in between:
-                raise error(src, nxt, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+                raise bad_indentation(src, nxt, indent)
             breaks = between.count("\n")
             eol = src.find("\n", nxt)
             if eol < 0:
@@ -526,7 +532,7 @@ def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
             if ": " in line or ":\t" in line or line.endswith(":") or is_dash(src, nxt):
                 if indent < 0:
                     raise key_error(src, pos)  # a first line that lacks its ':'
-                raise error(src, nxt, f"Bad indentation: expected column {indent + 1}, found column {col + 1}")
+                raise bad_indentation(src, nxt, indent)
             parts.append("\n" * breaks if breaks else " ")
             parts.append(line)
             nxt = skip_lines(src, eol + 1) if eol < n else n
