@@ -364,8 +364,7 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
             key = m.group(1)
             key_end = m.end(1)
         if key in result:
-            first = line_of(src, key_pos[key])
-            raise error(src, pos, f"Duplicate key {key!r} (first defined on line {first})", key_end - pos)
+            raise duplicate_error(src, pos, key_end, key, key_pos[key])
         key_pos[key] = pos
         vpos = m.end()
         c = src[vpos] if vpos < n else "\n"
@@ -406,6 +405,11 @@ def sibling_column(src: str, pos: Pos, indent: int) -> int:
 def bad_indentation(src: str, pos: Pos, indent: int) -> YAMLError:
     found = column(src, pos) + 1
     return error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {found}")
+
+
+def duplicate_error(src: str, pos: Pos, end: Pos, key: str, first: Pos) -> YAMLError:
+    message = f"Duplicate key {key!r} (first defined on line {line_of(src, first)})"
+    return error(src, pos, message, end - pos)
 
 
 def key_error(src: str, pos: Pos) -> YAMLError:
@@ -765,7 +769,7 @@ def parse_flow_sequence(src: str, pos: Pos) -> Tuple[Pos, List[Any]]:
         if c == "]":
             return pos + 1, items
         if not c:
-            raise error(src, start, "Unclosed flow sequence: expected a closing ']'")
+            raise flow_error(src, start, pos, "sequence", "]")
         if c == "{" or c == "[":
             pos, item = parse_flow_node(src, pos)
         else:
@@ -814,16 +818,15 @@ def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
         if c == "}":
             return pos + 1, result
         if not c:
-            raise error(src, start, "Unclosed flow mapping: expected a closing '}'")
-        if c == "," :
+            raise flow_error(src, start, pos, "mapping", "}")
+        if c == ",":
             raise error(src, pos, "Expected a key before ',' in a flow mapping")
         if c == "[" or c == "{":
             raise error(src, pos, "Invalid mapping key: a key cannot be a flow collection")
         key_start = pos
         pos, key, _ = parse_flow_scalar(src, pos)
         if key in result:
-            first = line_of(src, key_pos[key])
-            raise error(src, key_start, f"Duplicate key {key!r} (first defined on line {first})", pos - key_start)
+            raise duplicate_error(src, key_start, pos, key, key_pos[key])
         key_pos[key] = key_start
         pos = RE_FLOW_SPACE.match(src, pos).end()
         value = None
