@@ -147,18 +147,28 @@ class IndexTest(unittest.TestCase):
         self.assertEqual(os.stat(self.index).st_mtime_ns, before)  # not rewritten
 
     def test_new_changed_and_removed_runs_are_picked_up(self) -> None:
+        synth.write_run(self.log_dir, 6, {"seed": 6}, status="RUNNING", metrics={"train": [{"epoch": 0, "loss": 1}]})
         self.count_reads()
         synth.write_run(self.log_dir, 5, {"seed": 5})
         bump(os.path.join(self.log_dir, "2", "metadata", "config.yaml"), "extra: 1\n")
-        bump(os.path.join(self.log_dir, "3", "metrics", "train.jsonl"), '{"epoch": 3, "loss": 0.1, "new": 1}\n')
+        bump(os.path.join(self.log_dir, "6", "metrics", "train.jsonl"), '{"epoch": 1, "loss": 0.1, "new": 1}\n')
         import shutil
 
         shutil.rmtree(os.path.join(self.log_dir, "4"))
         reader, calls = self.count_reads()
-        self.assertEqual(calls, ["2", "3", "5"])
-        self.assertEqual(reader.runs["info.run_id"], [1, 2, 3, 5])
+        self.assertEqual(calls, ["2", "5", "6"])
+        self.assertEqual(reader.runs["info.run_id"], [1, 2, 3, 5, 6])
         self.assertEqual(reader.filter("config.extra == 1")["info.run_id"], [2])
         self.assertEqual(reader.fields["train.new"], "list[int]")
+        self.assertEqual(reader.filter("last(train.loss) == 0.1")["info.run_id"], [6])
+
+    def test_finished_runs_are_checked_by_their_metadata_only(self) -> None:
+        self.count_reads()
+        bump(os.path.join(self.log_dir, "3", "metrics", "train.jsonl"), '{"epoch": 3, "loss": 0.1}\n')
+        self.assertEqual(self.count_reads()[1], [])  # metrics of a finished run are final
+        bump(os.path.join(self.log_dir, "3", "metadata", "info.yaml"), "note: resumed\n")
+        reader, calls = self.count_reads()
+        self.assertEqual(calls, ["3"])
         self.assertEqual(reader.filter("last(train.loss) == 0.1")["info.run_id"], [3])
 
     def test_refresh_picks_up_changes_in_place(self) -> None:

@@ -112,15 +112,27 @@ class Reader:
             run_dir = os.path.join(self.log_dir, name)
             entry = old.get(name)
             if entry is None:  # new: read_run takes the stamps of what it reads
+                entries[name] = {}  # keeps the run id order
                 to_read.append((name, run_dir, None))
                 continue
-            stamps = stat_run(run_dir)
-            if entry.get("stamps") == stamps:
+            old_stamps = entry.get("stamps") or [None, None, {}]
+            if entry.get("finished"):
+                # a finished run's metrics and artifacts are final until info.yaml changes
+                # (a resumed run rewrites it first): two stats instead of a folder scan
+                metadata = f"{run_dir}/metadata/"
+                unchanged = old_stamps[:2] == [file_stamp(metadata + "info.yaml"), file_stamp(metadata + "config.yaml")]
+                metric_stamps = None
+            else:
+                stamps = stat_run(run_dir)
+                unchanged = old_stamps == stamps
+                metric_stamps = stamps[2]
+            if unchanged:
                 entries[name] = entry
                 if not entry.get("finished") and "values" in entry:
                     entry["artifacts"] = list_artifacts(run_dir)
             else:
-                to_read.append((name, run_dir, stamps[2]))
+                entries[name] = {}
+                to_read.append((name, run_dir, metric_stamps))
         progress = self.progress and len(to_read) > PROGRESS_MIN_RUNS
         for count, (name, run_dir, metric_stamps) in enumerate(to_read, 1):
             entries[name] = read_run(run_dir, metric_stamps, old.get(name))
@@ -238,15 +250,15 @@ def sorted_run_names(log_dir: str) -> List[str]:
 
 def stat_run(run_dir: str) -> List[Any]:
     """[info stamp, config stamp, {log_name: stamp}] where a stamp is [size, mtime_ns] or None."""
-    metadata = os.path.join(run_dir, "metadata")
-    return [file_stamp(os.path.join(metadata, "info.yaml")), file_stamp(os.path.join(metadata, "config.yaml")), stat_metrics(run_dir)]
+    metadata = f"{run_dir}/metadata/"
+    return [file_stamp(metadata + "info.yaml"), file_stamp(metadata + "config.yaml"), stat_metrics(run_dir)]
 
 
 def stat_metrics(run_dir: str) -> Dict[str, List[int]]:
     """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files."""
     metrics: Dict[str, List[int]] = {}
     try:
-        with os.scandir(os.path.join(run_dir, "metrics")) as entries:
+        with os.scandir(f"{run_dir}/metrics") as entries:
             for entry in entries:
                 if entry.name.endswith(".jsonl"):
                     st = entry.stat()
