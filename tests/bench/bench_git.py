@@ -91,9 +91,14 @@ def main() -> None:
         def snapshot() -> None:
             tgit.take_snapshot(root, commit, os.path.join(tmp, "snaps", str(next(counter))))
 
-        cloned = median_ms(clone, 3)
+        # alternated, so that a change in the machine's load hits both alike
+        clones, snapshots = [], []
+        for _ in range(5):
+            clones.append(median_ms(clone, 1))
+            snapshots.append(median_ms(snapshot, 1))
+        cloned = statistics.median(clones)
         print(f"{'baseline: git clone (MLXP)':<44} {cloned:8.1f} ms")
-        show("snapshot: create (read-tree + checkout-index)", median_ms(snapshot, 3), "git clone", cloned)
+        show("snapshot: create (read-tree + checkout-index)", statistics.median(snapshots), "git clone", cloned)
 
         xp = {"snapshot_dir": os.path.join(tmp, "snaps"), "dirty": "error", "interactive": False, "log_dir": os.path.join(tmp, "logs")}
         tgit.prepare_snapshot(script, xp)
