@@ -178,6 +178,27 @@ class RoundTripTest(unittest.TestCase):
             self.assertEqual(dump_value(text), repr(text))
 
 
+class RobustnessTest(unittest.TestCase):
+    PIECES = [
+        "a", "1", "-", "- ", ":", ": ", "#", " #", " ", "\n", "\n  ", "\n- ", "\t", "'", '"',
+        "\\", "[", "]", "{", "}", ",", "|", ">", "|-", ">+", "|2", "&a", "*a", "!t", "? ",
+        "%", "---", "...", "\n---\n", "x: y", "\\x4", "é", ".inf", "~", "\r\n",
+    ]
+
+    def test_any_text_gives_a_value_or_a_yaml_error(self):
+        for seed in range(3000):
+            rng = random.Random(seed)
+            text = "".join(rng.choice(self.PIECES) for _ in range(rng.randint(1, 30)))
+            with self.subTest(text=text):
+                for function in (load, load_value):
+                    try:
+                        value = function(text)
+                    except YAMLError as err:
+                        self.assertTrue(str(err))
+                    else:
+                        self.assertTrue(same(load(dump(value)), value))
+
+
 class LoadTest(unittest.TestCase):
     def test_block_collections(self):
         text = "a: 1\nb:\n  c: [1, 2]\n  d:\n  - x\n  - y: 2\n    z: 3\ne:\n"
@@ -272,6 +293,12 @@ class EdgeCaseTest(unittest.TestCase):
         self.assertError(
             "a: 1\n\t\nb: 1\n\tc: 2\n",
             "t.yaml:4:1: Invalid tab in indentation; indent with spaces\n    \tc: 2\n    ^",
+        )
+
+    def test_text_after_document_end(self):
+        self.assertError(
+            "a: 1\n... x\n",
+            "t.yaml:2:1: Cannot read several documents: found '...'\n    ... x\n    ^^^",
         )
 
     def test_block_errors(self):

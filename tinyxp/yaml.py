@@ -90,7 +90,7 @@ RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
 RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
-LINE_START_SPECIAL = frozenset(" \t#\n-.%")
+LINE_START_SPECIAL = frozenset(" \t#\n-.")
 SPECIAL: Dict[str, Any] = {
     "~": None, "null": None, "Null": None, "NULL": None,
     ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
@@ -266,7 +266,8 @@ def skip_lines(src: str, pos: Pos) -> Pos:
             return len(src)  # a blank or comment last line without a line break
         raise error(src, pos, "Invalid tab in indentation; indent with spaces")
     if m.start(1) == pos and (c == "-" or c == ".") and is_marker(src, pos):
-        if c == "." and skip_lines(src, RE_LINE_END.match(src, pos + 3).end()) >= len(src):
+        end = RE_LINE_END.match(src, pos + 3) if c == "." else None
+        if end is not None and skip_lines(src, end.end()) >= len(src):
             return len(src)  # '...' ends the document; only blank lines may follow
         raise error(src, pos, f"Cannot read several documents: found {src[pos:pos + 3]!r}", 3)
     return pos
@@ -487,6 +488,8 @@ def parse_value(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
         raise error(src, pos, "Cannot start a sequence on the line of its key; put '- ' on the next line")
     elif is_indicator(src, pos):
         raise indicator_error(src, pos)
+    elif c == "]" or c == "}" or c == ",":
+        raise error(src, pos, f"Invalid {c!r} at the start of a plain value; quote the value")
     else:
         return parse_plain(src, pos, indent)
     m = RE_LINE_END.match(src, end)
