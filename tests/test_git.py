@@ -308,6 +308,18 @@ class SnapshotTest(RepoTestCase):
             self.snapshot(snapshot_dir=os.path.join(self.tmp, "a file", "snaps"))
         self.assertEqual(str(caught.exception), f"Cannot create the snapshot folder {folder} for {self.root}: Not a directory")
 
+    @unittest.skipIf(hasattr(os, "geteuid") and os.geteuid() == 0, "root writes in read-only folders")
+    def test_read_only_snapshot_folder(self):
+        self.make_repo()
+        folder = os.path.join(self.tmp, "snaps", "proj")
+        os.makedirs(folder)
+        os.chmod(folder, 0o500)
+        self.addCleanup(os.chmod, folder, 0o700)
+        with self.assertRaises(GitError) as caught:
+            self.snapshot(snapshot_dir=os.path.dirname(folder))
+        self.assertEqual(str(caught.exception), f"Cannot write in the snapshot folder {folder} for {self.root}: Permission denied")
+        self.assertEqual(os.listdir(folder), [])
+
     def test_lost_race_uses_the_winners_snapshot(self):
         self.make_repo()
         destination = os.path.join(self.snapshots(), self.head())
