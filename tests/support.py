@@ -27,6 +27,23 @@ if __name__ == "__main__":
     train()
 '''
 
+# A script whose task is `body` alone, with the decorator's arguments `launch_args`.
+TASK_SCRIPT = """\
+import tinyxp
+
+@tinyxp.launch({launch_args})
+def train(ctx):
+{body}
+
+train()
+"""
+
+
+def task_script(body: str, launch_args: str = "") -> str:
+    """The text of a script whose task runs body (dedented, then indented into the function)."""
+    return TASK_SCRIPT.format(launch_args=launch_args, body=textwrap.indent(textwrap.dedent(body), "    "))
+
+
 CONFIG_YAML = """\
 seed: 0
 lr: 0.1
@@ -88,6 +105,19 @@ def script_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
+def _script_process(script: str, args: List[str], cwd: Optional[str], env: Optional[Dict[str, str]]) -> dict:
+    """The arguments of subprocess.run/Popen for `python script args`, text output piped."""
+    return dict(
+        args=[sys.executable, script, *args],
+        cwd=cwd or os.path.dirname(script),
+        env=script_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+    )
+
+
 def run_script(
     script: str,
     args: List[str] = (),
@@ -97,31 +127,14 @@ def run_script(
     timeout: float = 120,
 ) -> subprocess.CompletedProcess:
     """Run `python script args` in cwd (default: the script's folder); text output captured."""
-    return subprocess.run(
-        [sys.executable, script, *args],
-        cwd=cwd or os.path.dirname(script),
-        env=script_env(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-        timeout=timeout,
-    )
+    return subprocess.run(**_script_process(script, args, cwd, env), timeout=timeout)
 
 
 def start_script(
     script: str, args: List[str] = (), *, cwd: Optional[str] = None, env: Optional[Dict[str, str]] = None
 ) -> subprocess.Popen:
-    """Start `python script args` without waiting; stdout is a text pipe, stderr is captured."""
-    return subprocess.Popen(
-        [sys.executable, script, *args],
-        cwd=cwd or os.path.dirname(script),
-        env=script_env(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        universal_newlines=True,
-    )
+    """Start `python script args` without waiting; stdout and stderr are text pipes."""
+    return subprocess.Popen(**_script_process(script, args, cwd, env))
 
 
 def wait_for_line(process: subprocess.Popen, prefix: str) -> str:

@@ -19,6 +19,7 @@ from .support import (
     read_jsonl,
     run_script,
     start_script,
+    task_script,
     temp_dir,
     wait_for_line,
     write_project,
@@ -100,24 +101,12 @@ class SingleRunTest(LaunchTestCase):
         self.assertTrue(traceback_text.endswith("ValueError: bad batch\n"))
 
     def test_seed_fn_receives_the_seed(self):
-        script = self.project(script=(
-            "import tinyxp\n"
-            "@tinyxp.launch(seed_fn=lambda seed: print('seeded', seed))\n"
-            "def train(ctx):\n"
-            "    print('task')\n"
-            "train()\n"
-        ))
+        script = self.project(script=task_script("print('task')", "seed_fn=lambda seed: print('seeded', seed)"))
         result = run_script(script, ["seed=7"])
         self.assertEqual((result.returncode, result.stdout), (0, "seeded 7\ntask\n"), result.stderr)
 
     def test_without_logging_there_is_no_run_directory(self):
-        script = self.project(script=(
-            "import tinyxp\n"
-            "@tinyxp.launch()\n"
-            "def train(ctx):\n"
-            "    print(ctx.logger, ctx.info.run_id)\n"
-            "train()\n"
-        ))
+        script = self.project(script=task_script("print(ctx.logger, ctx.info.run_id)"))
         result = run_script(script, ["xp.logging=false"])
         self.assertEqual((result.returncode, result.stdout), (0, "None None\n"), result.stderr)
         self.assertFalse(os.path.exists(self.logs))
@@ -167,13 +156,7 @@ class BadInputTest(LaunchTestCase):
         self.assert_bad_input(result, "Missing required value 'data': set it with data=VALUE")
 
     def test_missing_seed_with_seed_fn(self):
-        script = self.project(config="lr: 0.1\n", script=(
-            "import tinyxp\n"
-            "@tinyxp.launch(seed_fn=print)\n"
-            "def train(ctx):\n"
-            "    print('task')\n"
-            "train()\n"
-        ))
+        script = self.project(config="lr: 0.1\n", script=task_script("print('task')", "seed_fn=print"))
         self.assert_bad_input(
             run_script(script),
             "Cannot call seed_fn: the config has no 'seed' key "

@@ -124,7 +124,7 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: List[str]):
     for setting in settings:
         xp = config_module.compose_xp(config_dir, setting)
         config = config_module.compose(config_dir, setting, require_all=not command_line.show_config)
-        if seed_fn is not None and "seed" not in config.to_dict():
+        if seed_fn is not None and "seed" not in config:
             raise ConfigError(
                 "Cannot call seed_fn: the config has no 'seed' key "
                 "(add 'seed: 0' to the config file or '+seed=0' to the command line)"

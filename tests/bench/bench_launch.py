@@ -103,14 +103,20 @@ def bench_startup(root: str, reps: int) -> None:
             "pass": [sys.executable, "-c", "pass"],
             "import": [sys.executable, "-c", "import tinyxp"],
             "run": [sys.executable, script],
+            # without site: a bare interpreter, where tinyxp's own imports weigh more
+            "pass -S": [sys.executable, "-S", "-c", "pass"],
+            "import -S": [sys.executable, "-S", "-c", "import tinyxp"],
+            "run -S": [sys.executable, "-S", script],
         },
         cwd=root,
         reps=reps,
     )
-    base = medians["pass"]
-    print(f"python -c pass:              {base * 1000:7.1f} ms   (baseline)")
-    print(f"python -c 'import tinyxp':   {medians['import'] * 1000:7.1f} ms   {medians['import'] / base:5.2f}x  (target <= 2x)")
-    print(f"python train.py (1 run):     {medians['run'] * 1000:7.1f} ms   {medians['run'] / base:5.2f}x  (target <= 3x)")
+    for suffix, flag in (("", ""), (" -S", "-S ")):
+        base = medians["pass" + suffix]
+        imported, run = medians["import" + suffix], medians["run" + suffix]
+        print(f"{f'python {flag}-c pass:':32}{base * 1000:7.1f} ms   (baseline)")
+        print(f"{f'python {flag}-c {chr(39)}import tinyxp{chr(39)}:':32}{imported * 1000:7.1f} ms   {imported / base:5.2f}x  (target <= 2x)")
+        print(f"{f'python {flag}train.py (1 run):':32}{run * 1000:7.1f} ms   {run / base:5.2f}x  (target <= 3x)")
 
 
 def bench_sweep(root: str, reps: int, runs: int = 100) -> None:
