@@ -414,10 +414,16 @@ class DumpTest(unittest.TestCase):
         self.assertEqual(dump_value(float("-inf")), "-.inf")
 
     def test_dump_refuses_other_types(self):
-        with self.assertRaises(TypeError):
-            dump({"a": object()})
-        with self.assertRaises(TypeError):
-            dump({1: "a"})
+        with self.assertRaises(TypeError) as cm:
+            dump({"a": {1, 2}})
+        self.assertEqual(
+            str(cm.exception),
+            "Cannot dump {1, 2} of type set: expected dict, list, str, int, float, bool or None",
+        )
+        for function in (dump, dump_value):
+            with self.assertRaises(TypeError) as cm:
+                function({1: "a"})
+            self.assertEqual(str(cm.exception), "Cannot dump the mapping key 1: keys must be strings")
 
 
 if __name__ == "__main__":

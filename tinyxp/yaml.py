@@ -426,7 +426,9 @@ def key_error(src: str, pos: Pos) -> YAMLError:
     return error(src, pos, f"Expected 'key: value' in a mapping, found {text!r}{hint}", len(text))
 
 
-def parse_block_sequence(src: str, pos: Pos, indent: int, in_mapping: bool = False) -> Tuple[Pos, List[Any]]:
+def parse_block_sequence(
+    src: str, pos: Pos, indent: int, in_mapping: bool = False
+) -> Tuple[Pos, List[Any]]:
     """sequence := ('-' [node])+, every '-' at column `indent`."""
     items: List[Any] = []
     n = len(src)
@@ -646,11 +648,13 @@ def unescape(src: str, start: Pos, text: str) -> str:
             digits = text[j + 2 : j + 2 + width]
             if len(digits) < width or not all(d in "0123456789abcdefABCDEF" for d in digits):
                 bad = text[j : j + 2 + width]
-                raise error(src, start + j, f"Invalid escape sequence '{bad}': expected {width} hex digits after '\\{c}'", len(bad))
+                message = f"Invalid escape sequence '{bad}': expected {width} hex digits after '\\{c}'"
+                raise error(src, start + j, message, len(bad))
             out.append(chr(int(digits, 16)))
             i = j + 2 + width
         else:
-            raise error(src, start + j, f"Invalid escape sequence '{text[j:j + 2]}' in a double-quoted string", 2)
+            message = f"Invalid escape sequence '{text[j:j + 2]}' in a double-quoted string"
+            raise error(src, start + j, message, 2)
 
 
 def skip_breaks(text: str, k: int) -> Tuple[int, int]:
@@ -674,7 +678,11 @@ def parse_block_scalar(src: str, pos: Pos, indent: int) -> Tuple[Pos, str]:
     m = RE_BLOCK_HEADER.match(src, pos)
     if m is None:
         token = rest_of_line(src, pos).strip()
-        raise error(src, pos, f"Invalid block scalar header {token!r}: expected '|' or '>', then an optional indentation digit and '-' or '+'", len(token))
+        message = (
+            f"Invalid block scalar header {token!r}: expected '|' or '>', then an optional"
+            " indentation digit and '-' or '+'"
+        )
+        raise error(src, pos, message, len(token))
     folded = src[pos] == ">"
     digit = m.group(1) or m.group(4)
     chomp = m.group(2) or m.group(3)
@@ -778,7 +786,8 @@ def parse_flow_sequence(src: str, pos: Pos) -> Tuple[Pos, List[Any]]:
         else:
             pos, text, plain = parse_flow_scalar(src, pos)
             pos = RE_FLOW_SPACE.match(src, pos).end()
-            if src[pos : pos + 1] == ":" and (not plain or src[pos + 1 : pos + 2] in (" ", "\t", "\n", ",", "]", "")):
+            after = src[pos + 1 : pos + 2]
+            if src[pos : pos + 1] == ":" and (not plain or after in (" ", "\t", "\n", ",", "]", "")):
                 # a single-pair mapping: [a: 1] is [{a: 1}]
                 pos = RE_FLOW_SPACE.match(src, pos + 1).end()
                 value = None
