@@ -247,6 +247,29 @@ class InProcessTest(LaunchTestCase):
         self.assertEqual(caught.exception.code, 1)
         self.assertEqual([info_of(self.run_dir(i))["status"] for i in (1, 2)], ["COMPLETE", "FAILED"])
 
+    def test_scheduler_gets_every_composed_setting_and_nothing_runs(self):
+        from unittest import mock
+
+        with mock.patch("tinyxp.submit.submit_from_launcher", return_value=0) as submit:
+            status = self.train([self.log_dir_token, "+sweep", "lr=0.1,0.2", "xp.scheduler=slurm"])
+        self.assertEqual(status, 0)
+        script, settings, configs, xp = submit.call_args[0]
+        self.assertEqual(os.path.basename(script), "train.py")
+        self.assertEqual([config["lr"] for config in configs], [0.1, 0.2])
+        self.assertEqual(len(settings), 2)
+        self.assertEqual(xp.scheduler, "slurm")
+        self.assertFalse(os.path.exists(self.logs))
+
+    def test_snapshot_relaunches_instead_of_running(self):
+        from unittest import mock
+
+        environ = {k: v for k, v in os.environ.items() if k != "TINYXP_IN_SNAPSHOT"}
+        with mock.patch.dict(os.environ, environ, clear=True), \
+                mock.patch("tinyxp.git.relaunch_in_snapshot", return_value=3) as relaunch:
+            self.assertEqual(self.train([self.log_dir_token, "xp.snapshot=true"]), 3)
+        self.assertEqual(relaunch.call_args[0][1], [self.log_dir_token, "xp.snapshot=true"])
+        self.assertFalse(os.path.exists(self.logs))
+
     def test_bad_input_raises_the_typed_error(self):
         with self.assertRaises(OverrideError):
             self.train(["lr=0.1,0.2"])
@@ -286,6 +309,16 @@ class CaptureAndHeartbeatTest(LaunchTestCase):
         for name, text in (("stdout.log", "to stdout\n"), ("stderr.log", "to stderr\n")):
             with open(os.path.join(self.run_dir(1), name)) as file:
                 self.assertEqual(file.read(), text)
+
+    def test_capture_output_keeps_the_traceback_of_a_failure(self):
+        script = self.project(body='print("before")\nraise KeyError("gone")')
+        result = run_script(script, ["xp.capture_output=true"])
+        self.assertEqual((result.returncode, result.stdout), (1, "before\n"))
+        with open(os.path.join(self.run_dir(1), "stderr.log")) as file:
+            captured = file.read()
+        self.assertTrue(captured.startswith("Traceback (most recent call last)"), captured)
+        self.assertTrue(captured.endswith("KeyError: 'gone'\n"), captured)
+        self.assertTrue(result.stderr.endswith("KeyError: 'gone'\n"), result.stderr)
 
     def test_heartbeat_is_touched_while_the_run_is_alive(self):
         script = self.project(body=(

@@ -300,7 +300,10 @@ class _Run:
             if self.run_dir:
                 from .logger import METADATA_DIR, write_atomic
 
-                write_atomic(os.path.join(self.run_dir, METADATA_DIR, "traceback.txt"), traceback.format_exc())
+                text = traceback.format_exc()
+                write_atomic(os.path.join(self.run_dir, METADATA_DIR, "traceback.txt"), text)
+                if tees is not None:  # Python prints it after the capture ends: keep it in stderr.log too
+                    tees[1][1].write(text)
             raise
         finally:
             if not self.finishing:
