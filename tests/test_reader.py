@@ -23,7 +23,7 @@ def quiet_reader(*args, **kwargs) -> Reader:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         reader = Reader(*args, **kwargs)
-    reader.caught = [str(w.message) for w in caught]
+    reader.caught = [str(w.message) for w in caught if issubclass(w.category, ReaderWarning)]
     return reader
 
 

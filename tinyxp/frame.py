@@ -28,15 +28,12 @@ NOT_LOADED = "…"
 # -- values --------------------------------------------------------------------------
 
 
+TYPE_NAMES = {type(None): "null", bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list", dict: "dict"}
+
+
 def type_name(value: Any) -> str:
     """The type name a field reports: null, bool, int, float, str, list or dict."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return type(value).__name__
+    return TYPE_NAMES.get(type(value)) or type(value).__name__
 
 
 def read_metric_file(path: str) -> Dict[str, List[Any]]:

@@ -328,15 +328,11 @@ def unknown_field_message(name: str, fields: Dict[str, str]) -> str:
 
 
 def literal_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "str"
-    return "list"
+    """null, bool, number, str or list: what a literal can be compared with."""
+    from .frame import type_name
+
+    kind = type_name(value)
+    return "number" if kind in ("int", "float") else kind
 
 
 COMPATIBLE = {"number": {"int", "float"}, "str": {"str"}, "bool": {"bool"}, "list": {"list"}, "null": set()}

@@ -50,13 +50,11 @@ def info_for(log_dir: str, run_id: int, status: str, config: Dict[str, Any]) -> 
     }
 
 
-def flatten(mapping: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+def flatten(mapping: Dict[str, Any]) -> Dict[str, Any]:
+    from tinyxp.reader import flatten_into
+
     flat: Dict[str, Any] = {}
-    for key, value in mapping.items():
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
+    flatten_into(flat, mapping, "")
     return flat
 
 
