@@ -7,8 +7,6 @@ span, so that the command line can print it as it is.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 
 class TinyxpError(Exception):
     """Base class of every error tinyxp raises on bad input or a failed operation."""
@@ -17,10 +15,10 @@ class TinyxpError(Exception):
         self,
         message: str,
         *,
-        source: Optional[str] = None,
-        pos: Optional[int] = None,
+        source: str | None = None,
+        pos: int | None = None,
         length: int = 1,
-        path: Optional[str] = None,
+        path: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -30,14 +28,14 @@ class TinyxpError(Exception):
         self.path = path
 
     @property
-    def line(self) -> Optional[int]:
+    def line(self) -> int | None:
         """1-based line of `pos` in `source`, or None when unknown."""
         if self.source is None or self.pos is None:
             return None
         return self.source.count("\n", 0, self.pos) + 1
 
     @property
-    def col(self) -> Optional[int]:
+    def col(self) -> int | None:
         """1-based column of `pos` in `source`, or None when unknown."""
         if self.source is None or self.pos is None:
             return None
