@@ -383,6 +383,15 @@ class ReprTest(unittest.TestCase):
         html = DataFrame([{"a": "<b>"}])._repr_html_()
         self.assertEqual(html, "<p>1 row(s) x 1 column(s)</p><table><thead><tr><th>a</th></tr></thead><tbody><tr><td>&lt;b&gt;</td></tr></tbody></table>")
 
+    def test_grouped_html(self) -> None:
+        groups = DataFrame([{"k": "a", "v": 1}, {"k": "a", "v": 2}]).groupby("k")
+        self.assertEqual(
+            groups._repr_html_(),
+            "<p>1 group(s) by k</p><p>1 row(s) x 2 column(s)</p><table><thead><tr><th>k</th><th>rows</th></tr></thead>"
+            "<tbody><tr><td>a</td><td>2</td></tr></tbody></table>",
+        )
+        self.assertIn("<th>mean.v</th>", groups.aggregate((mean, "v"))._repr_html_())
+
     def test_format_table_drops_columns_past_the_width(self) -> None:
         text = format_table(["aaaa", "bbbb", "cccc"], [["1", "x", "y"]], width=12)
         self.assertEqual(text, "aaaa  bbbb\n   1  x\n(1 more column(s): cccc)")

@@ -688,6 +688,14 @@ class GroupedDataFrame(Mapping):
         rows = [[*(format_cell(v) for v in key), str(len(df))] for key, df in self._groups.items()]
         return head + "\n" + format_table([*self.by, "rows"], rows[:MAX_REPR_ROWS], width=MAX_REPR_WIDTH)
 
+    def _repr_html_(self) -> str:
+        import html
+
+        head = f"<p>{len(self._groups)} group(s) by {html.escape(', '.join(self.by))}</p>"
+        if all(len(df) == 1 for df in self._groups.values()):
+            return head + self.ungroup()._repr_html_()
+        return head + DataFrame({**dict(zip(self.by, key)), "rows": len(df)} for key, df in self._groups.items())._repr_html_()
+
 
 # -- text ----------------------------------------------------------------------------
 
