@@ -188,6 +188,18 @@ class IndexTest(unittest.TestCase):
                 with open(self.index) as file:
                     self.assertEqual(len(json.load(file)["runs"]), 4)
 
+    def test_malformed_entries_are_read_again(self) -> None:
+        self.count_reads()
+        with open(self.index) as file:
+            data = json.load(file)
+        del data["runs"]["1"]["metrics"]
+        data["runs"]["2"] = "junk"
+        data["runs"]["3"]["stamps"] = None
+        write_text(self.index, json.dumps(data))
+        reader, calls = self.count_reads()
+        self.assertEqual(calls, ["1", "2", "3"])
+        self.assertEqual(len(reader.filter("last(train.loss) > 0")), 4)
+
     def test_log_dir_not_writable_uses_index_dir(self) -> None:
         write_text(os.path.join(self.log_dir, ".tinyxp"), "a file where the index folder should be")
         index_dir = os.path.join(temp_dir(self), "index")

@@ -210,7 +210,7 @@ class Reader:
                 continue
             runs = data.get("runs")
             if isinstance(runs, dict) and stamp > best[0]:
-                best = (stamp, runs)
+                best = (stamp, {name: entry for name, entry in runs.items() if valid_entry(entry)})
                 self.index_path = path
         return best[1]
 
@@ -232,6 +232,21 @@ class Reader:
             self._warned_memory = True
             tried = ", ".join(repr(path) for path in self.index_paths)
             warnings.warn(f"Cannot write the run index to {tried}; keeping it in memory", ReaderWarning, stacklevel=3)
+
+
+def valid_entry(entry: Any) -> bool:
+    """Whether an index entry has the shape read_run gives (else the run is read again)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("stamps"), list) or len(entry["stamps"]) != 3:
+        return False
+    if "values" not in entry:
+        return True
+    metrics = entry.get("metrics")
+    return (
+        isinstance(entry["values"], dict)
+        and isinstance(entry.get("artifacts"), list)
+        and isinstance(metrics, dict)
+        and all(isinstance(meta, dict) and isinstance(meta.get("keys"), list) for meta in metrics.values())
+    )
 
 
 # -- scanning ------------------------------------------------------------------------
