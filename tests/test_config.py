@@ -76,7 +76,7 @@ class ConfigObjectTest(unittest.TestCase):
     def test_unknown_attribute(self) -> None:
         with self.assertRaises(AttributeError) as caught:
             self.config.optimizer.lrr
-        self.assertEqual(str(caught.exception), "Unknown config key 'optimizer.lrr': did you mean 'optimizer.lr'?")
+        self.assertEqual(str(caught.exception), "Unknown config key 'optimizer.lrr'; did you mean 'optimizer.lr'?")
         with self.assertRaises(AttributeError) as caught:
             self.config.zzz
         self.assertEqual(str(caught.exception), "Unknown config key 'zzz' (keys here: 'seed', 'optimizer', 'layers')")
@@ -132,7 +132,7 @@ class ComposeTest(unittest.TestCase):
             compose(PROJECT, parse("model=vitt"))
         self.assertEqual(
             str(caught.exception),
-            "Unknown option 'vitt' for the config group 'model': did you mean 'vit'?\n    model=vitt\n          ^^^^",
+            "Unknown option 'vitt' for the config group 'model'; did you mean 'vit'?\n    model=vitt\n          ^^^^",
         )
         with self.assertRaises(OverrideError) as caught:
             compose(PROJECT, parse("model=zzz"))
@@ -162,7 +162,7 @@ class ComposeTest(unittest.TestCase):
             compose(PROJECT, parse("data.path=/d", "optimizer.lrr=1"))
         self.assertEqual(
             str(caught.exception),
-            "Unknown key 'optimizer.lrr': did you mean 'optimizer.lr'? (+optimizer.lrr=VALUE adds a new key)\n"
+            "Unknown key 'optimizer.lrr'; did you mean 'optimizer.lr'? (+optimizer.lrr=VALUE adds a new key)\n"
             "    optimizer.lrr=1\n    ^^^^^^^^^^^^^",
         )
 
@@ -384,7 +384,7 @@ class ComposeXpTest(unittest.TestCase):
         with self.assertRaises(OverrideError) as caught:
             compose_xp(PROJECT, parse("xp.schedular=slurm"))
         self.assertEqual(str(caught.exception),
-                         "Unknown tinyxp setting 'schedular': did you mean 'scheduler' or 'scheduler_options'?\n    xp.schedular=slurm\n       ^^^^^^^^^")
+                         "Unknown tinyxp setting 'schedular'; did you mean 'scheduler' or 'scheduler_options'?\n    xp.schedular=slurm\n       ^^^^^^^^^")
         with self.assertRaises(OverrideError) as caught:
             compose_xp(PROJECT, parse("xp.zzz=1"))
         self.assertEqual(caught.exception.message, f"Unknown tinyxp setting 'zzz' (settings: {', '.join(XP_DEFAULTS)})")
@@ -393,8 +393,12 @@ class ComposeXpTest(unittest.TestCase):
         cases = {
             "xp.dirty=maybe": "Invalid value 'maybe' for the tinyxp setting 'dirty': expected one of ask, ignore, commit, patch, error\n"
                               "    xp.dirty=maybe\n             ^^^^^",
-            "xp.scheduler=true": "Invalid value True for the tinyxp setting 'scheduler': expected one of null, slurm, oar, pbs, sge, lsf\n"
+            "xp.scheduler=true": "Invalid value True for the tinyxp setting 'scheduler' "
+                                 "(expected one of null, slurm, oar, pbs, torque, sge, lsf)\n"
                                  "    xp.scheduler=true\n                 ^^^^",
+            "xp.scheduler=slrum": "Invalid value 'slrum' for the tinyxp setting 'scheduler'; did you mean 'slurm'? "
+                                  "(expected one of null, slurm, oar, pbs, torque, sge, lsf)\n"
+                                  "    xp.scheduler=slrum\n                 ^^^^^",
             "xp.logging=1": "Invalid value 1 for the tinyxp setting 'logging': expected a boolean\n    xp.logging=1\n               ^",
             "xp.heartbeat_interval=0": "Invalid value 0 for the tinyxp setting 'heartbeat_interval': expected a positive number\n"
                                        "    xp.heartbeat_interval=0\n                          ^",
@@ -420,9 +424,9 @@ class ComposeXpTest(unittest.TestCase):
 
     def test_accepted_values(self) -> None:
         xp = compose_xp(PROJECT, parse("xp.run_id=7", "xp.job_name=exp", "xp.setup=['module load cuda']",
-                                       "xp.heartbeat_interval=0.5", "xp.dirty=patch", "xp.scheduler=null"))
+                                       "xp.heartbeat_interval=0.5", "xp.dirty=patch", "xp.scheduler=torque"))
         self.assertEqual((xp.run_id, xp.job_name, xp.setup, xp.heartbeat_interval, xp.dirty, xp.scheduler),
-                         (7, "exp", ["module load cuda"], 0.5, "patch", None))
+                         (7, "exp", ["module load cuda"], 0.5, "patch", "torque"))
 
 
 if __name__ == "__main__":

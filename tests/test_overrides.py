@@ -344,14 +344,14 @@ class ApplyOverridesTest(unittest.TestCase):
     def test_unknown_key(self) -> None:
         self.assert_error(
             "optimizer.lrr=1",
-            "Unknown key 'optimizer.lrr': did you mean 'optimizer.lr'? (+optimizer.lrr=VALUE adds a new key)\n"
+            "Unknown key 'optimizer.lrr'; did you mean 'optimizer.lr'? (+optimizer.lrr=VALUE adds a new key)\n"
             "    optimizer.lrr=1\n    ^^^^^^^^^^^^^",
         )
-        self.assert_error("sed=1", "Unknown key 'sed': did you mean 'seed'? (+sed=VALUE adds a new key)\n    sed=1\n    ^^^")
+        self.assert_error("sed=1", "Unknown key 'sed'; did you mean 'seed'? (+sed=VALUE adds a new key)\n    sed=1\n    ^^^")
         self.assert_error("zzz=1", "Unknown key 'zzz' (+zzz=VALUE adds a new key)\n    zzz=1\n    ^^^")
         self.assert_error(
             "optimiser.lr=1",
-            "Unknown key 'optimiser.lr': did you mean 'optimizer.lr'? (+optimiser.lr=VALUE adds a new key)\n"
+            "Unknown key 'optimiser.lr'; did you mean 'optimizer.lr'? (+optimiser.lr=VALUE adds a new key)\n"
             "    optimiser.lr=1\n    ^^^^^^^^^^^^",
         )
 
@@ -362,7 +362,7 @@ class ApplyOverridesTest(unittest.TestCase):
         )
 
     def test_delete_unknown_key(self) -> None:
-        self.assert_error("~optimizer.nam", "Cannot delete 'optimizer.nam': unknown key: did you mean 'optimizer.name'?\n"
+        self.assert_error("~optimizer.nam", "Cannot delete 'optimizer.nam': unknown key; did you mean 'optimizer.name'?\n"
                           "    ~optimizer.nam\n     ^^^^^^^^^^^^^")
 
     def test_key_under_a_scalar(self) -> None:

@@ -59,7 +59,7 @@ XP_TYPES: Dict[str, Any] = {
     "snapshot_dir": "string",
     "dirty": ("ask", "ignore", "commit", "patch", "error"),
     "interactive": "boolean",
-    "scheduler": (None, "slurm", "oar", "pbs", "sge", "lsf"),
+    "scheduler": "scheduler name or null",
     "scheduler_options": "list of strings",
     "setup": "list of strings",
     "job_name": "string or null",
@@ -584,7 +584,17 @@ def _check_xp(name: str, value: Any) -> str:
         return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected one of {listed}"
     if _matches(expected, value):
         return ""
+    if expected == "scheduler name or null":
+        names = _scheduler_names()
+        hint = suggest(value, names) if isinstance(value, str) else ""
+        return f"Invalid value {value!r} for the tinyxp setting {name!r}{hint} (expected one of null, {', '.join(names)})"
     return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}"
+
+
+def _scheduler_names() -> List[str]:
+    from .scheduler import BACKENDS
+
+    return list(BACKENDS)
 
 
 def _matches(expected: str, value: Any) -> bool:
@@ -595,6 +605,9 @@ def _matches(expected: str, value: Any) -> bool:
         return isinstance(value, str)
     if expected == "string or null":
         return value is None or isinstance(value, str)
+    if expected == "scheduler name or null":
+        # the names are scheduler.py's; imported only when a scheduler is asked for
+        return value is None or (isinstance(value, str) and value in _scheduler_names())
     if expected == "integer or null":
         return value is None or is_int
     if expected == "positive number":

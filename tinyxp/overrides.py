@@ -136,7 +136,7 @@ class Tokenizer:
 
 
 def suggest(name: str, candidates: Sequence[str], *, prefix: str = "", cutoff: float = 0.6) -> str:
-    """': did you mean 'x'?' for the candidates close to name, or '' when none is.
+    """'; did you mean 'x'?' for the candidates close to name, or '' when none is.
 
     prefix goes before each suggestion as it is shown (the path of a nested key).
     """
@@ -145,7 +145,7 @@ def suggest(name: str, candidates: Sequence[str], *, prefix: str = "", cutoff: f
     close = get_close_matches(name, list(candidates), n=3, cutoff=cutoff)
     if not close:
         return ""
-    return ": did you mean " + " or ".join(repr(prefix + c) for c in close) + "?"
+    return "; did you mean " + " or ".join(repr(prefix + c) for c in close) + "?"
 
 
 # --- parsing ------------------------------------------------------------------------
