@@ -27,21 +27,22 @@ SWEEP_TOKEN = "+sweep"
 
 GRAMMAR_HELP = """\
 overrides:
-  key=VALUE        set an existing key            optimizer.lr=0.01
-  +key=VALUE       add a key that does not exist   +data.augment=true
-  ++key=VALUE      add or set a key                ++seed=3
-  ~key             delete a key                    ~scheduler
-  GROUP=OPTION     choose a config group option    model=vit
-  xp.NAME=VALUE    a tinyxp setting                xp.log_dir=runs
+  key=VALUE           set an existing key             optimizer.lr=0.01
+  +key=VALUE          add a key that does not exist   +data.augment=true
+  ++key=VALUE         add or set a key                ++seed=3
+  ~key                delete a key                    ~scheduler
+  GROUP=OPTION        choose a config group option    model=vit
+  xp.NAME=VALUE       a tinyxp setting                xp.log_dir=runs
 
   VALUE is YAML: 0.1, 1e-3, true, null, 'a string', [1, 2], {a: 1}
 
-sweeps (run every combination; the first swept key varies slowest):
-  +sweep (or -m)   allow a sweep                   +sweep lr=1e-3,1e-4 seed=range(3)
-  a,b,c            comma-separated values          model=resnet,vit
-  range(start, stop[, step])                       seed=range(1, 4)  lr=range(0.1, 0.4, 0.1)
-  choice(a, b)     the listed values               opt=choice(sgd, adam)
-  quotes or a backslash keep a comma literal:      msg='a,b'  msg=a\\,b
+sweeps (every combination is run; the first swept key varies slowest):
+  +sweep, -m          allow a sweep                   +sweep lr=1e-3,1e-4 seed=range(3)
+  a,b,c               comma-separated values          model=resnet,vit
+  range([a, ]b[, s])  numbers from a (0) below b      seed=range(1, 4)
+                      by step s (1), ints or floats   lr=range(0.1, 0.4, 0.1)
+  choice(a, b)        the listed values               opt=choice(sgd, adam)
+  'a,b' or a\\,b       not a sweep: one string         msg='a,b'
 """
 
 
@@ -399,7 +400,8 @@ def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
                     text = config_help()
                 except TinyxpError as err:
                     text = f"The config cannot be composed:\n{err}"
-                print(f"\n{text.rstrip()}")
+                print("\nconfig:")
+                print("".join(f"  {line}" for line in text.rstrip().splitlines(True)))
             parser.exit()
 
     parser = argparse.ArgumentParser(
