@@ -146,6 +146,7 @@ class Config(MutableMapping):
         return {k: _unwrap(v) for k, v in self._data.items()}
 
     def copy(self) -> Config:
+        """A deep copy."""
         return Config(self.to_dict(), path=self._path)
 
     def _child_path(self, key: Any) -> str:

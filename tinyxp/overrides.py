@@ -73,6 +73,8 @@ class CommandLine:
 
 
 class Token(NamedTuple):
+    """A token of an override: its rule name, its text and where it starts."""
+
     name: str
     text: str
     position: int
