@@ -234,7 +234,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertTrue(text.startswith("usage: train.py [-h] [-m] [--cfg] [OVERRIDE ...]")
                         or text.startswith("usage: train.py [-h] [-m] [--cfg] [OVERRIDE [OVERRIDE ...]]"), text)
         self.assertIn(GRAMMAR_HELP, text)
-        self.assertTrue(text.endswith("\n\nconfig:\n  seed: 0\n  lr: 0.1\n"), text)
+        self.assertTrue(text.endswith("\n\n# the composed config\nseed: 0\nlr: 0.1\n"), text)
 
     def test_help_when_the_config_fails(self) -> None:
         from tinyxp.errors import ConfigError
@@ -246,7 +246,7 @@ class CommandLineTest(unittest.TestCase):
         with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
             parse_command_line(["-h"], config_help=broken)
         self.assertTrue(
-            out.getvalue().endswith("\nconfig:\n  The config cannot be composed:\n  Cannot find the config folder or file 'configs'\n")
+            out.getvalue().endswith("\n\n# Cannot compose the config:\nCannot find the config folder or file 'configs'\n")
         )
 
     def test_unknown_option_exits_2(self) -> None:

@@ -399,11 +399,10 @@ def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
                 from .errors import TinyxpError
 
                 try:
-                    text = config_help()
+                    text = f"# the composed config\n{config_help()}"
                 except TinyxpError as err:
-                    text = f"The config cannot be composed:\n{err}"
-                print("\nconfig:")
-                print("".join(f"  {line}" for line in text.rstrip().splitlines(True)))
+                    text = f"# Cannot compose the config:\n{err}"
+                print(f"\n{text.rstrip()}")
             parser.exit()
 
     parser = argparse.ArgumentParser(
