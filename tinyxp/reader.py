@@ -218,7 +218,7 @@ class Reader:
         if not self._dirty:
             return
         data = {"version": INDEX_VERSION, "log_dir": self.log_dir, "runs": self._entries}
-        text = json.dumps(data, separators=(",", ":"))
+        text = json.dumps(data, separators=(",", ":"), check_circular=False)
         for path in self.index_paths:
             try:
                 write_atomic(path, text)
