@@ -27,6 +27,7 @@ INDEX_NAME = "index.json"
 LIVE_STATUSES = ("RUNNING", "PENDING")
 PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
+JSON_DECODE = json.JSONDecoder().decode
 
 
 class ReaderWarning(UserWarning):
@@ -379,12 +380,21 @@ def peek_metric_file(path: str) -> Tuple[List[str], Dict[str, Any], bool]:
     """
     try:
         with open(path, "rb") as file:
-            first = file.readline()
-            size = file.seek(0, os.SEEK_END)
-            # start one byte early: a newline there means the window starts at a line
-            start = max(len(first), size - TAIL_BYTES) - 1
-            file.seek(max(start, 0))
-            tail = file.read() if first else b""
+            head = file.read(TAIL_BYTES)
+            cut = head.find(b"\n") + 1
+            first = head[:cut] if cut else head
+            # the tail starts one byte early: a newline there means it starts at a line
+            if len(head) < TAIL_BYTES:  # the whole file, in one read
+                start = len(first) - 1
+                tail = head[start:] if first else b""
+            else:
+                if not cut:
+                    file.seek(0)
+                    first = file.readline()
+                size = file.seek(0, os.SEEK_END)
+                start = max(len(first), size - TAIL_BYTES) - 1
+                file.seek(start)
+                tail = file.read()
     except OSError:
         return [], {}, False
     if not first.endswith(b"\n"):
@@ -398,8 +408,8 @@ def peek_metric_file(path: str) -> Tuple[List[str], Dict[str, Any], bool]:
     records = []
     for line in (first, last_line):
         try:
-            record = json.loads(line) if line else None
-        except ValueError:
+            record = JSON_DECODE(line.decode("utf-8")) if line else None
+        except ValueError:  # UnicodeDecodeError included
             record = None
         records.append(record if isinstance(record, dict) else {})
     keys = list(dict.fromkeys([*records[0], *records[1]]))
