@@ -80,11 +80,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def add_sub_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("script", help="a job script in the scheduler's own syntax")
+    from .scheduler import BACKENDS
+
+    parser.add_argument("script", help="a job script in the scheduler's own syntax (#SBATCH, #OAR, #PBS, #$, #BSUB)")
+    parser.add_argument("--dry-run", action="store_true", help="write and print the job scripts, submit nothing")
+    parser.add_argument("--array", action="store_true", help="submit each command's settings as one job array")
+    parser.add_argument("--scheduler", choices=sorted(BACKENDS),
+                        help="the scheduler, when the script has no directive (or torque for #PBS)")
 
 
 def cmd_sub(args: argparse.Namespace) -> int:
-    raise TinyxpError("`tinyxp sub` is not implemented yet")
+    from .submit import submit_job_script
+
+    return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 
 
 # name -> (help, add_arguments, run)

@@ -1,13 +1,553 @@
-"""Submission of sweeps as jobs: from the launcher and from `tinyxp sub`. (Stub: issue 5.)"""
+"""Submission of sweeps as jobs: from the launcher (xp.scheduler) and from `tinyxp sub`.
+
+Every setting gets a run directory, allocated and written (info.yaml PENDING,
+script.sh) before anything is submitted; a job then runs the task with that setting
+plus `xp.run_id=<id> xp.log_dir=<abs> xp.scheduler=null`, so it fills its own
+directory. A submission that fails marks the runs it leaves unsubmitted FAILED and
+raises SchedulerError naming the jobs already submitted.
+"""
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+import os
+import re
+import shlex
+import sys
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from .errors import SchedulerError
+from .scheduler import JobSpec, Task, get_backend, render_command, render_script
+
+JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
+JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
+RE_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
+RE_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+RE_DIRECTIVE = re.compile(r"^(?P<prefix>#[A-Z]{2,}|#\$)(\s|$)")
+
+
+class Sweep(NamedTuple):
+    """One python command to submit: its settings and how its jobs look."""
+
+    scheduler: str
+    log_dir: str
+    name: str
+    command: Sequence[str]  # everything before the overrides: [env..., python, options..., script]
+    settings: Sequence[Sequence[str]]  # override tokens of each setting
+    work_dir: str
+    directives: Sequence[str] = ()
+    setup: Sequence[str] = ()
+    after: Sequence[str] = ()
+    shebang: str = "#!/bin/bash"
+    array: bool = False
+    max_parallel: Optional[int] = None
+    requeue: bool = False
+    signal_grace: int = 120
+    configs: Optional[Sequence[Any]] = None  # composed config of each setting (launcher)
+    xp: Optional[Dict[str, Any]] = None  # the xp settings, written to xp.yaml (launcher)
+
+
+class Submitted(NamedTuple):
+    run_id: int
+    run_dir: str
+    job_id: Optional[str]
+    script: str
+
+
+def _without_job_keys(setting_tokens: Sequence[str]) -> List[str]:
+    from .errors import OverrideError
+    from .overrides import parse_override
+
+    keep = []
+    for token in setting_tokens:
+        try:
+            key = parse_override(token).key
+        except OverrideError:  # the job reports it, as the command line would
+            key = None
+        if key not in JOB_KEYS:
+            keep.append(token)
+    return keep
+
+
+def job_tokens(setting_tokens: Sequence[str], run_id: int, log_dir: str) -> List[str]:
+    """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
+    from .overrides import make_override
+
+    own = [make_override("set", "xp.run_id", run_id).text, make_override("set", "xp.log_dir", log_dir).text]
+    return [*_without_job_keys(setting_tokens), *own, "xp.scheduler=null"]
+
+
+def _to_plain(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, dict) or hasattr(obj, "items"):
+        return {str(k): _to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]) -> Dict[str, Any]:
+    import getpass
+    import socket
+    from datetime import datetime, timezone
+
+    from . import __version__
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in a container without passwd entry
+        user = str(os.getuid()) if hasattr(os, "getuid") else None
+    script = sweep.command[-1]
+    tokens = _without_job_keys(tokens)
+    return {
+        "run_id": run_id,
+        "run_dir": run_dir,
+        "log_dir": sweep.log_dir,
+        "status": "PENDING",
+        "submit_time": datetime.now(timezone.utc).isoformat(),
+        "start_time": None,
+        "end_time": None,
+        "duration_s": None,
+        "hostname": socket.gethostname(),
+        "user": user,
+        "argv": list(sys.argv),
+        "overrides": list(tokens),
+        "command": f"cd {shlex.quote(sweep.work_dir)} && {render_command([*sweep.command, *tokens])}",
+        "work_dir": sweep.work_dir,
+        "script": os.path.abspath(os.path.join(sweep.work_dir, script)),
+        "tinyxp_version": __version__,
+        "restarts": 0,
+        "scheduler": {"name": sweep.scheduler, "job_id": None, "array_job_id": None, "array_task_id": None},
+    }
+
+
+def _chunks(items: Sequence[Any], size: int) -> List[Sequence[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _array_size(sweep: Sweep) -> int:
+    from .scheduler import max_array_size
+
+    return max_array_size(sweep.scheduler)
+
+
+def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir: Optional[str] = None) -> List[Tuple[List[Tuple[int, str]], str, str]]:
+    """Write every run directory and job script of sweep; nothing is submitted.
+
+    Returns one (runs, script path, script text) per job to submit, runs being the
+    (run_id, run_dir) pairs it covers. With run_ids (a dry run) no run directory is
+    allocated and the scripts go to script_dir. On an error the run directories made
+    so far are removed.
+    """
+    from .logger import METADATA_DIR, allocate_run_dir, ensure_log_dir, write_atomic, write_yaml
+
+    backend = get_backend(sweep.scheduler)
+    dry = run_ids is not None
+    made: List[str] = []
+    try:
+        runs: List[Tuple[int, str]] = []
+        for i, tokens in enumerate(sweep.settings):
+            if dry:
+                runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
+                continue
+            run_id, run_dir = allocate_run_dir(sweep.log_dir)
+            made.append(run_dir)
+            runs.append((run_id, run_dir))
+            os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
+            if sweep.configs is not None:
+                write_yaml(os.path.join(run_dir, METADATA_DIR, "config.yaml"), _to_plain(sweep.configs[i]))
+            if sweep.xp is not None:
+                write_yaml(os.path.join(run_dir, METADATA_DIR, "xp.yaml"), _to_plain(sweep.xp))
+            write_yaml(os.path.join(run_dir, METADATA_DIR, "info.yaml"), _pending_info(sweep, run_id, run_dir, tokens))
+        tasks = [
+            Task(run_dir, [*sweep.command, *job_tokens(tokens, run_id, sweep.log_dir)])
+            for (run_id, run_dir), tokens in zip(runs, sweep.settings)
+        ]
+        common = dict(
+            scheduler=sweep.scheduler, name=sweep.name, work_dir=sweep.work_dir, directives=sweep.directives,
+            setup=sweep.setup, after=sweep.after, requeue=sweep.requeue, signal_grace=sweep.signal_grace,
+            shebang=sweep.shebang,
+        )
+        jobs = []
+        if sweep.array:
+            jobs_dir = script_dir or os.path.join(sweep.log_dir, JOBS_DIR)
+            if not dry:
+                ensure_log_dir(jobs_dir)  # SLURM fails a job silently when its log folder is missing
+            from .scheduler import array_log_paths
+
+            stdout, stderr = array_log_paths(sweep.scheduler, os.path.join(sweep.log_dir, JOBS_DIR))
+            size = _array_size(sweep)
+            for chunk_runs, chunk_tasks in zip(_chunks(runs, size), _chunks(tasks, size)):
+                text = render_script(JobSpec(
+                    tasks=chunk_tasks, stdout=stdout, stderr=stderr, array=True,
+                    max_parallel=sweep.max_parallel, **common,
+                ))
+                path = os.path.join(jobs_dir, f"array-{chunk_runs[0][0]}.sh")
+                jobs.append((list(chunk_runs), path, text))
+        else:
+            for (run_id, run_dir), task in zip(runs, tasks):
+                text = render_script(JobSpec(
+                    tasks=[task], stdout=os.path.join(run_dir, "stdout.log"),
+                    stderr=os.path.join(run_dir, "stderr.log"), **common,
+                ))
+                path = os.path.join(script_dir, f"{run_id}.sh") if dry else os.path.join(run_dir, "script.sh")
+                jobs.append(([(run_id, run_dir)], path, text))
+        for job_runs, path, text in jobs:
+            write_atomic(path, text)
+            os.chmod(path, 0o755)  # oarsub -S runs the script itself
+            if sweep.array and not dry:
+                for _, run_dir in job_runs:
+                    os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, "script.sh"))
+        return jobs
+    except BaseException:
+        import shutil
+
+        for run_dir in made:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def submit_sweep(sweep: Sweep) -> List[Submitted]:
+    """Write and submit the jobs of sweep; returns one Submitted per run.
+
+    Raises SchedulerError when a submission fails: the runs of that job and of every
+    later job are marked FAILED (not submitted), and the message lists the jobs that
+    were submitted.
+    """
+    from .logger import update_info
+    from .scheduler import submit_script
+
+    jobs = prepare(sweep)
+    done: List[Submitted] = []
+    for k, (runs, path, _) in enumerate(jobs):
+        try:
+            ids = submit_script(sweep.scheduler, path)
+        except SchedulerError as err:
+            unsubmitted = [run for job_runs, _, _ in jobs[k:] for run in job_runs]
+            for run_id, run_dir in unsubmitted:
+                update_info(run_dir, status="FAILED", error={"type": "SchedulerError", "message": f"Not submitted: {err.message}"})
+            raise SchedulerError(_failure_message(err, done, unsubmitted, len(jobs), k)) from None
+        for index, (run_id, run_dir) in enumerate(runs):
+            job = _job_record(sweep, ids, index)
+            update_info(run_dir, scheduler=job)
+            done.append(Submitted(run_id, run_dir, job["job_id"], path))
+    return done
+
+
+def _job_record(sweep: Sweep, ids: Dict[str, Any], index: int) -> Dict[str, Any]:
+    job_id = ids["job_id"]
+    if not sweep.array:
+        return {"name": sweep.scheduler, "job_id": job_id, "array_job_id": None, "array_task_id": None}
+    backend = get_backend(sweep.scheduler)
+    task_id = backend.first_index + index
+    if sweep.scheduler == "oar":  # every OAR array task is a job of its own
+        job_ids = ids["job_ids"]
+        return {"name": "oar", "job_id": job_ids[index] if index < len(job_ids) else None,
+                "array_job_id": ids["array_job_id"], "array_task_id": task_id}
+    if sweep.scheduler in ("pbs", "torque") and "[]" in job_id:
+        task_job = job_id.replace("[]", f"[{task_id}]")
+    elif sweep.scheduler == "lsf":
+        task_job = f"{job_id}[{task_id}]"
+    elif sweep.scheduler == "sge":
+        task_job = f"{job_id}.{task_id}"
+    else:
+        task_job = f"{job_id}_{task_id}"
+    return {"name": sweep.scheduler, "job_id": task_job, "array_job_id": job_id, "array_task_id": task_id}
+
+
+def _failure_message(err: SchedulerError, done: List[Submitted], unsubmitted: Sequence[Tuple[int, str]], n_jobs: int, k: int) -> str:
+    lines = [f"Cannot submit job {k + 1} of {n_jobs}: {err.message}"]
+    if done:
+        listed = ", ".join(f"run {s.run_id} (job {s.job_id})" for s in done)
+        lines.append(f"Submitted before the failure: {listed}")
+    else:
+        lines.append("Nothing was submitted")
+    ids = ", ".join(str(run_id) for run_id, _ in unsubmitted)
+    lines.append(f"Not submitted, marked FAILED: run {ids}" if len(unsubmitted) == 1 else f"Not submitted, marked FAILED: runs {ids}")
+    return "\n".join(lines)
+
+
+def write_dry_run(sweep: Sweep, script_dir: str) -> List[Tuple[str, str]]:
+    """Write sweep's job scripts to script_dir without allocating runs or submitting.
+
+    Run ids are the ones the runs would get now. Returns (path, text) per job.
+    """
+    from .logger import _is_run_id
+
+    try:
+        names = os.listdir(sweep.log_dir)
+    except OSError:
+        names = []
+    first = max((int(n) for n in names if _is_run_id(n)), default=0) + 1
+    jobs = prepare(sweep, run_ids=list(range(first, first + len(sweep.settings))), script_dir=script_dir)
+    return [(path, text) for _, path, text in jobs]
+
+
+def _print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = print) -> None:
+    for s in submitted:
+        out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}: {s.run_dir}")
+
+
+def _xp_get(xp: Any, name: str) -> Any:
+    from .config import XP_DEFAULTS
+
+    try:
+        value = xp[name]
+    except (KeyError, TypeError):
+        value = getattr(xp, name, XP_DEFAULTS.get(name))
+    return value
 
 
 def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], configs: List[Any], xp: Any) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
     `settings` are the expanded override lists (overrides.expand_sweeps), `configs`
-    the composed Config of each. Returns the exit status for the launcher.
+    the composed Config of each. Returns the exit status for the launcher. Raises
+    SchedulerError for an unknown scheduler or a failed submission.
     """
-    raise NotImplementedError("submission is not implemented yet")
+    from .overrides import setting_tokens
+
+    scheduler = _xp_get(xp, "scheduler")
+    get_backend(scheduler)
+    python = _xp_get(xp, "python") or sys.executable
+    script = os.path.abspath(script_path)
+    sweep = Sweep(
+        scheduler=scheduler,
+        log_dir=os.path.abspath(_xp_get(xp, "log_dir")),
+        name=_xp_get(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],
+        command=[python, script],
+        settings=[setting_tokens(s) for s in settings],
+        work_dir=os.getcwd(),
+        directives=list(_xp_get(xp, "scheduler_options") or []),
+        setup=list(_xp_get(xp, "setup") or []),
+        array=bool(_xp_get(xp, "array")),
+        max_parallel=_xp_get(xp, "max_parallel"),
+        requeue=bool(_xp_get(xp, "requeue")),
+        signal_grace=int(_xp_get(xp, "signal_grace")),
+        configs=configs,
+        xp=_to_plain(xp),
+    )
+    _print_submitted(submit_sweep(sweep), scheduler)
+    return 0
+
+
+# --- `tinyxp sub`: a job script in the scheduler's own syntax ------------------------
+
+
+class Command(NamedTuple):
+    """A python command line of a job script: [env..., python, options..., script] and overrides."""
+
+    line: int
+    pos: int  # offset of the line in the script's text
+    command: List[str]
+    args: List[str]
+
+
+class JobScript(NamedTuple):
+    scheduler: Optional[str]
+    shebang: str
+    directives: List[str]  # option text after the prefix, in order
+    setup: List[str]  # lines before the first python command
+    commands: List[Command]
+    after: List[str]  # lines after the first python command that are not python commands
+
+
+def _logical_lines(text: str, path: str) -> List[Tuple[int, int, str]]:
+    """(line number, offset, text) of each line, `\\` continuations joined."""
+    lines: List[Tuple[int, int, str]] = []
+    pending: Optional[Tuple[int, int, str]] = None
+    offset = 0
+    raw_lines = text.split("\n")
+    if raw_lines[-1] == "":
+        raw_lines.pop()
+    for number, raw in enumerate(raw_lines, start=1):
+        line = raw.rstrip("\r")
+        if pending is not None:
+            pending = (pending[0], pending[1], pending[2] + line)
+        else:
+            pending = (number, offset, line)
+        offset += len(raw) + 1
+        if line.endswith("\\") and not line.lstrip().startswith("#"):
+            pending = (pending[0], pending[1], pending[2][:-1])
+            continue
+        lines.append(pending)
+        pending = None
+    if pending is not None:
+        end = len(text.rstrip("\n")) - 1
+        raise SchedulerError(
+            "Expected a line after the continuation '\\', found the end of the file",
+            source=text, pos=max(0, end), path=path,
+        )
+    return lines
+
+
+def _python_command(words: List[str]) -> Optional[Tuple[List[str], List[str]]]:
+    """(command up to the script, overrides) when words run python on a script, else None."""
+    i = 0
+    while i < len(words) and RE_ASSIGNMENT.match(words[i]):
+        i += 1
+    if i >= len(words) or not RE_PYTHON.match(os.path.basename(words[i])):
+        return None
+    i += 1
+    while i < len(words) and words[i].startswith("-"):
+        if words[i] == "-m":
+            i += 1
+            break
+        i += 2 if words[i] in ("-W", "-X") else 1
+    if i >= len(words):
+        return None
+    return words[:i + 1], words[i + 1:]
+
+
+def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
+    """Read a job script: shebang, directives, setup lines, python commands, lines after.
+
+    Raises SchedulerError (with the file, line and a caret) for an unknown or mixed
+    directive, a continuation at the end of the file, a python line that cannot be
+    split into words, or a script without python command.
+    """
+    shebang = "#!/bin/bash"
+    scheduler: Optional[str] = None
+    first_prefix: Optional[Tuple[str, int]] = None
+    directives: List[str] = []
+    setup: List[str] = []
+    commands: List[Command] = []
+    after: List[str] = []
+    from .scheduler import DIRECTIVE_PREFIXES
+
+    for number, offset, line in _logical_lines(text, path):
+        if number == 1 and line.startswith("#!"):
+            shebang = line
+            continue
+        found = RE_DIRECTIVE.match(line)
+        if found and not commands:
+            prefix = found.group("prefix")
+            name = DIRECTIVE_PREFIXES.get(prefix)
+            if name is None:
+                if not re.match(r"#[A-Z]+\s+-", line):
+                    setup.append(line)  # a comment that only looks like a directive
+                    continue
+                import difflib
+
+                hint = difflib.get_close_matches(prefix, list(DIRECTIVE_PREFIXES), n=1)
+                did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
+                raise SchedulerError(
+                    f"Unknown directive {prefix!r}{did_you_mean} (expected one of: {', '.join(DIRECTIVE_PREFIXES)})",
+                    source=text, pos=offset, length=len(prefix), path=path,
+                )
+            if scheduler is not None and scheduler != name:
+                raise SchedulerError(
+                    f"Cannot mix {prefix!r} directives with the {first_prefix[0]!r} directives of line {first_prefix[1]}",
+                    source=text, pos=offset, length=len(prefix), path=path,
+                )
+            if scheduler is None:
+                scheduler, first_prefix = name, (prefix, number)
+            directives.append(line[len(prefix):].strip())
+            continue
+        stripped = line.strip()
+        words = None
+        if stripped and not stripped.startswith("#") and re.search(r"\bpython", stripped):
+            try:
+                words = shlex.split(stripped, comments=True)
+            except ValueError as err:
+                raise SchedulerError(
+                    f"Cannot split the command into words: {err}", source=text, pos=offset,
+                    length=len(line), path=path,
+                ) from None
+        split = _python_command(words) if words else None
+        if split is not None:
+            commands.append(Command(number, offset, split[0], split[1]))
+        elif not stripped:
+            continue
+        elif commands:
+            after.append(line)
+        else:
+            setup.append(line)
+    if not commands:
+        raise SchedulerError(f"{path}: Expected a python command line (python train.py ...), found none")
+    return JobScript(scheduler, shebang, directives, setup, commands, after)
+
+
+def _command_xp(script: str, setting: Sequence[Any], work_dir: str) -> Dict[str, Any]:
+    """The xp settings a command's first setting gives: defaults, configs/tinyxp.yaml, xp.* tokens."""
+    from . import config
+
+    config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, script)), "configs")
+    if os.path.isdir(config_dir) and hasattr(config, "compose_xp"):
+        return dict(_to_plain(config.compose_xp(config_dir, setting)))
+    xp = dict(config.XP_DEFAULTS)
+    for override in setting:
+        if override.key.startswith("xp.") and override.kind != "delete":
+            xp[override.key[3:]] = override.value
+    return xp
+
+
+def submit_job_script(
+    path: str, *, scheduler: Optional[str] = None, array: bool = False, dry_run: bool = False,
+    out: Any = print,
+) -> int:
+    """`tinyxp sub`: expand a job script's python commands and submit one job per setting.
+
+    With array, each command's settings go as one job array (chunked to the cluster's
+    limit); with dry_run the scripts are written to <log_dir>/.tinyxp/dry-run and
+    printed, and nothing is submitted. Raises SchedulerError (bad script, failed
+    submission) or OverrideError (bad override on a python line).
+    """
+    from .errors import OverrideError
+    from .overrides import expand_sweeps, parse_command_line, setting_tokens
+
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as err:
+        raise SchedulerError(f"Cannot read the job script {path!r}: {err.strerror or err}") from None
+    script = parse_job_script(text, path=path)
+    name = scheduler or script.scheduler
+    if name is None:
+        raise SchedulerError(f"{path}: Cannot tell the scheduler: the script has no directive; pass --scheduler")
+    if scheduler == "torque" and script.scheduler == "pbs":
+        name = "torque"
+    elif scheduler is not None and script.scheduler is not None and scheduler != script.scheduler:
+        raise SchedulerError(f"{path}: Cannot submit {script.scheduler} directives to --scheduler {scheduler}")
+    get_backend(name)
+    work_dir = os.getcwd()
+    total = 0
+    for command in script.commands:
+        target = command.command[-1]
+        try:
+            parsed = parse_command_line(command.args, prog=target)
+            settings = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
+        except OverrideError as err:
+            raise OverrideError(f"{path}:{command.line}: {err}") from None
+        xp = _command_xp(target, settings[0], work_dir)
+        log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
+        sweep = Sweep(
+            scheduler=name,
+            log_dir=log_dir,
+            name=xp.get("job_name") or os.path.splitext(os.path.basename(target))[0],
+            command=command.command,
+            settings=[setting_tokens(s) for s in settings],
+            work_dir=work_dir,
+            directives=script.directives,
+            setup=script.setup,
+            after=script.after,
+            shebang=script.shebang,
+            array=array or bool(xp.get("array")),
+            max_parallel=xp.get("max_parallel"),
+            requeue=bool(xp.get("requeue")),
+            signal_grace=int(xp.get("signal_grace") or 120),
+        )
+        if dry_run:
+            folder = os.path.join(log_dir, ".tinyxp", "dry-run")
+            from .logger import ensure_log_dir
+
+            ensure_log_dir(folder)
+            for script_path, script_text in write_dry_run(sweep, folder):
+                out(f"# {script_path}\n{script_text}")
+                total += 1
+            continue
+        submitted = submit_sweep(sweep)
+        _print_submitted(submitted, name, out)
+        total += len(submitted)
+    if dry_run:
+        out(f"Dry run: wrote {total} job script{'s' if total != 1 else ''}; nothing was submitted")
+    return 0

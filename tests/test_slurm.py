@@ -1,0 +1,219 @@
+"""Against a real one-node SLURM (tests/slurm.py starts it): sweeps, arrays, scancel, preemption.
+
+Skipped without sbatch or without root. The preemption test waits for SLURM to start
+the requeued job again (about two minutes): it runs only with TINYXP_SLOW_TESTS=1.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import unittest
+
+from tinyxp.logger import read_yaml
+
+from . import slurm
+from .support import run_script, script_env, temp_dir, write_files, write_project
+
+SLOW = os.environ.get("TINYXP_SLOW_TESTS") == "1"
+TIMEOUT = 60.0
+TRICKY = "$(touch {marker}) `touch {marker}` \"q\" it's  two  spaces"
+
+CONFIG = "lr: 0.1\nmsg: hi\nsleep: 0\n"
+BODY = """\
+import time
+print("lr", ctx.config.lr, "msg", ctx.config.msg, flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+time.sleep(float(ctx.config.sleep))
+"""
+PREEMPT_BODY = """\
+import time
+state = {"step": 0, "attempts": 0}
+try:
+    state = ctx.logger.load_checkpoint("last")
+except tinyxp.NoCheckpoint:
+    pass
+state["attempts"] += 1
+ctx.on_preempt(lambda: ctx.logger.log_checkpoint(state, name="last"))
+print("attempt", state["attempts"], "from step", state["step"], flush=True)
+if state["attempts"] == 1:
+    for _ in range(3000):  # until the preemption signal comes
+        state["step"] += 1
+        time.sleep(0.1)
+    raise RuntimeError("no preemption signal came")
+"""
+
+
+def info(run_dir: str) -> dict:
+    return read_yaml(os.path.join(run_dir, "metadata", "info.yaml"))
+
+
+def wait_for_status(run_dir: str, statuses, timeout: float = TIMEOUT) -> dict:
+    """Poll a run's info.yaml until its status is one of statuses; returns the info."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = info(run_dir)
+        except Exception:  # between the job's writes; try again
+            last = None
+        if last and last.get("status") in statuses:
+            return last
+        time.sleep(0.2)
+    job = last and (last.get("scheduler") or {}).get("job_id")
+    state = subprocess.run(["scontrol", "show", "job", str(job)], stdout=subprocess.PIPE, universal_newlines=True).stdout
+    raise AssertionError(f"{run_dir} did not reach {statuses} in {timeout:g} s: {last}\n{state}")
+
+
+def wait_for_job_end(job_id: str, timeout: float = TIMEOUT) -> str:
+    """Poll scontrol until the job has ended; returns its state (COMPLETED, FAILED, ...)."""
+    deadline = time.monotonic() + timeout
+    shown = ""
+    while time.monotonic() < deadline:
+        shown = subprocess.run(["scontrol", "show", "job", str(job_id)], stdout=subprocess.PIPE,
+                               universal_newlines=True).stdout
+        found = re.search(r"JobState=(\w+)", shown)
+        if found and found.group(1) not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED"):
+            return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not end in {timeout:g} s:\n{shown}")
+
+
+def read(path: str) -> str:
+    with open(path, encoding="utf-8") as file:
+        return file.read()
+
+
+def run_dirs(log_dir: str) -> list:
+    return [os.path.join(log_dir, n) for n in sorted(os.listdir(log_dir), key=lambda n: (len(n), n)) if n.isdigit()]
+
+
+@unittest.skipIf(slurm.ensure_cluster() is not None, f"no SLURM: {slurm.ensure_cluster()}")
+class SlurmTest(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.marker = os.path.join(self.root, "marker")
+        self.script = write_project(self.root, body=BODY, config=CONFIG)
+        self.log_dir = os.path.join(self.root, "logs")
+        self.submitted = []
+        self.addCleanup(self.cancel)
+
+    def cancel(self):
+        for job in self.submitted:
+            subprocess.run(["scancel", str(job)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def check_complete(self, expected_lrs, *, array=False, after=""):
+        dirs = run_dirs(self.log_dir)
+        self.assertEqual(len(dirs), len(expected_lrs))
+        tricky = TRICKY.format(marker=self.marker)
+        for run_dir, lr in zip(dirs, expected_lrs):
+            done = wait_for_status(run_dir, ("COMPLETE", "FAILED"))
+            self.assertEqual(done["status"], "COMPLETE", read(os.path.join(run_dir, "stderr.log")))
+            job = done["scheduler"]
+            self.assertEqual(wait_for_job_end(job["job_id"]), "COMPLETED")
+            self.assertEqual(job["name"], "slurm")
+            self.assertTrue(str(job["job_id"]).isdigit(), job)
+            if array:
+                self.assertIsNotNone(job["array_job_id"])
+                self.assertIsInstance(job["array_task_id"], int)
+            self.assertEqual(read(os.path.join(run_dir, "stdout.log")), f"lr {lr} msg {tricky}\n{after}")
+            self.assertIn("to stderr\n", read(os.path.join(run_dir, "stderr.log")))
+        self.assertFalse(os.path.exists(self.marker), "a value in a job executed a command")
+
+    def submit_with_launcher(self, *args):
+        done = run_script(self.script, ["+sweep", "lr=0.1,0.2,0.3", "msg=" + json.dumps(TRICKY.format(marker=self.marker)),
+                                        "xp.scheduler=slurm", *args], cwd=self.root)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for run_dir in run_dirs(self.log_dir):
+            self.submitted.append(info(run_dir)["scheduler"]["job_id"])
+        return done
+
+    def test_launcher_sweep_as_jobs(self):
+        done = self.submit_with_launcher("xp.scheduler_options=['--time=00:05:00']")
+        self.assertEqual(done.stdout.count("Submitted run"), 3)
+        for run_dir in run_dirs(self.log_dir):
+            self.assertIn(info(run_dir)["status"], ("PENDING", "RUNNING", "COMPLETE"))
+        self.check_complete([0.1, 0.2, 0.3])
+
+    def test_launcher_sweep_as_array_with_throttle(self):
+        self.submit_with_launcher("xp.array=true", "xp.max_parallel=2")
+        array_id = info(run_dirs(self.log_dir)[0])["scheduler"]["array_job_id"]
+        shown = subprocess.run(["scontrol", "show", "job", str(array_id)], stdout=subprocess.PIPE, universal_newlines=True).stdout
+        self.assertIn("ArrayTaskThrottle=2", shown)
+        self.check_complete([0.1, 0.2, 0.3], array=True)
+
+    def write_jobs_script(self):
+        tricky = TRICKY.format(marker=self.marker)
+        jobs = os.path.join(self.root, "jobs.sh")
+        write_files(self.root, {"jobs.sh": f"""\
+            #!/bin/bash
+            #SBATCH --time=00:05:00
+            #SBATCH --mem=100M
+            export GREETING="hello there"
+            {sys.executable} train.py +sweep lr=0.1,0.2 \\
+                {shlex.quote("msg=" + json.dumps(tricky))}
+            echo "after: $GREETING"
+            """})
+        return jobs
+
+    def tinyxp_sub(self, *args):
+        done = subprocess.run([sys.executable, "-m", "tinyxp", "sub", *args, "jobs.sh"], cwd=self.root,
+                              env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for run_dir in run_dirs(self.log_dir):
+            self.submitted.append(info(run_dir)["scheduler"]["job_id"])
+        return done
+
+    def test_tinyxp_sub_as_jobs(self):
+        self.write_jobs_script()
+        done = self.tinyxp_sub()
+        self.assertEqual(done.stdout.count("Submitted run"), 2)
+        self.check_complete([0.1, 0.2], after="after: hello there\n")
+        for run_dir in run_dirs(self.log_dir):
+            self.assertIn("#SBATCH --mem=100M\n", read(os.path.join(run_dir, "script.sh")))
+
+    def test_tinyxp_sub_as_array(self):
+        self.write_jobs_script()
+        self.tinyxp_sub("--array")
+        self.check_complete([0.1, 0.2], array=True, after="after: hello there\n")
+
+    def test_scancel_ends_interrupted(self):
+        done = run_script(self.script, ["xp.scheduler=slurm", "sleep=60"], cwd=self.root)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        (run_dir,) = run_dirs(self.log_dir)
+        job_id = info(run_dir)["scheduler"]["job_id"]
+        self.submitted.append(job_id)
+        wait_for_status(run_dir, ("RUNNING",))
+        subprocess.run(["scancel", str(job_id)], check=True)
+        self.assertEqual(wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))["status"], "INTERRUPTED")
+
+    @unittest.skipUnless(SLOW, "slow (the requeued job restarts after about two minutes): set TINYXP_SLOW_TESTS=1")
+    def test_preemption_checkpoints_requeues_and_resumes(self):
+        script = write_project(self.root, body=PREEMPT_BODY, config=CONFIG)
+        done = run_script(script, ["xp.scheduler=slurm", "xp.requeue=true", "xp.signal_grace=60"], cwd=self.root)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        (run_dir,) = run_dirs(self.log_dir)
+        job_id = info(run_dir)["scheduler"]["job_id"]
+        self.submitted.append(job_id)
+        self.assertIn("#SBATCH --signal=B:USR1@60\n", read(os.path.join(run_dir, "script.sh")))
+        wait_for_status(run_dir, ("RUNNING",))
+        time.sleep(0.5)  # let the task register its handler and take a few steps
+        subprocess.run(["scancel", "--signal=USR1", "--batch", str(job_id)], check=True)
+        interrupted = wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))
+        self.assertEqual(interrupted["status"], "INTERRUPTED")
+        self.assertTrue(os.path.exists(os.path.join(run_dir, "artifacts", "pickle", "last.pkl")))
+        final = wait_for_status(run_dir, ("COMPLETE", "FAILED"), timeout=300)
+        self.assertEqual(final["status"], "COMPLETE", read(os.path.join(run_dir, "stderr.log")))
+        self.assertEqual(final["restarts"], 1)
+        self.assertEqual(final["scheduler"]["restarts"], 1)
+        lines = read(os.path.join(run_dir, "stdout.log")).splitlines()
+        self.assertEqual(lines[0], "attempt 1 from step 0")
+        self.assertRegex(lines[1], r"^attempt 2 from step [1-9][0-9]*$")
+
+
+if __name__ == "__main__":
+    unittest.main()
