@@ -468,17 +468,11 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
 
 
 def _command_xp(script: str, setting: Sequence[Any], work_dir: str) -> Dict[str, Any]:
-    """The xp settings a command's first setting gives: defaults, configs/tinyxp.yaml, xp.* tokens."""
-    from . import config
+    """The xp settings of a command's setting: defaults, <script dir>/configs/tinyxp.yaml, xp.* tokens."""
+    from .config import compose_xp
 
     config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, script)), "configs")
-    if os.path.isdir(config_dir) and hasattr(config, "compose_xp"):
-        return dict(_to_plain(config.compose_xp(config_dir, setting)))
-    xp = dict(config.XP_DEFAULTS)
-    for override in setting:
-        if override.key.startswith("xp.") and override.kind != "delete":
-            xp[override.key[3:]] = override.value
-    return xp
+    return dict(_to_plain(compose_xp(config_dir, setting)))
 
 
 def submit_job_script(

@@ -4,7 +4,7 @@
 #   TINYXP_FAKE_FIRST_ID the first job id handed out (default 1000)
 log=${TINYXP_FAKE_LOG:?TINYXP_FAKE_LOG must name a file}
 printf '%s\n' "$(basename "$0") $*" >> "$log"
-call=$(wc -l < "$log")
+call=$(grep -vc "^stdin:" "$log")
 job_id=$(( ${TINYXP_FAKE_FIRST_ID:-1000} + call - 1 ))
 fail() {
     if [ "$call" = "${TINYXP_FAKE_FAIL_AT:-0}" ]; then

@@ -1,0 +1,317 @@
+"""Submission of sweeps (launcher and `tinyxp sub`) through the fake submit commands of tests/fakebin."""
+from __future__ import annotations
+
+import io
+import os
+import unittest
+from contextlib import redirect_stderr, redirect_stdout
+from unittest import mock
+
+from tinyxp import cli, submit
+from tinyxp.errors import OverrideError, SchedulerError
+from tinyxp.logger import read_yaml
+
+from .support import run_script, temp_dir, write_files, write_project
+from .test_scheduler import FAKEBIN, fake_env, read_lines
+
+JOBS = """\
+#!/bin/bash
+#SBATCH --time=00:10:00
+#SBATCH --mem=1G
+module load python
+export GREETING="hello there"
+python train.py +sweep lr=0.1,0.2 \\
+    'msg=$(touch x)'
+echo "after: $GREETING"
+"""
+
+
+def info(run_dir: str) -> dict:
+    return read_yaml(os.path.join(run_dir, "metadata", "info.yaml"))
+
+
+def run_dirs(log_dir: str) -> list:
+    if not os.path.isdir(log_dir):
+        return []
+    return [os.path.join(log_dir, n) for n in sorted(os.listdir(log_dir), key=lambda n: (len(n), n)) if n.isdigit()]
+
+
+class ParseJobScriptTest(unittest.TestCase):
+    def test_parts(self):
+        script = submit.parse_job_script(JOBS, path="jobs.sh")
+        self.assertEqual(script.scheduler, "slurm")
+        self.assertEqual(script.shebang, "#!/bin/bash")
+        self.assertEqual(script.directives, ["--time=00:10:00", "--mem=1G"])
+        self.assertEqual(script.setup, ["module load python", 'export GREETING="hello there"'])
+        self.assertEqual(script.after, ['echo "after: $GREETING"'])
+        (command,) = script.commands
+        self.assertEqual((command.line, command.command, command.args),
+                         (6, ["python", "train.py"], ["+sweep", "lr=0.1,0.2", "msg=$(touch x)"]))
+
+    def test_python_lines(self):
+        cases = [
+            ("python3.11 -u train.py a=1", ["python3.11", "-u", "train.py"], ["a=1"]),
+            ("CUDA_VISIBLE_DEVICES=0 python -m pkg.train a=1", ["CUDA_VISIBLE_DEVICES=0", "python", "-m", "pkg.train"], ["a=1"]),
+            ("/opt/env/bin/python -W ignore train.py", ["/opt/env/bin/python", "-W", "ignore", "train.py"], []),
+        ]
+        for line, command, args in cases:
+            with self.subTest(line):
+                (parsed,) = submit.parse_job_script(f"#PBS -N x\n{line}\n").commands
+                self.assertEqual((parsed.command, parsed.args), (command, args))
+
+    def test_each_directive_prefix(self):
+        for prefix, name in (("#SBATCH", "slurm"), ("#OAR", "oar"), ("#PBS", "pbs"), ("#$", "sge"), ("#BSUB", "lsf")):
+            with self.subTest(prefix):
+                self.assertEqual(submit.parse_job_script(f"{prefix} -x 1\npython t.py\n").scheduler, name)
+
+    def test_comments_that_look_like_directives_are_setup(self):
+        script = submit.parse_job_script("#SBATCH -n 1\n#TODO tidy this\npython t.py\n")
+        self.assertEqual(script.setup, ["#TODO tidy this"])
+
+    def assert_error(self, text, message):
+        with self.assertRaises(SchedulerError) as caught:
+            submit.parse_job_script(text, path="jobs.sh")
+        self.assertEqual(str(caught.exception), message)
+
+    def test_no_python_command(self):
+        self.assert_error("#!/bin/bash\n#SBATCH -n 1\necho hello\n",
+                          "jobs.sh: Expected a python command line (python train.py ...), found none")
+
+    def test_unknown_directive(self):
+        self.assert_error(
+            "#!/bin/bash\n#SBACTH --time=01:00:00\npython t.py\n",
+            "jobs.sh:2:1: Unknown directive '#SBACTH'; did you mean '#SBATCH'? (expected one of: #SBATCH, #OAR, #PBS, #$, #BSUB)\n"
+            "    #SBACTH --time=01:00:00\n    ^^^^^^^",
+        )
+
+    def test_mixed_directives(self):
+        self.assert_error(
+            "#!/bin/bash\n#SBATCH --time=01:00:00\n#PBS -l walltime=1:00:00\npython t.py\n",
+            "jobs.sh:3:1: Cannot mix '#PBS' directives with the '#SBATCH' directives of line 2\n"
+            "    #PBS -l walltime=1:00:00\n    ^^^^",
+        )
+
+    def test_continuation_at_end_of_file(self):
+        self.assert_error(
+            "#SBATCH -n 1\npython t.py a=1 \\\n",
+            "jobs.sh:2:17: Expected a line after the continuation '\\', found the end of the file\n"
+            "    python t.py a=1 \\\n                    ^",
+        )
+
+    def test_unclosed_quote(self):
+        self.assert_error(
+            "#SBATCH -n 1\npython t.py 'a=1\n",
+            "jobs.sh:2:1: Cannot split the command into words: No closing quotation\n"
+            "    python t.py 'a=1\n    ^^^^^^^^^^^^^^^^",
+        )
+
+
+class SubCommandTest(unittest.TestCase):
+    """`tinyxp sub` in-process, in a temporary project, with fake submit commands."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        write_project(self.root)
+        old = os.getcwd()
+        os.chdir(self.root)
+        self.addCleanup(os.chdir, old)
+        self.log_dir = os.path.join(self.root, "logs")
+
+    def sub(self, text, *args, env=None):
+        write_files(self.root, {"jobs.sh": text})
+        self.calls = fake_env(self, **(env or {}))
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            status = cli.main(["sub", *args, "jobs.sh"])
+        return status, out.getvalue(), err.getvalue()
+
+    def test_one_job_per_setting(self):
+        status, out, err = self.sub(JOBS)
+        self.assertEqual((status, err), (0, ""))
+        dirs = run_dirs(self.log_dir)
+        self.assertEqual(out, "".join(f"Submitted run {i + 1} as slurm job {1000 + i}: {d}\n" for i, d in enumerate(dirs)))
+        self.assertEqual(read_lines(self.calls), [f"sbatch --parsable {d}/script.sh" for d in dirs])
+        for i, run_dir in enumerate(dirs):
+            record = info(run_dir)
+            self.assertEqual(record["status"], "PENDING")
+            self.assertEqual(record["scheduler"], {"name": "slurm", "job_id": str(1000 + i), "array_job_id": None,
+                                                   "array_task_id": None})
+            self.assertEqual(record["overrides"], [f"lr={0.1 * (i + 1):g}", "msg='$(touch x)'"])
+            script = read_lines(os.path.join(run_dir, "script.sh"))
+            self.assertEqual(script[:6], [
+                "#!/bin/bash", "#SBATCH --job-name=train", f"#SBATCH --output={run_dir}/stdout.log",
+                f"#SBATCH --error={run_dir}/stderr.log", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G",
+            ])
+            self.assertEqual(script[7:], [
+                f"cd {self.root}", "module load python", 'export GREETING="hello there"',
+                f"python train.py lr={0.1 * (i + 1):g} 'msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
+                f"xp.log_dir={self.log_dir} xp.scheduler=null",
+                'echo "after: $GREETING"',
+            ])
+
+    def test_dry_run_submits_nothing(self):
+        status, out, err = self.sub(JOBS, "--dry-run")
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(run_dirs(self.log_dir), [])
+        self.assertFalse(os.path.exists(self.calls))
+        folder = os.path.join(self.log_dir, ".tinyxp", "dry-run")
+        self.assertEqual(sorted(os.listdir(folder)), ["1.sh", "2.sh"])
+        with open(os.path.join(folder, "2.sh")) as file:
+            self.assertIn(f"# {folder}/2.sh\n{file.read()}", out)
+        self.assertTrue(out.endswith("Dry run: wrote 2 job scripts; nothing was submitted\n"))
+
+    def test_array_with_throttle(self):
+        status, out, err = self.sub(JOBS.replace("lr=0.1,0.2", "lr=0.1,0.2,0.3 xp.max_parallel=2"), "--array")
+        self.assertEqual((status, err), (0, ""))
+        dirs = run_dirs(self.log_dir)
+        jobs_dir = os.path.join(self.log_dir, ".tinyxp", "jobs")
+        self.assertEqual(read_lines(self.calls), [f"scontrol show config", f"sbatch --parsable {jobs_dir}/array-1.sh"])
+        script = read_lines(os.path.join(jobs_dir, "array-1.sh"))
+        self.assertIn("#SBATCH --array=0-2%2", script)
+        self.assertIn(f"#SBATCH --output={jobs_dir}/%A_%a.out", script)
+        for i, run_dir in enumerate(dirs):
+            self.assertEqual(os.readlink(os.path.join(run_dir, "script.sh")), "../.tinyxp/jobs/array-1.sh")
+            self.assertEqual(info(run_dir)["scheduler"],
+                             {"name": "slurm", "job_id": f"1001_{i}", "array_job_id": "1001", "array_task_id": i})
+
+    def test_array_larger_than_the_limit_is_chunked(self):
+        status, _, err = self.sub(JOBS.replace("lr=0.1,0.2", "lr=range(5)"), "--array", env={"TINYXP_FAKE_MAX_ARRAY": "2"})
+        self.assertEqual((status, err), (0, ""))
+        jobs_dir = os.path.join(self.log_dir, ".tinyxp", "jobs")
+        self.assertEqual(read_lines(self.calls), ["scontrol show config"] + [
+            f"sbatch --parsable {jobs_dir}/array-{first}.sh" for first in (1, 3, 5)])
+        arrays = [[line for line in read_lines(os.path.join(jobs_dir, f"array-{n}.sh")) if "--array" in line] for n in (1, 3, 5)]
+        self.assertEqual(arrays, [["#SBATCH --array=0-1"], ["#SBATCH --array=0-1"], ["#SBATCH --array=0-0"]])
+        jobs = [info(d)["scheduler"]["job_id"] for d in run_dirs(self.log_dir)]
+        self.assertEqual(jobs, ["1001_0", "1001_1", "1002_0", "1002_1", "1003_0"])
+
+    def test_other_schedulers(self):
+        cases = {
+            "#OAR -l walltime=1:00:00": ("oar", ["1000", "1001"], "oarsub -S {}"),
+            "#PBS -l walltime=01:00:00": ("pbs", ["1000.pbs-server.example.org", "1001.pbs-server.example.org"], "qsub {}"),
+            "#$ -l h_rt=01:00:00": ("sge", ["1000", "1001"], "qsub -terse {}"),
+            "#BSUB -W 60": ("lsf", ["1000", "1001"], "bsub "),
+        }
+        for directive, (name, job_ids, call) in cases.items():
+            with self.subTest(name):
+                for run_dir in run_dirs(self.log_dir):
+                    import shutil
+
+                    shutil.rmtree(run_dir)
+                status, _, err = self.sub(f"{directive}\npython train.py +sweep lr=0.1,0.2\n")
+                self.assertEqual((status, err), (0, ""))
+                dirs = run_dirs(self.log_dir)
+                self.assertEqual([info(d)["scheduler"]["job_id"] for d in dirs], job_ids)
+                self.assertEqual([c for c in read_lines(self.calls) if not c.startswith("stdin:")],
+                                 [call.format(os.path.join(d, "script.sh")) for d in dirs])
+
+    def test_oar_array_records_each_task_job(self):
+        status, _, err = self.sub("#OAR -l walltime=1:00:00\npython train.py +sweep lr=0.1,0.2,0.3\n", "--array")
+        self.assertEqual((status, err), (0, ""))
+        jobs = [info(d)["scheduler"] for d in run_dirs(self.log_dir)]
+        self.assertEqual(jobs, [{"name": "oar", "job_id": str(100000 + i), "array_job_id": "100000", "array_task_id": i + 1}
+                                for i in range(3)])
+
+    def test_torque_for_pbs_directives(self):
+        status, _, err = self.sub("#PBS -l walltime=01:00:00\npython train.py +sweep lr=0.1,0.2\n", "--array", "--scheduler", "torque")
+        self.assertEqual((status, err), (0, ""))
+        jobs = [info(d)["scheduler"]["job_id"] for d in run_dirs(self.log_dir)]
+        self.assertEqual(jobs, ["1000[0].pbs-server.example.org", "1000[1].pbs-server.example.org"])
+        self.assertIn("#PBS -t 0-1", read_lines(os.path.join(self.log_dir, ".tinyxp", "jobs", "array-1.sh")))
+
+    def test_failure_half_way(self):
+        status, out, err = self.sub(JOBS.replace("lr=0.1,0.2", "lr=0.1,0.2,0.3"), env={"TINYXP_FAKE_FAIL_AT": "2"})
+        dirs = run_dirs(self.log_dir)
+        self.assertEqual(status, 2)
+        self.assertEqual(out, "")
+        self.assertEqual(err, (
+            f"tinyxp: error: Cannot submit job 2 of 3: Cannot submit '{dirs[1]}/script.sh': sbatch exited with status 1:\n"
+            "    sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified\n"
+            "Submitted before the failure: run 1 (job 1000)\n"
+            "Not submitted, marked FAILED: runs 2, 3\n"
+        ))
+        self.assertEqual([info(d)["status"] for d in dirs], ["PENDING", "FAILED", "FAILED"])
+        self.assertEqual(info(dirs[2])["error"]["type"], "SchedulerError")
+        self.assertEqual(info(dirs[2])["scheduler"]["job_id"], None)
+
+    def test_submit_command_not_found(self):
+        write_files(self.root, {"jobs.sh": JOBS})
+        err = io.StringIO()
+        with mock.patch.dict(os.environ, {"PATH": temp_dir(self)}), redirect_stderr(err):
+            status = cli.main(["sub", "jobs.sh"])
+        self.assertEqual(status, 2)
+        self.assertEqual(err.getvalue(), (
+            "tinyxp: error: Cannot submit job 1 of 2: Cannot run 'sbatch': command not found on PATH\n"
+            "Nothing was submitted\n"
+            "Not submitted, marked FAILED: runs 1, 2\n"
+        ))
+        self.assertEqual([info(d)["status"] for d in run_dirs(self.log_dir)], ["FAILED", "FAILED"])
+
+    def test_bad_script_exits_2_without_traceback(self):
+        status, out, err = self.sub("#!/bin/bash\necho nothing to run\n")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "tinyxp: error: jobs.sh: Expected a python command line (python train.py ...), found none\n")
+
+    def test_bad_override_names_the_line(self):
+        with self.assertRaises(OverrideError) as caught:
+            write_files(self.root, {"jobs.sh": "#SBATCH -n 1\npython train.py lr=0.1,0.2\n"})
+            fake_env(self)
+            submit.submit_job_script("jobs.sh")
+        self.assertTrue(str(caught.exception).startswith("jobs.sh:2: Cannot run a sweep without +sweep"), str(caught.exception))
+        self.assertEqual(run_dirs(self.log_dir), [])
+
+    def test_no_directive_needs_scheduler(self):
+        status, _, err = self.sub("python train.py\n")
+        self.assertEqual(err, "tinyxp: error: jobs.sh: Cannot tell the scheduler: the script has no directive; pass --scheduler\n")
+        status, _, err = self.sub("python train.py\n", "--scheduler", "sge")
+        self.assertEqual((status, err), (0, ""))
+
+
+class LauncherTest(unittest.TestCase):
+    """python train.py ... xp.scheduler=NAME in a subprocess, with the fake commands on PATH."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.script = write_project(self.root)
+        self.log_dir = os.path.join(self.root, "logs")
+        self.calls = os.path.join(self.root, "calls.log")
+        self.env = {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": self.calls}
+
+    def test_sweep_becomes_pending_runs(self):
+        done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=slurm",
+                                        "xp.scheduler_options=['--time=01:00:00']", "xp.setup=['module load x']"],
+                          env=self.env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        dirs = run_dirs(self.log_dir)
+        self.assertEqual(len(dirs), 2)
+        for i, run_dir in enumerate(dirs):
+            record = info(run_dir)
+            self.assertEqual((record["status"], record["scheduler"]["job_id"]), ("PENDING", str(1000 + i)))
+            self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml"))["lr"], [0.1, 0.2][i])
+            script = read_lines(os.path.join(run_dir, "script.sh"))
+            self.assertIn("#SBATCH --time=01:00:00", script)
+            self.assertIn("module load x", script)
+            self.assertTrue(script[-1].endswith(f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null"), script[-1])
+            self.assertNotIn("xp.scheduler=slurm", script[-1])
+        self.assertFalse(os.path.exists(os.path.join(self.root, "logs", "1", "metrics")))
+
+    def test_unknown_scheduler(self):
+        with self.assertRaises(SchedulerError) as caught:
+            submit.submit_from_launcher(self.script, [[]], [{}], {"scheduler": "slrum", "log_dir": self.log_dir})
+        self.assertEqual(
+            str(caught.exception),
+            "Unknown xp.scheduler 'slrum'; did you mean 'slurm'? (expected one of: slurm, oar, pbs, torque, sge, lsf)",
+        )
+        self.assertEqual(run_dirs(self.log_dir), [])
+
+    def test_script_that_cannot_be_written_leaves_no_run(self):
+        with mock.patch.dict(os.environ, {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": self.calls}):
+            with self.assertRaises(SchedulerError):
+                submit.submit_from_launcher(self.script, [[], []], [{}, {}], {
+                    "scheduler": "oar", "log_dir": self.log_dir, "array": True, "max_parallel": 2})
+        self.assertEqual(run_dirs(self.log_dir), [])
+        self.assertFalse(os.path.exists(self.calls))
+
+
+if __name__ == "__main__":
+    unittest.main()
