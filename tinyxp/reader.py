@@ -84,13 +84,13 @@ class Reader:
         """Every run, as a DataFrame (the same as `filter()`)."""
         return self.filter()
 
-    def filter(self, query: str = "") -> DataFrame:
+    def filter(self, query: Optional[str] = "") -> DataFrame:
         """The runs matching `query` (all runs when empty), in run id order.
 
         Raises QueryError for a syntax error, an unknown field or an impossible comparison.
         """
         rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
-        if query.strip():
+        if query and query.strip():
             from .query import compile_query
 
             predicate = compile_query(query, self.fields)
