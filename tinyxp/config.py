@@ -37,7 +37,7 @@ XP_DEFAULTS: Dict[str, Any] = {
     "snapshot_dir": "./.tinyxp/snapshots",
     "dirty": "ask",               # ask|ignore|commit|patch|error
     "interactive": True,          # may prompt (only when stdin is a terminal)
-    "scheduler": None,            # null|slurm|oar|pbs|sge|lsf
+    "scheduler": None,            # null|slurm|oar|pbs|torque|sge|lsf (scheduler.BACKENDS)
     "scheduler_options": [],      # directive options, e.g. ["--time=01:00:00"]
     "setup": [],                  # shell lines before python in job scripts
     "job_name": None,             # default: the script's name
