@@ -64,9 +64,9 @@ class ParseJobScriptTest(unittest.TestCase):
             with self.subTest(prefix):
                 self.assertEqual(submit.parse_job_script(f"{prefix} -x 1\npython t.py\n").scheduler, name)
 
-    def test_comments_that_look_like_directives_are_setup(self):
-        script = submit.parse_job_script("#SBATCH -n 1\n#TODO tidy this\npython t.py\n")
-        self.assertEqual(script.setup, ["#TODO tidy this"])
+    def test_comments_are_left_out(self):
+        script = submit.parse_job_script("#SBATCH -n 1\n#TODO tidy this\n# load\nmodule load x\npython t.py\n# end\n")
+        self.assertEqual((script.setup, script.after), (["module load x"], []))
 
     def assert_error(self, text, message):
         with self.assertRaises(SchedulerError) as caught:

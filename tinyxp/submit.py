@@ -424,8 +424,7 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
             name = DIRECTIVE_PREFIXES.get(prefix)
             if name is None:
                 if not re.match(r"#[A-Z]+\s+-", line):
-                    setup.append(line)  # a comment that only looks like a directive
-                    continue
+                    continue  # a comment that only looks like a directive
                 import difflib
 
                 hint = difflib.get_close_matches(prefix, list(DIRECTIVE_PREFIXES), n=1)
@@ -456,8 +455,8 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
         split = _python_command(words) if words else None
         if split is not None:
             commands.append(Command(number, offset, split[0], split[1]))
-        elif not stripped:
-            continue
+        elif not stripped or stripped.startswith("#"):
+            continue  # blank lines and comments stay in the user's script
         elif commands:
             after.append(line)
         else:
