@@ -124,12 +124,6 @@ def _chunks(items: Sequence[Any], size: int) -> List[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def _array_size(sweep: Sweep) -> int:
-    from .scheduler import max_array_size
-
-    return max_array_size(sweep.scheduler)
-
-
 def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir: Optional[str] = None) -> List[Tuple[List[Tuple[int, str]], str, str]]:
     """Write every run directory and job script of sweep; nothing is submitted.
 
@@ -140,7 +134,7 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
     """
     from .logger import METADATA_DIR, allocate_run_dir, ensure_log_dir, write_atomic, write_yaml
 
-    backend = get_backend(sweep.scheduler)
+    get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
     made: List[str] = []
     try:
@@ -172,10 +166,10 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
             jobs_dir = script_dir or os.path.join(sweep.log_dir, JOBS_DIR)
             if not dry:
                 ensure_log_dir(jobs_dir)  # SLURM fails a job silently when its log folder is missing
-            from .scheduler import array_log_paths
+            from .scheduler import array_log_paths, max_array_size
 
             stdout, stderr = array_log_paths(sweep.scheduler, os.path.join(sweep.log_dir, JOBS_DIR))
-            size = _array_size(sweep)
+            size = max_array_size(sweep.scheduler)
             for chunk_runs, chunk_tasks in zip(_chunks(runs, size), _chunks(tasks, size)):
                 text = render_script(JobSpec(
                     tasks=chunk_tasks, stdout=stdout, stderr=stderr, array=True,
@@ -192,6 +186,8 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
                 path = os.path.join(script_dir, f"{run_id}.sh") if dry else os.path.join(run_dir, "script.sh")
                 jobs.append(([(run_id, run_dir)], path, text))
         for job_runs, path, text in jobs:
+            if sweep.array and not dry:
+                made.append(path)
             write_atomic(path, text)
             os.chmod(path, 0o755)  # oarsub -S runs the script itself
             if sweep.array and not dry:
@@ -201,8 +197,11 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
     except BaseException:
         import shutil
 
-        for run_dir in made:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        for path in made:
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.unlink(path)
         raise
 
 
