@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, Iterator, List, Mapping, MutableMapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, MutableMapping
 
 from . import yaml
 from .errors import ConfigError, OverrideError
@@ -24,6 +24,10 @@ from .overrides import (
     suggest,
     suggest_key,
 )
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 # The tinyxp settings (the `xp` namespace) and their defaults. configs/tinyxp.yaml
 # overrides them, `xp.NAME=VALUE` on the command line overrides both.

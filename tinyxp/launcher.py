@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .errors import ConfigError, LoggerError, TinyxpError
 
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional
+
     from .config import Config
     from .logger import Logger
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 from itertools import count
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from .errors import LoggerError, NoCheckpoint
 
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import IO
+    from typing import IO, Any, Callable, Dict, Optional, Tuple
+
+    # format name -> (file extension, save(obj, file), load(file), binary)
+    ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
 
 METADATA_DIR = "metadata"
 METRICS_DIR = "metrics"
@@ -190,10 +193,6 @@ def _find_bad_value(metrics: Dict[Any, Any]) -> str:
         except (TypeError, ValueError):
             return f"Invalid metric {key!r}: value of type {type(value).__name__} is not JSON-serialisable"
     return "Invalid metrics: not JSON-serialisable"  # pragma: no cover (found above)
-
-
-# format name -> (file extension, save(obj, file), load(file), binary)
-ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
 
 
 def _save_pickle(obj: Any, file: Any) -> None:

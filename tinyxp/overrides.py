@@ -12,14 +12,14 @@ yaml.load_value (the YAML 1.2 core schema, quoted scalars, flow [..] and {..}).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from collections import namedtuple
 
 from . import yaml
 from .errors import OverrideError, YAMLError
 
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Callable, NoReturn
+    from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional, Sequence, Tuple
 
 KINDS = ("set", "add", "force", "delete")
 PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
@@ -46,38 +46,80 @@ sweeps (every combination is run; the first swept key varies slowest):
 """
 
 
-@dataclass(frozen=True)
-class Sweep:
+class _Record:
+    """Fields given in order of FIELDS, compared and shown as a dataclass would.
+
+    Written by hand: dataclasses imports inspect, a few ms at every launch.
+    """
+
+    FIELDS: Tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values = dict(zip(self.FIELDS, args), **kwargs)
+        if len(args) + len(kwargs) != len(self.FIELDS) or set(values) != set(self.FIELDS):
+            raise TypeError(f"{type(self).__name__}() takes the arguments {', '.join(self.FIELDS)}")
+        for name in self.FIELDS:
+            object.__setattr__(self, name, values[name])
+
+    def _values(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __reduce__(self) -> Any:
+        return (type(self), self._values())
+
+
+class _FrozenRecord(_Record):
+    """A _Record whose fields cannot be set again, hashable like a frozen dataclass."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+
+class Sweep(_FrozenRecord):
     """The values a swept key takes, in order."""
 
+    FIELDS = ("values",)
     values: tuple
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(_FrozenRecord):
     """One command-line override: kind is set, add (+), force (++) or delete (~)."""
 
+    FIELDS = ("kind", "key", "value", "text")
     kind: str
     key: str
     value: Any
     text: str
 
 
-@dataclass
-class CommandLine:
+class CommandLine(_Record):
     """What parse_command_line found: the overrides and the flags."""
 
+    FIELDS = ("overrides", "multirun", "show_config")
     overrides: List[Override]
     multirun: bool
     show_config: bool
 
 
-class Token(NamedTuple):
-    """A token of an override: its rule name, its text and where it starts."""
-
-    name: str
-    text: str
-    position: int
+Token = namedtuple("Token", ("name", "text", "position"))
+Token.__doc__ = "A token of an override: its rule name, its text and where it starts."
 
 
 TOKEN_RULES = {
@@ -369,12 +411,15 @@ def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_he
     config), then raises SystemExit(0). Raises OverrideError for a bad token or a key
     given twice.
     """
-    parser = _build_parser(prog, config_help)
-    namespace = parser.parse_intermixed_args(list(args))
+    args = list(args)
+    if any(arg.startswith("-") for arg in args):
+        namespace = _build_parser(prog, config_help).parse_intermixed_args(args)
+        tokens, multirun, show_config = namespace.overrides, namespace.multirun, namespace.cfg
+    else:  # argparse (a few ms to import) would hand every token back as it is
+        tokens, multirun, show_config = args, False, False
     overrides: List[Override] = []
-    multirun = namespace.multirun
     seen: Dict[str, Override] = {}
-    for token in namespace.overrides:
+    for token in tokens:
         if token == SWEEP_TOKEN:
             multirun = True
             continue
@@ -386,7 +431,7 @@ def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_he
             )
         seen[override.key] = override
         overrides.append(override)
-    return CommandLine(overrides, multirun, namespace.cfg)
+    return CommandLine(overrides, multirun, show_config)
 
 
 def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
