@@ -27,6 +27,8 @@ EXIT_BAD_INPUT = 2
 EXIT_SWEEP_FAILED = 1
 PREEMPT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 SNAPSHOT_ENV = "TINYXP_IN_SNAPSHOT"
+# the job_id_env of every scheduler.BACKENDS row (a test keeps them in step)
+JOB_ID_ENVS = ("SLURM_JOB_ID", "OAR_JOB_ID", "PBS_JOBID", "JOB_ID", "LSB_JOBID")
 
 
 class Context:
@@ -192,13 +194,11 @@ def _run_id(value: Any) -> int:
 
 
 def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: List[_Plan], multirun: bool) -> Any:
-    from . import git, scheduler
-
     if any(plan.xp.logging for plan in plans):
-        recorder = git.start_recording(os.path.dirname(script), exclude=[plans[0].xp.log_dir])
+        recorder = _start_git_recording(os.path.dirname(script), plans[0].xp.log_dir)
     else:
         recorder = _no_git
-    job = scheduler.job_from_environment()
+    job = _job_from_environment()
     if not multirun:
         return _run_one(task, plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job)
     import traceback
@@ -224,6 +224,42 @@ def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: L
 
 def _no_git(wait: bool = True) -> None:
     return None
+
+
+def _start_git_recording(script_dir: str, log_dir: str) -> Callable[..., Optional[Dict[str, Any]]]:
+    """git.start_recording(script_dir), without importing git outside a repository.
+
+    Outside a repository and a snapshot, importing git (and the shutil and typing it
+    needs) would cost a run several ms to learn that there is nothing to record.
+    """
+    if "tinyxp.git" not in sys.modules and not os.environ.get(SNAPSHOT_ENV) and not _in_work_tree(script_dir):
+        return _no_git
+    from . import git
+
+    return git.start_recording(script_dir, exclude=[log_dir])
+
+
+def _in_work_tree(path: str) -> bool:
+    """Whether a .git entry is in path or above it: git.find_work_tree's test, without importing git."""
+    path = os.path.abspath(path)
+    while not os.path.exists(os.path.join(path, ".git")):
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        path = parent
+    return True
+
+
+def _job_from_environment() -> Optional[Dict[str, Any]]:
+    """scheduler.job_from_environment(), without importing scheduler outside a job.
+
+    Its module builds NamedTuples (a few ms); no job is known without one of JOB_ID_ENVS.
+    """
+    if "tinyxp.scheduler" not in sys.modules and not any(name in os.environ for name in JOB_ID_ENVS):
+        return None
+    from . import scheduler
+
+    return scheduler.job_from_environment()
 
 
 def _print_summary(total: int, failures: List[Any]) -> None:
@@ -350,7 +386,6 @@ class _Run:
 
     def _open_run_dir(self, info: Dict[str, Any]) -> Dict[str, Any]:
         """Allocate (or reopen with xp.run_id) the run directory and write its metadata."""
-        from . import git
         from .logger import INFO_FILE, METADATA_DIR, allocate_run_dir, read_yaml, write_yaml
 
         xp = self.plan.xp
@@ -376,7 +411,10 @@ class _Run:
         metadata = os.path.join(run_dir, METADATA_DIR)
         write_yaml(os.path.join(metadata, "config.yaml"), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, "xp.yaml"), xp.to_dict())
-        self.snapshot_git = git.snapshot_info_for_run(run_dir)
+        if os.environ.get(SNAPSHOT_ENV):  # else None, without importing git
+            from . import git
+
+            self.snapshot_git = git.snapshot_info_for_run(run_dir)
         early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
         if early_git is not None:
             info["git"] = early_git
