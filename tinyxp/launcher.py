@@ -255,7 +255,7 @@ def _job_from_environment() -> Optional[Dict[str, Any]]:
 
     Its module builds NamedTuples (a few ms); no job is known without one of JOB_ID_ENVS.
     """
-    if "tinyxp.scheduler" not in sys.modules and not any(name in os.environ for name in JOB_ID_ENVS):
+    if "tinyxp.scheduler" not in sys.modules and not any(os.environ.get(name) for name in JOB_ID_ENVS):
         return None
     from . import scheduler
 
