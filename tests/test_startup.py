@@ -22,7 +22,7 @@ from tinyxp.errors import OverrideError
 from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
-HEAVY_MODULES = ("argparse", "dataclasses", "inspect", "shutil", "tinyxp.git", "tinyxp.scheduler")
+HEAVY_MODULES = ("argparse", "dataclasses", "inspect", "shutil", "signal", "threading", "tinyxp.git", "tinyxp.scheduler")
 
 
 def parse_with_argparse(args):
@@ -130,6 +130,46 @@ class ShortcutTest(unittest.TestCase):
 
 
 # the modules imported since the script started (site may have imported some already)
+class ConditionTest(unittest.TestCase):
+    """The heartbeat's _Condition, on _thread locks, wakes its waiter like threading.Condition."""
+
+    def test_notify_wakes_the_waiter_and_timeout_ends_the_wait(self):
+        import _thread
+        import time
+
+        condition = launcher._Condition()
+        woken = []
+        done = _thread.allocate_lock()
+        done.acquire()
+
+        def waiter():
+            with condition:
+                condition.wait()
+                woken.append("notified")
+                condition.wait(0.01)
+                woken.append("timed out")
+            done.release()
+
+        _thread.start_new_thread(waiter, ())
+        while True:  # until the waiter sleeps
+            with condition:
+                if condition._waiter is not None:
+                    condition.notify()
+                    break
+            time.sleep(0.001)
+        self.assertTrue(done.acquire(True, 10))
+        self.assertEqual(woken, ["notified", "timed out"])
+
+    def test_notify_without_a_waiter_keeps_nothing(self):
+        condition = launcher._Condition()
+        with condition:
+            condition.notify()
+            self.assertIsNone(condition._waiter)
+            condition.wait(0.001)
+            self.assertIsNone(condition._waiter)
+        self.assertFalse(condition._lock.locked())
+
+
 MODULES_TASK = """\
 for step in range(3):
     ctx.logger.log_metrics({"step": step})

@@ -464,7 +464,7 @@ class _Run:
         return streams, files
 
     def _install_signal_handlers(self, ctx: Context) -> Dict[int, Any]:
-        import signal
+        signal = _signal_module()
 
         def handle(signum: int, frame: Any) -> None:
             if self.finishing:
@@ -494,7 +494,7 @@ class _Run:
         return previous
 
     def _after_interrupt(self, signum: Optional[int]) -> None:
-        import signal
+        signal = _signal_module()
 
         if signum != getattr(signal, "SIGUSR1", None) or not self.plan.xp.requeue:
             return
@@ -540,12 +540,12 @@ class _Heartbeat:
     """
 
     def __init__(self) -> None:
-        import threading
+        import _thread  # not threading: a run would spend ~1 ms importing it, and a thread switch in Thread.start
 
-        self._changed = threading.Condition()
+        self._changed = _Condition()
         self._run: Optional[_Run] = None
         self._idle = True
-        threading.Thread(target=self._loop, name="tinyxp-heartbeat", daemon=True).start()
+        _thread.start_new_thread(self._loop, ())  # a daemon: never waited for at exit
 
     def follow(self, run: Optional[_Run]) -> None:
         """Beat for run from now on (None: for no run); the previous run gets no more beats."""
@@ -576,6 +576,36 @@ class _Heartbeat:
 
 
 _heartbeat: Optional[_Heartbeat] = None
+
+
+class _Condition:
+    """threading.Condition for a single waiting thread, on the builtin _thread locks."""
+
+    def __init__(self) -> None:
+        self._lock = _allocate_lock()
+        self._waiter: Optional[Any] = None  # locked while the waiting thread sleeps
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float = -1) -> None:
+        """With the lock held: release it until notify() or timeout seconds (-1: no limit)."""
+        waiter = self._waiter = _allocate_lock()
+        waiter.acquire()
+        self._lock.release()
+        try:
+            waiter.acquire(True, timeout)
+        finally:
+            self._lock.acquire()
+            self._waiter = None
+
+    def notify(self) -> None:
+        """With the lock held: wake the waiting thread, if one waits (else nothing is kept)."""
+        if self._waiter is not None and self._waiter.locked():
+            self._waiter.release()
 
 
 class _Tee:
@@ -610,10 +640,19 @@ def _allocate_lock() -> Any:
 def _restore_signal_handlers(previous: Dict[int, Any]) -> None:
     if not previous:
         return
-    import signal
-
+    signal = _signal_module()
     for signum, handler in previous.items():
         signal.signal(signum, handler)
+
+
+def _signal_module() -> Any:
+    """signal's functions and numbers from the builtin _signal, without the enums the signal
+    module builds when imported (about 1 ms at every launch); handlers get the same ints."""
+    try:
+        import _signal as signal
+    except ImportError:  # not CPython
+        import signal
+    return signal
 
 
 def _touch(path: str) -> None:
