@@ -22,7 +22,9 @@ from tinyxp.errors import OverrideError
 from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
-HEAVY_MODULES = ("argparse", "dataclasses", "inspect", "shutil", "signal", "threading", "tinyxp.git", "tinyxp.scheduler")
+HEAVY_MODULES = (
+    "argparse", "dataclasses", "importlib", "inspect", "shutil", "signal", "threading", "tinyxp.git", "tinyxp.scheduler",
+)
 
 
 def parse_with_argparse(args):

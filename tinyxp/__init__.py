@@ -52,9 +52,11 @@ def __getattr__(name: str):
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'tinyxp' has no attribute {name!r}")
-    from importlib import import_module
+    import sys
 
-    value = getattr(import_module(f".{module_name}", __name__), name)
+    # __import__, not importlib.import_module: the importlib package costs a launch ~0.5 ms
+    __import__(f"{__name__}.{module_name}")
+    value = getattr(sys.modules[f"{__name__}.{module_name}"], name)
     globals()[name] = value
     return value
 
