@@ -30,15 +30,20 @@ RE_KEY = re.compile(
     r"""((?:[^\s\-?:,\[\]{}#&*!|>'"%@`]|[-?:](?=\S))(?:[^\n:#]|:(?=\S)|(?<=\S)\#)*)"""
     r"""(?<![ \t])[ \t]*:(?:[ \t]+|(?=\n)|\Z)"""
 )
-# The common line `key: value` with a simple key and a plain value without ':' or '#',
-# read with one regex (the reader parses the metadata of thousands of runs).
-# Both also skip the blank and comment lines after them and capture the indentation of
-# the next line, as RE_NEXT does.
-_PLAIN_LINE = r"([^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n#:]*[^\s#:])?)[ \t]*(?:\n|\Z)"
-_THEN_NEXT = r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)"
-RE_ENTRY = re.compile(r"([A-Za-z_][\w.\-]*)[ \t]*:[ ]+" + _PLAIN_LINE + _THEN_NEXT)
-# The same for a sequence item `- value`.
-RE_ITEM = re.compile(r"-[ ]+" + _PLAIN_LINE + _THEN_NEXT)
+# A document in the shape dump() writes, line by line: `key: value`, `key:` (a nested
+# collection follows) and `- value`, where an item may open a collection on its own line
+# (`- key: value`, `- - x`). Values are plain scalars on one line (no ': ', no ' #'),
+# quoted ones without escapes, {} and []. A plain scalar is runs of ordinary characters
+# joined by spaces, ':' and '#' where they mean nothing (written unrolled, so that a line
+# that does not match fails in linear time).
+_SIMPLE_PLAIN = (
+    r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))"
+    r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
+)
+_SIMPLE_VALUE = r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|" + _SIMPLE_PLAIN + ")"
+RE_SIMPLE_LINES = re.compile(
+    r"(?: *(?:- )*(?:- " + _SIMPLE_VALUE + r"|[^\W\d][\w.\-]*:(?: " + _SIMPLE_VALUE + r")?)\n)*"
+)
 # The ':' after a quoted key.
 RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
 RE_SPACES = re.compile(r"[ \t]*")
@@ -91,13 +96,16 @@ RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
 LINE_START_SPECIAL = frozenset(" \t#\n-.")
-SPECIAL: Dict[str, Any] = {
-    "~": None, "null": None, "Null": None, "NULL": None,
+# The plain scalars that are not strings and not written with digits, as the core schema
+# spells them (true and false may also be in any other case)
+WORDS: Dict[str, Any] = {
+    "": None, "~": None, "null": None, "Null": None, "NULL": None,
+    "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
     ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
 }
 for _sign, _value in (("", 1), ("+", 1), ("-", -1)):
     for _inf in (".inf", ".Inf", ".INF"):
-        SPECIAL[_sign + _inf] = _value * float("inf")
+        WORDS[_sign + _inf] = _value * float("inf")
 ESCAPES = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
     "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
@@ -124,6 +132,9 @@ def load(text: str, path: Optional[str] = None) -> Any:
         text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n")
+    value = parse_simple(text)
+    if value is not NOT_SIMPLE:
+        return value
     try:
         return parse_document(text)
     except YAMLError as err:
@@ -273,19 +284,6 @@ def skip_lines(src: str, pos: Pos) -> Pos:
     return pos
 
 
-def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
-    """After a RE_ENTRY or RE_ITEM match: the next significant position and its column
-    (-1 at the end), as skip_lines would find them."""
-    pos = m.end()
-    if pos >= len(src):
-        return pos, -1
-    c = src[pos]
-    if c == "\t" or c == "#" or (not spaces and (c == "-" or c == ".")):
-        pos = skip_lines(src, pos - len(spaces))  # a tab, a last comment, a marker?
-        return pos, (column(src, pos) if pos < len(src) else -1)
-    return pos, len(spaces)
-
-
 def parse_document(src: str) -> Any:
     """document := ['---'] [node]"""
     pos = skip_lines_first(src)
@@ -311,6 +309,81 @@ def skip_lines_first(src: str) -> Pos:
                 raise error(src, pos + 4, "Expected a line break after '---'; start the document on the next line")
             return skip_lines(src, m.end())
     return skip_lines(src, 0)
+
+
+# --- the shape dump() writes -------------------------------------------------------
+
+NOT_SIMPLE = object()
+
+
+def parse_simple(src: str) -> Any:
+    """The value of a document in the shape dump() writes, or NOT_SIMPLE.
+
+    The reader loads the metadata of thousands of runs: once RE_SIMPLE_LINES has checked
+    every line, the lines are read with string methods alone. Anything else (comments,
+    flow collections, block scalars, a scalar over several lines, `key:` with a sequence
+    at its own column or nothing nested, every mistake) is NOT_SIMPLE, left to
+    parse_document, which also gives the errors.
+    """
+    if not src or RE_SIMPLE_LINES.match(src).end() != len(src):
+        return NOT_SIMPLE
+    top: Dict[str, Any] = {}
+    stack: List[Tuple[int, Any]] = []  # the enclosing collections, with their columns
+    col, current, in_list = -1, top, False  # the innermost collection
+    opened: Any = (top, "")  # (collection, key or index) whose collection comes next
+    for line in src[:-1].split("\n"):
+        text = line.lstrip(" ")
+        indent = len(line) - len(text)
+        while True:  # once for each '- ' that opens a collection on its line, then once more
+            if text[:2] == "- ":
+                key = None
+                text = text[2:]
+                # `- - x` and `- key: value` open a collection, whose first line this is
+                opens = text[:2] == "- " or (text[0] not in "'\"" and (": " in text or text[-1] == ":"))
+            else:
+                key, _, text = text.partition(":")
+                text = text[1:]
+                opens = not text
+            if indent != col or opened is not None:
+                if indent > col and opened is not None:
+                    stack.append((col, current))
+                    collection, slot = opened
+                    collection[slot] = current = [] if key is None else {}
+                    col, opened = indent, None
+                elif indent < col and opened is None:
+                    while indent < col:
+                        col, current = stack.pop()
+                    if indent != col:
+                        return NOT_SIMPLE
+                else:
+                    return NOT_SIMPLE
+                in_list = type(current) is list
+            if opens:
+                value = None
+            else:
+                c = text[0]
+                if c == "'" or c == '"':
+                    value = text[1:-1]
+                elif c == "{" or c == "[":
+                    value = {} if c == "{" else []
+                else:
+                    value = resolve_plain(text)
+            if in_list:
+                if key is not None:
+                    return NOT_SIMPLE
+                current.append(value)
+                if opens:
+                    opened = (current, len(current) - 1)
+                    indent += 2
+                    continue
+            else:
+                if key is None or key in current:
+                    return NOT_SIMPLE
+                current[key] = value
+                if opens:
+                    opened = (current, key)
+            break
+    return NOT_SIMPLE if opened is not None else top[""]
 
 
 # --- block collections --------------------------------------------------------------
@@ -339,18 +412,6 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
     key_pos: Dict[str, Pos] = {}
     n = len(src)
     while True:
-        m = RE_ENTRY.match(src, pos)
-        if m is not None:
-            key, text, spaces = m.groups()
-            nxt, col = line_after(src, m, spaces)
-            if col <= indent and key not in result:
-                key_pos[key] = pos
-                result[key] = resolve_plain(text)
-                if col < indent:
-                    return nxt, result
-                pos = nxt
-                continue
-            # a continuation line, a duplicate: the general path below says what to do
         c = src[pos]
         if c == '"' or c == "'":
             end, key = parse_quoted(src, pos)
@@ -433,20 +494,6 @@ def parse_block_sequence(
     items: List[Any] = []
     n = len(src)
     while True:
-        m = RE_ITEM.match(src, pos)
-        if m is not None:
-            nxt, col = line_after(src, m, m.group(2))
-            if col <= indent:
-                items.append(resolve_plain(m.group(1)))
-                if col < indent:
-                    return nxt, items
-                pos = nxt
-                if is_dash(src, pos):
-                    continue
-                if in_mapping:
-                    return pos, items
-                raise item_error(src, pos)
-            # a continuation line: the general path below says what to do
         p = RE_SPACES.match(src, pos + 1).end()
         c = src[p] if p < n else "\n"
         if c == "\n" or c == "#":
@@ -556,8 +603,9 @@ def plain_error(src: str, pos: Pos, text: str) -> YAMLError:
 
 def resolve_plain(text: str) -> Any:
     """The value of a plain scalar under the YAML 1.2 core schema."""
-    if not text:
-        return None
+    value = WORDS.get(text, text)
+    if value is not text:
+        return value
     c = text[0]
     if c in NUMBER_START:
         if RE_INT.match(text):
@@ -568,10 +616,7 @@ def resolve_plain(text: str) -> Any:
             return int(text[2:], 16)
         if c == "0" and RE_OCT.match(text):
             return int(text[2:], 8)
-        return SPECIAL.get(text, text)
-    if c in "nN~":
-        return SPECIAL.get(text, text)
-    if c in "tTfF":
+    elif c in "tTfF" and len(text) in (4, 5):
         lower = text.lower()
         if lower == "true":
             return True
