@@ -23,7 +23,8 @@ from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser,
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
 HEAVY_MODULES = (
-    "argparse", "dataclasses", "importlib", "inspect", "shutil", "signal", "threading", "tinyxp.git", "tinyxp.scheduler",
+    "argparse", "dataclasses", "importlib", "inspect", "shlex", "shutil", "signal", "threading", "tinyxp.git",
+    "tinyxp.scheduler",
 )
 
 
@@ -120,6 +121,17 @@ class ShortcutTest(unittest.TestCase):
 
     def test_snapshot_variable_is_gits(self):
         self.assertEqual(launcher.SNAPSHOT_ENV, git.ENV_IN_SNAPSHOT)
+
+    def test_shell_quote_is_shlex_quote(self):
+        import shlex
+
+        rng = random.Random(3)
+        alphabet = "aZ09_@%+=:,./-'\" \t\n$`\\!*?~#&;|<>()[]{}é\u00a0"
+        words = ["", "'", "''", "a b", "é", "x=1"] + [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(2000)
+        ]
+        for word in words:
+            self.assertEqual(launcher._shell_quote(word), shlex.quote(word), word)
 
     def test_work_tree_test_is_gits(self):
         root = temp_dir(self)
