@@ -122,14 +122,15 @@ Token = namedtuple("Token", ("name", "text", "position"))
 Token.__doc__ = "A token of an override: its rule name, its text and where it starts."
 
 
+# Patterns, compiled on first use (re caches them): a run without overrides compiles none.
 TOKEN_RULES = {
-    "TILDE": re.compile(r"~"),
-    "PLUSPLUS": re.compile(r"\+\+"),
-    "PLUS": re.compile(r"\+"),
-    "NAME": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*"),
-    "DOT": re.compile(r"\."),
-    "EQUALS": re.compile(r"="),
-    "FUNCTION": re.compile(r"(range|choice)\("),
+    "TILDE": r"~",
+    "PLUSPLUS": r"\+\+",
+    "PLUS": r"\+",
+    "NAME": r"[A-Za-z0-9_][A-Za-z0-9_\-]*",
+    "DOT": r"\.",
+    "EQUALS": r"=",
+    "FUNCTION": r"(range|choice)\(",
 }
 BRACKETS = {"[": "]", "{": "}"}
 CLOSERS = {"]": "[", "}": "{"}
@@ -145,7 +146,7 @@ class Tokenizer:
 
     def check(self, name: str) -> bool:
         """Whether the next token is `name`; it is then kept for read()."""
-        match = TOKEN_RULES[name].match(self.source, self.position)
+        match = re.compile(TOKEN_RULES[name]).match(self.source, self.position)
         if match is None:
             return False
         self.next_token = Token(name, match.group(), self.position)
