@@ -7,6 +7,8 @@
    folder outside any git repository) against `python -c pass` (target: at most 3x).
 3. a 100-run in-process sweep of a trivial task: tinyxp's overhead per run (target:
    at most 10 ms).
+   Then where a bare-interpreter run spends its import time: the modules it imports
+   beyond `python -S -c pass`, by their own `-X importtime`, heaviest first.
 4. log_metrics throughput, every record handed to the OS, against a plain
    `f.write(json.dumps(d) + "\\n"); f.flush()` loop (the floor) and against MLXP 1.0.5's
    DefaultLogger.log_metrics, when MLXP is importable or installable into a throwaway
@@ -117,6 +119,32 @@ def bench_startup(root: str, reps: int) -> None:
         print(f"{f'python {flag}-c pass:':32}{base * 1000:7.1f} ms   (baseline)")
         print(f"{f'python {flag}-c {chr(39)}import tinyxp{chr(39)}:':32}{imported * 1000:7.1f} ms   {imported / base:5.2f}x  (target <= 2x)")
         print(f"{f'python {flag}train.py (1 run):':32}{run * 1000:7.1f} ms   {run / base:5.2f}x  (target <= 3x)")
+
+
+def bench_imports(root: str, reps: int, top: int = 10) -> None:
+    """The modules `python -S train.py` imports beyond `python -S -c pass`, by their own
+    (self) `-X importtime`, heaviest first; medians of reps runs."""
+    script = os.path.join(root, "train.py")
+    env = env_with_repo(os.path.join(root, ".pycache"))
+
+    def self_times(argv: list) -> dict:
+        err = subprocess.run([sys.executable, "-S", "-X", "importtime", *argv], cwd=root, env=env, check=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True).stderr
+        times = {}
+        for line in err.splitlines():
+            fields = line[len("import time:"):].split("|")
+            if line.startswith("import time:") and len(fields) == 3 and fields[0].strip().isdigit():
+                times[fields[2].strip()] = int(fields[0]) / 1000
+        return times
+
+    at_start = set(self_times(["-c", "pass"]))
+    runs = [self_times([script]) for _ in range(reps)]
+    names = set().union(*runs) - at_start
+    medians = {name: statistics.median(run.get(name, 0.0) for run in runs) for name in names}
+    heaviest = sorted(medians.items(), key=lambda item: -item[1])[:top]
+    print(f"  python -S train.py imports {len(names)} modules more than -c pass, {sum(medians.values()):.1f} ms "
+          "under -X importtime (which slows them); heaviest, own time in ms:")
+    print("    " + ", ".join(f"{name} {ms:.1f}" for name, ms in heaviest))
 
 
 def bench_sweep(root: str, reps: int, runs: int = 100) -> None:
@@ -254,6 +282,7 @@ def main() -> None:
     try:
         print(f"Python {sys.version.split()[0]} on {sys.platform}; medians of repetitions\n")
         bench_startup(os.path.join(root, "startup"), reps=5 if quick else 15)
+        bench_imports(os.path.join(root, "startup"), reps=3 if quick else 5)
         bench_sweep(root, reps=3 if quick else 5)
         bench_throughput(root, reps=3, n=20_000 if quick else 100_000)
     finally:
