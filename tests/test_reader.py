@@ -326,12 +326,25 @@ class PartialRunTest(unittest.TestCase):
         reader = quiet_reader(self.log_dir)
         self.assertEqual(reader.problems, [(os.path.join(self.log_dir, "1"), "invalid metadata/info.yaml: expected a mapping, got list")])
 
+    def test_metadata_file_that_is_a_folder(self) -> None:
+        config = os.path.join(self.log_dir, "1", "metadata", "config.yaml")
+        os.remove(config)
+        os.mkdir(config)
+        reader = quiet_reader(self.log_dir)
+        problem = f"cannot read metadata/config.yaml: [Errno 21] Is a directory: {config!r}"
+        self.assertEqual(reader.problems, [(os.path.join(self.log_dir, "1"), problem)])
+        self.assertEqual(len(reader), 3)
+
 
 class MetricPeekTest(unittest.TestCase):
     def peek(self, text: str) -> tuple:
+        """(keys, last record, torn?), after checking the stamp against os.stat."""
         path = os.path.join(temp_dir(self), "train.jsonl")
         write_text(path, text)
-        return peek_metric_file(path)
+        stamp, *peeked = peek_metric_file(path)
+        st = os.stat(path)
+        self.assertEqual(stamp, [st.st_size, st.st_mtime_ns])
+        return tuple(peeked)
 
     def test_first_and_last_lines_give_the_columns(self) -> None:
         self.assertEqual(self.peek('{"a": 1}\n{"mid": 2}\n{"a": 3, "b": 4}\n'), (["a", "b"], {"a": 3, "b": 4}, False))
@@ -342,6 +355,9 @@ class MetricPeekTest(unittest.TestCase):
         self.assertEqual(self.peek('{"a": 1'), ([], {}, True))
         self.assertEqual(self.peek('{"a": 1}\n{"b": 2}\n{"c"'), (["a", "b"], {"b": 2}, True))
         self.assertEqual(self.peek('{"a": 1}\n{"c"'), (["a"], {"a": 1}, True))
+
+    def test_a_file_removed_before_it_is_read(self) -> None:
+        self.assertEqual(peek_metric_file(os.path.join(temp_dir(self), "gone.jsonl")), (None, [], {}, False))
 
     def test_long_files_are_read_at_both_ends_only(self) -> None:
         lines = "".join(json.dumps({"step": i, "loss": 1 / (i + 1)}) + "\n" for i in range(2000))

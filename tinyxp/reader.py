@@ -12,8 +12,10 @@ middle of a file becomes a column when that file's values are loaded.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import sys
 import time
 import warnings
@@ -21,13 +23,16 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .errors import ReaderError, TinyxpError
 from .frame import TYPE_NAMES, DataFrame, Row, summarize, type_name
+from .yaml import load as load_yaml
 
 INDEX_VERSION = 1
 INDEX_NAME = "index.json"
 LIVE_STATUSES = ("RUNNING", "PENDING")
 PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
+PEEK_BYTES = 4 * TAIL_BYTES
 JSON_DECODE = json.JSONDecoder().decode
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # no newline translation on Windows
 
 
 class ReaderWarning(UserWarning):
@@ -284,6 +289,14 @@ def stat_metrics(run_dir: str) -> Dict[str, List[int]]:
     return metrics
 
 
+def metric_names(run_dir: str) -> List[str]:
+    """The log names of the run's metrics/*.jsonl files, sorted."""
+    try:
+        return sorted(name[:-6] for name in os.listdir(f"{run_dir}/metrics") if name.endswith(".jsonl"))
+    except OSError:
+        return []
+
+
 def file_stamp(path: str) -> Optional[List[int]]:
     try:
         st = os.stat(path)
@@ -318,27 +331,24 @@ def list_artifacts(run_dir: str) -> List[str]:
 def read_run(run_dir: str, metric_stamps: Optional[Dict[str, List[int]]], old: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     """The index entry of one run: flattened values, metric columns, artifacts, problems.
 
-    The stamps of info.yaml and config.yaml come from the open files (os.fstat), so they
-    always describe the content that was read.
+    `metric_stamps` are the stamps of the metrics files when the caller has them (a
+    changed run): the files whose stamp `old` already has are not read again. Every
+    stamp comes from the open file (os.fstat), so it describes the content that was read.
     """
-    from .yaml import load as load_yaml
-
-    stamps: List[Any] = [None, None, stat_metrics(run_dir) if metric_stamps is None else metric_stamps]
-    entry: Dict[str, Any] = {"stamps": stamps}
+    stamps: List[Any] = [None, None, metric_stamps]
     problems: List[str] = []
-    entry["problems"] = problems
+    entry: Dict[str, Any] = {"stamps": stamps, "problems": problems}
     values: Dict[str, Any] = {}
     for index, part in enumerate(("info", "config")):
-        path = os.path.join(run_dir, "metadata", f"{part}.yaml")
+        path = f"{run_dir}/metadata/{part}.yaml"
         try:
-            with open(path, "rb") as file:
-                st = os.fstat(file.fileno())
-                stamps[index] = [st.st_size, st.st_mtime_ns]
-                data = load_yaml(file.read().decode("utf-8"), path=path)
+            data, st = read_file(path)
+            stamps[index] = [st.st_size, st.st_mtime_ns]
+            data = load_yaml(data.decode("utf-8"), path=path)
         except FileNotFoundError:
             problems.append(f"missing metadata/{part}.yaml")
             if part == "info":
-                return entry  # not a run yet (or not one at all): reported, not listed
+                break  # not a run yet (or not one at all)
             continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:
             problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
@@ -352,68 +362,95 @@ def read_run(run_dir: str, metric_stamps: Optional[Dict[str, List[int]]], old: O
         if part == "info" and "info.status" not in values:
             problems.append("invalid metadata/info.yaml: no status")
     if "info.status" not in values:
-        return entry  # not a readable run: reported, not listed
+        # not a readable run: reported, not listed; the stamps say when to look again
+        if metric_stamps is None:
+            stamps[2] = stat_metrics(run_dir)
+        return entry
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
     entry["values"] = values
     old_metrics = (old or {}).get("metrics", {})
     metrics = {}
-    for log_name, stamp in sorted(stamps[2].items()):
+    for log_name in sorted(metric_stamps) if metric_stamps is not None else metric_names(run_dir):
         previous = old_metrics.get(log_name)
-        if previous is not None and previous.get("stamp") == stamp:
+        if metric_stamps is not None and previous is not None and previous.get("stamp") == metric_stamps[log_name]:
             metrics[log_name] = previous
             continue
-        path = os.path.join(run_dir, "metrics", f"{log_name}.jsonl")
-        keys, last, torn = peek_metric_file(path)
+        stamp, keys, last, torn = peek_metric_file(f"{run_dir}/metrics/{log_name}.jsonl")
+        if stamp is None:
+            continue  # removed since the folder was listed
         metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}
         if torn and entry["finished"]:
             problems.append(f"metrics/{log_name}.jsonl: ignored a torn last line")
+    stamps[2] = {log_name: meta["stamp"] for log_name, meta in metrics.items()}
     entry["metrics"] = metrics
     entry["artifacts"] = list_artifacts(run_dir)
     return entry
 
 
-def peek_metric_file(path: str) -> Tuple[List[str], Dict[str, Any], bool]:
-    """(keys of the first and last complete lines, the last complete line, torn last line?)
+def read_file(path: str) -> Tuple[bytes, os.stat_result]:
+    """The bytes of a file and its os.fstat, with the fewest system calls (the reader
+    opens thousands of small files); raises OSError like open()."""
+    fd = os.open(path, READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        return os.read(fd, st.st_size), st
+    finally:
+        os.close(fd)
 
-    Reads the first line and the last TAIL_BYTES only: metric files of long runs are big.
+
+def peek_metric_file(path: str) -> Tuple[Optional[List[int]], List[str], Dict[str, Any], bool]:
+    """(stamp, keys of the first and last complete lines, the last complete line, torn last line?)
+
+    The stamp is [size, mtime_ns] as of the read, None when the file is gone. Reads the
+    first line and the last TAIL_BYTES only: metric files of long runs are big.
     """
     try:
-        with open(path, "rb") as file:
-            head = file.read(TAIL_BYTES)
+        fd = os.open(path, READ_FLAGS)
+        try:
+            st = os.fstat(fd)
+            size = st.st_size
+            head = os.read(fd, min(size, PEEK_BYTES))  # a small file whole, in one read
             cut = head.find(b"\n") + 1
             first = head[:cut] if cut else head
+            if not cut and len(head) < size:  # a first line longer than PEEK_BYTES
+                with open(path, "rb") as file:
+                    first = file.readline()
             # the tail starts one byte early: a newline there means it starts at a line
-            if len(head) < TAIL_BYTES:  # the whole file, in one read
-                start = len(first) - 1
+            start = max(len(first), size - TAIL_BYTES) - 1
+            if len(head) == size:
                 tail = head[start:] if first else b""
             else:
-                if not cut:
-                    file.seek(0)
-                    first = file.readline()
-                size = file.seek(0, os.SEEK_END)
-                start = max(len(first), size - TAIL_BYTES) - 1
-                file.seek(start)
-                tail = file.read()
+                os.lseek(fd, start, os.SEEK_SET)
+                tail = os.read(fd, size - start)
+        finally:
+            os.close(fd)
     except OSError:
-        return [], {}, False
+        return file_stamp(path), [], {}, False
+    stamp = [size, st.st_mtime_ns]
     if not first.endswith(b"\n"):
-        return [], {}, bool(first)
+        return stamp, [], {}, bool(first)
     torn = not tail.endswith(b"\n")
     tail = tail[tail.find(b"\n") + 1 : tail.rfind(b"\n") + 1]
     if tail:
         last_line: Optional[bytes] = tail[:-1].rsplit(b"\n", 1)[-1]
     else:
         last_line = first if start + 1 == len(first) else None  # None: one very long line
-    records = []
-    for line in (first, last_line):
-        try:
-            record = JSON_DECODE(line.decode("utf-8")) if line else None
-        except ValueError:  # UnicodeDecodeError included
-            record = None
-        records.append(record if isinstance(record, dict) else {})
-    keys = list(dict.fromkeys([*records[0], *records[1]]))
-    return keys, records[1], torn
+    first_record = decode_record(first)
+    last_record = first_record if last_line is first else decode_record(last_line)
+    keys = list(dict.fromkeys([*first_record, *last_record]))
+    return stamp, keys, last_record, torn
+
+
+def decode_record(line: Optional[bytes]) -> Dict[str, Any]:
+    """The JSON object on a line of a metrics file; {} for anything else."""
+    try:
+        record = JSON_DECODE(line.decode("utf-8")) if line else None
+    except ValueError:  # UnicodeDecodeError included
+        record = None
+    return record if isinstance(record, dict) else {}
 
 
 def flatten_into(out: Dict[str, Any], mapping: Dict[str, Any], prefix: str) -> None:
