@@ -3,16 +3,22 @@
     python tests/bench/bench_reader.py            # 2,000 x 100 lines, then 10,000 runs
     python tests/bench/bench_reader.py --quick    # 200 and 1,000 runs, to try it out
 
+    python tests/bench/bench_reader.py --mlxp-runs 2000   # MLXP on the full tree (about a minute)
+
 Targets (issue 3): cold index <= 10x a plain loop reading the metadata files' bytes;
 warm refresh <= 3x a plain os.scandir walk; groupby + aggregate of a metric column
-<= 1.5x a plain json.loads loop over the same lines. MLXP's Reader is measured on the
-same tree when `import mlxp` works.
+<= 1.5x a plain json.loads loop over the same lines. MLXP 1.0.5's Reader is measured on
+the same runs written in its own layout (synth.write_mlxp_tree), 200 of them by default:
+it rewrites its whole database file for every run, so it slows down as the tree grows.
+It runs in the interpreter that bench_launch.mlxp_python finds or installs it into (a
+throwaway virtual environment); without it, that part is skipped with a note.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +29,19 @@ from typing import Callable, Tuple
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from tests.bench import synth  # noqa: E402
+from tests.bench.bench_launch import mlxp_python  # noqa: E402
 from tinyxp.reader import Reader  # noqa: E402
+
+MLXP_READER = """\
+import contextlib, io, sys, time
+import mlxp
+with contextlib.redirect_stdout(io.StringIO()):  # it prints while it builds its database
+    start = time.perf_counter()
+    reader = mlxp.Reader(sys.argv[1], refresh=True)
+    seconds = time.perf_counter() - start
+assert len(reader) == int(sys.argv[2]), len(reader)
+print(seconds)
+"""
 
 
 def timed(function: Callable[[], object], repeat: int = 1) -> Tuple[float, object]:
@@ -67,7 +85,7 @@ def cold_without_yaml(log_dir: str) -> float:
     """Seconds for a cold index where tinyxp.yaml.load returns documents parsed beforehand."""
     from unittest import mock
 
-    from tinyxp import yaml
+    from tinyxp import reader, yaml
 
     parsed = {}
     for run_dir in run_dirs(log_dir):
@@ -75,7 +93,7 @@ def cold_without_yaml(log_dir: str) -> float:
             path = os.path.join(run_dir, "metadata", name)
             with open(path, encoding="utf-8") as file:
                 parsed[path] = yaml.load(file.read())
-    with mock.patch.object(yaml, "load", lambda text, path=None: parsed[path]):
+    with mock.patch.object(reader, "load_yaml", lambda text, path=None: parsed[path]):
         start = time.perf_counter()
         cold_reader(log_dir)
         return time.perf_counter() - start
@@ -118,7 +136,7 @@ def report(name: str, seconds: float, baseline: float, target: str = "") -> None
     print(f"{name:<48} {seconds * 1000:9.1f} ms  {ratio:7.2f}x baseline ({baseline * 1000:.1f} ms){'  target ' + target if target else ''}")
 
 
-def bench_tree(n_runs: int, n_lines: int, *, full: bool) -> None:
+def bench_tree(n_runs: int, n_lines: int, *, full: bool, mlxp_runs: int = 0) -> None:
     root = tempfile.mkdtemp(prefix="tinyxp-bench-")
     log_dir = os.path.join(root, "logs")
     try:
@@ -127,7 +145,7 @@ def bench_tree(n_runs: int, n_lines: int, *, full: bool) -> None:
         print(f"\n{n_runs} runs x {n_lines} metric lines (written in {time.perf_counter() - start:.1f} s)")
         read_metadata_bytes(log_dir)  # warm the page cache for both sides alike
         floor, _ = timed(lambda: read_metadata_bytes(log_dir), 3)
-        cold, reader = timed(lambda: cold_reader(log_dir), 2)
+        cold, reader = timed(lambda: cold_reader(log_dir), 3)
         report("cold index", cold, floor, "<= 10x")
         yaml_time, _ = timed(lambda: parse_metadata_yaml(log_dir), 2)
         report("  tinyxp.yaml.load alone, same files", yaml_time, floor)
@@ -153,26 +171,43 @@ def bench_tree(n_runs: int, n_lines: int, *, full: bool) -> None:
 
             aggregate, result = timed(group_and_aggregate, 3)
             report("groupby + aggregate of train.loss (+ refresh)", aggregate, loads, "<= 1.5x")
-            bench_mlxp(log_dir, floor)
+        if mlxp_runs:
+            bench_mlxp(root, mlxp_runs, n_lines, cold / n_runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def bench_mlxp(log_dir: str, floor: float) -> None:
-    try:
-        import mlxp
-    except ImportError:
-        print("MLXP Reader: not measured (`import mlxp` fails here)")
+def bench_mlxp(root: str, n_runs: int, n_lines: int, tinyxp_per_run: float) -> None:
+    """MLXP 1.0.5's Reader on n_runs runs in its layout, against tinyxp's cold index per run."""
+    python = mlxp_python()  # prints why when it cannot
+    if python is None:
         return
-    cold, _ = timed(lambda: mlxp.Reader(log_dir, refresh=True), 1)
-    report("MLXP Reader, cold", cold, floor)
+    mlxp_dir = os.path.join(root, "mlxp-logs")
+    synth.write_mlxp_tree(mlxp_dir, n_runs, n_lines)
+    try:
+        out = subprocess.run([python, "-c", MLXP_READER, mlxp_dir, str(n_runs)], cwd=root, check=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"note: MLXP Reader not measured: {getattr(err, 'stderr', '') or err}")
+        return
+    seconds = float(out.stdout.split()[-1])
+    # tinyxp's cold index of a tree of the same size, for a like-for-like figure
+    same_size = os.path.join(root, "same-size")
+    synth.write_tree(same_size, n_runs, n_lines)
+    cold, _ = timed(lambda: cold_reader(same_size), 3)
+    print(f"MLXP 1.0.5 Reader, {n_runs} runs in its layout: {seconds:.2f} s, {seconds / n_runs * 1000:.2f} ms per run")
+    print(f"  tinyxp cold index, {n_runs} runs: {cold * 1000:.1f} ms, {cold / n_runs * 1000:.3f} ms per run:"
+          f" {seconds / cold:.0f}x faster than MLXP")
+    print(f"  tinyxp cold index per run on the larger tree ({tinyxp_per_run * 1000:.3f} ms):"
+          f" {seconds / n_runs / tinyxp_per_run:.0f}x faster per run than MLXP on {n_runs} runs")
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    mlxp_runs = int(sys.argv[sys.argv.index("--mlxp-runs") + 1]) if "--mlxp-runs" in sys.argv else 50 if quick else 200
     warnings.simplefilter("ignore")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; best of a few runs, page cache warm")
-    bench_tree(200 if quick else 2000, 100, full=True)
+    bench_tree(200 if quick else 2000, 100, full=True, mlxp_runs=mlxp_runs)
     bench_tree(1000 if quick else 10000, 20, full=False)
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import pickle
 import random
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 MODELS = ("mlp", "cnn")
 LRS = (0.1, 0.01, 0.001)
@@ -110,10 +110,9 @@ def curve(rng: random.Random, lr: float, n_lines: int) -> List[Dict[str, Any]]:
     ]
 
 
-def write_tree(log_dir: str, n_runs: int, n_lines: int = 100, *, seed: int = 0, first_id: int = 1) -> None:
-    """Write `n_runs` finished runs: models x learning rates x seeds, train and test metrics."""
+def settings(n_runs: int, n_lines: int, seed: int = 0) -> Iterator[Tuple[Dict[str, Any], Dict[str, List[Dict[str, Any]]]]]:
+    """(config, {log name: records}) of each run of a tree: models x learning rates x seeds."""
     rng = random.Random(seed)
-    os.makedirs(log_dir, exist_ok=True)
     for index in range(n_runs):
         model = MODELS[index % len(MODELS)]
         lr = LRS[(index // len(MODELS)) % len(LRS)]
@@ -126,4 +125,54 @@ def write_tree(log_dir: str, n_runs: int, n_lines: int = 100, *, seed: int = 0, 
         }
         train = curve(rng, lr, n_lines)
         test = [{"epoch": n_lines - 1, "loss": train[-1]["loss"] + 0.05, "acc": train[-1]["acc"] - 0.02}]
-        write_run(log_dir, first_id + index, config, metrics={"train": train, "test": test})
+        yield config, {"train": train, "test": test}
+
+
+def write_tree(log_dir: str, n_runs: int, n_lines: int = 100, *, seed: int = 0, first_id: int = 1) -> None:
+    """Write `n_runs` finished runs: models x learning rates x seeds, train and test metrics."""
+    os.makedirs(log_dir, exist_ok=True)
+    for index, (config, metrics) in enumerate(settings(n_runs, n_lines, seed)):
+        write_run(log_dir, first_id + index, config, metrics=metrics)
+
+
+def write_mlxp_tree(log_dir: str, n_runs: int, n_lines: int = 100, *, seed: int = 0) -> None:
+    """The runs of write_tree in the layout MLXP 1.0.5's logger writes, for its Reader.
+
+    metadata/{config,config_unresolved,info,mlxp}.yaml, metrics/<log name>.json (one JSON
+    object per line) and metrics/.keys/<log name>.yaml (the keys, each mapped to ''),
+    artifacts/; info.yaml has the keys MLXP's launcher writes, `logger` included, which
+    its Reader uses to find a run's folder.
+    """
+    log_dir = os.path.abspath(log_dir)
+    for index, (config, metrics) in enumerate(settings(n_runs, n_lines, seed)):
+        run_id = index + 1
+        run_dir = os.path.join(log_dir, str(run_id))
+        folders = {name: os.path.join(run_dir, name) for name in ("metadata", "metrics", "artifacts")}
+        os.makedirs(os.path.join(folders["metrics"], ".keys"))
+        os.makedirs(folders["metadata"])
+        os.makedirs(folders["artifacts"])
+        info = {
+            "hostname": "node-1", "process_id": 4242 + run_id, "executable": "/usr/bin/python3",
+            "current_file_path": "/work/train.py", "start_date": "26/11/2026", "start_time": "06:51:01",
+            "status": "COMPLETE", "work_dir": "/work", "end_date": "26/11/2026", "end_time": "06:51:13",
+            "logger": {
+                "log_id": run_id, "log_dir": run_dir, "metrics_dir": folders["metrics"],
+                "metadata_dir": folders["metadata"], "artifacts_dir": folders["artifacts"],
+            },
+        }
+        mlxp = {
+            "logger": {"name": "mlxp.DefaultLogger", "parent_log_dir": log_dir, "forced_log_id": -1, "log_streams_to_file": False},
+            "use_logger": True, "use_version_manager": False, "use_scheduler": False, "interactive_mode": False,
+        }
+        files = {
+            "metadata/config.yaml": dump_yaml(config),
+            "metadata/config_unresolved.yaml": dump_yaml(config),
+            "metadata/info.yaml": dump_yaml(info),
+            "metadata/mlxp.yaml": dump_yaml(mlxp),
+        }
+        for log_name, records in metrics.items():
+            files[f"metrics/{log_name}.json"] = "".join(json.dumps(record) + "\n" for record in records)
+            files[f"metrics/.keys/{log_name}.yaml"] = dump_yaml({key: "" for key in records[0]})
+        for relative, text in files.items():
+            with open(os.path.join(run_dir, relative), "w", encoding="utf-8") as file:
+                file.write(text)
