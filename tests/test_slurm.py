@@ -201,7 +201,10 @@ class SlurmTest(unittest.TestCase):
         self.submitted.append(job_id)
         self.assertIn("#SBATCH --signal=B:USR1@60\n", read(os.path.join(run_dir, "script.sh")))
         wait_for_status(run_dir, ("RUNNING",))
-        time.sleep(0.5)  # let the task register its handler and take a few steps
+        deadline = time.monotonic() + TIMEOUT  # the task prints once its handler is registered
+        while "attempt 1" not in read(os.path.join(run_dir, "stdout.log")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)  # a few steps
         subprocess.run(["scancel", "--signal=USR1", "--batch", str(job_id)], check=True)
         interrupted = wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))
         self.assertEqual(interrupted["status"], "INTERRUPTED")
