@@ -42,7 +42,7 @@ _SIMPLE_PLAIN = (
 )
 _SIMPLE_VALUE = r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|" + _SIMPLE_PLAIN + ")"
 RE_SIMPLE_LINES = re.compile(
-    r"(?: *(?:- )*(?:- " + _SIMPLE_VALUE + r"|[^\W\d][\w.\-]*:(?: " + _SIMPLE_VALUE + r")?)\n)*"
+    r"(?: *(?:- )*(?:- " + _SIMPLE_VALUE + r"|[A-Za-z_][A-Za-z0-9_.\-]*:(?: " + _SIMPLE_VALUE + r")?)\n)*"
 )
 # The ':' after a quoted key.
 RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
@@ -95,6 +95,8 @@ RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
 RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
+# Plain scalars that start with another character are strings.
+NOT_STRING_START = frozenset("0123456789+-.~nNtTfF")
 LINE_START_SPECIAL = frozenset(" \t#\n-.")
 # The plain scalars that are not strings and not written with digits, as the core schema
 # spells them (true and false may also be in any other case)
@@ -335,7 +337,7 @@ def parse_simple(src: str) -> Any:
         text = line.lstrip(" ")
         indent = len(line) - len(text)
         while True:  # once for each '- ' that opens a collection on its line, then once more
-            if text[:2] == "- ":
+            if text[0] == "-" and text[1] == " ":
                 key = None
                 text = text[2:]
                 # `- - x` and `- key: value` open a collection, whose first line this is
@@ -366,8 +368,10 @@ def parse_simple(src: str) -> Any:
                     value = text[1:-1]
                 elif c == "{" or c == "[":
                     value = {} if c == "{" else []
-                else:
+                elif c in NOT_STRING_START:
                     value = resolve_plain(text)
+                else:
+                    value = text
             if in_list:
                 if key is not None:
                     return NOT_SIMPLE
