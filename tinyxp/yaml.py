@@ -95,8 +95,9 @@ RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
 RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
-# Plain scalars that start with another character are strings.
-NOT_STRING_START = frozenset("0123456789+-.~nNtTfF")
+# How the values parse_simple does not take as they are start: quotes, {} and [], and
+# the plain scalars that may be something else than a string
+SPECIAL_START = frozenset("'\"{[0123456789+-.~nNtTfF")
 LINE_START_SPECIAL = frozenset(" \t#\n-.")
 # The plain scalars that are not strings and not written with digits, as the core schema
 # spells them (true and false may also be in any other case)
@@ -343,9 +344,10 @@ def parse_simple(src: str) -> Any:
                 # `- - x` and `- key: value` open a collection, whose first line this is
                 opens = text[:2] == "- " or (text[0] not in "'\"" and (": " in text or text[-1] == ":"))
             else:
-                key, _, text = text.partition(":")
-                text = text[1:]
-                opens = not text
+                key, colon, text = text.partition(": ")
+                opens = not colon
+                if opens:
+                    key = key[:-1]  # `key:` at the end of its line
             if indent != col or opened is not None:
                 if indent > col and opened is not None:
                     stack.append((col, current))
@@ -364,14 +366,14 @@ def parse_simple(src: str) -> Any:
                 value = None
             else:
                 c = text[0]
-                if c == "'" or c == '"':
+                if c not in SPECIAL_START:
+                    value = text
+                elif c == "'" or c == '"':
                     value = text[1:-1]
                 elif c == "{" or c == "[":
                     value = {} if c == "{" else []
-                elif c in NOT_STRING_START:
-                    value = resolve_plain(text)
                 else:
-                    value = text
+                    value = resolve_plain(text)
             if in_list:
                 if key is not None:
                     return NOT_SIMPLE
