@@ -30,6 +30,15 @@ RE_KEY = re.compile(
     r"""((?:[^\s\-?:,\[\]{}#&*!|>'"%@`]|[-?:](?=\S))(?:[^\n:#]|:(?=\S)|(?<=\S)\#)*)"""
     r"""(?<![ \t])[ \t]*:(?:[ \t]+|(?=\n)|\Z)"""
 )
+# The common line `key: value` with a simple key and a plain value without ':' or '#',
+# read with one regex, so that hand-written documents (which parse_simple leaves to the
+# general parser, say for a comment) are read fast too. Both also skip the blank and comment lines after them and capture the indentation of
+# the next line, as RE_NEXT does.
+_PLAIN_LINE = r"([^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n#:]*[^\s#:])?)[ \t]*(?:\n|\Z)"
+_THEN_NEXT = r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)"
+RE_ENTRY = re.compile(r"([A-Za-z_][\w.\-]*)[ \t]*:[ ]+" + _PLAIN_LINE + _THEN_NEXT)
+# The same for a sequence item `- value`.
+RE_ITEM = re.compile(r"-[ ]+" + _PLAIN_LINE + _THEN_NEXT)
 # A document in the shape dump() writes, line by line: `key: value`, `key:` (a nested
 # collection follows) and `- value`, where an item may open a collection on its own line
 # (`- key: value`, `- - x`). Values are plain scalars on one line (no ': ', no ' #'),
@@ -287,6 +296,19 @@ def skip_lines(src: str, pos: Pos) -> Pos:
     return pos
 
 
+def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
+    """After a RE_ENTRY or RE_ITEM match: the next significant position and its column
+    (-1 at the end), as skip_lines would find them."""
+    pos = m.end()
+    if pos >= len(src):
+        return pos, -1
+    c = src[pos]
+    if c == "\t" or c == "#" or (not spaces and (c == "-" or c == ".")):
+        pos = skip_lines(src, pos - len(spaces))  # a tab, a last comment, a marker?
+        return pos, (column(src, pos) if pos < len(src) else -1)
+    return pos, len(spaces)
+
+
 def parse_document(src: str) -> Any:
     """document := ['---'] [node]"""
     pos = skip_lines_first(src)
@@ -418,6 +440,18 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
     key_pos: Dict[str, Pos] = {}
     n = len(src)
     while True:
+        m = RE_ENTRY.match(src, pos)
+        if m is not None:
+            key, text, spaces = m.groups()
+            nxt, col = line_after(src, m, spaces)
+            if col <= indent and key not in result:
+                key_pos[key] = pos
+                result[key] = resolve_plain(text)
+                if col < indent:
+                    return nxt, result
+                pos = nxt
+                continue
+            # a continuation line, a duplicate: the general path below says what to do
         c = src[pos]
         if c == '"' or c == "'":
             end, key = parse_quoted(src, pos)
@@ -500,6 +534,20 @@ def parse_block_sequence(
     items: List[Any] = []
     n = len(src)
     while True:
+        m = RE_ITEM.match(src, pos)
+        if m is not None:
+            nxt, col = line_after(src, m, m.group(2))
+            if col <= indent:
+                items.append(resolve_plain(m.group(1)))
+                if col < indent:
+                    return nxt, items
+                pos = nxt
+                if is_dash(src, pos):
+                    continue
+                if in_mapping:
+                    return pos, items
+                raise item_error(src, pos)
+            # a continuation line: the general path below says what to do
         p = RE_SPACES.match(src, pos + 1).end()
         c = src[p] if p < n else "\n"
         if c == "\n" or c == "#":
