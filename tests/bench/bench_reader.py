@@ -49,6 +49,7 @@ def timed(function: Callable[[], object], repeat: int = 1) -> Tuple[float, objec
     best = float("inf")
     result = None
     for _ in range(repeat):
+        result = None  # kept alive, the previous result would slow the garbage collector
         start = time.perf_counter()
         result = function()
         best = min(best, time.perf_counter() - start)
