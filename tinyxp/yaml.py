@@ -50,8 +50,9 @@ _SIMPLE_PLAIN = (
     r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
 )
 _SIMPLE_VALUE = r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|" + _SIMPLE_PLAIN + ")"
+_SIMPLE_ENTRY = r"[A-Za-z_][A-Za-z0-9_.\-]*:(?: " + _SIMPLE_VALUE + ")?"
 RE_SIMPLE_LINES = re.compile(
-    r"(?: *(?:- )*(?:- " + _SIMPLE_VALUE + r"|[A-Za-z_][A-Za-z0-9_.\-]*:(?: " + _SIMPLE_VALUE + r")?)\n)*"
+    r"(?: *(?:" + _SIMPLE_ENTRY + r"|(?:- )+(?:" + _SIMPLE_VALUE + "|" + _SIMPLE_ENTRY + r"))\n)*"
 )
 # The ':' after a quoted key.
 RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
