@@ -23,7 +23,7 @@ from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser,
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
 HEAVY_MODULES = (
-    "argparse", "dataclasses", "importlib", "inspect", "shlex", "shutil", "signal", "threading", "tinyxp.git",
+    "argparse", "dataclasses", "importlib", "inspect", "shutil", "tinyxp.git",
     "tinyxp.scheduler",
 )
 
@@ -122,17 +122,6 @@ class ShortcutTest(unittest.TestCase):
     def test_snapshot_variable_is_gits(self):
         self.assertEqual(launcher.SNAPSHOT_ENV, git.ENV_IN_SNAPSHOT)
 
-    def test_shell_quote_is_shlex_quote(self):
-        import shlex
-
-        rng = random.Random(3)
-        alphabet = "aZ09_@%+=:,./-'\" \t\n$`\\!*?~#&;|<>()[]{}é\u00a0"
-        words = ["", "'", "''", "a b", "é", "x=1"] + [
-            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(2000)
-        ]
-        for word in words:
-            self.assertEqual(launcher._shell_quote(word), shlex.quote(word), word)
-
     def test_work_tree_test_is_gits(self):
         root = temp_dir(self)
         inner = os.path.join(root, "repo", "src", "deep")
@@ -141,47 +130,6 @@ class ShortcutTest(unittest.TestCase):
         for path in (root, inner, os.path.join(root, "repo"), os.path.dirname(os.path.abspath(__file__))):
             with self.subTest(path=path):
                 self.assertEqual(launcher._in_work_tree(path), git.find_work_tree(path) is not None)
-
-
-# the modules imported since the script started (site may have imported some already)
-class ConditionTest(unittest.TestCase):
-    """The heartbeat's _Condition, on _thread locks, wakes its waiter like threading.Condition."""
-
-    def test_notify_wakes_the_waiter_and_timeout_ends_the_wait(self):
-        import _thread
-        import time
-
-        condition = launcher._Condition()
-        woken = []
-        done = _thread.allocate_lock()
-        done.acquire()
-
-        def waiter():
-            with condition:
-                condition.wait()
-                woken.append("notified")
-                condition.wait(0.01)
-                woken.append("timed out")
-            done.release()
-
-        _thread.start_new_thread(waiter, ())
-        while True:  # until the waiter sleeps
-            with condition:
-                if condition._waiter is not None:
-                    condition.notify()
-                    break
-            time.sleep(0.001)
-        self.assertTrue(done.acquire(True, 10))
-        self.assertEqual(woken, ["notified", "timed out"])
-
-    def test_notify_without_a_waiter_keeps_nothing(self):
-        condition = launcher._Condition()
-        with condition:
-            condition.notify()
-            self.assertIsNone(condition._waiter)
-            condition.wait(0.001)
-            self.assertIsNone(condition._waiter)
-        self.assertFalse(condition._lock.locked())
 
 
 MODULES_TASK = """\

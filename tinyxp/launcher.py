@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 from .errors import ConfigError, LoggerError, TinyxpError
@@ -291,7 +292,7 @@ class _Run:
         self.finishing = False
         self.pending_signal: Optional[int] = None
         self.info: Dict[str, Any] = {}
-        self.info_lock = _allocate_lock()
+        self.info_lock = threading.Lock()
         self.closed = False
         self.git_pending = False
 
@@ -464,7 +465,7 @@ class _Run:
         return streams, files
 
     def _install_signal_handlers(self, ctx: Context) -> Dict[int, Any]:
-        signal = _signal_module()
+        import signal
 
         def handle(signum: int, frame: Any) -> None:
             if self.finishing:
@@ -494,7 +495,7 @@ class _Run:
         return previous
 
     def _after_interrupt(self, signum: Optional[int]) -> None:
-        signal = _signal_module()
+        import signal
 
         if signum != getattr(signal, "SIGUSR1", None) or not self.plan.xp.requeue:
             return
@@ -540,12 +541,10 @@ class _Heartbeat:
     """
 
     def __init__(self) -> None:
-        import _thread  # not threading: a run would spend ~1 ms importing it, and a thread switch in Thread.start
-
-        self._changed = _Condition()
+        self._changed = threading.Condition()
         self._run: Optional[_Run] = None
         self._idle = True
-        _thread.start_new_thread(self._loop, ())  # a daemon: never waited for at exit
+        threading.Thread(target=self._loop, name="tinyxp-heartbeat", daemon=True).start()
 
     def follow(self, run: Optional[_Run]) -> None:
         """Beat for run from now on (None: for no run); the previous run gets no more beats."""
@@ -578,36 +577,6 @@ class _Heartbeat:
 _heartbeat: Optional[_Heartbeat] = None
 
 
-class _Condition:
-    """threading.Condition for a single waiting thread, on the builtin _thread locks."""
-
-    def __init__(self) -> None:
-        self._lock = _allocate_lock()
-        self._waiter: Optional[Any] = None  # locked while the waiting thread sleeps
-
-    def __enter__(self) -> None:
-        self._lock.acquire()
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self._lock.release()
-
-    def wait(self, timeout: float = -1) -> None:
-        """With the lock held: release it until notify() or timeout seconds (-1: no limit)."""
-        waiter = self._waiter = _allocate_lock()
-        waiter.acquire()
-        self._lock.release()
-        try:
-            waiter.acquire(True, timeout)
-        finally:
-            self._lock.acquire()
-            self._waiter = None
-
-    def notify(self) -> None:
-        """With the lock held: wake the waiting thread, if one waits (else nothing is kept)."""
-        if self._waiter is not None and self._waiter.locked():
-            self._waiter.release()
-
-
 class _Tee:
     """A text stream writing to the console stream and to a log file."""
 
@@ -631,28 +600,13 @@ class _Tee:
         return getattr(self._stream, name)
 
 
-def _allocate_lock() -> Any:
-    import _thread  # builtin, unlike threading: free to import
-
-    return _thread.allocate_lock()
-
-
 def _restore_signal_handlers(previous: Dict[int, Any]) -> None:
     if not previous:
         return
-    signal = _signal_module()
+    import signal
+
     for signum, handler in previous.items():
         signal.signal(signum, handler)
-
-
-def _signal_module() -> Any:
-    """signal's functions and numbers from the builtin _signal, without the enums the signal
-    module builds when imported (about 1 ms at every launch); handlers get the same ints."""
-    try:
-        import _signal as signal
-    except ImportError:  # not CPython
-        import signal
-    return signal
 
 
 def _touch(path: str) -> None:
@@ -703,15 +657,6 @@ def _command(work_dir: str, script: str, tokens: List[str]) -> str:
     relative = os.path.relpath(script, work_dir)
     shown = script if relative.startswith("..") else relative
     words = [sys.executable, shown, *tokens]
-    return f"cd {_shell_quote(work_dir)} && {' '.join(_shell_quote(word) for word in words)}"
+    from shlex import quote
 
-
-def _shell_quote(word: str) -> str:
-    """shlex.quote(word), without importing shlex (most of a ms at every launch)."""
-    import re
-
-    if not word:
-        return "''"
-    if re.search(r"[^\w@%+=:,./-]", word, re.ASCII) is None:
-        return word
-    return "'" + word.replace("'", "'\"'\"'") + "'"
+    return f"cd {quote(work_dir)} && {' '.join(quote(word) for word in words)}"

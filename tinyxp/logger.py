@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from itertools import count
 
 from .errors import LoggerError, NoCheckpoint
@@ -132,13 +133,7 @@ def read_yaml(path: str) -> Any:
         return yaml.load(file.read(), path=path)
 
 
-def _make_lock():
-    import _thread  # builtin: no import cost, unlike threading
-
-    return _thread.allocate_lock()
-
-
-_info_lock = _make_lock()  # info.yaml is updated from the main thread and the heartbeat thread
+_info_lock = threading.Lock()  # info.yaml is updated from the main thread and the heartbeat thread
 
 
 def update_info(run_dir: str, **fields: Any) -> Dict[str, Any]:
