@@ -10,8 +10,8 @@ import subprocess
 import sys
 import unittest
 
-from tests.bench import synth
-from tests.support import script_env, temp_dir
+from .bench import synth
+from .support import script_env, temp_dir
 from tinyxp.cli import main
 
 

@@ -7,7 +7,7 @@ import pickle
 import unittest
 from unittest import mock
 
-from tests.support import temp_dir
+from .support import temp_dir
 from tinyxp.config import XP_DEFAULTS, Config, compose, compose_xp, load_config, load_file, merge
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
 from tinyxp.overrides import expand_sweeps, parse_override

@@ -10,7 +10,7 @@ import unittest
 from statistics import mean
 from unittest import mock
 
-from tests.support import temp_dir
+from .support import temp_dir
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.frame import Artifact, DataFrame, GroupedDataFrame, Row, format_table, read_metric_file, summarize
 

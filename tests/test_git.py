@@ -721,7 +721,7 @@ class EndToEndTest(RepoTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        from tests import support
+        from . import support
 
         self.support = support
         script = support.write_project(self.root, body=self.BODY, files={"lib/__init__.py": "", "lib/model.py": "DEPTH = 1\n"})

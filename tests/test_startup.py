@@ -16,7 +16,7 @@ import subprocess
 import sys
 import unittest
 
-from tests.support import script_env, task_script, temp_dir, write_files
+from .support import script_env, task_script, temp_dir, write_files
 from tinyxp import git, launcher, scheduler
 from tinyxp.errors import OverrideError
 from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
