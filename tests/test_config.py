@@ -384,7 +384,7 @@ class ComposeXpTest(unittest.TestCase):
         with self.assertRaises(OverrideError) as caught:
             compose_xp(PROJECT, parse("xp.schedular=slurm"))
         self.assertEqual(str(caught.exception),
-                         "Unknown tinyxp setting 'schedular'; did you mean 'scheduler' or 'scheduler_options'?\n    xp.schedular=slurm\n       ^^^^^^^^^")
+                         "Unknown tinyxp setting 'schedular'; did you mean 'scheduler'?\n    xp.schedular=slurm\n       ^^^^^^^^^")
         with self.assertRaises(OverrideError) as caught:
             compose_xp(PROJECT, parse("xp.zzz=1"))
         self.assertEqual(caught.exception.message, f"Unknown tinyxp setting 'zzz' (settings: {', '.join(XP_DEFAULTS)})")

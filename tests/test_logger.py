@@ -204,7 +204,7 @@ class ArtifactTest(unittest.TestCase):
     def test_unknown_format_suggests_a_close_one(self):
         with self.assertRaises(LoggerError) as caught:
             self.logger.log_artifact(1, "x", format="pikle")
-        self.assertEqual(str(caught.exception), "Unknown artifact format 'pikle' (did you mean 'pickle'?)")
+        self.assertEqual(str(caught.exception), "Unknown artifact format 'pikle'; did you mean 'pickle'?")
         with self.assertRaises(LoggerError) as caught:
             self.logger.log_artifact(1, "x", format="zzz")
         self.assertEqual(

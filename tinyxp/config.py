@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, MutableMapping
 
 from . import yaml
-from .errors import ConfigError, OverrideError
+from .errors import ConfigError, OverrideError, suggest
 from .overrides import (
     Override,
     Sweep,
@@ -21,7 +21,6 @@ from .overrides import (
     lookup,
     override_error,
     parse_override,
-    suggest,
     suggest_key,
 )
 

@@ -7,6 +7,21 @@ span, so that the command line can print it as it is.
 """
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
+
+
+def suggest(name: str, candidates: Iterable[str], *, prefix: str = "", cutoff: float = 0.6) -> str:
+    """'; did you mean 'x'?' for the candidate closest to name, or '' when none is close.
+
+    prefix goes before each suggestion as it is shown (the path of a nested key).
+    """
+    from difflib import get_close_matches
+
+    close = get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    return f"; did you mean {prefix + close[0]!r}?" if close else ""
+
 
 class TinyxpError(Exception):
     """Base class of every error tinyxp raises on bad input or a failed operation."""

@@ -16,7 +16,7 @@ import math
 import os
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .errors import ReaderError
+from .errors import ReaderError, suggest
 
 Map = Tuple[Any, ...]
 MAX_REPR_ROWS = 20
@@ -268,11 +268,7 @@ def check_column(column: str, known: Sequence[str], doing: str = "") -> None:
     """Raise ReaderError naming an unknown column, with did-you-mean."""
     if column in known:
         return
-    import difflib
-
-    close = difflib.get_close_matches(column, list(known), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ReaderError(f"Unknown column {column!r}{doing}{hint}")
+    raise ReaderError(f"Unknown column {column!r}{doing}{suggest(column, known)}")
 
 
 def selection(result: Any, count: int, what: str) -> List[int]:

@@ -373,7 +373,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     """
     mode = str(_setting(xp, "dirty"))
     if mode not in DIRTY_MODES:
-        from .overrides import suggest
+        from .errors import suggest
 
         raise ConfigError(f"Unknown xp.dirty {mode!r}{suggest(mode, DIRTY_MODES)} (expected one of: {', '.join(DIRTY_MODES)})")
     directory = os.path.dirname(os.path.abspath(script_path))

@@ -11,7 +11,7 @@ import os
 import threading
 from itertools import count
 
-from .errors import LoggerError, NoCheckpoint
+from .errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -305,10 +305,7 @@ class Logger:
         check_name(name, "artifact name")
         spec = self._formats.get(format)
         if spec is None:
-            import difflib
-
-            close = difflib.get_close_matches(format, self._formats, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; known formats: {', '.join(sorted(self._formats))}"
+            hint = suggest(format, self._formats) or f"; known formats: {', '.join(sorted(self._formats))}"
             raise LoggerError(f"Unknown artifact format {format!r}{hint}")
         extension = spec[0]
         filename = name if name.endswith(extension) else name + extension

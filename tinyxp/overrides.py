@@ -15,7 +15,7 @@ import re
 from collections import namedtuple
 
 from . import yaml
-from .errors import OverrideError, YAMLError
+from .errors import OverrideError, YAMLError, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -179,19 +179,6 @@ class Tokenizer:
         start = self.position if start is None else start
         end = start + 1 if end is None else end
         raise OverrideError(message, source=self.source, pos=start, length=end - start)
-
-
-def suggest(name: str, candidates: Sequence[str], *, prefix: str = "", cutoff: float = 0.6) -> str:
-    """'; did you mean 'x'?' for the candidates close to name, or '' when none is.
-
-    prefix goes before each suggestion as it is shown (the path of a nested key).
-    """
-    from difflib import get_close_matches
-
-    close = get_close_matches(name, list(candidates), n=3, cutoff=cutoff)
-    if not close:
-        return ""
-    return "; did you mean " + " or ".join(repr(prefix + c) for c in close) + "?"
 
 
 # --- parsing ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import operator
 import re
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from .errors import QueryError
+from .errors import QueryError, suggest
 
 Predicate = Callable[[Dict[str, Any], Callable[[str, str], Any]], bool]
 
@@ -297,10 +297,7 @@ def compile_operand(operand: Tuple[Any, ...], source: str, fields: Dict[str, str
             raise QueryError(f"Cannot compare artifact column {name!r}", source=source, pos=token.pos, length=len(name))
         return (lambda values, summary: values.get(name)), set(kind.split("|"))
     if function.text not in SUMMARIES:
-        import difflib
-
-        close = difflib.get_close_matches(function.text, SUMMARIES, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = suggest(function.text, SUMMARIES)
         raise QueryError(f"Unknown function {function.text!r}: expected last, min, max or count{hint}", source=source, pos=function.pos, length=len(function.text))
     if not metric:
         raise QueryError(f"Cannot take {function.text}() of {name!r}: it is not a metric column", source=source, pos=token.pos, length=len(name))

@@ -14,7 +14,7 @@ import re
 import shlex
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Tuple
 
-from .errors import SchedulerError
+from .errors import SchedulerError, suggest
 
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
 PREEMPT_EXIT_CODE = 99  # OAR (-t idempotent), SGE and LSF (-Q 99) resubmit a job that exits with it
@@ -183,12 +183,8 @@ def get_backend(name: Any) -> Backend:
     """The backend called name; raises SchedulerError listing the known ones."""
     backend = BACKENDS.get(name) if isinstance(name, str) else None
     if backend is None:
-        import difflib
-
-        hint = difflib.get_close_matches(str(name), list(BACKENDS), n=1)
-        did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
         raise SchedulerError(
-            f"Unknown xp.scheduler {name!r}{did_you_mean} (expected one of: {', '.join(BACKENDS)})"
+            f"Unknown xp.scheduler {name!r}{suggest(str(name), BACKENDS)} (expected one of: {', '.join(BACKENDS)})"
         )
     return backend
 

@@ -14,7 +14,7 @@ import shlex
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .errors import SchedulerError
+from .errors import SchedulerError, suggest
 from .scheduler import JobSpec, Task, get_backend, render_command, render_script
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
@@ -424,12 +424,8 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
             if name is None:
                 if not re.match(r"#[A-Z]+\s+-", line):
                     continue  # a comment that only looks like a directive
-                import difflib
-
-                hint = difflib.get_close_matches(prefix, list(DIRECTIVE_PREFIXES), n=1)
-                did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
                 raise SchedulerError(
-                    f"Unknown directive {prefix!r}{did_you_mean} (expected one of: {', '.join(DIRECTIVE_PREFIXES)})",
+                    f"Unknown directive {prefix!r}{suggest(prefix, DIRECTIVE_PREFIXES)} (expected one of: {', '.join(DIRECTIVE_PREFIXES)})",
                     source=text, pos=offset, length=len(prefix), path=path,
                 )
             if scheduler is not None and scheduler != name:
