@@ -144,12 +144,33 @@ class GitInfoTest(LaunchTestCase):
 
 class BadInputTest(LaunchTestCase):
     def test_unknown_override_key(self):
-        result = run_script(self.project(), ["lrr=0.1"])
-        self.assertEqual(result.returncode, 2)
-        self.assertTrue(result.stderr.startswith("error: "), result.stderr)
-        self.assertIn("'lrr'", result.stderr)
-        self.assertNotIn("Traceback", result.stderr)
-        self.assertFalse(os.path.exists(self.logs))
+        self.assert_bad_input(
+            run_script(self.project(), ["lrr=0.1"]),
+            "Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n    lrr=0.1\n    ^^^",
+        )
+
+    def test_bad_input_from_the_task(self):
+        # line 8 of the script is the first line of the body
+        cases = {
+            'ctx.logger.log_metrics({"model": object()})':
+                "Invalid metric 'model': value of type object is not JSON-serialisable",
+            'ctx.logger.log_metrics({"loss": 1}, log_name="eval/val")':
+                "Invalid metric log name 'eval/val': expected a plain file name, without '/' or '..'",
+            'ctx.logger.log_artifact(1, "../escape")':
+                "Invalid artifact name '../escape': expected a plain file name, without '/' or '..'",
+            "ctx.logger.load_checkpoint()":
+                "Cannot load checkpoint 'last': no file {run_dir!r}",
+        }
+        for run_id, (body, message) in enumerate(cases.items(), 1):
+            with self.subTest(body=body):
+                result = run_script(self.project(body=body))
+                run_dir = self.run_dir(run_id)
+                message = message.format(run_dir=os.path.join(run_dir, "artifacts", "pickle", "last.pkl"))
+                self.assertEqual((result.returncode, result.stderr), (2, f"error: train.py:8: {message}\n"))
+                info = info_of(run_dir)
+                self.assertEqual((info["status"], info["error"]["message"]), ("FAILED", message))
+                self.assertTrue(os.path.exists(os.path.join(run_dir, "metadata", "traceback.txt")))
+                self.assertFalse(os.path.exists(os.path.join(run_dir, "artifacts", "pickle", "escape.pkl")))
 
     def test_unset_required_value(self):
         result = run_script(self.project(config="seed: 0\ndata: ???\n"))

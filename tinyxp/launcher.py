@@ -108,7 +108,14 @@ def launch(config_path: str = "configs", seed_fn: Optional[Callable[[Any], Any]]
                 if from_cli and status:
                     raise SystemExit(status)
                 return status
-            return _run_all(task, script, seed_fn, plans, multirun)
+            try:
+                return _run_all(task, script, seed_fn, plans, multirun)
+            except TinyxpError as err:  # bad input to tinyxp from the task, e.g. a metric that is not JSON
+                if not from_cli:
+                    raise
+                where = _task_location(err)
+                print(f"error: {where + ': ' if where else ''}{err}", file=sys.stderr)
+                raise SystemExit(EXIT_BAD_INPUT) from None
 
         return main
 
@@ -142,6 +149,20 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: List[str]):
             print(_dump(plan.config), end="")
         return None, False
     return plans, command_line.multirun
+
+
+def _task_location(err: BaseException) -> str:
+    """'train.py:13' for the innermost frame of err's traceback outside tinyxp, or ''."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    where = ""
+    frame = err.__traceback__
+    while frame is not None:
+        filename = frame.tb_frame.f_code.co_filename
+        if os.path.dirname(os.path.abspath(filename)) != package:
+            relative = os.path.relpath(filename)
+            where = f"{filename if relative.startswith('..') else relative}:{frame.tb_lineno}"
+        frame = frame.tb_next
+    return where
 
 
 def _dump(config: Config) -> str:
