@@ -5,6 +5,7 @@ import json
 import math
 import os
 import signal
+import sys
 import unittest
 
 from tinyxp import logger as logger_module
@@ -57,6 +58,14 @@ class AllocateRunDirTest(unittest.TestCase):
             allocate_run_dir(log_dir)
         self.assertEqual(str(caught.exception), f"Cannot create the log directory {log_dir!r}: Not a directory")
         self.assertEqual(os.listdir(self.root), ["file"])
+
+    def test_log_dir_that_is_a_file_is_an_error(self):
+        log_dir = os.path.join(self.root, "logs")
+        open(log_dir, "w").close()
+        with self.assertRaises(LoggerError) as caught:
+            allocate_run_dir(log_dir)
+        self.assertEqual(str(caught.exception), f"Cannot use {log_dir!r} as the log directory: it is a file, not a folder")
+        self.assertEqual(os.listdir(self.root), ["logs"])
 
 
 class WriteAtomicTest(unittest.TestCase):
@@ -244,6 +253,21 @@ class ArtifactTest(unittest.TestCase):
         self.assertEqual(
             str(caught.exception), "Invalid artifact format name 'a/b': expected a plain file name, without '/' or '..'"
         )
+
+    def test_numpy_and_torch_formats_without_their_package(self):
+        from unittest import mock
+
+        for format, package in (("numpy", "numpy"), ("torch", "torch")):
+            with self.subTest(format=format), mock.patch.dict(sys.modules, {package: None}):  # None: import fails
+                for call in (lambda: self.logger.log_artifact([1], "a", format=format),
+                             lambda: self.logger.load_artifact("a", format=format)):
+                    with self.assertRaises(LoggerError) as caught:
+                        call()
+                    self.assertEqual(
+                        str(caught.exception),
+                        f"Cannot use the artifact format {format!r}: the {package} package is not installed",
+                    )
+        self.assertEqual(os.listdir(self.run_dir), [])  # no empty artifacts/<format> folder
 
     def test_numpy_format_when_numpy_is_importable(self):
         try:

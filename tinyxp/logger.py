@@ -67,6 +67,8 @@ def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
 def ensure_log_dir(log_dir: str) -> None:
     """Create log_dir (and its parents) if needed; raises LoggerError when impossible or read-only."""
     if not os.path.isdir(log_dir):
+        if os.path.exists(log_dir):
+            raise LoggerError(f"Cannot use {log_dir!r} as the log directory: it is a file, not a folder")
         try:
             os.makedirs(log_dir, exist_ok=True)
         except OSError as err:
@@ -241,6 +243,10 @@ BUILTIN_FORMATS: Dict[str, ArtifactFormat] = {
 }
 
 
+# built-in format -> the package it needs, imported only when the format is used
+FORMAT_PACKAGES = {"numpy": "numpy", "torch": "torch"}
+
+
 class Logger:
     """Writes one run's metrics, artifacts and checkpoints under run_dir.
 
@@ -307,6 +313,12 @@ class Logger:
         if spec is None:
             hint = suggest(format, self._formats) or f"; known formats: {', '.join(sorted(self._formats))}"
             raise LoggerError(f"Unknown artifact format {format!r}{hint}")
+        package = FORMAT_PACKAGES.get(format)
+        if package is not None and spec is BUILTIN_FORMATS[format]:
+            try:
+                __import__(package)
+            except ImportError:
+                raise LoggerError(f"Cannot use the artifact format {format!r}: the {package} package is not installed") from None
         extension = spec[0]
         filename = name if name.endswith(extension) else name + extension
         return os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename), spec
