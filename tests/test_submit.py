@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import subprocess
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
@@ -11,7 +13,7 @@ from tinyxp import cli, submit
 from tinyxp.errors import OverrideError, SchedulerError
 from tinyxp.logger import read_yaml
 
-from .support import run_script, temp_dir, write_files, write_project
+from .support import run_script, script_env, temp_dir, write_files, write_project
 from .test_scheduler import FAKEBIN, fake_env, read_lines
 
 JOBS = """\
@@ -294,6 +296,34 @@ class LauncherTest(unittest.TestCase):
             self.assertTrue(script[-1].endswith(f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null"), script[-1])
             self.assertNotIn("xp.scheduler=slurm", script[-1])
         self.assertFalse(os.path.exists(os.path.join(self.root, "logs", "1", "metrics")))
+
+    @unittest.skipUnless(shutil.which("git"), "git is not installed")
+    def test_snapshot_taken_once_and_recorded_by_jobs_without_the_submitting_environment(self):
+        from .test_git import GIT_ENV, git
+
+        git(self.root, "init", "--quiet")
+        git(self.root, "add", "train.py", "configs")
+        with mock.patch.dict(os.environ, GIT_ENV):
+            git(self.root, "commit", "--quiet", "-m", "first")
+            done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=pbs", "xp.snapshot=true"],
+                              env=self.env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        commit = git(self.root, "rev-parse", "HEAD").strip()
+        snapshot = os.path.join(self.root, ".tinyxp", "snapshots", os.path.basename(self.root), commit)
+        self.assertEqual(len(os.listdir(os.path.dirname(snapshot))), 1)
+        for i, run_dir in enumerate(run_dirs(self.log_dir)):
+            script = read_lines(os.path.join(run_dir, "script.sh"))
+            self.assertIn(f"cd {snapshot}", script)
+            self.assertEqual(sum(line.startswith("export TINYXP_IN_SNAPSHOT='{") for line in script), 1)
+            self.assertTrue(script[-1].endswith(f"{snapshot}/train.py lr={0.1 * (i + 1):g} xp.snapshot=false "
+                                                f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null"), script[-1])
+            # the job, started as PBS starts it: without the environment of the submission
+            job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+            self.assertEqual(job.returncode, 0, job.stderr)
+            record = info(run_dir)
+            self.assertEqual(record["status"], "COMPLETE")
+            self.assertEqual((record["git"]["commit"], record["git"]["snapshot_dir"]), (commit, snapshot))
 
     def test_unknown_scheduler(self):
         with self.assertRaises(SchedulerError) as caught:

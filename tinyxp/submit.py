@@ -305,10 +305,17 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
     """
     from .overrides import setting_tokens
 
+    from .launcher import SNAPSHOT_ENV
+
     scheduler = _xp_get(xp, "scheduler")
     get_backend(scheduler)
     python = _xp_get(xp, "python") or sys.executable
     script = os.path.abspath(script_path)
+    setup = list(_xp_get(xp, "setup") or [])
+    if os.environ.get(SNAPSHOT_ENV):
+        # submitted from a snapshot: the job records it too, and only SLURM and LSF pass
+        # the submitting environment on to a job
+        setup.insert(0, f"export {SNAPSHOT_ENV}={shlex.quote(os.environ[SNAPSHOT_ENV])}")
     sweep = Sweep(
         scheduler=scheduler,
         log_dir=os.path.abspath(_xp_get(xp, "log_dir")),
@@ -317,7 +324,7 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
         settings=[setting_tokens(s) for s in settings],
         work_dir=os.getcwd(),
         directives=list(_xp_get(xp, "scheduler_options") or []),
-        setup=list(_xp_get(xp, "setup") or []),
+        setup=setup,
         array=bool(_xp_get(xp, "array")),
         max_parallel=_xp_get(xp, "max_parallel"),
         requeue=bool(_xp_get(xp, "requeue")),
