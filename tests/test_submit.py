@@ -23,7 +23,7 @@ JOBS = """\
 module load python
 export GREETING="hello there"
 python train.py +sweep lr=0.1,0.2 \\
-    'msg=$(touch x)'
+    '+msg=$(touch x)'
 echo "after: $GREETING"
 """
 
@@ -48,7 +48,7 @@ class ParseJobScriptTest(unittest.TestCase):
         self.assertEqual(script.after, ['echo "after: $GREETING"'])
         (command,) = script.commands
         self.assertEqual((command.line, command.command, command.args),
-                         (6, ["python", "train.py"], ["+sweep", "lr=0.1,0.2", "msg=$(touch x)"]))
+                         (6, ["python", "train.py"], ["+sweep", "lr=0.1,0.2", "+msg=$(touch x)"]))
 
     def test_python_lines(self):
         cases = [
@@ -138,7 +138,7 @@ class SubCommandTest(unittest.TestCase):
             self.assertEqual(record["status"], "PENDING")
             self.assertEqual(record["scheduler"], {"name": "slurm", "job_id": str(1000 + i), "array_job_id": None,
                                                    "array_task_id": None})
-            self.assertEqual(record["overrides"], [f"lr={0.1 * (i + 1):g}", "msg='$(touch x)'"])
+            self.assertEqual(record["overrides"], [f"lr={0.1 * (i + 1):g}", "+msg='$(touch x)'"])
             script = read_lines(os.path.join(run_dir, "script.sh"))
             self.assertEqual(script[:6], [
                 "#!/bin/bash", "#SBATCH --job-name=train", f"#SBATCH --output={run_dir}/stdout.log",
@@ -146,7 +146,7 @@ class SubCommandTest(unittest.TestCase):
             ])
             self.assertEqual(script[7:], [
                 f"cd {self.root}", "module load python", 'export GREETING="hello there"',
-                f"python train.py lr={0.1 * (i + 1):g} 'msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
+                f"python train.py lr={0.1 * (i + 1):g} '+msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
                 f"xp.log_dir={self.log_dir} xp.scheduler=null",
                 'echo "after: $GREETING"',
             ])
@@ -261,6 +261,33 @@ class SubCommandTest(unittest.TestCase):
             submit.submit_job_script("jobs.sh")
         self.assertTrue(str(caught.exception).startswith("jobs.sh:2: Cannot run a sweep without +sweep"), str(caught.exception))
         self.assertEqual(run_dirs(self.log_dir), [])
+
+    def test_configs_are_written_at_submission(self):
+        status, _, err = self.sub(JOBS)
+        self.assertEqual((status, err), (0, ""))
+        configs = [read_yaml(os.path.join(d, "metadata", "config.yaml")) for d in run_dirs(self.log_dir)]
+        self.assertEqual(configs, [{"seed": 0, "lr": lr, "epochs": 3, "msg": "$(touch x)"} for lr in (0.1, 0.2)])
+
+    def test_unknown_key_names_the_line_and_submits_nothing(self):
+        status, out, err = self.sub("#SBATCH -n 1\n\npython train.py +sweep lr=0.1,0.2 nosuchkey=1\n")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "tinyxp: error: jobs.sh:3: Unknown key 'nosuchkey' (+nosuchkey=VALUE adds a new key)\n"
+                              "    nosuchkey=1\n    ^^^^^^^^^\n")
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+
+    def test_unknown_setting_names_the_line(self):
+        status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.requeu=true\n")
+        self.assertEqual(status, 2)
+        self.assertTrue(err.startswith("tinyxp: error: jobs.sh:2: Unknown tinyxp setting 'requeu'"), err)
+        self.assertEqual(run_dirs(self.log_dir), [])
+
+    def test_config_that_composes_only_in_the_job_is_left_to_the_job(self):
+        write_files(self.root, {"configs/config.yaml": "data: ${env:TINYXP_TEST_UNSET_VARIABLE}\n"})
+        status, _, err = self.sub("#SBATCH -n 1\nexport TINYXP_TEST_UNSET_VARIABLE=/data\npython train.py\n")
+        self.assertEqual((status, err), (0, ""))
+        (run_dir,) = run_dirs(self.log_dir)
+        self.assertEqual(info(run_dir)["status"], "PENDING")
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "config.yaml")))
 
     def test_no_directive_needs_scheduler(self):
         status, _, err = self.sub("python train.py\n")

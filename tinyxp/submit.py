@@ -468,12 +468,29 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     return JobScript(scheduler, shebang, directives, setup, commands, after)
 
 
-def _command_xp(script: str, setting: Sequence[Any], work_dir: str) -> Dict[str, Any]:
-    """The xp settings of a command's setting: defaults, <script dir>/configs/tinyxp.yaml, xp.* tokens."""
+def _command_xp(config_dir: str, setting: Sequence[Any]) -> Dict[str, Any]:
+    """The xp settings of a command's setting: defaults, configs/tinyxp.yaml, xp.* tokens."""
     from .config import compose_xp
 
-    config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, script)), "configs")
     return dict(_to_plain(compose_xp(config_dir, setting)))
+
+
+def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> Optional[List[Any]]:
+    """Each setting's composed config, for config.yaml at submission; None without configs/.
+
+    A bad override raises OverrideError, as on the command line. A config that does not
+    compose here (a `${env:...}` that the job's setup lines export, say) is left to the
+    job, which writes config.yaml when it starts.
+    """
+    from .config import compose
+    from .errors import ConfigError
+
+    if not os.path.isdir(config_dir):
+        return None
+    try:
+        return [compose(config_dir, setting) for setting in settings]
+    except ConfigError:
+        return None
 
 
 def submit_job_script(
@@ -487,7 +504,7 @@ def submit_job_script(
     printed, and nothing is submitted. Raises SchedulerError (bad script, failed
     submission) or OverrideError (bad override on a python line).
     """
-    from .errors import OverrideError
+    from .errors import TinyxpError
     from .overrides import expand_sweeps, parse_command_line, setting_tokens
 
     try:
@@ -508,12 +525,14 @@ def submit_job_script(
     total = 0
     for command in script.commands:
         target = command.command[-1]
+        config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, target)), "configs")
         try:
             parsed = parse_command_line(command.args, prog=target)
             settings = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
-        except OverrideError as err:
-            raise OverrideError(f"{path}:{command.line}: {err}") from None
-        xp = _command_xp(target, settings[0], work_dir)
+            xp = _command_xp(config_dir, settings[0])
+            configs = _command_configs(config_dir, settings)
+        except TinyxpError as err:  # the same error, located at the python line
+            raise type(err)(f"{path}:{command.line}: {err}") from None
         log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
         sweep = Sweep(
             scheduler=name,
@@ -530,6 +549,7 @@ def submit_job_script(
             max_parallel=xp.get("max_parallel"),
             requeue=bool(xp.get("requeue")),
             signal_grace=int(xp.get("signal_grace") or 120),
+            configs=configs,
         )
         if dry_run:
             folder = os.path.join(log_dir, ".tinyxp", "dry-run")
