@@ -315,11 +315,24 @@ class ResumeTest(LaunchTestCase):
         self.assertEqual(run_script(script).stdout, "state 0 restarts 0\n")
         result = run_script(script, ["xp.run_id=1", "lr=0.3"])
         self.assertEqual((result.returncode, result.stdout), (0, "state 1 restarts 1\n"), result.stderr)
+        self.assertEqual(result.stderr, "tinyxp: warning: resuming run 1 with a config that differs from its last launch: "
+                                        "lr: 0.1 -> 0.3\n")
         self.assertEqual(os.listdir(self.logs), ["1"])
         info = info_of(self.run_dir(1))
         self.assertEqual((info["status"], info["restarts"], info["overrides"]), ("COMPLETE", 1, ["xp.run_id=1", "lr=0.3"]))
         self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "config.yaml"))["lr"], 0.3)
         self.assertEqual(len(read_jsonl(os.path.join(self.run_dir(1), "metrics", "train.jsonl"))), 6)
+
+    def test_resume_with_the_same_config_says_nothing_and_changes_are_listed(self):
+        script = self.project(config="seed: 0\nopt: {lr: 0.1, name: sgd}\nlayers: [1, 2]\n")
+        self.assertEqual(run_script(script, ["seed=1"]).returncode, 0)
+        result = run_script(script, ["xp.run_id=1", "seed=1"])
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        result = run_script(script, ["xp.run_id=1", "opt={lr: 0.2}", "~layers", "+extra={a: 1}"])
+        self.assertEqual(result.stderr, (
+            "tinyxp: warning: resuming run 1 with a config that differs from its last launch: "
+            "seed: 1 -> 0, opt.lr: 0.1 -> 0.2, opt.name: sgd -> (absent), layers: [1, 2] -> (absent), extra: (absent) -> {a: 1}\n"
+        ))
 
 
 class CaptureAndHeartbeatTest(LaunchTestCase):

@@ -28,6 +28,7 @@ EXIT_BAD_INPUT = 2
 EXIT_SWEEP_FAILED = 1
 PREEMPT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 SNAPSHOT_ENV = "TINYXP_IN_SNAPSHOT"
+SNAPSHOT_MARKER = ".tinyxp-snapshot.json"  # git.SNAPSHOT_MARKER
 # the job_id_env of every scheduler.BACKENDS row (a test keeps them in step)
 JOB_ID_ENVS = ("SLURM_JOB_ID", "OAR_JOB_ID", "PBS_JOBID", "JOB_ID", "LSB_JOBID")
 
@@ -262,9 +263,12 @@ def _start_git_recording(script_dir: str, log_dir: str) -> Callable[..., Optiona
 
 
 def _in_work_tree(path: str) -> bool:
-    """Whether a .git entry is in path or above it: git.find_work_tree's test, without importing git."""
+    """Whether a .git entry or a snapshot's description is in path or above it, without importing git.
+
+    git.find_work_tree's test; a snapshot kept outside any repository has no .git.
+    """
     path = os.path.abspath(path)
-    while not os.path.exists(os.path.join(path, ".git")):
+    while not (os.path.exists(os.path.join(path, ".git")) or os.path.exists(os.path.join(path, SNAPSHOT_MARKER))):
         parent = os.path.dirname(path)
         if parent == path:
             return False
@@ -427,6 +431,7 @@ class _Run:
                 restarts += 1
             old.pop("error", None)
             info = {**old, **info, "restarts": restarts}
+            _warn_config_changes(run_id, os.path.join(run_dir, METADATA_DIR, "config.yaml"), self.plan.config.to_dict())
         self.run_dir = run_dir
         self.shown_dir = os.path.normpath(os.path.join(xp.log_dir, str(run_id)))
         info.update(run_id=run_id, run_dir=run_dir)
@@ -549,6 +554,39 @@ class _Run:
         if git is not None:
             final["git"] = git
         self._write_info(final=True, **final)
+
+
+def _warn_config_changes(run_id: int, path: str, config: Dict[str, Any]) -> None:
+    """Warn on stderr when a resumed run's config differs from the one it last ran with."""
+    from .logger import read_yaml
+    from .overrides import iter_keys, lookup
+
+    try:
+        previous = read_yaml(path)
+    except (OSError, TinyxpError):
+        return
+    if not isinstance(previous, dict) or previous == config:
+        return
+    changes: List[str] = []
+    for key in dict.fromkeys([*iter_keys(previous), *iter_keys(config)]):
+        if any(key.startswith(f"{changed}.") for changed in changes):
+            continue
+        (had, before), (has, after) = lookup(previous, key.split(".")), lookup(config, key.split("."))
+        if (had, before) != (has, after) and not (isinstance(before, dict) and isinstance(after, dict)):
+            changes.append(key)
+    shown = ", ".join(
+        f"{key}: {_shown_value(previous, key)} -> {_shown_value(config, key)}" for key in changes
+    )
+    print(f"tinyxp: warning: resuming run {run_id} with a config that differs from its last launch: {shown}",
+          file=sys.stderr)
+
+
+def _shown_value(config: Dict[str, Any], key: str) -> str:
+    from . import yaml
+    from .overrides import lookup
+
+    found, value = lookup(config, key.split("."))
+    return yaml.dump_value(value) if found else "(absent)"
 
 
 class _Heartbeat:
