@@ -146,7 +146,7 @@ class SlurmTest(unittest.TestCase):
         self.assertIn("ArrayTaskThrottle=2", shown)
         self.check_complete([0.1, 0.2, 0.3], array=True)
 
-    def write_jobs_script(self):
+    def write_jobs_script(self, extra=""):
         tricky = TRICKY.format(marker=self.marker)
         jobs = os.path.join(self.root, "jobs.sh")
         write_files(self.root, {"jobs.sh": f"""\
@@ -155,7 +155,7 @@ class SlurmTest(unittest.TestCase):
             #SBATCH --mem=100M
             export GREETING="hello there"
             {sys.executable} train.py +sweep lr=0.1,0.2 \\
-                {shlex.quote("msg=" + json.dumps(tricky))}
+                {shlex.quote("msg=" + json.dumps(tricky))} {extra}
             echo "after: $GREETING"
             """})
         return jobs
@@ -176,9 +176,12 @@ class SlurmTest(unittest.TestCase):
         for run_dir in run_dirs(self.log_dir):
             self.assertIn("#SBATCH --mem=100M\n", read(os.path.join(run_dir, "script.sh")))
 
-    def test_tinyxp_sub_as_array(self):
-        self.write_jobs_script()
+    def test_tinyxp_sub_as_array_with_throttle(self):
+        self.write_jobs_script("xp.max_parallel=1")
         self.tinyxp_sub("--array")
+        array_id = info(run_dirs(self.log_dir)[0])["scheduler"]["array_job_id"]
+        shown = subprocess.run(["scontrol", "show", "job", str(array_id)], stdout=subprocess.PIPE, universal_newlines=True).stdout
+        self.assertIn("ArrayTaskThrottle=1", shown)
         self.check_complete([0.1, 0.2], array=True, after="after: hello there\n")
 
     def test_scancel_ends_interrupted(self):

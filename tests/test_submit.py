@@ -151,6 +151,18 @@ class SubCommandTest(unittest.TestCase):
                 'echo "after: $GREETING"',
             ])
 
+    def test_runs_lists_pending_runs(self):
+        self.sub(JOBS)
+        out = io.StringIO()
+        with redirect_stdout(out):
+            status = cli.main(["runs", "logs", "-c", "id,status,config.lr,info.scheduler.job_id"])
+        self.assertEqual(status, 0)
+        self.assertEqual(out.getvalue().splitlines(), [
+            "id  status   config.lr  info.scheduler.job_id",
+            " 1  PENDING        0.1                   1000",
+            " 2  PENDING        0.2                   1001",
+        ])
+
     def test_dry_run_submits_nothing(self):
         status, out, err = self.sub(JOBS, "--dry-run")
         self.assertEqual((status, err), (0, ""))
