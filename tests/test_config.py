@@ -370,6 +370,11 @@ class ComposeXpTest(unittest.TestCase):
             xp = compose_xp(PROJECT, parse("xp.log_dir=${env:TINYXP_TEST_SCRATCH}/logs"))
         self.assertEqual(xp.log_dir, "/scratch/logs")
 
+    def test_home_in_paths(self) -> None:
+        with mock.patch.dict(os.environ, {"HOME": "/home/ada"}):
+            xp = compose_xp(PROJECT, parse("xp.log_dir=~/logs", "xp.snapshot_dir=~/snap", "xp.job_name=~x"))
+        self.assertEqual((xp.log_dir, xp.snapshot_dir, xp.job_name), ("/home/ada/logs", "/home/ada/snap", "~x"))
+
     def test_setting_checked_after_interpolation(self) -> None:
         with mock.patch.dict(os.environ, {"TINYXP_TEST_DIRTY": "sometimes"}):
             with self.assertRaises(ConfigError) as caught:

@@ -73,6 +73,7 @@ XP_TYPES: Dict[str, Any] = {
     "signal_grace": "positive number",
 }
 
+PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded
 CONFIG_FILES = ("config.yaml", "config.json")
 XP_FILE = "tinyxp.yaml"
 DEFAULTS_KEY = "defaults"
@@ -553,6 +554,8 @@ def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
         problem = _check_xp(name, value)
         if problem:
             raise ConfigError(f"{problem} (after interpolation)")
+    for name in PATH_SETTINGS:  # the shell leaves ~ alone in xp.log_dir=~/logs and in tinyxp.yaml
+        xp[name] = os.path.expanduser(xp[name])
     return Config(xp)
 
 
