@@ -241,6 +241,54 @@ class RecordingTest(RepoTestCase):
             self.assertEqual(self.record(self.tmp), state)
 
 
+class RecordingInSnapshotTest(RepoTestCase):
+    """A run started in a snapshot without TINYXP_IN_SNAPSHOT (a job whose scheduler drops the environment)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.addCleanup(os.environ.pop, tgit.ENV_IN_SNAPSHOT, None)
+
+    def test_recorded_from_the_snapshot_not_the_repository(self):
+        self.make_repo()
+        snapshot = tgit.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp())["snapshot_dir"]
+        write(os.path.join(self.root, "train.py"), "edited after the launch\n")
+        git(self.root, "commit", "--quiet", "--all", "--message", "second")
+        info = tgit.start_recording(os.path.join(snapshot, "lib"))()
+        first = git(self.root, "rev-parse", "HEAD^").strip()
+        self.assertEqual(info, {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
+        # the run directory gets what a relaunch gives it
+        run_dir = os.path.join(self.tmp, "logs", "1")
+        self.assertEqual(tgit.snapshot_info_for_run(run_dir), {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
+        self.assertEqual(os.listdir(os.path.join(run_dir, "metadata")), ["requirements.txt"])
+
+    def test_moved_patch_snapshot(self):
+        self.make_repo()
+        write(os.path.join(self.root, "train.py"), "print('changed')\n")
+        plan = tgit.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp(dirty="patch", snapshot_dir=os.path.join(self.tmp, "snaps")))
+        moved = os.path.join(self.tmp, "moved")
+        os.rename(plan["snapshot_dir"], moved)
+        self.assertEqual(tgit.start_recording(moved)(), {
+            "commit": self.head(), "branch": "main", "dirty": True, "changed": ["train.py"], "n_changed": 1,
+            "root": self.root, "snapshot_dir": moved,
+        })
+        info = tgit.snapshot_info_for_run(os.path.join(self.tmp, "run"))
+        self.assertEqual((info["dirty_mode"], info["patch"]), ("patch", os.path.join("metadata", "uncommitted.patch")))
+        self.assertIn("+print('changed')", read(os.path.join(self.tmp, "run", "metadata", "uncommitted.patch")))
+
+    def test_a_marker_tinyxp_did_not_write_is_ignored(self):
+        for text in ("{", "[1, 2]"):
+            with self.subTest(text=text):
+                write(os.path.join(self.tmp, "code", tgit.SNAPSHOT_MARKER), text)
+                self.assertIsNone(tgit.start_recording(os.path.join(self.tmp, "code"))())
+                self.assertNotIn(tgit.ENV_IN_SNAPSHOT, os.environ)
+
+    def test_the_search_stops_at_a_working_tree(self):
+        write(os.path.join(self.tmp, tgit.SNAPSHOT_MARKER), json.dumps({"commit": "a" * 40, "branch": "main", "root": "/x"}))
+        self.make_repo()
+        self.assertIsNone(tgit.read_snapshot_marker(os.path.join(self.root, "lib")))
+        self.assertEqual(json.loads(tgit.read_snapshot_marker(self.tmp))["snapshot_dir"], self.tmp)
+
+
 class SnapshotTest(RepoTestCase):
     def snapshots(self) -> str:
         return os.path.join(self.root, ".tinyxp", "snapshots", "proj")
@@ -268,7 +316,7 @@ class SnapshotTest(RepoTestCase):
         plan = self.snapshot()
         commit = self.head()
         self.assertEqual(plan["snapshot_dir"], os.path.join(self.snapshots(), commit))
-        self.assertEqual(list_files(plan["snapshot_dir"]), ["lib/model.py", "train.py"])
+        self.assertEqual(list_files(plan["snapshot_dir"]), [tgit.SNAPSHOT_MARKER, "lib/model.py", "train.py"])
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 1\n")
         self.assertEqual(
             {key: plan[key] for key in ("commit", "branch", "dirty", "changed", "n_changed", "root", "dirty_mode", "patch")},
@@ -278,6 +326,22 @@ class SnapshotTest(RepoTestCase):
         self.assert_no_leftovers(self.snapshots())
         # the snapshot folder inside the repository does not make it dirty
         self.assertEqual(git(self.root, "status", "--porcelain"), "")
+
+    def test_snapshot_describes_itself(self):
+        self.make_repo()
+        plan = self.snapshot()
+        with open(os.path.join(plan["snapshot_dir"], tgit.SNAPSHOT_MARKER), encoding="utf-8") as file:
+            self.assertEqual(json.load(file), {"commit": self.head(), "branch": "main", "root": self.root})
+
+    def test_patch_snapshot_describes_its_changes(self):
+        self.make_repo()
+        write(os.path.join(self.root, "train.py"), "print('changed')\n")
+        plan = self.snapshot(dirty="patch")
+        with open(os.path.join(plan["snapshot_dir"], tgit.SNAPSHOT_MARKER), encoding="utf-8") as file:
+            self.assertEqual(json.load(file), {
+                "commit": self.head(), "branch": "main", "root": self.root, "dirty": True, "changed": ["train.py"],
+                "n_changed": 1, "dirty_mode": "patch", "patch": plan["snapshot_dir"] + ".patch",
+            })
 
     def test_existing_snapshot_is_reused(self):
         self.make_repo()
@@ -334,6 +398,13 @@ class SnapshotTest(RepoTestCase):
         self.assertEqual(os.listdir(destination), ["winner"])
         self.assert_no_leftovers(self.snapshots())
 
+    def test_snapshot_being_written_by_another_launch_is_not_a_change(self):
+        self.make_repo()
+        # another process's copy in progress, before its .gitignore exists
+        write(os.path.join(self.snapshots(), ".tmp-abc", "tree", "train.py"), "")
+        plan = self.snapshot(dirty="error")
+        self.assertEqual((plan["dirty"], plan["changed"]), (False, []))
+
     def test_two_processes_at_once(self):
         self.make_repo({f"f{i}.py": f"x = {i}\n" for i in range(300)})
         code = (
@@ -348,7 +419,7 @@ class SnapshotTest(RepoTestCase):
         self.assertEqual([proc.returncode for proc in procs], [0] * 4, outputs)
         destination = os.path.join(self.root, ".snaps", "proj", self.head())
         self.assertEqual({out.decode().strip() for out, _ in outputs}, {destination})
-        self.assertEqual(len(list_files(destination)), 300)
+        self.assertEqual(len(list_files(destination)), 300 + 1)  # and the marker
         self.assert_no_leftovers(os.path.dirname(destination))
 
     def test_submodule_at_its_recorded_commit(self):
@@ -361,7 +432,7 @@ class SnapshotTest(RepoTestCase):
         write(os.path.join(submodule, "lib.py"), "VERSION = 2\n")
         git(submodule, "commit", "--quiet", "--all", "--message", "two")
         plan = self.snapshot(dirty="ignore")
-        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitmodules", "train.py", "vendor/library/lib.py"])
+        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitmodules", tgit.SNAPSHOT_MARKER, "train.py", "vendor/library/lib.py"])
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "vendor", "library", "lib.py")), "VERSION = 1\n")
 
     def test_submodule_commit_missing_leaves_nothing_behind(self):
@@ -433,6 +504,8 @@ class DirtyTest(RepoTestCase):
         self.assertEqual(git(self.root, "rev-parse", "HEAD^").strip(), before)
         self.assertEqual(git(self.root, "log", "-1", "--format=%s"), "tinyxp: automatic commit before the run `train.py`\n")
         self.assertEqual((plan["commit"], plan["auto_commit"]), (after, True))
+        # what the new commit does not hold: the untracked file alone
+        self.assertEqual((plan["dirty"], plan["changed"], plan["n_changed"]), (True, ["new file.py"], 1))
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 2\n")
         # untracked files are not committed: a warning lists them
         self.assertEqual(git(self.root, "status", "--porcelain"), "?? \"new file.py\"\n")
@@ -445,6 +518,12 @@ class DirtyTest(RepoTestCase):
         plan = self.snapshot(dirty="commit")
         self.assertEqual((plan["commit"], self.head()), (before, before))
 
+    def test_commit_with_only_tracked_changes_is_clean(self):
+        self.make_repo()
+        write(os.path.join(self.root, "train.py"), "print('changed')\n")
+        plan = self.snapshot(dirty="commit")
+        self.assertEqual((plan["commit"], plan["dirty"], plan["changed"], plan["n_changed"]), (self.head(), False, [], 0))
+
     def test_patch(self):
         self.make_dirty()
         os.remove(os.path.join(self.root, "train.py"))
@@ -456,7 +535,7 @@ class DirtyTest(RepoTestCase):
         commit = self.head()
         plan = self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "logs"))
         self.assertRegex(os.path.basename(plan["snapshot_dir"]), rf"^{commit}-[0-9a-f]{{12}}$")
-        self.assertEqual(list_files(plan["snapshot_dir"]), ["data/" + UNICODE_NAME, "lib/model.py", "new file.py"])
+        self.assertEqual(list_files(plan["snapshot_dir"]), [tgit.SNAPSHOT_MARKER, "data/" + UNICODE_NAME, "lib/model.py", "new file.py"])
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 2\n")
         self.assertEqual(plan["patch"], plan["snapshot_dir"] + ".patch")
         # the user's index, working tree and history are as they were
@@ -466,7 +545,7 @@ class DirtyTest(RepoTestCase):
         copy = os.path.join(self.tmp, "copy")
         git(self.root, "worktree", "add", "--quiet", "--detach", copy, commit)
         git(copy, "apply", plan["patch"])
-        self.assertEqual(list_files(copy), [".git"] + list_files(plan["snapshot_dir"]))
+        self.assertEqual(list_files(copy), [".git"] + list_files(plan["snapshot_dir"])[1:])
         # the same changes give the same snapshot; other changes another one
         self.assertEqual(self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "logs"))["snapshot_dir"], plan["snapshot_dir"])
         write(os.path.join(self.root, "new file.py"), "NEW = False\n")
@@ -752,6 +831,21 @@ class EndToEndTest(RepoTestCase):
         )
         self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "uncommitted.patch")))
+
+    def test_job_started_in_the_snapshot_without_the_variable(self):
+        # a job script whose scheduler does not pass on the environment, or info.command run by hand
+        snapshots = os.path.join(self.tmp, "snaps")  # outside the repository: no .git above the snapshot
+        self.assertEqual(self.run_train("xp.snapshot=true", "xp.snapshot_dir=" + snapshots).returncode, 0)
+        first = self.head()
+        write(os.path.join(self.root, "lib", "model.py"), "DEPTH = 2\n")
+        git(self.root, "commit", "--quiet", "--all", "--message", "edited while the job waits")
+        snapshot = os.path.join(snapshots, "proj", first)
+        result = self.support.run_script(os.path.join(snapshot, "train.py"), ["xp.log_dir=" + os.path.join(self.root, "logs")], cwd=snapshot)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        where, info, run_dir = self.run_record(2)
+        self.assertEqual(where["depth"], 1)
+        self.assertEqual(info["git"], {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
+        self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
 
     def test_later_edits_do_not_change_a_run_of_the_same_commit(self):
         self.assertEqual(self.run_train("xp.snapshot=true").returncode, 0)

@@ -8,7 +8,10 @@ The launcher calls three functions:
 - `snapshot_info_for_run(run_dir)` in that child, once the run directory exists.
 
 The parent tells the child what it recorded through the environment variable
-TINYXP_IN_SNAPSHOT (JSON). Every git command goes through `run_git`.
+TINYXP_IN_SNAPSHOT (JSON). A snapshot also describes itself in its top folder
+(SNAPSHOT_MARKER), for the runs started there without that variable: a job whose
+scheduler does not pass on the environment, a run reproduced by hand. Every git command
+goes through `run_git`.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ ENV_IN_SNAPSHOT = "TINYXP_IN_SNAPSHOT"
 DIRTY_MODES = ("ask", "ignore", "commit", "patch", "error")
 MAX_CHANGED = 50  # paths kept in info.git.changed; n_changed has the full count
 PATCH_NAME = "uncommitted.patch"
+SNAPSHOT_MARKER = ".tinyxp-snapshot.json"
 REQUIREMENTS_NAME = "requirements.txt"
 RE_OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 RE_SNAPSHOT_OVERRIDE = re.compile(r"^\+{0,2}xp\.(snapshot|log_dir)=")
@@ -200,9 +204,16 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     In a run started from a snapshot, it returns what the parent process recorded.
     """
     inherited = os.environ.get(ENV_IN_SNAPSHOT)
+    if not inherited:
+        inherited = read_snapshot_marker(script_dir)
+        if inherited:  # the rest of the run, and its own child processes, see what a relaunch passes
+            os.environ[ENV_IN_SNAPSHOT] = inherited
     if inherited:
         state = load_snapshot_env(inherited)
         info = git_info(state["root"], state["commit"], state["branch"], [])
+        if "dirty" not in state:  # not known from a snapshot's own description
+            for key in ("dirty", "changed", "n_changed"):
+                del info[key]
         info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir") if key in state})
         return lambda wait=True: dict(info)
     import shutil
@@ -245,6 +256,32 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
 # ---------------------------------------------------------------------------- snapshots
 
 
+def read_snapshot_marker(path: str) -> Optional[str]:
+    """The description of the snapshot holding `path` (JSON, as TINYXP_IN_SNAPSHOT), or None.
+
+    Looks for SNAPSHOT_MARKER in `path` and above it, up to a git working tree.
+    """
+    path = os.path.abspath(path)
+    while True:
+        marker = os.path.join(path, SNAPSHOT_MARKER)
+        if os.path.isfile(marker):
+            import json
+
+            try:
+                with open(marker, encoding="utf-8") as file:
+                    state = json.load(file)
+            except (OSError, ValueError):
+                return None  # not one tinyxp wrote: record nothing rather than something wrong
+            if not isinstance(state, dict):
+                return None
+            state["snapshot_dir"] = path  # where it is now, even if it was moved
+            return json.dumps(state)
+        parent = os.path.dirname(path)
+        if parent == path or os.path.exists(os.path.join(path, ".git")):
+            return None
+        path = parent
+
+
 def in_snapshot() -> bool:
     """Whether this process was started from a snapshot by relaunch_in_snapshot."""
     return bool(os.environ.get(ENV_IN_SNAPSHOT))
@@ -282,7 +319,8 @@ def snapshot_info_for_run(run_dir: str) -> Optional[Dict[str, Any]]:
     write_atomic(os.path.join(metadata, REQUIREMENTS_NAME), render_requirements().encode("utf-8"))
     info = {key: state[key] for key in ("commit", "branch", "dirty", "changed", "n_changed", "root") if key in state}
     info["snapshot_dir"] = state["snapshot_dir"]
-    info["dirty_mode"] = state.get("dirty_mode")
+    if "dirty_mode" in state:
+        info["dirty_mode"] = state["dirty_mode"]
     if state.get("auto_commit"):
         info["auto_commit"] = True
     if state.get("patch"):
@@ -366,7 +404,8 @@ def _quote_value(text: str) -> str:
 def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = None) -> Dict[str, Any]:
     """Deal with uncommitted changes as xp.dirty says, then create or reuse the snapshot.
 
-    The log folder xp.log_dir is left out of the dirty check and of a patch.
+    The log folder xp.log_dir and the snapshot folder are left out of the dirty check and
+    of a patch (another launch may be writing a snapshot there at this very moment).
     Returns the state passed to the child: commit, branch, dirty, changed, n_changed,
     root, snapshot_dir, dirty_mode, patch (the saved patch file or None), auto_commit.
     Raises GitError and ConfigError as relaunch_in_snapshot does.
@@ -380,12 +419,13 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     root = find_work_tree(directory)
     if root is None:
         raise GitError(f"Cannot take a snapshot of {directory}: it is not inside a git repository (xp.snapshot=true needs one)")
-    pathspec = _exclusions(root, [os.path.expanduser(str(_setting(xp, "log_dir")))])
+    snapshot_root = _snapshot_root(root, xp)
+    pathspec = _exclusions(root, [os.path.expanduser(str(_setting(xp, "log_dir"))), snapshot_root])
     status = parse_status(run_git(STATUS_ARGS + ["--", "."] + pathspec, root))
     commit, changes = status["commit"], status["changes"]
     if commit is None:
         raise GitError(f"Cannot take a snapshot of {root}: the repository has no commit yet")
-    snapshot_parent = os.path.join(_snapshot_root(root, xp), os.path.basename(root))
+    snapshot_parent = os.path.join(snapshot_root, os.path.basename(root))
     plan = git_info(root, commit, status["branch"], changes)
     plan.update(dirty_mode=mode, patch=None)
     treeish, name = commit, commit
@@ -402,7 +442,8 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
         elif mode == "commit":
             commit = _commit_changes(root, changes, script_path, argv or [])
             treeish = name = commit
-            plan.update(commit=commit, auto_commit=True)
+            left = [change for change in changes if change[0] == "??"]  # what the new commit does not hold
+            plan.update(git_info(root, commit, status["branch"], left), auto_commit=True)
         elif mode == "patch":
             treeish, patch = capture_working_tree(root, commit, pathspec)
             import hashlib
@@ -415,7 +456,10 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
             if not os.path.exists(plan["patch"]):
                 write_atomic(plan["patch"], patch)
         plan["dirty_mode"] = mode
-    plan["snapshot_dir"] = take_snapshot(root, treeish, os.path.join(snapshot_parent, name))
+    about = {key: plan[key] for key in ("commit", "branch", "root")}
+    if plan["patch"]:  # the snapshot holds exactly these changes
+        about.update({key: plan[key] for key in ("dirty", "changed", "n_changed", "dirty_mode", "patch")})
+    plan["snapshot_dir"] = take_snapshot(root, treeish, os.path.join(snapshot_parent, name), about=about)
     return plan
 
 
@@ -533,12 +577,13 @@ def _make_snapshot_parent(root: str, folder: str) -> None:
             pass
 
 
-def take_snapshot(root: str, treeish: str, destination: str) -> str:
+def take_snapshot(root: str, treeish: str, destination: str, *, about: Optional[Dict[str, Any]] = None) -> str:
     """Create the snapshot of `treeish` at `destination`, or reuse it; returns destination.
 
     The copy is made in a temporary folder beside it and renamed into place, so a
     snapshot that exists is complete, and a process that loses the race to create it
-    uses the winner's. Raises GitError, leaving nothing half-made behind.
+    uses the winner's. `about`, when given, is written into it as SNAPSHOT_MARKER.
+    Raises GitError, leaving nothing half-made behind.
     """
     if os.path.isdir(destination):
         return destination
@@ -554,6 +599,14 @@ def take_snapshot(root: str, treeish: str, destination: str) -> str:
     try:
         tree = os.path.join(scratch, "tree")
         export_tree(root, treeish, tree, scratch)
+        if about is not None:
+            import json
+
+            try:
+                with open(os.path.join(tree, SNAPSHOT_MARKER), "w", encoding="utf-8") as file:
+                    json.dump(about, file, indent=2, ensure_ascii=False)
+            except OSError as err:
+                raise GitError(f"Cannot write in the snapshot folder {parent} for {root}: {err.strerror or err}") from None
         try:
             os.rename(tree, destination)
         except OSError:
