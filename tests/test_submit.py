@@ -55,11 +55,20 @@ class ParseJobScriptTest(unittest.TestCase):
             ("python3.11 -u train.py a=1", ["python3.11", "-u", "train.py"], ["a=1"]),
             ("CUDA_VISIBLE_DEVICES=0 python -m pkg.train a=1", ["CUDA_VISIBLE_DEVICES=0", "python", "-m", "pkg.train"], ["a=1"]),
             ("/opt/env/bin/python -W ignore train.py", ["/opt/env/bin/python", "-W", "ignore", "train.py"], []),
+            ("srun --ntasks=1 -c 4 python3 train.py a=1", ["srun", "--ntasks=1", "-c", "4", "python3", "train.py"], ["a=1"]),
         ]
         for line, command, args in cases:
             with self.subTest(line):
                 (parsed,) = submit.parse_job_script(f"#PBS -N x\n{line}\n").commands
                 self.assertEqual((parsed.command, parsed.args), (command, args))
+
+    def test_lines_that_run_no_script_are_shell_lines(self):
+        script = submit.parse_job_script(
+            "#SBATCH -n 1\npython -c 'import torch'\nsrun hostname\npython train.py a=1\npython3 -u -c 'print(1)'\n"
+        )
+        self.assertEqual(script.setup, ["python -c 'import torch'", "srun hostname"])
+        self.assertEqual([c.command for c in script.commands], [["python", "train.py"]])
+        self.assertEqual(script.after, ["python3 -u -c 'print(1)'"])
 
     def test_each_directive_prefix(self):
         for prefix, name in (("#SBATCH", "slurm"), ("#OAR", "oar"), ("#PBS", "pbs"), ("#$", "sge"), ("#BSUB", "lsf")):

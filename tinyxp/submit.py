@@ -20,6 +20,7 @@ from .scheduler import JobSpec, Task, get_backend, render_command, render_script
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
 RE_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
+STEP_LAUNCHERS = ("srun",)  # a python line may start with `srun [options]`
 RE_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 RE_DIRECTIVE = re.compile(r"^(?P<prefix>#[A-Z]{2,}|#\$)(\s|$)")
 
@@ -386,15 +387,27 @@ def _logical_lines(text: str, path: str) -> List[Tuple[int, int, str]]:
     return lines
 
 
+def _is_python(word: str) -> bool:
+    return bool(RE_PYTHON.match(os.path.basename(word)))
+
+
 def _python_command(words: List[str]) -> Optional[Tuple[List[str], List[str]]]:
-    """(command up to the script, overrides) when words run python on a script, else None."""
+    """(command up to the script, overrides) when words run python on a script, else None.
+
+    The words may start with VAR=value assignments and a job-step launcher (`srun
+    [options]`); `python -c CODE` runs no script and is no command.
+    """
     i = 0
     while i < len(words) and RE_ASSIGNMENT.match(words[i]):
         i += 1
-    if i >= len(words) or not RE_PYTHON.match(os.path.basename(words[i])):
+    if i < len(words) and words[i] in STEP_LAUNCHERS:
+        i = next((j for j in range(i + 1, len(words)) if _is_python(words[j])), len(words))
+    if i >= len(words) or not _is_python(words[i]):
         return None
     i += 1
     while i < len(words) and words[i].startswith("-"):
+        if words[i] == "-c":
+            return None
         if words[i] == "-m":
             i += 1
             break
