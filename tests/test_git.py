@@ -511,6 +511,21 @@ class DirtyTest(RepoTestCase):
         self.assertEqual(git(self.root, "status", "--porcelain"), "?? \"new file.py\"\n")
         self.assertEqual(self.stderr, "tinyxp: warning: 1 untracked path left out of the commit and the snapshot:\n  ?? new file.py\n")
 
+    def test_commit_without_a_git_identity(self):
+        self.make_dirty()
+        before = self.head()
+        no_identity = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "user.useConfigOnly", "GIT_CONFIG_VALUE_0": "true"}
+        with mock.patch.dict(os.environ, no_identity):
+            for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
+                os.environ.pop(name, None)
+            with self.assertRaises(GitError) as caught:
+                self.snapshot(dirty="commit")
+        message = str(caught.exception)
+        self.assertTrue(message.startswith(f"Cannot run `git commit --all --quiet --file=-` in {self.root}: "), message)
+        self.assertIn("Please tell me who you are", message)
+        self.assertEqual((self.head(), git(self.root, "status", "--porcelain")), (before, ' M lib/model.py\n?? "new file.py"\n'))
+        self.assertFalse(os.path.exists(os.path.join(self.root, ".tinyxp")))
+
     def test_commit_with_only_untracked_files(self):
         self.make_repo()
         write(os.path.join(self.root, "notes.txt"), "")

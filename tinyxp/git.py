@@ -39,11 +39,12 @@ FORWARDED_SIGNALS = ("SIGTERM", "SIGUSR1", "SIGUSR2", "SIGHUP")
 Change = Tuple[str, str]  # (status code as `git status --short` shows it, path)
 
 
-def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, raw: bool = False) -> Any:
+def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, raw: bool = False, stdin_text: Optional[str] = None) -> Any:
     """Run `git <args>` in `cwd`; return its standard output (str, or bytes when `raw`).
 
-    `env` adds variables to the environment. Raises GitError naming the repository,
-    the command and git's own output when git is missing or the command fails.
+    `env` adds variables to the environment; `stdin_text` is written to git's standard input.
+    Raises GitError naming the repository, the command and git's own output when git
+    is missing or the command fails.
     """
     import subprocess
 
@@ -53,7 +54,8 @@ def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, 
             command,
             cwd=cwd,
             env=None if env is None else {**os.environ, **env},
-            stdin=subprocess.DEVNULL,
+            input=None if stdin_text is None else stdin_text.encode("utf-8"),
+            stdin=subprocess.DEVNULL if stdin_text is None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -525,7 +527,7 @@ def _commit_changes(root: str, changes: List[Change], script_path: str, argv: Li
 
         run = " ".join([os.path.relpath(script_path, root), *argv])
         message = f"tinyxp: automatic commit before the run `{run}`\n\nMade by tinyxp (xp.dirty=commit) on {datetime.now().astimezone().isoformat(timespec='seconds')}."
-        run_git(["commit", "--all", "--quiet", "--message", message], root)
+        run_git(["commit", "--all", "--quiet", "--file=-"], root, stdin_text=message)  # a short command in an error
     return run_git(["rev-parse", "HEAD"], root).strip()
 
 
