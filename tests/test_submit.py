@@ -257,6 +257,27 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual(info(dirs[2])["error"]["type"], "SchedulerError")
         self.assertEqual(info(dirs[2])["scheduler"]["job_id"], None)
 
+    def test_interrupted_half_way(self):
+        write_files(self.root, {"jobs.sh": JOBS.replace("lr=0.1,0.2", "lr=0.1,0.2,0.3")})
+        fake_env(self)
+        calls = []
+
+        def submit_script(scheduler, path):
+            calls.append(path)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return {"job_id": str(1000 + len(calls) - 1), "array_job_id": None, "job_ids": []}
+
+        with mock.patch("tinyxp.scheduler.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
+            submit.submit_job_script("jobs.sh", out=lambda text: None)
+        self.assertEqual(str(caught.exception), (
+            "Cannot submit job 2 of 3: interrupted (Ctrl-C)\n"
+            "Submitted before the failure: run 1 (job 1000)\n"
+            "Not submitted, marked FAILED: runs 2, 3"
+        ))
+        self.assertEqual([info(d)["status"] for d in run_dirs(self.log_dir)], ["PENDING", "FAILED", "FAILED"])
+        self.assertEqual(info(run_dirs(self.log_dir)[1])["error"]["message"], "Not submitted: interrupted (Ctrl-C)")
+
     def test_submit_command_not_found(self):
         write_files(self.root, {"jobs.sh": JOBS})
         err = io.StringIO()

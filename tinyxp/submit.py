@@ -209,9 +209,9 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
 def submit_sweep(sweep: Sweep) -> List[Submitted]:
     """Write and submit the jobs of sweep; returns one Submitted per run.
 
-    Raises SchedulerError when a submission fails: the runs of that job and of every
-    later job are marked FAILED (not submitted), and the message lists the jobs that
-    were submitted.
+    Raises SchedulerError when a submission fails or is interrupted (Ctrl-C): the runs
+    of that job and of every later job are marked FAILED (not submitted), and the
+    message lists the jobs that were submitted.
     """
     from .logger import update_info
     from .scheduler import submit_script
@@ -221,11 +221,14 @@ def submit_sweep(sweep: Sweep) -> List[Submitted]:
     for k, (runs, path, _) in enumerate(jobs):
         try:
             ids = submit_script(sweep.scheduler, path)
-        except SchedulerError as err:
+        except (SchedulerError, KeyboardInterrupt) as err:
+            # Ctrl-C too: the runs left over must not stay PENDING, and the user must
+            # learn which jobs went
+            reason = err.message if isinstance(err, SchedulerError) else "interrupted (Ctrl-C)"
             unsubmitted = [run for job_runs, _, _ in jobs[k:] for run in job_runs]
             for run_id, run_dir in unsubmitted:
-                update_info(run_dir, status="FAILED", error={"type": "SchedulerError", "message": f"Not submitted: {err.message}"})
-            raise SchedulerError(_failure_message(err, done, unsubmitted, len(jobs), k)) from None
+                update_info(run_dir, status="FAILED", error={"type": "SchedulerError", "message": f"Not submitted: {reason}"})
+            raise SchedulerError(_failure_message(reason, done, unsubmitted, len(jobs), k)) from None
         for index, (run_id, run_dir) in enumerate(runs):
             job = _job_record(sweep, ids, index)
             update_info(run_dir, scheduler=job)
@@ -254,8 +257,8 @@ def _job_record(sweep: Sweep, ids: Dict[str, Any], index: int) -> Dict[str, Any]
     return {"name": sweep.scheduler, "job_id": task_job, "array_job_id": job_id, "array_task_id": task_id}
 
 
-def _failure_message(err: SchedulerError, done: List[Submitted], unsubmitted: Sequence[Tuple[int, str]], n_jobs: int, k: int) -> str:
-    lines = [f"Cannot submit job {k + 1} of {n_jobs}: {err.message}"]
+def _failure_message(reason: str, done: List[Submitted], unsubmitted: Sequence[Tuple[int, str]], n_jobs: int, k: int) -> str:
+    lines = [f"Cannot submit job {k + 1} of {n_jobs}: {reason}"]
     if done:
         listed = ", ".join(f"run {s.run_id} (job {s.job_id})" for s in done)
         lines.append(f"Submitted before the failure: {listed}")
