@@ -804,6 +804,51 @@ class SnapshotInfoForRunTest(RepoTestCase):
                 self.assertEqual(str(caught.exception), message)
 
 
+class EarlyRecordTest(RepoTestCase):
+    """A launch does not wait for `git status`: info.git is written without it, then with it."""
+
+    def test_info_git_before_and_after_git_status_answers(self):
+        import threading
+        import time
+
+        from tinyxp.logger import read_yaml
+
+        from . import support
+
+        script = support.write_project(self.root, body="    HOOK(ctx)\n")
+        self.make_repo({})
+        write(os.path.join(self.root, "notes.txt"), "")
+        module = support.load_script(script, "tinyxp_test_git_early")
+        release = threading.Event()
+        real_run_git = tgit.run_git
+
+        def held_run_git(args, *rest, **options):
+            if "status" in args:
+                release.wait(60)
+            return real_run_git(args, *rest, **options)
+
+        seen = []
+
+        def hook(ctx):
+            info_path = os.path.join(ctx.info.run_dir, "metadata", "info.yaml")
+            seen.append(read_yaml(info_path)["git"])
+            release.set()
+            for _ in range(6000):  # until the heartbeat thread has written the whole record
+                git_info = read_yaml(info_path)["git"]
+                if "dirty" in git_info:
+                    break
+                time.sleep(0.01)
+            seen.append(git_info)
+
+        module.HOOK = hook
+        with mock.patch.object(tgit, "run_git", held_run_git):
+            module.train(["xp.log_dir=" + os.path.join(self.root, "logs")])
+        self.assertEqual(seen, [
+            {"commit": self.head(), "branch": "main", "root": self.root},
+            {"commit": self.head(), "branch": "main", "dirty": True, "changed": ["notes.txt"], "n_changed": 1, "root": self.root},
+        ])
+
+
 class EndToEndTest(RepoTestCase):
     """Scripts using @tinyxp.launch run in a subprocess from a temporary repository."""
 
