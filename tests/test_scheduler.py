@@ -152,6 +152,19 @@ class GoldenTest(unittest.TestCase):
             scheduler.render_script(spec)
         self.assertEqual(str(caught.exception), "Invalid xp.max_parallel for OAR: OAR arrays have no throttle; unset xp.max_parallel")
 
+    def test_directives_cannot_span_lines(self):
+        spec = JobSpec(scheduler="slurm", name="t", tasks=TASKS[:1], work_dir="/", stdout="o", stderr="e")
+        cases = [
+            (spec._replace(name="a\ntouch x"), "Invalid directive \"--job-name='a\\ntouch x'\": a directive cannot hold a line break"),
+            (spec._replace(directives=["--time=1\rtouch x"]), "Invalid directive '--time=1\\rtouch x': a directive cannot hold a line break"),
+            (spec._replace(stdout="/logs\n/o"), "Invalid directive \"--output='/logs\\n/o'\": a directive cannot hold a line break"),
+        ]
+        for bad, message in cases:
+            with self.subTest(message):
+                with self.assertRaises(SchedulerError) as caught:
+                    scheduler.render_script(bad)
+                self.assertEqual(str(caught.exception), message)
+
     def test_several_tasks_need_an_array(self):
         spec = JobSpec(scheduler="slurm", name="t", tasks=TASKS, work_dir="/", stdout="o", stderr="e")
         with self.assertRaises(SchedulerError) as caught:

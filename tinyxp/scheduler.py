@@ -214,8 +214,10 @@ def render_script(spec: JobSpec) -> str:
     if len(spec.tasks) > 1 and not spec.array:
         raise SchedulerError(f"Cannot run {len(spec.tasks)} tasks in one job without an array")
     lines = [spec.shebang]
-    lines += [f"{backend.prefix} {option}" for option in backend.directives(spec)]
-    lines += [f"{backend.prefix} {option}" for option in spec.directives]
+    for option in [*backend.directives(spec), *spec.directives]:
+        if "\n" in option or "\r" in option:  # the next line would run as a shell command
+            raise SchedulerError(f"Invalid directive {option!r}: a directive cannot hold a line break")
+        lines.append(f"{backend.prefix} {option}")
     lines.append("")
     variable = backend.task_env[0]
     if spec.array:
