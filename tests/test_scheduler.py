@@ -261,6 +261,20 @@ class SubmitScriptTest(unittest.TestCase):
             "    sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified",
         )
 
+    def test_output_without_id_after_success(self):
+        folder = temp_dir(self)
+        with open(os.path.join(folder, "sbatch"), "w") as file:
+            file.write("#!/bin/sh\necho 'Submitted batch job, id withheld'\n")
+        os.chmod(os.path.join(folder, "sbatch"), 0o755)
+        with mock.patch.dict(os.environ, {"PATH": folder + os.pathsep + os.environ["PATH"]}):
+            with self.assertRaises(SchedulerError) as caught:
+                scheduler.submit_script("slurm", "/jobs/job.sh")
+        self.assertEqual(
+            str(caught.exception),
+            "Cannot find a job id in the output of sbatch, which exited with status 0 (the job may be queued: "
+            "check before submitting '/jobs/job.sh' again):\n    Submitted batch job, id withheld",
+        )
+
     def test_command_not_found(self):
         with mock.patch.dict(os.environ, {"PATH": temp_dir(self)}):
             with self.assertRaises(SchedulerError) as caught:

@@ -330,7 +330,13 @@ def submit_script(scheduler: str, script_path: str) -> Dict[str, Any]:
         raise SchedulerError(
             f"Cannot submit {script_path!r}: {backend.submit[0]} exited with status {status}:\n{_indent(output)}"
         )
-    return parse_job_id(scheduler, output)
+    try:
+        return parse_job_id(scheduler, output)
+    except SchedulerError:
+        raise SchedulerError(
+            f"Cannot find a job id in the output of {backend.submit[0]}, which exited with status 0 "
+            f"(the job may be queued: check before submitting {script_path!r} again):\n{_indent(output)}"
+        ) from None
 
 
 def max_array_size(scheduler: str) -> int:
