@@ -284,11 +284,6 @@ def read_snapshot_marker(path: str) -> Optional[str]:
         path = parent
 
 
-def in_snapshot() -> bool:
-    """Whether this process was started from a snapshot by relaunch_in_snapshot."""
-    return bool(os.environ.get(ENV_IN_SNAPSHOT))
-
-
 def load_snapshot_env(text: str) -> Dict[str, Any]:
     """The state the parent process passed in TINYXP_IN_SNAPSHOT; raises GitError if malformed."""
     import json
