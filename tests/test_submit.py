@@ -331,6 +331,13 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual(info(run_dir)["status"], "PENDING")
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "config.yaml")))
 
+    def test_jobs_need_logging(self):
+        status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.logging=false\n")
+        self.assertEqual(status, 2)
+        self.assertEqual(err, "tinyxp: error: jobs.sh:2: Cannot submit jobs with xp.logging=false: each job records "
+                              "its status and output in its own run directory (drop xp.logging=false)\n")
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+
     def test_no_directive_needs_scheduler(self):
         status, _, err = self.sub("python train.py\n")
         self.assertEqual(err, "tinyxp: error: jobs.sh: Cannot tell the scheduler: the script has no directive; pass --scheduler\n")
@@ -402,6 +409,13 @@ class LauncherTest(unittest.TestCase):
             "Unknown xp.scheduler 'slrum'; did you mean 'slurm'? (expected one of: slurm, oar, pbs, torque, sge, lsf)",
         )
         self.assertEqual(run_dirs(self.log_dir), [])
+
+    def test_jobs_need_logging(self):
+        done = run_script(self.script, ["xp.scheduler=slurm", "xp.logging=false"], env=self.env)
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertEqual(done.stderr, "error: Cannot submit jobs with xp.logging=false: each job records its status "
+                                      "and output in its own run directory (drop xp.logging=false)\n")
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
 
     def test_script_that_cannot_be_written_leaves_no_run(self):
         with mock.patch.dict(os.environ, {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": self.calls}):
