@@ -141,6 +141,12 @@ class LogMetricsTest(unittest.TestCase):
         self.assertEqual(str(caught.exception), "Invalid metric 'model': value of type object is not JSON-serialisable")
         self.assertEqual(self.read(), [{"loss": 1.0}])
 
+    def test_bad_first_record_creates_no_metric_file(self):
+        for metrics in ({"model": object()}, [1]):
+            with self.subTest(metrics=metrics), self.assertRaises(LoggerError):
+                self.logger.log_metrics(metrics, log_name="eval")
+        self.assertFalse(os.path.exists(os.path.join(self.run_dir, "metrics")))
+
     def test_item_returning_an_array_is_an_error(self):
         with self.assertRaises(LoggerError) as caught:
             self.logger.log_metrics({"weights": FakeScalar([1, 2])})

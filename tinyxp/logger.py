@@ -280,9 +280,6 @@ class Logger:
         infinities are written as NaN/Infinity, which json.loads reads back. Raises
         LoggerError for a value that is not JSON-serialisable (nothing is written).
         """
-        fd = self._metric_fds.get(log_name)
-        if fd is None:
-            fd = self._open_metrics(log_name)
         if not isinstance(metrics, dict):
             raise LoggerError(f"Invalid metrics: expected a dict, got {type(metrics).__name__}")
         try:
@@ -290,6 +287,9 @@ class Logger:
         except (TypeError, ValueError):
             raise LoggerError(_find_bad_value(metrics)) from None
         data = (line + "\n").encode()
+        fd = self._metric_fds.get(log_name)
+        if fd is None:  # opened after the checks, so that a bad first record leaves no empty file
+            fd = self._open_metrics(log_name)
         written = os.write(fd, data)
         while written < len(data):  # rare short write (full disk, signal): finish the line
             written += os.write(fd, data[written:])
