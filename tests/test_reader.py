@@ -11,8 +11,8 @@ import warnings
 from contextlib import redirect_stderr
 from unittest import mock
 
-from tests.bench import synth
-from tests.support import run_script, temp_dir, write_project
+from .bench import synth
+from .support import run_script, temp_dir, write_project
 from tinyxp import reader as reader_module
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.reader import Reader, ReaderWarning, peek_metric_file
@@ -459,7 +459,7 @@ class QuickstartAnalysisTest(unittest.TestCase):
     def test_best_learning_rate_per_model(self) -> None:
         import shutil
 
-        from tests.support import REPO_ROOT
+        from .support import REPO_ROOT
 
         root = temp_dir(self)
         project = os.path.join(root, "quickstart")

@@ -23,7 +23,7 @@ from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser,
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
 HEAVY_MODULES = (
-    "argparse", "dataclasses", "importlib", "inspect", "shutil", "tinyxp.git",
+    "argparse", "dataclasses", "importlib", "inspect", "shutil", "tinyxp.git", "typing",
     "tinyxp.scheduler",
 )
 
