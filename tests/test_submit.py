@@ -417,6 +417,14 @@ class LauncherTest(unittest.TestCase):
                                       "and output in its own run directory (drop xp.logging=false)\n")
         self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
 
+    def test_no_job_into_an_existing_run(self):
+        os.makedirs(os.path.join(self.log_dir, "1"))
+        done = run_script(self.script, ["xp.scheduler=slurm", "xp.run_id=1"], env=self.env)
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertEqual(done.stderr, "error: Cannot submit a job into the existing run xp.run_id=1: every job gets a "
+                                      "new run directory (omit xp.run_id, or submit that run's script.sh again)\n")
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([os.path.join(self.log_dir, "1")], False))
+
     def test_script_that_cannot_be_written_leaves_no_run(self):
         with mock.patch.dict(os.environ, {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": self.calls}):
             with self.assertRaises(SchedulerError):

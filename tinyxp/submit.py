@@ -300,11 +300,18 @@ def _xp_get(xp: Any, name: str) -> Any:
     return value
 
 
-def _check_logging(xp: Any) -> None:
+def _check_submittable(xp: Any) -> None:
+    """Raises SchedulerError for xp settings a submitted job cannot honour."""
     if not _xp_get(xp, "logging"):  # else the job could never leave PENDING
         raise SchedulerError(
             "Cannot submit jobs with xp.logging=false: each job records its status and output "
             "in its own run directory (drop xp.logging=false)"
+        )
+    run_id = _xp_get(xp, "run_id")
+    if run_id is not None:
+        raise SchedulerError(
+            f"Cannot submit a job into the existing run xp.run_id={run_id}: every job gets a new run "
+            "directory (omit xp.run_id, or submit that run's script.sh again)"
         )
 
 
@@ -321,7 +328,7 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
 
     scheduler = _xp_get(xp, "scheduler")
     get_backend(scheduler)
-    _check_logging(xp)
+    _check_submittable(xp)
     python = _xp_get(xp, "python") or sys.executable
     script = os.path.abspath(script_path)
     setup = list(_xp_get(xp, "setup") or [])
@@ -555,7 +562,7 @@ def submit_job_script(
             parsed = parse_command_line(command.args, prog=target)
             settings = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
             xp = _command_xp(config_dir, settings[0])
-            _check_logging(xp)
+            _check_submittable(xp)
             configs = _command_configs(config_dir, settings)
         except TinyxpError as err:  # the same error, located at the python line
             raise type(err)(f"{path}:{command.line}: {err}") from None
