@@ -7,7 +7,9 @@ milliseconds and as a ratio against a baseline measured in the same run:
   (start_recording then waiting for git status), against starting `git --version`;
 - creating a snapshot, against `git clone` of the same repository (what MLXP does);
 - reusing an existing snapshot (prepare_snapshot: git status, then the folder exists),
-  against starting `git --version`.
+  against starting `git --version`;
+- what recording adds to a whole launch: a trivial @tinyxp.launch script run in the
+  repository, against the same script outside any repository.
 """
 from __future__ import annotations
 
@@ -64,6 +66,53 @@ def show(label: str, value: float, baseline_label: str, baseline: float) -> None
     print(f"{label:<44} {value:8.1f} ms   {value / baseline:6.2f} x {baseline_label}")
 
 
+TASK = """\
+import os, time
+import tinyxp
+
+@tinyxp.launch()
+def task(ctx):
+    with open(os.environ["STARTED"], "w") as file:
+        file.write(repr(time.time()))
+
+task()
+"""
+
+
+def write_task(folder: str) -> str:
+    os.makedirs(os.path.join(folder, "configs"), exist_ok=True)
+    with open(os.path.join(folder, "configs", "config.yaml"), "w") as file:
+        file.write("seed: 0\n")
+    with open(os.path.join(folder, "task.py"), "w") as file:
+        file.write(TASK)
+    return os.path.join(folder, "task.py")
+
+
+def launch_ms(tmp: str, root: str) -> None:
+    """A whole launch in the repository (info.git recorded) against one outside any repository."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+               PYTHONPYCACHEPREFIX=os.path.join(tmp, "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # compiled once, as on a user's machine
+    env["STARTED"] = os.path.join(tmp, "started")
+    scripts = {"inside": write_task(root), "outside": write_task(os.path.join(tmp, "outside"))}
+    to_task: dict = {"inside": [], "outside": []}
+    whole: dict = {"inside": [], "outside": []}
+    for i in range(12):
+        for where, script in scripts.items():  # alternated, so that the load hits both alike
+            start = time.time()
+            subprocess.run([sys.executable, script, "xp.log_dir=" + os.path.join(tmp, "logs-" + where)], env=env, check=True)
+            end = time.time()
+            if i:  # the first compiles tinyxp
+                with open(env["STARTED"]) as file:
+                    to_task[where].append((float(file.read()) - start) * 1000)
+                whole[where].append((end - start) * 1000)
+    for label, times in (("to the task's start", to_task), ("to its end (git status awaited)", whole)):
+        inside, outside = statistics.median(times["inside"]), statistics.median(times["outside"])
+        print(f"baseline: a launch outside a repository, {label}: {outside:.1f} ms")
+        show("  the same in the repository", inside, "outside", outside)
+        print(f"{'  so recording adds':<44} {inside - outside:8.1f} ms")
+
+
 def main() -> None:
     os.environ.update(GIT_ENV)
     tmp = tempfile.mkdtemp(prefix="tinyxp-bench-")
@@ -103,6 +152,7 @@ def main() -> None:
         xp = {"snapshot_dir": os.path.join(tmp, "snaps"), "dirty": "error", "interactive": False, "log_dir": os.path.join(tmp, "logs")}
         tgit.prepare_snapshot(script, xp)
         show("snapshot: reuse (git status + exists)", median_ms(lambda: tgit.prepare_snapshot(script, xp), 10), "git --version", spawn)
+        launch_ms(tmp, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
