@@ -281,6 +281,8 @@ class PartialRunTest(unittest.TestCase):
     def test_stray_folders_and_files_are_ignored(self) -> None:
         os.mkdir(os.path.join(self.log_dir, "notes"))
         os.mkdir(os.path.join(self.log_dir, "-4"))
+        os.mkdir(os.path.join(self.log_dir, "007"))  # the logger never names a run so
+        os.mkdir(os.path.join(self.log_dir, "\u00b2"))  # a digit to str.isdigit, not to int()
         write_text(os.path.join(self.log_dir, "9"), "a file named like a run")
         write_text(os.path.join(self.log_dir, "README"), "hello")
         reader = quiet_reader(self.log_dir)

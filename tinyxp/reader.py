@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from .errors import ReaderError, TinyxpError
 from .frame import TYPE_NAMES, DataFrame, Row, summarize, type_name
+from .logger import _is_run_id, write_atomic
 from .yaml import load as load_yaml
 
 INDEX_VERSION = 1
@@ -227,6 +228,7 @@ class Reader:
         text = json.dumps(data, separators=(",", ":"), check_circular=False)
         for path in self.index_paths:
             try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
                 write_atomic(path, text)
             except OSError:
                 continue
@@ -259,11 +261,12 @@ def valid_entry(entry: Any) -> bool:
 
 
 def sorted_run_names(log_dir: str) -> List[str]:
-    """The names of the integer-named directories of log_dir, in numeric order."""
+    """The names of the run directories of log_dir (named by integers, as the logger
+    allocates them: ASCII digits, no leading zero), in numeric order."""
     names = []
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if entry.name.isdigit() and entry.is_dir():
+            if _is_run_id(entry.name) and entry.is_dir():
                 names.append(entry.name)
     names.sort(key=int)
     return names
@@ -518,25 +521,6 @@ def fallback_index_path(log_dir: str, index_dir: Optional[str]) -> str:
         index_dir = os.path.join(cache, "tinyxp", "index")
     digest = hashlib.sha1(log_dir.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return os.path.join(index_dir, f"index-{digest}.json")
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write text to a temporary file next to path, then move it into place (os.replace)."""
-    import tempfile
-
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
 
 
 # -- what `tinyxp runs` and `tinyxp show` print --------------------------------------
