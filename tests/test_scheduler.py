@@ -165,6 +165,14 @@ class GoldenTest(unittest.TestCase):
                     scheduler.render_script(bad)
                 self.assertEqual(str(caught.exception), message)
 
+    def test_owned_options_of_each_scheduler(self):
+        cases = [("pbs", "-j oe", "-j"), ("pbs", "-l walltime=1:00:00", None), ("sge", "-tc 4", "-tc"),
+                 ("lsf", "-oo out.%J", "-oo"), ("oar", "--stdout=x", "--stdout"), ("torque", "-t 1-4", "-t"),
+                 ("slurm", "--output-format=x", None), ("slurm", "", None)]
+        for name, option, owned in cases:
+            with self.subTest(name=name, option=option):
+                self.assertEqual(scheduler.owned_option(name, option), owned)
+
     def test_several_tasks_need_an_array(self):
         spec = JobSpec(scheduler="slurm", name="t", tasks=TASKS, work_dir="/", stdout="o", stderr="e")
         with self.assertRaises(SchedulerError) as caught:

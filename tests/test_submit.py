@@ -331,6 +331,23 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual(info(run_dir)["status"], "PENDING")
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "config.yaml")))
 
+    def test_directives_that_would_move_the_logs_are_left_out(self):
+        status, _, err = self.sub("#SBATCH --output=slurm-%j.out\n#SBATCH -e err.log\n#SBATCH --array=0-3\n"
+                                  "#SBATCH --mem=1G\npython train.py\n")
+        self.assertEqual(status, 0)
+        reason = "(a job's output goes to its run directory; arrays come from --array or xp.array)"
+        self.assertEqual(err.splitlines(), [
+            f"tinyxp: warning: jobs.sh: left out '--output=slurm-%j.out': tinyxp sets --output itself {reason}",
+            f"tinyxp: warning: jobs.sh: left out '-e err.log': tinyxp sets -e itself {reason}",
+            f"tinyxp: warning: jobs.sh: left out '--array=0-3': tinyxp sets --array itself {reason}",
+        ])
+        (run_dir,) = run_dirs(self.log_dir)
+        script = read_lines(os.path.join(run_dir, "script.sh"))
+        self.assertEqual([line for line in script if line.startswith("#SBATCH")], [
+            "#SBATCH --job-name=train", f"#SBATCH --output={run_dir}/stdout.log", f"#SBATCH --error={run_dir}/stderr.log",
+            "#SBATCH --mem=1G",
+        ])
+
     def test_jobs_need_logging(self):
         status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.logging=false\n")
         self.assertEqual(status, 2)
@@ -416,6 +433,17 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(done.stderr, "error: Cannot submit jobs with xp.logging=false: each job records its status "
                                       "and output in its own run directory (drop xp.logging=false)\n")
         self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+
+    def test_scheduler_option_that_would_move_the_logs_is_left_out(self):
+        done = run_script(self.script, ["xp.scheduler=slurm", "xp.scheduler_options=['--output=x.out', '--mem=1G']"],
+                          env=self.env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stderr, "tinyxp: warning: xp.scheduler_options: left out '--output=x.out': tinyxp sets "
+                                      "--output itself (a job's output goes to its run directory; arrays come from "
+                                      "--array or xp.array)\n")
+        (run_dir,) = run_dirs(self.log_dir)
+        script = read_lines(os.path.join(run_dir, "script.sh"))
+        self.assertEqual(script[3:5], [f"#SBATCH --error={run_dir}/stderr.log", "#SBATCH --mem=1G"])
 
     def test_no_job_into_an_existing_run(self):
         os.makedirs(os.path.join(self.log_dir, "1"))

@@ -63,6 +63,7 @@ class Backend(NamedTuple):
     first_index: int  # first array index the scheduler accepts
     array_logs: Tuple[str, str]  # stdout, stderr file names of array tasks (scheduler placeholders)
     directives: Callable[[JobSpec], List[str]]
+    owned: Tuple[str, ...]  # options tinyxp sets itself (logs, arrays); a later directive would win
     stdin_script: bool = False  # the script is read from standard input (bsub < script)
     forward_signal: bool = False  # the preemption signal reaches only the batch shell
 
@@ -142,37 +143,39 @@ BACKENDS: Dict[str, Backend] = {
         "slurm", "#SBATCH", ("sbatch", "--parsable"),
         re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M),
         "SLURM_JOB_ID", ("SLURM_ARRAY_TASK_ID",), ("SLURM_ARRAY_JOB_ID",), 0,
-        ("%A_%a.out", "%A_%a.err"), _slurm_directives, forward_signal=True,
+        ("%A_%a.out", "%A_%a.err"), _slurm_directives, ("-o", "--output", "-e", "--error", "-a", "--array"),
+        forward_signal=True,
     ),
     "oar": Backend(
         "oar", "#OAR", ("oarsub", "-S"),
         re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M),
         "OAR_JOB_ID", ("OAR_ARRAY_INDEX",), ("OAR_ARRAY_ID",), 1,
-        ("%jobid%.out", "%jobid%.err"), _oar_directives, forward_signal=True,
+        ("%jobid%.out", "%jobid%.err"), _oar_directives,
+        ("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
     ),
     "pbs": Backend(
         "pbs", "#PBS", ("qsub",),
         re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
         "PBS_JOBID", ("PBS_ARRAY_INDEX",), ("PBS_ARRAY_ID",), 0,
-        ("^array_index^.out", "^array_index^.err"), _pbs_directives,
+        ("^array_index^.out", "^array_index^.err"), _pbs_directives, ("-o", "-e", "-j", "-J"),
     ),
     "torque": Backend(
         "torque", "#PBS", ("qsub",),
         re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
         "PBS_JOBID", ("PBS_ARRAYID",), ("PBS_JOBID",), 0,
-        ("", ""), _torque_directives,
+        ("", ""), _torque_directives, ("-o", "-e", "-j", "-t"),
     ),
     "sge": Backend(
         "sge", "#$", ("qsub", "-terse"),
         re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M),
         "JOB_ID", ("SGE_TASK_ID",), ("JOB_ID",), 1,
-        ("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), _sge_directives,
+        ("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), _sge_directives, ("-o", "-e", "-j", "-t", "-tc"),
     ),
     "lsf": Backend(
         "lsf", "#BSUB", ("bsub",),
         re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M),
         "LSB_JOBID", ("LSB_JOBINDEX",), ("LSB_JOBID",), 1,
-        ("%J_%I.out", "%J_%I.err"), _lsf_directives, stdin_script=True,
+        ("%J_%I.out", "%J_%I.err"), _lsf_directives, ("-o", "-oo", "-e", "-eo"), stdin_script=True,
     ),
 }
 
@@ -187,6 +190,17 @@ def get_backend(name: Any) -> Backend:
             f"Unknown xp.scheduler {name!r}{suggest(str(name), BACKENDS)} (expected one of: {', '.join(BACKENDS)})"
         )
     return backend
+
+
+def owned_option(scheduler: str, option: str) -> Optional[str]:
+    """The option a directive's text sets when tinyxp sets it itself (log paths, arrays), else None.
+
+    Such a directive would override tinyxp's own (the later directive wins) and send a
+    job's output out of its run directory.
+    """
+    words = option.split(None, 1)
+    name = words[0].split("=", 1)[0] if words else ""
+    return name if name in get_backend(scheduler).owned else None
 
 
 def render_command(argv: Sequence[str]) -> str:

@@ -300,6 +300,21 @@ def _xp_get(xp: Any, name: str) -> Any:
     return value
 
 
+def _own_directives(scheduler: str, options: Sequence[str], where: str) -> List[str]:
+    """options without those tinyxp sets itself (log paths, arrays), each left out with a warning."""
+    from .scheduler import owned_option
+
+    kept = []
+    for option in options:
+        name = owned_option(scheduler, option)
+        if name is None:
+            kept.append(option)
+        else:
+            print(f"tinyxp: warning: {where}: left out {option!r}: tinyxp sets {name} itself "
+                  "(a job's output goes to its run directory; arrays come from --array or xp.array)", file=sys.stderr)
+    return kept
+
+
 def _check_submittable(xp: Any) -> None:
     """Raises SchedulerError for xp settings a submitted job cannot honour."""
     if not _xp_get(xp, "logging"):  # else the job could never leave PENDING
@@ -343,7 +358,7 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
         command=[python, script],
         settings=[setting_tokens(s) for s in settings],
         work_dir=os.getcwd(),
-        directives=list(_xp_get(xp, "scheduler_options") or []),
+        directives=_own_directives(scheduler, _xp_get(xp, "scheduler_options") or [], "xp.scheduler_options"),
         setup=setup,
         array=bool(_xp_get(xp, "array")),
         max_parallel=_xp_get(xp, "max_parallel"),
@@ -553,6 +568,7 @@ def submit_job_script(
     elif scheduler is not None and script.scheduler is not None and scheduler != script.scheduler:
         raise SchedulerError(f"{path}: Cannot submit {script.scheduler} directives to --scheduler {scheduler}")
     get_backend(name)
+    directives = _own_directives(name, script.directives, path)
     work_dir = os.getcwd()
     total = 0
     for command in script.commands:
@@ -574,7 +590,7 @@ def submit_job_script(
             command=command.command,
             settings=[setting_tokens(s) for s in settings],
             work_dir=work_dir,
-            directives=script.directives,
+            directives=directives,
             setup=script.setup,
             after=script.after,
             shebang=script.shebang,
