@@ -312,16 +312,13 @@ def compile_operand(operand: Tuple[Any, ...], source: str, fields: Dict[str, str
 
 
 def unknown_field_message(name: str, fields: Dict[str, str]) -> str:
-    import difflib
-
     if not fields:
         return f"Unknown field {name!r}: no runs were found, so no field is known"
-    candidates = list(fields)
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not close:  # also try against the last part, for "lr" -> "config.optimizer.lr"
-        tails = {field.rsplit(".", 1)[-1]: field for field in candidates}
-        close = [tails[tail] for tail in difflib.get_close_matches(name.rsplit(".", 1)[-1], list(tails), n=1, cutoff=0.8)]
-    return f"Unknown field {name!r}; did you mean {close[0]!r}?" if close else f"Unknown field {name!r}"
+    hint = suggest(name, fields)
+    if not hint:  # "lr" for "config.optimizer.lr": the last part alone
+        tail = name.rsplit(".", 1)[-1]
+        hint = next((f"; did you mean {field!r}?" for field in fields if field.rsplit(".", 1)[-1] == tail), "")
+    return f"Unknown field {name!r}{hint}"
 
 
 def literal_kind(value: Any) -> str:
