@@ -581,7 +581,7 @@ class AskTest(RepoTestCase):
         import sys
         from tinyxp import git
         from tinyxp.errors import GitError
-        xp = {"snapshot_dir": ".snaps", "dirty": "ask", "interactive": True, "log_dir": "logs"}
+        xp = {"snapshot_dir": ".snaps", "dirty": "ask", "interactive": sys.argv[2:] != ["--not-interactive"], "log_dir": "logs"}
         try:
             plan = git.prepare_snapshot(sys.argv[1], xp)
         except GitError as err:
@@ -590,7 +590,7 @@ class AskTest(RepoTestCase):
             print("RESULT", plan["dirty_mode"], plan["commit"], plan["snapshot_dir"])
         """)
 
-    def answer(self, *answers: str) -> str:
+    def answer(self, *answers: str, options: tuple = ()) -> str:
         """Run the driver on a terminal, type each answer at a prompt in turn; returns all it printed."""
         import pty
         import select
@@ -598,7 +598,7 @@ class AskTest(RepoTestCase):
         driver = os.path.join(self.tmp, "driver.py")
         write(driver, self.DRIVER)
         master, slave = pty.openpty()
-        proc = subprocess.Popen([sys.executable, driver, os.path.join(self.root, "train.py")], cwd=self.root,
+        proc = subprocess.Popen([sys.executable, driver, os.path.join(self.root, "train.py"), *options], cwd=self.root,
                                 stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONPATH=MAIN))
         os.close(slave)
         output = b""
@@ -660,6 +660,14 @@ class AskTest(RepoTestCase):
         output = self.answer("yes\n", "\n", "a\n")
         self.assertEqual(output.count("or [a]bort? "), 3)
         self.assertIn("ERROR Cannot take a snapshot", output)
+
+    def test_not_interactive_on_a_terminal_is_error(self):
+        self.make_dirty()
+        output = self.answer(options=("--not-interactive",))
+        self.assertEqual(output, (
+            f"ERROR Cannot take a snapshot of {self.root}: 1 uncommitted change (commit them, or set xp.dirty to ignore, commit or patch):\n"
+            "   M lib/model.py\n"
+        ))
 
     def test_end_of_input_aborts(self):
         self.make_dirty()
