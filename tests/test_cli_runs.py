@@ -71,6 +71,21 @@ class RunsTest(unittest.TestCase):
         self.assertEqual([{k: v for k, v in d.items() if k != "min(train.loss)"} for d in data], [{"id": 1, "status": "COMPLETE"}, {"id": 2, "status": "COMPLETE"}])
         self.assertIsInstance(data[0]["min(train.loss)"], float)
 
+    def test_artifact_columns_give_paths(self) -> None:
+        run_dir = synth.write_run(self.log_dir, 5, {"seed": 9}, artifacts={"pickle/last.pkl": [1]})
+        path = os.path.join(run_dir, "artifacts", "pickle", "last.pkl")
+        argv = ("runs", self.log_dir, "-q", "config.seed == 9", "-c", "id,artifacts.pickle/last.pkl")
+        self.assertEqual(json.loads(run_cli(*argv, "--format", "json")[1]), [{"id": 5, "artifacts.pickle/last.pkl": path}])
+        self.assertEqual(list(csv.reader(io.StringIO(run_cli(*argv, "--format", "csv")[1])))[1], ["5", path])
+
+    def test_output_into_a_closed_pipe(self) -> None:
+        # the reader of the output is gone before anything is written (`tinyxp runs logs | head`)
+        process = subprocess.Popen([sys.executable, "-m", "tinyxp", "runs", self.log_dir], env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        process.stderr.close()
+        self.assertEqual((process.wait(), stderr), (141, ""))
+
     def test_no_match(self) -> None:
         status, out, err = run_cli("runs", self.log_dir, "-q", "config.seed == 7")
         self.assertEqual((status, out, err), (0, "", "tinyxp: no runs match the query\n"))
@@ -100,6 +115,10 @@ class RunsTest(unittest.TestCase):
             ("runs", self.log_dir, "-c", "id,config.sed"): "tinyxp: error: Unknown column 'config.sed'; did you mean 'config.seed'?\n",
             ("runs", self.log_dir, "-c", "last(train.los)"): "tinyxp: error: Unknown column 'train.los' in 'last(train.los)' (a metric column); did you mean 'train.loss'?\n",
             ("runs", self.log_dir, "--sort", "config.sed"): "tinyxp: error: Unknown column 'config.sed'; did you mean 'config.seed'?\n",
+            ("runs", self.log_dir, "-c", ","): "tinyxp: error: Expected at least one column name in --columns, got ','\n",
+            ("runs", self.log_dir, "-c", "mean(train.loss)"): "tinyxp: error: Unknown function 'mean' in 'mean(train.loss)': expected last, min, max or count\n",
+            ("runs", self.log_dir, "-c", "lst(train.loss)"): "tinyxp: error: Unknown function 'lst' in 'lst(train.loss)': expected last, min, max or count; did you mean 'last'?\n",
+            ("runs", self.log_dir, "-c", "last(config.seed)"): "tinyxp: error: Cannot take last() of 'config.seed': it is not a metric column\n",
             ("show", self.log_dir): f"tinyxp: error: Cannot show {self.log_dir!r}: it is not a run directory (no metadata/info.yaml)\n",
             ("show", missing): f"tinyxp: error: Cannot show {missing!r}: it does not exist\n",
         }

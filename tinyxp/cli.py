@@ -13,6 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from .errors import TinyxpError
 
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a program the signal ended
 
 
 def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     import json
     import warnings
 
+    from .errors import ReaderError
     from .frame import csv_cell, format_cell, format_table, sort_rows
     from .reader import Reader, ReaderWarning, default_columns, table_rows
 
@@ -44,7 +46,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not len(reader):
         print(f"tinyxp: no runs in {args.log_dir!r} (runs are folders named by integers)", file=sys.stderr)
         return 0
-    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else default_columns(reader)
+    if args.columns is None:
+        columns = default_columns(reader)
+    else:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        if not columns:
+            raise ReaderError(f"Expected at least one column name in --columns, got {args.columns!r}")
     sort = [args.sort] if args.sort else []
     wanted = columns + [key.lstrip("-") for key in sort if key.lstrip("-") not in columns]
     values = table_rows(reader, df, wanted)
@@ -126,8 +133,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the `tinyxp` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command][2](args)
+        status = COMMANDS[args.command][2](args)
+        sys.stdout.flush()  # a closed pipe shows here rather than at exit
+        return status
     except TinyxpError as err:
         return report_error(err)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `tinyxp runs logs | head`: the reader left; stop quietly, as other tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return EXIT_BROKEN_PIPE

@@ -21,7 +21,7 @@ import time
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from .errors import ReaderError, TinyxpError
+from .errors import ReaderError, TinyxpError, suggest
 from .frame import TYPE_NAMES, DataFrame, Row, summarize, type_name
 from .logger import _is_run_id, write_atomic
 from .yaml import load as load_yaml
@@ -525,7 +525,7 @@ def fallback_index_path(log_dir: str, index_dir: Optional[str]) -> str:
 
 # -- what `tinyxp runs` and `tinyxp show` print --------------------------------------
 
-RE_SUMMARY_COLUMN = r"^(last|min|max|count)\((.+)\)$"
+RE_SUMMARY_COLUMN = r"^(\w+)\((.+)\)$"
 SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
 
 
@@ -539,19 +539,26 @@ def default_columns(reader: Reader) -> List[str]:
 def table_rows(reader: Reader, df: DataFrame, columns: List[str]) -> List[List[Any]]:
     """The value of each column for each row; columns may be `last(train.loss)` and the like.
 
-    Raises ReaderError for an unknown column (with did-you-mean).
+    An artifact column gives the artifact's path. Raises ReaderError for an unknown
+    column (with did-you-mean) or function, or a summary of a column that is not a metric.
     """
     import re
 
-    from .frame import check_column
+    from .frame import Artifact, check_column
+    from .query import SUMMARIES
 
     getters = []
     known = [*SHORT_NAMES, *reader.fields]
+    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
     for column in columns:
         match = re.match(RE_SUMMARY_COLUMN, column)
         if match:
             function, name = match.groups()
-            check_column(name, [f for f, kind in reader.fields.items() if kind.startswith("list[")], f" in {column!r} (a metric column)")
+            if function not in SUMMARIES:
+                raise ReaderError(f"Unknown function {function!r} in {column!r}: expected last, min, max or count{suggest(function, SUMMARIES)}")
+            if name in reader.fields and name not in metrics:
+                raise ReaderError(f"Cannot take {function}() of {name!r}: it is not a metric column")
+            check_column(name, metrics, f" in {column!r} (a metric column)")
             getters.append(lambda row, f=function, n=name: reader.summary(row, f, n))
         else:
             check_column(column, known)
@@ -559,7 +566,7 @@ def table_rows(reader: Reader, df: DataFrame, columns: List[str]) -> List[List[A
             getters.append(lambda row, n=name: row.get(n))
     rows = [[get(row) for get in getters] for row in df]
     reader._save_index()
-    return rows
+    return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
 
 
 def describe_run(run_dir: str, lost_after: float = 600) -> str:
