@@ -164,6 +164,19 @@ class ShowTest(unittest.TestCase):
             ],
         )
 
+    def test_show_names_a_damaged_info_yaml_and_shows_the_rest(self) -> None:
+        log_dir = os.path.join(temp_dir(self), "logs")
+        run_dir = synth.write_run(log_dir, 1, {"seed": 1}, metrics={"train": [{"loss": 0.5}]})
+        info = os.path.join(run_dir, "metadata", "info.yaml")
+        with open(info, "w") as file:
+            file.write("run_id: 1\nstart_time: '2026-11")  # cut short
+        status, out, err = run_cli("show", run_dir)
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(
+            out.split("\n")[:4],
+            ["config:", "  seed: 1", f"info: (cannot read metadata/info.yaml: {info}:2:13: Unclosed single-quoted string: expected a closing \"'\")", "metrics:"],
+        )
+
     def test_show_marks_a_silent_running_run_lost(self) -> None:
         log_dir = os.path.join(temp_dir(self), "logs")
         run_dir = synth.write_run(log_dir, 1, {}, status="RUNNING")

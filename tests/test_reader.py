@@ -298,7 +298,7 @@ class PartialRunTest(unittest.TestCase):
         with open(os.path.join(self.log_dir, "3", "metrics", "train.jsonl"), "a") as file:
             file.write('{"epoch": 3, "lo')
         reader = quiet_reader(self.log_dir)
-        self.assertEqual(len(reader), 2)  # runs 1 and 3; 2 and 4 have no readable info.yaml
+        self.assertEqual(len(reader), 3)  # 4 is no run yet (no info.yaml); 2 is listed with the rest
         self.assertEqual(len(reader.caught), 1)
         message = reader.caught[0]
         self.assertEqual(message.split("\n")[0], "Read 4 partial run file(s) in part:")
@@ -309,9 +309,12 @@ class PartialRunTest(unittest.TestCase):
              (run("3"), "metrics/train.jsonl"), (run("4"), "missing metadata/info.yaml")],
         )
         self.assertIn(f"  {run('3')}: metrics/train.jsonl: ignored a torn last line", message)
-        self.assertEqual(reader.filter()["info.run_id"], [1, 3])
-        self.assertEqual(reader.filter()[1]["train.epoch"], [0, 1, 2])
+        self.assertEqual(reader.filter()["info.run_id"], [1, 2, 3])
+        self.assertEqual(reader.filter()[2]["train.epoch"], [0, 1, 2])
         self.assertNotIn("config.seed", reader.filter()[0].keys())
+        damaged = reader.filter()[1]  # its info.yaml cut short: config and metrics still read
+        self.assertEqual((damaged.get("info.status"), damaged["config.seed"], damaged["train.epoch"]), (None, 0, [0, 1, 2]))
+        self.assertEqual(reader.filter("info.status == 'COMPLETE'")["info.run_id"], [1, 3])
         again = quiet_reader(self.log_dir)  # from the index: still reported, once
         self.assertEqual(again.caught, [message])
 

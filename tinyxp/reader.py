@@ -351,7 +351,11 @@ def read_run(run_dir: str, metric_stamps: Optional[Dict[str, List[int]]], old: O
         except FileNotFoundError:
             problems.append(f"missing metadata/{part}.yaml")
             if part == "info":
-                break  # not a run yet (or not one at all)
+                # not a run yet (a launch writes info.yaml after config.yaml) or not one at
+                # all: reported, not listed; the stamps say when to look again
+                if metric_stamps is None:
+                    stamps[2] = stat_metrics(run_dir)
+                return entry
             continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:
             problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
@@ -364,11 +368,9 @@ def read_run(run_dir: str, metric_stamps: Optional[Dict[str, List[int]]], old: O
         flatten_into(values, data, f"{part}.")
         if part == "info" and "info.status" not in values:
             problems.append("invalid metadata/info.yaml: no status")
-    if "info.status" not in values:
-        # not a readable run: reported, not listed; the stamps say when to look again
-        if metric_stamps is None:
-            stamps[2] = stat_metrics(run_dir)
-        return entry
+    # info.yaml is replaced whole, so one that cannot be read was damaged: the run is
+    # listed with the rest (its id from the folder name, no status)
+    values.setdefault("info.run_id", int(os.path.basename(run_dir)))
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
     entry["values"] = values
@@ -572,7 +574,8 @@ def table_rows(reader: Reader, df: DataFrame, columns: List[str]) -> List[List[A
 def describe_run(run_dir: str, lost_after: float = 600) -> str:
     """The text `tinyxp show` prints: config, info and metric summaries of one run.
 
-    Raises ReaderError when run_dir is not a run directory, YAMLError for a bad file.
+    Raises ReaderError when run_dir is not a run directory; a metadata file that cannot
+    be read is named in its section, and the rest is shown.
     """
     from .frame import format_cell, format_table, read_metric_file
     from .yaml import dump, load
@@ -589,6 +592,9 @@ def describe_run(run_dir: str, lost_after: float = 600) -> str:
                 data = load(file.read(), path=path)
         except FileNotFoundError:
             sections.append(f"{part}: (missing metadata/{part}.yaml)")
+            continue
+        except (OSError, UnicodeDecodeError, TinyxpError) as err:  # damaged: show the rest
+            sections.append(f"{part}: (cannot read metadata/{part}.yaml: {first_line(err)})")
             continue
         if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING" and is_lost(run_dir, lost_after):
             data["status"] = "LOST"
