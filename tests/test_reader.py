@@ -240,6 +240,24 @@ class IndexTest(unittest.TestCase):
         self.assertEqual(len(reader), 4)
         self.assertTrue(reader.index_path.startswith(cache))
 
+    def test_read_only_log_dir_even_as_root(self) -> None:
+        # root writes into folders without write permission, so refuse writes under log_dir
+        def refuse_log_dir(path: str, text: str) -> None:
+            if path.startswith(self.log_dir + os.sep):
+                raise PermissionError(13, "Permission denied", path)
+            write_atomic(path, text)
+
+        from tinyxp.logger import write_atomic
+
+        cache = temp_dir(self)
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(reader_module, "write_atomic", refuse_log_dir):
+            reader = quiet_reader(self.log_dir)
+            self.assertEqual((len(reader), reader.caught), (4, []))
+            self.assertEqual(os.path.dirname(reader.index_path), os.path.join(cache, "tinyxp", "index"))
+            self.assertFalse(os.path.exists(self.index))
+            reader, calls = self.count_reads()
+        self.assertEqual((len(reader), calls), (4, []))  # the cached index was used
+
     def test_concurrent_readers_leave_a_valid_index(self) -> None:
         errors = []
 
