@@ -80,6 +80,22 @@ class ReaderTest(unittest.TestCase):
         row = reader.filter("config.seed == 9")[0]
         self.assertEqual(row["artifacts.pickle/last.pkl"].load(), [1, 2])
 
+    def test_nothing_is_unpickled_unless_asked(self) -> None:
+        synth.write_run(self.log_dir, 7, {"seed": 9}, artifacts={"pickle/last.pkl": [1, 2]})
+        out = os.path.join(temp_dir(self), "runs.csv")
+        refused = AssertionError("unpickled without being asked")
+        with mock.patch("pickle.load", side_effect=refused), mock.patch("pickle.loads", side_effect=refused):
+            reader = quiet_reader(self.log_dir)
+            df = reader.filter("config.seed == 9 | config.seed == 0")
+            repr(df), df._repr_html_(), repr(df.groupby("config.seed"))
+            records = df.to_records(lazy=False)
+            df.to_csv(out, lazy=False)
+            artifact = df[-1]["artifacts.pickle/last.pkl"]
+            with self.assertRaises(AssertionError):
+                artifact.load()  # the patch does catch a load
+        self.assertEqual(records[-1]["artifacts.pickle/last.pkl"], artifact.path)
+        self.assertEqual(artifact.load(), [1, 2])
+
     def test_metric_summaries_in_queries_are_cached_for_finished_runs(self) -> None:
         synth.write_run(self.log_dir, 7, {"seed": 9}, status="RUNNING", metrics={"train": [{"loss": 0.001}]})
         reader = quiet_reader(self.log_dir, lost_after=1e9)
