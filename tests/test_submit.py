@@ -70,6 +70,27 @@ class ParseJobScriptTest(unittest.TestCase):
         self.assertEqual([c.command for c in script.commands], [["python", "train.py"]])
         self.assertEqual(script.after, ["python3 -u -c 'print(1)'"])
 
+    def test_command_part_is_kept_as_written(self):
+        (command,) = submit.parse_job_script("#SBATCH -n 1\n~/env/bin/python \"$HOME/p\"/train.py 'msg=$HOME' x=\\$y\n").commands
+        self.assertEqual((command.command, command.args), (["~/env/bin/python", "$HOME/p/train.py"], ["msg=$HOME", "x=$y"]))
+        self.assertEqual(command.text, '~/env/bin/python "$HOME/p"/train.py')
+
+    def test_shell_expansion_in_an_override(self):
+        reason = ("at submission: tinyxp reads the overrides before the job's shell runs (write the value, quote it "
+                  "to keep it as it is, or read the environment in the config: ${env:NAME})")
+        self.assert_error("#SBATCH -n 1\npython t.py +sweep lr=1,2 data=$DATA\n",
+                          f"jobs.sh:2:27: Cannot expand 'data=$DATA' {reason}\n"
+                          "    python t.py +sweep lr=1,2 data=$DATA\n                              ^^^^^^^^^^")
+        self.assert_error("#SBATCH -n 1\npython t.py +sweep \\\n    \"seed=`date`\"\n",
+                          f"jobs.sh:3:5: Cannot expand '\"seed=`date`\"' {reason}\n"
+                          "        \"seed=`date`\"\n        ^^^^^^^^^^^^^")
+
+    def test_shell_operator_in_a_python_line(self):
+        self.assert_error("#SBATCH -n 1\npython t.py lr=1 >out.log\n",
+                          "jobs.sh:2:18: Invalid override '>out.log': a python command line holds overrides only, "
+                          "not the shell operator '>' (put that on a line of its own)\n"
+                          "    python t.py lr=1 >out.log\n                     ^^^^^^^^")
+
     def test_each_directive_prefix(self):
         for prefix, name in (("#SBATCH", "slurm"), ("#OAR", "oar"), ("#PBS", "pbs"), ("#$", "sge"), ("#BSUB", "lsf")):
             with self.subTest(prefix):
@@ -303,6 +324,17 @@ class SubCommandTest(unittest.TestCase):
             submit.submit_job_script("jobs.sh")
         self.assertTrue(str(caught.exception).startswith("jobs.sh:2: Cannot run a sweep without +sweep"), str(caught.exception))
         self.assertEqual(run_dirs(self.log_dir), [])
+
+    def test_python_of_the_job_is_written_as_in_the_script(self):
+        status, _, err = self.sub('#SBATCH -n 1\n~/env/bin/python "$PROJECT"/train.py +sweep lr=0.1,0.2\n',
+                                  env={"PROJECT": self.root})
+        self.assertEqual((status, err), (0, ""))
+        for i, run_dir in enumerate(run_dirs(self.log_dir)):
+            self.assertEqual(read_lines(os.path.join(run_dir, "script.sh"))[-1],
+                             f'~/env/bin/python "$PROJECT"/train.py lr={0.1 * (i + 1):g} xp.run_id={i + 1} '
+                             f"xp.log_dir={self.log_dir} xp.scheduler=null")
+            self.assertEqual(info(run_dir)["script"], os.path.join(self.root, "train.py"))
+        self.assertEqual(read_yaml(os.path.join(run_dirs(self.log_dir)[1], "metadata", "config.yaml"))["lr"], 0.2)
 
     def test_configs_are_written_at_submission(self):
         status, _, err = self.sub(JOBS)

@@ -203,9 +203,13 @@ def owned_option(scheduler: str, option: str) -> Optional[str]:
     return name if name in get_backend(scheduler).owned else None
 
 
+class ShellText(str):
+    """Shell code written into a job script as it is: the command part of a user's own line."""
+
+
 def render_command(argv: Sequence[str]) -> str:
-    """argv as one shell line, every word quoted."""
-    return " ".join(_q(word) for word in argv)
+    """argv as one shell line, every word quoted but ShellText."""
+    return " ".join(word if isinstance(word, ShellText) else _q(word) for word in argv)
 
 
 def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> List[str]:

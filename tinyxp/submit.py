@@ -15,7 +15,7 @@ import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import SchedulerError, suggest
-from .scheduler import JobSpec, Task, get_backend, render_command, render_script
+from .scheduler import JobSpec, ShellText, Task, get_backend, render_command, render_script
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
@@ -42,7 +42,8 @@ class Sweep(NamedTuple):
     max_parallel: Optional[int] = None
     requeue: bool = False
     signal_grace: int = 120
-    configs: Optional[Sequence[Any]] = None  # composed config of each setting (launcher)
+    configs: Optional[Sequence[Any]] = None  # composed config of each setting
+    script: Optional[str] = None  # the python script, when command does not end with it
     xp: Optional[Dict[str, Any]] = None  # the xp settings, written to xp.yaml (launcher)
 
 
@@ -97,7 +98,7 @@ def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]
         user = getpass.getuser()
     except Exception:  # no user name in a container without passwd entry
         user = str(os.getuid()) if hasattr(os, "getuid") else None
-    script = sweep.command[-1]
+    script = sweep.script or sweep.command[-1]
     tokens = _without_job_keys(tokens)
     return {
         "run_id": run_id,
@@ -381,6 +382,7 @@ class Command(NamedTuple):
     pos: int  # offset of the line in the script's text
     command: List[str]
     args: List[str]
+    text: str = ""  # the command part as written (up to the script), kept as it is in the jobs
 
 
 class JobScript(NamedTuple):
@@ -392,10 +394,14 @@ class JobScript(NamedTuple):
     after: List[str]  # lines after the first python command that are not python commands
 
 
-def _logical_lines(text: str, path: str) -> List[Tuple[int, int, str]]:
-    """(line number, offset, text) of each line, `\\` continuations joined."""
-    lines: List[Tuple[int, int, str]] = []
-    pending: Optional[Tuple[int, int, str]] = None
+def _logical_lines(text: str, path: str) -> List[Tuple[int, List[Tuple[int, int]], str]]:
+    """(line number, starts, text) of each line, `\\` continuations joined.
+
+    starts maps the joined text back to the script: (index in text, offset in the
+    script) where each physical line begins.
+    """
+    lines: List[Tuple[int, List[Tuple[int, int]], str]] = []
+    pending: Optional[Tuple[int, List[Tuple[int, int]], str]] = None
     offset = 0
     raw_lines = text.split("\n")
     if raw_lines[-1] == "":
@@ -403,9 +409,10 @@ def _logical_lines(text: str, path: str) -> List[Tuple[int, int, str]]:
     for number, raw in enumerate(raw_lines, start=1):
         line = raw.rstrip("\r")
         if pending is not None:
+            pending[1].append((len(pending[2]), offset))
             pending = (pending[0], pending[1], pending[2] + line)
         else:
-            pending = (number, offset, line)
+            pending = (number, [(0, offset)], line)
         offset += len(raw) + 1
         if line.endswith("\\") and not line.lstrip().startswith("#"):
             pending = (pending[0], pending[1], pending[2][:-1])
@@ -419,6 +426,61 @@ def _logical_lines(text: str, path: str) -> List[Tuple[int, int, str]]:
             source=text, pos=max(0, end), path=path,
         )
     return lines
+
+
+def _script_pos(starts: List[Tuple[int, int]], index: int) -> int:
+    """The offset in the script of index in a joined line (see _logical_lines)."""
+    start, offset = max(pair for pair in starts if pair[0] <= index)
+    return offset + index - start
+
+
+def _shell_words(line: str) -> List[Tuple[str, int, int, Optional[int]]]:
+    """The words of a shell line as the shell reads them: (word, start, end, special).
+
+    special is the index of the first character the shell would act on in the word
+    (`$` or a backquote outside single quotes, or an operator `;&|<>`), else None.
+    Parentheses count as text: `seed=range(3)` reads as it would quoted. A `#` that
+    starts a word starts a comment. Raises ValueError for an unclosed quote.
+    """
+    words = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i] in " \t":
+            i += 1
+            continue
+        if line[i] == "#":
+            break
+        start, chars, special = i, [], None
+        while i < n and line[i] not in " \t":
+            char = line[i]
+            if char == "'":
+                end = line.find("'", i + 1)
+                if end < 0:
+                    raise ValueError("No closing quotation")
+                chars.append(line[i + 1:end])
+                i = end + 1
+            elif char == '"':
+                i += 1
+                while i < n and line[i] != '"':
+                    if line[i] == "\\" and i + 1 < n and line[i + 1] in '$`"\\':
+                        i += 1
+                    elif line[i] in "$`" and special is None:
+                        special = i
+                    chars.append(line[i])
+                    i += 1
+                if i >= n:
+                    raise ValueError("No closing quotation")
+                i += 1
+            elif char == "\\":
+                chars.append(line[i + 1:i + 2])
+                i += 2
+            else:
+                if char in "$`;&|<>" and special is None:
+                    special = i
+                chars.append(char)
+                i += 1
+        words.append(("".join(chars), start, i, special))
+    return words
 
 
 def _is_python(word: str) -> bool:
@@ -467,7 +529,8 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     after: List[str] = []
     from .scheduler import DIRECTIVE_PREFIXES
 
-    for number, offset, line in _logical_lines(text, path):
+    for number, starts, line in _logical_lines(text, path):
+        offset = starts[0][1]
         if number == 1 and line.startswith("#!"):
             shebang = line
             continue
@@ -495,15 +558,23 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
         words = None
         if stripped and not stripped.startswith("#") and re.search(r"\bpython", stripped):
             try:
-                words = shlex.split(stripped, comments=True)
+                words = _shell_words(line)
             except ValueError as err:
                 raise SchedulerError(
                     f"Cannot split the command into words: {err}", source=text, pos=offset,
                     length=len(line), path=path,
                 ) from None
-        split = _python_command(words) if words else None
+        split = _python_command([word[0] for word in words]) if words else None
         if split is not None:
-            commands.append(Command(number, offset, split[0], split[1]))
+            n_command = len(split[0])
+            for _, start, end, special in words[n_command:]:
+                if special is not None:
+                    raise SchedulerError(
+                        _special_message(line[start:end], line[special]),
+                        source=text, pos=_script_pos(starts, start), length=end - start, path=path,
+                    )
+            command_text = line[words[0][1]:words[n_command - 1][2]]
+            commands.append(Command(number, offset, split[0], split[1], command_text))
         elif not stripped or stripped.startswith("#"):
             continue  # blank lines and comments stay in the user's script
         elif commands:
@@ -513,6 +584,18 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     if not commands:
         raise SchedulerError(f"{path}: Expected a python command line (python train.py ...), found none")
     return JobScript(scheduler, shebang, directives, setup, commands, after)
+
+
+def _special_message(word: str, char: str) -> str:
+    if char in "$`":
+        return (
+            f"Cannot expand {word!r} at submission: tinyxp reads the overrides before the job's shell runs "
+            "(write the value, quote it to keep it as it is, or read the environment in the config: ${env:NAME})"
+        )
+    return (
+        f"Invalid override {word!r}: a python command line holds overrides only, "
+        f"not the shell operator {char!r} (put that on a line of its own)"
+    )
 
 
 def _command_xp(config_dir: str, setting: Sequence[Any]) -> Dict[str, Any]:
@@ -572,7 +655,7 @@ def submit_job_script(
     work_dir = os.getcwd()
     total = 0
     for command in script.commands:
-        target = command.command[-1]
+        target = os.path.expanduser(os.path.expandvars(command.command[-1]))  # as the job's shell will
         config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, target)), "configs")
         try:
             parsed = parse_command_line(command.args, prog=target)
@@ -587,7 +670,8 @@ def submit_job_script(
             scheduler=name,
             log_dir=log_dir,
             name=xp.get("job_name") or os.path.splitext(os.path.basename(target))[0],
-            command=command.command,
+            command=[ShellText(command.text)],  # as written: `~/env/bin/python`, `$HOME/...` work
+            script=target,
             settings=[setting_tokens(s) for s in settings],
             work_dir=work_dir,
             directives=directives,
