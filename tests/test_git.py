@@ -198,7 +198,22 @@ class RecordingTest(RepoTestCase):
 
     def test_broken_repository_is_not_recorded(self):
         write(os.path.join(self.root, ".git"), "gitdir: ../nowhere\n")
-        self.assertIsNone(self.record())
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertIsNone(self.record())
+        self.assertTrue(stderr.getvalue().startswith("tinyxp: warning: info.git not recorded: Cannot run `git "), stderr.getvalue())
+        self.assertTrue(stderr.getvalue().endswith(f"fatal: not a git repository: {self.root}/../nowhere\n"), stderr.getvalue())
+
+    def test_git_status_failing_warns_once(self):
+        self.make_repo()
+        failure = GitError(f"Cannot run `git status` in {self.root}: fatal: detected dubious ownership in repository")
+        with mock.patch.object(tgit, "run_git", side_effect=failure):
+            get = tgit.start_recording(self.root)
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr):
+                head = {"commit": self.head(), "branch": "main", "root": self.root}  # read from the files
+                self.assertEqual((get(), get(), get(wait=False)), (head, head, head))
+        self.assertEqual(stderr.getvalue(), f"tinyxp: warning: info.git lacks the dirty state: {failure}\n")
 
     def test_changed_is_capped(self):
         self.make_repo()

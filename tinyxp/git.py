@@ -193,6 +193,13 @@ def git_info(root: str, commit: Optional[str], branch: Optional[str], changes: L
     return info
 
 
+def _drop_dirty_state(info: Dict[str, Any]) -> Dict[str, Any]:
+    """info.git without dirty, changed and n_changed, when they are not known."""
+    for key in ("dirty", "changed", "n_changed"):
+        info.pop(key, None)
+    return info
+
+
 def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable[..., Optional[Dict[str, Any]]]:
     """Start recording the git state of the repository holding `script_dir`.
 
@@ -203,6 +210,8 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     thread. The returned function gives the mapping to store as info.git (None
     outside a repository or without git), waiting for `git status`; called with
     wait=False it returns at once, without dirty and changed while status runs.
+    When `git status` fails, it gives HEAD without them (None if HEAD could not be
+    read either), with a warning the first time.
     In a run started from a snapshot, it returns what the parent process recorded.
     """
     inherited = os.environ.get(ENV_IN_SNAPSHOT)
@@ -213,10 +222,9 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     if inherited:
         state = load_snapshot_env(inherited)
         info = git_info(state["root"], state["commit"], state["branch"], [])
-        if "dirty" not in state:  # not known from a snapshot's own description
-            for key in ("dirty", "changed", "n_changed"):
-                del info[key]
         info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir") if key in state})
+        if "dirty" not in state:  # not known from a snapshot's own description
+            _drop_dirty_state(info)
         return lambda wait=True: dict(info)
     import shutil
 
@@ -224,9 +232,9 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     if root is None or shutil.which("git") is None:
         return lambda wait=True: None
     try:
-        commit, branch = read_head(root)
+        head: Optional[Dict[str, Any]] = _drop_dirty_state(git_info(root, *read_head(root), []))
     except (OSError, ValueError):
-        commit = branch = None
+        head = None  # a layout this reader does not know: git status will say
     import threading
 
     result: Dict[str, Any] = {}
@@ -242,13 +250,13 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
 
     def get(wait: bool = True) -> Optional[Dict[str, Any]]:
         if not wait and thread.is_alive():
-            info = git_info(root, commit, branch, [])
-            for key in ("dirty", "changed", "n_changed"):
-                del info[key]
-            return info
+            return None if head is None else dict(head)
         thread.join()
-        if "error" in result:
-            return None  # git missing, or a repository git refuses to read
+        if "error" in result:  # a git too old, a repository git refuses to read (safe.directory)
+            if not result.get("warned"):
+                result["warned"] = True
+                _warn(f"{'info.git not recorded' if head is None else 'info.git lacks the dirty state'}: {result['error']}")
+            return None if head is None else dict(head)
         status = result["status"]
         return git_info(root, status["commit"], status["branch"], status["changes"])
 
