@@ -185,8 +185,16 @@ class DataFrameTest(unittest.TestCase):
             groups.aggregate((mean, "train.loss"))
         self.assertEqual(
             str(caught.exception),
-            "Cannot apply 'mean' to column 'train.loss' in group (config.model='cnn'): TypeError: can't convert type 'list' to numerator/denominator",
+            "Cannot apply 'mean' to column 'train.loss' in group (config.model='cnn'): TypeError: can't convert type 'list' to numerator/denominator"
+            " (each value is one run's list of train.loss: reduce the lists first, e.g. with map)",
         )
+
+        def boom(values: list) -> None:
+            raise ValueError("no")
+
+        with self.assertRaises(ReaderError) as caught:
+            groups.aggregate((boom, "config.lr"))  # plain values: no hint about lists
+        self.assertEqual(str(caught.exception), "Cannot apply 'boom' to column 'config.lr' in group (config.model='cnn'): ValueError: no")
 
     def test_aggregate_on_an_unknown_column(self) -> None:
         with self.assertRaises(ReaderError) as caught:

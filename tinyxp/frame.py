@@ -298,11 +298,11 @@ def describe_group(by: Sequence[str], key: Tuple[Any, ...]) -> str:
     return ", ".join(f"{column}={value!r}" for column, value in zip(by, key))
 
 
-def apply_map(function: Callable[..., Any], column: str, values: Any, where: str) -> Any:
+def apply_map(function: Callable[..., Any], column: str, values: Any, where: str, hint: str = "") -> Any:
     try:
         return function(values)
     except Exception as err:  # the user's function: report which group and column
-        raise ReaderError(f"Cannot apply {function_name(function)!r} to column {column!r}{where}: {type(err).__name__}: {err}") from err
+        raise ReaderError(f"Cannot apply {function_name(function)!r} to column {column!r}{where}: {type(err).__name__}: {err}{hint}") from err
 
 
 # -- sorting -------------------------------------------------------------------------
@@ -417,7 +417,12 @@ class DataFrame:
     def _aggregate_row(self, maps: Union[Map, Sequence[Map]], head: Dict[str, Any], where: str) -> Dict[str, Any]:
         row = dict(head)
         for function, column, name in normalize_maps(maps, self.keys()):
-            row[name] = apply_map(function, column, [r.get(column) for r in self._rows], where)
+            values = [r.get(column) for r in self._rows]
+            first = next((r for r, value in zip(self._rows, values) if value is not None), None)
+            hint = ""
+            if isinstance(first, Row) and column in first.metric_columns():
+                hint = f" (each value is one run's list of {column}: reduce the lists first, e.g. with map)"
+            row[name] = apply_map(function, column, values, where, hint)
         return row
 
     def map(self, maps: Union[Map, Sequence[Map]]) -> DataFrame:
