@@ -384,6 +384,11 @@ class ReprTest(unittest.TestCase):
         self.assertEqual(len(lines), 2 + 21)
         self.assertEqual(lines[12].strip(), "…")
 
+    def test_many_groups_are_truncated_in_the_middle(self) -> None:
+        lines = repr(DataFrame([{"k": i % 30} for i in range(60)]).groupby("k")).split("\n")
+        self.assertEqual(lines[:3], ["GroupedDataFrame: 30 group(s) by k", " k  rows", " 0     2"])
+        self.assertEqual((len(lines), lines[12], lines[-1]), (2 + 21, " …     …", "29     2"))
+
     def test_empty_frame(self) -> None:
         self.assertEqual(repr(DataFrame()), "DataFrame: 0 row(s) x 0 column(s)")
 

@@ -686,8 +686,9 @@ class GroupedDataFrame(Mapping):
             df = self.ungroup()
             columns = [*self.by, *(c for c in df.display_columns() if c not in self.by)]
             return head + "\n" + format_table(columns, df._display_rows(columns), width=MAX_REPR_WIDTH)
-        rows = [[*(format_cell(v) for v in key), str(len(df))] for key, df in self._groups.items()]
-        return head + "\n" + format_table([*self.by, "rows"], rows[:MAX_REPR_ROWS], width=MAX_REPR_WIDTH)
+        counts = DataFrame({**dict(zip(self.by, key)), "rows": len(df)} for key, df in self._groups.items())
+        columns = [*self.by, "rows"]
+        return head + "\n" + format_table(columns, counts._display_rows(columns), width=MAX_REPR_WIDTH)
 
     def _repr_html_(self) -> str:
         import html
