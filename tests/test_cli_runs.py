@@ -86,6 +86,14 @@ class RunsTest(unittest.TestCase):
         process.stderr.close()
         self.assertEqual((process.wait(), stderr), (141, ""))
 
+    def test_nan_and_infinities(self) -> None:
+        # a diverged run: strict JSON (null), and last when sorting either way
+        synth.write_run(self.log_dir, 5, {"seed": 9}, metrics={"train": [{"loss": float("inf")}, {"loss": float("nan")}]})
+        argv = ("runs", self.log_dir, "-q", "config.seed == 9", "-c", "id,last(train.loss),train.loss", "--format", "json")
+        self.assertEqual(json.loads(run_cli(*argv)[1]), [{"id": 5, "last(train.loss)": None, "train.loss": [None, None]}])
+        self.assertEqual(run_cli("runs", self.log_dir, "-c", "id", "--sort", "last(train.loss)")[1].split()[-1], "5")
+        self.assertEqual(run_cli("runs", self.log_dir, "-c", "id", "--sort=-last(train.loss)")[1].split()[-1], "5")
+
     def test_no_match(self) -> None:
         status, out, err = run_cli("runs", self.log_dir, "-q", "config.seed == 7")
         self.assertEqual((status, out, err), (0, "", "tinyxp: no runs match the query\n"))

@@ -252,6 +252,9 @@ class DataFrameTest(unittest.TestCase):
         with_missing = DataFrame([{"a": None}, {"a": 2}, {"a": "x"}, {"a": 1}])
         self.assertEqual(with_missing.sort("a")["a"], [1, 2, "x", None])
         self.assertEqual(with_missing.sort("-a")["a"], ["x", 2, 1, None])
+        diverged = DataFrame([{"loss": 0.5}, {"loss": float("nan")}, {"loss": None}, {"loss": 0.1}])  # NaN: no best run
+        self.assertEqual(diverged.sort("loss")["loss"][:2], [0.1, 0.5])
+        self.assertEqual(diverged.sort("-loss")["loss"][:2], [0.5, 0.1])
         with self.assertRaises(ReaderError) as caught:
             self.df.sort("config.lrr")
         self.assertEqual(str(caught.exception), "Unknown column 'config.lrr' to sort by; did you mean 'config.lr'?")

@@ -34,7 +34,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     import warnings
 
     from .errors import ReaderError
-    from .frame import csv_cell, format_cell, format_table, sort_rows
+    from .frame import csv_cell, format_cell, format_table, json_cell, sort_rows
     from .reader import Reader, ReaderWarning, default_columns, table_rows
 
     with warnings.catch_warnings(record=True) as caught:
@@ -60,7 +60,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         values = sort_rows(values, sort, lambda row, key: row[position[key]], False)
     values = [row[: len(columns)] for row in values]
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, row)) for row in values], indent=2, default=str))
+        print(json.dumps([dict(zip(columns, map(json_cell, row))) for row in values], indent=2, default=str, allow_nan=False))
     elif args.format == "csv":
         import csv
 

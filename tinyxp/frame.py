@@ -320,14 +320,17 @@ def sort_key(value: Any) -> Tuple[int, Any]:
 def sort_rows(rows: List[Any], columns: Sequence[str], values: Callable[[Any, str], Any], reverse: bool) -> List[Any]:
     """Stable sort by several columns; a column name starting with '-' sorts descending.
 
-    Missing values (None) go last whichever the direction.
+    Missing values (None) and NaN go last whichever the direction.
     """
     for column in reversed(columns):
         descending = reverse
         if column.startswith("-"):
             column, descending = column[1:], not reverse
-        present = [row for row in rows if values(row, column) is not None]
-        missing = [row for row in rows if values(row, column) is None]
+        present, missing = [], []
+        for row in rows:
+            value = values(row, column)
+            missing_value = value is None or (isinstance(value, float) and math.isnan(value))
+            (missing if missing_value else present).append(row)
         present.sort(key=lambda row: sort_key(values(row, column)), reverse=descending)
         rows = present + missing
     return rows
@@ -727,6 +730,17 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def json_cell(value: Any) -> Any:
+    """The value with NaN and infinities (nested too) as None, for strict JSON output."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [json_cell(item) for item in value]
+    if isinstance(value, dict):
+        return {key: json_cell(item) for key, item in value.items()}
+    return value
 
 
 def format_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, width: Optional[int] = None) -> str:
