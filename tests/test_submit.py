@@ -450,6 +450,19 @@ class LauncherTest(unittest.TestCase):
             self.assertEqual(record["status"], "COMPLETE")
             self.assertEqual((record["git"]["commit"], record["git"]["snapshot_dir"]), (commit, snapshot))
 
+    def test_failed_requeue_is_one_clear_message(self):
+        folder = temp_dir(self)
+        write_files(folder, {"scontrol": "#!/bin/sh\necho 'scontrol: error: Invalid job id specified'\nexit 1\n"})
+        os.chmod(os.path.join(folder, "scontrol"), 0o755)
+        script = write_project(self.root, body="import os, signal\nos.kill(os.getpid(), signal.SIGUSR1)\n")
+        done = run_script(script, ["xp.requeue=true"], env={"PATH": folder + os.pathsep + os.environ["PATH"],
+                                                            "SLURM_JOB_ID": "9"})
+        self.assertEqual(done.returncode, 128 + 10)
+        self.assertEqual(done.stderr, "tinyxp: error: Cannot requeue SLURM job 9: scontrol exited with status 1:\n"
+                                      "    scontrol: error: Invalid job id specified\n")
+        record = info(run_dirs(self.log_dir)[0])
+        self.assertEqual((record["status"], record["scheduler"]["job_id"]), ("INTERRUPTED", "9"))
+
     def test_unknown_scheduler(self):
         with self.assertRaises(SchedulerError) as caught:
             submit.submit_from_launcher(self.script, [[]], [{}], {"scheduler": "slrum", "log_dir": self.log_dir})

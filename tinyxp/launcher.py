@@ -530,7 +530,10 @@ class _Run:
             return
         from . import scheduler
 
-        scheduler.requeue_current_job(self.job)
+        try:
+            scheduler.requeue_current_job(self.job)
+        except TinyxpError as err:  # the run is INTERRUPTED already: say why it will not come back
+            print(f"tinyxp: error: {err}", file=sys.stderr)
 
     def _finish(self, final: Dict[str, Any], start: float, clock: float, heartbeat: Any, tees: Any, logger: Any) -> None:
         """Stop the heartbeat and the capture, then write the final status."""
