@@ -185,6 +185,12 @@ class ShowTest(unittest.TestCase):
             ["config:", "  seed: 1", f"info: (cannot read metadata/info.yaml: {info}:2:13: Unclosed single-quoted string: expected a closing \"'\")", "metrics:"],
         )
 
+    def test_show_a_metrics_file_that_cannot_be_read(self) -> None:
+        run_dir = synth.write_run(os.path.join(temp_dir(self), "logs"), 1, {})
+        path = os.path.join(run_dir, "metrics", "train.jsonl")
+        os.makedirs(path)  # a folder where the file should be
+        self.assertEqual(run_cli("show", run_dir), (2, "", f"tinyxp: error: Cannot read metrics file {path!r}: Is a directory\n"))
+
     def test_show_marks_a_silent_running_run_lost(self) -> None:
         log_dir = os.path.join(temp_dir(self), "logs")
         run_dir = synth.write_run(log_dir, 1, {}, status="RUNNING")

@@ -578,7 +578,8 @@ def describe_run(run_dir: str, lost_after: float = 600) -> str:
     be read is named in its section, and the rest is shown.
     """
     from .frame import format_cell, format_table, read_metric_file
-    from .yaml import dump, load
+    from .logger import read_yaml
+    from .yaml import dump
 
     info_path = os.path.join(run_dir, "metadata", "info.yaml")
     if not os.path.isfile(info_path):
@@ -588,8 +589,7 @@ def describe_run(run_dir: str, lost_after: float = 600) -> str:
     for part in ("config", "info"):
         path = os.path.join(run_dir, "metadata", f"{part}.yaml")
         try:
-            with open(path, encoding="utf-8") as file:
-                data = load(file.read(), path=path)
+            data = read_yaml(path)
         except FileNotFoundError:
             sections.append(f"{part}: (missing metadata/{part}.yaml)")
             continue
@@ -601,10 +601,13 @@ def describe_run(run_dir: str, lost_after: float = 600) -> str:
         body = dump(data).rstrip("\n") if data else "{}"
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
     rows = []
-    metrics_dir = os.path.join(run_dir, "metrics")
-    names = sorted(n[:-6] for n in os.listdir(metrics_dir) if n.endswith(".jsonl")) if os.path.isdir(metrics_dir) else []
-    for log_name in names:
-        for key, values in read_metric_file(os.path.join(metrics_dir, f"{log_name}.jsonl")).items():
+    for log_name in metric_names(run_dir):
+        path = os.path.join(run_dir, "metrics", f"{log_name}.jsonl")
+        try:
+            columns = read_metric_file(path)
+        except OSError as err:
+            raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
+        for key, values in columns.items():
             stats = summarize(values)
             rows.append([f"{log_name}.{key}", *(format_cell(stats[f]) for f in ("count", "last", "min", "max"))])
     if rows:
