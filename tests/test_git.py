@@ -750,6 +750,53 @@ class RelaunchTest(RepoTestCase):
         self.assertEqual(status, 128 + 15)
 
 
+class RelaunchEntryTest(RepoTestCase):
+    """The child starts as the command line did: `python -m`, another entry script, PYTHONPATH."""
+
+    TASK = textwrap.dedent("""\
+        import os, sys
+        from tinyxp import git
+        if os.environ.get("TINYXP_IN_SNAPSHOT"):
+            from pkg.helpers import VALUE
+            import mylib
+            print("child", __name__, __file__, VALUE, mylib.__file__, sys.argv[1:])
+        elif __name__ == "__main__":
+            sys.exit(git.relaunch_in_snapshot(__file__, sys.argv[1:], {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}))
+        """)
+    RUN = textwrap.dedent("""\
+        import os, sys
+        from tinyxp import git
+        import pkg.train
+        if not os.environ.get("TINYXP_IN_SNAPSHOT"):
+            sys.exit(git.relaunch_in_snapshot(pkg.train.__file__, sys.argv[1:], {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}))
+        """)
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.make_repo({"pkg/__init__.py": "", "pkg/helpers.py": "VALUE = 1\n", "pkg/train.py": self.TASK,
+                        "src/mylib.py": "", "run.py": self.RUN})
+        self.snapshot_dir = os.path.join(self.root, ".snaps", "proj", self.head())
+
+    def run_python(self, *args: str) -> str:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([MAIN, os.path.join(self.root, "src")]))
+        result = subprocess.run([sys.executable, *args, "lr=1"], cwd=self.root, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def test_module(self):
+        self.assertEqual(self.run_python("-m", "pkg.train"), (
+            f"child __main__ {os.path.join(self.snapshot_dir, 'pkg', 'train.py')} 1 {os.path.join(self.snapshot_dir, 'src', 'mylib.py')}"
+            f" ['lr=1', 'xp.snapshot=false', 'xp.log_dir={os.path.join(self.root, 'logs')}']\n"
+        ))
+
+    def test_entry_script_importing_the_task(self):
+        self.assertEqual(self.run_python("run.py"), (
+            f"child pkg.train {os.path.join(self.snapshot_dir, 'pkg', 'train.py')} 1 {os.path.join(self.snapshot_dir, 'src', 'mylib.py')}"
+            f" ['lr=1', 'xp.snapshot=false', 'xp.log_dir={os.path.join(self.root, 'logs')}']\n"
+        ))
+
+
 class SignalForwardingTest(RepoTestCase):
     CHILD = textwrap.dedent("""\
         import signal, sys, time

@@ -359,34 +359,75 @@ def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
     """Take or reuse the snapshot for xp.snapshot=true and rerun the script from it.
 
     Handles uncommitted changes as xp.dirty says, then runs `python <snapshot copy of
-    the script> <argv> xp.snapshot=false xp.log_dir=<absolute>` from the snapshot's
-    copy of the working folder and returns the child process's exit status.
-    Raises GitError (not a repository, no commit, git failing, refused changes) and
-    ConfigError (an unknown xp.dirty).
+    the script> <argv> xp.snapshot=false xp.log_dir=<absolute>` (or `python -m <module>`
+    when the command line was) from the snapshot's copy of the working folder, with
+    PYTHONPATH entries inside the repository moved to the snapshot, and returns the
+    child process's exit status. Raises GitError (not a repository, no commit, git
+    failing, refused changes) and ConfigError (an unknown xp.dirty).
     """
     script_path = os.path.abspath(script_path)
     log_dir = os.path.abspath(os.path.expanduser(str(_setting(xp, "log_dir"))))
     plan = prepare_snapshot(script_path, xp, argv=argv)
     root, snapshot = plan["root"], plan["snapshot_dir"]
-    snap_script = os.path.join(snapshot, os.path.relpath(script_path, root))
-    if not os.path.isfile(snap_script):
+    entry, module = _entry_point(script_path, argv, root)
+    snap_entry = _snapshot_copy(entry, root, snapshot)
+    if not os.path.isfile(snap_entry):
         raise GitError(
-            f"Cannot run from the snapshot of {root}: {os.path.relpath(script_path, root)!r} is not in "
+            f"Cannot run from the snapshot of {root}: {os.path.relpath(entry, root)!r} is not in "
             f"commit {plan['commit'][:12]} (commit it, or use xp.dirty=patch)"
         )
-    cwd = os.getcwd()
-    relative_cwd = os.path.relpath(cwd, root)
-    if not relative_cwd.startswith(os.pardir):
-        cwd = os.path.join(snapshot, relative_cwd)
-        os.makedirs(cwd, exist_ok=True)  # a folder git does not track, such as an empty one
-    command = [sys.executable, snap_script]
-    command += [token for token in argv if not RE_SNAPSHOT_OVERRIDE.match(token)]
-    command += ["xp.snapshot=false", "xp.log_dir=" + _quote_value(log_dir)]
+    cwd = _snapshot_copy(os.getcwd(), root, snapshot)
+    os.makedirs(cwd, exist_ok=True)  # a folder git does not track, such as an empty one
     import json
 
     env = dict(os.environ)
     env[ENV_IN_SNAPSHOT] = json.dumps(plan)
+    python_path = [_snapshot_copy(path, root, snapshot) for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]
+    if module is None:
+        command = [sys.executable, snap_entry]
+    else:
+        command = [sys.executable, "-m", module]
+        # the folder the module's name starts from, so that it is imported from the snapshot
+        top = snap_entry
+        for _ in module.split("."):
+            top = os.path.dirname(top)
+        python_path.insert(0, top)
+    if python_path:
+        env["PYTHONPATH"] = os.pathsep.join(python_path)
+    command += [token for token in argv if not RE_SNAPSHOT_OVERRIDE.match(token)]
+    command += ["xp.snapshot=false", "xp.log_dir=" + _quote_value(log_dir)]
     return run_child(command, cwd, env)
+
+
+def _entry_point(script_path: str, argv: List[str], root: str) -> Tuple[str, Optional[str]]:
+    """(file, module name or None) to run again: what the command line ran, else the task's file.
+
+    A run from the command line (argv is the process's own) starts again as it was
+    started: `python -m package.train`, or the script that imported the task from
+    another file, when they are in the repository.
+    """
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if not main_file or list(argv) != sys.argv[1:]:
+        return script_path, None
+    main_file = os.path.abspath(main_file)
+    if not _inside(main_file, root):
+        return script_path, None
+    spec = getattr(main, "__spec__", None)
+    return main_file, (spec.name if spec is not None and spec.name else None)
+
+
+def _inside(path: str, root: str) -> bool:
+    relative = os.path.relpath(os.path.abspath(path), root)
+    return relative != os.pardir and not relative.startswith(os.pardir + os.sep)
+
+
+def _snapshot_copy(path: str, root: str, snapshot: str) -> str:
+    """The snapshot's copy of `path` when it is inside the repository `root`, else `path`."""
+    path = os.path.abspath(path)
+    if not _inside(path, root):
+        return path
+    return os.path.normpath(os.path.join(snapshot, os.path.relpath(path, root)))
 
 
 def _setting(xp: Any, name: str) -> Any:
@@ -473,7 +514,7 @@ def _exclusions(root: str, folders: Sequence[str]) -> List[str]:
     specs = []
     for folder in folders:
         relative = os.path.relpath(os.path.abspath(folder), root)
-        if relative != os.curdir and not relative.startswith(os.pardir):
+        if relative != os.curdir and _inside(folder, root):
             specs.append(":(exclude,literal)" + relative.replace(os.sep, "/"))
     return specs
 
