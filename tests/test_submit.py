@@ -5,6 +5,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import unittest
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
@@ -386,6 +387,20 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual(err, "tinyxp: error: jobs.sh:2: Cannot submit jobs with xp.logging=false: each job records "
                               "its status and output in its own run directory (drop xp.logging=false)\n")
         self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+
+    def test_job_that_stops_on_bad_input_fails_its_run(self):
+        write_files(self.root, {"configs/config.yaml": "data: ${env:TINYXP_TEST_UNSET_VARIABLE}\n"})
+        status, _, err = self.sub(f"#SBATCH -n 1\n{sys.executable} train.py\n")
+        self.assertEqual((status, err), (0, ""))
+        (run_dir,) = run_dirs(self.log_dir)
+        job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(job.returncode, 2)
+        record = info(run_dir)
+        self.assertEqual(record["status"], "FAILED")
+        self.assertEqual(record["error"]["type"], "ConfigError")
+        self.assertEqual(job.stderr, f"error: {record['error']['message']}\n")
+        self.assertIn("TINYXP_TEST_UNSET_VARIABLE", record["error"]["message"])
 
     def test_no_directive_needs_scheduler(self):
         status, _, err = self.sub("python train.py\n")

@@ -101,6 +101,7 @@ def launch(config_path: str = "configs", seed_fn: Optional[Callable[[Any], Any]]
                     return None
                 status = _delegate(script, args, plans)
             except TinyxpError as err:
+                _fail_submitted_run(args, err)
                 if not from_cli:
                     raise
                 print(f"error: {err}", file=sys.stderr)
@@ -164,6 +165,35 @@ def _task_location(err: BaseException) -> str:
             where = f"{filename if relative.startswith('..') else relative}:{frame.tb_lineno}"
         frame = frame.tb_next
     return where
+
+
+def _fail_submitted_run(args: List[str], err: TinyxpError) -> None:
+    """A submitted run whose job stops on bad input before the run starts ends FAILED.
+
+    Its job runs with xp.run_id and xp.log_dir (submit.job_tokens); without this the
+    run would stay PENDING, waiting for a job that has ended.
+    """
+    from .overrides import parse_override
+
+    found: Dict[str, Any] = {}
+    for token in args:
+        try:
+            override = parse_override(token)
+        except TinyxpError:
+            continue
+        if override.key in ("xp.run_id", "xp.log_dir"):
+            found[override.key] = override.value
+    if len(found) < 2:
+        return
+    from .logger import INFO_FILE, METADATA_DIR, read_yaml, update_info
+
+    run_dir = os.path.join(str(found["xp.log_dir"]), str(found["xp.run_id"]))
+    try:
+        if (read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE)) or {}).get("status") == "PENDING":
+            update_info(run_dir, status="FAILED", end_time=format_time(time.time()),
+                        error={"type": type(err).__name__, "message": str(err)})
+    except (OSError, TinyxpError):  # no such run: the message printed is all there is to say
+        pass
 
 
 def _dump(config: Config) -> str:
