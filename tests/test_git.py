@@ -291,7 +291,7 @@ class RecordingInSnapshotTest(RepoTestCase):
         self.assertIn("+print('changed')", read(os.path.join(self.tmp, "run", "metadata", "uncommitted.patch")))
 
     def test_a_marker_tinyxp_did_not_write_is_ignored(self):
-        for text in ("{", "[1, 2]"):
+        for text in ("{", "[1, 2]", '{"commit": "' + "a" * 40 + '"}'):
             with self.subTest(text=text):
                 write(os.path.join(self.tmp, "code", tgit.SNAPSHOT_MARKER), text)
                 self.assertIsNone(tgit.start_recording(os.path.join(self.tmp, "code"))())

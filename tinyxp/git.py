@@ -282,7 +282,7 @@ def read_snapshot_marker(path: str) -> Optional[str]:
                     state = json.load(file)
             except (OSError, ValueError):
                 return None  # not one tinyxp wrote: record nothing rather than something wrong
-            if not isinstance(state, dict):
+            if not isinstance(state, dict) or not all(key in state for key in ("commit", "branch", "root")):
                 return None
             state["snapshot_dir"] = path  # where it is now, even if it was moved
             return json.dumps(state)
