@@ -121,6 +121,20 @@ class ReaderTest(unittest.TestCase):
             Reader(a_file)
         self.assertEqual(str(caught.exception), f"Cannot read log directory {a_file!r}: it is not a directory")
 
+    def test_log_dir_that_cannot_be_listed(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        import shutil
+
+        shutil.rmtree(self.log_dir)
+        with self.assertRaises(ReaderError) as caught:
+            reader.refresh()
+        self.assertEqual(str(caught.exception), f"Cannot read log directory {self.log_dir!r}: No such file or directory")
+        os.makedirs(self.log_dir)
+        denied = PermissionError(13, "Permission denied", self.log_dir)  # root may list any folder: refused here
+        with mock.patch("os.scandir", side_effect=denied), self.assertRaises(ReaderError) as caught:
+            Reader(self.log_dir)
+        self.assertEqual(str(caught.exception), f"Cannot read log directory {self.log_dir!r}: Permission denied")
+
     def test_empty_log_dir(self) -> None:
         empty = temp_dir(self)
         reader = quiet_reader(empty)

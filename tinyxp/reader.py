@@ -116,7 +116,11 @@ class Reader:
         old = self._entries
         entries: Dict[str, Dict[str, Any]] = {}
         to_read: List[Tuple[str, str, Optional[Dict[str, Any]]]] = []
-        for name in sorted_run_names(self.log_dir):
+        try:
+            names = sorted_run_names(self.log_dir)
+        except OSError as err:  # no permission to list it, or removed since
+            raise ReaderError(f"Cannot read log directory {self.log_dir!r}: {err.strerror}") from None
+        for name in names:
             run_dir = os.path.join(self.log_dir, name)
             entry = old.get(name)
             if entry is None:  # new: read_run takes the stamps of what it reads
