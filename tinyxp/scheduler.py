@@ -245,6 +245,8 @@ def render_script(spec: JobSpec) -> str:
     lines.append(f"cd {_q(spec.work_dir)}")
     lines += spec.setup
     background = " &" if spec.requeue else ""
+    if spec.requeue:
+        lines.append(_render_trap(backend))
     if spec.array:
         commands = [render_command(t.argv) + background for t in spec.tasks]
         lines += _task_cases(variable, backend.first_index, commands, default=False)
@@ -258,13 +260,18 @@ def render_script(spec: JobSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _render_trap(backend: Backend) -> str:
+    # Set before python starts: a signal that came before the trap would end the batch
+    # shell and leave python running without it.
+    forward = ' kill -USR1 "$child" 2>/dev/null;' if backend.forward_signal else ""
+    return f"trap 'preempted=1;{forward}' USR1"
+
+
 def _render_wait(backend: Backend) -> List[str]:
     # A batch shell runs no trap while a foreground child runs: python runs in the
     # background and the shell waits, so that the signal reaches python at once.
-    forward = ' kill -USR1 "$child" 2>/dev/null;' if backend.forward_signal else ""
     lines = [
         "child=$!",
-        f"trap 'preempted=1;{forward}' USR1",
         'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
         'wait "$child"',
         "status=$?",

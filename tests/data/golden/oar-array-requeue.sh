@@ -18,13 +18,13 @@ exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate
+trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
 case "${OAR_ARRAY_INDEX}" in
   1) python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 & ;;
   2) python3 train.py lr=0.0001 'msg=a b' xp.run_id=4 & ;;
   3) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
 esac
 child=$!
-trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
 while kill -0 "$child" 2>/dev/null; do wait "$child"; done
 wait "$child"
 status=$?

@@ -7,9 +7,9 @@
 #SBATCH --requeue
 
 cd /work
+trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
 python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 &
 child=$!
-trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
 while kill -0 "$child" 2>/dev/null; do wait "$child"; done
 wait "$child"
 status=$?
