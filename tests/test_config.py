@@ -381,8 +381,8 @@ class ComposeXpTest(unittest.TestCase):
                 compose_xp(PROJECT, parse("xp.dirty=${env:TINYXP_TEST_DIRTY}"))
         self.assertEqual(
             str(caught.exception),
-            "Invalid value 'sometimes' for the tinyxp setting 'dirty': "
-            "expected one of ask, ignore, commit, patch, error (after interpolation)",
+            "Invalid value 'sometimes' for the tinyxp setting 'dirty' "
+            "(expected one of ask, ignore, commit, patch, error) (after interpolation)",
         )
 
     def test_unknown_setting_on_the_command_line(self) -> None:
@@ -396,8 +396,14 @@ class ComposeXpTest(unittest.TestCase):
 
     def test_invalid_setting_values(self) -> None:
         cases = {
-            "xp.dirty=maybe": "Invalid value 'maybe' for the tinyxp setting 'dirty': expected one of ask, ignore, commit, patch, error\n"
+            "xp.dirty=maybe": "Invalid value 'maybe' for the tinyxp setting 'dirty' (expected one of ask, ignore, commit, patch, error)\n"
                               "    xp.dirty=maybe\n             ^^^^^",
+            # every choice-valued setting gets a did-you-mean, as xp.scheduler does
+            "xp.dirty=pach": "Invalid value 'pach' for the tinyxp setting 'dirty'; did you mean 'patch'? "
+                             "(expected one of ask, ignore, commit, patch, error)\n"
+                             "    xp.dirty=pach\n             ^^^^",
+            "xp.dirty=true": "Invalid value True for the tinyxp setting 'dirty' (expected one of ask, ignore, commit, patch, error)\n"
+                             "    xp.dirty=true\n             ^^^^",
             "xp.scheduler=true": "Invalid value True for the tinyxp setting 'scheduler' "
                                  "(expected one of null, slurm, oar, pbs, torque, sge, lsf)\n"
                                  "    xp.scheduler=true\n                 ^^^^",

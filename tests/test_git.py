@@ -495,7 +495,7 @@ class DirtyTest(RepoTestCase):
         self.make_repo()
         with self.assertRaises(ConfigError) as caught:
             self.snapshot(dirty="pach")
-        self.assertEqual(str(caught.exception), "Unknown xp.dirty 'pach'; did you mean 'patch'? (expected one of: ask, ignore, commit, patch, error)")
+        self.assertEqual(str(caught.exception), "Invalid value 'pach' for the tinyxp setting 'dirty'; did you mean 'patch'? (expected one of ask, ignore, commit, patch, error)")
 
     def test_ignore(self):
         self.make_dirty()

@@ -51,7 +51,7 @@ XP_DEFAULTS: Dict[str, Any] = {
     "signal_grace": 120,          # seconds before the time limit that the signal comes
 }
 
-# What each xp setting accepts: a kind checked by _check_xp_value, or a tuple of choices.
+# What each xp setting accepts: a kind checked by _matches, or a tuple of choices (None: null).
 XP_TYPES: Dict[str, Any] = {
     "log_dir": "string",
     "logging": "boolean",
@@ -62,7 +62,7 @@ XP_TYPES: Dict[str, Any] = {
     "snapshot_dir": "string",
     "dirty": ("ask", "ignore", "commit", "patch", "error"),
     "interactive": "boolean",
-    "scheduler": "scheduler name or null",
+    "scheduler": "scheduler name or null",  # choices: see _choices
     "scheduler_options": "list of strings",
     "setup": "list of strings",
     "job_name": "string or null",
@@ -534,7 +534,7 @@ def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
     path = os.path.join(folder, XP_FILE)
     if os.path.isfile(path):
         for name, value in _load_mapping(path).items():
-            problem = _check_xp(name, value)
+            problem = check_xp_value(name, value)
             if problem:
                 raise ConfigError(problem, **_locate_key(path, name))
             xp[name] = value
@@ -551,7 +551,7 @@ def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
         xp[name] = copy_tree(override.value)
     xp = resolve_interpolations(xp)
     for name, value in xp.items():
-        problem = _check_xp(name, value)
+        problem = check_xp_value(name, value)
         if problem:
             raise ConfigError(f"{problem} (after interpolation)")
     for name in PATH_SETTINGS:  # the shell leaves ~ alone in xp.log_dir=~/logs and in tinyxp.yaml
@@ -566,7 +566,7 @@ def _check_xp_override(override: Override, name: str) -> str:
         return f"Cannot add the tinyxp setting {name!r}: it exists already (set it with xp.{name}=VALUE)"
     if isinstance(override.value, Sweep) and name in XP_DEFAULTS:
         return f"Cannot apply the sweep {override.text!r} to one run; expand it with +sweep"
-    return _check_xp(name, override.value)
+    return check_xp_value(name, override.value)
 
 
 def _xp_span(override: Override, name: str) -> Tuple[int, int]:
@@ -577,25 +577,38 @@ def _xp_span(override: Override, name: str) -> Tuple[int, int]:
     return start, max(1, len(override.text) - start)
 
 
-def _check_xp(name: str, value: Any) -> str:
-    """Why value is not acceptable for the xp setting name, or '' when it is."""
+def check_xp_value(name: str, value: Any) -> str:
+    """Why value is not acceptable for the xp setting name, or '' when it is.
+
+    The one check of every xp setting: the settings read from files and the command
+    line, and git.prepare_snapshot's xp.dirty when called from Python.
+    """
     if name not in XP_DEFAULTS:
         return f"Unknown tinyxp setting {name!r}" + (suggest(name, list(XP_DEFAULTS)) or f" (settings: {', '.join(XP_DEFAULTS)})")
     expected = XP_TYPES[name]
     if isinstance(value, str) and "${" in value:
         return ""  # checked after interpolation would need a second pass; env values are strings
-    if isinstance(expected, tuple):
-        if value in expected and not isinstance(value, bool):
+    choices = _choices(expected)
+    if choices is not None:
+        if value in choices and not isinstance(value, bool):
             return ""
-        listed = ", ".join("null" if c is None else c for c in expected)
-        return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected one of {listed}"
+        names = [c for c in choices if c is not None]
+        hint = suggest(value, names) if isinstance(value, str) else ""
+        listed = ", ".join("null" if c is None else c for c in choices)
+        return f"Invalid value {value!r} for the tinyxp setting {name!r}{hint} (expected one of {listed})"
     if _matches(expected, value):
         return ""
-    if expected == "scheduler name or null":
-        names = _scheduler_names()
-        hint = suggest(value, names) if isinstance(value, str) else ""
-        return f"Invalid value {value!r} for the tinyxp setting {name!r}{hint} (expected one of null, {', '.join(names)})"
     return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}"
+
+
+def _choices(expected: Any) -> Optional[Tuple[Any, ...]]:
+    """The values a choice-valued setting accepts (None for null), else None."""
+    if isinstance(expected, tuple):
+        return expected
+    if expected == "scheduler name or null":
+        # the names are scheduler.py's; imported only when a scheduler is asked for
+        return (None, *_scheduler_names())
+    return None
 
 
 def _scheduler_names() -> List[str]:
@@ -612,9 +625,6 @@ def _matches(expected: str, value: Any) -> bool:
         return isinstance(value, str)
     if expected == "string or null":
         return value is None or isinstance(value, str)
-    if expected == "scheduler name or null":
-        # the names are scheduler.py's; imported only when a scheduler is asked for
-        return value is None or (isinstance(value, str) and value in _scheduler_names())
     if expected == "integer or null":
         return value is None or is_int
     if expected == "positive number":

@@ -24,7 +24,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from .errors import ConfigError, GitError
 
 ENV_IN_SNAPSHOT = "TINYXP_IN_SNAPSHOT"
-DIRTY_MODES = ("ask", "ignore", "commit", "patch", "error")
 MAX_CHANGED = 50  # paths kept in info.git.changed; n_changed has the full count
 PATCH_NAME = "uncommitted.patch"
 SNAPSHOT_MARKER = ".tinyxp-snapshot.json"
@@ -456,11 +455,12 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     root, snapshot_dir, dirty_mode, patch (the saved patch file or None), auto_commit.
     Raises GitError and ConfigError as relaunch_in_snapshot does.
     """
-    mode = str(_setting(xp, "dirty"))
-    if mode not in DIRTY_MODES:
-        from .errors import suggest
+    from .config import check_xp_value
 
-        raise ConfigError(f"Unknown xp.dirty {mode!r}{suggest(mode, DIRTY_MODES)} (expected one of: {', '.join(DIRTY_MODES)})")
+    mode = _setting(xp, "dirty")
+    problem = check_xp_value("dirty", mode)
+    if problem:
+        raise ConfigError(problem)
     directory = os.path.dirname(os.path.abspath(script_path))
     root = find_work_tree(directory)
     if root is None:
