@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import unittest
+import unittest.mock
 
 from tinyxp import logger as logger_module
 from tinyxp.errors import LoggerError, NoCheckpoint
@@ -67,6 +68,36 @@ class AllocateRunDirTest(unittest.TestCase):
         self.assertEqual(str(caught.exception), f"Cannot use {log_dir!r} as the log directory: it is a file, not a folder")
         self.assertEqual(os.listdir(self.root), ["logs"])
 
+    def test_later_allocations_do_not_list_the_folder(self):
+        log_dir = os.path.join(self.root, "logs")
+        os.makedirs(os.path.join(log_dir, "4"))
+        listdir = os.listdir
+        with unittest.mock.patch.object(logger_module.os, "listdir", side_effect=listdir) as listed:
+            ids = [allocate_run_dir(log_dir)[0] for _ in range(5)]
+        self.assertEqual(ids, [5, 6, 7, 8, 9])
+        self.assertEqual(listed.call_count, 1)
+
+    def test_a_collision_lists_the_folder_again(self):
+        # ids 2 and 3 taken by another process in a way this one cannot see (a file
+        # system with coarse timestamps): 2 collides, the folder is listed again
+        log_dir = os.path.join(self.root, "logs")
+        self.assertEqual(allocate_run_dir(log_dir)[0], 1)
+        for run_id in (2, 3):
+            os.mkdir(os.path.join(log_dir, str(run_id)))
+        logger_module._LAST_ALLOCATED[log_dir] = (1, logger_module._folder_state(log_dir))
+        self.assertEqual(allocate_run_dir(log_dir)[0], 4)
+        self.assertEqual(allocate_run_dir(log_dir)[0], 5)
+
+    def test_a_folder_changed_since_is_listed_again(self):
+        log_dir = os.path.join(self.root, "logs")
+        self.assertEqual([allocate_run_dir(log_dir)[0] for _ in range(3)], [1, 2, 3])
+        import shutil
+
+        shutil.rmtree(log_dir)  # emptied and made again: ids start at 1
+        self.assertEqual(allocate_run_dir(log_dir)[0], 1)
+        os.rmdir(os.path.join(log_dir, "1"))  # its last run removed
+        os.mkdir(os.path.join(log_dir, "9"))
+        self.assertEqual(allocate_run_dir(log_dir)[0], 10)
 
 class WriteAtomicTest(unittest.TestCase):
     def setUp(self):

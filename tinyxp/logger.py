@@ -38,28 +38,48 @@ def _is_run_id(name: str) -> bool:
     return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))
 
 
+# per log folder, the last id this process allocated there and the folder's state just
+# after: while the folder is unchanged the next id is that one + 1, without listing it
+# again (a listing per run is quadratic over a 1,000-job submission)
+_LAST_ALLOCATED: Dict[str, Tuple[int, Tuple[int, int, int]]] = {}
+
+
+def _folder_state(folder: str) -> Tuple[int, int, int]:
+    """What changes when an entry is added to or removed from folder, or folder replaced."""
+    info = os.stat(folder)
+    return info.st_ino, info.st_mtime_ns, info.st_nlink
+
+
 def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
     """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
 
     Safe when many processes allocate at once: os.mkdir fails for all but one of them,
-    and the others try the next id. Raises LoggerError when log_dir cannot be created
-    or written.
+    and the others list the folder again and try the next id. A process lists log_dir
+    only when the folder changed since its own last allocation there (one stat
+    otherwise). Raises LoggerError when log_dir cannot be created or written.
     """
     log_dir = os.path.abspath(log_dir)
     ensure_log_dir(log_dir)
+    run_id: Optional[int] = None
+    last = _LAST_ALLOCATED.get(log_dir)
+    if last is not None and last[1] == _folder_state(log_dir):
+        run_id = last[0] + 1
     for _ in range(MAX_ALLOCATION_ATTEMPTS):
-        try:
-            names = os.listdir(log_dir)
-        except OSError as err:
-            raise LoggerError(f"Cannot read the log directory {log_dir!r}: {_os_reason(err)}") from None
-        run_id = max((int(name) for name in names if _is_run_id(name)), default=0) + 1
+        if run_id is None:
+            try:
+                names = os.listdir(log_dir)
+            except OSError as err:
+                raise LoggerError(f"Cannot read the log directory {log_dir!r}: {_os_reason(err)}") from None
+            run_id = max((int(name) for name in names if _is_run_id(name)), default=0) + 1
         run_dir = os.path.join(log_dir, str(run_id))
         try:
             os.mkdir(run_dir)
         except FileExistsError:
+            run_id = None  # another process took it, and maybe more: list again
             continue
         except OSError as err:
             raise LoggerError(f"Cannot create a run directory in {log_dir!r}: {_os_reason(err)}") from None
+        _LAST_ALLOCATED[log_dir] = (run_id, _folder_state(log_dir))
         return run_id, run_dir
     raise LoggerError(f"Cannot allocate a run id in {log_dir!r}: {MAX_ALLOCATION_ATTEMPTS} attempts collided")
 
