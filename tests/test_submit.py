@@ -409,6 +409,125 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual((status, err), (0, ""))
 
 
+@unittest.skipUnless(shutil.which("git"), "git is not installed")
+class SubGitTest(unittest.TestCase):
+    """`tinyxp sub` in a git repository: info.git of PENDING runs, xp.snapshot=true."""
+
+    def setUp(self):
+        from .test_git import GIT_ENV, git
+
+        self.git = git
+        patcher = mock.patch.dict(os.environ, GIT_ENV)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        os.environ.pop("TINYXP_IN_SNAPSHOT", None)
+        self.root = os.path.realpath(temp_dir(self))
+        write_project(self.root, files={".gitignore": "logs/\n"})
+        git(self.root, "init", "--quiet", "--initial-branch=main")
+        old = os.getcwd()
+        os.chdir(self.root)
+        self.addCleanup(os.chdir, old)
+        self.log_dir = os.path.join(self.root, "logs")
+
+    def commit(self, files):
+        write_files(self.root, files)
+        self.git(self.root, "add", "--all")
+        self.git(self.root, "commit", "--quiet", "-m", "work")
+        return self.git(self.root, "rev-parse", "HEAD").strip()
+
+    def sub(self, *args):
+        self.calls = fake_env(self)
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            status = cli.main(["sub", *args, "jobs.sh"])
+        return status, out.getvalue(), err.getvalue()
+
+    def run_job(self, run_dir):
+        """The job as PBS or SGE start it: without the environment of the submission."""
+        job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(job.returncode, 0, job.stderr)
+        return info(run_dir)
+
+    def test_pending_runs_record_the_code_at_submission(self):
+        commit = self.commit({"jobs.sh": f"#PBS -N x\n{sys.executable} train.py +sweep lr=0.1,0.2\n"})
+        write_files(self.root, {"notes.txt": "not committed\n"})
+        status, _, err = self.sub()
+        self.assertEqual((status, err), (0, ""))
+        for run_dir in run_dirs(self.log_dir):
+            self.assertEqual(info(run_dir)["git"], {
+                "commit": commit, "branch": "main", "dirty": True, "changed": ["notes.txt"], "n_changed": 1,
+                "root": self.root,
+            })
+
+    def test_snapshot_taken_once_at_submission(self):
+        commit = self.commit({"jobs.sh": f"#PBS -N x\n{sys.executable} train.py +sweep lr=0.1,0.2 xp.snapshot=true\n"})
+        status, out, err = self.sub()
+        self.assertEqual((status, err), (0, ""))
+        snapshot = os.path.join(self.root, ".tinyxp", "snapshots", os.path.basename(self.root), commit)
+        self.assertEqual(os.listdir(os.path.dirname(snapshot)), [commit])
+        # the working tree changes after submission: the jobs still run the submitted code
+        write_files(self.root, {"train.py": "raise SystemExit('the working tree ran, not the snapshot')\n"})
+        for i, run_dir in enumerate(run_dirs(self.log_dir)):
+            script = read_lines(os.path.join(run_dir, "script.sh"))
+            self.assertIn(f"cd {snapshot}", script)
+            self.assertEqual(sum(line.startswith("export TINYXP_IN_SNAPSHOT='{") for line in script), 1)
+            self.assertEqual(script[-1], f"{sys.executable} {snapshot}/train.py lr={0.1 * (i + 1):g} xp.snapshot=false "
+                                         f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null")
+            git_info = {"commit": commit, "branch": "main", "dirty": False, "changed": [], "n_changed": 0,
+                        "root": self.root, "snapshot_dir": snapshot}
+            pending = info(run_dir)
+            self.assertEqual((pending["status"], pending["git"]), ("PENDING", git_info))
+            self.assertEqual(pending["command"], f"cd {snapshot} && {sys.executable} {snapshot}/train.py "
+                                                 f"lr={0.1 * (i + 1):g} xp.snapshot=false")
+            done = self.run_job(run_dir)
+            self.assertEqual(done["status"], "COMPLETE")
+            self.assertEqual(done["work_dir"], snapshot)
+            self.assertEqual({key: done["git"][key] for key in git_info}, git_info)
+            self.assertTrue(os.path.isfile(os.path.join(run_dir, "metadata", "requirements.txt")))
+
+    def test_snapshot_with_uncommitted_changes_as_a_patch(self):
+        commit = self.commit({"jobs.sh": f"#PBS -N x\n{sys.executable} train.py xp.snapshot=true xp.dirty=patch\n"})
+        write_files(self.root, {"configs/config.yaml": "seed: 0\nlr: 0.5\nepochs: 3\n"})
+        status, _, err = self.sub()
+        self.assertEqual((status, err), (0, ""))
+        (run_dir,) = run_dirs(self.log_dir)
+        pending = info(run_dir)["git"]
+        self.assertEqual((pending["commit"], pending["dirty"], pending["changed"]), (commit, True, ["configs/config.yaml"]))
+        self.assertTrue(os.path.basename(pending["snapshot_dir"]).startswith(commit + "-"), pending["snapshot_dir"])
+        self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml"))["lr"], 0.5)
+        self.git(self.root, "checkout", "--quiet", "--", "configs/config.yaml")  # the job runs the snapshot's
+        done = self.run_job(run_dir)
+        self.assertEqual((done["status"], done["git"]["dirty_mode"], done["git"]["patch"]),
+                         ("COMPLETE", "patch", "metadata/uncommitted.patch"))
+        self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml"))["lr"], 0.5)
+
+    def test_refused_changes_submit_nothing(self):
+        self.commit({"jobs.sh": "#PBS -N x\npython train.py +sweep lr=0.1,0.2 xp.snapshot=true xp.dirty=error\n"})
+        write_files(self.root, {"train.py": "print('changed')\n"})
+        status, out, err = self.sub()
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, f"tinyxp: error: jobs.sh:2: Cannot take a snapshot of {self.root}: 1 uncommitted change "
+                              "(commit them, or set xp.dirty to ignore, commit or patch):\n   M train.py\n")
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+
+    def test_outside_a_repository(self):
+        shutil.rmtree(os.path.join(self.root, ".git"))
+        write_files(self.root, {"jobs.sh": "#PBS -N x\npython train.py xp.snapshot=true\n"})
+        status, out, err = self.sub()
+        self.assertEqual(err, f"tinyxp: error: jobs.sh:2: Cannot take a snapshot of {self.root}: it is not inside a git "
+                              "repository (xp.snapshot=true needs one)\n")
+        self.assertEqual((status, run_dirs(self.log_dir)), (2, []))
+
+    def test_dry_run_takes_no_snapshot(self):
+        self.commit({"jobs.sh": "#PBS -N x\npython train.py xp.snapshot=true\n"})
+        status, out, err = self.sub("--dry-run")
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out.splitlines()[0], "# jobs.sh:2: xp.snapshot=true: the jobs run from a snapshot taken at "
+                                              "submission; a dry run takes none")
+        self.assertFalse(os.path.exists(os.path.join(self.root, ".tinyxp", "snapshots")))
+
+
 class LauncherTest(unittest.TestCase):
     """python train.py ... xp.scheduler=NAME in a subprocess, with the fake commands on PATH."""
 
@@ -457,6 +576,9 @@ class LauncherTest(unittest.TestCase):
             self.assertEqual(sum(line.startswith("export TINYXP_IN_SNAPSHOT='{") for line in script), 1)
             self.assertTrue(script[-1].endswith(f"{snapshot}/train.py lr={0.1 * (i + 1):g} xp.snapshot=false "
                                                 f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null"), script[-1])
+            pending = info(run_dir)
+            self.assertEqual((pending["status"], pending["git"]["commit"], pending["git"]["snapshot_dir"]),
+                             ("PENDING", commit, snapshot))
             # the job, started as PBS starts it: without the environment of the submission
             job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)

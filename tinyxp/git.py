@@ -219,11 +219,7 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
         if inherited:  # the rest of the run, and its own child processes, see what a relaunch passes
             os.environ[ENV_IN_SNAPSHOT] = inherited
     if inherited:
-        state = load_snapshot_env(inherited)
-        info = git_info(state["root"], state["commit"], state["branch"], [])
-        info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir") if key in state})
-        if "dirty" not in state:  # not known from a snapshot's own description
-            _drop_dirty_state(info)
+        info = snapshot_git_info(load_snapshot_env(inherited))
         return lambda wait=True: dict(info)
     import shutil
 
@@ -260,6 +256,15 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
         return git_info(root, status["commit"], status["branch"], status["changes"])
 
     return get
+
+
+def snapshot_git_info(state: Dict[str, Any]) -> Dict[str, Any]:
+    """The info.git of a run from a snapshot, given the snapshot's state (prepare_snapshot's)."""
+    info = git_info(state["root"], state["commit"], state["branch"], [])
+    info.update({key: state[key] for key in ("dirty", "changed", "n_changed", "snapshot_dir") if key in state})
+    if "dirty" not in state:  # not known from a snapshot's own description
+        _drop_dirty_state(info)
+    return info
 
 
 # ---------------------------------------------------------------------------- snapshots
@@ -369,14 +374,7 @@ def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
     plan = prepare_snapshot(script_path, xp, argv=argv)
     root, snapshot = plan["root"], plan["snapshot_dir"]
     entry, module = _entry_point(script_path, argv, root)
-    snap_entry = _snapshot_copy(entry, root, snapshot)
-    if not os.path.isfile(snap_entry):
-        raise GitError(
-            f"Cannot run from the snapshot of {root}: {os.path.relpath(entry, root)!r} is not in "
-            f"commit {plan['commit'][:12]} (commit it, or use xp.dirty=patch)"
-        )
-    cwd = _snapshot_copy(os.getcwd(), root, snapshot)
-    os.makedirs(cwd, exist_ok=True)  # a folder git does not track, such as an empty one
+    snap_entry, cwd = snapshot_copies(plan, entry, os.getcwd())
     import json
 
     env = dict(os.environ)
@@ -396,6 +394,25 @@ def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
     command += [token for token in argv if not RE_SNAPSHOT_OVERRIDE.match(token)]
     command += ["xp.snapshot=false", "xp.log_dir=" + _quote_value(log_dir)]
     return run_child(command, cwd, env)
+
+
+def snapshot_copies(plan: Dict[str, Any], entry: Optional[str], work_dir: str) -> Tuple[Optional[str], str]:
+    """The snapshot's copies of the file entry and of the working folder work_dir.
+
+    plan is prepare_snapshot's. The folder is created when git does not track it (an
+    empty one). Raises GitError when entry is inside the repository but not in the
+    snapshot. entry None gives None.
+    """
+    root, snapshot = plan["root"], plan["snapshot_dir"]
+    snap_entry = None if entry is None else _snapshot_copy(entry, root, snapshot)
+    if snap_entry is not None and not os.path.isfile(snap_entry):
+        raise GitError(
+            f"Cannot run from the snapshot of {root}: {os.path.relpath(entry, root)!r} is not in "
+            f"commit {plan['commit'][:12]} (commit it, or use xp.dirty=patch)"
+        )
+    cwd = _snapshot_copy(work_dir, root, snapshot)
+    os.makedirs(cwd, exist_ok=True)
+    return snap_entry, cwd
 
 
 def _entry_point(script_path: str, argv: List[str], root: str) -> Tuple[str, Optional[str]]:

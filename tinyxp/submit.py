@@ -45,6 +45,7 @@ class Sweep(NamedTuple):
     configs: Optional[Sequence[Any]] = None  # composed config of each setting
     script: Optional[str] = None  # the python script, when command does not end with it
     xp: Optional[Dict[str, Any]] = None  # the xp settings, written to xp.yaml (launcher)
+    git: Optional[Dict[str, Any]] = None  # info.git at submission (git.start_recording's), for PENDING runs
 
 
 class Submitted(NamedTuple):
@@ -54,7 +55,7 @@ class Submitted(NamedTuple):
     script: str
 
 
-def _without_job_keys(setting_tokens: Sequence[str]) -> List[str]:
+def _without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KEYS) -> List[str]:
     from .errors import OverrideError
     from .overrides import parse_override
 
@@ -64,7 +65,7 @@ def _without_job_keys(setting_tokens: Sequence[str]) -> List[str]:
             key = parse_override(token).key
         except OverrideError:  # the job reports it, as the command line would
             key = None
-        if key not in JOB_KEYS:
+        if key not in keys:
             keep.append(token)
     return keep
 
@@ -118,6 +119,7 @@ def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]
         "script": os.path.abspath(os.path.join(sweep.work_dir, script)),
         "tinyxp_version": __version__,
         "restarts": 0,
+        **({"git": dict(sweep.git)} if sweep.git else {}),
         "scheduler": {"name": sweep.scheduler, "job_id": None, "array_job_id": None, "array_task_id": None},
     }
 
@@ -331,6 +333,22 @@ def _check_submittable(xp: Any) -> None:
         )
 
 
+def _record_git(script: str, log_dir: str) -> Optional[Dict[str, Any]]:
+    """info.git for the PENDING runs of a script submitted now (None outside a repository)."""
+    from .git import start_recording
+
+    return start_recording(os.path.dirname(os.path.abspath(script)), exclude=[log_dir])()
+
+
+def _snapshot_setup(state: str) -> str:
+    """The setup line passing a snapshot's state (JSON) to the job: only SLURM and LSF
+    pass the submitting environment on, and the job records from it what the
+    submission did (xp.dirty's choice, the patch)."""
+    from .git import ENV_IN_SNAPSHOT
+
+    return f"export {ENV_IN_SNAPSHOT}={shlex.quote(state)}"
+
+
 def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], configs: List[Any], xp: Any) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
@@ -347,14 +365,13 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
     _check_submittable(xp)
     python = _xp_get(xp, "python") or sys.executable
     script = os.path.abspath(script_path)
+    log_dir = os.path.abspath(_xp_get(xp, "log_dir"))
     setup = list(_xp_get(xp, "setup") or [])
-    if os.environ.get(SNAPSHOT_ENV):
-        # submitted from a snapshot: the job records it too, and only SLURM and LSF pass
-        # the submitting environment on to a job
-        setup.insert(0, f"export {SNAPSHOT_ENV}={shlex.quote(os.environ[SNAPSHOT_ENV])}")
+    if os.environ.get(SNAPSHOT_ENV):  # submitted from a snapshot (relaunch_in_snapshot): the job records it too
+        setup.insert(0, _snapshot_setup(os.environ[SNAPSHOT_ENV]))
     sweep = Sweep(
         scheduler=scheduler,
-        log_dir=os.path.abspath(_xp_get(xp, "log_dir")),
+        log_dir=log_dir,
         name=_xp_get(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],
         command=[python, script],
         settings=[setting_tokens(s) for s in settings],
@@ -367,6 +384,7 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
         signal_grace=int(_xp_get(xp, "signal_grace")),
         configs=configs,
         xp=_to_plain(xp),
+        git=_record_git(script, log_dir),
     )
     _print_submitted(submit_sweep(sweep), scheduler)
     return 0
@@ -623,6 +641,40 @@ def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> Opti
         return None
 
 
+class _Job(NamedTuple):
+    """How the jobs of a python line run: command part, script, working folder, setup lines, info.git."""
+
+    command: List[str]
+    script: str
+    work_dir: str
+    setup: List[str]
+    git: Optional[Dict[str, Any]]
+
+
+def _snapshot_job(command: Command, target: str, xp: Dict[str, Any], job: _Job) -> _Job:
+    """job run from the snapshot of the line's script (xp.snapshot=true), taken now, once.
+
+    The jobs run the snapshot's copy of the script (or `-m module` from the snapshot's
+    copy of the working folder) there, and the setup lines pass them the snapshot's
+    state, as relaunch_in_snapshot does. Raises GitError as git.prepare_snapshot does.
+    """
+    import json
+
+    from . import git
+
+    script = os.path.abspath(os.path.join(job.work_dir, target))
+    module = len(command.command) > 1 and command.command[-2] == "-m"
+    plan = git.prepare_snapshot(script, xp, argv=list(command.args))
+    snap_script, work_dir = git.snapshot_copies(plan, None if module else script, job.work_dir)
+    if module:
+        run, snap_script = job.command, os.path.join(work_dir, target)
+    else:
+        words = _shell_words(command.text)
+        run = [ShellText(command.text[:words[-1][1]].rstrip()), snap_script]
+    setup = [_snapshot_setup(json.dumps(plan)), *job.setup]
+    return _Job(run, snap_script, work_dir, setup, git.snapshot_git_info(plan))
+
+
 def submit_job_script(
     path: str, *, scheduler: Optional[str] = None, array: bool = False, dry_run: bool = False,
     out: Any = print,
@@ -657,25 +709,33 @@ def submit_job_script(
     for command in script.commands:
         target = os.path.expanduser(os.path.expandvars(command.command[-1]))  # as the job's shell will
         config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, target)), "configs")
+        job = _Job([ShellText(command.text)], target, work_dir, list(script.setup), None)  # as written: `~/env/bin/python`, `$HOME/...` work
         try:
             parsed = parse_command_line(command.args, prog=target)
-            settings = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
-            xp = _command_xp(config_dir, settings[0])
+            expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
+            settings = [setting_tokens(s) for s in expanded]
+            xp = _command_xp(config_dir, expanded[0])
             _check_submittable(xp)
-            configs = _command_configs(config_dir, settings)
+            log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
+            if xp.get("snapshot") and dry_run:
+                out(f"# {path}:{command.line}: xp.snapshot=true: the jobs run from a snapshot taken at submission; a dry run takes none")
+            elif xp.get("snapshot"):
+                job = _snapshot_job(command, target, xp, job)
+                config_dir = os.path.join(os.path.dirname(job.script), "configs")
+                settings = [[*_without_job_keys(tokens, ("xp.snapshot",)), "xp.snapshot=false"] for tokens in settings]
+            configs = _command_configs(config_dir, expanded)
         except TinyxpError as err:  # the same error, located at the python line
             raise type(err)(f"{path}:{command.line}: {err}") from None
-        log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
         sweep = Sweep(
             scheduler=name,
             log_dir=log_dir,
             name=xp.get("job_name") or os.path.splitext(os.path.basename(target))[0],
-            command=[ShellText(command.text)],  # as written: `~/env/bin/python`, `$HOME/...` work
-            script=target,
-            settings=[setting_tokens(s) for s in settings],
-            work_dir=work_dir,
+            command=job.command,
+            script=job.script,
+            settings=settings,
+            work_dir=job.work_dir,
             directives=directives,
-            setup=script.setup,
+            setup=job.setup,
             after=script.after,
             shebang=script.shebang,
             array=array or bool(xp.get("array")),
@@ -683,6 +743,7 @@ def submit_job_script(
             requeue=bool(xp.get("requeue")),
             signal_grace=int(xp.get("signal_grace") or 120),
             configs=configs,
+            git=job.git if job.git is not None else (None if dry_run else _record_git(os.path.join(work_dir, target), log_dir)),
         )
         if dry_run:
             folder = os.path.join(log_dir, ".tinyxp", "dry-run")
