@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -183,6 +184,28 @@ class SlurmTest(unittest.TestCase):
         shown = subprocess.run(["scontrol", "show", "job", str(array_id)], stdout=subprocess.PIPE, universal_newlines=True).stdout
         self.assertIn("ArrayTaskThrottle=1", shown)
         self.check_complete([0.1, 0.2], array=True, after="after: hello there\n")
+
+    @unittest.skipUnless(shutil.which("git"), "git is not installed")
+    def test_tinyxp_sub_from_a_snapshot_taken_at_submission(self):
+        from unittest import mock
+
+        from .test_git import GIT_ENV, git
+
+        self.write_jobs_script("xp.snapshot=true")
+        git(self.root, "init", "--quiet")
+        git(self.root, "add", "train.py", "configs", "jobs.sh")
+        with mock.patch.dict(os.environ, GIT_ENV):
+            git(self.root, "commit", "--quiet", "-m", "first")
+        commit = git(self.root, "rev-parse", "HEAD").strip()
+        self.tinyxp_sub()
+        # edited while the jobs wait: they run the code of the submission all the same
+        write_files(self.root, {"train.py": "raise SystemExit('the working tree ran, not the snapshot')\n"})
+        self.check_complete([0.1, 0.2], after="after: hello there\n")
+        snapshot = os.path.join(os.path.realpath(self.root), ".tinyxp", "snapshots", os.path.basename(self.root), commit)
+        for run_dir in run_dirs(self.log_dir):
+            record = info(run_dir)
+            self.assertEqual((record["git"]["commit"], record["git"]["snapshot_dir"], record["work_dir"]),
+                             (commit, snapshot, snapshot))
 
     def test_scancel_ends_interrupted(self):
         done = run_script(self.script, ["xp.scheduler=slurm", "sleep=60"], cwd=self.root)
