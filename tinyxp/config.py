@@ -588,16 +588,14 @@ def check_xp_value(name: str, value: Any) -> str:
     expected = XP_TYPES[name]
     if isinstance(value, str) and "${" in value:
         return ""  # checked after interpolation would need a second pass; env values are strings
+    if _matches(expected, value):
+        return ""
     choices = _choices(expected)
     if choices is not None:
-        if value in choices and not isinstance(value, bool):
-            return ""
         names = [c for c in choices if c is not None]
         hint = suggest(value, names) if isinstance(value, str) else ""
         listed = ", ".join("null" if c is None else c for c in choices)
         return f"Invalid value {value!r} for the tinyxp setting {name!r}{hint} (expected one of {listed})"
-    if _matches(expected, value):
-        return ""
     return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}"
 
 
@@ -606,7 +604,6 @@ def _choices(expected: Any) -> Optional[Tuple[Any, ...]]:
     if isinstance(expected, tuple):
         return expected
     if expected == "scheduler name or null":
-        # the names are scheduler.py's; imported only when a scheduler is asked for
         return (None, *_scheduler_names())
     return None
 
@@ -617,14 +614,18 @@ def _scheduler_names() -> List[str]:
     return list(BACKENDS)
 
 
-def _matches(expected: str, value: Any) -> bool:
+def _matches(expected: Any, value: Any) -> bool:
     is_int = isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(expected, tuple):
+        return value in expected and not isinstance(value, bool)
     if expected == "boolean":
         return isinstance(value, bool)
     if expected == "string":
         return isinstance(value, str)
     if expected == "string or null":
         return value is None or isinstance(value, str)
+    if expected == "scheduler name or null":  # null without importing scheduler.py (every run)
+        return value is None or (isinstance(value, str) and value in _scheduler_names())
     if expected == "integer or null":
         return value is None or is_int
     if expected == "positive number":
