@@ -95,24 +95,19 @@ def _oar_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _pbs_directives(spec: JobSpec) -> List[str]:
+def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> List[str]:
     lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
     if spec.array:
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
-        lines.append(f"-J 0-{len(spec.tasks) - 1}{throttle}")
+        lines.append(f"{array_option} 0-{len(spec.tasks) - 1}{throttle}")
     if spec.requeue:
         lines.append("-r y")
     return lines
 
 
 def _torque_directives(spec: JobSpec) -> List[str]:
-    lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
-    if spec.array:
-        throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
-        lines.append(f"-t 0-{len(spec.tasks) - 1}{throttle}")
-    if spec.requeue:
-        lines.append("-r y")
-    return lines
+    """PBS Pro's directives, but Torque spells job arrays -t where PBS Pro has -J."""
+    return _pbs_directives(spec, array_option="-t")
 
 
 def _sge_directives(spec: JobSpec) -> List[str]:
