@@ -7,6 +7,7 @@ the command exits with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -27,6 +28,37 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sort", default=None, metavar="KEY", help="sort by this column; --sort=-KEY for descending")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
     parser.add_argument("--lost-after", type=float, default=600, metavar="SECONDS", help="a RUNNING run silent this long reads as LOST (default: 600)")
+    add_scheduler_check_argument(parser)
+
+
+def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-scheduler-check", dest="scheduler_check", action="store_false",
+        help="do not ask SLURM (squeue) about PENDING runs whose job ended before it started; "
+        "by default such runs are marked INTERRUPTED (cancelled) or FAILED first",
+    )
+
+
+def settle_pending(log_dir: str, runs: List[Tuple[str, Dict[str, object]]]) -> bool:
+    """Ask SLURM about the PENDING runs among runs ((run dir, its info.* values)) when squeue is here.
+
+    Returns whether a run changed. Warnings (squeue failing) are printed, never raised.
+    """
+    import shutil
+    import warnings
+
+    run_dirs = [run_dir for run_dir, values in runs
+                if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
+    if not run_dirs or not shutil.which("squeue"):
+        return False
+    from .scheduler import SchedulerWarning, settle_pending_runs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SchedulerWarning)
+        settled = settle_pending_runs(log_dir, run_dirs=run_dirs)
+    for warning in caught:
+        print(f"tinyxp: warning: {warning.message}", file=sys.stderr)
+    return bool(settled)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -40,6 +72,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReaderWarning)
         reader = Reader(args.log_dir, lost_after=args.lost_after)
+        if args.scheduler_check and settle_pending(reader.log_dir, [(row.run_dir, row.static) for row in reader.filter()]):
+            reader.refresh()
         df = reader.filter(args.query)
     for warning in caught:
         print(f"tinyxp: warning: {warning.message}", file=sys.stderr)
@@ -77,11 +111,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="one run directory, e.g. logs/7")
     parser.add_argument("--lost-after", type=float, default=600, metavar="SECONDS", help="a RUNNING run silent this long reads as LOST (default: 600)")
+    add_scheduler_check_argument(parser)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from .logger import read_yaml
     from .reader import describe_run
 
+    if args.scheduler_check:
+        try:
+            info = read_yaml(os.path.join(args.run_dir, "metadata", "info.yaml"))
+        except (OSError, TinyxpError):  # describe_run says what is wrong
+            info = None
+        if isinstance(info, dict) and isinstance(info.get("scheduler"), dict):
+            values = {"info.status": info.get("status"), "info.scheduler.name": info["scheduler"].get("name")}
+            run_dir = os.path.abspath(args.run_dir)
+            settle_pending(os.path.dirname(run_dir), [(run_dir, values)])
     print(describe_run(args.run_dir, lost_after=args.lost_after))
     return 0
 

@@ -1,0 +1,203 @@
+"""PENDING SLURM runs whose job ended before python started: scheduler.settle_pending_runs, tinyxp runs/show."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import unittest
+import warnings
+from unittest import mock
+
+from tinyxp import cli, scheduler
+from tinyxp.logger import read_yaml, write_yaml
+from tinyxp.scheduler import SchedulerWarning, settle_pending_runs
+
+from .support import temp_dir
+from .test_scheduler import fake_env, read_lines
+
+CANCELLED = "job {} was cancelled before it started"
+
+
+def make_run(log_dir: str, run_id: int, job_id, *, status: str = "PENDING", name: str = "slurm", logs: bool = False) -> str:
+    run_dir = os.path.join(log_dir, str(run_id))
+    os.makedirs(os.path.join(run_dir, "metadata"))
+    write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), {
+        "run_id": run_id, "run_dir": run_dir, "log_dir": log_dir, "status": status, "start_time": None, "end_time": None,
+        "scheduler": {"name": name, "job_id": job_id, "array_job_id": None, "array_task_id": None},
+    })
+    write_yaml(os.path.join(run_dir, "metadata", "config.yaml"), {"lr": 0.1})
+    if logs:  # SLURM creates them when the job starts
+        for name in ("stdout.log", "stderr.log"):
+            open(os.path.join(run_dir, name), "w").close()
+    return run_dir
+
+
+def info(log_dir: str, run_id: int) -> dict:
+    return read_yaml(os.path.join(log_dir, str(run_id), "metadata", "info.yaml"))
+
+
+def error_of(log_dir: str, run_id: int):
+    record = info(log_dir, run_id)
+    return record["status"], (record.get("error") or {}).get("message")
+
+
+class SettleTest(unittest.TestCase):
+    def setUp(self):
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        self.states = os.path.join(temp_dir(self), "states")
+
+    def fake_squeue(self, lines, **extra):
+        with open(self.states, "w") as file:
+            file.write("".join(line + "\n" for line in lines))
+        return fake_env(self, TINYXP_FAKE_SQUEUE=self.states, **extra)
+
+    def settle(self, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            settled = settle_pending_runs(self.log_dir, **kwargs)
+        return settled, [str(w.message) for w in caught if issubclass(w.category, SchedulerWarning)]
+
+    def test_states(self):
+        make_run(self.log_dir, 1, "101")  # cancelled while queued
+        make_run(self.log_dir, 2, "102")  # gone from squeue, never started
+        make_run(self.log_dir, 3, "103")  # running: its python writes RUNNING soon
+        make_run(self.log_dir, 4, "104")  # still queued
+        make_run(self.log_dir, 5, "80_1")  # an array task cancelled while queued
+        make_run(self.log_dir, 6, "80_2")  # an array task still queued
+        make_run(self.log_dir, 7, "107", logs=True)  # started, failed before python (a bad module load)
+        make_run(self.log_dir, 8, "108", logs=True)  # started, then gone from squeue
+        make_run(self.log_dir, 9, "109", logs=True)  # started, cancelled before python
+        make_run(self.log_dir, 10, "110")  # timed out while its setup ran
+        make_run(self.log_dir, 11, "111", status="COMPLETE")  # not PENDING: not asked about
+        make_run(self.log_dir, 12, None)  # being submitted: no job id yet
+        make_run(self.log_dir, 13, "113", name="oar")
+        log = self.fake_squeue(["101 CANCELLED", "103 RUNNING", "104 PENDING", "80_1 CANCELLED", "80_2 PENDING",
+                                "107 FAILED", "109 CANCELLED", "110 TIMEOUT", "111 CANCELLED", "113 CANCELLED"])
+        settled, warned = self.settle()
+        self.assertEqual(warned, [])
+        self.assertEqual(settled, [(1, "INTERRUPTED"), (2, "INTERRUPTED"), (5, "INTERRUPTED"), (7, "FAILED"),
+                                   (8, "FAILED"), (9, "INTERRUPTED"), (10, "INTERRUPTED")])
+        self.assertEqual(read_lines(log), ["squeue -h -r -t all -j 101,102,103,104,107,108,109,110,80_1,80_2 -o %i %T"])
+        see = ": see its stdout.log and stderr.log"
+        self.assertEqual(error_of(self.log_dir, 1), ("INTERRUPTED", CANCELLED.format(101)))
+        self.assertEqual(error_of(self.log_dir, 2), (
+            "INTERRUPTED", "job 102 ended before it started, most likely cancelled (SLURM no longer knows it)"))
+        self.assertEqual(error_of(self.log_dir, 5), ("INTERRUPTED", CANCELLED.format("80_1")))
+        self.assertEqual(error_of(self.log_dir, 7), ("FAILED", "job 107 ended FAILED before its run started" + see))
+        self.assertEqual(error_of(self.log_dir, 8), (
+            "FAILED", "job 108 ended before its run started (SLURM no longer knows it)" + see))
+        self.assertEqual(error_of(self.log_dir, 9), ("INTERRUPTED", "job 109 was cancelled before its run started" + see))
+        self.assertEqual(error_of(self.log_dir, 10), ("INTERRUPTED", "job 110 ended TIMEOUT before its run started"))
+        for run_id in (3, 4, 6, 12, 13):
+            self.assertEqual(error_of(self.log_dir, run_id), ("PENDING", None))
+        self.assertEqual(error_of(self.log_dir, 11), ("COMPLETE", None))
+        record = info(self.log_dir, 1)
+        self.assertEqual(record["error"]["type"], "SchedulerError")
+        self.assertRegex(record["end_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00$")
+        self.assertEqual(record["scheduler"]["job_id"], "101")  # the rest of info.yaml kept
+
+    def test_one_unknown_job(self):
+        # squeue asked for one id it does not know exits 1 with "Invalid job id specified"
+        make_run(self.log_dir, 1, "101")
+        self.fake_squeue([])
+        self.assertEqual(self.settle(), ([(1, "INTERRUPTED")], []))
+
+    def test_only_the_runs_given(self):
+        make_run(self.log_dir, 1, "101")
+        run_dir = make_run(self.log_dir, 2, "102")
+        log = self.fake_squeue(["101 CANCELLED", "102 CANCELLED"])
+        self.assertEqual(self.settle(run_dirs=[run_dir]), ([(2, "INTERRUPTED")], []))
+        self.assertEqual(read_lines(log), ["squeue -h -r -t all -j 102 -o %i %T"])
+        self.assertEqual(error_of(self.log_dir, 1), ("PENDING", None))
+
+    def test_no_pending_run_asks_nothing(self):
+        make_run(self.log_dir, 1, "101", status="RUNNING")
+        log = self.fake_squeue(["101 CANCELLED"])
+        self.assertEqual(self.settle(), ([], []))
+        self.assertFalse(os.path.exists(log))
+        self.assertEqual(settle_pending_runs(os.path.join(self.log_dir, "missing")), [])
+
+    def test_squeue_failing_changes_nothing(self):
+        make_run(self.log_dir, 1, "101")
+        self.fake_squeue(["101 CANCELLED"], TINYXP_FAKE_FAIL_AT="1")
+        self.assertEqual(self.settle(), ([], [
+            "Cannot ask SLURM about PENDING runs: squeue exited with status 1:\n"
+            "    squeue: error: Unable to contact slurm controller (connect failure)"]))
+        self.assertEqual(error_of(self.log_dir, 1), ("PENDING", None))
+
+    def test_squeue_missing_changes_nothing(self):
+        make_run(self.log_dir, 1, "101")
+        with mock.patch.dict(os.environ, {"PATH": temp_dir(self)}):
+            self.assertEqual(self.settle(), ([], ["Cannot ask SLURM about PENDING runs: Cannot run 'squeue': command not found on PATH"]))
+        self.assertEqual(error_of(self.log_dir, 1), ("PENDING", None))
+
+    def test_a_run_that_started_meanwhile_is_kept(self):
+        run_dir = make_run(self.log_dir, 1, "101")
+
+        def started(job_ids):  # the job starts between the scan and squeue's answer
+            write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), {"run_id": 1, "status": "RUNNING"})
+            return {"101": "CANCELLED"}
+
+        with mock.patch.object(scheduler, "query_slurm_states", started):
+            self.assertEqual(self.settle(), ([], []))
+        self.assertEqual(error_of(self.log_dir, 1), ("RUNNING", None))
+
+
+class CommandLineTest(unittest.TestCase):
+    def setUp(self):
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        self.states = os.path.join(temp_dir(self), "states")
+        make_run(self.log_dir, 1, "101")
+        make_run(self.log_dir, 2, "102")
+        with open(self.states, "w") as file:
+            file.write("101 CANCELLED\n102 PENDING\n")
+
+    def main(self, *argv):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main(list(argv))
+        return status, out.getvalue(), err.getvalue()
+
+    def statuses(self, stdout):
+        return [line.split(",")[1] for line in stdout.splitlines()[1:]]
+
+    def test_runs_settles_first(self):
+        log = fake_env(self, TINYXP_FAKE_SQUEUE=self.states)
+        self.main("runs", self.log_dir, "--format=csv", "-c", "id,status")  # the index is built before
+        status, out, err = self.main("runs", self.log_dir, "--format=csv", "-c", "id,status,info.error.message")
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(out.splitlines(), ["id,status,info.error.message", f"1,INTERRUPTED,{CANCELLED.format(101)}", "2,PENDING,"])
+        self.assertEqual(read_lines(log), ["squeue -h -r -t all -j 101,102 -o %i %T", "squeue -h -r -t all -j 102 -o %i %T"])
+
+    def test_no_scheduler_check(self):
+        log = fake_env(self, TINYXP_FAKE_SQUEUE=self.states)
+        status, out, err = self.main("runs", self.log_dir, "--format=csv", "-c", "id,status", "--no-scheduler-check")
+        self.assertEqual((status, out.splitlines(), err), (0, ["id,status", "1,PENDING", "2,PENDING"], ""))
+        status, out, err = self.main("show", os.path.join(self.log_dir, "1"), "--no-scheduler-check")
+        self.assertIn("  status: PENDING\n", out)
+        self.assertFalse(os.path.exists(log))
+
+    def test_without_squeue_runs_says_nothing(self):
+        with mock.patch("shutil.which", return_value=None):
+            status, out, err = self.main("runs", self.log_dir, "--format=csv", "-c", "id,status")
+        self.assertEqual((status, out.splitlines(), err), (0, ["id,status", "1,PENDING", "2,PENDING"], ""))
+
+    def test_squeue_failing_is_a_warning(self):
+        fake_env(self, TINYXP_FAKE_SQUEUE=self.states, TINYXP_FAKE_FAIL_AT="1")
+        status, out, err = self.main("runs", self.log_dir, "--format=csv", "-c", "id,status")
+        self.assertEqual((status, out.splitlines()), (0, ["id,status", "1,PENDING", "2,PENDING"]))
+        self.assertEqual(err, "tinyxp: warning: Cannot ask SLURM about PENDING runs: squeue exited with status 1:\n"
+                              "    squeue: error: Unable to contact slurm controller (connect failure)\n")
+
+    def test_show_settles_its_run(self):
+        log = fake_env(self, TINYXP_FAKE_SQUEUE=self.states)
+        status, out, err = self.main("show", os.path.join(self.log_dir, "1"))
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("  status: INTERRUPTED\n", out)
+        self.assertIn(f"    message: {CANCELLED.format(101)}\n", out)
+        self.assertEqual(read_lines(log), ["squeue -h -r -t all -j 101 -o %i %T"])
+        self.assertEqual(error_of(self.log_dir, 2), ("PENDING", None))
+
+
+if __name__ == "__main__":
+    unittest.main()
