@@ -71,18 +71,20 @@ class SettleTest(unittest.TestCase):
         make_run(self.log_dir, 11, "111", status="COMPLETE")  # not PENDING: not asked about
         make_run(self.log_dir, 12, None)  # being submitted: no job id yet
         make_run(self.log_dir, 13, "113", name="oar")
+        make_run(self.log_dir, 14, "80_3")  # scancel of a queued array task leaves no trace in its array
         log = self.fake_squeue(["101 CANCELLED", "103 RUNNING", "104 PENDING", "80_1 CANCELLED", "80_2 PENDING",
                                 "107 FAILED", "109 CANCELLED", "110 TIMEOUT", "111 CANCELLED", "113 CANCELLED"])
         settled, warned = self.settle()
         self.assertEqual(warned, [])
         self.assertEqual(settled, [(1, "INTERRUPTED"), (2, "INTERRUPTED"), (5, "INTERRUPTED"), (7, "FAILED"),
-                                   (8, "FAILED"), (9, "INTERRUPTED"), (10, "INTERRUPTED")])
-        self.assertEqual(read_lines(log), ["squeue -h -r -t all -j 101,102,103,104,107,108,109,110,80_1,80_2 -o %i %T"])
+                                   (8, "FAILED"), (9, "INTERRUPTED"), (10, "INTERRUPTED"), (14, "INTERRUPTED")])
+        self.assertEqual(read_lines(log), ["squeue -h -r -t all -j 101,102,103,104,107,108,109,110,80_1,80_2,80_3 -o %i %T"])
         see = ": see its stdout.log and stderr.log"
         self.assertEqual(error_of(self.log_dir, 1), ("INTERRUPTED", CANCELLED.format(101)))
         self.assertEqual(error_of(self.log_dir, 2), (
             "INTERRUPTED", "job 102 ended before it started, most likely cancelled (SLURM no longer knows it)"))
         self.assertEqual(error_of(self.log_dir, 5), ("INTERRUPTED", CANCELLED.format("80_1")))
+        self.assertEqual(error_of(self.log_dir, 14), ("INTERRUPTED", CANCELLED.format("80_3")))
         self.assertEqual(error_of(self.log_dir, 7), ("FAILED", "job 107 ended FAILED before its run started" + see))
         self.assertEqual(error_of(self.log_dir, 8), (
             "FAILED", "job 108 ended before its run started (SLURM no longer knows it)" + see))

@@ -217,6 +217,29 @@ class SlurmTest(unittest.TestCase):
         subprocess.run(["scancel", str(job_id)], check=True)
         self.assertEqual(wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))["status"], "INTERRUPTED")
 
+    def tinyxp_runs_statuses(self):
+        done = subprocess.run([sys.executable, "-m", "tinyxp", "runs", self.log_dir, "--format=json", "-c", "id,status,info.error.message"],
+                              cwd=self.root, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        return [(row["status"], row["info.error.message"]) for row in json.loads(done.stdout)]
+
+    def test_scancel_while_queued_ends_interrupted(self):
+        self.submit_with_launcher("xp.scheduler_options=['--begin=now+3600']")  # held: they stay queued
+        first = info(run_dirs(self.log_dir)[0])["scheduler"]["job_id"]
+        subprocess.run(["scancel", str(first)], check=True)
+        self.assertEqual(self.tinyxp_runs_statuses(), [
+            ("INTERRUPTED", f"job {first} was cancelled before it started"), ("PENDING", None), ("PENDING", None),
+        ])
+
+    def test_scancel_of_a_queued_array_task_ends_interrupted(self):
+        self.submit_with_launcher("xp.array=true", "xp.scheduler_options=['--begin=now+3600']")
+        second = info(run_dirs(self.log_dir)[1])["scheduler"]["job_id"]
+        self.submitted.append(info(run_dirs(self.log_dir)[0])["scheduler"]["array_job_id"])  # the whole array at the end
+        subprocess.run(["scancel", str(second)], check=True)
+        self.assertEqual(self.tinyxp_runs_statuses(), [
+            ("PENDING", None), ("INTERRUPTED", f"job {second} was cancelled before it started"), ("PENDING", None),
+        ])
+
     @unittest.skipUnless(SLOW, "slow (the requeued job restarts after about two minutes): set TINYXP_SLOW_TESTS=1")
     def test_preemption_checkpoints_requeues_and_resumes(self):
         script = write_project(self.root, body=PREEMPT_BODY, config=CONFIG)

@@ -491,10 +491,12 @@ def query_slurm_states(job_ids: Sequence[str]) -> Optional[Dict[str, str]]:
     return states
 
 
-def _ended_job_fields(job_id: str, state: Optional[str], run_dir: str) -> Optional[Dict[str, Any]]:
+def _ended_job_fields(job_id: str, state: Optional[str], run_dir: str, *, array_alive: bool) -> Optional[Dict[str, Any]]:
     """The info.yaml fields of a PENDING run whose job ended in state (None: unknown), or None if alive."""
     # SLURM creates a job's stdout.log and stderr.log when the job starts
     started = any(os.path.exists(os.path.join(run_dir, name)) for name in ("stdout.log", "stderr.log"))
+    if state is None and array_alive and not started:
+        state = "CANCELLED"  # scancel of a queued array task drops it from its array without a trace
     see = ": see its stdout.log and stderr.log" if started else ""
     if state == "CANCELLED":
         what = "its run" if started else "it"
@@ -518,7 +520,7 @@ def settle_pending_runs(log_dir: str, *, run_dirs: Optional[Sequence[str]] = Non
 
     Looks at the runs in log_dir (or at run_dirs only) and asks squeue once for all
     their jobs. A job CANCELLED (or PREEMPTED, TIMEOUT, DEADLINE) makes its run
-    INTERRUPTED; FAILED, NODE_FAIL, BOOT_FAIL, OUT_OF_MEMORY or COMPLETED makes it FAILED;
+    INTERRUPTED, and so does a queued array task missing from its array (scancel'ed); FAILED, NODE_FAIL, BOOT_FAIL, OUT_OF_MEMORY or COMPLETED makes it FAILED;
     a job SLURM no longer knows makes it INTERRUPTED when it never started (no
     stdout.log/stderr.log), else FAILED. Jobs still alive are left alone, and so is a run
     whose info.yaml no longer says PENDING. When squeue is missing or fails, nothing
@@ -535,9 +537,11 @@ def settle_pending_runs(log_dir: str, *, run_dirs: Optional[Sequence[str]] = Non
     states = query_slurm_states(sorted(jobs))
     if states is None:
         return []
+    arrays = {job_id.split("_")[0] for job_id in states if "_" in job_id}
     settled = []
     for job_id, run_dir in jobs.items():
-        fields = _ended_job_fields(job_id, states.get(job_id), run_dir)
+        array_alive = "_" in job_id and job_id.split("_")[0] in arrays
+        fields = _ended_job_fields(job_id, states.get(job_id), run_dir, array_alive=array_alive)
         if fields is None:
             continue
         try:
