@@ -323,6 +323,18 @@ class ResumeTest(LaunchTestCase):
         self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "config.yaml"))["lr"], 0.3)
         self.assertEqual(len(read_jsonl(os.path.join(self.run_dir(1), "metrics", "train.jsonl"))), 6)
 
+    def test_resume_of_a_failed_run_drops_its_error_and_traceback(self):
+        script = self.project(body='if ctx.config.lr > 0.2:\n    raise ValueError("lr too large")')
+        self.assertEqual(run_script(script, ["lr=0.5"]).returncode, 1)
+        metadata = os.path.join(self.run_dir(1), "metadata")
+        self.assertIn("traceback.txt", os.listdir(metadata))
+        result = run_script(script, ["xp.run_id=1", "lr=0.1"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        info = info_of(self.run_dir(1))
+        self.assertEqual((info["status"], info["restarts"]), ("COMPLETE", 1))
+        self.assertNotIn("error", info)
+        self.assertEqual(sorted(os.listdir(metadata)), ["config.yaml", "info.yaml", "xp.yaml"])
+
     def test_resume_with_the_same_config_says_nothing_and_changes_are_listed(self):
         script = self.project(config="seed: 0\nopt: {lr: 0.1, name: sgd}\nlayers: [1, 2]\n")
         self.assertEqual(run_script(script, ["seed=1"]).returncode, 0)

@@ -460,6 +460,10 @@ class _Run:
             if old and old.get("status") != "PENDING":  # a PENDING run (submitted) starts for the first time
                 restarts += 1
             old.pop("error", None)
+            try:  # the previous failure's traceback goes with its error (a COMPLETE run has none)
+                os.remove(os.path.join(run_dir, METADATA_DIR, "traceback.txt"))
+            except FileNotFoundError:
+                pass
             info = {**old, **info, "restarts": restarts}
             _warn_config_changes(run_id, os.path.join(run_dir, METADATA_DIR, "config.yaml"), self.plan.config.to_dict())
         self.run_dir = run_dir
