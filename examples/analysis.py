@@ -3,7 +3,7 @@
 Find the best learning rate of each model by mean final training loss, then report the
 mean final test loss of those settings:
 
-    python examples/quickstart/train.py +sweep model=linear,poly optimizer.lr=0.1,0.01 seed=range(3)
+    python examples/quickstart/train.py +sweep model=linear,poly optimizer.lr=0.1,0.01 'seed=range(3)'
     python examples/analysis.py logs
 """
 import os

@@ -3,7 +3,7 @@
 From the repository root, nothing installed:
 
     python examples/quickstart/train.py                      # one run -> logs/1
-    python examples/quickstart/train.py +sweep optimizer.lr=0.1,0.01 seed=range(3)
+    python examples/quickstart/train.py +sweep optimizer.lr=0.1,0.01 'seed=range(3)'
     python examples/quickstart/train.py model=poly --cfg     # print the config, run nothing
     python examples/quickstart/train.py xp.run_id=1 epochs=60    # resume run 1 from its checkpoint
 
