@@ -381,6 +381,13 @@ class SubCommandTest(unittest.TestCase):
             "#SBATCH --mem=1G",
         ])
 
+    def test_a_script_that_is_not_there_is_warned_about(self):
+        status, out, err = self.sub("#SBATCH -n 1\npython trian.py\npython -m train\n", "--dry-run")
+        self.assertEqual(status, 0)
+        self.assertEqual(err, f"tinyxp: warning: jobs.sh:2: no script 'trian.py' in {self.root}, where the jobs start: "
+                              "they will fail unless a setup line creates it or changes folder\n")
+        self.assertTrue(out.endswith("Dry run: wrote 2 job scripts; nothing was submitted\n"), out)
+
     def test_jobs_need_logging(self):
         status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.logging=false\n")
         self.assertEqual(status, 2)

@@ -710,6 +710,9 @@ def submit_job_script(
         target = os.path.expanduser(os.path.expandvars(command.command[-1]))  # as the job's shell will
         config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, target)), "configs")
         job = _Job([ShellText(command.text)], target, work_dir, list(script.setup), None)  # as written: `~/env/bin/python`, `$HOME/...` work
+        if command.command[-2:-1] != ["-m"] and "$" not in target and not os.path.isfile(os.path.join(work_dir, target)):
+            print(f"tinyxp: warning: {path}:{command.line}: no script {target!r} in {work_dir}, where the jobs start: "
+                  "they will fail unless a setup line creates it or changes folder", file=sys.stderr)
         try:
             parsed = parse_command_line(command.args, prog=target)
             expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
