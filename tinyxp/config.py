@@ -166,6 +166,14 @@ class Config(MutableMapping):
         return f"Unknown config key {prefix + name!r}{hint}"
 
 
+def xp_setting(xp: Any, name: str) -> Any:
+    """xp.<name> from a Config or a plain dict, its default when absent."""
+    try:
+        return xp[name]
+    except (KeyError, TypeError):
+        return getattr(xp, name, XP_DEFAULTS.get(name))
+
+
 def _config_from_state(data: Dict[Any, Any], path: str) -> Config:
     return Config(data, path=path)
 

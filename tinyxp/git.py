@@ -21,6 +21,7 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .config import xp_setting
 from .errors import ConfigError, GitError
 
 ENV_IN_SNAPSHOT = "TINYXP_IN_SNAPSHOT"
@@ -370,7 +371,7 @@ def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
     failing, refused changes) and ConfigError (an unknown xp.dirty).
     """
     script_path = os.path.abspath(script_path)
-    log_dir = os.path.abspath(os.path.expanduser(str(_setting(xp, "log_dir"))))
+    log_dir = os.path.abspath(os.path.expanduser(str(xp_setting(xp, "log_dir"))))
     plan = prepare_snapshot(script_path, xp, argv=argv)
     root, snapshot = plan["root"], plan["snapshot_dir"]
     entry, module = _entry_point(script_path, argv, root)
@@ -446,16 +447,6 @@ def _snapshot_copy(path: str, root: str, snapshot: str) -> str:
     return os.path.normpath(os.path.join(snapshot, os.path.relpath(path, root)))
 
 
-def _setting(xp: Any, name: str) -> Any:
-    """xp.<name> from a Config or a plain dict, its default when absent."""
-    try:
-        return xp[name]
-    except (KeyError, TypeError):
-        from .config import XP_DEFAULTS
-
-        return getattr(xp, name, XP_DEFAULTS[name])
-
-
 def _quote_value(text: str) -> str:
     """`text` as an override value that reads back as that string (YAML single quotes)."""
     if re.match(r"^[A-Za-z0-9_./~-]+$", text):
@@ -474,7 +465,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     """
     from .config import check_xp_value
 
-    mode = _setting(xp, "dirty")
+    mode = xp_setting(xp, "dirty")
     problem = check_xp_value("dirty", mode)
     if problem:
         raise ConfigError(problem)
@@ -483,7 +474,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     if root is None:
         raise GitError(f"Cannot take a snapshot of {directory}: it is not inside a git repository (xp.snapshot=true needs one)")
     snapshot_root = _snapshot_root(root, xp)
-    pathspec = _exclusions(root, [os.path.expanduser(str(_setting(xp, "log_dir"))), snapshot_root])
+    pathspec = _exclusions(root, [os.path.expanduser(str(xp_setting(xp, "log_dir"))), snapshot_root])
     status = parse_status(run_git(STATUS_ARGS + ["--", "."] + pathspec, root))
     commit, changes = status["commit"], status["changes"]
     if commit is None:
@@ -538,7 +529,7 @@ def _exclusions(root: str, folders: Sequence[str]) -> List[str]:
 
 def _snapshot_root(root: str, xp: Any) -> str:
     """xp.snapshot_dir, relative to the repository root."""
-    return os.path.normpath(os.path.join(root, os.path.expanduser(str(_setting(xp, "snapshot_dir")))))
+    return os.path.normpath(os.path.join(root, os.path.expanduser(str(xp_setting(xp, "snapshot_dir")))))
 
 
 def _count(n: int, noun: str) -> str:
@@ -558,7 +549,7 @@ def _warn(message: str) -> None:
 
 def _ask(root: str, changes: List[Change], xp: Any) -> str:
     """The user's choice for uncommitted changes, or 'error' when no one can be asked."""
-    if not _setting(xp, "interactive") or not sys.stdin or not sys.stdin.isatty():
+    if not xp_setting(xp, "interactive") or not sys.stdin or not sys.stdin.isatty():
         return "error"
     print(f"tinyxp: {root} has {_count(len(changes), 'uncommitted change')}:\n{_listing(changes)}", file=sys.stderr)
     choices = {"c": "commit", "p": "patch", "i": "ignore", "a": "abort"}

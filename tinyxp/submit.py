@@ -14,6 +14,7 @@ import shlex
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from .config import xp_setting
 from .errors import SchedulerError, suggest
 from .scheduler import JobSpec, ShellText, Task, get_backend, render_command, render_script
 
@@ -293,16 +294,6 @@ def _print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = 
         out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}: {s.run_dir}")
 
 
-def _xp_get(xp: Any, name: str) -> Any:
-    from .config import XP_DEFAULTS
-
-    try:
-        value = xp[name]
-    except (KeyError, TypeError):
-        value = getattr(xp, name, XP_DEFAULTS.get(name))
-    return value
-
-
 def _own_directives(scheduler: str, options: Sequence[str], where: str) -> List[str]:
     """options without those tinyxp sets itself (log paths, arrays), each left out with a warning."""
     from .scheduler import owned_option
@@ -320,12 +311,12 @@ def _own_directives(scheduler: str, options: Sequence[str], where: str) -> List[
 
 def _check_submittable(xp: Any) -> None:
     """Raises SchedulerError for xp settings a submitted job cannot honour."""
-    if not _xp_get(xp, "logging"):  # else the job could never leave PENDING
+    if not xp_setting(xp, "logging"):  # else the job could never leave PENDING
         raise SchedulerError(
             "Cannot submit jobs with xp.logging=false: each job records its status and output "
             "in its own run directory (drop xp.logging=false)"
         )
-    run_id = _xp_get(xp, "run_id")
+    run_id = xp_setting(xp, "run_id")
     if run_id is not None:
         raise SchedulerError(
             f"Cannot submit a job into the existing run xp.run_id={run_id}: every job gets a new run "
@@ -360,28 +351,28 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
 
     from .launcher import SNAPSHOT_ENV
 
-    scheduler = _xp_get(xp, "scheduler")
+    scheduler = xp_setting(xp, "scheduler")
     get_backend(scheduler)
     _check_submittable(xp)
-    python = _xp_get(xp, "python") or sys.executable
+    python = xp_setting(xp, "python") or sys.executable
     script = os.path.abspath(script_path)
-    log_dir = os.path.abspath(_xp_get(xp, "log_dir"))
-    setup = list(_xp_get(xp, "setup") or [])
+    log_dir = os.path.abspath(xp_setting(xp, "log_dir"))
+    setup = list(xp_setting(xp, "setup") or [])
     if os.environ.get(SNAPSHOT_ENV):  # submitted from a snapshot (relaunch_in_snapshot): the job records it too
         setup.insert(0, _snapshot_setup(os.environ[SNAPSHOT_ENV]))
     sweep = Sweep(
         scheduler=scheduler,
         log_dir=log_dir,
-        name=_xp_get(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],
+        name=xp_setting(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],
         command=[python, script],
         settings=[setting_tokens(s) for s in settings],
         work_dir=os.getcwd(),
-        directives=_own_directives(scheduler, _xp_get(xp, "scheduler_options") or [], "xp.scheduler_options"),
+        directives=_own_directives(scheduler, xp_setting(xp, "scheduler_options") or [], "xp.scheduler_options"),
         setup=setup,
-        array=bool(_xp_get(xp, "array")),
-        max_parallel=_xp_get(xp, "max_parallel"),
-        requeue=bool(_xp_get(xp, "requeue")),
-        signal_grace=int(_xp_get(xp, "signal_grace")),
+        array=bool(xp_setting(xp, "array")),
+        max_parallel=xp_setting(xp, "max_parallel"),
+        requeue=bool(xp_setting(xp, "requeue")),
+        signal_grace=int(xp_setting(xp, "signal_grace")),
         configs=configs,
         xp=_to_plain(xp),
         git=_record_git(script, log_dir),
