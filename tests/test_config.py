@@ -1,4 +1,4 @@
-"""Tests of tinyxp.config: Config, loading, groups, merging, interpolation, xp settings."""
+"""Tests of tinyxp.config.compose: Config, loading, groups, merging, interpolation, xp settings."""
 from __future__ import annotations
 
 import copy
@@ -8,9 +8,9 @@ import unittest
 from unittest import mock
 
 from .support import temp_dir
-from tinyxp.config import XP_DEFAULTS, Config, compose, compose_xp, load_config, load_file, merge
+from tinyxp.config.compose import XP_DEFAULTS, Config, compose, compose_xp, load_config, load_file, merge
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
-from tinyxp.overrides import expand_sweeps, parse_override
+from tinyxp.config.overrides import expand_sweeps, parse_override
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "configs")
 PROJECT = os.path.join(DATA, "project")

@@ -12,7 +12,15 @@ from unittest import mock
 
 from .support import temp_dir
 from tinyxp.errors import QueryError, ReaderError
-from tinyxp.frame import Artifact, DataFrame, GroupedDataFrame, Row, format_table, read_metric_file, summarize
+from tinyxp.read.frame import (
+    Artifact,
+    DataFrame,
+    GroupedDataFrame,
+    Row,
+    format_table,
+    read_metric_file,
+    summarize,
+)
 
 try:
     import pandas

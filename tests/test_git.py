@@ -1,4 +1,4 @@
-"""Tests of tinyxp/git.py with real repositories made in temporary folders."""
+"""Tests of tinyxp.run.git with real repositories made in temporary folders."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +13,7 @@ import textwrap
 import unittest
 from unittest import mock
 
-from tinyxp import git as tgit
+from tinyxp.run import git as tgit
 from tinyxp.errors import ConfigError, GitError
 
 MAIN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,7 +33,7 @@ _environ = mock.patch.dict(os.environ, GIT_ENV)
 
 def setUpModule() -> None:
     _environ.start()
-    os.environ.pop(tgit.ENV_IN_SNAPSHOT, None)
+    os.environ.pop(tgit.SNAPSHOT_ENV, None)
 
 
 def tearDownModule() -> None:
@@ -252,7 +252,7 @@ class RecordingTest(RepoTestCase):
     def test_inherited_in_snapshot(self):
         state = {"commit": "a" * 40, "branch": "main", "dirty": False, "changed": [], "n_changed": 0,
                  "root": "/src/proj", "snapshot_dir": "/snap/proj/" + "a" * 40}
-        with mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: json.dumps(state)}):
+        with mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: json.dumps(state)}):
             self.assertEqual(self.record(self.tmp), state)
 
 
@@ -261,7 +261,7 @@ class RecordingInSnapshotTest(RepoTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.addCleanup(os.environ.pop, tgit.ENV_IN_SNAPSHOT, None)
+        self.addCleanup(os.environ.pop, tgit.SNAPSHOT_ENV, None)
 
     def test_recorded_from_the_snapshot_not_the_repository(self):
         self.make_repo()
@@ -295,7 +295,7 @@ class RecordingInSnapshotTest(RepoTestCase):
             with self.subTest(text=text):
                 write(os.path.join(self.tmp, "code", tgit.SNAPSHOT_MARKER), text)
                 self.assertIsNone(tgit.start_recording(os.path.join(self.tmp, "code"))())
-                self.assertNotIn(tgit.ENV_IN_SNAPSHOT, os.environ)
+                self.assertNotIn(tgit.SNAPSHOT_ENV, os.environ)
 
     def test_the_search_stops_at_a_working_tree(self):
         write(os.path.join(self.tmp, tgit.SNAPSHOT_MARKER), json.dumps({"commit": "a" * 40, "branch": "main", "root": "/x"}))
@@ -423,7 +423,7 @@ class SnapshotTest(RepoTestCase):
     def test_two_processes_at_once(self):
         self.make_repo({f"f{i}.py": f"x = {i}\n" for i in range(300)})
         code = (
-            "import sys; from tinyxp import git\n"
+            "import sys; from tinyxp.run import git\n"
             "plan = git.prepare_snapshot(sys.argv[1], {'snapshot_dir': '.snaps', 'dirty': 'error', 'interactive': False, 'log_dir': 'logs'})\n"
             "print(plan['snapshot_dir'])\n"
         )
@@ -594,7 +594,7 @@ class AskTest(RepoTestCase):
 
     DRIVER = textwrap.dedent("""\
         import sys
-        from tinyxp import git
+        from tinyxp.run import git
         from tinyxp.errors import GitError
         xp = {"snapshot_dir": ".snaps", "dirty": "ask", "interactive": sys.argv[2:] != ["--not-interactive"], "log_dir": "logs"}
         try:
@@ -755,7 +755,7 @@ class RelaunchEntryTest(RepoTestCase):
 
     TASK = textwrap.dedent("""\
         import os, sys
-        from tinyxp import git
+        from tinyxp.run import git
         if os.environ.get("TINYXP_IN_SNAPSHOT"):
             from pkg.helpers import VALUE
             import mylib
@@ -765,7 +765,7 @@ class RelaunchEntryTest(RepoTestCase):
         """)
     RUN = textwrap.dedent("""\
         import os, sys
-        from tinyxp import git
+        from tinyxp.run import git
         import pkg.train
         if not os.environ.get("TINYXP_IN_SNAPSHOT"):
             sys.exit(git.relaunch_in_snapshot(pkg.train.__file__, sys.argv[1:], {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}))
@@ -809,7 +809,7 @@ class SignalForwardingTest(RepoTestCase):
         """)
     PARENT = textwrap.dedent("""\
         import sys
-        from tinyxp import git
+        from tinyxp.run import git
         xp = {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}
         sys.exit(git.relaunch_in_snapshot(sys.argv[1], [], xp))
         """)
@@ -843,7 +843,7 @@ class SnapshotInfoForRunTest(RepoTestCase):
         state = {"commit": "a" * 40, "branch": "main", "dirty": True, "changed": ["x"], "n_changed": 1, "root": "/src/proj",
                  "snapshot_dir": "/snap", "dirty_mode": "patch", "patch": patch}
         run_dir = os.path.join(self.tmp, "logs", "1")
-        with mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: json.dumps(state)}):
+        with mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: json.dumps(state)}):
             info = tgit.snapshot_info_for_run(run_dir)
         self.assertEqual(info, {"commit": "a" * 40, "branch": "main", "dirty": True, "changed": ["x"], "n_changed": 1,
                                 "root": "/src/proj", "snapshot_dir": "/snap", "dirty_mode": "patch",
@@ -858,7 +858,7 @@ class SnapshotInfoForRunTest(RepoTestCase):
     def test_patch_file_missing(self):
         missing = os.path.join(self.tmp, "gone.patch")
         state = {"commit": "a" * 40, "branch": "main", "root": "/src/proj", "snapshot_dir": "/snap", "patch": missing}
-        with mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: json.dumps(state)}):
+        with mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: json.dumps(state)}):
             with self.assertRaises(GitError) as caught:
                 tgit.snapshot_info_for_run(os.path.join(self.tmp, "run"))
         self.assertEqual(str(caught.exception), f"Cannot read the uncommitted changes of /src/proj from {missing}: No such file or directory")
@@ -868,7 +868,7 @@ class SnapshotInfoForRunTest(RepoTestCase):
             ("{", "Invalid TINYXP_IN_SNAPSHOT environment variable: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
             ('{"commit": "a"}', "Invalid TINYXP_IN_SNAPSHOT environment variable: missing branch, root, snapshot_dir"),
         ]:
-            with self.subTest(text=text), mock.patch.dict(os.environ, {tgit.ENV_IN_SNAPSHOT: text}):
+            with self.subTest(text=text), mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: text}):
                 with self.assertRaises(GitError) as caught:
                     tgit.snapshot_info_for_run(self.tmp)
                 self.assertEqual(str(caught.exception), message)
@@ -881,7 +881,7 @@ class EarlyRecordTest(RepoTestCase):
         import threading
         import time
 
-        from tinyxp.logger import read_yaml
+        from tinyxp._files import read_yaml
 
         from . import support
 

@@ -1,4 +1,4 @@
-"""Tests of tinyxp/launcher.py: real launches in subprocesses and in-process calls."""
+"""Tests of tinyxp.launcher: real launches in subprocesses and in-process calls."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,7 @@ import sys
 import unittest
 
 from tinyxp.errors import ConfigError, LoggerError, OverrideError
-from tinyxp.logger import read_yaml
+from tinyxp._files import read_yaml
 
 from .support import (
     REPO_ROOT,
@@ -271,7 +271,7 @@ class InProcessTest(LaunchTestCase):
     def test_scheduler_gets_every_composed_setting_and_nothing_runs(self):
         from unittest import mock
 
-        with mock.patch("tinyxp.submit.submit_from_launcher", return_value=0) as submit:
+        with mock.patch("tinyxp.jobs.submit.submit_from_launcher", return_value=0) as submit:
             status = self.train([self.log_dir_token, "+sweep", "lr=0.1,0.2", "xp.scheduler=slurm"])
         self.assertEqual(status, 0)
         script, settings, configs, xp = submit.call_args[0]
@@ -286,7 +286,7 @@ class InProcessTest(LaunchTestCase):
 
         environ = {k: v for k, v in os.environ.items() if k != "TINYXP_IN_SNAPSHOT"}
         with mock.patch.dict(os.environ, environ, clear=True), \
-                mock.patch("tinyxp.git.relaunch_in_snapshot", return_value=3) as relaunch:
+                mock.patch("tinyxp.run.git.relaunch_in_snapshot", return_value=3) as relaunch:
             self.assertEqual(self.train([self.log_dir_token, "xp.snapshot=true"]), 3)
         self.assertEqual(relaunch.call_args[0][1], [self.log_dir_token, "xp.snapshot=true"])
         self.assertFalse(os.path.exists(self.logs))
@@ -412,7 +412,7 @@ class SignalTest(LaunchTestCase):
         self.assertEqual(info["status"], "INTERRUPTED")
         self.assertRegex(info["end_time"], RE_TIME)
         self.assertIsInstance(info["duration_s"], float)
-        from tinyxp.logger import Logger
+        from tinyxp.run.logger import Logger
 
         self.assertEqual(Logger(self.run_dir(1)).load_checkpoint(), {"saved": "on preempt"})
         return process.returncode
@@ -462,7 +462,7 @@ class QuickstartTest(LaunchTestCase):
 REQUEUED = """\
 import time
 import tinyxp
-from tinyxp import scheduler
+from tinyxp.jobs import backends as scheduler
 
 scheduler.job_from_environment = lambda: {"name": "slurm", "job_id": "42", "array_job_id": None, "array_task_id": None}
 scheduler.requeue_current_job = lambda job: print("requeue", job["job_id"], flush=True)

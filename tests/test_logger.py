@@ -1,4 +1,4 @@
-"""Tests of tinyxp/logger.py: run ids, atomic files, metrics, artifacts, checkpoints."""
+"""Tests of tinyxp.run.logger and tinyxp._files: run ids, atomic files, metrics, artifacts, checkpoints."""
 from __future__ import annotations
 
 import json
@@ -9,9 +9,10 @@ import sys
 import unittest
 import unittest.mock
 
-from tinyxp import logger as logger_module
+from tinyxp import _files as files_module
 from tinyxp.errors import LoggerError, NoCheckpoint
-from tinyxp.logger import Logger, allocate_run_dir, update_info, write_atomic, write_with
+from tinyxp.run.logger import Logger
+from tinyxp._files import allocate_run_dir, update_info, write_atomic, write_with
 
 from .support import read_jsonl, start_script, temp_dir, wait_for_line, write_files
 
@@ -72,7 +73,7 @@ class AllocateRunDirTest(unittest.TestCase):
         log_dir = os.path.join(self.root, "logs")
         os.makedirs(os.path.join(log_dir, "4"))
         listdir = os.listdir
-        with unittest.mock.patch.object(logger_module.os, "listdir", side_effect=listdir) as listed:
+        with unittest.mock.patch.object(files_module.os, "listdir", side_effect=listdir) as listed:
             ids = [allocate_run_dir(log_dir)[0] for _ in range(5)]
         self.assertEqual(ids, [5, 6, 7, 8, 9])
         self.assertEqual(listed.call_count, 1)
@@ -84,7 +85,7 @@ class AllocateRunDirTest(unittest.TestCase):
         self.assertEqual(allocate_run_dir(log_dir)[0], 1)
         for run_id in (2, 3):
             os.mkdir(os.path.join(log_dir, str(run_id)))
-        logger_module._LAST_ALLOCATED[log_dir] = (1, logger_module._folder_state(log_dir))
+        files_module._LAST_ALLOCATED[log_dir] = (1, files_module._folder_state(log_dir))
         self.assertEqual(allocate_run_dir(log_dir)[0], 4)
         self.assertEqual(allocate_run_dir(log_dir)[0], 5)
 
@@ -132,7 +133,7 @@ class UpdateInfoTest(unittest.TestCase):
         update_info(run_dir, status="RUNNING", run_id=3)
         info = update_info(run_dir, status="COMPLETE", duration_s=1.5)
         self.assertEqual(info, {"status": "COMPLETE", "run_id": 3, "duration_s": 1.5})
-        self.assertEqual(logger_module.read_yaml(os.path.join(run_dir, "metadata", "info.yaml")), info)
+        self.assertEqual(files_module.read_yaml(os.path.join(run_dir, "metadata", "info.yaml")), info)
 
 
 class LogMetricsTest(unittest.TestCase):
@@ -347,7 +348,7 @@ class CheckpointTest(unittest.TestCase):
 
 KILLED_LOGGER = """\
 import sys
-from tinyxp.logger import Logger
+from tinyxp.run.logger import Logger
 
 logger = Logger(sys.argv[1])
 if sys.argv[2] == "metrics":

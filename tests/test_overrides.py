@@ -1,4 +1,4 @@
-"""Tests of tinyxp.overrides: the override grammar, sweeps, the command line, applying."""
+"""Tests of tinyxp.config.overrides: the override grammar, sweeps, the command line, applying."""
 from __future__ import annotations
 
 import contextlib
@@ -8,7 +8,7 @@ import random
 import unittest
 
 from tinyxp.errors import OverrideError
-from tinyxp.overrides import (
+from tinyxp.config.overrides import (
     GRAMMAR_HELP,
     CommandLine,
     Override,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import unittest
 
 from tinyxp.errors import QueryError
-from tinyxp.query import compile_query, parse, tokenize
+from tinyxp.read.query import compile_query, parse, tokenize
 
 FIELDS = {
     "config.lr": "float",

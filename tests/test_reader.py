@@ -13,9 +13,9 @@ from unittest import mock
 
 from .bench import synth
 from .support import REPO_ROOT, run_script, temp_dir, write_project
-from tinyxp import reader as reader_module
+from tinyxp.read import reader as reader_module
 from tinyxp.errors import QueryError, ReaderError
-from tinyxp.reader import Reader, ReaderWarning, peek_metric_file
+from tinyxp.read.reader import Reader, ReaderWarning, peek_metric_file
 
 
 def quiet_reader(*args, **kwargs) -> Reader:
@@ -104,7 +104,7 @@ class ReaderTest(unittest.TestCase):
             runs = json.load(file)["runs"]
         self.assertIn("loss", runs["3"]["metrics"]["train"]["summary"])
         self.assertNotIn("summary", runs["7"]["metrics"]["train"])
-        with mock.patch("tinyxp.frame.read_metric_file", side_effect=AssertionError("read again")):
+        with mock.patch("tinyxp.read.frame.read_metric_file", side_effect=AssertionError("read again")):
             again = quiet_reader(self.log_dir, lost_after=1e9)
             self.assertEqual(again.filter("config.seed == 0 & min(train.loss) < 0.215")["info.run_id"], [3, 4])
             # last() of a key present in the last line comes from the index
@@ -277,7 +277,7 @@ class IndexTest(unittest.TestCase):
                 raise PermissionError(13, "Permission denied", path)
             write_atomic(path, text)
 
-        from tinyxp.logger import write_atomic
+        from tinyxp._files import write_atomic
 
         cache = temp_dir(self)
         with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(reader_module, "write_atomic", refuse_log_dir):
@@ -494,7 +494,7 @@ class LaunchedRunsTest(unittest.TestCase):
         launched = os.path.join(self.log_dir, "1")
         optional = ("heartbeat", os.path.join("metrics", "test.jsonl"))  # heartbeat: from the first beat on
         self.assertEqual([p for p in layout(os.path.join(synthetic, "1")) if p not in optional], [p for p in layout(launched) if p not in optional])
-        from tinyxp.logger import read_yaml
+        from tinyxp._files import read_yaml
 
         for name in ("info.yaml", "xp.yaml"):
             with self.subTest(name=name):
@@ -534,7 +534,7 @@ class QuickstartAnalysisTest(unittest.TestCase):
         # the same analysis with plain loops over the files
         from statistics import mean
 
-        from tinyxp.logger import read_yaml
+        from tinyxp._files import read_yaml
 
         finals = {}
         for name in (n for n in os.listdir(os.path.join(root, "logs")) if n.isdigit()):

@@ -6,9 +6,9 @@ import subprocess
 import unittest
 from unittest import mock
 
-from tinyxp import scheduler
+from tinyxp.jobs import backends as scheduler
 from tinyxp.errors import SchedulerError
-from tinyxp.scheduler import JobSpec, Task
+from tinyxp.jobs.backends import JobSpec, Task
 
 from .support import temp_dir
 

@@ -8,9 +8,10 @@ import unittest
 import warnings
 from unittest import mock
 
-from tinyxp import cli, scheduler
-from tinyxp.logger import read_yaml, write_yaml
-from tinyxp.scheduler import SchedulerWarning, settle_pending_runs
+from tinyxp import cli
+from tinyxp.jobs import backends as scheduler
+from tinyxp._files import read_yaml, write_yaml
+from tinyxp.jobs.backends import SchedulerWarning, settle_pending_runs
 
 from .support import temp_dir
 from .test_scheduler import fake_env, read_lines

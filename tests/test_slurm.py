@@ -15,7 +15,7 @@ import sys
 import time
 import unittest
 
-from tinyxp.logger import read_yaml
+from tinyxp._files import read_yaml
 
 from . import slurm
 from .support import run_script, script_env, temp_dir, write_files, write_project

@@ -17,14 +17,17 @@ import sys
 import unittest
 
 from .support import script_env, task_script, temp_dir, write_files
-from tinyxp import git, launcher, scheduler
+from tinyxp.run import git
+from tinyxp import launcher
+from tinyxp.jobs import backends as scheduler
+from tinyxp._contract import JOB_ID_ENVS
 from tinyxp.errors import OverrideError
-from tinyxp.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
+from tinyxp.config.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
 HEAVY_MODULES = (
-    "argparse", "dataclasses", "importlib", "inspect", "shutil", "tinyxp.git", "typing",
-    "tinyxp.scheduler",
+    "argparse", "dataclasses", "importlib", "inspect", "shutil", "tinyxp.run.git", "typing",
+    "tinyxp.jobs.backends",
 )
 
 
@@ -117,10 +120,7 @@ class ShortcutTest(unittest.TestCase):
     """The launcher's copies of git's and scheduler's facts agree with theirs."""
 
     def test_job_id_variables_are_the_backends(self):
-        self.assertEqual(set(launcher.JOB_ID_ENVS), {b.job_id_env for b in scheduler.BACKENDS.values()})
-
-    def test_snapshot_variable_is_gits(self):
-        self.assertEqual(launcher.SNAPSHOT_ENV, git.ENV_IN_SNAPSHOT)
+        self.assertEqual({name: b.job_id_env for name, b in scheduler.BACKENDS.items()}, JOB_ID_ENVS)
 
     def test_work_tree_test_is_gits(self):
         root = temp_dir(self)
@@ -146,13 +146,13 @@ class ImportsTest(unittest.TestCase):
             self.skipTest(f"{root} is inside a git repository, where git is imported on purpose")
         script = "import sys\nBEFORE = set(sys.modules)\n" + task_script(MODULES_TASK, 'config_path="configs"')
         write_files(root, {"train.py": script, "configs/config.yaml": "seed: 0\n"})
-        env = {name: "" for name in launcher.JOB_ID_ENVS}
+        env = {name: "" for name in JOB_ID_ENVS.values()}
         # -S: without site, whose .pth files may import some of these modules first
         result = subprocess.run([sys.executable, "-S", "train.py", "seed=1"], cwd=root, env=script_env(env),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         modules = set(result.stdout.split())
-        self.assertIn("tinyxp.logger", modules)
+        self.assertIn("tinyxp.run.logger", modules)
         self.assertEqual([name for name in HEAVY_MODULES if name in modules], [])
 
 

@@ -10,9 +10,10 @@ import unittest
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
-from tinyxp import cli, submit
+from tinyxp import cli
+from tinyxp.jobs import submit
 from tinyxp.errors import OverrideError, SchedulerError
-from tinyxp.logger import read_yaml
+from tinyxp._files import read_yaml
 
 from .support import run_script, script_env, temp_dir, write_files, write_project
 from .test_scheduler import FAKEBIN, fake_env, read_lines
@@ -290,7 +291,7 @@ class SubCommandTest(unittest.TestCase):
                 raise KeyboardInterrupt
             return {"job_id": str(1000 + len(calls) - 1), "array_job_id": None, "job_ids": []}
 
-        with mock.patch("tinyxp.scheduler.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
+        with mock.patch("tinyxp.jobs.backends.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
             submit.submit_job_script("jobs.sh", out=lambda text: None)
         self.assertEqual(str(caught.exception), (
             "Cannot submit job 2 of 3: interrupted (Ctrl-C)\n"

@@ -24,12 +24,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "launch": "launcher",
     "Context": "launcher",
-    "Logger": "logger",
-    "Config": "config",
-    "load_config": "config",
-    "Reader": "reader",
-    "DataFrame": "frame",
-    "GroupedDataFrame": "frame",
+    "Logger": "run.logger",
+    "Config": "config.compose",
+    "load_config": "config.compose",
+    "Reader": "read.reader",
+    "DataFrame": "read.frame",
+    "GroupedDataFrame": "read.frame",
 }
 
 __all__ = [

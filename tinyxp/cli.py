@@ -51,7 +51,7 @@ def settle_pending(log_dir: str, runs: List[Tuple[str, Dict[str, object]]]) -> b
                 if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
     if not run_dirs or not shutil.which("squeue"):
         return False
-    from .scheduler import SchedulerWarning, settle_pending_runs
+    from .jobs.backends import SchedulerWarning, settle_pending_runs
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchedulerWarning)
@@ -66,8 +66,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     import warnings
 
     from .errors import ReaderError
-    from .frame import csv_cell, format_cell, format_table, json_cell, sort_rows
-    from .reader import Reader, ReaderWarning, default_columns, table_rows
+    from .read.frame import csv_cell, format_cell, format_table, json_cell, sort_rows
+    from .read.reader import Reader, ReaderWarning, default_columns, table_rows
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReaderWarning)
@@ -115,8 +115,8 @@ def add_show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .logger import read_yaml
-    from .reader import describe_run
+    from ._files import read_yaml
+    from .read.reader import describe_run
 
     if args.scheduler_check:
         try:
@@ -132,7 +132,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def add_sub_arguments(parser: argparse.ArgumentParser) -> None:
-    from .scheduler import BACKENDS
+    from .jobs.backends import BACKENDS
 
     parser.add_argument("script", help="a job script in the scheduler's own syntax (#SBATCH, #OAR, #PBS, #$, #BSUB)")
     parser.add_argument("--dry-run", action="store_true", help="write and print the job scripts, submit nothing")
@@ -142,7 +142,7 @@ def add_sub_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_sub(args: argparse.Namespace) -> int:
-    from .submit import submit_job_script
+    from .jobs.submit import submit_job_script
 
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 

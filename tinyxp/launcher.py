@@ -15,22 +15,19 @@ import sys
 import threading
 import time
 
+from ._contract import JOB_ID_ENVS, SNAPSHOT_ENV, SNAPSHOT_MARKER
 from .errors import ConfigError, LoggerError, TinyxpError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, List, Optional
 
-    from .config import Config
-    from .logger import Logger
+    from .config.compose import Config
+    from .run.logger import Logger
 
 EXIT_BAD_INPUT = 2
 EXIT_SWEEP_FAILED = 1
 PREEMPT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
-SNAPSHOT_ENV = "TINYXP_IN_SNAPSHOT"
-SNAPSHOT_MARKER = ".tinyxp-snapshot.json"  # git.SNAPSHOT_MARKER
-# the job_id_env of every scheduler.BACKENDS row (a test keeps them in step)
-JOB_ID_ENVS = ("SLURM_JOB_ID", "OAR_JOB_ID", "PBS_JOBID", "JOB_ID", "LSB_JOBID")
 
 
 class Context:
@@ -126,8 +123,8 @@ def launch(config_path: str = "configs", seed_fn: Optional[Callable[[Any], Any]]
 
 def _plan(script: str, config_dir: str, seed_fn: Any, args: List[str]):
     """Compose and validate every setting; (None, _) after printing them for --cfg."""
-    from . import config as config_module
-    from . import overrides
+    from .config import compose as config_module
+    from .config import overrides
 
     def config_help() -> str:
         return _dump(config_module.compose(config_dir, [], require_all=False))
@@ -155,12 +152,12 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: List[str]):
 
 def _task_location(err: BaseException) -> str:
     """'train.py:13' for the innermost frame of err's traceback outside tinyxp, or ''."""
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
     where = ""
     frame = err.__traceback__
     while frame is not None:
         filename = frame.tb_frame.f_code.co_filename
-        if os.path.dirname(os.path.abspath(filename)) != package:
+        if not os.path.abspath(filename).startswith(package):
             relative = os.path.relpath(filename)
             where = f"{filename if relative.startswith('..') else relative}:{frame.tb_lineno}"
         frame = frame.tb_next
@@ -173,7 +170,7 @@ def _fail_submitted_run(args: List[str], err: TinyxpError) -> None:
     Its job runs with xp.run_id and xp.log_dir (submit.job_tokens); without this the
     run would stay PENDING, waiting for a job that has ended.
     """
-    from .overrides import parse_override
+    from .config.overrides import parse_override
 
     found: Dict[str, Any] = {}
     for token in args:
@@ -185,7 +182,8 @@ def _fail_submitted_run(args: List[str], err: TinyxpError) -> None:
             found[override.key] = override.value
     if len(found) < 2:
         return
-    from .logger import INFO_FILE, METADATA_DIR, read_yaml, update_info
+    from ._contract import INFO_FILE, METADATA_DIR
+    from ._files import read_yaml, update_info
 
     run_dir = os.path.join(str(found["xp.log_dir"]), str(found["xp.run_id"]))
     try:
@@ -206,11 +204,11 @@ def _delegate(script: str, args: List[str], plans: List[_Plan]) -> Optional[int]
     """Exit status when the runs happen elsewhere (a git snapshot, a scheduler); else None."""
     xp = plans[0].xp
     if xp.snapshot and not os.environ.get(SNAPSHOT_ENV):
-        from . import git
+        from .run import git
 
         return git.relaunch_in_snapshot(script, args, xp)
     if xp.scheduler:
-        from . import submit
+        from .jobs import submit
 
         return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp)
     _check_run_dirs(plans)
@@ -219,7 +217,7 @@ def _delegate(script: str, args: List[str], plans: List[_Plan]) -> Optional[int]
 
 def _check_run_dirs(plans: List[_Plan]) -> None:
     """Make sure every log directory is writable and every resumed run exists, before any run."""
-    from .logger import ensure_log_dir
+    from ._files import ensure_log_dir
 
     checked = set()
     resumed: Dict[str, str] = {}
@@ -285,9 +283,9 @@ def _start_git_recording(script_dir: str, log_dir: str) -> Callable[..., Optiona
     Outside a repository and a snapshot, importing git (and the shutil and typing it
     needs) would cost a run several ms to learn that there is nothing to record.
     """
-    if "tinyxp.git" not in sys.modules and not os.environ.get(SNAPSHOT_ENV) and not _in_work_tree(script_dir):
+    if "tinyxp.run.git" not in sys.modules and not os.environ.get(SNAPSHOT_ENV) and not _in_work_tree(script_dir):
         return _no_git
-    from . import git
+    from .run import git
 
     return git.start_recording(script_dir, exclude=[log_dir])
 
@@ -311,9 +309,9 @@ def _job_from_environment() -> Optional[Dict[str, Any]]:
 
     Its module builds NamedTuples (a few ms); no job is known without one of JOB_ID_ENVS.
     """
-    if "tinyxp.scheduler" not in sys.modules and not any(os.environ.get(name) for name in JOB_ID_ENVS):
+    if "tinyxp.jobs.backends" not in sys.modules and not any(os.environ.get(name) for name in JOB_ID_ENVS.values()):
         return None
-    from . import scheduler
+    from .jobs import backends as scheduler
 
     return scheduler.job_from_environment()
 
@@ -352,14 +350,14 @@ class _Run:
         self.git_pending = False
 
     def execute(self, task: Callable[[Context], Any]) -> Any:
-        from .config import Config
+        from .config.compose import Config
 
         xp = self.plan.xp
         start, clock = time.time(), time.monotonic()
         info = self._base_info(start)
         logger = None
         if xp.logging:
-            from .logger import Logger
+            from .run.logger import Logger
 
             info = self._open_run_dir(info)
             logger = Logger(self.run_dir)
@@ -392,7 +390,8 @@ class _Run:
 
             final.update(status="FAILED", error={"type": type(err).__name__, "message": str(err)})
             if self.run_dir:
-                from .logger import METADATA_DIR, write_atomic
+                from ._contract import METADATA_DIR
+                from ._files import write_atomic
 
                 text = traceback.format_exc()
                 write_atomic(os.path.join(self.run_dir, METADATA_DIR, "traceback.txt"), text)
@@ -412,7 +411,7 @@ class _Run:
 
     def _base_info(self, start: float) -> Dict[str, Any]:
         from . import __version__
-        from .overrides import setting_tokens
+        from .config.overrides import setting_tokens
 
         work_dir = os.getcwd()
         tokens = setting_tokens(self.plan.setting)
@@ -442,7 +441,8 @@ class _Run:
 
     def _open_run_dir(self, info: Dict[str, Any]) -> Dict[str, Any]:
         """Allocate (or reopen with xp.run_id) the run directory and write its metadata."""
-        from .logger import INFO_FILE, METADATA_DIR, allocate_run_dir, read_yaml, write_yaml
+        from ._contract import INFO_FILE, METADATA_DIR
+        from ._files import allocate_run_dir, read_yaml, write_yaml
 
         xp = self.plan.xp
         if xp.run_id is None:
@@ -473,7 +473,7 @@ class _Run:
         write_yaml(os.path.join(metadata, "config.yaml"), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, "xp.yaml"), xp.to_dict())
         if os.environ.get(SNAPSHOT_ENV):  # else None, without importing git
-            from . import git
+            from .run import git
 
             self.snapshot_git = git.snapshot_info_for_run(run_dir)
         early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
@@ -486,7 +486,8 @@ class _Run:
 
     def _write_info(self, *, final: bool = False, **fields: Any) -> None:
         """Set fields of info.yaml and rewrite it; the heartbeat thread writes too, hence the lock."""
-        from .logger import INFO_FILE, METADATA_DIR, write_yaml
+        from ._contract import INFO_FILE, METADATA_DIR
+        from ._files import write_yaml
 
         with self.info_lock:
             if self.closed:  # the final status is written: a late heartbeat thread changes nothing
@@ -562,7 +563,7 @@ class _Run:
         if not self.job:
             print("tinyxp: warning: xp.requeue is set but this process is not a scheduler job", file=sys.stderr)
             return
-        from . import scheduler
+        from .jobs import backends as scheduler
 
         try:
             scheduler.requeue_current_job(self.job)
@@ -595,8 +596,8 @@ class _Run:
 
 def _warn_config_changes(run_id: int, path: str, config: Dict[str, Any]) -> None:
     """Warn on stderr when a resumed run's config differs from the one it last ran with."""
-    from .logger import read_yaml
-    from .overrides import iter_keys, lookup
+    from ._files import read_yaml
+    from ._values import iter_keys, lookup
 
     try:
         previous = read_yaml(path)
@@ -620,7 +621,7 @@ def _warn_config_changes(run_id: int, path: str, config: Dict[str, Any]) -> None
 
 def _shown_value(config: Dict[str, Any], key: str) -> str:
     from . import yaml
-    from .overrides import lookup
+    from ._values import lookup
 
     found, value = lookup(config, key.split("."))
     return yaml.dump_value(value) if found else "(absent)"

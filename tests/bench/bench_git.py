@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from tinyxp import git as tgit  # noqa: E402
+from tinyxp.run import git as tgit  # noqa: E402
 
 N_FILES = 2000
 GIT_ENV = {

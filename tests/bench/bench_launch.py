@@ -208,7 +208,7 @@ def file_system_floor(root: str, runs: int) -> float:
 
 
 def throughput_tinyxp(root: str, n: int) -> float:
-    from tinyxp.logger import Logger
+    from tinyxp.run.logger import Logger
 
     logger = Logger(os.path.join(root, "tinyxp-run"))
     record = dict(RECORD)

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 
 from tests.bench import synth  # noqa: E402
 from tests.bench.bench_launch import mlxp_python  # noqa: E402
-from tinyxp.reader import Reader  # noqa: E402
+from tinyxp.read.reader import Reader  # noqa: E402
 
 MLXP_READER = """\
 import contextlib, io, sys, time
@@ -86,7 +86,8 @@ def cold_without_yaml(log_dir: str) -> float:
     """Seconds for a cold index where tinyxp.yaml.load returns documents parsed beforehand."""
     from unittest import mock
 
-    from tinyxp import reader, yaml
+    from tinyxp.read import reader
+    from tinyxp import yaml
 
     parsed = {}
     for run_dir in run_dirs(log_dir):

@@ -1,177 +1,23 @@
-"""Run directories: id allocation, atomic metadata files, JSON-lines metrics, artifacts.
+"""The Logger: JSON-lines metrics, artifacts and checkpoints of a run directory.
 
-The layout is the contract of docs/format.md. Rewritten files go through a `.tmp-*`
-file in the same folder and os.replace, so a crash never leaves half a file; metric
-files are only appended to, one whole line per os.write.
+The layout is the contract of docs/format.md. Metric files are only appended to, one
+whole line per os.write; artifacts are written atomically (_files.write_with).
 """
 from __future__ import annotations
 
 import json
 import os
-import threading
-from itertools import count
 
-from .errors import LoggerError, NoCheckpoint, suggest
+from .._contract import ARTIFACTS_DIR, METRICS_DIR, is_run_id
+from .._files import os_reason, write_with
+from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import IO, Any, Callable, Dict, Optional, Tuple
+    from typing import Any, Callable, Dict, Optional, Tuple
 
     # format name -> (file extension, save(obj, file), load(file), binary)
     ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
-
-METADATA_DIR = "metadata"
-METRICS_DIR = "metrics"
-ARTIFACTS_DIR = "artifacts"
-INFO_FILE = "info.yaml"
-TMP_PREFIX = ".tmp-"
-MAX_ALLOCATION_ATTEMPTS = 10_000
-
-_tmp_counter = count()  # next() on a count is atomic in CPython: unique names across threads
-
-
-def _os_reason(err: OSError) -> str:
-    return err.strerror or str(err)
-
-
-def _is_run_id(name: str) -> bool:
-    return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))
-
-
-# per log folder, the last id this process allocated there and the folder's state just
-# after: while the folder is unchanged the next id is that one + 1, without listing it
-# again (a listing per run is quadratic over a 1,000-job submission)
-_LAST_ALLOCATED: Dict[str, Tuple[int, Tuple[int, int, int]]] = {}
-
-
-def _folder_state(folder: str) -> Tuple[int, int, int]:
-    """What changes when an entry is added to or removed from folder, or folder replaced."""
-    info = os.stat(folder)
-    return info.st_ino, info.st_mtime_ns, info.st_nlink
-
-
-def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
-    """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
-
-    Safe when many processes allocate at once: os.mkdir fails for all but one of them,
-    and the others list the folder again and try the next id. A process lists log_dir
-    only when the folder changed since its own last allocation there (one stat
-    otherwise). Raises LoggerError when log_dir cannot be created or written.
-    """
-    log_dir = os.path.abspath(log_dir)
-    ensure_log_dir(log_dir)
-    run_id: Optional[int] = None
-    last = _LAST_ALLOCATED.get(log_dir)
-    if last is not None and last[1] == _folder_state(log_dir):
-        run_id = last[0] + 1
-    for _ in range(MAX_ALLOCATION_ATTEMPTS):
-        if run_id is None:
-            try:
-                names = os.listdir(log_dir)
-            except OSError as err:
-                raise LoggerError(f"Cannot read the log directory {log_dir!r}: {_os_reason(err)}") from None
-            run_id = max((int(name) for name in names if _is_run_id(name)), default=0) + 1
-        run_dir = os.path.join(log_dir, str(run_id))
-        try:
-            os.mkdir(run_dir)
-        except FileExistsError:
-            run_id = None  # another process took it, and maybe more: list again
-            continue
-        except OSError as err:
-            raise LoggerError(f"Cannot create a run directory in {log_dir!r}: {_os_reason(err)}") from None
-        _LAST_ALLOCATED[log_dir] = (run_id, _folder_state(log_dir))
-        return run_id, run_dir
-    raise LoggerError(f"Cannot allocate a run id in {log_dir!r}: {MAX_ALLOCATION_ATTEMPTS} attempts collided")
-
-
-def ensure_log_dir(log_dir: str) -> None:
-    """Create log_dir (and its parents) if needed; raises LoggerError when impossible or read-only."""
-    if not os.path.isdir(log_dir):
-        if os.path.exists(log_dir):
-            raise LoggerError(f"Cannot use {log_dir!r} as the log directory: it is a file, not a folder")
-        try:
-            os.makedirs(log_dir, exist_ok=True)
-        except OSError as err:
-            raise LoggerError(f"Cannot create the log directory {log_dir!r}: {_os_reason(err)}") from None
-    if not os.access(log_dir, os.W_OK | os.X_OK):
-        raise LoggerError(f"Cannot write to the log directory {log_dir!r}: Permission denied")
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not possible on every platform; the file itself is synced
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_with(path: str, write: Callable[[IO[Any]], None], *, binary: bool = True, fsync: bool = False) -> None:
-    """Call write(file) on a `.tmp-*` file beside path, then move it onto path.
-
-    The previous file stays whole until the new one is complete: a crash leaves at
-    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk.
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{name}")
-    try:
-        with open(tmp, "xb" if binary else "x", **({} if binary else {"encoding": "utf-8"})) as file:
-            write(file)
-            if fsync:
-                file.flush()
-                os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if fsync:
-        _fsync_dir(folder)
-
-
-def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:
-    """Replace the file at path with data in one step (temp file + os.replace)."""
-    write_with(path, lambda file: file.write(data), binary=isinstance(data, bytes), fsync=fsync)
-
-
-def write_yaml(path: str, obj: Any) -> None:
-    """Write obj as block YAML to path atomically."""
-    from . import yaml
-
-    write_atomic(path, yaml.dump(obj))
-
-
-def read_yaml(path: str) -> Any:
-    """Read a YAML file; raises YAMLError naming the path on malformed content."""
-    from . import yaml
-
-    with open(path, encoding="utf-8") as file:
-        return yaml.load(file.read(), path=path)
-
-
-_info_lock = threading.Lock()  # info.yaml is updated from the main thread and the heartbeat thread
-
-
-def update_info(run_dir: str, **fields: Any) -> Dict[str, Any]:
-    """Set fields in <run_dir>/metadata/info.yaml (read, modify, replace atomically).
-
-    Returns the new content. A missing info.yaml is created.
-    """
-    path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
-    with _info_lock:
-        try:
-            info = read_yaml(path)
-        except FileNotFoundError:
-            info = {}
-        info.update(fields)
-        write_yaml(path, info)
-    return info
 
 
 def check_name(name: Any, what: str) -> str:
@@ -291,7 +137,7 @@ class Logger:
     def run_id(self) -> Optional[int]:
         """The run id (the directory's name), or None when the name is not an integer."""
         name = os.path.basename(self._run_dir)
-        return int(name) if _is_run_id(name) else None
+        return int(name) if is_run_id(name) else None
 
     def log_metrics(self, metrics: Dict[str, Any], log_name: str = "train") -> None:
         """Append metrics as one JSON line to metrics/<log_name>.jsonl.
@@ -322,7 +168,7 @@ class Logger:
             os.makedirs(folder, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         except OSError as err:
-            raise LoggerError(f"Cannot open metric file {path!r}: {_os_reason(err)}") from None
+            raise LoggerError(f"Cannot open metric file {path!r}: {os_reason(err)}") from None
         _drop_torn_line(fd)
         self._metric_fds[log_name] = fd
         return fd
@@ -353,7 +199,7 @@ class Logger:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
         except OSError as err:
-            raise LoggerError(f"Cannot create artifact folder for {path!r}: {_os_reason(err)}") from None
+            raise LoggerError(f"Cannot create artifact folder for {path!r}: {os_reason(err)}") from None
         write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync)
         return path
 

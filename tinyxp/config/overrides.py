@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
-from . import yaml
-from .errors import OverrideError, YAMLError, suggest
+from .. import yaml
+from .._values import config_type_name, copy_tree, iter_keys, lookup
+from ..errors import OverrideError, YAMLError, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional, Sequence, Tuple
+    from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 KINDS = ("set", "add", "force", "delete")
 PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
@@ -429,7 +430,7 @@ def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
         def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
             parser.print_help()
             if config_help is not None:
-                from .errors import TinyxpError
+                from ..errors import TinyxpError
 
                 try:
                     text = f"# the composed config\n{config_help()}"
@@ -533,28 +534,6 @@ def override_error(message: str, override: Override) -> OverrideError:
     return OverrideError(message, source=override.text, pos=pos, length=length)
 
 
-def iter_keys(tree: Any, prefix: str = "") -> Iterator[str]:
-    """Every dotted key of the nested mappings in tree, parents before children."""
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            dotted = f"{prefix}{key}"
-            yield dotted
-            yield from iter_keys(value, dotted + ".")
-
-
-def lookup(tree: Any, parts: Sequence[str]) -> Tuple[bool, Any]:
-    """(True, value) at the dotted path in nested dicts and lists, or (False, None)."""
-    node = tree
-    for part in parts:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False, None
-    return True, node
-
-
 def apply_overrides(config: Dict[str, Any], setting: Sequence[Override]) -> Dict[str, Any]:
     """A copy of config with the overrides applied in order.
 
@@ -565,15 +544,6 @@ def apply_overrides(config: Dict[str, Any], setting: Sequence[Override]) -> Dict
     for override in setting:
         _apply_override(result, override)
     return result
-
-
-def copy_tree(tree: Any) -> Any:
-    """A copy of nested dicts and lists; other values are shared."""
-    if isinstance(tree, dict):
-        return {k: copy_tree(v) for k, v in tree.items()}
-    if isinstance(tree, list):
-        return [copy_tree(v) for v in tree]
-    return tree
 
 
 def _apply_override(config: Dict[str, Any], override: Override) -> None:
@@ -592,7 +562,7 @@ def _apply_override(config: Dict[str, Any], override: Override) -> None:
             child = node[part] = {}
         elif not isinstance(child, (dict, list)):
             parent = ".".join(parents[: depth + 1])
-            raise override_error(f"Cannot set {key!r}: {parent!r} is a {_type_name(child)}, not a mapping", override)
+            raise override_error(f"Cannot set {key!r}: {parent!r} is a {config_type_name(child)}, not a mapping", override)
         node = child
     exists = _child(node, leaf) is not _MISSING
     if kind in ("set", "delete") and not exists:
@@ -648,9 +618,3 @@ def suggest_key(config: Dict[str, Any], key: str) -> str:
         if candidate.count(".") == len(parts) - 1 and min(ratios) >= 0.6:
             scored.append((-sum(ratios), candidate))
     return suggest(key, [c for _, c in sorted(scored)[:3]], cutoff=0)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string"}.get(type(value), type(value).__name__)

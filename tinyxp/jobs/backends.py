@@ -14,7 +14,7 @@ import re
 import shlex
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Tuple
 
-from .errors import SchedulerError, suggest
+from ..errors import SchedulerError, suggest
 
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
 PREEMPT_EXIT_CODE = 99  # OAR (-t idempotent), SGE and LSF (-Q 99) resubmit a job that exits with it
@@ -290,21 +290,18 @@ def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeou
     Standard output and error come back together, as a user would see them. Raises
     SchedulerError when the command is not found or does not finish in time.
     """
-    import subprocess
+    from .._commands import NOT_FOUND, TIMEOUT, CommandNotRun
+    from .._commands import run_command as run
 
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     try:
-        done = subprocess.run(
-            list(argv), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
-        )
-    except FileNotFoundError:
-        raise SchedulerError(f"Cannot run {argv[0]!r}: command not found on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise SchedulerError(f"Cannot run {render_command(argv)!r}: no answer after {timeout:g} s") from None
-    finally:
-        if stdin_path:
-            stdin.close()
-    return done.returncode, done.stdout.decode("utf-8", "replace")
+        status, output, _ = run(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True)
+    except CommandNotRun as err:
+        if err.why == NOT_FOUND:
+            raise SchedulerError(f"Cannot run {argv[0]!r}: command not found on PATH") from None
+        if err.why == TIMEOUT:
+            raise SchedulerError(f"Cannot run {render_command(argv)!r}: no answer after {timeout:g} s") from None
+        raise SchedulerError(f"Cannot run {render_command(argv)!r}: {err.detail}") from None
+    return status, output.decode("utf-8", "replace")
 
 
 def parse_job_id(scheduler: str, output: str) -> Dict[str, Any]:
@@ -436,8 +433,9 @@ class SchedulerWarning(UserWarning):
 
 def _pending_slurm_runs(log_dir: str, run_dirs: Optional[Sequence[str]]) -> Dict[str, str]:
     """job id -> run dir of the PENDING runs submitted to SLURM (info.yaml read as bytes first)."""
-    from .errors import TinyxpError
-    from .logger import INFO_FILE, METADATA_DIR, read_yaml
+    from ..errors import TinyxpError
+    from .._contract import INFO_FILE, METADATA_DIR
+    from .._files import read_yaml
 
     if run_dirs is None:
         try:
@@ -528,8 +526,9 @@ def settle_pending_runs(log_dir: str, *, run_dirs: Optional[Sequence[str]] = Non
     """
     from datetime import datetime, timezone
 
-    from .errors import TinyxpError
-    from .logger import INFO_FILE, METADATA_DIR, read_yaml, update_info
+    from ..errors import TinyxpError
+    from .._contract import INFO_FILE, METADATA_DIR
+    from .._files import read_yaml, update_info
 
     jobs = _pending_slurm_runs(log_dir, run_dirs)
     if not jobs:

@@ -21,10 +21,12 @@ import time
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from .errors import ReaderError, TinyxpError, suggest
-from .frame import TYPE_NAMES, DataFrame, Row, summarize, type_name
-from .logger import _is_run_id, write_atomic
-from .yaml import load as load_yaml
+from ..errors import ReaderError, TinyxpError, suggest
+from .._values import FIELD_TYPES, type_name
+from .frame import DataFrame, Row, summarize
+from .._contract import is_run_id
+from .._files import write_atomic
+from ..yaml import load as load_yaml
 
 INDEX_VERSION = 1
 INDEX_NAME = "index.json"
@@ -270,7 +272,7 @@ def sorted_run_names(log_dir: str) -> List[str]:
     names = []
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if _is_run_id(entry.name) and entry.is_dir():
+            if is_run_id(entry.name) and entry.is_dir():
                 names.append(entry.name)
     names.sort(key=int)
     return names
@@ -490,7 +492,7 @@ def collect_fields(entries: Iterator[Dict[str, Any]]) -> Dict[str, str]:
             artifacts[f"artifacts.{artifact}"] = None
     kinds: Dict[str, set] = {}
     for name, kind in seen:
-        kinds.setdefault(name, set()).add(TYPE_NAMES.get(kind) or kind.__name__)
+        kinds.setdefault(name, set()).add(FIELD_TYPES.get(kind) or kind.__name__)
     fields = {name: "|".join(sorted(found)) for name, found in sorted(kinds.items(), key=field_order)}
     for name, found in sorted(metric_kinds.items()):
         fields[name] = f"list[{'|'.join(sorted(found)) or 'any'}]"
@@ -582,8 +584,8 @@ def describe_run(run_dir: str, lost_after: float = 600) -> str:
     be read is named in its section, and the rest is shown.
     """
     from .frame import format_cell, format_table, read_metric_file
-    from .logger import read_yaml
-    from .yaml import dump
+    from .._files import read_yaml
+    from ..yaml import dump
 
     info_path = os.path.join(run_dir, "metadata", "info.yaml")
     if not os.path.isfile(info_path):

@@ -14,9 +14,9 @@ import shlex
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .config import xp_setting
-from .errors import SchedulerError, suggest
-from .scheduler import JobSpec, ShellText, Task, get_backend, render_command, render_script
+from ..config.compose import xp_setting
+from ..errors import SchedulerError, suggest
+from .backends import JobSpec, ShellText, Task, get_backend, render_command, render_script
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
@@ -57,8 +57,8 @@ class Submitted(NamedTuple):
 
 
 def _without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KEYS) -> List[str]:
-    from .errors import OverrideError
-    from .overrides import parse_override
+    from ..errors import OverrideError
+    from ..config.overrides import parse_override
 
     keep = []
     for token in setting_tokens:
@@ -73,7 +73,7 @@ def _without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_K
 
 def job_tokens(setting_tokens: Sequence[str], run_id: int, log_dir: str) -> List[str]:
     """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
-    from .overrides import make_override
+    from ..config.overrides import make_override
 
     own = [make_override("set", "xp.run_id", run_id).text, make_override("set", "xp.log_dir", log_dir).text]
     return [*_without_job_keys(setting_tokens), *own, "xp.scheduler=null"]
@@ -94,7 +94,7 @@ def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]
     import socket
     from datetime import datetime, timezone
 
-    from . import __version__
+    from .. import __version__
 
     try:
         user = getpass.getuser()
@@ -137,7 +137,8 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
     allocated and the scripts go to script_dir. On an error the run directories made
     so far are removed.
     """
-    from .logger import METADATA_DIR, allocate_run_dir, ensure_log_dir, write_atomic, write_yaml
+    from .._contract import METADATA_DIR
+    from .._files import allocate_run_dir, ensure_log_dir, write_atomic, write_yaml
 
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
@@ -171,7 +172,7 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
             jobs_dir = script_dir or os.path.join(sweep.log_dir, JOBS_DIR)
             if not dry:
                 ensure_log_dir(jobs_dir)  # SLURM fails a job silently when its log folder is missing
-            from .scheduler import array_log_paths, max_array_size
+            from .backends import array_log_paths, max_array_size
 
             stdout, stderr = array_log_paths(sweep.scheduler, os.path.join(sweep.log_dir, JOBS_DIR))
             size = max_array_size(sweep.scheduler)
@@ -217,8 +218,8 @@ def submit_sweep(sweep: Sweep) -> List[Submitted]:
     of that job and of every later job are marked FAILED (not submitted), and the
     message lists the jobs that were submitted.
     """
-    from .logger import update_info
-    from .scheduler import submit_script
+    from .._files import update_info
+    from .backends import submit_script
 
     jobs = prepare(sweep)
     done: List[Submitted] = []
@@ -278,13 +279,13 @@ def write_dry_run(sweep: Sweep, script_dir: str) -> List[Tuple[str, str]]:
 
     Run ids are the ones the runs would get now. Returns (path, text) per job.
     """
-    from .logger import _is_run_id
+    from .._contract import is_run_id
 
     try:
         names = os.listdir(sweep.log_dir)
     except OSError:
         names = []
-    first = max((int(n) for n in names if _is_run_id(n)), default=0) + 1
+    first = max((int(n) for n in names if is_run_id(n)), default=0) + 1
     jobs = prepare(sweep, run_ids=list(range(first, first + len(sweep.settings))), script_dir=script_dir)
     return [(path, text) for _, path, text in jobs]
 
@@ -296,7 +297,7 @@ def _print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = 
 
 def _own_directives(scheduler: str, options: Sequence[str], where: str) -> List[str]:
     """options without those tinyxp sets itself (log paths, arrays), each left out with a warning."""
-    from .scheduler import owned_option
+    from .backends import owned_option
 
     kept = []
     for option in options:
@@ -326,7 +327,7 @@ def _check_submittable(xp: Any) -> None:
 
 def _record_git(script: str, log_dir: str) -> Optional[Dict[str, Any]]:
     """info.git for the PENDING runs of a script submitted now (None outside a repository)."""
-    from .git import start_recording
+    from ..run.git import start_recording
 
     return start_recording(os.path.dirname(os.path.abspath(script)), exclude=[log_dir])()
 
@@ -335,9 +336,9 @@ def _snapshot_setup(state: str) -> str:
     """The setup line passing a snapshot's state (JSON) to the job: only SLURM and LSF
     pass the submitting environment on, and the job records from it what the
     submission did (xp.dirty's choice, the patch)."""
-    from .git import ENV_IN_SNAPSHOT
+    from .._contract import SNAPSHOT_ENV
 
-    return f"export {ENV_IN_SNAPSHOT}={shlex.quote(state)}"
+    return f"export {SNAPSHOT_ENV}={shlex.quote(state)}"
 
 
 def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], configs: List[Any], xp: Any) -> int:
@@ -347,9 +348,9 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
     the composed Config of each. Returns the exit status for the launcher. Raises
     SchedulerError for an unknown scheduler or a failed submission.
     """
-    from .overrides import setting_tokens
+    from ..config.overrides import setting_tokens
 
-    from .launcher import SNAPSHOT_ENV
+    from .._contract import SNAPSHOT_ENV
 
     scheduler = xp_setting(xp, "scheduler")
     get_backend(scheduler)
@@ -536,7 +537,7 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     setup: List[str] = []
     commands: List[Command] = []
     after: List[str] = []
-    from .scheduler import DIRECTIVE_PREFIXES
+    from .backends import DIRECTIVE_PREFIXES
 
     for number, starts, line in _logical_lines(text, path):
         offset = starts[0][1]
@@ -609,7 +610,7 @@ def _special_message(word: str, char: str) -> str:
 
 def _command_xp(config_dir: str, setting: Sequence[Any]) -> Dict[str, Any]:
     """The xp settings of a command's setting: defaults, configs/tinyxp.yaml, xp.* tokens."""
-    from .config import compose_xp
+    from ..config.compose import compose_xp
 
     return dict(_to_plain(compose_xp(config_dir, setting)))
 
@@ -621,8 +622,8 @@ def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> Opti
     compose here (a `${env:...}` that the job's setup lines export, say) is left to the
     job, which writes config.yaml when it starts.
     """
-    from .config import compose
-    from .errors import ConfigError
+    from ..config.compose import compose
+    from ..errors import ConfigError
 
     if not os.path.isdir(config_dir):
         return None
@@ -651,7 +652,7 @@ def _snapshot_job(command: Command, target: str, xp: Dict[str, Any], job: _Job) 
     """
     import json
 
-    from . import git
+    from ..run import git
 
     script = os.path.abspath(os.path.join(job.work_dir, target))
     module = len(command.command) > 1 and command.command[-2] == "-m"
@@ -677,8 +678,8 @@ def submit_job_script(
     printed, and nothing is submitted. Raises SchedulerError (bad script, failed
     submission) or OverrideError (bad override on a python line).
     """
-    from .errors import TinyxpError
-    from .overrides import expand_sweeps, parse_command_line, setting_tokens
+    from ..errors import TinyxpError
+    from ..config.overrides import expand_sweeps, parse_command_line, setting_tokens
 
     try:
         with open(path, encoding="utf-8") as file:
@@ -741,7 +742,7 @@ def submit_job_script(
         )
         if dry_run:
             folder = os.path.join(log_dir, ".tinyxp", "dry-run")
-            from .logger import ensure_log_dir
+            from .._files import ensure_log_dir
 
             ensure_log_dir(folder)
             for script_path, script_text in write_dry_run(sweep, folder):

@@ -11,18 +11,10 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping
 
-from . import yaml
-from .errors import ConfigError, OverrideError, suggest
-from .overrides import (
-    Override,
-    Sweep,
-    apply_overrides,
-    copy_tree,
-    lookup,
-    override_error,
-    parse_override,
-    suggest_key,
-)
+from .. import yaml
+from ..errors import ConfigError, OverrideError, suggest
+from .overrides import Override, Sweep, apply_overrides, override_error, parse_override, suggest_key
+from .._values import config_type_name, copy_tree, lookup
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -241,12 +233,8 @@ def _load_mapping(path: str) -> Dict[str, Any]:
     if content is None:
         return {}
     if not isinstance(content, dict):
-        raise ConfigError(f"Expected a mapping at the top of the file, got a {_kind(content)}", path=path)
+        raise ConfigError(f"Expected a mapping at the top of the file, got a {config_type_name(content)}", path=path)
     return content
-
-
-def _kind(value: Any) -> str:
-    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), type(value).__name__)
 
 
 def find_primary(config_path: str) -> str:
@@ -443,7 +431,7 @@ def _parse_defaults(entries: Any, path: str) -> List[Tuple[str, Optional[str]]]:
     if entries is None:
         return []
     if not isinstance(entries, list):
-        raise ConfigError(f"Expected a list after 'defaults:', got a {_kind(entries)}", path=path)
+        raise ConfigError(f"Expected a list after 'defaults:', got a {config_type_name(entries)}", path=path)
     result = []
     for entry in entries:
         if entry == SELF_ENTRY:
@@ -617,7 +605,7 @@ def _choices(expected: Any) -> Optional[Tuple[Any, ...]]:
 
 
 def _scheduler_names() -> List[str]:
-    from .scheduler import BACKENDS
+    from ..jobs.backends import BACKENDS
 
     return list(BACKENDS)
 

@@ -23,7 +23,8 @@ import operator
 import re
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
-from .errors import QueryError, suggest
+from .._values import type_name
+from ..errors import QueryError, suggest
 
 Predicate = Callable[[Dict[str, Any], Callable[[str, str], Any]], bool]
 
@@ -323,8 +324,6 @@ def unknown_field_message(name: str, fields: Dict[str, str]) -> str:
 
 def literal_kind(value: Any) -> str:
     """null, bool, number, str or list: what a literal can be compared with."""
-    from .frame import type_name
-
     kind = type_name(value)
     return "number" if kind in ("int", "float") else kind
 

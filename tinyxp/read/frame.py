@@ -16,7 +16,8 @@ import math
 import os
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .errors import ReaderError, suggest
+from .._values import type_name
+from ..errors import ReaderError, suggest
 
 Map = Tuple[Any, ...]
 MAX_REPR_ROWS = 20
@@ -26,14 +27,6 @@ NOT_LOADED = "…"
 
 
 # -- values --------------------------------------------------------------------------
-
-
-TYPE_NAMES = {type(None): "null", bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list", dict: "dict"}
-
-
-def type_name(value: Any) -> str:
-    """The type name a field reports: null, bool, int, float, str, list or dict."""
-    return TYPE_NAMES.get(type(value)) or type(value).__name__
 
 
 def read_metric_file(path: str) -> Dict[str, List[Any]]:

@@ -21,13 +21,12 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .config import xp_setting
-from .errors import ConfigError, GitError
+from ..config.compose import xp_setting
+from .._contract import SNAPSHOT_ENV, SNAPSHOT_MARKER
+from ..errors import ConfigError, GitError
 
-ENV_IN_SNAPSHOT = "TINYXP_IN_SNAPSHOT"
 MAX_CHANGED = 50  # paths kept in info.git.changed; n_changed has the full count
 PATCH_NAME = "uncommitted.patch"
-SNAPSHOT_MARKER = ".tinyxp-snapshot.json"
 REQUIREMENTS_NAME = "requirements.txt"
 RE_OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 RE_SNAPSHOT_OVERRIDE = re.compile(r"^\+{0,2}xp\.(snapshot|log_dir)=")
@@ -46,40 +45,22 @@ def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, 
     Raises GitError naming the repository, the command and git's own output when git
     is missing or the command fails.
     """
-    import subprocess
+    from .._commands import NO_FOLDER, NOT_FOUND, CommandNotRun, render_command, run_command
 
     command = ["git", *args]
     try:
-        proc = subprocess.run(
-            command,
-            cwd=cwd,
-            env=None if env is None else {**os.environ, **env},
-            input=None if stdin_text is None else stdin_text.encode("utf-8"),
-            stdin=subprocess.DEVNULL if stdin_text is None else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        status, stdout, stderr = run_command(
+            command, cwd=cwd, env=env, input=None if stdin_text is None else stdin_text.encode("utf-8")
         )
-    except OSError as err:
-        if not os.path.isdir(cwd):
-            reason = "the folder does not exist"
-        elif isinstance(err, FileNotFoundError):
-            reason = "git is not installed (not found on PATH)"
-        else:
-            reason = err.strerror or str(err)
-        raise GitError(f"Cannot run `{_command_text(command)}` in {cwd}: {reason}") from None
-    if proc.returncode != 0:
-        output = (proc.stderr.strip() or proc.stdout.strip()).decode("utf-8", "replace")
+    except CommandNotRun as err:
+        reasons = {NO_FOLDER: "the folder does not exist", NOT_FOUND: "git is not installed (not found on PATH)"}
+        raise GitError(f"Cannot run `{render_command(command)}` in {cwd}: {reasons.get(err.why, err.detail)}") from None
+    if status != 0:
+        output = (stderr.strip() or stdout.strip()).decode("utf-8", "replace")
         raise GitError(
-            f"Cannot run `{_command_text(command)}` in {cwd}: "
-            + (output or f"git exited with status {proc.returncode}")
+            f"Cannot run `{render_command(command)}` in {cwd}: " + (output or f"git exited with status {status}")
         )
-    return proc.stdout if raw else proc.stdout.decode("utf-8", "replace")
-
-
-def _command_text(command: List[str]) -> str:
-    import shlex
-
-    return " ".join(shlex.quote(arg) for arg in command)
+    return stdout if raw else stdout.decode("utf-8", "replace")
 
 
 # ---------------------------------------------------------------------------- recording
@@ -214,11 +195,11 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     read either), with a warning the first time.
     In a run started from a snapshot, it returns what the parent process recorded.
     """
-    inherited = os.environ.get(ENV_IN_SNAPSHOT)
+    inherited = os.environ.get(SNAPSHOT_ENV)
     if not inherited:
         inherited = read_snapshot_marker(script_dir)
         if inherited:  # the rest of the run, and its own child processes, see what a relaunch passes
-            os.environ[ENV_IN_SNAPSHOT] = inherited
+            os.environ[SNAPSHOT_ENV] = inherited
     if inherited:
         info = snapshot_git_info(load_snapshot_env(inherited))
         return lambda wait=True: dict(info)
@@ -304,10 +285,10 @@ def load_snapshot_env(text: str) -> Dict[str, Any]:
     try:
         state = json.loads(text)
     except ValueError as err:
-        raise GitError(f"Invalid {ENV_IN_SNAPSHOT} environment variable: {err}") from None
+        raise GitError(f"Invalid {SNAPSHOT_ENV} environment variable: {err}") from None
     missing = [key for key in ("commit", "branch", "root", "snapshot_dir") if not isinstance(state, dict) or key not in state]
     if missing:
-        raise GitError(f"Invalid {ENV_IN_SNAPSHOT} environment variable: missing {', '.join(missing)}")
+        raise GitError(f"Invalid {SNAPSHOT_ENV} environment variable: missing {', '.join(missing)}")
     return state
 
 
@@ -318,10 +299,10 @@ def snapshot_info_for_run(run_dir: str) -> Optional[Dict[str, Any]]:
     xp.dirty=patch, and returns the fields to merge into info.git (None when not run
     from a snapshot). Raises GitError when the patch cannot be copied.
     """
-    text = os.environ.get(ENV_IN_SNAPSHOT)
+    text = os.environ.get(SNAPSHOT_ENV)
     if not text:
         return None
-    from .logger import write_atomic
+    from .._files import write_atomic
 
     state = load_snapshot_env(text)
     metadata = os.path.join(run_dir, "metadata")
@@ -379,7 +360,7 @@ def relaunch_in_snapshot(script_path: str, argv: List[str], xp: Any) -> int:
     import json
 
     env = dict(os.environ)
-    env[ENV_IN_SNAPSHOT] = json.dumps(plan)
+    env[SNAPSHOT_ENV] = json.dumps(plan)
     python_path = [_snapshot_copy(path, root, snapshot) for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]
     if module is None:
         command = [sys.executable, snap_entry]
@@ -463,7 +444,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     root, snapshot_dir, dirty_mode, patch (the saved patch file or None), auto_commit.
     Raises GitError and ConfigError as relaunch_in_snapshot does.
     """
-    from .config import check_xp_value
+    from ..config.compose import check_xp_value
 
     mode = xp_setting(xp, "dirty")
     problem = check_xp_value("dirty", mode)
@@ -503,7 +484,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
             import hashlib
 
             name = f"{commit}-{hashlib.sha256(patch).hexdigest()[:12]}"
-            from .logger import write_atomic
+            from .._files import write_atomic
 
             _make_snapshot_parent(root, snapshot_parent)
             plan["patch"] = os.path.join(snapshot_parent, name + ".patch")
@@ -623,7 +604,7 @@ def _make_snapshot_parent(root: str, folder: str) -> None:
     ignore = os.path.join(os.path.dirname(folder), ".gitignore")
     if not os.path.exists(ignore):
         # snapshots are often kept inside the repository: they must not make it dirty
-        from .logger import write_atomic
+        from .._files import write_atomic
 
         try:
             write_atomic(ignore, b"# snapshots written by tinyxp: not part of the repository\n*\n")

@@ -1,0 +1,52 @@
+"""What files and processes agree on: names of files and folders, statuses, environment variables.
+
+The one home of these facts (docs/format.md describes them for users). It imports
+nothing, so every part of tinyxp can use it at no cost.
+"""
+from __future__ import annotations
+
+# inside a run directory
+METADATA_DIR = "metadata"
+METRICS_DIR = "metrics"
+ARTIFACTS_DIR = "artifacts"
+INFO_FILE = "info.yaml"
+CONFIG_FILE = "config.yaml"
+XP_FILE = "xp.yaml"
+TRACEBACK_FILE = "traceback.txt"
+HEARTBEAT_FILE = "heartbeat"
+SCRIPT_FILE = "script.sh"
+STDOUT_FILE = "stdout.log"
+STDERR_FILE = "stderr.log"
+METRIC_SUFFIX = ".jsonl"
+
+# inside the log directory
+TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
+TMP_PREFIX = ".tmp-"  # a file being written, moved into place with os.replace
+
+STATUSES = ("PENDING", "RUNNING", "COMPLETE", "FAILED", "INTERRUPTED")
+LIVE_STATUSES = ("RUNNING", "PENDING")
+
+# set for a process that runs from a git snapshot: a JSON description of the snapshot
+SNAPSHOT_ENV = "TINYXP_IN_SNAPSHOT"
+# a snapshot's own description of itself, for jobs started without SNAPSHOT_ENV
+SNAPSHOT_MARKER = ".tinyxp-snapshot.json"
+# set by the job scripts tinyxp writes: the run directory the job runs in
+RUN_DIR_ENV = "TINYXP_RUN_DIR"
+
+# per scheduler, the variable holding the job id inside a job
+JOB_ID_ENVS = {
+    "slurm": "SLURM_JOB_ID",
+    "oar": "OAR_JOB_ID",
+    "pbs": "PBS_JOBID",
+    "torque": "PBS_JOBID",
+    "sge": "JOB_ID",
+    "lsf": "LSB_JOBID",
+}
+
+# seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
+DEFAULT_SIGNAL_GRACE = 120
+
+
+def is_run_id(name: str) -> bool:
+    """Whether a folder name is a run id: a decimal integer without leading zeros."""
+    return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))

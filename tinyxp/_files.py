@@ -1,0 +1,161 @@
+"""Files of a run directory: atomic writes, YAML files, run-id allocation, info.yaml updates.
+
+Rewritten files go through a `.tmp-*` file in the same folder and os.replace, so a
+crash never leaves half a file (docs/format.md).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from itertools import count
+
+from ._contract import INFO_FILE, METADATA_DIR, TMP_PREFIX, is_run_id
+from .errors import LoggerError
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import IO, Any, Callable, Dict, Optional, Tuple
+
+MAX_ALLOCATION_ATTEMPTS = 10_000
+
+_tmp_counter = count()  # next() on a count is atomic in CPython: unique names across threads
+
+
+def os_reason(err: OSError) -> str:
+    return err.strerror or str(err)
+
+
+# per log folder, the last id this process allocated there and the folder's state just
+# after: while the folder is unchanged the next id is that one + 1, without listing it
+# again (a listing per run is quadratic over a 1,000-job submission)
+_LAST_ALLOCATED: Dict[str, Tuple[int, Tuple[int, int, int]]] = {}
+
+
+def _folder_state(folder: str) -> Tuple[int, int, int]:
+    """What changes when an entry is added to or removed from folder, or folder replaced."""
+    info = os.stat(folder)
+    return info.st_ino, info.st_mtime_ns, info.st_nlink
+
+
+def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
+    """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
+
+    Safe when many processes allocate at once: os.mkdir fails for all but one of them,
+    and the others list the folder again and try the next id. A process lists log_dir
+    only when the folder changed since its own last allocation there (one stat
+    otherwise). Raises LoggerError when log_dir cannot be created or written.
+    """
+    log_dir = os.path.abspath(log_dir)
+    ensure_log_dir(log_dir)
+    run_id: Optional[int] = None
+    last = _LAST_ALLOCATED.get(log_dir)
+    if last is not None and last[1] == _folder_state(log_dir):
+        run_id = last[0] + 1
+    for _ in range(MAX_ALLOCATION_ATTEMPTS):
+        if run_id is None:
+            try:
+                names = os.listdir(log_dir)
+            except OSError as err:
+                raise LoggerError(f"Cannot read the log directory {log_dir!r}: {os_reason(err)}") from None
+            run_id = max((int(name) for name in names if is_run_id(name)), default=0) + 1
+        run_dir = os.path.join(log_dir, str(run_id))
+        try:
+            os.mkdir(run_dir)
+        except FileExistsError:
+            run_id = None  # another process took it, and maybe more: list again
+            continue
+        except OSError as err:
+            raise LoggerError(f"Cannot create a run directory in {log_dir!r}: {os_reason(err)}") from None
+        _LAST_ALLOCATED[log_dir] = (run_id, _folder_state(log_dir))
+        return run_id, run_dir
+    raise LoggerError(f"Cannot allocate a run id in {log_dir!r}: {MAX_ALLOCATION_ATTEMPTS} attempts collided")
+
+
+def ensure_log_dir(log_dir: str) -> None:
+    """Create log_dir (and its parents) if needed; raises LoggerError when impossible or read-only."""
+    if not os.path.isdir(log_dir):
+        if os.path.exists(log_dir):
+            raise LoggerError(f"Cannot use {log_dir!r} as the log directory: it is a file, not a folder")
+        try:
+            os.makedirs(log_dir, exist_ok=True)
+        except OSError as err:
+            raise LoggerError(f"Cannot create the log directory {log_dir!r}: {os_reason(err)}") from None
+    if not os.access(log_dir, os.W_OK | os.X_OK):
+        raise LoggerError(f"Cannot write to the log directory {log_dir!r}: Permission denied")
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform; the file itself is synced
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_with(path: str, write: Callable[[IO[Any]], None], *, binary: bool = True, fsync: bool = False) -> None:
+    """Call write(file) on a `.tmp-*` file beside path, then move it onto path.
+
+    The previous file stays whole until the new one is complete: a crash leaves at
+    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{name}")
+    try:
+        with open(tmp, "xb" if binary else "x", **({} if binary else {"encoding": "utf-8"})) as file:
+            write(file)
+            if fsync:
+                file.flush()
+                os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if fsync:
+        _fsync_dir(folder)
+
+
+def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:
+    """Replace the file at path with data in one step (temp file + os.replace)."""
+    write_with(path, lambda file: file.write(data), binary=isinstance(data, bytes), fsync=fsync)
+
+
+def write_yaml(path: str, obj: Any) -> None:
+    """Write obj as block YAML to path atomically."""
+    from . import yaml
+
+    write_atomic(path, yaml.dump(obj))
+
+
+def read_yaml(path: str) -> Any:
+    """Read a YAML file; raises YAMLError naming the path on malformed content."""
+    from . import yaml
+
+    with open(path, encoding="utf-8") as file:
+        return yaml.load(file.read(), path=path)
+
+
+_info_lock = threading.Lock()  # info.yaml is updated from the main thread and the heartbeat thread
+
+
+def update_info(run_dir: str, **fields: Any) -> Dict[str, Any]:
+    """Set fields in <run_dir>/metadata/info.yaml (read, modify, replace atomically).
+
+    Returns the new content. A missing info.yaml is created.
+    """
+    path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
+    with _info_lock:
+        try:
+            info = read_yaml(path)
+        except FileNotFoundError:
+            info = {}
+        info.update(fields)
+        write_yaml(path, info)
+    return info

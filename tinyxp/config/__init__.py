@@ -1,0 +1,1 @@
+"""Composition: the command-line grammar and sweeps, config files, interpolation, the xp settings."""

@@ -1,0 +1,1 @@
+"""Submission to HPC schedulers: one table row per scheduler, job scripts, queued runs."""

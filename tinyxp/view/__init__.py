@@ -1,0 +1,1 @@
+"""Presentation of what read/ returns: text tables and run descriptions."""
