@@ -462,10 +462,10 @@ class QuickstartTest(LaunchTestCase):
 REQUEUED = """\
 import time
 import tinyxp
-from tinyxp.jobs import backends as scheduler
+from tinyxp.run import job
 
-scheduler.job_from_environment = lambda: {"name": "slurm", "job_id": "42", "array_job_id": None, "array_task_id": None}
-scheduler.requeue_current_job = lambda job: print("requeue", job["job_id"], flush=True)
+job.job_from_environment = lambda: {"name": "slurm", "job_id": "42", "array_job_id": None, "array_task_id": None}
+job.requeue_current_job = lambda job: print("requeue", job["job_id"], flush=True)
 
 @tinyxp.launch()
 def train(ctx):

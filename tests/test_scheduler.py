@@ -7,6 +7,7 @@ import unittest
 from unittest import mock
 
 from tinyxp.jobs import backends as scheduler
+from tinyxp.run import job
 from tinyxp.errors import SchedulerError
 from tinyxp.jobs.backends import JobSpec, Task
 
@@ -324,13 +325,13 @@ class EnvironmentTest(unittest.TestCase):
                 clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "OAR_", "PBS_", "SGE_", "LSB_"))}
                 clean.pop("JOB_ID", None)
                 with mock.patch.dict(os.environ, {**clean, **env}, clear=True):
-                    self.assertEqual(scheduler.job_from_environment(), expected)
+                    self.assertEqual(job.job_from_environment(), expected)
 
     def test_requeue_targets_the_array_task(self):
         log = fake_env(self)
-        scheduler.requeue_current_job({"name": "slurm", "job_id": "15", "array_job_id": "12", "array_task_id": 3})
-        scheduler.requeue_current_job({"name": "slurm", "job_id": "16", "array_job_id": None, "array_task_id": None})
-        scheduler.requeue_current_job({"name": "oar", "job_id": "20", "array_job_id": None, "array_task_id": None})
+        job.requeue_current_job({"name": "slurm", "job_id": "15", "array_job_id": "12", "array_task_id": 3})
+        job.requeue_current_job({"name": "slurm", "job_id": "16", "array_job_id": None, "array_task_id": None})
+        job.requeue_current_job({"name": "oar", "job_id": "20", "array_job_id": None, "array_task_id": None})
         self.assertEqual(read_lines(log), ["scontrol requeue 12_3", "scontrol requeue 16"])
 
     def test_failed_requeue(self):
@@ -341,7 +342,7 @@ class EnvironmentTest(unittest.TestCase):
         os.chmod(os.path.join(folder, "scontrol"), 0o755)
         with mock.patch.dict(os.environ, {"PATH": folder}):
             with self.assertRaises(SchedulerError) as caught:
-                scheduler.requeue_current_job({"name": "slurm", "job_id": "9", "array_job_id": None, "array_task_id": None})
+                job.requeue_current_job({"name": "slurm", "job_id": "9", "array_job_id": None, "array_task_id": None})
         self.assertEqual(
             str(caught.exception),
             "Cannot requeue SLURM job 9: scontrol exited with status 1:\n    scontrol: error: Invalid job id specified",

@@ -20,7 +20,7 @@ from .support import script_env, task_script, temp_dir, write_files
 from tinyxp.run import git
 from tinyxp import launcher
 from tinyxp.jobs import backends as scheduler
-from tinyxp._contract import JOB_ID_ENVS
+from tinyxp._contract import JOB_ID_ENVS, SCHEDULERS
 from tinyxp.errors import OverrideError
 from tinyxp.config.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
 
@@ -121,6 +121,7 @@ class ShortcutTest(unittest.TestCase):
 
     def test_job_id_variables_are_the_backends(self):
         self.assertEqual({name: b.job_id_env for name, b in scheduler.BACKENDS.items()}, JOB_ID_ENVS)
+        self.assertEqual(tuple(scheduler.BACKENDS), SCHEDULERS)
 
     def test_work_tree_test_is_gits(self):
         root = temp_dir(self)

@@ -18,12 +18,22 @@ OS_ERROR = "os error"
 
 
 class CommandNotRun(Exception):
-    """The command could not run to its end: `why` is one of the constants above."""
+    """The command could not run to its end: `why` is one of the constants above, `reason` says it."""
 
     def __init__(self, why: str, detail: str = "") -> None:
         super().__init__(why, detail)
         self.why = why
         self.detail = detail
+
+    @property
+    def reason(self) -> str:
+        if self.why == NOT_FOUND:
+            return "command not found on PATH"
+        if self.why == NO_FOLDER:
+            return "the folder does not exist"
+        if self.why == TIMEOUT:
+            return f"no answer after {self.detail} s"
+        return self.detail
 
 
 def run_command(

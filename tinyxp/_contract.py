@@ -42,6 +42,24 @@ JOB_ID_ENVS = {
     "sge": "JOB_ID",
     "lsf": "LSB_JOBID",
 }
+# per scheduler, the variables holding an array task's index, and the array's own id (first set wins)
+ARRAY_TASK_ENVS = {
+    "slurm": ("SLURM_ARRAY_TASK_ID",),
+    "oar": ("OAR_ARRAY_INDEX",),
+    "pbs": ("PBS_ARRAY_INDEX",),
+    "torque": ("PBS_ARRAYID",),
+    "sge": ("SGE_TASK_ID",),
+    "lsf": ("LSB_JOBINDEX",),
+}
+ARRAY_JOB_ENVS = {
+    "slurm": ("SLURM_ARRAY_JOB_ID",),
+    "oar": ("OAR_ARRAY_ID",),
+    "pbs": ("PBS_ARRAY_ID",),
+    "torque": ("PBS_JOBID",),
+    "sge": ("JOB_ID",),
+    "lsf": ("LSB_JOBID",),
+}
+SCHEDULERS = tuple(JOB_ID_ENVS)  # the names xp.scheduler accepts, one row each in jobs/backends.py
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
 DEFAULT_SIGNAL_GRACE = 120

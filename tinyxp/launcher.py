@@ -309,11 +309,11 @@ def _job_from_environment() -> Optional[Dict[str, Any]]:
 
     Its module builds NamedTuples (a few ms); no job is known without one of JOB_ID_ENVS.
     """
-    if "tinyxp.jobs.backends" not in sys.modules and not any(os.environ.get(name) for name in JOB_ID_ENVS.values()):
+    if "tinyxp.run.job" not in sys.modules and not any(os.environ.get(name) for name in JOB_ID_ENVS.values()):
         return None
-    from .jobs import backends as scheduler
+    from .run import job
 
-    return scheduler.job_from_environment()
+    return job.job_from_environment()
 
 
 def _print_summary(total: int, failures: List[Any]) -> None:
@@ -563,10 +563,10 @@ class _Run:
         if not self.job:
             print("tinyxp: warning: xp.requeue is set but this process is not a scheduler job", file=sys.stderr)
             return
-        from .jobs import backends as scheduler
+        from .run.job import requeue_current_job
 
         try:
-            scheduler.requeue_current_job(self.job)
+            requeue_current_job(self.job)
         except TinyxpError as err:  # the run is INTERRUPTED already: say why it will not come back
             print(f"tinyxp: error: {err}", file=sys.stderr)
 

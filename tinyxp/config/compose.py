@@ -14,6 +14,7 @@ from collections.abc import Mapping, MutableMapping
 from .. import yaml
 from ..errors import ConfigError, OverrideError, suggest
 from .overrides import Override, Sweep, apply_overrides, override_error, parse_override, suggest_key
+from .._contract import SCHEDULERS
 from .._values import config_type_name, copy_tree, lookup
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -600,14 +601,8 @@ def _choices(expected: Any) -> Optional[Tuple[Any, ...]]:
     if isinstance(expected, tuple):
         return expected
     if expected == "scheduler name or null":
-        return (None, *_scheduler_names())
+        return (None, *SCHEDULERS)
     return None
-
-
-def _scheduler_names() -> List[str]:
-    from ..jobs.backends import BACKENDS
-
-    return list(BACKENDS)
 
 
 def _matches(expected: Any, value: Any) -> bool:
@@ -620,8 +615,8 @@ def _matches(expected: Any, value: Any) -> bool:
         return isinstance(value, str)
     if expected == "string or null":
         return value is None or isinstance(value, str)
-    if expected == "scheduler name or null":  # null without importing scheduler.py (every run)
-        return value is None or (isinstance(value, str) and value in _scheduler_names())
+    if expected == "scheduler name or null":
+        return value is None or (isinstance(value, str) and value in SCHEDULERS)
     if expected == "integer or null":
         return value is None or is_int
     if expected == "positive number":

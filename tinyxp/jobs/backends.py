@@ -5,7 +5,6 @@ array syntax, environment variables); `render_script` turns a JobSpec into the t
 of a job script and is pure, so golden files pin it. Every external command
 (sbatch, oarsub, qsub, bsub, scontrol, squeue) goes through `run_command`.
 
-The launcher calls job_from_environment() and requeue_current_job(); keep their signatures.
 """
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ import re
 import shlex
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Tuple
 
+from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_ID_ENVS
 from ..errors import SchedulerError, suggest
 
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
@@ -137,39 +137,39 @@ BACKENDS: Dict[str, Backend] = {
     "slurm": Backend(
         "slurm", "#SBATCH", ("sbatch", "--parsable"),
         re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M),
-        "SLURM_JOB_ID", ("SLURM_ARRAY_TASK_ID",), ("SLURM_ARRAY_JOB_ID",), 0,
+        JOB_ID_ENVS["slurm"], ARRAY_TASK_ENVS["slurm"], ARRAY_JOB_ENVS["slurm"], 0,
         ("%A_%a.out", "%A_%a.err"), _slurm_directives, ("-o", "--output", "-e", "--error", "-a", "--array"),
         forward_signal=True,
     ),
     "oar": Backend(
         "oar", "#OAR", ("oarsub", "-S"),
         re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M),
-        "OAR_JOB_ID", ("OAR_ARRAY_INDEX",), ("OAR_ARRAY_ID",), 1,
+        JOB_ID_ENVS["oar"], ARRAY_TASK_ENVS["oar"], ARRAY_JOB_ENVS["oar"], 1,
         ("%jobid%.out", "%jobid%.err"), _oar_directives,
         ("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
     ),
     "pbs": Backend(
         "pbs", "#PBS", ("qsub",),
         re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
-        "PBS_JOBID", ("PBS_ARRAY_INDEX",), ("PBS_ARRAY_ID",), 0,
+        JOB_ID_ENVS["pbs"], ARRAY_TASK_ENVS["pbs"], ARRAY_JOB_ENVS["pbs"], 0,
         ("^array_index^.out", "^array_index^.err"), _pbs_directives, ("-o", "-e", "-j", "-J"),
     ),
     "torque": Backend(
         "torque", "#PBS", ("qsub",),
         re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
-        "PBS_JOBID", ("PBS_ARRAYID",), ("PBS_JOBID",), 0,
+        JOB_ID_ENVS["torque"], ARRAY_TASK_ENVS["torque"], ARRAY_JOB_ENVS["torque"], 0,
         ("", ""), _torque_directives, ("-o", "-e", "-j", "-t"),
     ),
     "sge": Backend(
         "sge", "#$", ("qsub", "-terse"),
         re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M),
-        "JOB_ID", ("SGE_TASK_ID",), ("JOB_ID",), 1,
+        JOB_ID_ENVS["sge"], ARRAY_TASK_ENVS["sge"], ARRAY_JOB_ENVS["sge"], 1,
         ("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), _sge_directives, ("-o", "-e", "-j", "-t", "-tc"),
     ),
     "lsf": Backend(
         "lsf", "#BSUB", ("bsub",),
         re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M),
-        "LSB_JOBID", ("LSB_JOBINDEX",), ("LSB_JOBID",), 1,
+        JOB_ID_ENVS["lsf"], ARRAY_TASK_ENVS["lsf"], ARRAY_JOB_ENVS["lsf"], 1,
         ("%J_%I.out", "%J_%I.err"), _lsf_directives, ("-o", "-oo", "-e", "-eo"), stdin_script=True,
     ),
 }
@@ -290,17 +290,14 @@ def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeou
     Standard output and error come back together, as a user would see them. Raises
     SchedulerError when the command is not found or does not finish in time.
     """
-    from .._commands import NOT_FOUND, TIMEOUT, CommandNotRun
+    from .._commands import NOT_FOUND, CommandNotRun
     from .._commands import run_command as run
 
     try:
         status, output, _ = run(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True)
     except CommandNotRun as err:
-        if err.why == NOT_FOUND:
-            raise SchedulerError(f"Cannot run {argv[0]!r}: command not found on PATH") from None
-        if err.why == TIMEOUT:
-            raise SchedulerError(f"Cannot run {render_command(argv)!r}: no answer after {timeout:g} s") from None
-        raise SchedulerError(f"Cannot run {render_command(argv)!r}: {err.detail}") from None
+        shown = argv[0] if err.why == NOT_FOUND else render_command(argv)
+        raise SchedulerError(f"Cannot run {shown!r}: {err.reason}") from None
     return status, output.decode("utf-8", "replace")
 
 
@@ -368,56 +365,6 @@ def max_array_size(scheduler: str) -> int:
     if status != 0 or not found:
         return DEFAULT_MAX_ARRAY_SIZE
     return max(1, int(found.group("size")))
-
-
-def job_from_environment() -> Optional[Dict[str, Any]]:
-    """The scheduler job this process runs in, for info.scheduler (None outside a job).
-
-    Keys: name, job_id, array_job_id, array_task_id (and restarts when known).
-    """
-    env = os.environ
-    for name in ("slurm", "oar", "lsf", "sge", "pbs", "torque"):
-        backend = BACKENDS[name]
-        job_id = env.get(backend.job_id_env)
-        if not job_id:
-            continue
-        if name == "sge" and "SGE_TASK_ID" not in env and "SGE_ROOT" not in env:
-            continue  # JOB_ID alone is too common a name to mean SGE
-        if name == "pbs" and "PBS_ARRAYID" in env:
-            continue  # Torque
-        task = next((env[v] for v in backend.task_env if v in env), None)
-        task_id = int(task) if task and task.isdigit() else None
-        if name == "lsf" and task_id == 0:  # LSF sets LSB_JOBINDEX=0 outside arrays
-            task_id = None
-        array_job_id = next((env[v] for v in backend.array_job_env if v in env), None)
-        if task_id is None:
-            array_job_id = None
-        job = {"name": name, "job_id": job_id, "array_job_id": array_job_id, "array_task_id": task_id}
-        restarts = env.get("SLURM_RESTART_COUNT") if name == "slurm" else None
-        if restarts and restarts.isdigit():
-            job["restarts"] = int(restarts)
-        return job
-    return None
-
-
-def requeue_current_job(job: Dict[str, Any]) -> None:
-    """Ask the scheduler to requeue the job this process runs in (xp.requeue=true).
-
-    SLURM: `scontrol requeue` of this job (for an array task `<array id>_<index>`, since
-    the array id alone would requeue every task). OAR, SGE and LSF resubmit the job
-    themselves: the job script exits with status 99 after a preemption signal. PBS and
-    Torque have nothing a job can ask for; the run stays INTERRUPTED. Raises
-    SchedulerError when scontrol fails.
-    """
-    if job.get("name") != "slurm":
-        return
-    if job.get("array_job_id") and job.get("array_task_id") is not None:
-        target = f"{job['array_job_id']}_{job['array_task_id']}"
-    else:
-        target = str(job["job_id"])
-    status, output = run_command(["scontrol", "requeue", target], timeout=60)
-    if status != 0:
-        raise SchedulerError(f"Cannot requeue SLURM job {target}: scontrol exited with status {status}:\n{_indent(output)}")
 
 
 # squeue's %T states of a job that has ended (any other state is a job still alive:

@@ -45,7 +45,7 @@ def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, 
     Raises GitError naming the repository, the command and git's own output when git
     is missing or the command fails.
     """
-    from .._commands import NO_FOLDER, NOT_FOUND, CommandNotRun, render_command, run_command
+    from .._commands import NOT_FOUND, CommandNotRun, render_command, run_command
 
     command = ["git", *args]
     try:
@@ -53,8 +53,8 @@ def run_git(args: List[str], cwd: str, *, env: Optional[Dict[str, str]] = None, 
             command, cwd=cwd, env=env, input=None if stdin_text is None else stdin_text.encode("utf-8")
         )
     except CommandNotRun as err:
-        reasons = {NO_FOLDER: "the folder does not exist", NOT_FOUND: "git is not installed (not found on PATH)"}
-        raise GitError(f"Cannot run `{render_command(command)}` in {cwd}: {reasons.get(err.why, err.detail)}") from None
+        reason = "git is not installed (not found on PATH)" if err.why == NOT_FOUND else err.reason
+        raise GitError(f"Cannot run `{render_command(command)}` in {cwd}: {reason}") from None
     if status != 0:
         output = (stderr.strip() or stdout.strip()).decode("utf-8", "replace")
         raise GitError(

@@ -1,0 +1,66 @@
+"""The scheduler job this process runs in: its ids for info.scheduler, and asking for a requeue."""
+from __future__ import annotations
+
+import os
+
+from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_ID_ENVS
+from ..errors import SchedulerError
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
+
+
+def job_from_environment() -> Optional[Dict[str, Any]]:
+    """The scheduler job this process runs in, for info.scheduler (None outside a job).
+
+    Keys: name, job_id, array_job_id, array_task_id (and restarts when known).
+    """
+    env = os.environ
+    for name in ("slurm", "oar", "lsf", "sge", "pbs", "torque"):
+        job_id = env.get(JOB_ID_ENVS[name])
+        if not job_id:
+            continue
+        if name == "sge" and "SGE_TASK_ID" not in env and "SGE_ROOT" not in env:
+            continue  # JOB_ID alone is too common a name to mean SGE
+        if name == "pbs" and "PBS_ARRAYID" in env:
+            continue  # Torque
+        task = next((env[v] for v in ARRAY_TASK_ENVS[name] if v in env), None)
+        task_id = int(task) if task and task.isdigit() else None
+        if name == "lsf" and task_id == 0:  # LSF sets LSB_JOBINDEX=0 outside arrays
+            task_id = None
+        array_job_id = next((env[v] for v in ARRAY_JOB_ENVS[name] if v in env), None)
+        if task_id is None:
+            array_job_id = None
+        job = {"name": name, "job_id": job_id, "array_job_id": array_job_id, "array_task_id": task_id}
+        restarts = env.get("SLURM_RESTART_COUNT") if name == "slurm" else None
+        if restarts and restarts.isdigit():
+            job["restarts"] = int(restarts)
+        return job
+    return None
+
+
+def requeue_current_job(job: Dict[str, Any]) -> None:
+    """Ask the scheduler to requeue the job this process runs in (xp.requeue=true).
+
+    SLURM: `scontrol requeue` of this job (for an array task `<array id>_<index>`, since
+    the array id alone would requeue every task). OAR, SGE and LSF resubmit the job
+    themselves: the job script exits with status 99 after a preemption signal. PBS and
+    Torque have nothing a job can ask for; the run stays INTERRUPTED. Raises
+    SchedulerError when scontrol fails.
+    """
+    if job.get("name") != "slurm":
+        return
+    if job.get("array_job_id") and job.get("array_task_id") is not None:
+        target = f"{job['array_job_id']}_{job['array_task_id']}"
+    else:
+        target = str(job["job_id"])
+    from .._commands import CommandNotRun, run_command
+
+    try:
+        status, output, _ = run_command(["scontrol", "requeue", target], timeout=60, merge_stderr=True)
+    except CommandNotRun as err:
+        raise SchedulerError(f"Cannot requeue SLURM job {target}: {err.reason}") from None
+    if status != 0:
+        shown = "\n".join("    " + line for line in output.decode("utf-8", "replace").rstrip("\n").split("\n"))
+        raise SchedulerError(f"Cannot requeue SLURM job {target}: scontrol exited with status {status}:\n{shown}")
