@@ -9,7 +9,7 @@ import os
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Dict, Optional, Sequence, Tuple
+    from typing import Sequence
 
 NOT_FOUND = "not found"
 NO_FOLDER = "no folder"
@@ -39,13 +39,13 @@ class CommandNotRun(Exception):
 def run_command(
     argv: Sequence[str],
     *,
-    cwd: Optional[str] = None,
-    env: Optional[Dict[str, str]] = None,
-    input: Optional[bytes] = None,
-    stdin_path: Optional[str] = None,
-    timeout: Optional[float] = None,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    stdin_path: str | None = None,
+    timeout: float | None = None,
     merge_stderr: bool = False,
-) -> Tuple[int, bytes, bytes]:
+) -> tuple[int, bytes, bytes]:
     """Run argv to its end: (exit status, standard output, standard error).
 
     `env` adds variables to the environment. With merge_stderr, standard error comes
@@ -54,7 +54,8 @@ def run_command(
     """
     import subprocess
 
-    stdin = open(stdin_path, "rb") if stdin_path else (None if input is not None else subprocess.DEVNULL)
+    stdin_file = open(stdin_path, "rb") if stdin_path else None
+    stdin = stdin_file or (None if input is not None else subprocess.DEVNULL)
     try:
         done = subprocess.run(
             list(argv),
@@ -75,8 +76,8 @@ def run_command(
             raise CommandNotRun(NOT_FOUND) from None
         raise CommandNotRun(OS_ERROR, err.strerror or str(err)) from None
     finally:
-        if stdin_path and stdin is not None:
-            stdin.close()
+        if stdin_file is not None:
+            stdin_file.close()
     return done.returncode, done.stdout, done.stderr or b""
 
 

@@ -14,7 +14,7 @@ from .errors import LoggerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import IO, Any, Callable, Dict, Optional, Tuple
+    from typing import IO, Any, Callable
 
 MAX_ALLOCATION_ATTEMPTS = 10_000
 
@@ -22,22 +22,23 @@ _tmp_counter = count()  # next() on a count is atomic in CPython: unique names a
 
 
 def os_reason(err: OSError) -> str:
+    """What went wrong, as the operating system says it ('No space left on device')."""
     return err.strerror or str(err)
 
 
 # per log folder, the last id this process allocated there and the folder's state just
 # after: while the folder is unchanged the next id is that one + 1, without listing it
 # again (a listing per run is quadratic over a 1,000-job submission)
-_LAST_ALLOCATED: Dict[str, Tuple[int, Tuple[int, int, int]]] = {}
+_LAST_ALLOCATED: dict[str, tuple[int, tuple[int, int, int]]] = {}
 
 
-def _folder_state(folder: str) -> Tuple[int, int, int]:
+def _folder_state(folder: str) -> tuple[int, int, int]:
     """What changes when an entry is added to or removed from folder, or folder replaced."""
     info = os.stat(folder)
     return info.st_ino, info.st_mtime_ns, info.st_nlink
 
 
-def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
+def allocate_run_dir(log_dir: str) -> tuple[int, str]:
     """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
 
     Safe when many processes allocate at once: os.mkdir fails for all but one of them,
@@ -47,7 +48,7 @@ def allocate_run_dir(log_dir: str) -> Tuple[int, str]:
     """
     log_dir = os.path.abspath(log_dir)
     ensure_log_dir(log_dir)
-    run_id: Optional[int] = None
+    run_id: int | None = None
     last = _LAST_ALLOCATED.get(log_dir)
     if last is not None and last[1] == _folder_state(log_dir):
         run_id = last[0] + 1
@@ -97,7 +98,7 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def write_with(path: str, write: Callable[[IO[Any]], None], *, binary: bool = True, fsync: bool = False) -> None:
+def write_with(path: str, write: Callable[[IO[Any]], object], *, binary: bool = True, fsync: bool = False) -> None:
     """Call write(file) on a `.tmp-*` file beside path, then move it onto path.
 
     The previous file stays whole until the new one is complete: a crash leaves at
@@ -106,7 +107,8 @@ def write_with(path: str, write: Callable[[IO[Any]], None], *, binary: bool = Tr
     folder, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{name}")
     try:
-        with open(tmp, "xb" if binary else "x", **({} if binary else {"encoding": "utf-8"})) as file:
+        file: IO[Any]
+        with (open(tmp, "xb") if binary else open(tmp, "x", encoding="utf-8")) as file:
             write(file)
             if fsync:
                 file.flush()
@@ -145,7 +147,7 @@ def read_yaml(path: str) -> Any:
 _info_lock = threading.Lock()  # info.yaml is updated from the main thread and the heartbeat thread
 
 
-def update_info(run_dir: str, **fields: Any) -> Dict[str, Any]:
+def update_info(run_dir: str, **fields: Any) -> dict[str, Any]:
     """Set fields in <run_dir>/metadata/info.yaml (read, modify, replace atomically).
 
     Returns the new content. A missing info.yaml is created.

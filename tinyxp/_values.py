@@ -3,7 +3,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Iterator, Sequence, Tuple
+    from typing import Any, Iterator, Sequence
 
 # the type of a reader field, as `reader.fields` and query errors name it
 FIELD_TYPES = {type(None): "null", bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list", dict: "dict"}
@@ -30,7 +30,7 @@ def iter_keys(tree: Any, prefix: str = "") -> Iterator[str]:
             yield from iter_keys(value, dotted + ".")
 
 
-def lookup(tree: Any, parts: Sequence[str]) -> Tuple[bool, Any]:
+def lookup(tree: Any, parts: Sequence[str]) -> tuple[bool, Any]:
     """(True, value) at the dotted path in nested dicts and lists, or (False, None)."""
     node = tree
     for part in parts:

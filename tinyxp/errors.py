@@ -47,19 +47,19 @@ class TinyxpError(Exception):
         """1-based line of `pos` in `source`, or None when unknown."""
         if self.source is None or self.pos is None:
             return None
-        return self.source.count("\n", 0, self.pos) + 1
+        return _line_col(self.source, self.pos)[0]
 
     @property
     def col(self) -> int | None:
         """1-based column of `pos` in `source`, or None when unknown."""
         if self.source is None or self.pos is None:
             return None
-        return self.pos - (self.source.rfind("\n", 0, self.pos) + 1) + 1
+        return _line_col(self.source, self.pos)[1]
 
     def __str__(self) -> str:
         if self.source is None or self.pos is None:
             return f"{self.path}: {self.message}" if self.path else self.message
-        line, col = self.line, self.col
+        line, col = _line_col(self.source, self.pos)
         if self.path:
             head = f"{self.path}:{line}:{col}: {self.message}"
         elif "\n" in self.source.rstrip("\n"):
@@ -71,6 +71,11 @@ class TinyxpError(Exception):
         text = self.source[start:] if end < 0 else self.source[start:end]
         width = min(self.length, max(1, len(text) - (col - 1)))
         return f"{head}\n    {text}\n    {' ' * (col - 1)}{'^' * width}"
+
+
+def _line_col(source: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of pos in source."""
+    return source.count("\n", 0, pos) + 1, pos - (source.rfind("\n", 0, pos) + 1) + 1
 
 
 class YAMLError(TinyxpError, ValueError):
