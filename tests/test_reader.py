@@ -104,7 +104,7 @@ class ReaderTest(unittest.TestCase):
             runs = json.load(file)["runs"]
         self.assertIn("loss", runs["3"]["metrics"]["train"]["summary"])
         self.assertNotIn("summary", runs["7"]["metrics"]["train"])
-        with mock.patch("tinyxp.read.frame.read_metric_file", side_effect=AssertionError("read again")):
+        with mock.patch("tinyxp.read.row.read_metric_file", side_effect=AssertionError("read again")):
             again = quiet_reader(self.log_dir, lost_after=1e9)
             self.assertEqual(again.filter("config.seed == 0 & min(train.loss) < 0.215")["info.run_id"], [3, 4])
             # last() of a key present in the last line comes from the index

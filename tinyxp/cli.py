@@ -62,11 +62,11 @@ def settle_pending(log_dir: str, runs: List[Tuple[str, Dict[str, object]]]) -> b
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    import json
     import warnings
 
     from .errors import ReaderError
-    from .read.frame import csv_cell, format_cell, format_table, json_cell, sort_rows
+    from .read.frame import sort_rows
+    from .view.table import print_rows
     from .read.reader import Reader, ReaderWarning, default_columns, table_rows
 
     with warnings.catch_warnings(record=True) as caught:
@@ -93,16 +93,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         position = {name: index for index, name in enumerate(wanted)}
         values = sort_rows(values, sort, lambda row, key: row[position[key]], False)
     values = [row[: len(columns)] for row in values]
-    if args.format == "json":
-        print(json.dumps([dict(zip(columns, map(json_cell, row))) for row in values], indent=2, default=str, allow_nan=False))
-    elif args.format == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows([csv_cell(value) for value in row] for row in values)
-    elif values:
-        print(format_table(columns, [[format_cell(value) for value in row] for row in values]))
+    print_rows(columns, values, args.format)
     if not values:
         print("tinyxp: no runs match the query", file=sys.stderr)
     return 0

@@ -23,7 +23,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ..errors import ReaderError, TinyxpError, suggest
 from .._values import FIELD_TYPES, type_name
-from .frame import DataFrame, Row, summarize
+from .frame import DataFrame
+from .row import Row, summarize
 from .._contract import is_run_id
 from .._files import write_atomic
 from ..yaml import load as load_yaml
@@ -552,7 +553,8 @@ def table_rows(reader: Reader, df: DataFrame, columns: List[str]) -> List[List[A
     """
     import re
 
-    from .frame import Artifact, check_column
+    from .frame import check_column
+    from .row import Artifact
     from .query import SUMMARIES
 
     getters = []
@@ -583,7 +585,8 @@ def describe_run(run_dir: str, lost_after: float = 600) -> str:
     Raises ReaderError when run_dir is not a run directory; a metadata file that cannot
     be read is named in its section, and the rest is shown.
     """
-    from .frame import format_cell, format_table, read_metric_file
+    from .row import read_metric_file
+    from .text import format_cell, format_table
     from .._files import read_yaml
     from ..yaml import dump
 
