@@ -13,9 +13,10 @@ from unittest import mock
 
 from .bench import synth
 from .support import REPO_ROOT, run_script, temp_dir, write_project
-from tinyxp.read import reader as reader_module
+from tinyxp.read import index as index_module
 from tinyxp.errors import QueryError, ReaderError
-from tinyxp.read.reader import Reader, ReaderWarning, peek_metric_file
+from tinyxp.read.index import peek_metric_file
+from tinyxp.read.reader import Reader, ReaderWarning
 
 
 def quiet_reader(*args, **kwargs) -> Reader:
@@ -154,13 +155,13 @@ class IndexTest(unittest.TestCase):
 
     def count_reads(self) -> tuple:
         calls = []
-        original = reader_module.read_run
+        original = index_module.read_run
 
         def counting(run_dir, stamps, old):
             calls.append(os.path.basename(run_dir))
             return original(run_dir, stamps, old)
 
-        with mock.patch.object(reader_module, "read_run", counting):
+        with mock.patch.object(index_module, "read_run", counting):
             reader = quiet_reader(self.log_dir)
         return reader, calls
 
@@ -280,7 +281,7 @@ class IndexTest(unittest.TestCase):
         from tinyxp._files import write_atomic
 
         cache = temp_dir(self)
-        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(reader_module, "write_atomic", refuse_log_dir):
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(index_module, "write_atomic", refuse_log_dir):
             reader = quiet_reader(self.log_dir)
             self.assertEqual((len(reader), reader.caught), (4, []))
             self.assertEqual(os.path.dirname(reader.index_path), os.path.join(cache, "tinyxp", "index"))
@@ -312,7 +313,7 @@ class IndexTest(unittest.TestCase):
 
     def test_progress_line_on_a_terminal(self) -> None:
         stderr = io.StringIO()
-        with mock.patch.object(reader_module, "PROGRESS_MIN_RUNS", 2), redirect_stderr(stderr):
+        with mock.patch.object(index_module, "PROGRESS_MIN_RUNS", 2), redirect_stderr(stderr):
             quiet_reader(self.log_dir, progress=True)
         self.assertIn("\rtinyxp: indexing runs 4/4", stderr.getvalue())
         stderr = io.StringIO()

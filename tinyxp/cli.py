@@ -67,7 +67,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from .errors import ReaderError
     from .read.frame import sort_rows
     from .view.table import print_rows
-    from .read.reader import Reader, ReaderWarning, default_columns, table_rows
+    from .read.reader import Reader, ReaderWarning
+    from .view.runs import default_columns, table_rows
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReaderWarning)
@@ -107,7 +108,7 @@ def add_show_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from ._files import read_yaml
-    from .read.reader import describe_run
+    from .view.runs import describe_run
 
     if args.scheduler_check:
         try:
