@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-import re
 
 from .._files import read_yaml
-from ..errors import ReaderError, TinyxpError, suggest
+from ..errors import ReaderError, TinyxpError
 from ..read.frame import check_column
 from ..read.index import first_line, list_artifacts, metric_names
-from ..read.query import SUMMARIES
+from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
 from ..read.row import Artifact, read_metric_file, summarize
 from ..read.status import DEFAULT_LOST_AFTER, is_lost
 from ..read.text import format_cell, format_table
@@ -16,12 +15,12 @@ from ..yaml import dump
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
     from ..read.frame import DataFrame
     from ..read.reader import Reader
+    from ..read.row import Row
 
-RE_SUMMARY_COLUMN = r"^(\w+)\((.+)\)$"
 SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
 
 
@@ -38,26 +37,27 @@ def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[A
     An artifact column gives the artifact's path. Raises ReaderError for an unknown
     column (with did-you-mean) or function, or a summary of a column that is not a metric.
     """
-    getters = []
-    known = [*SHORT_NAMES, *reader.fields]
-    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
-    for column in columns:
-        match = re.match(RE_SUMMARY_COLUMN, column)
-        if match:
-            function, name = match.groups()
-            if function not in SUMMARIES:
-                raise ReaderError(f"Unknown function {function!r} in {column!r}: expected last, min, max or count{suggest(function, SUMMARIES)}")
-            if name in reader.fields and name not in metrics:
-                raise ReaderError(f"Cannot take {function}() of {name!r}: it is not a metric column")
-            check_column(name, metrics, f" in {column!r} (a metric column)")
-            getters.append(lambda row, f=function, n=name: reader.summary(row, f, n))
-        else:
-            check_column(column, known)
-            name = SHORT_NAMES.get(column, column)
-            getters.append(lambda row, n=name: row.get(n))
+    getters = [column_getter(reader, column) for column in columns]
     rows = [[get(row) for get in getters] for row in df]
     reader._save_index()
     return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
+
+
+def column_getter(reader: Reader, column: str) -> Callable[[Row], Any]:
+    """The function giving a row's value of a table column; raises ReaderError for a bad column."""
+    parsed = parse_column(column)
+    if isinstance(parsed, Field):
+        check_column(column, [*SHORT_NAMES, *reader.fields])
+        name = SHORT_NAMES.get(column, column)
+        return lambda row: row.get(name)
+    function, name = parsed.function, parsed.name
+    if function not in SUMMARIES:
+        raise ReaderError(unknown_summary_message(function, f" in {column!r}"))
+    metrics = [field for field, kind in reader.fields.items() if kind.startswith("list[")]
+    if name in reader.fields and name not in metrics:
+        raise ReaderError(not_a_metric_message(function, name))
+    check_column(name, metrics, f" in {column!r} (a metric column)")
+    return lambda row: reader.summary(row, function, name)
 
 
 def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
