@@ -117,7 +117,8 @@ def sort_rows(rows: list[Any], columns: Sequence[str], values: Callable[[Any, st
         descending = reverse
         if column.startswith("-"):
             column, descending = column[1:], not reverse
-        present, missing = [], []
+        present: list[Any] = []
+        missing: list[Any] = []
         for row in rows:
             value = values(row, column)
             missing_value = value is None or (isinstance(value, float) and math.isnan(value))
@@ -441,7 +442,7 @@ class GroupedDataFrame(Mapping):
         parts: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
         for key in self._groups:
             parts.setdefault(tuple(hashable(self.group_value(key, name)) for name in bygroups or ()), []).append(key)
-        kept = set()
+        kept: set[tuple[Any, ...]] = set()
         for part, keys in parts.items():
             where = f" in groups ({describe_group(bygroups or (), part)})" if bygroups else ""
             result = apply_map(function, column, [self.group_value(key, column) for key in keys], where)

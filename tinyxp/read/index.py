@@ -191,7 +191,7 @@ def file_stamp(path: str) -> list[int] | None:
 
 def list_artifacts(run_dir: str) -> list[str]:
     """"<format>/<name>" of every artifact of a run, sorted."""
-    found = []
+    found: list[str] = []
     root = os.path.join(run_dir, "artifacts")
     try:
         with os.scandir(root) as formats:
@@ -343,7 +343,7 @@ def flatten_into(out: dict[str, Any], mapping: dict[str, Any], prefix: str) -> N
 
 def collect_fields(entries: Iterable[dict[str, Any]]) -> dict[str, str]:
     """Column -> type name ("float", "int|str", "list[float]", "artifact") over all runs."""
-    seen = set()  # (name, type): one set.add per value is the cheapest way through 10,000 runs
+    seen: set[tuple[str, type]] = set()  # (name, type): one set.add per value is the cheapest way through 10,000 runs
     metric_kinds: dict[str, set[str]] = {}
     artifacts: dict[str, None] = {}
     for entry in entries:

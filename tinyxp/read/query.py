@@ -28,9 +28,9 @@ from ..errors import QueryError, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Union
+    from typing import Any, Callable, Mapping, Union
 
-    Predicate = Callable[[Dict[str, Any], Callable[[str, str], Any]], bool]
+    Predicate = Callable[[Mapping[str, Any], Callable[[str, str], Any]], bool]
     Operand = Union["Field", "Summary"]
     Node = Union["Or", "And", "Not", "Compare", "In"]
 
@@ -161,7 +161,7 @@ class Summary:
 def parse_column(column: str) -> Field | Summary:
     """A column of a table: `function(name)` is a Summary (checked by the caller), else a Field."""
     match = RE_SUMMARY_COLUMN.match(column)
-    return Summary(*match.groups()) if match else Field(column)
+    return Summary(match.group(1), match.group(2)) if match else Field(column)
 
 
 def unknown_summary_message(function: str, where: str = "") -> str:
@@ -221,6 +221,7 @@ def tokenize(source: str) -> list[Token]:
                 raise QueryError("Invalid operator '=': compare with '=='", source=source, pos=pos)
             raise QueryError(f"Invalid character {char!r}", source=source, pos=pos)
         kind = match.lastgroup
+        assert kind is not None  # every alternative of RE_TOKEN is a named group
         if kind != "SPACE":
             text = match.group()
             if kind == "NAME" and text in KEYWORDS:

@@ -118,7 +118,7 @@ class Reader:
         return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name)
 
     def _summarizer(self, row: Row) -> Callable[[str, str], Any]:
-        entry = self._entries[row.run_id]
+        entry = self._entries[row.run_id]  # type: ignore[index]  # a row of this Reader has its run id
 
         def summary(function: str, column: str) -> Any:
             log_name, key = split_metric_column(column, entry["metrics"])

@@ -136,7 +136,7 @@ class Row(Mapping):
             relative = column[len("artifacts.") :]
             if relative in self._artifacts:
                 fmt, _, name = relative.partition("/")
-                return Artifact(os.path.join(self.run_dir, "artifacts", fmt, name), fmt, name)
+                return Artifact(self._path("artifacts", fmt, name), fmt, name)
             raise KeyError(column)
         for log_name in self._metrics:
             if column.startswith(log_name) and column[len(log_name) : len(log_name) + 1] == ".":
@@ -149,7 +149,7 @@ class Row(Mapping):
         """All columns of metrics/<log_name>.jsonl, read once (raises ReaderError if unreadable)."""
         loaded = self._loaded.get(log_name)
         if loaded is None:
-            path = os.path.join(self.run_dir, "metrics", f"{log_name}.jsonl")
+            path = self._path("metrics", f"{log_name}.jsonl")
             try:
                 loaded = read_metric_file(path)
             except OSError as err:
@@ -157,8 +157,12 @@ class Row(Mapping):
             self._loaded[log_name] = loaded
         return loaded
 
+    def _path(self, *parts: str) -> str:
+        assert self.run_dir is not None  # a row with metrics or artifacts has its run folder
+        return os.path.join(self.run_dir, *parts)
+
     def metric_columns(self) -> list[str]:
-        columns = []
+        columns: list[str] = []
         for log_name, keys in self._metrics.items():
             loaded = self._loaded.get(log_name)
             columns.extend(f"{log_name}.{key}" for key in (keys if loaded is None else dict.fromkeys([*keys, *loaded])))
@@ -205,7 +209,7 @@ class Row(Mapping):
             if value is not NOT_LOADED:
                 out[column] = value
         for artifact in self._artifacts:
-            out[f"artifacts.{artifact}"] = os.path.join(self.run_dir, "artifacts", artifact)
+            out[f"artifacts.{artifact}"] = self._path("artifacts", artifact)
         return out
 
 

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from ..read.frame import DataFrame
     from ..read.reader import Reader
-    from ..read.row import Row
 
 SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
 
@@ -43,7 +42,7 @@ def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[A
     return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
 
 
-def column_getter(reader: Reader, column: str) -> Callable[[Row], Any]:
+def column_getter(reader: Reader, column: str) -> Callable[[Any], Any]:
     """The function giving a row's value of a table column; raises ReaderError for a bad column."""
     parsed = parse_column(column)
     if isinstance(parsed, Field):
