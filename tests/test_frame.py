@@ -12,15 +12,9 @@ from unittest import mock
 
 from .support import temp_dir
 from tinyxp.errors import QueryError, ReaderError
-from tinyxp.read.frame import (
-    Artifact,
-    DataFrame,
-    GroupedDataFrame,
-    Row,
-    format_table,
-    read_metric_file,
-    summarize,
-)
+from tinyxp.read.frame import DataFrame, GroupedDataFrame
+from tinyxp.read.row import Artifact, Row, read_metric_file, summarize
+from tinyxp.read.text import format_table
 
 try:
     import pandas

@@ -117,22 +117,25 @@ class EvaluationTest(unittest.TestCase):
 
     def test_string_escapes(self) -> None:
         tree = parse(r"config.model == 'it\'s \\ \n'")
-        self.assertEqual(tree[3], "it's \\ \n")
+        self.assertEqual(tree.literal, "it's \\ \n")
 
     def test_numbers(self) -> None:
         for text, value in {"1": 1, "-3": -3, "1.5": 1.5, "1e-3": 0.001, "10.": 10.0, ".5": 0.5, "1_000": 1000}.items():
             with self.subTest(text=text):
-                literal = parse(f"config.lr == {text}")[3]
+                literal = parse(f"config.lr == {text}").literal
                 self.assertEqual(literal, value)
                 self.assertIs(type(literal), type(value))
 
     def test_constants_and_python_spellings(self) -> None:
         for text, value in {"true": True, "True": True, "false": False, "False": False, "null": None, "None": None}.items():
             with self.subTest(text=text):
-                self.assertIs(parse(f"config.flag == {text}")[3], value)
+                self.assertIs(parse(f"config.flag == {text}").literal, value)
 
     def test_names_with_slashes_and_dashes(self) -> None:
         self.assertEqual([t.text for t in tokenize("a-b.c/d == 1")][:2], ["a-b.c/d", "=="])
+
+    def test_token_repr(self) -> None:
+        self.assertEqual(repr(tokenize("a == 1")[1]), "Token('OP', '==', 2)")
 
 
 class SyntaxErrorTest(unittest.TestCase):

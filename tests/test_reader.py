@@ -13,9 +13,10 @@ from unittest import mock
 
 from .bench import synth
 from .support import REPO_ROOT, run_script, temp_dir, write_project
-from tinyxp.read import reader as reader_module
+from tinyxp.read import index as index_module
 from tinyxp.errors import QueryError, ReaderError
-from tinyxp.read.reader import Reader, ReaderWarning, peek_metric_file
+from tinyxp.read.index import peek_metric_file
+from tinyxp.read.reader import Reader, ReaderWarning
 
 
 def quiet_reader(*args, **kwargs) -> Reader:
@@ -104,7 +105,7 @@ class ReaderTest(unittest.TestCase):
             runs = json.load(file)["runs"]
         self.assertIn("loss", runs["3"]["metrics"]["train"]["summary"])
         self.assertNotIn("summary", runs["7"]["metrics"]["train"])
-        with mock.patch("tinyxp.read.frame.read_metric_file", side_effect=AssertionError("read again")):
+        with mock.patch("tinyxp.read.row.read_metric_file", side_effect=AssertionError("read again")):
             again = quiet_reader(self.log_dir, lost_after=1e9)
             self.assertEqual(again.filter("config.seed == 0 & min(train.loss) < 0.215")["info.run_id"], [3, 4])
             # last() of a key present in the last line comes from the index
@@ -154,13 +155,13 @@ class IndexTest(unittest.TestCase):
 
     def count_reads(self) -> tuple:
         calls = []
-        original = reader_module.read_run
+        original = index_module.read_run
 
         def counting(run_dir, stamps, old):
             calls.append(os.path.basename(run_dir))
             return original(run_dir, stamps, old)
 
-        with mock.patch.object(reader_module, "read_run", counting):
+        with mock.patch.object(index_module, "read_run", counting):
             reader = quiet_reader(self.log_dir)
         return reader, calls
 
@@ -280,7 +281,7 @@ class IndexTest(unittest.TestCase):
         from tinyxp._files import write_atomic
 
         cache = temp_dir(self)
-        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(reader_module, "write_atomic", refuse_log_dir):
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(index_module, "write_atomic", refuse_log_dir):
             reader = quiet_reader(self.log_dir)
             self.assertEqual((len(reader), reader.caught), (4, []))
             self.assertEqual(os.path.dirname(reader.index_path), os.path.join(cache, "tinyxp", "index"))
@@ -312,7 +313,7 @@ class IndexTest(unittest.TestCase):
 
     def test_progress_line_on_a_terminal(self) -> None:
         stderr = io.StringIO()
-        with mock.patch.object(reader_module, "PROGRESS_MIN_RUNS", 2), redirect_stderr(stderr):
+        with mock.patch.object(index_module, "PROGRESS_MIN_RUNS", 2), redirect_stderr(stderr):
             quiet_reader(self.log_dir, progress=True)
         self.assertIn("\rtinyxp: indexing runs 4/4", stderr.getvalue())
         stderr = io.StringIO()

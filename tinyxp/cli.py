@@ -2,16 +2,25 @@
 
 Every subcommand is a function `cmd_<name>(args) -> int` registered in COMMANDS with
 the function that adds its arguments. A TinyxpError is printed without a traceback and
-the command exits with status 2.
+the command exits with status 2. Each subcommand imports what it needs where it runs, so
+that `tinyxp sub` does not load the reader, nor `tinyxp runs` the job backends.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Callable, Dict, List, Optional, Tuple
+import warnings
 
-from .errors import TinyxpError
+from .errors import ReaderError, TinyxpError
+from .read.status import DEFAULT_LOST_AFTER
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Tuple
+
+    from .read.frame import DataFrame
+    from .read.reader import Reader
 
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a program the signal ended
@@ -27,7 +36,8 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sort", default=None, metavar="KEY", help="sort by this column; --sort=-KEY for descending")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
-    parser.add_argument("--lost-after", type=float, default=600, metavar="SECONDS", help="a RUNNING run silent this long reads as LOST (default: 600)")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
     add_scheduler_check_argument(parser)
 
 
@@ -39,84 +49,95 @@ def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settle_pending(log_dir: str, runs: List[Tuple[str, Dict[str, object]]]) -> bool:
+def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> bool:
     """Ask SLURM about the PENDING runs among runs ((run dir, its info.* values)) when squeue is here.
 
     Returns whether a run changed. Warnings (squeue failing) are printed, never raised.
     """
     import shutil
-    import warnings
 
     run_dirs = [run_dir for run_dir, values in runs
                 if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
     if not run_dirs or not shutil.which("squeue"):
         return False
-    from .jobs.backends import SchedulerWarning, settle_pending_runs
+    from .jobs.backends import SchedulerWarning
+    from .jobs.backends import settle_pending_runs
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchedulerWarning)
         settled = settle_pending_runs(log_dir, run_dirs=run_dirs)
-    for warning in caught:
-        print(f"tinyxp: warning: {warning.message}", file=sys.stderr)
+    print_warnings(caught)
     return bool(settled)
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    import json
-    import warnings
-
-    from .errors import ReaderError
-    from .read.frame import csv_cell, format_cell, format_table, json_cell, sort_rows
-    from .read.reader import Reader, ReaderWarning, default_columns, table_rows
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ReaderWarning)
-        reader = Reader(args.log_dir, lost_after=args.lost_after)
-        if args.scheduler_check and settle_pending(reader.log_dir, [(row.run_dir, row.static) for row in reader.filter()]):
-            reader.refresh()
-        df = reader.filter(args.query)
+def print_warnings(caught: list[warnings.WarningMessage]) -> None:
     for warning in caught:
         print(f"tinyxp: warning: {warning.message}", file=sys.stderr)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .view.runs import default_columns
+    from .view.table import print_rows
+
+    reader, df = read_runs(args)
     if not len(reader):
         print(f"tinyxp: no runs in {args.log_dir!r} (runs are folders named by integers)", file=sys.stderr)
         return 0
-    if args.columns is None:
-        columns = default_columns(reader)
-    else:
-        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
-        if not columns:
-            raise ReaderError(f"Expected at least one column name in --columns, got {args.columns!r}")
-    sort = [args.sort] if args.sort else []
-    wanted = columns + [key.lstrip("-") for key in sort if key.lstrip("-") not in columns]
-    values = table_rows(reader, df, wanted)
-    if sort:
-        position = {name: index for index, name in enumerate(wanted)}
-        values = sort_rows(values, sort, lambda row, key: row[position[key]], False)
-    values = [row[: len(columns)] for row in values]
-    if args.format == "json":
-        print(json.dumps([dict(zip(columns, map(json_cell, row))) for row in values], indent=2, default=str, allow_nan=False))
-    elif args.format == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows([csv_cell(value) for value in row] for row in values)
-    elif values:
-        print(format_table(columns, [[format_cell(value) for value in row] for row in values]))
+    columns = default_columns(reader) if args.columns is None else parse_columns(args.columns)
+    values = table_values(reader, df, columns, [args.sort] if args.sort else [])
+    print_rows(columns, values, args.format)
     if not values:
         print("tinyxp: no runs match the query", file=sys.stderr)
     return 0
 
 
+def read_runs(args: argparse.Namespace) -> tuple[Reader, DataFrame]:
+    """The Reader of args.log_dir (PENDING runs settled first) and the runs matching args.query."""
+    from .read.reader import Reader, ReaderWarning
+    from .read.row import Row
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReaderWarning)
+        reader = Reader(args.log_dir, lost_after=args.lost_after)
+        runs = [(row.run_dir, row.static) for row in reader.filter() if isinstance(row, Row) and row.run_dir]
+        if args.scheduler_check and settle_pending(reader.log_dir, runs):
+            reader.refresh()
+        df = reader.filter(args.query)
+    print_warnings(caught)
+    return reader, df
+
+
+def parse_columns(text: str) -> list[str]:
+    """The column names of --columns; raises ReaderError when there is none."""
+    columns = [c.strip() for c in text.split(",") if c.strip()]
+    if not columns:
+        raise ReaderError(f"Expected at least one column name in --columns, got {text!r}")
+    return columns
+
+
+def table_values(reader: Reader, df: DataFrame, columns: list[str], sort: list[str]) -> list[list[Any]]:
+    """The values of columns for each run of df, sorted by the sort columns (which may be others)."""
+    from .read.frame import sort_rows
+    from .view.runs import table_rows
+
+    wanted = columns + [key.lstrip("-") for key in sort if key.lstrip("-") not in columns]
+    values = table_rows(reader, df, wanted)
+    if sort:
+        position = {name: index for index, name in enumerate(wanted)}
+        values = sort_rows(values, sort, lambda row, key: row[position[key]], False)
+    return [row[: len(columns)] for row in values]
+
+
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="one run directory, e.g. logs/7")
-    parser.add_argument("--lost-after", type=float, default=600, metavar="SECONDS", help="a RUNNING run silent this long reads as LOST (default: 600)")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
     add_scheduler_check_argument(parser)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     from ._files import read_yaml
-    from .read.reader import describe_run
+    from .view.runs import describe_run
 
     if args.scheduler_check:
         try:
@@ -174,7 +195,7 @@ def report_error(err: TinyxpError) -> int:
     return EXIT_BAD_INPUT
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the `tinyxp` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
@@ -186,7 +207,5 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `tinyxp runs logs | head`: the reader left; stop quietly, as other tools do
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
         return EXIT_BROKEN_PIPE

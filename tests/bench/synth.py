@@ -51,7 +51,7 @@ def info_for(log_dir: str, run_id: int, status: str, config: Dict[str, Any]) -> 
 
 
 def flatten(mapping: Dict[str, Any]) -> Dict[str, Any]:
-    from tinyxp.read.reader import flatten_into
+    from tinyxp.read.index import flatten_into
 
     flat: Dict[str, Any] = {}
     flatten_into(flat, mapping, "")

@@ -1,231 +1,31 @@
 """DataFrame and GroupedDataFrame: runs as rows, lazy metric columns, grouping, export.
 
-A row is a mapping from column names to values. The rows of a Reader are `Row`s:
-`config.*` and `info.*` values are in memory, a metric column (`train.loss`) is read
-from `metrics/train.jsonl` on first access (all of that file's columns at once), and an
-artifact column (`artifacts.pickle/last.pkl`) is an `Artifact` whose `.load()` unpickles.
-Rows made by `aggregate` or `map` are plain dicts.
-
+The rows are `Row`s of a Reader (read.row) or plain dicts made by `aggregate` or `map`.
 A map is MLXP's tuple `(function, columns[, output names])`: the function is applied to
 each column separately; the default output name is `<function name>.<column>`.
+
+csv, html, pandas and the query language are imported where they are used: few calls need them.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+import operator
+from collections.abc import Mapping
 
 from .._values import type_name
 from ..errors import ReaderError, suggest
+from .row import NOT_LOADED, Row, is_metric, peek, record, summarize, with_values
+from .text import csv_cell, format_cell, format_table
 
-Map = Tuple[Any, ...]
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator, Sequence, Tuple
+
+    Map = Tuple[Any, ...]
+
 MAX_REPR_ROWS = 20
 MAX_REPR_WIDTH = 120
-MAX_CELL_WIDTH = 24
-NOT_LOADED = "…"
-
-
-# -- values --------------------------------------------------------------------------
-
-
-def read_metric_file(path: str) -> Dict[str, List[Any]]:
-    """key -> values in file order, from a JSON-lines metrics file; a torn last line is ignored.
-
-    Lines that are not JSON objects are skipped (the file is only ever appended to whole
-    lines, so these come from outside tinyxp).
-    """
-    with open(path, "rb") as file:
-        data = file.read()
-    data = data[: data.rfind(b"\n") + 1]
-    try:
-        # one json.loads over the whole file is several times faster than one per line
-        records = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
-    except ValueError:
-        records = []
-        for line in data.splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    columns: Dict[str, List[Any]] = {}
-    for record in records:
-        if isinstance(record, dict):
-            for key, value in record.items():
-                column = columns.get(key)
-                if column is None:
-                    columns[key] = [value]
-                else:
-                    column.append(value)
-    return columns
-
-
-def summarize(values: Sequence[Any]) -> Dict[str, Any]:
-    """{"last", "min", "max", "count"} of a metric column; min and max over its numbers."""
-    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v))]
-    return {
-        "last": values[-1] if values else None,
-        "min": min(numbers) if numbers else None,
-        "max": max(numbers) if numbers else None,
-        "count": len(values),
-    }
-
-
-class Artifact:
-    """A file under a run's artifacts/<format>/ folder; `.load()` reads it."""
-
-    LOADERS: Dict[str, Callable[[str], Any]] = {}
-
-    def __init__(self, path: str, format: str, name: str) -> None:
-        self.path = path
-        self.format = format
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"Artifact({self.format}/{self.name})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Artifact) and other.path == self.path
-
-    def __hash__(self) -> int:
-        return hash(self.path)
-
-    def load(self, loader: Optional[Callable[[str], Any]] = None) -> Any:
-        """The artifact's content: pickle, json and text formats are known; else pass `loader(path)`."""
-        if loader is not None:
-            return loader(self.path)
-        if self.format == "pickle":
-            import pickle
-
-            with open(self.path, "rb") as file:
-                return pickle.load(file)
-        if self.format == "json":
-            with open(self.path, encoding="utf-8") as file:
-                return json.load(file)
-        if self.format in ("text", "txt"):
-            with open(self.path, encoding="utf-8") as file:
-                return file.read()
-        raise ReaderError(f"Cannot load artifact format {self.format!r} of {self.path!r}: pass load(loader=function of the path)")
-
-
-# -- rows ----------------------------------------------------------------------------
-
-
-class Row(Mapping):
-    """One run: static config/info values, lazy metric columns, artifact columns."""
-
-    __slots__ = ("static", "run_dir", "run_id", "_metrics", "_artifacts", "_loaded")
-
-    def __init__(
-        self,
-        static: Dict[str, Any],
-        *,
-        run_dir: Optional[str] = None,
-        metrics: Optional[Dict[str, List[str]]] = None,
-        artifacts: Sequence[str] = (),
-        run_id: Optional[str] = None,
-        _loaded: Optional[Dict[str, Dict[str, List[Any]]]] = None,
-    ) -> None:
-        self.static = static
-        self.run_dir = run_dir
-        self.run_id = run_id
-        self._metrics = metrics or {}
-        self._artifacts = artifacts
-        self._loaded = {} if _loaded is None else _loaded  # log name -> key -> values
-
-    def __getitem__(self, column: str) -> Any:
-        value = self.static.get(column, NOT_LOADED)
-        if value is not NOT_LOADED:
-            return value
-        if column.startswith("artifacts."):
-            relative = column[len("artifacts.") :]
-            if relative in self._artifacts:
-                fmt, _, name = relative.partition("/")
-                return Artifact(os.path.join(self.run_dir, "artifacts", fmt, name), fmt, name)
-            raise KeyError(column)
-        for log_name in self._metrics:
-            if column.startswith(log_name) and column[len(log_name) : len(log_name) + 1] == ".":
-                values = self.metric_file(log_name).get(column[len(log_name) + 1 :])
-                if values is not None:
-                    return values
-        raise KeyError(column)
-
-    def metric_file(self, log_name: str) -> Dict[str, List[Any]]:
-        """All columns of metrics/<log_name>.jsonl, read once (raises ReaderError if unreadable)."""
-        loaded = self._loaded.get(log_name)
-        if loaded is None:
-            path = os.path.join(self.run_dir, "metrics", f"{log_name}.jsonl")
-            try:
-                loaded = read_metric_file(path)
-            except OSError as err:
-                raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
-            self._loaded[log_name] = loaded
-        return loaded
-
-    def metric_columns(self) -> List[str]:
-        columns = []
-        for log_name, keys in self._metrics.items():
-            loaded = self._loaded.get(log_name)
-            columns.extend(f"{log_name}.{key}" for key in (keys if loaded is None else dict.fromkeys([*keys, *loaded])))
-        return columns
-
-    def keys(self) -> List[str]:  # type: ignore[override]
-        return [*self.static, *self.metric_columns(), *(f"artifacts.{a}" for a in self._artifacts)]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __contains__(self, column: object) -> bool:
-        return column in self.static or column in self.keys()
-
-    def __repr__(self) -> str:
-        return f"Row({self.run_dir!r})" if self.run_dir else f"Row({self.static!r})"
-
-    def peek(self, column: str) -> Any:
-        """The value if it is in memory (no file is read); NOT_LOADED otherwise."""
-        if column in self.static:
-            return self.static[column]
-        for log_name, loaded in self._loaded.items():
-            if column.startswith(log_name + "."):
-                return loaded.get(column[len(log_name) + 1 :], NOT_LOADED)
-        if column.startswith("artifacts."):
-            return self.get(column, NOT_LOADED)
-        return NOT_LOADED
-
-    def is_loaded(self, column: str) -> bool:
-        return self.peek(column) is not NOT_LOADED
-
-    def with_values(self, values: Dict[str, Any]) -> Row:
-        """A row with more static columns, sharing this row's loaded metric files."""
-        return Row({**self.static, **values}, run_dir=self.run_dir, metrics=self._metrics, artifacts=self._artifacts, run_id=self.run_id, _loaded=self._loaded)
-
-    def record(self, *, lazy: bool = True) -> Dict[str, Any]:
-        """A plain dict: static values, metric columns (all, or those loaded when lazy), artifact paths."""
-        out = dict(self.static)
-        for column in self.metric_columns():
-            value = self.peek(column) if lazy else self.get(column, NOT_LOADED)
-            if value is not NOT_LOADED:
-                out[column] = value
-        for artifact in self._artifacts:
-            out[f"artifacts.{artifact}"] = os.path.join(self.run_dir, "artifacts", artifact)
-        return out
-
-
-def peek(row: Mapping, column: str) -> Any:
-    return row.peek(column) if isinstance(row, Row) else row.get(column)
-
-
-def with_values(row: Mapping, values: Dict[str, Any]) -> Mapping:
-    return row.with_values(values) if isinstance(row, Row) else {**row, **values}
-
-
-def record(row: Mapping, *, lazy: bool = True) -> Dict[str, Any]:
-    if isinstance(row, Row):
-        return row.record(lazy=lazy)
-    return {key: (value.path if isinstance(value, Artifact) else value) for key, value in row.items()}
 
 
 # -- maps ----------------------------------------------------------------------------
@@ -235,7 +35,7 @@ def function_name(function: Callable[..., Any]) -> str:
     return getattr(function, "__name__", None) or type(function).__name__
 
 
-def normalize_maps(maps: Union[Map, Sequence[Map]], known: Sequence[str]) -> List[Tuple[Callable[..., Any], str, str]]:
+def normalize_maps(maps: Map | Sequence[Map], known: Sequence[str]) -> list[tuple[Callable[..., Any], str, str]]:
     """[(function, column, output name)] from one map or a list of maps; raises ReaderError."""
     if isinstance(maps, tuple) and maps and callable(maps[0]):
         maps = [maps]
@@ -264,10 +64,8 @@ def check_column(column: str, known: Sequence[str], doing: str = "") -> None:
     raise ReaderError(f"Unknown column {column!r}{doing}{suggest(column, known)}")
 
 
-def selection(result: Any, count: int, what: str) -> List[int]:
+def selection(result: Any, count: int, what: str) -> list[int]:
     """Indices selected by a filter function's result: an index, indices, or a boolean mask."""
-    import operator
-
     if isinstance(result, (list, tuple)) or hasattr(result, "tolist"):
         items = result.tolist() if hasattr(result, "tolist") else list(result)
         if len(items) == count and all(isinstance(item, bool) for item in items):
@@ -287,7 +85,7 @@ def selection(result: Any, count: int, what: str) -> List[int]:
     return sorted({index % count for index in indices})
 
 
-def describe_group(by: Sequence[str], key: Tuple[Any, ...]) -> str:
+def describe_group(by: Sequence[str], key: tuple[Any, ...]) -> str:
     return ", ".join(f"{column}={value!r}" for column, value in zip(by, key))
 
 
@@ -301,7 +99,7 @@ def apply_map(function: Callable[..., Any], column: str, values: Any, where: str
 # -- sorting -------------------------------------------------------------------------
 
 
-def sort_key(value: Any) -> Tuple[int, Any]:
+def sort_key(value: Any) -> tuple[int, Any]:
     """A key that orders numbers, then strings, then anything else (as JSON text)."""
     if isinstance(value, (int, float)):
         return (0, value)
@@ -310,7 +108,7 @@ def sort_key(value: Any) -> Tuple[int, Any]:
     return (2, json.dumps(value, sort_keys=True, default=str))
 
 
-def sort_rows(rows: List[Any], columns: Sequence[str], values: Callable[[Any, str], Any], reverse: bool) -> List[Any]:
+def sort_rows(rows: list[Any], columns: Sequence[str], values: Callable[[Any, str], Any], reverse: bool) -> list[Any]:
     """Stable sort by several columns; a column name starting with '-' sorts descending.
 
     Missing values (None) and NaN go last whichever the direction.
@@ -319,7 +117,8 @@ def sort_rows(rows: List[Any], columns: Sequence[str], values: Callable[[Any, st
         descending = reverse
         if column.startswith("-"):
             column, descending = column[1:], not reverse
-        present, missing = [], []
+        present: list[Any] = []
+        missing: list[Any] = []
         for row in rows:
             value = values(row, column)
             missing_value = value is None or (isinstance(value, float) and math.isnan(value))
@@ -350,7 +149,7 @@ class DataFrame:
 
     def __init__(self, rows: Iterable[Mapping] = ()) -> None:
         self._rows = list(rows)
-        self._keys: Optional[List[str]] = None
+        self._keys: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -358,7 +157,7 @@ class DataFrame:
     def __iter__(self) -> Iterator[Mapping]:
         return iter(self._rows)
 
-    def __getitem__(self, item: Union[int, slice, str]) -> Any:
+    def __getitem__(self, item: int | slice | str) -> Any:
         if isinstance(item, str):
             if self._rows:  # an empty frame has no columns to check against
                 check_column(item, self.keys())
@@ -367,10 +166,10 @@ class DataFrame:
             return DataFrame(self._rows[item])
         return self._rows[item]
 
-    def keys(self) -> List[str]:
+    def keys(self) -> list[str]:
         """Every column any row has, in first-seen order."""
         if self._keys is None:
-            seen: Dict[str, None] = {}
+            seen: dict[str, None] = {}
             for row in self._rows:
                 for key in row.keys():
                     seen[key] = None
@@ -378,10 +177,10 @@ class DataFrame:
         return self._keys
 
     @property
-    def rows(self) -> List[Mapping]:
+    def rows(self) -> list[Mapping]:
         return list(self._rows)
 
-    def diff(self, prefix: str = "config.") -> List[str]:
+    def diff(self, prefix: str = "config.") -> list[str]:
         """The columns starting with prefix whose values are not the same in every row."""
         varying = []
         for key in self.keys():
@@ -392,7 +191,7 @@ class DataFrame:
                 varying.append(key)
         return varying
 
-    def groupby(self, keys: Union[str, Sequence[str]]) -> GroupedDataFrame:
+    def groupby(self, keys: str | Sequence[str]) -> GroupedDataFrame:
         """Group rows by the values of `keys`; raises ReaderError for a column no row has."""
         by = [keys] if isinstance(keys, str) else list(keys)
         if not by:
@@ -400,17 +199,17 @@ class DataFrame:
         known = self.keys()
         for column in by:
             check_column(column, known, " to group by")
-        groups: Dict[Tuple[Any, ...], List[Mapping]] = {}
+        groups: dict[tuple[Any, ...], list[Mapping]] = {}
         for row in self._rows:
             groups.setdefault(tuple(hashable(row.get(column)) for column in by), []).append(row)
         ordered = sorted(groups, key=lambda key: [(value is None, sort_key(value)) for value in key])
         return GroupedDataFrame({key: DataFrame(groups[key]) for key in ordered}, by)
 
-    def aggregate(self, maps: Union[Map, Sequence[Map]]) -> DataFrame:
+    def aggregate(self, maps: Map | Sequence[Map]) -> DataFrame:
         """One row: each map's function applied to the list of its column's values."""
         return DataFrame([self._aggregate_row(maps, {}, "")])
 
-    def _aggregate_row(self, maps: Union[Map, Sequence[Map]], head: Dict[str, Any], where: str) -> Dict[str, Any]:
+    def _aggregate_row(self, maps: Map | Sequence[Map], head: dict[str, Any], where: str) -> dict[str, Any]:
         row = dict(head)
         for function, column, name in normalize_maps(maps, self.keys()):
             values = [r.get(column) for r in self._rows]
@@ -421,7 +220,7 @@ class DataFrame:
             row[name] = apply_map(function, column, values, where, hint)
         return row
 
-    def map(self, maps: Union[Map, Sequence[Map]]) -> DataFrame:
+    def map(self, maps: Map | Sequence[Map]) -> DataFrame:
         """Each row with new columns: each map's function applied to that row's value."""
         normalized = normalize_maps(maps, self.keys())
         rows = []
@@ -432,7 +231,7 @@ class DataFrame:
 
     apply = map
 
-    def filter(self, how: Union[str, Map, Callable[[Mapping], bool]]) -> DataFrame:
+    def filter(self, how: str | Map | Callable[[Mapping], bool]) -> DataFrame:
         """The rows kept by a query string, a predicate on rows, or a map (function, column).
 
         A map's function gets the column's values and returns an index, indices or a
@@ -450,12 +249,12 @@ class DataFrame:
             return DataFrame(row for row in self._rows if how(row))
         raise ReaderError(f"Invalid filter {how!r}: expected a query string, a function of a row or a map (function, column)")
 
-    def _query(self, query: str) -> List[Mapping]:
+    def _query(self, query: str) -> list[Mapping]:
         from .query import compile_query
 
         if not query.strip():
             return list(self._rows)
-        kinds: Dict[str, set] = {}
+        kinds: dict[str, set[str]] = {}
         for row in self._rows:
             for key in row.keys():
                 if key.startswith("artifacts."):
@@ -476,7 +275,7 @@ class DataFrame:
                 kept.append(row)
         return kept
 
-    def sort(self, by: Union[str, Sequence[str]], reverse: bool = False) -> DataFrame:
+    def sort(self, by: str | Sequence[str], reverse: bool = False) -> DataFrame:
         """Rows ordered by columns ("-col" for descending); missing values last."""
         columns = [by] if isinstance(by, str) else list(by)
         known = self.keys()
@@ -486,7 +285,7 @@ class DataFrame:
 
     # -- export ----------------------------------------------------------------------
 
-    def to_records(self, lazy: bool = True) -> List[Dict[str, Any]]:
+    def to_records(self, lazy: bool = True) -> list[dict[str, Any]]:
         """A list of plain dicts; metric columns included when loaded (all when lazy=False)."""
         return [record(row, lazy=lazy) for row in self._rows]
 
@@ -514,7 +313,7 @@ class DataFrame:
 
     # -- display ---------------------------------------------------------------------
 
-    def display_columns(self) -> List[str]:
+    def display_columns(self) -> list[str]:
         """The columns a repr shows: id and status, varying config, other loaded values."""
         keys = self.keys()
         varying = set(self.diff("config.")) if len(self._rows) > 1 else None
@@ -537,7 +336,7 @@ class DataFrame:
             return head
         return head + "\n" + format_table(columns, self._display_rows(columns), width=MAX_REPR_WIDTH)
 
-    def _display_rows(self, columns: Sequence[str]) -> List[List[str]]:
+    def _display_rows(self, columns: Sequence[str]) -> list[list[str]]:
         rows = self._rows
         if len(rows) > MAX_REPR_ROWS:
             half = MAX_REPR_ROWS // 2
@@ -555,9 +354,6 @@ class DataFrame:
         return f"<p>{len(self._rows)} row(s) x {len(self.keys())} column(s)</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def is_metric(row: Mapping, key: str) -> bool:
-    return isinstance(row, Row) and key not in row.static and not key.startswith("artifacts.")
-
 
 # -- GroupedDataFrame ----------------------------------------------------------------
 
@@ -565,29 +361,29 @@ def is_metric(row: Mapping, key: str) -> bool:
 class GroupedDataFrame(Mapping):
     """A mapping from key tuples (values of the `by` columns) to DataFrames."""
 
-    def __init__(self, groups: Dict[Tuple[Any, ...], DataFrame], by: Sequence[str]) -> None:
+    def __init__(self, groups: dict[tuple[Any, ...], DataFrame], by: Sequence[str]) -> None:
         self._groups = dict(groups)
         self.by = list(by)
 
     def __getitem__(self, key: Any) -> DataFrame:
         return self._groups[self._key(key)]
 
-    def __iter__(self) -> Iterator[Tuple[Any, ...]]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self._groups)
 
     def __len__(self) -> int:
         return len(self._groups)
 
-    def _key(self, key: Any) -> Tuple[Any, ...]:
+    def _key(self, key: Any) -> tuple[Any, ...]:
         return key if isinstance(key, tuple) else (key,)
 
-    def keys(self) -> List[Tuple[Any, ...]]:  # type: ignore[override]
+    def keys(self) -> list[tuple[Any, ...]]:  # type: ignore[override]
         return list(self._groups)
 
-    def items(self) -> List[Tuple[Tuple[Any, ...], DataFrame]]:  # type: ignore[override]
+    def items(self) -> list[tuple[tuple[Any, ...], DataFrame]]:  # type: ignore[override]
         return list(self._groups.items())
 
-    def values(self) -> List[DataFrame]:  # type: ignore[override]
+    def values(self) -> list[DataFrame]:  # type: ignore[override]
         return list(self._groups.values())
 
     def select(self, keys: Iterable[Any]) -> GroupedDataFrame:
@@ -602,7 +398,7 @@ class GroupedDataFrame(Mapping):
         """All rows of all groups in one DataFrame, group by group."""
         return DataFrame(row for df in self._groups.values() for row in df)
 
-    def aggregate(self, maps: Union[Map, Sequence[Map]]) -> GroupedDataFrame:
+    def aggregate(self, maps: Map | Sequence[Map]) -> GroupedDataFrame:
         """Each group reduced to one row: the group's key columns and each map's result.
 
         Raises ReaderError naming the group and column when a function raises.
@@ -613,20 +409,20 @@ class GroupedDataFrame(Mapping):
             out[key] = DataFrame([df._aggregate_row(maps, head, f" in group ({describe_group(self.by, key)})")])
         return GroupedDataFrame(out, self.by)
 
-    def map(self, maps: Union[Map, Sequence[Map]]) -> GroupedDataFrame:
+    def map(self, maps: Map | Sequence[Map]) -> GroupedDataFrame:
         """Every group's rows with new columns (see DataFrame.map)."""
         return GroupedDataFrame({key: df.map(maps) for key, df in self._groups.items()}, self.by)
 
     apply = map
 
-    def group_value(self, key: Tuple[Any, ...], column: str) -> Any:
+    def group_value(self, key: tuple[Any, ...], column: str) -> Any:
         """A group's value of a column: its key component, its one row's value, or the list."""
         if column in self.by:
             return key[self.by.index(column)]
         values = self._groups[key][column]
         return values[0] if len(values) == 1 else values
 
-    def filter(self, how: Union[Map, Callable[[DataFrame], bool]], bygroups: Optional[Sequence[str]] = None) -> GroupedDataFrame:
+    def filter(self, how: Map | Callable[[DataFrame], bool], bygroups: Sequence[str] | None = None) -> GroupedDataFrame:
         """The groups kept by a map (function, column) or a predicate on each group's DataFrame.
 
         With a map, the function gets the column's value for each group (within each set of
@@ -643,17 +439,17 @@ class GroupedDataFrame(Mapping):
             bygroups = [bygroups]
         for name in bygroups or ():
             check_column(name, known, " in bygroups")
-        parts: Dict[Tuple[Any, ...], List[Tuple[Any, ...]]] = {}
+        parts: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
         for key in self._groups:
             parts.setdefault(tuple(hashable(self.group_value(key, name)) for name in bygroups or ()), []).append(key)
-        kept = set()
+        kept: set[tuple[Any, ...]] = set()
         for part, keys in parts.items():
             where = f" in groups ({describe_group(bygroups or (), part)})" if bygroups else ""
             result = apply_map(function, column, [self.group_value(key, column) for key in keys], where)
             kept.update(keys[i] for i in selection(result, len(keys), function_name(function)))
         return GroupedDataFrame({key: df for key, df in self._groups.items() if key in kept}, self.by)
 
-    def sort(self, by: Union[None, str, Sequence[str]] = None, reverse: bool = False) -> GroupedDataFrame:
+    def sort(self, by: str | Sequence[str] | None = None, reverse: bool = False) -> GroupedDataFrame:
         """Groups ordered by their key (by=None) or by group values of columns ("-col" descending)."""
         if by is None:
             columns = list(self.by)
@@ -665,7 +461,7 @@ class GroupedDataFrame(Mapping):
         keys = sort_rows(list(self._groups), columns, lambda key, column: self.group_value(key, column), reverse)
         return GroupedDataFrame({key: self._groups[key] for key in keys}, self.by)
 
-    def to_records(self, lazy: bool = True) -> List[Dict[str, Any]]:
+    def to_records(self, lazy: bool = True) -> list[dict[str, Any]]:
         return self.ungroup().to_records(lazy=lazy)
 
     def to_csv(self, path: str, lazy: bool = True) -> None:
@@ -693,74 +489,3 @@ class GroupedDataFrame(Mapping):
         if all(len(df) == 1 for df in self._groups.values()):
             return head + self.ungroup()._repr_html_()
         return head + DataFrame({**dict(zip(self.by, key)), "rows": len(df)} for key, df in self._groups.items())._repr_html_()
-
-
-# -- text ----------------------------------------------------------------------------
-
-
-def format_cell(value: Any, width: int = MAX_CELL_WIDTH) -> str:
-    """A short text for a table cell: floats with 6 significant digits, long lists counted."""
-    if value is NOT_LOADED:
-        return NOT_LOADED
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (list, tuple)) and len(value) > 4:
-        text = f"[{len(value)} values]"
-    elif isinstance(value, (list, tuple, dict)):
-        text = json.dumps(value, default=str)
-    else:
-        text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def json_cell(value: Any) -> Any:
-    """The value with NaN and infinities (nested too) as None, for strict JSON output."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple)):
-        return [json_cell(item) for item in value]
-    if isinstance(value, dict):
-        return {key: json_cell(item) for key, item in value.items()}
-    return value
-
-
-def format_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, width: Optional[int] = None) -> str:
-    """An aligned text table (numbers right-aligned); columns past `width` are dropped with a note."""
-    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
-    keep = len(columns)
-    if width is not None:
-        total = 0
-        for i, w in enumerate(widths):
-            total += w + 2
-            if total > width and i > 0:
-                keep = i
-                break
-    numeric = [all(is_number_text(r[i]) for r in rows if r[i] not in ("", "…")) for i in range(keep)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.rjust(widths[i]) if numeric[i] else cell.ljust(widths[i]) for i, cell in enumerate(cells[:keep])).rstrip()
-
-    lines = [line(columns), *(line(r) for r in rows)]
-    if keep < len(columns):
-        lines.append(f"({len(columns) - keep} more column(s): {', '.join(columns[keep:])})")
-    return "\n".join(lines)
-
-
-def is_number_text(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True

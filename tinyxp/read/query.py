@@ -9,7 +9,8 @@
     literal    := number | 'string' | "string" | true | false | null | list
     list       := '[' literal (',' literal)* ']'
 
-A query is parsed into nested tuples, checked against the known fields (unknown names get
+A query is parsed into a tree of nodes (Or, And, Not, Compare, In over Field and Summary
+operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
 and `summary(function, column)` returns a metric summary. Never evaluated with eval.
@@ -21,14 +22,21 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .._values import type_name
 from ..errors import QueryError, suggest
 
-Predicate = Callable[[Dict[str, Any], Callable[[str, str], Any]], bool]
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, Union
+
+    Predicate = Callable[[Mapping[str, Any], Callable[[str, str], Any]], bool]
+    Operand = Union["Field", "Summary"]
+    Node = Union["Or", "And", "Not", "Compare", "In"]
 
 SUMMARIES = ("last", "min", "max", "count")
+# a summary column of a table (`tinyxp runs -c last(train.loss)`): the function and the column
+RE_SUMMARY_COLUMN = re.compile(r"(\w+)\((.+)\)$")
 KEYWORDS = {"and", "or", "not", "in"}
 CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 ORDERINGS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -52,10 +60,116 @@ RE_TOKEN = re.compile("|".join(f"(?P<{name}>{rule})" for name, rule in TOKEN_RUL
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 
 
-class Token(NamedTuple):
-    kind: str
-    text: str
-    pos: int
+class Token:
+    """A token of a query: its kind (a TOKEN_RULES name, IN, END...), its text and offset."""
+
+    __slots__ = ("kind", "text", "pos")
+
+    def __init__(self, kind: str, text: str, pos: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.pos = pos
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind!r}, {self.text!r}, {self.pos})"
+
+
+# -- the syntax tree -----------------------------------------------------------------
+
+
+class Or:
+    """parts joined by '|': any of them."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[Node]) -> None:
+        self.parts = parts
+
+
+class And:
+    """parts joined by '&': all of them."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[Node]) -> None:
+        self.parts = parts
+
+
+class Not:
+    """'~' or 'not' before a factor."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: Node) -> None:
+        self.inner = inner
+
+
+class Compare:
+    """operand op literal; token is the operator's."""
+
+    __slots__ = ("op", "operand", "literal", "token")
+
+    def __init__(self, op: str, operand: Operand, literal: Any, token: Token) -> None:
+        self.op = op
+        self.operand = operand
+        self.literal = literal
+        self.token = token
+
+
+class In:
+    """operand ['not'] in [options]; token is the 'in' keyword's."""
+
+    __slots__ = ("negate", "operand", "options", "token")
+
+    def __init__(self, negate: bool, operand: Operand, options: list[Any], token: Token) -> None:
+        self.negate = negate
+        self.operand = operand
+        self.options = options
+        self.token = token
+
+
+class Field:
+    """A field compared directly (config.lr, info.status); token is None outside a query."""
+
+    __slots__ = ("name", "token")
+
+    def __init__(self, name: str, token: Token | None = None) -> None:
+        self.name = name
+        self.token = token
+
+    @property
+    def text(self) -> str:
+        return self.name
+
+
+class Summary:
+    """function(name): a summary of a metric column; the tokens are None outside a query."""
+
+    __slots__ = ("function", "name", "function_token", "token")
+
+    def __init__(self, function: str, name: str, function_token: Token | None = None, token: Token | None = None) -> None:
+        self.function = function
+        self.name = name
+        self.function_token = function_token
+        self.token = token
+
+    @property
+    def text(self) -> str:
+        return f"{self.function}({self.name})"
+
+
+def parse_column(column: str) -> Field | Summary:
+    """A column of a table: `function(name)` is a Summary (checked by the caller), else a Field."""
+    match = RE_SUMMARY_COLUMN.match(column)
+    return Summary(match.group(1), match.group(2)) if match else Field(column)
+
+
+def unknown_summary_message(function: str, where: str = "") -> str:
+    return f"Unknown function {function!r}{where}: expected last, min, max or count{suggest(function, SUMMARIES)}"
+
+
+def not_a_metric_message(function: str, name: str) -> str:
+    return f"Cannot take {function}() of {name!r}: it is not a metric column"
 
 
 class Tokens:
@@ -84,7 +198,7 @@ class Tokens:
             raise self.error(f"Expected {expected}")
         return self.read()
 
-    def error(self, message: str, token: Optional[Token] = None) -> QueryError:
+    def error(self, message: str, token: Token | None = None) -> QueryError:
         token = token or self.next
         if token.kind == "END":
             message += ", got the end of the query"
@@ -93,7 +207,7 @@ class Tokens:
         return QueryError(message, source=self.source, pos=token.pos, length=max(1, len(token.text)))
 
 
-def tokenize(source: str) -> List[Token]:
+def tokenize(source: str) -> list[Token]:
     """The tokens of source, ending with an END token; raises QueryError on a bad character."""
     tokens = []
     pos = 0
@@ -107,6 +221,7 @@ def tokenize(source: str) -> List[Token]:
                 raise QueryError("Invalid operator '=': compare with '=='", source=source, pos=pos)
             raise QueryError(f"Invalid character {char!r}", source=source, pos=pos)
         kind = match.lastgroup
+        assert kind is not None  # every alternative of RE_TOKEN is a named group
         if kind != "SPACE":
             text = match.group()
             if kind == "NAME" and text in KEYWORDS:
@@ -120,7 +235,7 @@ def tokenize(source: str) -> List[Token]:
 # -- parsing: one function per rule --------------------------------------------------
 
 
-def parse(source: str) -> Tuple[Any, ...]:
+def parse(source: str) -> Node:
     """The syntax tree of a query; raises QueryError with a caret under the bad token."""
     tokens = Tokens(source)
     tree = parse_expr(tokens)
@@ -129,29 +244,29 @@ def parse(source: str) -> Tuple[Any, ...]:
     return tree
 
 
-def parse_expr(tokens: Tokens) -> Tuple[Any, ...]:
+def parse_expr(tokens: Tokens) -> Node:
     """expr := term (('|' | 'or') term)*"""
     terms = [parse_term(tokens)]
     while tokens.check("OR"):
         tokens.read()
         terms.append(parse_term(tokens))
-    return terms[0] if len(terms) == 1 else ("or", terms)
+    return terms[0] if len(terms) == 1 else Or(terms)
 
 
-def parse_term(tokens: Tokens) -> Tuple[Any, ...]:
+def parse_term(tokens: Tokens) -> Node:
     """term := factor (('&' | 'and') factor)*"""
     factors = [parse_factor(tokens)]
     while tokens.check("AND"):
         tokens.read()
         factors.append(parse_factor(tokens))
-    return factors[0] if len(factors) == 1 else ("and", factors)
+    return factors[0] if len(factors) == 1 else And(factors)
 
 
-def parse_factor(tokens: Tokens) -> Tuple[Any, ...]:
+def parse_factor(tokens: Tokens) -> Node:
     """factor := ('~' | 'not') factor | '(' expr ')' | comparison"""
     if tokens.check("NOT"):
         tokens.read()
-        return ("not", parse_factor(tokens))
+        return Not(parse_factor(tokens))
     if tokens.check("LPAREN"):
         opening = tokens.read()
         tree = parse_expr(tokens)
@@ -162,12 +277,12 @@ def parse_factor(tokens: Tokens) -> Tuple[Any, ...]:
     return parse_comparison(tokens)
 
 
-def parse_comparison(tokens: Tokens) -> Tuple[Any, ...]:
+def parse_comparison(tokens: Tokens) -> Compare | In:
     """comparison := operand op literal | operand ['not'] 'in' list"""
     operand = parse_operand(tokens)
     if tokens.check("OP"):
         op = tokens.read()
-        return ("cmp", op.text, operand, parse_literal(tokens), op)
+        return Compare(op.text, operand, parse_literal(tokens), op)
     negate = False
     if tokens.check("NOT"):
         tokens.read()
@@ -179,23 +294,23 @@ def parse_comparison(tokens: Tokens) -> Tuple[Any, ...]:
         if not tokens.check("LBRACKET"):
             raise tokens.error("Expected a list [...] after 'in'")
         values = parse_literal(tokens)
-        return ("in", negate, operand, values, op)
-    raise tokens.error(f"Expected a comparison (== != < <= > >=) or 'in' after {operand[1]!r}")
+        return In(negate, operand, values, op)
+    raise tokens.error(f"Expected a comparison (== != < <= > >=) or 'in' after {operand.name!r}")
 
 
-def parse_operand(tokens: Tokens) -> Tuple[Any, ...]:
+def parse_operand(tokens: Tokens) -> Operand:
     """operand := field | summary '(' field ')'"""
     if not tokens.check("NAME"):
         raise tokens.error("Expected a field name such as config.lr, '(' or 'not'")
     name = tokens.read()
     if not tokens.check("LPAREN"):
-        return ("field", name.text, None, name)
+        return Field(name.text, name)
     tokens.read()
     field = tokens.expect("NAME", f"a metric column in {name.text}(...)")
     if not tokens.check("RPAREN"):
         raise tokens.error(f"Expected ')' after {name.text}({field.text}")
     tokens.read()
-    return ("field", field.text, name, field)
+    return Summary(name.text, field.text, name, field)
 
 
 def parse_literal(tokens: Tokens) -> Any:
@@ -217,7 +332,7 @@ def parse_literal(tokens: Tokens) -> Any:
     raise tokens.error(f"Expected a value: a number, a 'string', true, false, null or a list{hint}")
 
 
-def parse_list(tokens: Tokens) -> List[Any]:
+def parse_list(tokens: Tokens) -> list[Any]:
     """list := '[' literal (',' literal)* ']'"""
     opening = tokens.read()
     if tokens.check("RBRACKET"):
@@ -235,7 +350,7 @@ def parse_list(tokens: Tokens) -> List[Any]:
 # -- checking and compiling ----------------------------------------------------------
 
 
-def compile_query(source: str, fields: Dict[str, str]) -> Predicate:
+def compile_query(source: str, fields: dict[str, str]) -> Predicate:
     """A predicate for the query, checked against `fields` (name -> type name).
 
     Raises QueryError for a syntax error, an unknown field or function, a metric column
@@ -244,25 +359,24 @@ def compile_query(source: str, fields: Dict[str, str]) -> Predicate:
     return compile_tree(parse(source), source, fields)
 
 
-def compile_tree(tree: Tuple[Any, ...], source: str, fields: Dict[str, str]) -> Predicate:
-    kind = tree[0]
-    if kind in ("or", "and"):
-        parts = [compile_tree(part, source, fields) for part in tree[1]]
-        combine = any if kind == "or" else all
+def compile_tree(tree: Node, source: str, fields: dict[str, str]) -> Predicate:
+    if isinstance(tree, (Or, And)):
+        parts = [compile_tree(part, source, fields) for part in tree.parts]
+        combine = any if isinstance(tree, Or) else all
         return lambda values, summary: combine(part(values, summary) for part in parts)
-    if kind == "not":
-        inner = compile_tree(tree[1], source, fields)
+    if isinstance(tree, Not):
+        inner = compile_tree(tree.inner, source, fields)
         return lambda values, summary: not inner(values, summary)
-    get, kinds = compile_operand(tree[2], source, fields)
-    if kind == "in":
-        _, negate, operand, options, token = tree
+    get, kinds = compile_operand(tree.operand, source, fields)
+    if isinstance(tree, In):
+        options = tree.options
         for option in options:
-            check_types(operand, "in", option, kinds, source, token)
-        if negate:
+            check_types(tree.operand, "in", option, kinds, source, tree.token)
+        if tree.negate:
             return lambda values, summary: not any(equal(get(values, summary), option) for option in options)
         return lambda values, summary: any(equal(get(values, summary), option) for option in options)
-    _, op, operand, literal, token = tree
-    check_types(operand, op, literal, kinds, source, token)
+    op, literal = tree.op, tree.literal
+    check_types(tree.operand, op, literal, kinds, source, tree.token)
     if op == "==":
         return lambda values, summary: equal(get(values, summary), literal)
     if op == "!=":
@@ -281,14 +395,15 @@ def _number_order(compare: Callable[[Any, Any], bool], value: Any, literal: Any)
     return isinstance(value, (int, float)) and not isinstance(value, bool) and compare(value, literal)
 
 
-def compile_operand(operand: Tuple[Any, ...], source: str, fields: Dict[str, str]) -> Tuple[Callable[..., Any], set]:
+def compile_operand(operand: Operand, source: str, fields: dict[str, str]) -> tuple[Callable[..., Any], set[str]]:
     """(getter(values, summary), the type names the operand can have)."""
-    _, name, function, token = operand
+    name, token = operand.name, operand.token
+    assert token is not None  # a parsed operand has its tokens
     kind = fields.get(name)
     if kind is None:
         raise QueryError(unknown_field_message(name, fields), source=source, pos=token.pos, length=len(name))
     metric = kind.startswith("list[")
-    if function is None:
+    if isinstance(operand, Field):
         if metric:
             raise QueryError(
                 f"Cannot compare metric column {name!r} directly: use last({name}), min({name}), max({name}) or count({name})",
@@ -297,12 +412,13 @@ def compile_operand(operand: Tuple[Any, ...], source: str, fields: Dict[str, str
         if kind == "artifact":
             raise QueryError(f"Cannot compare artifact column {name!r}", source=source, pos=token.pos, length=len(name))
         return (lambda values, summary: values.get(name)), set(kind.split("|"))
-    if function.text not in SUMMARIES:
-        hint = suggest(function.text, SUMMARIES)
-        raise QueryError(f"Unknown function {function.text!r}: expected last, min, max or count{hint}", source=source, pos=function.pos, length=len(function.text))
+    summary_name = operand.function
+    if summary_name not in SUMMARIES:
+        function = operand.function_token
+        assert function is not None  # a parsed operand has its tokens
+        raise QueryError(unknown_summary_message(summary_name), source=source, pos=function.pos, length=len(summary_name))
     if not metric:
-        raise QueryError(f"Cannot take {function.text}() of {name!r}: it is not a metric column", source=source, pos=token.pos, length=len(name))
-    summary_name = function.text
+        raise QueryError(not_a_metric_message(summary_name, name), source=source, pos=token.pos, length=len(name))
     if summary_name == "count":
         kinds = {"int"}
     elif summary_name == "last":
@@ -312,7 +428,7 @@ def compile_operand(operand: Tuple[Any, ...], source: str, fields: Dict[str, str
     return (lambda values, summary: summary(summary_name, name)), kinds
 
 
-def unknown_field_message(name: str, fields: Dict[str, str]) -> str:
+def unknown_field_message(name: str, fields: dict[str, str]) -> str:
     if not fields:
         return f"Unknown field {name!r}: no runs were found, so no field is known"
     hint = suggest(name, fields)
@@ -331,10 +447,10 @@ def literal_kind(value: Any) -> str:
 COMPATIBLE = {"number": {"int", "float"}, "str": {"str"}, "bool": {"bool"}, "list": {"list"}, "null": set()}
 
 
-def check_types(operand: Tuple[Any, ...], op: str, literal: Any, kinds: set, source: str, token: Token) -> None:
+def check_types(operand: Operand, op: str, literal: Any, kinds: set[str], source: str, token: Token) -> None:
     """Refuse a comparison that no value of the operand can satisfy (e.g. config.lr > 'a')."""
     what = literal_kind(literal)
-    name = operand[1] if operand[2] is None else f"{operand[2].text}({operand[1]})"
+    name = operand.text
     if op in ORDERINGS and what not in ("number", "str"):
         raise QueryError(f"Cannot order by {render(literal)}: {op!r} compares numbers or strings", source=source, pos=token.pos, length=len(op))
     known = kinds - {"null", "any"}

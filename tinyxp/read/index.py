@@ -1,0 +1,397 @@
+"""The index of a log directory: one entry per run, rebuilt only where files changed.
+
+For each run the index keeps its flattened config and info, the names of its metric
+columns and its artifacts. The index file (`log_dir/.tinyxp/index.json`, JSON)
+remembers them with the (size, mtime_ns) of metadata/info.yaml, metadata/config.yaml and
+each metrics file, so that a refresh re-reads only new and changed runs.
+
+Metric columns are learnt from the first and the last complete line of each
+`metrics/<log_name>.jsonl` (the file is not parsed whole); a key that appears only in the
+middle of a file becomes a column when that file's values are loaded.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import stat
+import sys
+
+from .._contract import LIVE_STATUSES, is_run_id
+from .._files import write_atomic
+from .._values import FIELD_TYPES, type_name
+from ..errors import ReaderError, TinyxpError
+from ..yaml import load as load_yaml
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+INDEX_VERSION = 1
+INDEX_NAME = "index.json"
+PROGRESS_MIN_RUNS = 300
+TAIL_BYTES = 4096
+PEEK_BYTES = 4 * TAIL_BYTES
+JSON_DECODE = json.JSONDecoder().decode
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # no newline translation on Windows
+
+
+# -- building and refreshing ---------------------------------------------------------
+
+
+def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], bool]:
+    """(the entries of the runs of log_dir now, whether any was read or removed).
+
+    Re-reads only new runs and runs whose files changed since `old`; shows a progress
+    line on stderr when asked and there are many. Raises ReaderError when log_dir cannot
+    be listed.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    to_read: list[tuple[str, str, dict[str, list[int]] | None]] = []
+    try:
+        names = sorted_run_names(log_dir)
+    except OSError as err:  # no permission to list it, or removed since
+        raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
+    for name in names:
+        run_dir = os.path.join(log_dir, name)
+        entry = old.get(name)
+        if entry is None:  # new: read_run takes the stamps of what it reads
+            entries[name] = {}  # keeps the run id order
+            to_read.append((name, run_dir, None))
+            continue
+        old_stamps = entry.get("stamps") or [None, None, {}]
+        if entry.get("finished"):
+            # a finished run's metrics and artifacts are final until info.yaml changes
+            # (a resumed run rewrites it first): two stats instead of a folder scan
+            metadata = f"{run_dir}/metadata/"
+            unchanged = old_stamps[:2] == [file_stamp(metadata + "info.yaml"), file_stamp(metadata + "config.yaml")]
+            metric_stamps = None
+        else:
+            stamps = stat_run(run_dir)
+            unchanged = old_stamps == stamps
+            metric_stamps = stamps[2]
+        if unchanged:
+            entries[name] = entry
+            if not entry.get("finished") and "values" in entry:
+                entry["artifacts"] = list_artifacts(run_dir)
+        else:
+            entries[name] = {}
+            to_read.append((name, run_dir, metric_stamps))
+    show = progress and len(to_read) > PROGRESS_MIN_RUNS
+    for count, (name, run_dir, metric_stamps) in enumerate(to_read, 1):
+        entries[name] = read_run(run_dir, metric_stamps, old.get(name))
+        if show and (count % 100 == 0 or count == len(to_read)):
+            print(f"\rtinyxp: indexing runs {count}/{len(to_read)}", end="", file=sys.stderr, flush=True)
+    if show:
+        print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
+    return entries, bool(to_read) or len(entries) != len(old)
+
+
+# -- the index file ------------------------------------------------------------------
+
+
+def load_index(paths: Iterable[str], log_dir: str) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """(its path, the entries) of the newest valid index of log_dir among paths, or (None, {})."""
+    best: tuple[float, str | None, dict[str, dict[str, Any]]] = (-1.0, None, {})
+    for path in paths:
+        try:
+            with open(path, "rb") as file:
+                data = json.loads(file.read())
+            stamp = os.stat(path).st_mtime
+        except (OSError, ValueError):
+            continue  # absent or corrupt: rebuilt by refresh
+        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or data.get("log_dir") != log_dir:
+            continue
+        runs = data.get("runs")
+        if isinstance(runs, dict) and stamp > best[0]:
+            best = (stamp, path, {name: entry for name, entry in runs.items() if valid_entry(entry)})
+    return best[1], best[2]
+
+
+def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]]) -> str | None:
+    """Write the index to the first of paths that can be written; that path, or None."""
+    data = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
+    text = json.dumps(data, separators=(",", ":"), check_circular=False)
+    for path in paths:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_atomic(path, text)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def valid_entry(entry: Any) -> bool:
+    """Whether an index entry has the shape read_run gives (else the run is read again)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("stamps"), list) or len(entry["stamps"]) != 3:
+        return False
+    if "values" not in entry:
+        return True
+    metrics = entry.get("metrics")
+    return (
+        isinstance(entry["values"], dict)
+        and isinstance(entry.get("artifacts"), list)
+        and isinstance(metrics, dict)
+        and all(isinstance(meta, dict) and isinstance(meta.get("keys"), list) for meta in metrics.values())
+    )
+
+
+# -- scanning ------------------------------------------------------------------------
+
+
+def sorted_run_names(log_dir: str) -> list[str]:
+    """The names of the run directories of log_dir (named by integers, as the logger
+    allocates them: ASCII digits, no leading zero), in numeric order."""
+    names = []
+    with os.scandir(log_dir) as entries:
+        for entry in entries:
+            if is_run_id(entry.name) and entry.is_dir():
+                names.append(entry.name)
+    names.sort(key=int)
+    return names
+
+
+def stat_run(run_dir: str) -> list[Any]:
+    """[info stamp, config stamp, {log_name: stamp}] where a stamp is [size, mtime_ns] or None."""
+    metadata = f"{run_dir}/metadata/"
+    return [file_stamp(metadata + "info.yaml"), file_stamp(metadata + "config.yaml"), stat_metrics(run_dir)]
+
+
+def stat_metrics(run_dir: str) -> dict[str, list[int]]:
+    """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files."""
+    metrics: dict[str, list[int]] = {}
+    try:
+        with os.scandir(f"{run_dir}/metrics") as entries:
+            for entry in entries:
+                if entry.name.endswith(".jsonl"):
+                    st = entry.stat()
+                    metrics[entry.name[:-6]] = [st.st_size, st.st_mtime_ns]
+    except OSError:
+        pass
+    return metrics
+
+
+def metric_names(run_dir: str) -> list[str]:
+    """The log names of the run's metrics/*.jsonl files, sorted."""
+    try:
+        return sorted(name[:-6] for name in os.listdir(f"{run_dir}/metrics") if name.endswith(".jsonl"))
+    except OSError:
+        return []
+
+
+def file_stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def list_artifacts(run_dir: str) -> list[str]:
+    """"<format>/<name>" of every artifact of a run, sorted."""
+    found: list[str] = []
+    root = os.path.join(run_dir, "artifacts")
+    try:
+        with os.scandir(root) as formats:
+            for fmt in formats:
+                if fmt.is_dir() and not fmt.name.startswith("."):
+                    with os.scandir(fmt.path) as files:
+                        found.extend(f"{fmt.name}/{f.name}" for f in files if not f.name.startswith(".tmp-"))
+    except OSError:
+        pass
+    found.sort()
+    return found
+
+
+def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict[str, Any] | None) -> dict[str, Any]:
+    """The index entry of one run: flattened values, metric columns, artifacts, problems.
+
+    `metric_stamps` are the stamps of the metrics files when the caller has them (a
+    changed run): the files whose stamp `old` already has are not read again. Every
+    stamp comes from the open file (os.fstat), so it describes the content that was read.
+    """
+    stamps: list[Any] = [None, None, metric_stamps]
+    problems: list[str] = []
+    entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
+    values: dict[str, Any] = {}
+    for index, part in enumerate(("info", "config")):
+        path = f"{run_dir}/metadata/{part}.yaml"
+        try:
+            data, st = read_file(path)
+            stamps[index] = [st.st_size, st.st_mtime_ns]
+            data = load_yaml(data.decode("utf-8"), path=path)
+        except FileNotFoundError:
+            problems.append(f"missing metadata/{part}.yaml")
+            if part == "info":
+                # not a run yet (a launch writes info.yaml after config.yaml) or not one at
+                # all: reported, not listed; the stamps say when to look again
+                if metric_stamps is None:
+                    stamps[2] = stat_metrics(run_dir)
+                return entry
+            continue
+        except (OSError, UnicodeDecodeError, TinyxpError) as err:
+            problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
+            continue
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problems.append(f"invalid metadata/{part}.yaml: expected a mapping, got {type_name(data)}")
+            continue
+        flatten_into(values, data, f"{part}.")
+        if part == "info" and "info.status" not in values:
+            problems.append("invalid metadata/info.yaml: no status")
+    # info.yaml is replaced whole, so one that cannot be read was damaged: the run is
+    # listed with the rest (its id from the folder name, no status)
+    values.setdefault("info.run_id", int(os.path.basename(run_dir)))
+    status = values.get("info.status")
+    entry["finished"] = status not in LIVE_STATUSES
+    entry["values"] = values
+    old_metrics = (old or {}).get("metrics", {})
+    metrics = {}
+    for log_name in sorted(metric_stamps) if metric_stamps is not None else metric_names(run_dir):
+        previous = old_metrics.get(log_name)
+        if metric_stamps is not None and previous is not None and previous.get("stamp") == metric_stamps[log_name]:
+            metrics[log_name] = previous
+            continue
+        stamp, keys, last, torn = peek_metric_file(f"{run_dir}/metrics/{log_name}.jsonl")
+        if stamp is None:
+            continue  # removed since the folder was listed
+        metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}
+        if torn and entry["finished"]:
+            problems.append(f"metrics/{log_name}.jsonl: ignored a torn last line")
+    stamps[2] = {log_name: meta["stamp"] for log_name, meta in metrics.items()}
+    entry["metrics"] = metrics
+    entry["artifacts"] = list_artifacts(run_dir)
+    return entry
+
+
+def read_file(path: str) -> tuple[bytes, os.stat_result]:
+    """The bytes of a file and its os.fstat, with the fewest system calls (the reader
+    opens thousands of small files); raises OSError like open()."""
+    fd = os.open(path, READ_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        return os.read(fd, st.st_size), st
+    finally:
+        os.close(fd)
+
+
+def peek_metric_file(path: str) -> tuple[list[int] | None, list[str], dict[str, Any], bool]:
+    """(stamp, keys of the first and last complete lines, the last complete line, torn last line?)
+
+    The stamp is [size, mtime_ns] as of the read, None when the file is gone. Reads the
+    first line and the last TAIL_BYTES only: metric files of long runs are big.
+    """
+    try:
+        fd = os.open(path, READ_FLAGS)
+        try:
+            st = os.fstat(fd)
+            size = st.st_size
+            head = os.read(fd, min(size, PEEK_BYTES))  # a small file whole, in one read
+            cut = head.find(b"\n") + 1
+            first = head[:cut] if cut else head
+            if not cut and len(head) < size:  # a first line longer than PEEK_BYTES
+                with open(path, "rb") as file:
+                    first = file.readline()
+            # the tail starts one byte early: a newline there means it starts at a line
+            start = max(len(first), size - TAIL_BYTES) - 1
+            if len(head) == size:
+                tail = head[start:] if first else b""
+            else:
+                os.lseek(fd, start, os.SEEK_SET)
+                tail = os.read(fd, size - start)
+        finally:
+            os.close(fd)
+    except OSError:
+        return file_stamp(path), [], {}, False
+    stamp = [size, st.st_mtime_ns]
+    if not first.endswith(b"\n"):
+        return stamp, [], {}, bool(first)
+    torn = not tail.endswith(b"\n")
+    tail = tail[tail.find(b"\n") + 1 : tail.rfind(b"\n") + 1]
+    if tail:
+        last_line: bytes | None = tail[:-1].rsplit(b"\n", 1)[-1]
+    else:
+        last_line = first if start + 1 == len(first) else None  # None: one very long line
+    first_record = decode_record(first)
+    last_record = first_record if last_line is first else decode_record(last_line)
+    keys = list(dict.fromkeys([*first_record, *last_record]))
+    return stamp, keys, last_record, torn
+
+
+def decode_record(line: bytes | None) -> dict[str, Any]:
+    """The JSON object on a line of a metrics file; {} for anything else."""
+    try:
+        record = JSON_DECODE(line.decode("utf-8")) if line else None
+    except ValueError:  # UnicodeDecodeError included
+        record = None
+    return record if isinstance(record, dict) else {}
+
+
+def flatten_into(out: dict[str, Any], mapping: dict[str, Any], prefix: str) -> None:
+    """Add `prefix + dotted key` -> value for every leaf of mapping (non-empty dicts recurse)."""
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            flatten_into(out, value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+
+
+def collect_fields(entries: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Column -> type name ("float", "int|str", "list[float]", "artifact") over all runs."""
+    seen: set[tuple[str, type]] = set()  # (name, type): one set.add per value is the cheapest way through 10,000 runs
+    metric_kinds: dict[str, set[str]] = {}
+    artifacts: dict[str, None] = {}
+    for entry in entries:
+        if "values" not in entry:
+            continue
+        seen.update(zip(entry["values"], map(type, entry["values"].values())))
+        for log_name, meta in entry["metrics"].items():
+            last = meta.get("last", {})
+            for key in meta["keys"]:
+                found = metric_kinds.setdefault(f"{log_name}.{key}", set())
+                if key in last:
+                    found.add(type_name(last[key]))
+        for artifact in entry["artifacts"]:
+            artifacts[f"artifacts.{artifact}"] = None
+    kinds: dict[str, set[str]] = {}
+    for name, kind in seen:
+        kinds.setdefault(name, set()).add(FIELD_TYPES.get(kind) or kind.__name__)
+    fields = {name: "|".join(sorted(found)) for name, found in sorted(kinds.items(), key=field_order)}
+    for name, found in sorted(metric_kinds.items()):
+        fields[name] = f"list[{'|'.join(sorted(found)) or 'any'}]"
+    for name in sorted(artifacts):
+        fields[name] = "artifact"
+    return fields
+
+
+def field_order(item: tuple[str, Any]) -> tuple[int, str]:
+    return (0 if item[0].startswith("config.") else 1, item[0])
+
+
+def split_metric_column(column: str, metrics: dict[str, Any]) -> tuple[str | None, str]:
+    """("train", "loss") for "train.loss" when the run has metrics/train.jsonl, else (None, "")."""
+    for log_name in metrics:
+        if column.startswith(log_name) and column[len(log_name) : len(log_name) + 1] == ".":
+            return log_name, column[len(log_name) + 1 :]
+    return None, ""
+
+
+def first_line(err: BaseException) -> str:
+    return str(err).split("\n", 1)[0]
+
+
+# -- where the index lives -----------------------------------------------------------
+
+
+def fallback_index_path(log_dir: str, index_dir: str | None) -> str:
+    """The index path used when log_dir is not writable: index_dir or a per-user cache."""
+    if index_dir is None:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        index_dir = os.path.join(cache, "tinyxp", "index")
+    digest = hashlib.sha1(log_dir.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(index_dir, f"index-{digest}.json")

@@ -1,0 +1,231 @@
+"""One run as a row: values in memory, metric columns read on first access, artifacts.
+
+`config.*` and `info.*` values are in memory, a metric column (`train.loss`) is read
+from `metrics/train.jsonl` on first access (all of that file's columns at once), and an
+artifact column (`artifacts.pickle/last.pkl`) is an `Artifact` whose `.load()` unpickles.
+Rows made by `aggregate` or `map` are plain dicts; `peek`, `with_values` and `record`
+take either.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+
+from ..errors import ReaderError
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator, Sequence
+
+NOT_LOADED = "…"
+
+
+# -- values --------------------------------------------------------------------------
+
+def read_metric_file(path: str) -> dict[str, list[Any]]:
+    """key -> values in file order, from a JSON-lines metrics file; a torn last line is ignored.
+
+    Lines that are not JSON objects are skipped (the file is only ever appended to whole
+    lines, so these come from outside tinyxp).
+    """
+    with open(path, "rb") as file:
+        data = file.read()
+    data = data[: data.rfind(b"\n") + 1]
+    try:
+        # one json.loads over the whole file is several times faster than one per line
+        records = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
+    except ValueError:
+        records = []
+        for line in data.splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    columns: dict[str, list[Any]] = {}
+    for record in records:
+        if isinstance(record, dict):
+            for key, value in record.items():
+                column = columns.get(key)
+                if column is None:
+                    columns[key] = [value]
+                else:
+                    column.append(value)
+    return columns
+
+
+def summarize(values: Sequence[Any]) -> dict[str, Any]:
+    """{"last", "min", "max", "count"} of a metric column; min and max over its numbers."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v))]
+    return {
+        "last": values[-1] if values else None,
+        "min": min(numbers) if numbers else None,
+        "max": max(numbers) if numbers else None,
+        "count": len(values),
+    }
+
+
+class Artifact:
+    """A file under a run's artifacts/<format>/ folder; `.load()` reads it."""
+
+    LOADERS: dict[str, Callable[[str], Any]] = {}
+
+    def __init__(self, path: str, format: str, name: str) -> None:
+        self.path = path
+        self.format = format
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Artifact({self.format}/{self.name})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Artifact) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def load(self, loader: Callable[[str], Any] | None = None) -> Any:
+        """The artifact's content: pickle, json and text formats are known; else pass `loader(path)`."""
+        if loader is not None:
+            return loader(self.path)
+        if self.format == "pickle":
+            import pickle  # only for pickled artifacts
+
+            with open(self.path, "rb") as file:
+                return pickle.load(file)
+        if self.format == "json":
+            with open(self.path, encoding="utf-8") as file:
+                return json.load(file)
+        if self.format in ("text", "txt"):
+            with open(self.path, encoding="utf-8") as file:
+                return file.read()
+        raise ReaderError(f"Cannot load artifact format {self.format!r} of {self.path!r}: pass load(loader=function of the path)")
+
+
+# -- rows ----------------------------------------------------------------------------
+
+
+class Row(Mapping):
+    """One run: static config/info values, lazy metric columns, artifact columns."""
+
+    __slots__ = ("static", "run_dir", "run_id", "_metrics", "_artifacts", "_loaded")
+
+    def __init__(
+        self,
+        static: dict[str, Any],
+        *,
+        run_dir: str | None = None,
+        metrics: dict[str, list[str]] | None = None,
+        artifacts: Sequence[str] = (),
+        run_id: str | None = None,
+        _loaded: dict[str, dict[str, list[Any]]] | None = None,
+    ) -> None:
+        self.static = static
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self._metrics = metrics or {}
+        self._artifacts = artifacts
+        self._loaded = {} if _loaded is None else _loaded  # log name -> key -> values
+
+    def __getitem__(self, column: str) -> Any:
+        value = self.static.get(column, NOT_LOADED)
+        if value is not NOT_LOADED:
+            return value
+        if column.startswith("artifacts."):
+            relative = column[len("artifacts.") :]
+            if relative in self._artifacts:
+                fmt, _, name = relative.partition("/")
+                return Artifact(self._path("artifacts", fmt, name), fmt, name)
+            raise KeyError(column)
+        for log_name in self._metrics:
+            if column.startswith(log_name) and column[len(log_name) : len(log_name) + 1] == ".":
+                values = self.metric_file(log_name).get(column[len(log_name) + 1 :])
+                if values is not None:
+                    return values
+        raise KeyError(column)
+
+    def metric_file(self, log_name: str) -> dict[str, list[Any]]:
+        """All columns of metrics/<log_name>.jsonl, read once (raises ReaderError if unreadable)."""
+        loaded = self._loaded.get(log_name)
+        if loaded is None:
+            path = self._path("metrics", f"{log_name}.jsonl")
+            try:
+                loaded = read_metric_file(path)
+            except OSError as err:
+                raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
+            self._loaded[log_name] = loaded
+        return loaded
+
+    def _path(self, *parts: str) -> str:
+        assert self.run_dir is not None  # a row with metrics or artifacts has its run folder
+        return os.path.join(self.run_dir, *parts)
+
+    def metric_columns(self) -> list[str]:
+        columns: list[str] = []
+        for log_name, keys in self._metrics.items():
+            loaded = self._loaded.get(log_name)
+            columns.extend(f"{log_name}.{key}" for key in (keys if loaded is None else dict.fromkeys([*keys, *loaded])))
+        return columns
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [*self.static, *self.metric_columns(), *(f"artifacts.{a}" for a in self._artifacts)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.static or column in self.keys()
+
+    def __repr__(self) -> str:
+        return f"Row({self.run_dir!r})" if self.run_dir else f"Row({self.static!r})"
+
+    def peek(self, column: str) -> Any:
+        """The value if it is in memory (no file is read); NOT_LOADED otherwise."""
+        if column in self.static:
+            return self.static[column]
+        for log_name, loaded in self._loaded.items():
+            if column.startswith(log_name + "."):
+                return loaded.get(column[len(log_name) + 1 :], NOT_LOADED)
+        if column.startswith("artifacts."):
+            return self.get(column, NOT_LOADED)
+        return NOT_LOADED
+
+    def is_loaded(self, column: str) -> bool:
+        return self.peek(column) is not NOT_LOADED
+
+    def with_values(self, values: dict[str, Any]) -> Row:
+        """A row with more static columns, sharing this row's loaded metric files."""
+        return Row({**self.static, **values}, run_dir=self.run_dir, metrics=self._metrics, artifacts=self._artifacts, run_id=self.run_id, _loaded=self._loaded)
+
+    def record(self, *, lazy: bool = True) -> dict[str, Any]:
+        """A plain dict: static values, metric columns (all, or those loaded when lazy), artifact paths."""
+        out = dict(self.static)
+        for column in self.metric_columns():
+            value = self.peek(column) if lazy else self.get(column, NOT_LOADED)
+            if value is not NOT_LOADED:
+                out[column] = value
+        for artifact in self._artifacts:
+            out[f"artifacts.{artifact}"] = self._path("artifacts", artifact)
+        return out
+
+
+def peek(row: Mapping, column: str) -> Any:
+    return row.peek(column) if isinstance(row, Row) else row.get(column)
+
+
+def with_values(row: Mapping, values: dict[str, Any]) -> Mapping:
+    return row.with_values(values) if isinstance(row, Row) else {**row, **values}
+
+
+def record(row: Mapping, *, lazy: bool = True) -> dict[str, Any]:
+    if isinstance(row, Row):
+        return row.record(lazy=lazy)
+    return {key: (value.path if isinstance(value, Artifact) else value) for key, value in row.items()}
+
+
+def is_metric(row: Mapping, key: str) -> bool:
+    return isinstance(row, Row) and key not in row.static and not key.startswith("artifacts.")

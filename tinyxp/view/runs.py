@@ -1,0 +1,105 @@
+"""What `tinyxp runs` and `tinyxp show` print: the columns of the runs table, one run's text."""
+from __future__ import annotations
+
+import os
+
+from .._files import read_yaml
+from ..errors import ReaderError, TinyxpError
+from ..read.frame import check_column
+from ..read.index import first_line, list_artifacts, metric_names
+from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
+from ..read.row import Artifact, read_metric_file, summarize
+from ..read.status import DEFAULT_LOST_AFTER, is_lost
+from ..read.text import format_cell, format_table
+from ..yaml import dump
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from ..read.frame import DataFrame
+    from ..read.reader import Reader
+
+SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
+
+
+def default_columns(reader: Reader) -> list[str]:
+    """id, status, the config keys that vary across runs, last(...) of each metric column."""
+    varying = reader.runs.diff("config.")
+    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
+    return ["id", "status", *varying, *(f"last({name})" for name in metrics)]
+
+
+def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[Any]]:
+    """The value of each column for each row; columns may be `last(train.loss)` and the like.
+
+    An artifact column gives the artifact's path. Raises ReaderError for an unknown
+    column (with did-you-mean) or function, or a summary of a column that is not a metric.
+    """
+    getters = [column_getter(reader, column) for column in columns]
+    rows = [[get(row) for get in getters] for row in df]
+    reader._save_index()
+    return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
+
+
+def column_getter(reader: Reader, column: str) -> Callable[[Any], Any]:
+    """The function giving a row's value of a table column; raises ReaderError for a bad column."""
+    parsed = parse_column(column)
+    if isinstance(parsed, Field):
+        check_column(column, [*SHORT_NAMES, *reader.fields])
+        name = SHORT_NAMES.get(column, column)
+        return lambda row: row.get(name)
+    function, name = parsed.function, parsed.name
+    if function not in SUMMARIES:
+        raise ReaderError(unknown_summary_message(function, f" in {column!r}"))
+    metrics = [field for field, kind in reader.fields.items() if kind.startswith("list[")]
+    if name in reader.fields and name not in metrics:
+        raise ReaderError(not_a_metric_message(function, name))
+    check_column(name, metrics, f" in {column!r} (a metric column)")
+    return lambda row: reader.summary(row, function, name)
+
+
+def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
+    """The text `tinyxp show` prints: config, info and metric summaries of one run.
+
+    Raises ReaderError when run_dir is not a run directory; a metadata file that cannot
+    be read is named in its section, and the rest is shown.
+    """
+    info_path = os.path.join(run_dir, "metadata", "info.yaml")
+    if not os.path.isfile(info_path):
+        what = "does not exist" if not os.path.exists(run_dir) else "is not a run directory (no metadata/info.yaml)"
+        raise ReaderError(f"Cannot show {run_dir!r}: it {what}")
+    sections = []
+    for part in ("config", "info"):
+        path = os.path.join(run_dir, "metadata", f"{part}.yaml")
+        try:
+            data = read_yaml(path)
+        except FileNotFoundError:
+            sections.append(f"{part}: (missing metadata/{part}.yaml)")
+            continue
+        except (OSError, UnicodeDecodeError, TinyxpError) as err:  # damaged: show the rest
+            sections.append(f"{part}: (cannot read metadata/{part}.yaml: {first_line(err)})")
+            continue
+        if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING" and is_lost(run_dir, lost_after):
+            data["status"] = "LOST"
+        body = dump(data).rstrip("\n") if data else "{}"
+        sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
+    rows = []
+    for log_name in metric_names(run_dir):
+        path = os.path.join(run_dir, "metrics", f"{log_name}.jsonl")
+        try:
+            columns = read_metric_file(path)
+        except OSError as err:
+            raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
+        for key, values in columns.items():
+            stats = summarize(values)
+            rows.append([f"{log_name}.{key}", *(format_cell(stats[f]) for f in ("count", "last", "min", "max"))])
+    if rows:
+        table = format_table(["metric", "count", "last", "min", "max"], rows)
+        sections.append("metrics:\n" + "\n".join("  " + line for line in table.split("\n")))
+    else:
+        sections.append("metrics: (none)")
+    artifacts = list_artifacts(run_dir)
+    if artifacts:
+        sections.append("artifacts:\n" + "\n".join(f"  {a}" for a in artifacts))
+    return "\n".join(sections)
