@@ -1,4 +1,4 @@
-"""Tests of tinyxp.config.compose: Config, loading, groups, merging, interpolation, xp settings."""
+"""Tests of tinyxp.config: Config, loading, groups, merging, interpolation (compose, interpolate), xp settings."""
 from __future__ import annotations
 
 import copy
@@ -8,7 +8,8 @@ import unittest
 from unittest import mock
 
 from .support import temp_dir
-from tinyxp.config.compose import XP_DEFAULTS, Config, compose, compose_xp, load_config, load_file, merge
+from tinyxp.config.compose import Config, compose, load_config, load_file, merge
+from tinyxp.config.settings import XP_DEFAULTS, compose_xp
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
 from tinyxp.config.overrides import expand_sweeps, parse_override
 

@@ -1,4 +1,4 @@
-"""Tests of tinyxp.config.overrides: the override grammar, sweeps, the command line, applying."""
+"""Tests of tinyxp.config.overrides and config.apply: the override grammar, sweeps, the command line, applying."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +13,6 @@ from tinyxp.config.overrides import (
     CommandLine,
     Override,
     Sweep,
-    apply_overrides,
     expand_sweeps,
     format_setting,
     make_override,
@@ -21,6 +20,7 @@ from tinyxp.config.overrides import (
     parse_override,
     setting_tokens,
 )
+from tinyxp.config.apply import apply_overrides
 
 # token -> (kind, key, value)
 VALID = {
