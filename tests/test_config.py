@@ -7,11 +7,12 @@ import pickle
 import unittest
 from unittest import mock
 
-from .support import temp_dir
+from .support import temp_dir, write_files
+from tinyxp import yaml
 from tinyxp.config.compose import Config, compose, load_config, load_file, merge
 from tinyxp.config.settings import XP_DEFAULTS, compose_xp
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
-from tinyxp.config.overrides import expand_sweeps, parse_override
+from tinyxp.config.overrides import expand_sweeps, parse_command_line, parse_override
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "configs")
 PROJECT = os.path.join(DATA, "project")
@@ -439,6 +440,45 @@ class ComposeXpTest(unittest.TestCase):
                                        "xp.heartbeat_interval=0.5", "xp.dirty=patch", "xp.scheduler=torque"))
         self.assertEqual((xp.run_id, xp.job_name, xp.setup, xp.heartbeat_interval, xp.dirty, xp.scheduler),
                          (7, "exp", ["module load cuda"], 0.5, "patch", "torque"))
+
+
+class ParseOnceTest(unittest.TestCase):
+    """A sweep composes every run from the same files: each is parsed once per launch."""
+
+    def setUp(self) -> None:
+        self.folder = temp_dir(self)
+        write_files(self.folder, {
+            "config.yaml": "defaults:\n  - model: small\n  - _self_\nseed: 0\nlr: 0.1\n",
+            "model/small.yaml": "width: 8\n",
+            "tinyxp.yaml": "log_dir: runs\n",
+        })
+
+    def compose_sweep(self, *tokens: str) -> list:
+        """What the launcher composes for a command line: each setting's xp settings and config."""
+        command_line = parse_command_line(tokens)
+        settings = expand_sweeps(command_line.overrides, multirun=command_line.multirun)
+        return [(compose_xp(self.folder, setting), compose(self.folder, setting)) for setting in settings]
+
+    def test_a_ten_run_sweep_parses_each_file_once(self) -> None:
+        with mock.patch.object(yaml, "load", wraps=yaml.load) as load:
+            runs = self.compose_sweep("+sweep", "seed=range(10)")
+        self.assertEqual([config.seed for _, config in runs], list(range(10)))
+        self.assertEqual([xp.log_dir for xp, _ in runs], ["runs"] * 10)
+        self.assertEqual([config.model.width for _, config in runs], [8] * 10)
+        parsed = sorted(os.path.relpath(call.kwargs["path"], self.folder) for call in load.call_args_list)
+        self.assertEqual(parsed, ["config.yaml", os.path.join("model", "small.yaml"), "tinyxp.yaml"])
+
+    def test_an_edited_file_is_parsed_again(self) -> None:
+        path = os.path.join(self.folder, "config.yaml")
+        self.assertEqual(load_file(path)["lr"], 0.1)
+        write_files(self.folder, {"config.yaml": "defaults:\n  - model: small\n  - _self_\nseed: 0\nlr: 0.2\n"})
+        self.assertEqual(load_file(path)["lr"], 0.2)  # same size, maybe the same mtime: the text decides
+
+    def test_each_load_is_a_copy(self) -> None:
+        path = os.path.join(self.folder, "config.yaml")
+        load_file(path)["defaults"].append({"optim": "sgd"})
+        self.assertEqual(load_file(path)["defaults"], [{"model": "small"}, "_self_"])
+        self.assertEqual(compose(self.folder, []).model.width, 8)
 
 
 if __name__ == "__main__":

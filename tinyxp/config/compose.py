@@ -139,24 +139,39 @@ def _unwrap(value: Any) -> Any:
 # --- files ----------------------------------------------------------------------------
 
 
+# (path, text) -> parsed content. Every run of a sweep composes the same files again:
+# they are read again (cheap) but parsed once per launch. Keyed by the text, so an
+# edited file is never served stale, whatever the file system's timestamps.
+_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED_LIMIT = 64
+
+
 def load_file(path: str) -> Any:
     """The content of a YAML or JSON (by extension) file.
 
     Raises ConfigError for a missing or unreadable file and a JSON syntax error or
     duplicate key, YAMLError (naming the file, line and column) for malformed YAML.
     """
+    text = _read_text(path)
+    key = (path, text)
+    if key not in _PARSED:
+        content = _load_json(text, path) if path.endswith(".json") else yaml.load(text, path=path)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = content
+    return copy_tree(_PARSED[key])
+
+
+def _read_text(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as f:
-            text = f.read()
+            return f.read()
     except FileNotFoundError:
         raise ConfigError(f"Cannot find the config file {path!r}") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"Cannot read {path!r}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except OSError as err:
         raise ConfigError(f"Cannot read {path!r}: {err.strerror}") from None
-    if path.endswith(".json"):
-        return _load_json(text, path)
-    return yaml.load(text, path=path)
 
 
 def _load_json(text: str, path: str) -> Any:
