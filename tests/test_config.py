@@ -10,7 +10,9 @@ from unittest import mock
 from .support import temp_dir, write_files
 from tinyxp import yaml
 from tinyxp.config.compose import Config, compose, load_config, load_file, merge
-from tinyxp.config.settings import XP_DEFAULTS, compose_xp
+from tinyxp._contract import DEFAULT_SIGNAL_GRACE
+from tinyxp.config import compose as compose_module, settings
+from tinyxp.config.settings import XP_DEFAULTS, compose_xp, xp_setting
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
 from tinyxp.config.overrides import expand_sweeps, parse_command_line, parse_override
 
@@ -479,6 +481,47 @@ class ParseOnceTest(unittest.TestCase):
         load_file(path)["defaults"].append({"optim": "sgd"})
         self.assertEqual(load_file(path)["defaults"], [{"model": "small"}, "_self_"])
         self.assertEqual(compose(self.folder, []).model.width, 8)
+
+
+class GroupEdgesTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.folder = temp_dir(self)
+        write_files(self.folder, {"config.yaml": "defaults:\n  - model: small\n  - ghost: null\nseed: 0\n",
+                                  "model/small.yaml": "width: 8\n"})
+
+    def test_null_drops_a_group(self) -> None:
+        self.assertEqual(compose(self.folder, parse("model=null")), {"seed": 0})
+
+    def test_group_without_a_folder(self) -> None:
+        with self.assertRaises(OverrideError) as caught:
+            compose(self.folder, parse("ghost=b"))
+        self.assertEqual(str(caught.exception).splitlines()[0], "Unknown option 'b' for the config group 'ghost' (options: )")
+
+    def test_parsed_files_are_forgotten_past_the_limit(self) -> None:
+        with mock.patch.object(compose_module, "_PARSED_LIMIT", 1):
+            self.assertEqual(compose(self.folder, []), {"seed": 0, "model": {"width": 8}})
+            self.assertEqual(len(compose_module._PARSED), 1)
+
+
+class XpSettingTest(unittest.TestCase):
+    def test_lookup(self) -> None:
+        self.assertEqual(xp_setting(Config({"dirty": "commit"}), "dirty"), "commit")
+        self.assertEqual(xp_setting({}, "dirty"), "ask")
+        self.assertEqual(xp_setting(None, "signal_grace"), DEFAULT_SIGNAL_GRACE)
+
+    def test_signal_grace_default_is_the_contract_one(self) -> None:
+        self.assertEqual(XP_DEFAULTS["signal_grace"], DEFAULT_SIGNAL_GRACE)
+
+    def test_unknown_setting_in_a_flow_mapping(self) -> None:
+        folder = temp_dir(self)
+        path = write(folder, "tinyxp.yaml", "{lgo_dir: runs}\n")
+        with self.assertRaises(ConfigError) as caught:
+            compose_xp(folder, [])
+        self.assertEqual(str(caught.exception), f"{path}: Unknown tinyxp setting 'lgo_dir'; did you mean 'log_dir'?")
+
+    def test_locate_key_in_an_unreadable_file(self) -> None:
+        missing = os.path.join(temp_dir(self), "gone.yaml")
+        self.assertEqual(settings._locate_key(missing, "log_dir"), {"path": missing})
 
 
 if __name__ == "__main__":
