@@ -79,7 +79,7 @@ class Tokenizer:
 
 
 def split_elements(source: str, start: int, *, closing: str | None = None) -> tuple[list[tuple[int, int]], int | None]:
-    """Spans of the comma-separated elements from start, and where `closing` ends them.
+    """elements := element (',' element)*: their spans from start, and where `closing` ends them.
 
     Commas inside quotes, brackets or after a backslash belong to their element. A
     quote opens a quoted scalar only where YAML would: at the start of an element or

@@ -4,6 +4,8 @@
     key      := NAME ('.' NAME)*
     value    := ('range' | 'choice') '(' elements ')' | elements
     elements := element (',' element)*
+    range    := 'range(' number (',' number (',' number)?)? ')'
+    element  := a YAML flow value, or nothing (null)
 
 A value with more than one element is a sweep. Commas inside quotes or brackets, and a
 comma after a backslash, do not separate elements. Each element is read with
@@ -197,7 +199,10 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
 
 
 def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
-    """One value, read with yaml.load_value; an empty one is null unless in a sweep."""
+    """element := a YAML flow value, or nothing (null)
+
+    Read with yaml.load_value; nothing is an error in a sweep.
+    """
     raw = source[start:end]
     text = raw.strip()
     offset = start + len(raw) - len(raw.lstrip())
@@ -217,7 +222,10 @@ def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
 
 
 def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[Any]:
-    """range(stop), range(start, stop) or range(start, stop, step) of ints or floats."""
+    """range := 'range(' number (',' number (',' number)?)? ')'
+
+    range(stop), range(start, stop) or range(start, stop, step) of ints or floats.
+    """
     whole = (start, spans[-1][1] + 1)
     if len(spans) > 3 or (len(spans) == 1 and not source[spans[0][0]:spans[0][1]].strip()):
         count = len(spans) if len(spans) > 1 else 0
