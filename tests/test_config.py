@@ -1,4 +1,4 @@
-"""Tests of tinyxp.config.compose: Config, loading, groups, merging, interpolation, xp settings."""
+"""Tests of tinyxp.config: Config, loading, groups, merging, interpolation (compose, interpolate), xp settings."""
 from __future__ import annotations
 
 import copy
@@ -7,10 +7,14 @@ import pickle
 import unittest
 from unittest import mock
 
-from .support import temp_dir
-from tinyxp.config.compose import XP_DEFAULTS, Config, compose, compose_xp, load_config, load_file, merge
+from .support import temp_dir, write_files
+from tinyxp import yaml
+from tinyxp.config.compose import Config, compose, load_config, load_file, merge
+from tinyxp._contract import DEFAULT_SIGNAL_GRACE
+from tinyxp.config import compose as compose_module, settings
+from tinyxp.config.settings import XP_DEFAULTS, compose_xp, xp_setting
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
-from tinyxp.config.overrides import expand_sweeps, parse_override
+from tinyxp.config.overrides import expand_sweeps, parse_command_line, parse_override
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "configs")
 PROJECT = os.path.join(DATA, "project")
@@ -438,6 +442,86 @@ class ComposeXpTest(unittest.TestCase):
                                        "xp.heartbeat_interval=0.5", "xp.dirty=patch", "xp.scheduler=torque"))
         self.assertEqual((xp.run_id, xp.job_name, xp.setup, xp.heartbeat_interval, xp.dirty, xp.scheduler),
                          (7, "exp", ["module load cuda"], 0.5, "patch", "torque"))
+
+
+class ParseOnceTest(unittest.TestCase):
+    """A sweep composes every run from the same files: each is parsed once per launch."""
+
+    def setUp(self) -> None:
+        self.folder = temp_dir(self)
+        write_files(self.folder, {
+            "config.yaml": "defaults:\n  - model: small\n  - _self_\nseed: 0\nlr: 0.1\n",
+            "model/small.yaml": "width: 8\n",
+            "tinyxp.yaml": "log_dir: runs\n",
+        })
+
+    def compose_sweep(self, *tokens: str) -> list:
+        """What the launcher composes for a command line: each setting's xp settings and config."""
+        command_line = parse_command_line(tokens)
+        settings = expand_sweeps(command_line.overrides, multirun=command_line.multirun)
+        return [(compose_xp(self.folder, setting), compose(self.folder, setting)) for setting in settings]
+
+    def test_a_ten_run_sweep_parses_each_file_once(self) -> None:
+        with mock.patch.object(yaml, "load", wraps=yaml.load) as load:
+            runs = self.compose_sweep("+sweep", "seed=range(10)")
+        self.assertEqual([config.seed for _, config in runs], list(range(10)))
+        self.assertEqual([xp.log_dir for xp, _ in runs], ["runs"] * 10)
+        self.assertEqual([config.model.width for _, config in runs], [8] * 10)
+        parsed = sorted(os.path.relpath(call.kwargs["path"], self.folder) for call in load.call_args_list)
+        self.assertEqual(parsed, ["config.yaml", os.path.join("model", "small.yaml"), "tinyxp.yaml"])
+
+    def test_an_edited_file_is_parsed_again(self) -> None:
+        path = os.path.join(self.folder, "config.yaml")
+        self.assertEqual(load_file(path)["lr"], 0.1)
+        write_files(self.folder, {"config.yaml": "defaults:\n  - model: small\n  - _self_\nseed: 0\nlr: 0.2\n"})
+        self.assertEqual(load_file(path)["lr"], 0.2)  # same size, maybe the same mtime: the text decides
+
+    def test_each_load_is_a_copy(self) -> None:
+        path = os.path.join(self.folder, "config.yaml")
+        load_file(path)["defaults"].append({"optim": "sgd"})
+        self.assertEqual(load_file(path)["defaults"], [{"model": "small"}, "_self_"])
+        self.assertEqual(compose(self.folder, []).model.width, 8)
+
+
+class GroupEdgesTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.folder = temp_dir(self)
+        write_files(self.folder, {"config.yaml": "defaults:\n  - model: small\n  - ghost: null\nseed: 0\n",
+                                  "model/small.yaml": "width: 8\n"})
+
+    def test_null_drops_a_group(self) -> None:
+        self.assertEqual(compose(self.folder, parse("model=null")), {"seed": 0})
+
+    def test_group_without_a_folder(self) -> None:
+        with self.assertRaises(OverrideError) as caught:
+            compose(self.folder, parse("ghost=b"))
+        self.assertEqual(str(caught.exception).splitlines()[0], "Unknown option 'b' for the config group 'ghost' (options: )")
+
+    def test_parsed_files_are_forgotten_past_the_limit(self) -> None:
+        with mock.patch.object(compose_module, "_PARSED_LIMIT", 1):
+            self.assertEqual(compose(self.folder, []), {"seed": 0, "model": {"width": 8}})
+            self.assertEqual(len(compose_module._PARSED), 1)
+
+
+class XpSettingTest(unittest.TestCase):
+    def test_lookup(self) -> None:
+        self.assertEqual(xp_setting(Config({"dirty": "commit"}), "dirty"), "commit")
+        self.assertEqual(xp_setting({}, "dirty"), "ask")
+        self.assertEqual(xp_setting(None, "signal_grace"), DEFAULT_SIGNAL_GRACE)
+
+    def test_signal_grace_default_is_the_contract_one(self) -> None:
+        self.assertEqual(XP_DEFAULTS["signal_grace"], DEFAULT_SIGNAL_GRACE)
+
+    def test_unknown_setting_in_a_flow_mapping(self) -> None:
+        folder = temp_dir(self)
+        path = write(folder, "tinyxp.yaml", "{lgo_dir: runs}\n")
+        with self.assertRaises(ConfigError) as caught:
+            compose_xp(folder, [])
+        self.assertEqual(str(caught.exception), f"{path}: Unknown tinyxp setting 'lgo_dir'; did you mean 'log_dir'?")
+
+    def test_locate_key_in_an_unreadable_file(self) -> None:
+        missing = os.path.join(temp_dir(self), "gone.yaml")
+        self.assertEqual(settings._locate_key(missing, "log_dir"), {"path": missing})
 
 
 if __name__ == "__main__":

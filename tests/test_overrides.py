@@ -1,4 +1,4 @@
-"""Tests of tinyxp.config.overrides: the override grammar, sweeps, the command line, applying."""
+"""Tests of tinyxp.config.overrides and config.apply: the override grammar, sweeps, the command line, applying."""
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +13,6 @@ from tinyxp.config.overrides import (
     CommandLine,
     Override,
     Sweep,
-    apply_overrides,
     expand_sweeps,
     format_setting,
     make_override,
@@ -21,6 +20,7 @@ from tinyxp.config.overrides import (
     parse_override,
     setting_tokens,
 )
+from tinyxp.config.apply import apply_overrides
 
 # token -> (kind, key, value)
 VALID = {
@@ -236,6 +236,14 @@ class CommandLineTest(unittest.TestCase):
         self.assertIn(GRAMMAR_HELP, text)
         self.assertTrue(text.endswith("\n\n# the composed config\nseed: 0\nlr: 0.1\n"), text)
 
+    def test_help_without_a_config(self) -> None:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), self.assertRaises(SystemExit) as caught:
+            parse_command_line(["--help"])
+        self.assertEqual(caught.exception.code, 0)
+        self.assertIn(GRAMMAR_HELP, out.getvalue())
+        self.assertNotIn("config", out.getvalue().split(GRAMMAR_HELP)[1])
+
     def test_help_when_the_config_fails(self) -> None:
         from tinyxp.errors import ConfigError
 
@@ -318,6 +326,10 @@ class ApplyOverridesTest(unittest.TestCase):
         with self.assertRaises(OverrideError) as caught:
             self.apply(token)
         self.assertEqual(str(caught.exception), message)
+
+    def test_unknown_key_with_no_close_sibling(self) -> None:
+        self.assert_error("optimizer.zzzz=1", "Unknown key 'optimizer.zzzz' (+optimizer.zzzz=VALUE adds a new key)\n"
+                          "    optimizer.zzzz=1\n    ^^^^^^^^^^^^^^")
 
     def test_forms(self) -> None:
         result = self.apply("optimizer.lr=0.5", "+optimizer.wd=1e-4", "++seed=3", "++data.path=/x", "~tags",

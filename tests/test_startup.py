@@ -22,7 +22,8 @@ from tinyxp import launcher
 from tinyxp.jobs import backends as scheduler
 from tinyxp._contract import JOB_ID_ENVS, SCHEDULERS
 from tinyxp.errors import OverrideError
-from tinyxp.config.overrides import CommandLine, Override, Sweep, Token, _build_parser, parse_command_line
+from tinyxp.config._tokenizer import Token
+from tinyxp.config.overrides import CommandLine, Override, Sweep, _build_parser, parse_command_line
 
 # Modules a trivial logged run outside a repository and outside a job must not import.
 HEAVY_MODULES = (

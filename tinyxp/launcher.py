@@ -123,7 +123,7 @@ def launch(config_path: str = "configs", seed_fn: Optional[Callable[[Any], Any]]
 
 def _plan(script: str, config_dir: str, seed_fn: Any, args: List[str]):
     """Compose and validate every setting; (None, _) after printing them for --cfg."""
-    from .config import compose as config_module
+    from .config import compose as config_module, settings as xp_settings
     from .config import overrides
 
     def config_help() -> str:
@@ -133,7 +133,7 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: List[str]):
     settings = overrides.expand_sweeps(command_line.overrides, multirun=command_line.multirun)
     plans = []
     for setting in settings:
-        xp = config_module.compose_xp(config_dir, setting)
+        xp = xp_settings.compose_xp(config_dir, setting)
         config = config_module.compose(config_dir, setting, require_all=not command_line.show_config)
         if seed_fn is not None and "seed" not in config:
             raise ConfigError(

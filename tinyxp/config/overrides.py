@@ -1,9 +1,11 @@
-"""The command-line grammar: overrides, sweeps and +sweep, and the expansion of sweeps.
+"""The command-line grammar: overrides, sweeps and +sweep, the command line, the expansion of sweeps.
 
     override := '~' key | ('++' | '+')? key '=' value
     key      := NAME ('.' NAME)*
     value    := ('range' | 'choice') '(' elements ')' | elements
     elements := element (',' element)*
+    range    := 'range(' number (',' number (',' number)?)? ')'
+    element  := a YAML flow value, or nothing (null)
 
 A value with more than one element is a sweep. Commas inside quotes or brackets, and a
 comma after a backslash, do not separate elements. Each element is read with
@@ -11,16 +13,15 @@ yaml.load_value (the YAML 1.2 core schema, quoted scalars, flow [..] and {..}).
 """
 from __future__ import annotations
 
-import re
-from collections import namedtuple
+from itertools import product
 
 from .. import yaml
-from .._values import config_type_name, copy_tree, iter_keys, lookup
-from ..errors import OverrideError, YAMLError, suggest
+from ..errors import OverrideError, TinyxpError, YAMLError
+from ._tokenizer import Tokenizer, split_elements
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
+    from typing import Any, Callable, Sequence
 
 KINDS = ("set", "add", "force", "delete")
 PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
@@ -47,13 +48,13 @@ sweeps (every combination is run; the first swept key varies slowest):
 """
 
 
-class _Record:
+class _Fields:
     """Fields given in order of FIELDS, compared and shown as a dataclass would.
 
     Written by hand: dataclasses imports inspect, a few ms at every launch.
     """
 
-    FIELDS: Tuple[str, ...] = ()
+    FIELDS: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         values = dict(zip(self.FIELDS, args), **kwargs)
@@ -62,15 +63,13 @@ class _Record:
         for name in self.FIELDS:
             object.__setattr__(self, name, values[name])
 
-    def _values(self) -> Tuple[Any, ...]:
+    def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.FIELDS)
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if not isinstance(other, _Fields) or other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
-
-    __hash__ = None  # type: ignore[assignment]
+        return self._values() == other._values()
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
@@ -80,8 +79,14 @@ class _Record:
         return (type(self), self._values())
 
 
-class _FrozenRecord(_Record):
-    """A _Record whose fields cannot be set again, hashable like a frozen dataclass."""
+class _Record(_Fields):
+    """Fields that may be set again, unhashable like a dataclass."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _FrozenRecord(_Fields):
+    """Fields that cannot be set again, hashable like a frozen dataclass."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"cannot assign to field {name!r}")
@@ -114,75 +119,13 @@ class CommandLine(_Record):
     """What parse_command_line found: the overrides and the flags."""
 
     FIELDS = ("overrides", "multirun", "show_config")
-    overrides: List[Override]
+    overrides: list[Override]
     multirun: bool
     show_config: bool
 
 
-Token = namedtuple("Token", ("name", "text", "position"))
-Token.__doc__ = "A token of an override: its rule name, its text and where it starts."
 
-
-# Patterns, compiled on first use (re caches them): a run without overrides compiles none.
-TOKEN_RULES = {
-    "TILDE": r"~",
-    "PLUSPLUS": r"\+\+",
-    "PLUS": r"\+",
-    "NAME": r"[A-Za-z0-9_][A-Za-z0-9_\-]*",
-    "DOT": r"\.",
-    "EQUALS": r"=",
-    "FUNCTION": r"(range|choice)\(",
-}
-BRACKETS = {"[": "]", "{": "}"}
-CLOSERS = {"]": "[", "}": "{"}
-
-
-class Tokenizer:
-    """Reads the tokens of one override, with the position of each for error carets."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.position = 0
-        self.next_token: Optional[Token] = None
-
-    def check(self, name: str) -> bool:
-        """Whether the next token is `name`; it is then kept for read()."""
-        match = re.compile(TOKEN_RULES[name]).match(self.source, self.position)
-        if match is None:
-            return False
-        self.next_token = Token(name, match.group(), self.position)
-        return True
-
-    def read(self) -> Token:
-        """Consume the token that the last successful check() found."""
-        token = self.next_token
-        assert token is not None, "read() without a successful check()"
-        self.position += len(token.text)
-        self.next_token = None
-        return token
-
-    def expect(self, name: str, *, expected: str) -> Token:
-        """Consume a `name` token; raises OverrideError saying what was expected."""
-        if not self.check(name):
-            self.raise_syntax_error(f"Expected {expected}, got {self.found()}")
-        return self.read()
-
-    def at_end(self) -> bool:
-        return self.position >= len(self.source)
-
-    def found(self) -> str:
-        """The next character as a message shows it."""
-        if self.at_end():
-            return "the end of the token"
-        return repr(self.source[self.position])
-
-    def raise_syntax_error(self, message: str, *, start: Optional[int] = None, end: Optional[int] = None) -> NoReturn:
-        start = self.position if start is None else start
-        end = start + 1 if end is None else end
-        raise OverrideError(message, source=self.source, pos=start, length=end - start)
-
-
-# --- parsing ------------------------------------------------------------------------
+# --- parsing --------------------------------------------------------------------------
 
 
 def parse_override(text: str) -> Override:
@@ -234,7 +177,7 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
     source, start = tokenizer.source, tokenizer.position
     if tokenizer.check("FUNCTION"):
         function = tokenizer.read()
-        spans, close = _split_elements(source, tokenizer.position, closing=")")
+        spans, close = split_elements(source, tokenizer.position, closing=")")
         if close is None:
             tokenizer.raise_syntax_error(
                 f"Expected ')' to close {function.text!r}", start=function.position + len(function.text) - 1
@@ -247,83 +190,19 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
         if name == "range":
             return Sweep(tuple(_parse_range(source, function.position, spans)))
         return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
-    spans, _ = _split_elements(source, start)
+    spans, _ = split_elements(source, start)
     if len(spans) == 1:
         return _parse_element(source, start, len(source), in_sweep=False)
     return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
 
 
-def _split_elements(source: str, start: int, *, closing: Optional[str] = None) -> Tuple[List[Tuple[int, int]], Optional[int]]:
-    """Spans of the comma-separated elements from start, and where `closing` ends them.
-
-    Commas inside quotes, brackets or after a backslash belong to their element. A
-    quote opens a quoted scalar only where YAML would: at the start of an element or
-    after '[', '{', ',' or ':' (so "it's" is plain text).
-    """
-    spans: List[Tuple[int, int]] = []
-    opened: List[Tuple[str, int]] = []
-    element_start = i = start
-    previous = ""  # the last non-blank character of the element so far
-    while i < len(source):
-        char = source[i]
-        if char == "\\" and source.startswith(",", i + 1):
-            previous = "\\"
-            i += 2
-            continue
-        if char in "'\"" and previous in ("", "[", "{", ",", ":"):
-            i = _skip_quoted(source, i)
-            previous = char
-            continue
-        if char in BRACKETS:
-            opened.append((char, i))
-        elif char in CLOSERS:
-            if not opened:
-                raise OverrideError(
-                    f"Unexpected {char!r} without a matching {CLOSERS[char]!r}", source=source, pos=i
-                )
-            opener, _ = opened.pop()
-            if BRACKETS[opener] != char:
-                raise OverrideError(
-                    f"Expected {BRACKETS[opener]!r} to close {opener!r}, got {char!r}", source=source, pos=i
-                )
-        elif not opened and (char == "," or char == closing):
-            spans.append((element_start, i))
-            if char == closing:
-                return spans, i
-            element_start = i + 1
-            previous = ""
-            i += 1
-            continue
-        if not char.isspace():
-            previous = char
-        i += 1
-    if opened:
-        opener, position = opened[-1]
-        raise OverrideError(f"Expected {BRACKETS[opener]!r} to close {opener!r}", source=source, pos=position)
-    spans.append((element_start, len(source)))
-    return spans, None
-
-
-def _skip_quoted(source: str, start: int) -> int:
-    """The position after the quoted scalar opening at start."""
-    quote = source[start]
-    i = start + 1
-    while i < len(source):
-        char = source[i]
-        if quote == '"' and char == "\\":
-            i += 2
-            continue
-        if char == quote:
-            if quote == "'" and source.startswith("'", i + 1):
-                i += 2  # '' is an escaped single quote
-                continue
-            return i + 1
-        i += 1
-    raise OverrideError(f"Expected {quote!r} to close the quoted string", source=source, pos=start)
 
 
 def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
-    """One value, read with yaml.load_value; an empty one is null unless in a sweep."""
+    """element := a YAML flow value, or nothing (null)
+
+    Read with yaml.load_value; nothing is an error in a sweep.
+    """
     raw = source[start:end]
     text = raw.strip()
     offset = start + len(raw) - len(raw.lstrip())
@@ -342,8 +221,11 @@ def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
         raise OverrideError(f"Invalid value {text!r}: {err.message}", source=source, pos=pos) from None
 
 
-def _parse_range(source: str, start: int, spans: List[Tuple[int, int]]) -> List[Any]:
-    """range(stop), range(start, stop) or range(start, stop, step) of ints or floats."""
+def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[Any]:
+    """range := 'range(' number (',' number (',' number)?)? ')'
+
+    range(stop), range(start, stop) or range(start, stop, step) of ints or floats.
+    """
     whole = (start, spans[-1][1] + 1)
     if len(spans) > 3 or (len(spans) == 1 and not source[spans[0][0]:spans[0][1]].strip()):
         count = len(spans) if len(spans) > 1 else 0
@@ -378,10 +260,10 @@ def _parse_range(source: str, start: int, spans: List[Tuple[int, int]]) -> List[
     return values
 
 
-def _range_values(start: Any, stop: Any, step: Any) -> List[Any]:
+def _range_values(start: Any, stop: Any, step: Any) -> list[Any]:
     if all(isinstance(n, int) for n in (start, stop, step)):
         return list(range(start, stop, step))
-    import math
+    import math  # with decimal, only for float ranges: decimal costs a few ms to import
     from decimal import Decimal
 
     # Decimal of the shortest repr, so that range(0, 0.3, 0.1) gives 0.1, 0.2, not 0.30000000000000004
@@ -390,10 +272,10 @@ def _range_values(start: Any, stop: Any, step: Any) -> List[Any]:
     return [float(first + i * by) for i in range(count)]
 
 
-# --- the command line ---------------------------------------------------------------
+# --- the command line -----------------------------------------------------------------
 
 
-def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_help: Optional[Callable[[], str]] = None) -> CommandLine:
+def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_help: Callable[[], str] | None = None) -> CommandLine:
     """Parse a launched script's arguments: the override tokens, +sweep, -m, --cfg, --help.
 
     --help prints the usage, the override grammar and config_help() (the composed
@@ -406,8 +288,8 @@ def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_he
         tokens, multirun, show_config = namespace.overrides, namespace.multirun, namespace.cfg
     else:  # argparse (a few ms to import) would hand every token back as it is
         tokens, multirun, show_config = args, False, False
-    overrides: List[Override] = []
-    seen: Dict[str, Override] = {}
+    overrides: list[Override] = []
+    seen: dict[str, Override] = {}
     for token in tokens:
         if token == SWEEP_TOKEN:
             multirun = True
@@ -423,15 +305,13 @@ def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_he
     return CommandLine(overrides, multirun, show_config)
 
 
-def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
-    import argparse
+def _build_parser(prog: str, config_help: Callable[[], str] | None) -> Any:
+    import argparse  # only for options: a few ms to import
 
     class HelpAction(argparse.Action):
         def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
             parser.print_help()
             if config_help is not None:
-                from ..errors import TinyxpError
-
                 try:
                     text = f"# the composed config\n{config_help()}"
                 except TinyxpError as err:
@@ -450,10 +330,10 @@ def _build_parser(prog: str, config_help: Optional[Callable[[], str]]) -> Any:
     return parser
 
 
-# --- sweeps and settings ------------------------------------------------------------
+# --- sweeps and settings --------------------------------------------------------------
 
 
-def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> List[List[Override]]:
+def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> list[list[Override]]:
     """Every setting a sweep describes: the Cartesian product, the first swept key slowest.
 
     Without a sweep, one setting: the overrides as they are. Raises OverrideError for a
@@ -471,8 +351,6 @@ def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> List[List
             f"Cannot run a sweep without +sweep: {tokens!r} describes {count} runs; "
             "add +sweep (or -m) to run them all"
         )
-    from itertools import product
-
     choices = [
         [make_override(o.kind, o.key, v) for v in o.value.values] if isinstance(o.value, Sweep) else [o]
         for o in overrides
@@ -490,7 +368,7 @@ def format_setting(setting: Sequence[Override]) -> str:
     return " ".join(o.text for o in setting)
 
 
-def setting_tokens(setting: Sequence[Override]) -> List[str]:
+def setting_tokens(setting: Sequence[Override]) -> list[str]:
     """Command-line tokens (before shell quoting) that parse back to exactly this setting."""
     return [_token(o.kind, o.key, o.value) for o in setting]
 
@@ -503,7 +381,7 @@ def _token(kind: str, key: str, value: Any) -> str:
     prefix = f"{PREFIXES[kind]}{key}="
     token = prefix + yaml.dump_value(value)
     if isinstance(value, str) and not _reads_back(token, value):
-        import json
+        import json  # only for a string that needs quoting
 
         # a string that would read as a sweep, a range() or '=...': a double-quoted
         # scalar, whose escapes YAML shares with JSON
@@ -517,104 +395,3 @@ def _reads_back(token: str, value: Any) -> bool:
     except OverrideError:
         return False
     return type(parsed) is type(value) and parsed == value
-
-
-# --- applying overrides to a plain config -------------------------------------------
-
-
-def key_span(override: Override) -> Tuple[int, int]:
-    """Where the key is in the override's text, for a caret under it."""
-    start = override.text.find(override.key)
-    return (start, len(override.key)) if start >= 0 else (0, len(override.text))
-
-
-def override_error(message: str, override: Override) -> OverrideError:
-    """An OverrideError showing the token with a caret under its key."""
-    pos, length = key_span(override)
-    return OverrideError(message, source=override.text, pos=pos, length=length)
-
-
-def apply_overrides(config: Dict[str, Any], setting: Sequence[Override]) -> Dict[str, Any]:
-    """A copy of config with the overrides applied in order.
-
-    Raises OverrideError for an unknown key (with did-you-mean), `+key` for a key that
-    exists, `~key` for one that does not, a key under a scalar, or a sweep.
-    """
-    result = copy_tree(config)
-    for override in setting:
-        _apply_override(result, override)
-    return result
-
-
-def _apply_override(config: Dict[str, Any], override: Override) -> None:
-    key, kind = override.key, override.kind
-    if isinstance(override.value, Sweep):
-        raise override_error(
-            f"Cannot apply the sweep {override.text!r} to one config; expand it with +sweep", override
-        )
-    *parents, leaf = key.split(".")
-    node: Any = config
-    for depth, part in enumerate(parents):
-        child = _child(node, part)
-        if child is _MISSING:
-            if kind in ("set", "delete"):
-                raise override_error(_unknown_key_message(config, key, kind), override)
-            child = node[part] = {}
-        elif not isinstance(child, (dict, list)):
-            parent = ".".join(parents[: depth + 1])
-            raise override_error(f"Cannot set {key!r}: {parent!r} is a {config_type_name(child)}, not a mapping", override)
-        node = child
-    exists = _child(node, leaf) is not _MISSING
-    if kind in ("set", "delete") and not exists:
-        raise override_error(_unknown_key_message(config, key, kind), override)
-    if kind == "add" and exists:
-        raise override_error(
-            f"Cannot add {key!r}: the key exists already (set it with {key}=VALUE or ++{key}=VALUE)", override
-        )
-    if isinstance(node, list):
-        if not exists:
-            raise override_error(f"Cannot add {key!r}: {'.'.join(parents)!r} is a list", override)
-        index = int(leaf)
-        if kind == "delete":
-            del node[index]
-        else:
-            node[index] = copy_tree(override.value)
-    elif kind == "delete":
-        del node[leaf]
-    else:
-        node[leaf] = copy_tree(override.value)
-
-
-_MISSING = object()
-
-
-def _child(node: Any, part: str) -> Any:
-    found, value = lookup(node, [part])
-    return value if found else _MISSING
-
-
-def _unknown_key_message(config: Dict[str, Any], key: str, kind: str) -> str:
-    hint = suggest_key(config, key)
-    if kind == "delete":
-        return f"Cannot delete {key!r}: unknown key{hint}"
-    return f"Unknown key {key!r}{hint} (+{key}=VALUE adds a new key)"
-
-
-def suggest_key(config: Dict[str, Any], key: str) -> str:
-    """Did-you-mean for a dotted key: its siblings when the parent exists, else keys as deep."""
-    parent, _, leaf = key.rpartition(".")
-    found, node = lookup(config, parent.split(".")) if parent else (True, config)
-    if found and isinstance(node, dict):
-        hint = suggest(leaf, [str(k) for k in node], prefix=f"{parent}." if parent else "")
-        if hint or not parent:
-            return hint
-    # the parent is misspelt too: keys as deep whose every part is close
-    from difflib import SequenceMatcher
-
-    parts = key.split(".")
-    scored = []
-    for candidate in iter_keys(config):
-        ratios = [SequenceMatcher(None, a, b).ratio() for a, b in zip(parts, candidate.split("."))]
-        if candidate.count(".") == len(parts) - 1 and min(ratios) >= 0.6:
-            scored.append((-sum(ratios), candidate))
-    return suggest(key, [c for _, c in sorted(scored)[:3]], cutoff=0)

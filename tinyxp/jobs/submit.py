@@ -14,7 +14,7 @@ import shlex
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from ..config.compose import xp_setting
+from ..config.settings import xp_setting
 from ..errors import SchedulerError, suggest
 from .backends import JobSpec, ShellText, Task, get_backend, render_command, render_script
 
@@ -610,7 +610,7 @@ def _special_message(word: str, char: str) -> str:
 
 def _command_xp(config_dir: str, setting: Sequence[Any]) -> Dict[str, Any]:
     """The xp settings of a command's setting: defaults, configs/tinyxp.yaml, xp.* tokens."""
-    from ..config.compose import compose_xp
+    from ..config.settings import compose_xp
 
     return dict(_to_plain(compose_xp(config_dir, setting)))
 

@@ -21,7 +21,7 @@ import re
 import sys
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ..config.compose import xp_setting
+from ..config.settings import xp_setting
 from .._contract import SNAPSHOT_ENV, SNAPSHOT_MARKER
 from ..errors import ConfigError, GitError
 
@@ -444,7 +444,7 @@ def prepare_snapshot(script_path: str, xp: Any, *, argv: Optional[List[str]] = N
     root, snapshot_dir, dirty_mode, patch (the saved patch file or None), auto_commit.
     Raises GitError and ConfigError as relaunch_in_snapshot does.
     """
-    from ..config.compose import check_xp_value
+    from ..config.settings import check_xp_value
 
     mode = xp_setting(xp, "dirty")
     problem = check_xp_value("dirty", mode)
