@@ -247,7 +247,7 @@ def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
 
 
 def finish(process: subprocess.Popen, timeout: float = WAIT_TIMEOUT) -> tuple:
-    """The rest of the process's output, (stdout, stderr) (None where not piped), once it
+    """The rest of the process's output, (stdout, stderr) (None where not piped or closed), once it
     has ended; at the deadline it is killed and the test fails, showing its output.
 
     Reads through the pipes' file objects, so a line already read by wait_for_line is not
@@ -256,10 +256,12 @@ def finish(process: subprocess.Popen, timeout: float = WAIT_TIMEOUT) -> tuple:
     errors: List[Any] = []
     reader = None
     try:
-        if process.stderr is not None:
+        if process.stderr is not None and not process.stderr.closed:
             reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
             reader.start()
-        stdout = process.stdout.read() if process.stdout is not None else None  # bounded: the watchdog
+        stdout = None
+        if process.stdout is not None and not process.stdout.closed:
+            stdout = process.stdout.read()  # bounded: the watchdog kills the process at the deadline
         if reader is not None:
             reader.join(timeout + 10)
         process.wait()  # bounded: the watchdog kills it at the deadline
