@@ -62,6 +62,25 @@ def node_line() -> str:
     return line
 
 
+def parse_real_memory(sinfo_output: str) -> Optional[int]:
+    """The smallest RealMemory (MB) among the default partition's nodes, from the lines of
+    `sinfo -h -N -o "%m %P"` ("24105 debug*"); None when a node declares none (SLURM's
+    default RealMemory is 1 MB) or there is no node."""
+    nodes = [line.split() for line in sinfo_output.splitlines() if line.strip()]
+    default = [fields for fields in nodes if len(fields) > 1 and fields[1].endswith("*")] or nodes
+    try:
+        memory = min(int(fields[0].rstrip("+")) for fields in default)
+    except ValueError:  # no node, or not a number
+        return None
+    return memory if memory > 1 else None
+
+
+def real_memory_mb() -> Optional[int]:
+    """What the running cluster's nodes offer for --mem, in MB (see parse_real_memory)."""
+    done = _run(["sinfo", "-h", "-N", "-o", "%m %P"])
+    return parse_real_memory(done.stdout) if done.returncode == 0 else None
+
+
 def config_text() -> str:
     """The slurm.conf of the test cluster."""
     host = socket.gethostname().split(".")[0]
