@@ -154,7 +154,7 @@ class _Watchdog:
                 while self._due and self._due[0][3] == "cancelled":
                     heapq.heappop(self._due)
                 if not self._due:
-                    self._condition.wait()
+                    self._condition.wait()  # hygiene: this daemon thread idles until a process is watched
                     continue
                 left = self._due[0][0] - time.monotonic()
                 if left > 0:
@@ -209,7 +209,7 @@ def run_process(
     with subprocess.Popen(argv, start_new_session=True, **options) as process:
         entry = _watchdog.watch(process, timeout)
         try:
-            stdout, stderr = process.communicate(input)  # bounded: the watchdog kills it at the deadline
+            stdout, stderr = process.communicate(input)  # hygiene: bounded, the watchdog kills it at the deadline
         except BaseException:
             kill_process(process)
             raise
@@ -257,14 +257,14 @@ def finish(process: subprocess.Popen, timeout: float = WAIT_TIMEOUT) -> tuple:
     reader = None
     try:
         if process.stderr is not None and not process.stderr.closed:
-            reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+            reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # hygiene: bounded, as below
             reader.start()
         stdout = None
         if process.stdout is not None and not process.stdout.closed:
-            stdout = process.stdout.read()  # bounded: the watchdog kills the process at the deadline
+            stdout = process.stdout.read()  # hygiene: bounded, the watchdog kills the process at the deadline
         if reader is not None:
             reader.join(timeout + 10)
-        process.wait()  # bounded: the watchdog kills it at the deadline
+        process.wait()  # hygiene: bounded, the watchdog kills it at the deadline
     finally:
         killed = _watchdog.cancel(entry)
     stderr = errors[0] if errors else None
@@ -351,7 +351,7 @@ def wait_for_line(process: subprocess.Popen, prefix: str, timeout: float = WAIT_
     If no such line comes within timeout seconds, the process is killed and the test fails."""
     entry = _watchdog.watch(process, timeout)
     try:
-        for line in process.stdout:  # bounded: the watchdog kills the process at the deadline
+        for line in process.stdout:  # hygiene: bounded, the watchdog kills the process at the deadline
             if line.startswith(prefix):
                 return line
     finally:
