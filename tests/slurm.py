@@ -12,6 +12,7 @@ The configuration avoids what fails in containers: proctrack/linuxproc (the defa
 cgroup tracker makes jobs "complete" with no output and drains the node),
 select/cons_tres with CR_Core (the default runs array tasks one at a time),
 MpiDefault=none, and a NodeName with this machine's own CPUs and memory (slurmd -C).
+batch_sched_delay=0 starts a job as soon as it is submitted (SLURM waits up to 3 s).
 """
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def config_text() -> str:
         "SelectTypeParameters=CR_Core",
         "MpiDefault=none",
         "SchedulerType=sched/backfill",
+        "SchedulerParameters=batch_sched_delay=0",  # start jobs at once, not 3 s later (29 s -> 9 s for test_slurm)
         f"StateSaveLocation={STATE_DIR}",
         f"SlurmdSpoolDir={SPOOL_DIR}",
         f"SlurmctldPidFile={PID_FILES['slurmctld']}",
