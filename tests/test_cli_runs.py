@@ -139,9 +139,11 @@ class RunsTest(unittest.TestCase):
                 result = run_process(
                     [sys.executable, "-m", "tinyxp", *argv], env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True
                 )
-                self.assertEqual(result.returncode, 2)
-                self.assertTrue(result.stderr.startswith("tinyxp: error: "), result.stderr)
-                self.assertNotIn("Traceback", result.stderr)
+                # the same one clear message as in-process, no traceback
+                expected = run_cli(*argv)
+                self.assertEqual(expected[0], 2)
+                self.assertTrue(expected[2].startswith("tinyxp: error: "), expected[2])
+                self.assertEqual((result.returncode, result.stdout, result.stderr), expected)
 
 
 class ShowTest(unittest.TestCase):
