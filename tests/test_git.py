@@ -57,6 +57,13 @@ def read(path: str) -> str:
         return file.read()
 
 
+def requirements_header() -> str:
+    """The first line of metadata/requirements.txt written by this interpreter."""
+    import platform
+
+    return f"# python {platform.python_version()} ({sys.executable}), written by tinyxp"
+
+
 def list_files(folder: str) -> list:
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -855,7 +862,7 @@ class SnapshotInfoForRunTest(RepoTestCase):
                                 "patch": os.path.join("metadata", "uncommitted.patch")})
         self.assertEqual(read(os.path.join(run_dir, "metadata", "uncommitted.patch")), "diff --git a/x b/x\n")
         lines = read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()
-        self.assertTrue(lines[0].startswith("# python "))
+        self.assertEqual(lines[0], requirements_header())
         self.assertTrue(all("==" in line for line in lines[1:]), lines)
         self.assertEqual(lines[1:], sorted(lines[1:], key=str.lower))
         self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "metadata"))), ["requirements.txt", "uncommitted.patch"])
@@ -964,7 +971,7 @@ class EndToEndTest(RepoTestCase):
             {key: info["git"][key] for key in ("commit", "branch", "dirty", "root", "snapshot_dir")},
             {"commit": self.head(), "branch": "main", "dirty": False, "root": self.root, "snapshot_dir": snapshot},
         )
-        self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
+        self.assertEqual(read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()[0], requirements_header())
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "uncommitted.patch")))
 
     def test_job_started_in_the_snapshot_without_the_variable(self):
@@ -980,7 +987,7 @@ class EndToEndTest(RepoTestCase):
         where, info, run_dir = self.run_record(2)
         self.assertEqual(where["depth"], 1)
         self.assertEqual(info["git"], {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
-        self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
+        self.assertEqual(read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()[0], requirements_header())
 
     def test_later_edits_do_not_change_a_run_of_the_same_commit(self):
         self.assertEqual(self.run_train("xp.snapshot=true").returncode, 0)
