@@ -1,16 +1,27 @@
 """Helpers shared by the tests: temporary folders, small projects, scripts in subprocesses."""
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 import unittest
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Every process a test starts and every wait it does has a bound (test_suite_hygiene checks
+# the calls): a hung child fails its test with a message instead of hanging the suite.
+PROCESS_TIMEOUT = 120.0  # seconds for a process to finish
+WAIT_TIMEOUT = 60.0  # seconds for a condition, a line of output or a thread
 
 # A task that logs a few metrics; {body} is indented into the function.
 TRAIN_SCRIPT = '''\
@@ -105,7 +116,190 @@ def script_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return env
 
 
-def _script_process(script: str, args: List[str], cwd: Optional[str], env: Optional[Dict[str, str]]) -> dict:
+class _Watchdog:
+    """One thread that kills the processes whose deadline has passed.
+
+    Popen.wait(timeout)/communicate(timeout) poll with sleeps up to 50 ms, which would add
+    that much to every process a test or a benchmark times; a process watched here is
+    waited for without a timeout and killed (with its process group) at its deadline.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._due: List[list] = []  # a heap of [deadline, sequence, process, state]
+        self._sequence = itertools.count()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, process: subprocess.Popen, timeout: float) -> list:
+        entry = [time.monotonic() + timeout, next(self._sequence), process, "watched"]
+        with self._condition:
+            heapq.heappush(self._due, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tests-watchdog", daemon=True)
+                self._thread.start()
+            self._condition.notify()
+        return entry
+
+    def cancel(self, entry: list) -> bool:
+        """Stop watching; True when the deadline had passed and the process was killed."""
+        with self._condition:
+            if entry[3] == "killed":
+                return True
+            entry[3] = "cancelled"
+            return False
+
+    def _run(self) -> None:
+        with self._condition:
+            while True:
+                while self._due and self._due[0][3] == "cancelled":
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._condition.wait()  # hygiene: this daemon thread idles until a process is watched
+                    continue
+                left = self._due[0][0] - time.monotonic()
+                if left > 0:
+                    self._condition.wait(left)
+                    continue
+                entry = heapq.heappop(self._due)
+                entry[3] = "killed"
+                kill_process(entry[2])
+
+
+_watchdog = _Watchdog()
+
+
+def kill_process(process: subprocess.Popen) -> None:
+    """Kill a process that is still running, with its process group when it leads one."""
+    if process.returncode is not None:
+        return
+    try:
+        if hasattr(os, "killpg") and os.getpgid(process.pid) == process.pid:
+            os.killpg(process.pid, signal.SIGKILL)  # started by start_process: its children too
+        else:
+            process.kill()
+    except OSError:  # ended meanwhile
+        pass
+
+
+def _shown(argv: Any) -> str:
+    if isinstance(argv, (list, tuple)):
+        return " ".join(shlex.quote(str(arg)) for arg in argv)
+    return str(argv)
+
+
+def _output(*streams: Any) -> str:
+    text = ""
+    for name, stream in zip(("stdout", "stderr"), streams):
+        if stream:
+            stream = stream.decode(errors="replace") if isinstance(stream, bytes) else stream
+            text += f"\n{name}:\n{stream[-2000:]}"
+    return text or " (no output)"
+
+
+def run_process(
+    argv: Sequence[str], *, timeout: float = PROCESS_TIMEOUT, input: Any = None, check: bool = False, **options: Any
+) -> subprocess.CompletedProcess:
+    """subprocess.run(argv, **options), in its own process group, bounded by timeout.
+
+    A process still running at the deadline is killed with its children, and the test
+    fails with an AssertionError naming the command and showing what it printed.
+    """
+    if input is not None:
+        options["stdin"] = subprocess.PIPE
+    with subprocess.Popen(argv, start_new_session=True, **options) as process:
+        entry = _watchdog.watch(process, timeout)
+        try:
+            stdout, stderr = process.communicate(input)  # hygiene: bounded, the watchdog kills it at the deadline
+        except BaseException:
+            kill_process(process)
+            raise
+        finally:
+            killed = _watchdog.cancel(entry)
+    if killed:
+        raise AssertionError(f"`{_shown(argv)}` did not finish within {timeout:g} s: killed{_output(stdout, stderr)}")
+    done = subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+    if check:
+        done.check_returncode()
+    return done
+
+
+def start_process(test: unittest.TestCase, argv: Sequence[str], **options: Any) -> subprocess.Popen:
+    """subprocess.Popen(argv, **options) in its own process group; when the test ends it is
+    killed (with its children) if still running, waited for and its pipes closed."""
+    process = subprocess.Popen(argv, start_new_session=True, **options)
+    test.addCleanup(stop_process, process)
+    return process
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Kill the process (and its group) if it is still running; wait for it; close its pipes."""
+    kill_process(process)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:  # unkillable (stuck in the kernel): nothing more to do
+        pass
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+def finish(process: subprocess.Popen, timeout: float = WAIT_TIMEOUT) -> tuple:
+    """The rest of the process's output, (stdout, stderr) (None where not piped or closed), once it
+    has ended; at the deadline it is killed and the test fails, showing its output.
+
+    Reads through the pipes' file objects, so a line already read by wait_for_line is not
+    read again and what it buffered is not lost."""
+    entry = _watchdog.watch(process, timeout)
+    errors: List[Any] = []
+    reader = None
+    try:
+        if process.stderr is not None and not process.stderr.closed:
+            reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)  # hygiene: bounded, as below
+            reader.start()
+        stdout = None
+        if process.stdout is not None and not process.stdout.closed:
+            stdout = process.stdout.read()  # hygiene: bounded, the watchdog kills the process at the deadline
+        if reader is not None:
+            reader.join(timeout + 10)
+        process.wait()  # hygiene: bounded, the watchdog kills it at the deadline
+    finally:
+        killed = _watchdog.cancel(entry)
+    stderr = errors[0] if errors else None
+    if killed:
+        raise AssertionError(f"`{_shown(process.args)}` did not end within {timeout:g} s: killed{_output(stdout, stderr)}")
+    return stdout, stderr
+
+
+def wait_until(condition: Callable[[], Any], message: Any, *, timeout: float = WAIT_TIMEOUT, interval: float = 0.05) -> Any:
+    """Call condition() until it returns a true value, which is returned; after timeout
+    seconds the test fails with message (a string, or a function giving one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{message() if callable(message) else message} (waited {timeout:g} s)")
+        time.sleep(interval)
+
+
+def join_thread(thread: threading.Thread, timeout: float = WAIT_TIMEOUT) -> None:
+    """thread.join(timeout); the test fails if the thread is still running after it."""
+    thread.join(timeout)
+    if thread.is_alive():
+        raise AssertionError(f"thread {thread.name} still running after {timeout:g} s")
+
+
+def wait_event(event: threading.Event, what: str, timeout: float = WAIT_TIMEOUT) -> None:
+    """event.wait(timeout); the test fails with `what` if the event is not set by then."""
+    if not event.wait(timeout):
+        raise AssertionError(f"{what}: not after {timeout:g} s")
+
+
+def _script_process(script: str, args: Sequence[str], cwd: Optional[str], env: Optional[Dict[str, str]]) -> dict:
     """The arguments of subprocess.run/Popen for `python script args`, text output piped."""
     return dict(
         args=[sys.executable, script, *args],
@@ -120,29 +314,55 @@ def _script_process(script: str, args: List[str], cwd: Optional[str], env: Optio
 
 def run_script(
     script: str,
-    args: List[str] = (),
+    args: Sequence[str] = (),
     *,
     cwd: Optional[str] = None,
     env: Optional[Dict[str, str]] = None,
-    timeout: float = 120,
+    timeout: float = PROCESS_TIMEOUT,
 ) -> subprocess.CompletedProcess:
-    """Run `python script args` in cwd (default: the script's folder); text output captured."""
-    return subprocess.run(**_script_process(script, args, cwd, env), timeout=timeout)
+    """Run `python script args` in cwd (default: the script's folder); text output captured.
+
+    Bounded by timeout, as run_process is."""
+    options = _script_process(script, args, cwd, env)
+    return run_process(options.pop("args"), timeout=timeout, **options)
 
 
 def start_script(
-    script: str, args: List[str] = (), *, cwd: Optional[str] = None, env: Optional[Dict[str, str]] = None
+    script: str,
+    args: Sequence[str] = (),
+    *,
+    cwd: Optional[str] = None,
+    env: Optional[Dict[str, str]] = None,
+    test: Optional[unittest.TestCase] = None,
 ) -> subprocess.Popen:
-    """Start `python script args` without waiting; stdout and stderr are text pipes."""
-    return subprocess.Popen(**_script_process(script, args, cwd, env))
+    """Start `python script args` without waiting; stdout and stderr are text pipes.
+
+    With `test`, it is stopped (as start_process does) when the test ends; without, the
+    caller must stop_process it."""
+    options = _script_process(script, args, cwd, env)
+    if test is not None:
+        return start_process(test, options.pop("args"), **options)
+    return subprocess.Popen(start_new_session=True, **options)
 
 
-def wait_for_line(process: subprocess.Popen, prefix: str) -> str:
-    """Read the process's stdout until a line starts with prefix; returns that line."""
-    for line in process.stdout:
-        if line.startswith(prefix):
-            return line
-    raise AssertionError(f"the process ended without printing {prefix!r}: {process.stderr.read()}")
+def wait_for_line(process: subprocess.Popen, prefix: str, timeout: float = WAIT_TIMEOUT) -> str:
+    """Read the process's stdout until a line starts with prefix; returns that line.
+
+    If no such line comes within timeout seconds, the process is killed and the test fails."""
+    entry = _watchdog.watch(process, timeout)
+    try:
+        for line in process.stdout:  # hygiene: bounded, the watchdog kills the process at the deadline
+            if line.startswith(prefix):
+                return line
+    finally:
+        killed = _watchdog.cancel(entry)
+    if killed:
+        raise AssertionError(f"no line starting with {prefix!r} within {timeout:g} s: killed the process")
+    try:
+        _, stderr = finish(process, 10)
+    except AssertionError as err:
+        stderr = str(err)
+    raise AssertionError(f"the process ended without printing {prefix!r}: {stderr}")
 
 
 def read_jsonl(path: str) -> List[dict]:

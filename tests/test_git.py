@@ -16,6 +16,8 @@ from unittest import mock
 from tinyxp.run import git as tgit
 from tinyxp.errors import ConfigError, GitError
 
+from .support import finish, run_process, start_process, wait_event, wait_for_line, wait_until
+
 MAIN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_GIT = shutil.which("git") is not None
 # CI machines have no git identity; the user's own configuration must not leak in
@@ -41,7 +43,7 @@ def tearDownModule() -> None:
 
 
 def git(cwd: str, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode()
+    return run_process(["git", *args], cwd=cwd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60).stdout.decode()
 
 
 def write(path: str, text: str) -> None:
@@ -53,6 +55,13 @@ def write(path: str, text: str) -> None:
 def read(path: str) -> str:
     with open(path, encoding="utf-8") as file:
         return file.read()
+
+
+def requirements_header() -> str:
+    """The first line of metadata/requirements.txt written by this interpreter."""
+    import platform
+
+    return f"# python {platform.python_version()} ({sys.executable}), written by tinyxp"
 
 
 def list_files(folder: str) -> list:
@@ -230,7 +239,7 @@ class RecordingTest(RepoTestCase):
         real_run_git = tgit.run_git
 
         def slow_run_git(*args, **kwargs):
-            release.wait()
+            wait_event(release, "the test never released git status")
             return real_run_git(*args, **kwargs)
 
         with mock.patch.object(tgit, "run_git", slow_run_git):
@@ -428,9 +437,9 @@ class SnapshotTest(RepoTestCase):
             "print(plan['snapshot_dir'])\n"
         )
         env = dict(os.environ, PYTHONPATH=MAIN)
-        procs = [subprocess.Popen([sys.executable, "-c", code, os.path.join(self.root, "train.py")], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
-        outputs = [proc.communicate() for proc in procs]
+        procs = [start_process(self, [sys.executable, "-c", code, os.path.join(self.root, "train.py")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+        outputs = [finish(proc, 120) for proc in procs]
         self.assertEqual([proc.returncode for proc in procs], [0] * 4, outputs)
         destination = os.path.join(self.root, ".snaps", "proj", self.head())
         self.assertEqual({out.decode().strip() for out, _ in outputs}, {destination})
@@ -585,7 +594,7 @@ class DirtyTest(RepoTestCase):
         self.make_repo()
         write(os.path.join(self.root, "logs", "1", "metadata", "info.yaml"), "")
         plan = self.snapshot(dirty="error", log_dir=os.path.join(self.root, "logs"))
-        self.assertFalse(plan["dirty"])
+        self.assertEqual((plan["dirty"], plan["changed"]), (False, []))
 
 
 @unittest.skipUnless(sys.platform != "win32", "pseudo-terminals need a POSIX system")
@@ -613,8 +622,8 @@ class AskTest(RepoTestCase):
         driver = os.path.join(self.tmp, "driver.py")
         write(driver, self.DRIVER)
         master, slave = pty.openpty()
-        proc = subprocess.Popen([sys.executable, driver, os.path.join(self.root, "train.py"), *options], cwd=self.root,
-                                stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONPATH=MAIN))
+        proc = start_process(self, [sys.executable, driver, os.path.join(self.root, "train.py"), *options], cwd=self.root,
+                             stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ, PYTHONPATH=MAIN))
         os.close(slave)
         output = b""
         pending = list(answers)
@@ -634,7 +643,7 @@ class AskTest(RepoTestCase):
                     os.write(master, pending.pop(0).encode())
         finally:
             os.close(master)
-            proc.wait()
+            proc.wait(timeout=60)
         return output.decode().replace("\r\n", "\n")
 
     def make_dirty(self) -> None:
@@ -672,9 +681,16 @@ class AskTest(RepoTestCase):
 
     def test_unclear_answer_asks_again(self):
         self.make_dirty()
+        before = self.head()
         output = self.answer("yes\n", "\n", "a\n")
-        self.assertEqual(output.count("or [a]bort? "), 3)
-        self.assertIn("ERROR Cannot take a snapshot", output)
+        prompt = "[c]ommit them and run, run with them as a [p]atch (no commit), [i]gnore them (run the last commit), or [a]bort? "
+        self.assertEqual(output, (
+            f"tinyxp: {self.root} has 1 uncommitted change:\n   M lib/model.py\n"
+            f"{prompt}yes\n{prompt}\n{prompt}a\n"  # the terminal echoes each answer
+            f"ERROR Cannot take a snapshot of {self.root}: aborted at the prompt about uncommitted changes\n"
+        ))
+        self.assertEqual(self.head(), before)
+        self.assertFalse(os.path.exists(os.path.join(self.root, ".snaps")))
 
     def test_not_interactive_on_a_terminal_is_error(self):
         self.make_dirty()
@@ -779,8 +795,8 @@ class RelaunchEntryTest(RepoTestCase):
 
     def run_python(self, *args: str) -> str:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([MAIN, os.path.join(self.root, "src")]))
-        result = subprocess.run([sys.executable, *args, "lr=1"], cwd=self.root, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        result = run_process([sys.executable, *args, "lr=1"], cwd=self.root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(result.returncode, 0, result.stderr)
         return result.stdout
 
@@ -820,15 +836,11 @@ class SignalForwardingTest(RepoTestCase):
         self.make_repo({"exp/train.py": self.CHILD})
         parent = os.path.join(self.tmp, "parent.py")
         write(parent, self.PARENT)
-        proc = subprocess.Popen([sys.executable, parent, os.path.join(self.root, "exp", "train.py")], cwd=self.root,
-                                stdout=subprocess.PIPE, universal_newlines=True, env=dict(os.environ, PYTHONPATH=MAIN))
-        try:
-            self.assertEqual(proc.stdout.readline(), "READY\n")
-            proc.send_signal(signal.SIGTERM)
-            self.assertEqual(proc.stdout.read(), "child got SIGTERM\n")
-        finally:
-            proc.stdout.close()
-            proc.wait()
+        proc = start_process(self, [sys.executable, parent, os.path.join(self.root, "exp", "train.py")], cwd=self.root,
+                             stdout=subprocess.PIPE, universal_newlines=True, env=dict(os.environ, PYTHONPATH=MAIN))
+        self.assertEqual(wait_for_line(proc, "READY"), "READY\n")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(finish(proc), ("child got SIGTERM\n", None))
         self.assertEqual(proc.returncode, 7)
 
 
@@ -850,7 +862,7 @@ class SnapshotInfoForRunTest(RepoTestCase):
                                 "patch": os.path.join("metadata", "uncommitted.patch")})
         self.assertEqual(read(os.path.join(run_dir, "metadata", "uncommitted.patch")), "diff --git a/x b/x\n")
         lines = read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()
-        self.assertTrue(lines[0].startswith("# python "))
+        self.assertEqual(lines[0], requirements_header())
         self.assertTrue(all("==" in line for line in lines[1:]), lines)
         self.assertEqual(lines[1:], sorted(lines[1:], key=str.lower))
         self.assertEqual(sorted(os.listdir(os.path.join(run_dir, "metadata"))), ["requirements.txt", "uncommitted.patch"])
@@ -879,7 +891,6 @@ class EarlyRecordTest(RepoTestCase):
 
     def test_info_git_before_and_after_git_status_answers(self):
         import threading
-        import time
 
         from tinyxp._files import read_yaml
 
@@ -894,7 +905,7 @@ class EarlyRecordTest(RepoTestCase):
 
         def held_run_git(args, *rest, **options):
             if "status" in args:
-                release.wait(60)
+                wait_event(release, "the task never released git status")
             return real_run_git(args, *rest, **options)
 
         seen = []
@@ -903,12 +914,13 @@ class EarlyRecordTest(RepoTestCase):
             info_path = os.path.join(ctx.info.run_dir, "metadata", "info.yaml")
             seen.append(read_yaml(info_path)["git"])
             release.set()
-            for _ in range(6000):  # until the heartbeat thread has written the whole record
+
+            def whole_record():  # once the heartbeat thread has written it
                 git_info = read_yaml(info_path)["git"]
-                if "dirty" in git_info:
-                    break
-                time.sleep(0.01)
-            seen.append(git_info)
+                return git_info if "dirty" in git_info else None
+
+            seen.append(wait_until(whole_record, lambda: f"info.git never got the dirty state: {read_yaml(info_path)['git']}",
+                                   interval=0.01))
 
         module.HOOK = hook
         with mock.patch.object(tgit, "run_git", held_run_git):
@@ -959,7 +971,7 @@ class EndToEndTest(RepoTestCase):
             {key: info["git"][key] for key in ("commit", "branch", "dirty", "root", "snapshot_dir")},
             {"commit": self.head(), "branch": "main", "dirty": False, "root": self.root, "snapshot_dir": snapshot},
         )
-        self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
+        self.assertEqual(read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()[0], requirements_header())
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "uncommitted.patch")))
 
     def test_job_started_in_the_snapshot_without_the_variable(self):
@@ -975,7 +987,7 @@ class EndToEndTest(RepoTestCase):
         where, info, run_dir = self.run_record(2)
         self.assertEqual(where["depth"], 1)
         self.assertEqual(info["git"], {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
-        self.assertTrue(read(os.path.join(run_dir, "metadata", "requirements.txt")).startswith("# python "))
+        self.assertEqual(read(os.path.join(run_dir, "metadata", "requirements.txt")).splitlines()[0], requirements_header())
 
     def test_later_edits_do_not_change_a_run_of_the_same_commit(self):
         self.assertEqual(self.run_train("xp.snapshot=true").returncode, 0)

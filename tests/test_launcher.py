@@ -15,8 +15,10 @@ from tinyxp._files import read_yaml
 
 from .support import (
     REPO_ROOT,
+    finish,
     load_script,
     read_jsonl,
+    run_process,
     run_script,
     start_script,
     task_script,
@@ -133,9 +135,9 @@ class GitInfoTest(LaunchTestCase):
         script = self.project()
         git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
         for command in (["init", "-q"], ["add", "train.py", "configs"], ["commit", "-qm", "first"]):
-            subprocess.run(git + command, cwd=self.root, check=True)
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=self.root, check=True, stdout=subprocess.PIPE,
-                              universal_newlines=True).stdout.strip()
+            run_process(git + command, cwd=self.root, check=True, timeout=30)
+        head = run_process(["git", "rev-parse", "HEAD"], cwd=self.root, check=True, stdout=subprocess.PIPE,
+                           universal_newlines=True, timeout=30).stdout.strip()
         result = run_script(script)
         self.assertEqual(result.returncode, 0, result.stderr)
         git_info = info_of(self.run_dir(1))["git"]
@@ -169,7 +171,10 @@ class BadInputTest(LaunchTestCase):
                 self.assertEqual((result.returncode, result.stderr), (2, f"error: train.py:8: {message}\n"))
                 info = info_of(run_dir)
                 self.assertEqual((info["status"], info["error"]["message"]), ("FAILED", message))
-                self.assertTrue(os.path.exists(os.path.join(run_dir, "metadata", "traceback.txt")))
+                with open(os.path.join(run_dir, "metadata", "traceback.txt"), encoding="utf-8") as file:
+                    traceback = file.read()
+                self.assertTrue(traceback.startswith("Traceback (most recent call last):\n"), traceback)
+                self.assertTrue(traceback.endswith(f"{info['error']['type']}: {message}\n"), traceback)
                 self.assertFalse(os.path.exists(os.path.join(run_dir, "artifacts", "pickle", "escape.pkl")))
 
     def test_unset_required_value(self):
@@ -205,10 +210,9 @@ class BadInputTest(LaunchTestCase):
 
     def test_sweep_without_plus_sweep(self):
         result = run_script(self.project(), ["lr=0.1,0.2"])
-        self.assertEqual(result.returncode, 2)
-        self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
-        self.assertIn("+sweep", result.stderr)
-        self.assertFalse(os.path.exists(self.logs))
+        self.assert_bad_input(
+            result, "Cannot run a sweep without +sweep: 'lr=0.1,0.2' describes 2 runs; add +sweep (or -m) to run them all"
+        )
 
 
 class SweepTest(LaunchTestCase):
@@ -402,12 +406,11 @@ train()
 
 class SignalTest(LaunchTestCase):
     def interrupt(self, signum):
-        process = start_script(self.project(script=SLEEPER))
-        self.addCleanup(process.stderr.close)
-        self.addCleanup(process.stdout.close)
+        process = start_script(self.project(script=SLEEPER), test=self)
         wait_for_line(process, "started")
         process.send_signal(signum)
-        process.wait(timeout=60)
+        stdout, stderr = finish(process)
+        self.assertEqual(stdout, "")
         info = info_of(self.run_dir(1))
         self.assertEqual(info["status"], "INTERRUPTED")
         self.assertRegex(info["end_time"], RE_TIME)
@@ -415,16 +418,20 @@ class SignalTest(LaunchTestCase):
         from tinyxp.run.logger import Logger
 
         self.assertEqual(Logger(self.run_dir(1)).load_checkpoint(), {"saved": "on preempt"})
-        return process.returncode
+        return process.returncode, stderr
 
     def test_sigterm_leaves_status_interrupted(self):
-        self.assertEqual(self.interrupt(signal.SIGTERM), 128 + signal.SIGTERM)
+        self.assertEqual(self.interrupt(signal.SIGTERM), (128 + signal.SIGTERM, ""))
 
     def test_sigint_leaves_status_interrupted(self):
-        self.assertIn(self.interrupt(signal.SIGINT), (-signal.SIGINT, 128 + signal.SIGINT))
+        # as Python itself on Ctrl-C: the KeyboardInterrupt traceback, then killed by SIGINT
+        status, stderr = self.interrupt(signal.SIGINT)
+        self.assertEqual(status, -signal.SIGINT, stderr)
+        self.assertTrue(stderr.startswith("Traceback (most recent call last):\n"), stderr)
+        self.assertTrue(stderr.endswith("\nKeyboardInterrupt\n"), stderr)
 
     def test_sigusr1_leaves_status_interrupted(self):
-        self.assertEqual(self.interrupt(signal.SIGUSR1), 128 + signal.SIGUSR1)
+        self.assertEqual(self.interrupt(signal.SIGUSR1), (128 + signal.SIGUSR1, ""))
 
 
 QUICKSTART = os.path.join(REPO_ROOT, "examples", "quickstart", "train.py")
@@ -478,13 +485,11 @@ train()
 
 class RequeueTest(LaunchTestCase):
     def test_sigusr1_with_requeue_asks_the_scheduler(self):
-        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true"])
-        self.addCleanup(process.stderr.close)
-        self.addCleanup(process.stdout.close)
+        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true"], test=self)
         wait_for_line(process, "started")
         process.send_signal(signal.SIGUSR1)
-        self.assertEqual(process.stdout.read(), "requeue 42\n")
-        self.assertEqual(process.wait(timeout=60), 128 + signal.SIGUSR1)
+        self.assertEqual(finish(process), ("requeue 42\n", ""))
+        self.assertEqual(process.returncode, 128 + signal.SIGUSR1)
         info = info_of(self.run_dir(1))
         self.assertEqual((info["status"], info["scheduler"]["job_id"]), ("INTERRUPTED", "42"))
 
@@ -493,11 +498,11 @@ class ConcurrencyTest(LaunchTestCase):
     def test_32_processes_get_32_distinct_complete_runs(self):
         script = self.project()
         processes = [
-            start_script(script) for _ in range(32)
+            start_script(script, test=self) for _ in range(32)
         ]
         for process in processes:
-            process.communicate(timeout=300)
-            self.assertEqual(process.returncode, 0)
+            _, stderr = finish(process, 300)
+            self.assertEqual(process.returncode, 0, stderr)
         self.assertEqual(sorted(os.listdir(self.logs), key=int), [str(i) for i in range(1, 33)])
         pids = set()
         for run_id in range(1, 33):

@@ -378,12 +378,7 @@ class KillTest(unittest.TestCase):
         self.run_dir = os.path.join(self.root, "run")
 
     def start(self, mode):
-        process = start_script(os.path.join(self.root, "killed.py"), [self.run_dir, mode])
-        self.addCleanup(process.stderr.close)
-        self.addCleanup(process.stdout.close)
-        self.addCleanup(process.wait)
-        self.addCleanup(process.kill)
-        return process
+        return start_script(os.path.join(self.root, "killed.py"), [self.run_dir, mode], test=self)
 
     def test_sigkill_while_logging_keeps_every_line_written_before(self):
         process = self.start("metrics")
@@ -391,7 +386,7 @@ class KillTest(unittest.TestCase):
         while reported < 3000:
             reported = int(wait_for_line(process, "logged ").split()[1])
         process.send_signal(signal.SIGKILL)
-        process.wait()
+        self.assertEqual(process.wait(timeout=10), -signal.SIGKILL)
         with open(os.path.join(self.run_dir, "metrics", "train.jsonl"), "rb") as file:
             lines = file.read().split(b"\n")
         if lines[-1]:  # a torn last line is allowed (the reader ignores it), nothing else
@@ -406,7 +401,7 @@ class KillTest(unittest.TestCase):
         folder = os.path.join(self.run_dir, "artifacts", "pickle")
         self.assertEqual(len(leftovers(folder)), 1)  # the new checkpoint, half written
         process.send_signal(signal.SIGKILL)
-        process.wait()
+        self.assertEqual(process.wait(timeout=10), -signal.SIGKILL)
         self.assertEqual(Logger(self.run_dir).load_checkpoint(), {"epoch": 1})
 
 

@@ -12,7 +12,7 @@ from contextlib import redirect_stderr
 from unittest import mock
 
 from .bench import synth
-from .support import REPO_ROOT, run_script, temp_dir, write_project
+from .support import REPO_ROOT, join_thread, run_script, temp_dir, write_project
 from tinyxp.read import index as index_module
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.read.index import peek_metric_file
@@ -305,7 +305,7 @@ class IndexTest(unittest.TestCase):
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            join_thread(thread)
         self.assertEqual(errors, [])
         with open(self.index) as file:
             self.assertEqual(len(json.load(file)["runs"]), 4)

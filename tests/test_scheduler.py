@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
 import unittest
 from unittest import mock
 
@@ -11,7 +13,7 @@ from tinyxp.run import job
 from tinyxp.errors import SchedulerError
 from tinyxp.jobs.backends import JobSpec, Task
 
-from .support import temp_dir
+from .support import finish, run_process, start_process, temp_dir, wait_for_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN_DIR = os.path.join(HERE, "data", "golden")
@@ -69,6 +71,27 @@ def read_lines(path: str) -> list:
         return file.read().splitlines()
 
 
+def signal_until_it_ends(process, timeout: float = 30.0) -> tuple:
+    """Send SIGUSR1 to a requeue wrapper until it ends; returns (the rest of stdout, exit status).
+
+    The signal is sent again every two seconds: the wrapper loses a signal that comes before
+    it has run `child=$!` (its trap then has no child to forward it to), and under load the
+    child can print "ready" before that: signalled once, the test hung in 6 of 60 parallel
+    runs (a `sleep 0.5` put before `child=$!` makes it hang every time). A scheduler's
+    signal comes minutes after the start, past that window.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        process.send_signal(signal.SIGUSR1)
+        try:
+            process.wait(timeout=2)
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the requeue wrapper did not end within {timeout:g} s of SIGUSR1") from None
+    return finish(process, 10)[0], process.returncode
+
+
 class GoldenTest(unittest.TestCase):
     def test_scripts_match_golden_files(self):
         for file_name, spec in golden_specs():
@@ -90,7 +113,7 @@ class GoldenTest(unittest.TestCase):
     def test_scripts_are_valid_shell(self):
         for file_name, spec in golden_specs():
             with self.subTest(file_name):
-                done = subprocess.run(["bash", "-n"], input=scheduler.render_script(spec).encode(), stderr=subprocess.PIPE)
+                done = run_process(["bash", "-n"], input=scheduler.render_script(spec).encode(), stderr=subprocess.PIPE, timeout=30)
                 self.assertEqual(done.returncode, 0, done.stderr.decode())
 
     def test_override_values_stay_data(self):
@@ -100,7 +123,7 @@ class GoldenTest(unittest.TestCase):
         argv = ["printf", "%s\\n", f"msg=$(touch {marker})", "a b", "`touch x`", "it's", '"q"', "$HOME"]
         spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, argv)], work_dir=folder,
                        stdout="o", stderr="e")
-        done = subprocess.run(["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE, cwd=folder)
+        done = run_process(["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE, cwd=folder, timeout=30)
         self.assertEqual(done.stdout.decode().splitlines(), argv[2:])
         self.assertFalse(os.path.exists(marker))
         self.assertEqual(os.listdir(folder), [])
@@ -113,25 +136,25 @@ class GoldenTest(unittest.TestCase):
         tasks = [Task(run, ["echo", f"task {run}"]) for run in runs]
         spec = JobSpec(scheduler="sge", name="t", tasks=tasks, work_dir=folder, stdout="o", stderr="e", array=True)
         script = scheduler.render_script(spec)
-        done = subprocess.run(["bash", "-c", script], env={**os.environ, "SGE_TASK_ID": "2"})
+        done = run_process(["bash", "-c", script], env={**os.environ, "SGE_TASK_ID": "2"}, timeout=30)
         self.assertEqual(done.returncode, 0)
         self.assertEqual(read_lines(os.path.join(runs[1], "stdout.log")), [f"task {runs[1]}"])
         self.assertFalse(os.path.exists(os.path.join(runs[0], "stdout.log")))
-        done = subprocess.run(["bash", "-c", script], env={**os.environ, "SGE_TASK_ID": "9"}, stderr=subprocess.PIPE)
+        done = run_process(["bash", "-c", script], env={**os.environ, "SGE_TASK_ID": "9"}, stderr=subprocess.PIPE, timeout=30)
         self.assertEqual((done.returncode, done.stderr.decode()), (1, "tinyxp: no task 9 in this array\n"))
 
     def test_requeue_script_forwards_the_signal_and_keeps_the_exit_status(self):
         folder = temp_dir(self)
         child = os.path.join(folder, "child.sh")
         with open(child, "w") as file:
-            file.write("trap 'echo got USR1; exit 7' USR1\necho ready\nwhile :; do sleep 0.05; done\n")
+            file.write("trap 'trap \"\" USR1; echo got USR1; exit 7' USR1\necho ready\nwhile :; do sleep 0.05; done\n")
         spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, ["bash", child])], work_dir=folder,
                        stdout="o", stderr="e", requeue=True)
-        with subprocess.Popen(["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE) as process:
-            self.assertEqual(process.stdout.readline(), b"ready\n")
-            process.send_signal(10)  # SIGUSR1, to the batch shell only, as --signal=B: does
-            self.assertEqual(process.stdout.read(), b"got USR1\n")
-            self.assertEqual(process.wait(timeout=10), 7)
+        process = start_process(self, ["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE,
+                                universal_newlines=True)
+        self.assertEqual(wait_for_line(process, "ready", timeout=30), "ready\n")
+        # SIGUSR1, to the batch shell only, as --signal=B: does
+        self.assertEqual(signal_until_it_ends(process), ("got USR1\n", 7))
 
     def test_oar_requeue_script_exits_99_after_the_signal(self):
         folder = temp_dir(self)
@@ -140,11 +163,10 @@ class GoldenTest(unittest.TestCase):
             file.write("trap 'exit 0' USR1\necho ready\nwhile :; do sleep 0.05; done\n")
         spec = JobSpec(scheduler="oar", name="t", tasks=[Task(folder, ["bash", child])], work_dir=folder,
                        stdout="o", stderr="e", requeue=True)
-        with subprocess.Popen(["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE) as process:
-            self.assertEqual(process.stdout.readline(), b"ready\n")
-            process.send_signal(10)
-            process.stdout.read()
-            self.assertEqual(process.wait(timeout=10), 99)
+        process = start_process(self, ["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE,
+                                universal_newlines=True)
+        self.assertEqual(wait_for_line(process, "ready", timeout=30), "ready\n")
+        self.assertEqual(signal_until_it_ends(process), ("", 99))
 
     def test_oar_refuses_a_throttle(self):
         spec = JobSpec(scheduler="oar", name="t", tasks=TASKS, work_dir="/", stdout="o", stderr="e", array=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shlex
 import shutil
@@ -18,7 +19,7 @@ import unittest
 from tinyxp._files import read_yaml
 
 from . import slurm
-from .support import run_script, script_env, temp_dir, write_files, write_project
+from .support import run_process, run_script, script_env, temp_dir, wait_until, write_files, write_project
 
 SLOW = os.environ.get("TINYXP_SLOW_TESTS") == "1"
 TIMEOUT = 60.0
@@ -66,7 +67,7 @@ def wait_for_status(run_dir: str, statuses, timeout: float = TIMEOUT) -> dict:
             return last
         time.sleep(0.2)
     job = last and (last.get("scheduler") or {}).get("job_id")
-    state = subprocess.run(["scontrol", "show", "job", str(job)], stdout=subprocess.PIPE, universal_newlines=True).stdout
+    state = run_process(["scontrol", "show", "job", str(job)], stdout=subprocess.PIPE, universal_newlines=True, timeout=30).stdout
     raise AssertionError(f"{run_dir} did not reach {statuses} in {timeout:g} s: {last}\n{state}")
 
 
@@ -75,13 +76,29 @@ def wait_for_job_end(job_id: str, timeout: float = TIMEOUT) -> str:
     deadline = time.monotonic() + timeout
     shown = ""
     while time.monotonic() < deadline:
-        shown = subprocess.run(["scontrol", "show", "job", str(job_id)], stdout=subprocess.PIPE,
-                               universal_newlines=True).stdout
+        shown = run_process(["scontrol", "show", "job", str(job_id)], stdout=subprocess.PIPE,
+                            universal_newlines=True, timeout=30).stdout
         found = re.search(r"JobState=(\w+)", shown)
         if found and found.group(1) not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED"):
             return found.group(1)
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not end in {timeout:g} s:\n{shown}")
+
+
+def show_job(job_id) -> str:
+    return run_process(["scontrol", "show", "job", str(job_id)], stdout=subprocess.PIPE, universal_newlines=True, timeout=30).stdout
+
+
+def scancel(*args: str) -> None:
+    run_process(["scancel", *args], check=True, timeout=30)
+
+
+def mem_request(test: unittest.TestCase) -> str:
+    """A --mem request the cluster's nodes can meet; skips the test when they declare no memory."""
+    memory = slurm.real_memory_mb()
+    if memory is None:
+        test.skipTest("the SLURM nodes declare no RealMemory (sinfo -o %m shows 1): a --mem request cannot be met")
+    return f"--mem={min(100, memory)}M"
 
 
 def read(path: str) -> str:
@@ -105,7 +122,7 @@ class SlurmTest(unittest.TestCase):
 
     def cancel(self):
         for job in self.submitted:
-            subprocess.run(["scancel", str(job)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run_process(["scancel", str(job)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
 
     def check_complete(self, expected_lrs, *, array=False, after=""):
         dirs = run_dirs(self.log_dir)
@@ -143,17 +160,17 @@ class SlurmTest(unittest.TestCase):
     def test_launcher_sweep_as_array_with_throttle(self):
         self.submit_with_launcher("xp.array=true", "xp.max_parallel=2")
         array_id = info(run_dirs(self.log_dir)[0])["scheduler"]["array_job_id"]
-        shown = subprocess.run(["scontrol", "show", "job", str(array_id)], stdout=subprocess.PIPE, universal_newlines=True).stdout
-        self.assertIn("ArrayTaskThrottle=2", shown)
+        self.assertIn("ArrayTaskThrottle=2", show_job(array_id))
         self.check_complete([0.1, 0.2, 0.3], array=True)
 
     def write_jobs_script(self, extra=""):
         tricky = TRICKY.format(marker=self.marker)
         jobs = os.path.join(self.root, "jobs.sh")
+        self.mem = mem_request(self)  # what the node offers, not a fixed --mem=100M
         write_files(self.root, {"jobs.sh": f"""\
             #!/bin/bash
             #SBATCH --time=00:05:00
-            #SBATCH --mem=100M
+            #SBATCH {self.mem}
             export GREETING="hello there"
             {sys.executable} train.py +sweep lr=0.1,0.2 \\
                 {shlex.quote("msg=" + json.dumps(tricky))} {extra}
@@ -162,8 +179,8 @@ class SlurmTest(unittest.TestCase):
         return jobs
 
     def tinyxp_sub(self, *args):
-        done = subprocess.run([sys.executable, "-m", "tinyxp", "sub", *args, "jobs.sh"], cwd=self.root,
-                              env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        done = run_process([sys.executable, "-m", "tinyxp", "sub", *args, "jobs.sh"], cwd=self.root,
+                           env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(done.returncode, 0, done.stderr)
         for run_dir in run_dirs(self.log_dir):
             self.submitted.append(info(run_dir)["scheduler"]["job_id"])
@@ -175,14 +192,13 @@ class SlurmTest(unittest.TestCase):
         self.assertEqual(done.stdout.count("Submitted run"), 2)
         self.check_complete([0.1, 0.2], after="after: hello there\n")
         for run_dir in run_dirs(self.log_dir):
-            self.assertIn("#SBATCH --mem=100M\n", read(os.path.join(run_dir, "script.sh")))
+            self.assertIn(f"#SBATCH {self.mem}\n", read(os.path.join(run_dir, "script.sh")))
 
     def test_tinyxp_sub_as_array_with_throttle(self):
         self.write_jobs_script("xp.max_parallel=1")
         self.tinyxp_sub("--array")
         array_id = info(run_dirs(self.log_dir)[0])["scheduler"]["array_job_id"]
-        shown = subprocess.run(["scontrol", "show", "job", str(array_id)], stdout=subprocess.PIPE, universal_newlines=True).stdout
-        self.assertIn("ArrayTaskThrottle=1", shown)
+        self.assertIn("ArrayTaskThrottle=1", show_job(array_id))
         self.check_complete([0.1, 0.2], array=True, after="after: hello there\n")
 
     @unittest.skipUnless(shutil.which("git"), "git is not installed")
@@ -214,19 +230,19 @@ class SlurmTest(unittest.TestCase):
         job_id = info(run_dir)["scheduler"]["job_id"]
         self.submitted.append(job_id)
         wait_for_status(run_dir, ("RUNNING",))
-        subprocess.run(["scancel", str(job_id)], check=True)
+        scancel(str(job_id))
         self.assertEqual(wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))["status"], "INTERRUPTED")
 
     def tinyxp_runs_statuses(self):
-        done = subprocess.run([sys.executable, "-m", "tinyxp", "runs", self.log_dir, "--format=json", "-c", "id,status,info.error.message"],
-                              cwd=self.root, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        done = run_process([sys.executable, "-m", "tinyxp", "runs", self.log_dir, "--format=json", "-c", "id,status,info.error.message"],
+                           cwd=self.root, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual((done.returncode, done.stderr), (0, ""))
         return [(row["status"], row["info.error.message"]) for row in json.loads(done.stdout)]
 
     def test_scancel_while_queued_ends_interrupted(self):
         self.submit_with_launcher("xp.scheduler_options=['--begin=now+3600']")  # held: they stay queued
         first = info(run_dirs(self.log_dir)[0])["scheduler"]["job_id"]
-        subprocess.run(["scancel", str(first)], check=True)
+        scancel(str(first))
         self.assertEqual(self.tinyxp_runs_statuses(), [
             ("INTERRUPTED", f"job {first} was cancelled before it started"), ("PENDING", None), ("PENDING", None),
         ])
@@ -235,7 +251,7 @@ class SlurmTest(unittest.TestCase):
         self.submit_with_launcher("xp.array=true", "xp.scheduler_options=['--begin=now+3600']")
         second = info(run_dirs(self.log_dir)[1])["scheduler"]["job_id"]
         self.submitted.append(info(run_dirs(self.log_dir)[0])["scheduler"]["array_job_id"])  # the whole array at the end
-        subprocess.run(["scancel", str(second)], check=True)
+        scancel(str(second))
         self.assertEqual(self.tinyxp_runs_statuses(), [
             ("PENDING", None), ("INTERRUPTED", f"job {second} was cancelled before it started"), ("PENDING", None),
         ])
@@ -250,21 +266,47 @@ class SlurmTest(unittest.TestCase):
         self.submitted.append(job_id)
         self.assertIn("#SBATCH --signal=B:USR1@60\n", read(os.path.join(run_dir, "script.sh")))
         wait_for_status(run_dir, ("RUNNING",))
-        deadline = time.monotonic() + TIMEOUT  # the task prints once its handler is registered
-        while "attempt 1" not in read(os.path.join(run_dir, "stdout.log")) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        stdout_log = os.path.join(run_dir, "stdout.log")
+        wait_until(lambda: os.path.exists(stdout_log) and "attempt 1" in read(stdout_log),  # once its handler is registered
+                   lambda: f"the task did not start: stdout.log holds {read(stdout_log) if os.path.exists(stdout_log) else None!r}",
+                   timeout=TIMEOUT, interval=0.1)
         time.sleep(0.3)  # a few steps
-        subprocess.run(["scancel", "--signal=USR1", "--batch", str(job_id)], check=True)
+        scancel("--signal=USR1", "--batch", str(job_id))
         interrupted = wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))
         self.assertEqual(interrupted["status"], "INTERRUPTED")
-        self.assertTrue(os.path.exists(os.path.join(run_dir, "artifacts", "pickle", "last.pkl")))
+        with open(os.path.join(run_dir, "artifacts", "pickle", "last.pkl"), "rb") as file:
+            checkpoint = pickle.load(file)  # saved by the task's on_preempt handler
+        self.assertEqual(checkpoint["attempts"], 1)
+        self.assertGreater(checkpoint["step"], 0)
         final = wait_for_status(run_dir, ("COMPLETE", "FAILED"), timeout=300)
         self.assertEqual(final["status"], "COMPLETE", read(os.path.join(run_dir, "stderr.log")))
         self.assertEqual(final["restarts"], 1)
         self.assertEqual(final["scheduler"]["restarts"], 1)
         lines = read(os.path.join(run_dir, "stdout.log")).splitlines()
         self.assertEqual(lines[0], "attempt 1 from step 0")
-        self.assertRegex(lines[1], r"^attempt 2 from step [1-9][0-9]*$")
+        self.assertEqual(lines[1], f"attempt 2 from step {checkpoint['step']}")
+
+
+class MemoryRequestTest(unittest.TestCase):
+    """The --mem request of the job-script tests follows what the nodes declare (no cluster needed)."""
+
+    def test_real_memory_of_the_default_partition(self):
+        self.assertEqual(slurm.parse_real_memory("24105 debug*\n"), 24105)
+        self.assertEqual(slurm.parse_real_memory("64000 gpu\n4000 debug*\n16000 debug*\n"), 4000)
+        self.assertEqual(slurm.parse_real_memory("1 debug*\n"), None)  # RealMemory not configured
+        self.assertEqual(slurm.parse_real_memory(""), None)
+
+    def test_request_within_the_node_or_skip(self):
+        from unittest import mock
+
+        with mock.patch.object(slurm, "real_memory_mb", return_value=24105):
+            self.assertEqual(mem_request(self), "--mem=100M")
+        with mock.patch.object(slurm, "real_memory_mb", return_value=64):
+            self.assertEqual(mem_request(self), "--mem=64M")
+        with mock.patch.object(slurm, "real_memory_mb", return_value=None):
+            with self.assertRaises(unittest.SkipTest) as caught:
+                mem_request(self)
+        self.assertIn("declare no RealMemory", str(caught.exception))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import unittest
 
-from .support import script_env, task_script, temp_dir, write_files
+from .support import run_process, script_env, task_script, temp_dir, write_files
 from tinyxp.run import git
 from tinyxp import launcher
 from tinyxp.jobs import backends as scheduler
@@ -144,7 +144,7 @@ print(" ".join(sorted(set(sys.modules) - BEFORE)))
 class ImportsTest(unittest.TestCase):
     def test_trivial_run_imports_no_heavy_module(self):
         root = temp_dir(self)
-        if subprocess.run(["git", "rev-parse"], cwd=root, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL).returncode == 0:
+        if run_process(["git", "rev-parse"], cwd=root, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=30).returncode == 0:
             self.skipTest(f"{root} is inside a git repository, where git is imported on purpose")
         script = "import sys\nBEFORE = set(sys.modules)\n" + task_script(MODULES_TASK, 'config_path="configs"')
         write_files(root, {"train.py": script, "configs/config.yaml": "seed: 0\n"})

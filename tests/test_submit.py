@@ -15,7 +15,7 @@ from tinyxp.jobs import submit
 from tinyxp.errors import OverrideError, SchedulerError
 from tinyxp._files import read_yaml
 
-from .support import run_script, script_env, temp_dir, write_files, write_project
+from .support import run_process, run_script, script_env, temp_dir, write_files, write_project
 from .test_scheduler import FAKEBIN, fake_env, read_lines
 
 JOBS = """\
@@ -324,7 +324,8 @@ class SubCommandTest(unittest.TestCase):
             write_files(self.root, {"jobs.sh": "#SBATCH -n 1\npython train.py lr=0.1,0.2\n"})
             fake_env(self)
             submit.submit_job_script("jobs.sh")
-        self.assertTrue(str(caught.exception).startswith("jobs.sh:2: Cannot run a sweep without +sweep"), str(caught.exception))
+        self.assertEqual(str(caught.exception), "jobs.sh:2: Cannot run a sweep without +sweep: 'lr=0.1,0.2' describes 2 runs; "
+                                                "add +sweep (or -m) to run them all")
         self.assertEqual(run_dirs(self.log_dir), [])
 
     def test_python_of_the_job_is_written_as_in_the_script(self):
@@ -352,10 +353,11 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
 
     def test_unknown_setting_names_the_line(self):
-        status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.requeu=true\n")
-        self.assertEqual(status, 2)
-        self.assertTrue(err.startswith("tinyxp: error: jobs.sh:2: Unknown tinyxp setting 'requeu'"), err)
-        self.assertEqual(run_dirs(self.log_dir), [])
+        status, out, err = self.sub("#SBATCH -n 1\npython train.py xp.requeu=true\n")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "tinyxp: error: jobs.sh:2: Unknown tinyxp setting 'requeu'; did you mean 'requeue'?\n"
+                              "    xp.requeu=true\n       ^^^^^^\n")
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
 
     def test_config_that_composes_only_in_the_job_is_left_to_the_job(self):
         write_files(self.root, {"configs/config.yaml": "data: ${env:TINYXP_TEST_UNSET_VARIABLE}\n"})
@@ -401,14 +403,14 @@ class SubCommandTest(unittest.TestCase):
         status, _, err = self.sub(f"#SBATCH -n 1\n{sys.executable} train.py\n")
         self.assertEqual((status, err), (0, ""))
         (run_dir,) = run_dirs(self.log_dir)
-        job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        job = run_process(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(job.returncode, 2)
         record = info(run_dir)
-        self.assertEqual(record["status"], "FAILED")
-        self.assertEqual(record["error"]["type"], "ConfigError")
-        self.assertEqual(job.stderr, f"error: {record['error']['message']}\n")
-        self.assertIn("TINYXP_TEST_UNSET_VARIABLE", record["error"]["message"])
+        message = ("Cannot resolve '${env:TINYXP_TEST_UNSET_VARIABLE}' in 'data': environment variable "
+                   "'TINYXP_TEST_UNSET_VARIABLE' is not set and has no default")
+        self.assertEqual((record["status"], record["error"]), ("FAILED", {"type": "ConfigError", "message": message}))
+        self.assertEqual((job.stdout, job.stderr), ("", f"error: {message}\n"))
 
     def test_no_directive_needs_scheduler(self):
         status, _, err = self.sub("python train.py\n")
@@ -452,8 +454,8 @@ class SubGitTest(unittest.TestCase):
 
     def run_job(self, run_dir):
         """The job as PBS or SGE start it: without the environment of the submission."""
-        job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        job = run_process(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(job.returncode, 0, job.stderr)
         return info(run_dir)
 
@@ -469,6 +471,8 @@ class SubGitTest(unittest.TestCase):
             })
 
     def test_snapshot_taken_once_at_submission(self):
+        import platform
+
         commit = self.commit({"jobs.sh": f"#PBS -N x\n{sys.executable} train.py +sweep lr=0.1,0.2 xp.snapshot=true\n"})
         status, out, err = self.sub()
         self.assertEqual((status, err), (0, ""))
@@ -492,7 +496,8 @@ class SubGitTest(unittest.TestCase):
             self.assertEqual(done["status"], "COMPLETE")
             self.assertEqual(done["work_dir"], snapshot)
             self.assertEqual({key: done["git"][key] for key in git_info}, git_info)
-            self.assertTrue(os.path.isfile(os.path.join(run_dir, "metadata", "requirements.txt")))
+            with open(os.path.join(run_dir, "metadata", "requirements.txt"), encoding="utf-8") as file:
+                self.assertEqual(file.readline(), f"# python {platform.python_version()} ({sys.executable}), written by tinyxp\n")
 
     def test_snapshot_with_uncommitted_changes_as_a_patch(self):
         commit = self.commit({"jobs.sh": f"#PBS -N x\n{sys.executable} train.py xp.snapshot=true xp.dirty=patch\n"})
@@ -582,14 +587,14 @@ class LauncherTest(unittest.TestCase):
             script = read_lines(os.path.join(run_dir, "script.sh"))
             self.assertIn(f"cd {snapshot}", script)
             self.assertEqual(sum(line.startswith("export TINYXP_IN_SNAPSHOT='{") for line in script), 1)
-            self.assertTrue(script[-1].endswith(f"{snapshot}/train.py lr={0.1 * (i + 1):g} xp.snapshot=false "
-                                                f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null"), script[-1])
+            self.assertEqual(script[-1], f"{sys.executable} {snapshot}/train.py lr={0.1 * (i + 1):g} xp.snapshot=false "
+                                         f"xp.run_id={i + 1} xp.log_dir={self.log_dir} xp.scheduler=null")
             pending = info(run_dir)
             self.assertEqual((pending["status"], pending["git"]["commit"], pending["git"]["snapshot_dir"]),
                              ("PENDING", commit, snapshot))
             # the job, started as PBS starts it: without the environment of the submission
-            job = subprocess.run(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+            job = run_process(["bash", os.path.join(run_dir, "script.sh")], env=script_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
             self.assertEqual(job.returncode, 0, job.stderr)
             record = info(run_dir)
             self.assertEqual(record["status"], "COMPLETE")

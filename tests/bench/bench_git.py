@@ -22,6 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests.support import run_process  # noqa: E402  (every process bounded, timed ones without polling)
 
 from tinyxp.run import git as tgit  # noqa: E402
 
@@ -39,7 +40,7 @@ GIT_ENV = {
 def make_repository(root: str) -> str:
     """A repository of N_FILES small Python files in 40 folders, one commit."""
     os.makedirs(root)
-    subprocess.run(["git", "init", "--quiet", root], check=True)
+    run_process(["git", "init", "--quiet", root], check=True, timeout=60)
     for i in range(N_FILES):
         folder = os.path.join(root, f"pkg{i % 40:02}")
         os.makedirs(folder, exist_ok=True)
@@ -47,9 +48,9 @@ def make_repository(root: str) -> str:
             file.write(f"VALUE = {i}\n" * 20)
     with open(os.path.join(root, "train.py"), "w") as file:
         file.write("print('train')\n")
-    subprocess.run(["git", "add", "--all"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "--quiet", "--message", "bench"], cwd=root, check=True)
-    subprocess.run(["git", "status", "--porcelain"], cwd=root, check=True, stdout=subprocess.DEVNULL)  # warm the index
+    run_process(["git", "add", "--all"], cwd=root, check=True, timeout=300)
+    run_process(["git", "commit", "--quiet", "--message", "bench"], cwd=root, check=True, timeout=300)
+    run_process(["git", "status", "--porcelain"], cwd=root, check=True, stdout=subprocess.DEVNULL, timeout=300)  # warm the index
     return root
 
 
@@ -100,7 +101,7 @@ def launch_ms(tmp: str, root: str) -> None:
     for i in range(12):
         for where, script in scripts.items():  # alternated, so that the load hits both alike
             start = time.time()
-            subprocess.run([sys.executable, script, "xp.log_dir=" + os.path.join(tmp, "logs-" + where)], env=env, check=True)
+            run_process([sys.executable, script, "xp.log_dir=" + os.path.join(tmp, "logs-" + where)], env=env, check=True)
             end = time.time()
             if i:  # the first compiles tinyxp
                 with open(env["STARTED"]) as file:
@@ -119,10 +120,10 @@ def main() -> None:
     try:
         root = make_repository(os.path.join(tmp, "proj"))
         script = os.path.join(root, "train.py")
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True, stdout=subprocess.PIPE).stdout.decode().strip()
-        print(f"repository of {N_FILES} files; python {sys.version.split()[0]}; {subprocess.check_output(['git', '--version']).decode().strip()}")
+        commit = run_process(["git", "rev-parse", "HEAD"], cwd=root, check=True, stdout=subprocess.PIPE, timeout=60).stdout.decode().strip()
+        print(f"repository of {N_FILES} files; python {sys.version.split()[0]}; {run_process(['git', '--version'], check=True, stdout=subprocess.PIPE, timeout=60).stdout.decode().strip()}")
 
-        spawn = median_ms(lambda: subprocess.run(["git", "--version"], stdout=subprocess.DEVNULL), 20)
+        spawn = median_ms(lambda: run_process(["git", "--version"], stdout=subprocess.DEVNULL, timeout=60), 20)
         print(f"{'baseline: start `git --version`':<44} {spawn:8.1f} ms")
         recorders = []
         start_only = median_ms(lambda: recorders.append(tgit.start_recording(root)), 20)
@@ -135,7 +136,7 @@ def main() -> None:
         counter = iter(range(1000))
 
         def clone() -> None:
-            subprocess.run(["git", "clone", "--quiet", root, os.path.join(tmp, f"clone{next(counter)}")], check=True)
+            run_process(["git", "clone", "--quiet", root, os.path.join(tmp, f"clone{next(counter)}")], check=True, timeout=300)
 
         def snapshot() -> None:
             tgit.take_snapshot(root, commit, os.path.join(tmp, "snaps", str(next(counter))))

@@ -29,6 +29,9 @@ import tempfile
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, REPO_ROOT)
+from tests.support import run_process  # noqa: E402  (every process bounded, timed ones without polling)
+
 MLXP_VENV = "/tmp/mlxp-venv"
 
 TRIVIAL_SCRIPT = """\
@@ -76,11 +79,11 @@ def time_commands(commands: dict, *, cwd: str, reps: int) -> dict:
     times = {name: [] for name in commands}
     env = env_with_repo(os.path.join(cwd, ".pycache"))
     for name, argv in commands.items():
-        subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run_process(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(reps):
         for name, argv in commands.items():
             start = time.perf_counter()
-            subprocess.run(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run_process(argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -97,7 +100,7 @@ def write_trivial_project(root: str) -> str:
 
 def bench_startup(root: str, reps: int) -> None:
     script = write_trivial_project(root)
-    in_git = subprocess.run(["git", "rev-parse"], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    in_git = run_process(["git", "rev-parse"], cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     if in_git.returncode == 0:
         print(f"note: {root} is inside a git repository; the launch figure includes recording git")
     medians = time_commands(
@@ -128,8 +131,8 @@ def bench_imports(root: str, reps: int, top: int = 10) -> None:
     env = env_with_repo(os.path.join(root, ".pycache"))
 
     def self_times(argv: list) -> dict:
-        err = subprocess.run([sys.executable, "-S", "-X", "importtime", *argv], cwd=root, env=env, check=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True).stderr
+        err = run_process([sys.executable, "-S", "-X", "importtime", *argv], cwd=root, env=env, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, universal_newlines=True).stderr
         times = {}
         for line in err.splitlines():
             fields = line[len("import time:"):].split("|")
@@ -242,20 +245,20 @@ def mlxp_python() -> str | None:
         pass
     python = os.path.join(MLXP_VENV, "bin", "python")
     check = [python, "-c", "import mlxp.logger"]
-    if os.path.exists(python) and subprocess.run(check, stderr=subprocess.DEVNULL).returncode == 0:
+    if os.path.exists(python) and run_process(check, stderr=subprocess.DEVNULL, timeout=120).returncode == 0:
         return python
     try:
-        subprocess.run([sys.executable, "-m", "venv", MLXP_VENV], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([python, "-m", "pip", "install", "-q", "mlxp==1.0.5"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    except (OSError, subprocess.CalledProcessError) as err:
+        run_process([sys.executable, "-m", "venv", MLXP_VENV], check=True, stdout=subprocess.DEVNULL, timeout=300)
+        run_process([python, "-m", "pip", "install", "-q", "mlxp==1.0.5"], check=True,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+    except (OSError, subprocess.CalledProcessError, AssertionError) as err:  # AssertionError: timed out
         print(f"note: MLXP comparison skipped: cannot install mlxp==1.0.5 into {MLXP_VENV}: {err}")
         return None
     return python
 
 
 def throughput_mlxp(python: str, n: int) -> float:
-    out = subprocess.run([python, "-c", MLXP_SNIPPET, str(n)], check=True, stdout=subprocess.PIPE, universal_newlines=True)
+    out = run_process([python, "-c", MLXP_SNIPPET, str(n)], check=True, stdout=subprocess.PIPE, universal_newlines=True, timeout=600)
     return float(out.stdout.strip().splitlines()[-1])
 
 

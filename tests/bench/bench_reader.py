@@ -29,6 +29,7 @@ from typing import Callable, Tuple
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 from tests.bench import synth  # noqa: E402
+from tests.support import run_process  # noqa: E402  (every process bounded)
 from tests.bench.bench_launch import mlxp_python  # noqa: E402
 from tinyxp.read.reader import Reader  # noqa: E402
 
@@ -187,9 +188,9 @@ def bench_mlxp(root: str, n_runs: int, n_lines: int, tinyxp_per_run: float) -> N
     mlxp_dir = os.path.join(root, "mlxp-logs")
     synth.write_mlxp_tree(mlxp_dir, n_runs, n_lines)
     try:
-        out = subprocess.run([python, "-c", MLXP_READER, mlxp_dir, str(n_runs)], cwd=root, check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-    except (OSError, subprocess.CalledProcessError) as err:
+        out = run_process([python, "-c", MLXP_READER, mlxp_dir, str(n_runs)], cwd=root, check=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=900)
+    except (OSError, subprocess.CalledProcessError, AssertionError) as err:  # AssertionError: timed out
         print(f"note: MLXP Reader not measured: {getattr(err, 'stderr', '') or err}")
         return
     seconds = float(out.stdout.split()[-1])

@@ -17,6 +17,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
+from tests.support import run_process  # noqa: E402  (every process bounded, timed ones without polling)
 
 from tinyxp.jobs.submit import Sweep, submit_sweep  # noqa: E402
 
@@ -43,7 +44,7 @@ def main() -> None:
             file.write("#!/bin/bash\n")
         start = time.perf_counter()
         for _ in range(n):
-            subprocess.run(["sbatch", "--parsable", script], stdout=subprocess.PIPE, check=True)
+            run_process(["sbatch", "--parsable", script], stdout=subprocess.PIPE, check=True, timeout=60)
         baseline = time.perf_counter() - start
 
         os.environ["TINYXP_FAKE_LOG"] = os.path.join(folder, "jobs.log")
