@@ -286,7 +286,7 @@ class InProcessTest(LaunchTestCase):
 
         environ = {k: v for k, v in os.environ.items() if k != "TINYXP_IN_SNAPSHOT"}
         with mock.patch.dict(os.environ, environ, clear=True), \
-                mock.patch("tinyxp.run.git.relaunch_in_snapshot", return_value=3) as relaunch:
+                mock.patch("tinyxp.run.relaunch.relaunch_in_snapshot", return_value=3) as relaunch:
             self.assertEqual(self.train([self.log_dir_token, "xp.snapshot=true"]), 3)
         self.assertEqual(relaunch.call_args[0][1], [self.log_dir_token, "xp.snapshot=true"])
         self.assertFalse(os.path.exists(self.logs))

@@ -204,9 +204,9 @@ def _delegate(script: str, args: List[str], plans: List[_Plan]) -> Optional[int]
     """Exit status when the runs happen elsewhere (a git snapshot, a scheduler); else None."""
     xp = plans[0].xp
     if xp.snapshot and not os.environ.get(SNAPSHOT_ENV):
-        from .run import git
+        from .run import relaunch
 
-        return git.relaunch_in_snapshot(script, args, xp)
+        return relaunch.relaunch_in_snapshot(script, args, xp)
     if xp.scheduler:
         from .jobs import submit
 
@@ -285,9 +285,9 @@ def _start_git_recording(script_dir: str, log_dir: str) -> Callable[..., Optiona
     """
     if "tinyxp.run.git" not in sys.modules and not os.environ.get(SNAPSHOT_ENV) and not _in_work_tree(script_dir):
         return _no_git
-    from .run import git
+    from .run import snapshot
 
-    return git.start_recording(script_dir, exclude=[log_dir])
+    return snapshot.start_recording(script_dir, exclude=[log_dir])
 
 
 def _in_work_tree(path: str) -> bool:
@@ -473,9 +473,9 @@ class _Run:
         write_yaml(os.path.join(metadata, "config.yaml"), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, "xp.yaml"), xp.to_dict())
         if os.environ.get(SNAPSHOT_ENV):  # else None, without importing git
-            from .run import git
+            from .run import snapshot
 
-            self.snapshot_git = git.snapshot_info_for_run(run_dir)
+            self.snapshot_git = snapshot.snapshot_info_for_run(run_dir)
         early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
         if early_git is not None:
             info["git"] = early_git

@@ -327,7 +327,7 @@ def _check_submittable(xp: Any) -> None:
 
 def _record_git(script: str, log_dir: str) -> Optional[Dict[str, Any]]:
     """info.git for the PENDING runs of a script submitted now (None outside a repository)."""
-    from ..run.git import start_recording
+    from ..run.snapshot import start_recording
 
     return start_recording(os.path.dirname(os.path.abspath(script)), exclude=[log_dir])()
 
@@ -652,19 +652,19 @@ def _snapshot_job(command: Command, target: str, xp: Dict[str, Any], job: _Job) 
     """
     import json
 
-    from ..run import git
+    from ..run import snapshot
 
     script = os.path.abspath(os.path.join(job.work_dir, target))
     module = len(command.command) > 1 and command.command[-2] == "-m"
-    plan = git.prepare_snapshot(script, xp, argv=list(command.args))
-    snap_script, work_dir = git.snapshot_copies(plan, None if module else script, job.work_dir)
+    plan = snapshot.prepare_snapshot(script, xp, argv=list(command.args))
+    snap_script, work_dir = snapshot.snapshot_copies(plan, None if module else script, job.work_dir)
     if module:
         run, snap_script = job.command, os.path.join(work_dir, target)
     else:
         words = _shell_words(command.text)
         run = [ShellText(command.text[:words[-1][1]].rstrip()), snap_script]
     setup = [_snapshot_setup(json.dumps(plan)), *job.setup]
-    return _Job(run, snap_script, work_dir, setup, git.snapshot_git_info(plan))
+    return _Job(run, snap_script, work_dir, setup, snapshot.snapshot_git_info(plan))
 
 
 def submit_job_script(
