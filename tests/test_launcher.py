@@ -11,7 +11,8 @@ import sys
 import unittest
 
 from tinyxp.errors import ConfigError, LoggerError, OverrideError
-from tinyxp._files import read_yaml
+from tinyxp._contract import RUN_DIR_ENV
+from tinyxp._files import read_yaml, write_yaml
 
 from .support import (
     REPO_ROOT,
@@ -208,7 +209,30 @@ class BadInputTest(LaunchTestCase):
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
         self.assertIn("+sweep", result.stderr)
-        self.assertFalse(os.path.exists(self.logs))
+        self.assertEqual(result.stdout, "")
+        self.assert_bad_input(
+            result, "Cannot run a sweep without +sweep: 'lr=0.1,0.2' describes 2 runs; add +sweep (or -m) to run them all"
+        )
+
+    def test_bad_input_in_a_submitted_job_fails_its_pending_run(self):
+        run_dir = self.run_dir(3)
+        os.makedirs(os.path.join(run_dir, "metadata"))
+        write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), {"run_id": 3, "status": "PENDING", "end_time": None})
+        result = run_script(self.project(), ["lrr=0.1"], env={RUN_DIR_ENV: run_dir})
+        message = "Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n    lrr=0.1\n    ^^^"
+        self.assertEqual((result.returncode, result.stderr), (2, f"error: {message}\n"))
+        record = info_of(run_dir)
+        self.assertEqual((record["status"], record["error"]), ("FAILED", {"type": "OverrideError", "message": message}))
+        self.assertRegex(record["end_time"], RE_TIME)
+        self.assertEqual(os.listdir(self.logs), ["3"])
+
+    def test_bad_input_leaves_a_run_that_is_not_pending_alone(self):
+        run_dir = self.run_dir(3)
+        os.makedirs(os.path.join(run_dir, "metadata"))
+        write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), {"run_id": 3, "status": "COMPLETE"})
+        result = run_script(self.project(), ["lrr=0.1"], env={RUN_DIR_ENV: run_dir})
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(info_of(run_dir), {"run_id": 3, "status": "COMPLETE"})
 
 
 class SweepTest(LaunchTestCase):
@@ -408,6 +432,7 @@ class SignalTest(LaunchTestCase):
         wait_for_line(process, "started")
         process.send_signal(signum)
         process.wait(timeout=60)
+        self.interrupt_status, self.interrupt_stderr = process.returncode, process.stderr.read()
         info = info_of(self.run_dir(1))
         self.assertEqual(info["status"], "INTERRUPTED")
         self.assertRegex(info["end_time"], RE_TIME)
@@ -422,6 +447,9 @@ class SignalTest(LaunchTestCase):
 
     def test_sigint_leaves_status_interrupted(self):
         self.assertIn(self.interrupt(signal.SIGINT), (-signal.SIGINT, 128 + signal.SIGINT))
+        # KeyboardInterrupt goes up to the interpreter, which ends by SIGINT as Ctrl-C would
+        self.assertEqual(self.interrupt_status, -signal.SIGINT)
+        self.assertTrue(self.interrupt_stderr.endswith("KeyboardInterrupt\n"), self.interrupt_stderr)
 
     def test_sigusr1_leaves_status_interrupted(self):
         self.assertEqual(self.interrupt(signal.SIGUSR1), 128 + signal.SIGUSR1)

@@ -12,10 +12,12 @@ import os
 import re
 import shlex
 import sys
+import time
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config.compose import xp_setting
 from ..errors import SchedulerError, suggest
+from ..run.info import new_run_info
 from .backends import JobSpec, ShellText, Task, get_backend, render_command, render_script
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
@@ -90,39 +92,17 @@ def _to_plain(obj: Any) -> Any:
 
 
 def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]) -> Dict[str, Any]:
-    import getpass
-    import socket
-    from datetime import datetime, timezone
-
-    from .. import __version__
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in a container without passwd entry
-        user = str(os.getuid()) if hasattr(os, "getuid") else None
     script = sweep.script or sweep.command[-1]
     tokens = _without_job_keys(tokens)
-    return {
-        "run_id": run_id,
-        "run_dir": run_dir,
-        "log_dir": sweep.log_dir,
-        "status": "PENDING",
-        "submit_time": datetime.now(timezone.utc).isoformat(),
-        "start_time": None,
-        "end_time": None,
-        "duration_s": None,
-        "hostname": socket.gethostname(),
-        "user": user,
-        "argv": list(sys.argv),
-        "overrides": list(tokens),
-        "command": f"cd {shlex.quote(sweep.work_dir)} && {render_command([*sweep.command, *tokens])}",
-        "work_dir": sweep.work_dir,
-        "script": os.path.abspath(os.path.join(sweep.work_dir, script)),
-        "tinyxp_version": __version__,
-        "restarts": 0,
-        **({"git": dict(sweep.git)} if sweep.git else {}),
-        "scheduler": {"name": sweep.scheduler, "job_id": None, "array_job_id": None, "array_task_id": None},
-    }
+    info = new_run_info(
+        status="PENDING", run_id=run_id, run_dir=run_dir, log_dir=sweep.log_dir, overrides=tokens,
+        command=f"cd {shlex.quote(sweep.work_dir)} && {render_command([*sweep.command, *tokens])}",
+        work_dir=sweep.work_dir, script=os.path.abspath(os.path.join(sweep.work_dir, script)), submitted=time.time(),
+    )
+    if sweep.git:
+        info["git"] = dict(sweep.git)
+    info["scheduler"] = {"name": sweep.scheduler, "job_id": None, "array_job_id": None, "array_task_id": None}
+    return info
 
 
 def _chunks(items: Sequence[Any], size: int) -> List[Sequence[Any]]:

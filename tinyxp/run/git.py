@@ -93,6 +93,7 @@ def read_head(root: str) -> tuple[str | None, str | None]:
     if os.path.exists(os.path.join(git_dir, "commondir")):
         with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as file:
             common = os.path.normpath(os.path.join(git_dir, file.read().strip()))
+    commit: str | None
     try:
         with open(os.path.join(common, ref), encoding="utf-8") as file:
             commit = file.read().strip()

@@ -47,6 +47,7 @@ def relaunch_in_snapshot(script_path: str, argv: list[str], xp: Any) -> int:
     root, snapshot = plan["root"], plan["snapshot_dir"]
     entry, module = _entry_point(script_path, argv, root)
     snap_entry, cwd = snapshot_copies(plan, entry, os.getcwd())
+    assert snap_entry is not None  # the copy of an entry that is not None
     env = dict(os.environ)
     env[SNAPSHOT_ENV] = json.dumps(plan)
     python_path = [snapshot_copy(path, root, snapshot) for path in env.get("PYTHONPATH", "").split(os.pathsep) if path]

@@ -378,7 +378,7 @@ def snapshot_copies(plan: dict[str, Any], entry: str | None, work_dir: str) -> t
     """
     root, snapshot = plan["root"], plan["snapshot_dir"]
     snap_entry = None if entry is None else snapshot_copy(entry, root, snapshot)
-    if snap_entry is not None and not os.path.isfile(snap_entry):
+    if entry is not None and snap_entry is not None and not os.path.isfile(snap_entry):
         raise GitError(
             f"Cannot run from the snapshot of {root}: {os.path.relpath(entry, root)!r} is not in "
             f"commit {plan['commit'][:12]} (commit it, or use xp.dirty=patch)"
