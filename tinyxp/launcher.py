@@ -20,6 +20,7 @@ from ._contract import INFO_FILE, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV
 from ._files import ensure_log_dir, read_yaml, update_info
 from .config import compose, overrides
 from .errors import ConfigError, LoggerError, TinyxpError
+from .run.git import no_git
 from .run.info import format_time
 from .run.job import job_from_environment
 from .run.run import Context, Plan, Run, parse_run_id
@@ -205,7 +206,7 @@ def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: l
     if any(plan.xp.logging for plan in plans):
         recorder = start_recording(os.path.dirname(script), exclude=[plans[0].xp.log_dir])
     else:
-        recorder = _no_git
+        recorder = no_git
     job = job_from_environment()
     if not multirun:
         return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None).execute(task)
@@ -235,7 +236,3 @@ def _print_summary(total: int, failures: list[Any]) -> None:
     for plan, shown_dir, err in failures:
         lines.append(f"  FAILED {plan.label} -> {shown_dir}: {type(err).__name__}: {err}")
     print("\n".join(lines), file=sys.stderr)
-
-
-def _no_git(wait: bool = True) -> None:
-    return None

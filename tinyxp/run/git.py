@@ -1,7 +1,7 @@
 """Git through subprocess: the state of the code a run records as info.git.
 
-`start_recording(script_dir)` at the start of every run reads HEAD from the .git files
-and runs `git status` in a background thread. Every git command goes through `run_git`.
+`start_recording(script_dir)` (through snapshot.start_recording, at the start of every
+logged run) reads HEAD from the .git files and runs `git status` in a background thread. Every git command goes through `run_git`.
 Snapshots of the code (xp.snapshot) are in snapshot.py. The modules that spawn
 (threading, shutil) are imported in the functions that need them: importing this
 module must cost a run nothing.
@@ -181,11 +181,11 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     """
     root = find_work_tree(script_dir)
     if root is None:
-        return _no_git
+        return no_git
     import shutil  # only inside a repository
 
     if shutil.which("git") is None:
-        return _no_git
+        return no_git
     try:
         head: dict[str, Any] | None = drop_dirty_state(git_info(root, *read_head(root), []))
     except (OSError, ValueError):
@@ -228,7 +228,8 @@ def exclusions(root: str, folders: Sequence[str]) -> list[str]:
     return specs
 
 
-def _no_git(wait: bool = True) -> None:
+def no_git(wait: bool = True) -> None:
+    """The recorder of a run with no git state to record."""
     return None
 
 
