@@ -48,6 +48,7 @@ def launch(config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = 
     SystemExit(1) after its summary when a run failed. Bad input raises a TinyxpError
     from Python, and from the command line prints `error: <message>` and exits 2.
     """
+
     def decorate(task: Callable[[Context], Any]) -> Callable[..., Any]:
         script = os.path.abspath(task.__code__.co_filename)
         config_dir = os.path.join(os.path.dirname(script), config_path)
@@ -87,6 +88,7 @@ def launch(config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = 
 
 def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
     """Compose and validate every setting; (None, _) after printing them for --cfg."""
+
     def config_help() -> str:
         return _dump(compose.compose(config_dir, [], require_all=False))
 
