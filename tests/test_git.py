@@ -14,6 +14,8 @@ import unittest
 from unittest import mock
 
 from tinyxp.run import git as tgit
+from tinyxp.run import relaunch as trelaunch
+from tinyxp.run import snapshot as tsnap
 from tinyxp.errors import ConfigError, GitError
 
 from .support import finish, run_process, start_process, wait_event, wait_for_line, wait_until
@@ -35,7 +37,7 @@ _environ = mock.patch.dict(os.environ, GIT_ENV)
 
 def setUpModule() -> None:
     _environ.start()
-    os.environ.pop(tgit.SNAPSHOT_ENV, None)
+    os.environ.pop(tsnap.SNAPSHOT_ENV, None)
 
 
 def tearDownModule() -> None:
@@ -107,7 +109,7 @@ class RepoTestCase(unittest.TestCase):
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             try:
-                return tgit.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp(**settings))
+                return tsnap.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp(**settings))
             finally:
                 self.stderr = stderr.getvalue()
 
@@ -144,7 +146,7 @@ class RunGitTest(RepoTestCase):
 
 class RecordingTest(RepoTestCase):
     def record(self, directory: str = None, **kwargs):
-        return tgit.start_recording(directory or self.root)(**kwargs)
+        return tsnap.start_recording(directory or self.root)(**kwargs)
 
     def test_not_a_repository(self):
         self.assertIsNone(self.record(self.tmp))
@@ -189,7 +191,7 @@ class RecordingTest(RepoTestCase):
     def test_excluded_folder(self):
         self.make_repo()
         write(os.path.join(self.root, "logs", "1", "info.yaml"), "")
-        info = tgit.start_recording(self.root, exclude=[os.path.join(self.root, "logs"), self.tmp])()
+        info = tsnap.start_recording(self.root, exclude=[os.path.join(self.root, "logs"), self.tmp])()
         self.assertEqual((info["dirty"], info["changed"]), (False, []))
 
     def test_merge_conflict(self):
@@ -217,7 +219,7 @@ class RecordingTest(RepoTestCase):
         self.make_repo()
         failure = GitError(f"Cannot run `git status` in {self.root}: fatal: detected dubious ownership in repository")
         with mock.patch.object(tgit, "run_git", side_effect=failure):
-            get = tgit.start_recording(self.root)
+            get = tsnap.start_recording(self.root)
             stderr = io.StringIO()
             with contextlib.redirect_stderr(stderr):
                 head = {"commit": self.head(), "branch": "main", "root": self.root}  # read from the files
@@ -243,7 +245,7 @@ class RecordingTest(RepoTestCase):
             return real_run_git(*args, **kwargs)
 
         with mock.patch.object(tgit, "run_git", slow_run_git):
-            get = tgit.start_recording(self.root)
+            get = tsnap.start_recording(self.root)
             self.assertEqual(get(wait=False), {"commit": self.head(), "branch": "main", "root": self.root})
             release.set()
             self.assertEqual(get()["dirty"], False)
@@ -261,7 +263,7 @@ class RecordingTest(RepoTestCase):
     def test_inherited_in_snapshot(self):
         state = {"commit": "a" * 40, "branch": "main", "dirty": False, "changed": [], "n_changed": 0,
                  "root": "/src/proj", "snapshot_dir": "/snap/proj/" + "a" * 40}
-        with mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: json.dumps(state)}):
+        with mock.patch.dict(os.environ, {tsnap.SNAPSHOT_ENV: json.dumps(state)}):
             self.assertEqual(self.record(self.tmp), state)
 
 
@@ -270,47 +272,47 @@ class RecordingInSnapshotTest(RepoTestCase):
 
     def setUp(self) -> None:
         super().setUp()
-        self.addCleanup(os.environ.pop, tgit.SNAPSHOT_ENV, None)
+        self.addCleanup(os.environ.pop, tsnap.SNAPSHOT_ENV, None)
 
     def test_recorded_from_the_snapshot_not_the_repository(self):
         self.make_repo()
-        snapshot = tgit.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp())["snapshot_dir"]
+        snapshot = tsnap.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp())["snapshot_dir"]
         write(os.path.join(self.root, "train.py"), "edited after the launch\n")
         git(self.root, "commit", "--quiet", "--all", "--message", "second")
-        info = tgit.start_recording(os.path.join(snapshot, "lib"))()
+        info = tsnap.start_recording(os.path.join(snapshot, "lib"))()
         first = git(self.root, "rev-parse", "HEAD^").strip()
         self.assertEqual(info, {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
         # the run directory gets what a relaunch gives it
         run_dir = os.path.join(self.tmp, "logs", "1")
-        self.assertEqual(tgit.snapshot_info_for_run(run_dir), {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
+        self.assertEqual(tsnap.snapshot_info_for_run(run_dir), {"commit": first, "branch": "main", "root": self.root, "snapshot_dir": snapshot})
         self.assertEqual(os.listdir(os.path.join(run_dir, "metadata")), ["requirements.txt"])
 
     def test_moved_patch_snapshot(self):
         self.make_repo()
         write(os.path.join(self.root, "train.py"), "print('changed')\n")
-        plan = tgit.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp(dirty="patch", snapshot_dir=os.path.join(self.tmp, "snaps")))
+        plan = tsnap.prepare_snapshot(os.path.join(self.root, "train.py"), self.xp(dirty="patch", snapshot_dir=os.path.join(self.tmp, "snaps")))
         moved = os.path.join(self.tmp, "moved")
         os.rename(plan["snapshot_dir"], moved)
-        self.assertEqual(tgit.start_recording(moved)(), {
+        self.assertEqual(tsnap.start_recording(moved)(), {
             "commit": self.head(), "branch": "main", "dirty": True, "changed": ["train.py"], "n_changed": 1,
             "root": self.root, "snapshot_dir": moved,
         })
-        info = tgit.snapshot_info_for_run(os.path.join(self.tmp, "run"))
+        info = tsnap.snapshot_info_for_run(os.path.join(self.tmp, "run"))
         self.assertEqual((info["dirty_mode"], info["patch"]), ("patch", os.path.join("metadata", "uncommitted.patch")))
         self.assertIn("+print('changed')", read(os.path.join(self.tmp, "run", "metadata", "uncommitted.patch")))
 
     def test_a_marker_tinyxp_did_not_write_is_ignored(self):
         for text in ("{", "[1, 2]", '{"commit": "' + "a" * 40 + '"}'):
             with self.subTest(text=text):
-                write(os.path.join(self.tmp, "code", tgit.SNAPSHOT_MARKER), text)
-                self.assertIsNone(tgit.start_recording(os.path.join(self.tmp, "code"))())
-                self.assertNotIn(tgit.SNAPSHOT_ENV, os.environ)
+                write(os.path.join(self.tmp, "code", tsnap.SNAPSHOT_MARKER), text)
+                self.assertIsNone(tsnap.start_recording(os.path.join(self.tmp, "code"))())
+                self.assertNotIn(tsnap.SNAPSHOT_ENV, os.environ)
 
     def test_the_search_stops_at_a_working_tree(self):
-        write(os.path.join(self.tmp, tgit.SNAPSHOT_MARKER), json.dumps({"commit": "a" * 40, "branch": "main", "root": "/x"}))
+        write(os.path.join(self.tmp, tsnap.SNAPSHOT_MARKER), json.dumps({"commit": "a" * 40, "branch": "main", "root": "/x"}))
         self.make_repo()
-        self.assertIsNone(tgit.read_snapshot_marker(os.path.join(self.root, "lib")))
-        self.assertEqual(json.loads(tgit.read_snapshot_marker(self.tmp))["snapshot_dir"], self.tmp)
+        self.assertIsNone(tsnap.read_snapshot_marker(os.path.join(self.root, "lib")))
+        self.assertEqual(json.loads(tsnap.read_snapshot_marker(self.tmp))["snapshot_dir"], self.tmp)
 
 
 class SnapshotTest(RepoTestCase):
@@ -340,7 +342,7 @@ class SnapshotTest(RepoTestCase):
         plan = self.snapshot()
         commit = self.head()
         self.assertEqual(plan["snapshot_dir"], os.path.join(self.snapshots(), commit))
-        self.assertEqual(list_files(plan["snapshot_dir"]), [tgit.SNAPSHOT_MARKER, "lib/model.py", "train.py"])
+        self.assertEqual(list_files(plan["snapshot_dir"]), [tsnap.SNAPSHOT_MARKER, "lib/model.py", "train.py"])
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 1\n")
         self.assertEqual(
             {key: plan[key] for key in ("commit", "branch", "dirty", "changed", "n_changed", "root", "dirty_mode", "patch")},
@@ -354,14 +356,14 @@ class SnapshotTest(RepoTestCase):
     def test_snapshot_describes_itself(self):
         self.make_repo()
         plan = self.snapshot()
-        with open(os.path.join(plan["snapshot_dir"], tgit.SNAPSHOT_MARKER), encoding="utf-8") as file:
+        with open(os.path.join(plan["snapshot_dir"], tsnap.SNAPSHOT_MARKER), encoding="utf-8") as file:
             self.assertEqual(json.load(file), {"commit": self.head(), "branch": "main", "root": self.root})
 
     def test_patch_snapshot_describes_its_changes(self):
         self.make_repo()
         write(os.path.join(self.root, "train.py"), "print('changed')\n")
         plan = self.snapshot(dirty="patch")
-        with open(os.path.join(plan["snapshot_dir"], tgit.SNAPSHOT_MARKER), encoding="utf-8") as file:
+        with open(os.path.join(plan["snapshot_dir"], tsnap.SNAPSHOT_MARKER), encoding="utf-8") as file:
             self.assertEqual(json.load(file), {
                 "commit": self.head(), "branch": "main", "root": self.root, "dirty": True, "changed": ["train.py"],
                 "n_changed": 1, "dirty_mode": "patch", "patch": plan["snapshot_dir"] + ".patch",
@@ -411,13 +413,13 @@ class SnapshotTest(RepoTestCase):
     def test_lost_race_uses_the_winners_snapshot(self):
         self.make_repo()
         destination = os.path.join(self.snapshots(), self.head())
-        real_export = tgit.export_tree
+        real_export = tsnap.export_tree
 
         def export_while_another_process_wins(repo, treeish, tree, scratch):
             real_export(repo, treeish, tree, scratch)
             os.makedirs(os.path.join(destination, "winner"))
 
-        with mock.patch.object(tgit, "export_tree", export_while_another_process_wins):
+        with mock.patch.object(tsnap, "export_tree", export_while_another_process_wins):
             self.assertEqual(self.snapshot()["snapshot_dir"], destination)
         self.assertEqual(os.listdir(destination), ["winner"])
         self.assert_no_leftovers(self.snapshots())
@@ -432,7 +434,7 @@ class SnapshotTest(RepoTestCase):
     def test_two_processes_at_once(self):
         self.make_repo({f"f{i}.py": f"x = {i}\n" for i in range(300)})
         code = (
-            "import sys; from tinyxp.run import git\n"
+            "import sys; from tinyxp.run import snapshot as git\n"
             "plan = git.prepare_snapshot(sys.argv[1], {'snapshot_dir': '.snaps', 'dirty': 'error', 'interactive': False, 'log_dir': 'logs'})\n"
             "print(plan['snapshot_dir'])\n"
         )
@@ -456,7 +458,7 @@ class SnapshotTest(RepoTestCase):
         write(os.path.join(submodule, "lib.py"), "VERSION = 2\n")
         git(submodule, "commit", "--quiet", "--all", "--message", "two")
         plan = self.snapshot(dirty="ignore")
-        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitmodules", tgit.SNAPSHOT_MARKER, "train.py", "vendor/library/lib.py"])
+        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitmodules", tsnap.SNAPSHOT_MARKER, "train.py", "vendor/library/lib.py"])
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "vendor", "library", "lib.py")), "VERSION = 1\n")
 
     def test_submodule_commit_missing_leaves_nothing_behind(self):
@@ -574,7 +576,7 @@ class DirtyTest(RepoTestCase):
         commit = self.head()
         plan = self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "logs"))
         self.assertRegex(os.path.basename(plan["snapshot_dir"]), rf"^{commit}-[0-9a-f]{{12}}$")
-        self.assertEqual(list_files(plan["snapshot_dir"]), [tgit.SNAPSHOT_MARKER, "data/" + UNICODE_NAME, "lib/model.py", "new file.py"])
+        self.assertEqual(list_files(plan["snapshot_dir"]), [tsnap.SNAPSHOT_MARKER, "data/" + UNICODE_NAME, "lib/model.py", "new file.py"])
         self.assertEqual(read(os.path.join(plan["snapshot_dir"], "lib", "model.py")), "DEPTH = 2\n")
         self.assertEqual(plan["patch"], plan["snapshot_dir"] + ".patch")
         # the user's index, working tree and history are as they were
@@ -603,7 +605,7 @@ class AskTest(RepoTestCase):
 
     DRIVER = textwrap.dedent("""\
         import sys
-        from tinyxp.run import git
+        from tinyxp.run import snapshot as git
         from tinyxp.errors import GitError
         xp = {"snapshot_dir": ".snaps", "dirty": "ask", "interactive": sys.argv[2:] != ["--not-interactive"], "log_dir": "logs"}
         try:
@@ -722,7 +724,7 @@ class RelaunchTest(RepoTestCase):
                 previous = os.getcwd()
                 os.chdir(cwd or self.root)
                 try:
-                    status = tgit.relaunch_in_snapshot(os.path.join(self.root, "exp", "train.py"), argv, self.xp(**settings))
+                    status = trelaunch.relaunch_in_snapshot(os.path.join(self.root, "exp", "train.py"), argv, self.xp(**settings))
                 finally:
                     os.chdir(previous)
         with open(result) as file:
@@ -762,7 +764,7 @@ class RelaunchTest(RepoTestCase):
     def test_signal_exit_status(self):
         self.make_repo({"exp/train.py": "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n"})
         with contextlib.redirect_stderr(io.StringIO()):
-            status = tgit.relaunch_in_snapshot(os.path.join(self.root, "exp", "train.py"), [], self.xp())
+            status = trelaunch.relaunch_in_snapshot(os.path.join(self.root, "exp", "train.py"), [], self.xp())
         self.assertEqual(status, 128 + 15)
 
 
@@ -771,7 +773,7 @@ class RelaunchEntryTest(RepoTestCase):
 
     TASK = textwrap.dedent("""\
         import os, sys
-        from tinyxp.run import git
+        from tinyxp.run import relaunch as git
         if os.environ.get("TINYXP_IN_SNAPSHOT"):
             from pkg.helpers import VALUE
             import mylib
@@ -781,7 +783,7 @@ class RelaunchEntryTest(RepoTestCase):
         """)
     RUN = textwrap.dedent("""\
         import os, sys
-        from tinyxp.run import git
+        from tinyxp.run import relaunch as git
         import pkg.train
         if not os.environ.get("TINYXP_IN_SNAPSHOT"):
             sys.exit(git.relaunch_in_snapshot(pkg.train.__file__, sys.argv[1:], {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}))
@@ -825,7 +827,7 @@ class SignalForwardingTest(RepoTestCase):
         """)
     PARENT = textwrap.dedent("""\
         import sys
-        from tinyxp.run import git
+        from tinyxp.run import relaunch as git
         xp = {"snapshot_dir": ".snaps", "dirty": "error", "interactive": False, "log_dir": "logs"}
         sys.exit(git.relaunch_in_snapshot(sys.argv[1], [], xp))
         """)
@@ -846,7 +848,7 @@ class SignalForwardingTest(RepoTestCase):
 
 class SnapshotInfoForRunTest(RepoTestCase):
     def test_not_in_a_snapshot(self):
-        self.assertIsNone(tgit.snapshot_info_for_run(self.tmp))
+        self.assertIsNone(tsnap.snapshot_info_for_run(self.tmp))
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "metadata")))
 
     def test_files_written(self):
@@ -855,8 +857,8 @@ class SnapshotInfoForRunTest(RepoTestCase):
         state = {"commit": "a" * 40, "branch": "main", "dirty": True, "changed": ["x"], "n_changed": 1, "root": "/src/proj",
                  "snapshot_dir": "/snap", "dirty_mode": "patch", "patch": patch}
         run_dir = os.path.join(self.tmp, "logs", "1")
-        with mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: json.dumps(state)}):
-            info = tgit.snapshot_info_for_run(run_dir)
+        with mock.patch.dict(os.environ, {tsnap.SNAPSHOT_ENV: json.dumps(state)}):
+            info = tsnap.snapshot_info_for_run(run_dir)
         self.assertEqual(info, {"commit": "a" * 40, "branch": "main", "dirty": True, "changed": ["x"], "n_changed": 1,
                                 "root": "/src/proj", "snapshot_dir": "/snap", "dirty_mode": "patch",
                                 "patch": os.path.join("metadata", "uncommitted.patch")})
@@ -870,9 +872,9 @@ class SnapshotInfoForRunTest(RepoTestCase):
     def test_patch_file_missing(self):
         missing = os.path.join(self.tmp, "gone.patch")
         state = {"commit": "a" * 40, "branch": "main", "root": "/src/proj", "snapshot_dir": "/snap", "patch": missing}
-        with mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: json.dumps(state)}):
+        with mock.patch.dict(os.environ, {tsnap.SNAPSHOT_ENV: json.dumps(state)}):
             with self.assertRaises(GitError) as caught:
-                tgit.snapshot_info_for_run(os.path.join(self.tmp, "run"))
+                tsnap.snapshot_info_for_run(os.path.join(self.tmp, "run"))
         self.assertEqual(str(caught.exception), f"Cannot read the uncommitted changes of /src/proj from {missing}: No such file or directory")
 
     def test_malformed_environment_variable(self):
@@ -880,9 +882,9 @@ class SnapshotInfoForRunTest(RepoTestCase):
             ("{", "Invalid TINYXP_IN_SNAPSHOT environment variable: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
             ('{"commit": "a"}', "Invalid TINYXP_IN_SNAPSHOT environment variable: missing branch, root, snapshot_dir"),
         ]:
-            with self.subTest(text=text), mock.patch.dict(os.environ, {tgit.SNAPSHOT_ENV: text}):
+            with self.subTest(text=text), mock.patch.dict(os.environ, {tsnap.SNAPSHOT_ENV: text}):
                 with self.assertRaises(GitError) as caught:
-                    tgit.snapshot_info_for_run(self.tmp)
+                    tsnap.snapshot_info_for_run(self.tmp)
                 self.assertEqual(str(caught.exception), message)
 
 

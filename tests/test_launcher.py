@@ -11,7 +11,8 @@ import sys
 import unittest
 
 from tinyxp.errors import ConfigError, LoggerError, OverrideError
-from tinyxp._files import read_yaml
+from tinyxp._contract import RUN_DIR_ENV
+from tinyxp._files import read_yaml, write_yaml
 
 from .support import (
     REPO_ROOT,
@@ -214,6 +215,26 @@ class BadInputTest(LaunchTestCase):
             result, "Cannot run a sweep without +sweep: 'lr=0.1,0.2' describes 2 runs; add +sweep (or -m) to run them all"
         )
 
+    def test_bad_input_in_a_submitted_job_fails_its_pending_run(self):
+        run_dir = self.run_dir(3)
+        os.makedirs(os.path.join(run_dir, "metadata"))
+        write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), {"run_id": 3, "status": "PENDING", "end_time": None})
+        result = run_script(self.project(), ["lrr=0.1"], env={RUN_DIR_ENV: run_dir})
+        message = "Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n    lrr=0.1\n    ^^^"
+        self.assertEqual((result.returncode, result.stderr), (2, f"error: {message}\n"))
+        record = info_of(run_dir)
+        self.assertEqual((record["status"], record["error"]), ("FAILED", {"type": "OverrideError", "message": message}))
+        self.assertRegex(record["end_time"], RE_TIME)
+        self.assertEqual(os.listdir(self.logs), ["3"])
+
+    def test_bad_input_leaves_a_run_that_is_not_pending_alone(self):
+        run_dir = self.run_dir(3)
+        os.makedirs(os.path.join(run_dir, "metadata"))
+        write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), {"run_id": 3, "status": "COMPLETE"})
+        result = run_script(self.project(), ["lrr=0.1"], env={RUN_DIR_ENV: run_dir})
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(info_of(run_dir), {"run_id": 3, "status": "COMPLETE"})
+
 
 class SweepTest(LaunchTestCase):
     def test_every_run_is_attempted_and_failures_are_summarised(self):
@@ -290,7 +311,7 @@ class InProcessTest(LaunchTestCase):
 
         environ = {k: v for k, v in os.environ.items() if k != "TINYXP_IN_SNAPSHOT"}
         with mock.patch.dict(os.environ, environ, clear=True), \
-                mock.patch("tinyxp.run.git.relaunch_in_snapshot", return_value=3) as relaunch:
+                mock.patch("tinyxp.run.relaunch.relaunch_in_snapshot", return_value=3) as relaunch:
             self.assertEqual(self.train([self.log_dir_token, "xp.snapshot=true"]), 3)
         self.assertEqual(relaunch.call_args[0][1], [self.log_dir_token, "xp.snapshot=true"])
         self.assertFalse(os.path.exists(self.logs))

@@ -1,15 +1,14 @@
 """Tests of what keeps a launch cheap: the argparse-free path, the hand-written records,
-the modules a trivial run imports, and the launcher's shortcuts around git and scheduler.
+and the modules a trivial run imports.
 
 Speed itself is measured by tests/bench/bench_launch.py; these tests check that the
-shortcuts give exactly what the slow paths give.
+shortcuts give exactly what the slow paths give, and that no heavy module is imported.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
 import io
-import os
 import pickle
 import random
 import subprocess
@@ -17,17 +16,16 @@ import sys
 import unittest
 
 from .support import run_process, script_env, task_script, temp_dir, write_files
-from tinyxp.run import git
-from tinyxp import launcher
 from tinyxp.jobs import backends as scheduler
 from tinyxp._contract import JOB_ID_ENVS, SCHEDULERS
 from tinyxp.errors import OverrideError
 from tinyxp.config._tokenizer import Token
 from tinyxp.config.overrides import CommandLine, Override, Sweep, _build_parser, parse_command_line
 
-# Modules a trivial logged run outside a repository and outside a job must not import.
+# Modules a trivial logged run outside a repository and outside a job must not import:
+# standard modules that cost milliseconds, and the submission machinery.
 HEAVY_MODULES = (
-    "argparse", "dataclasses", "importlib", "inspect", "shutil", "tinyxp.run.git", "typing",
+    "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess",
     "tinyxp.jobs.backends",
 )
 
@@ -117,21 +115,12 @@ class RecordTest(unittest.TestCase):
         self.assertEqual(Token("NAME", "lr", 0).position, 0)
 
 
-class ShortcutTest(unittest.TestCase):
-    """The launcher's copies of git's and scheduler's facts agree with theirs."""
+class JobVariablesTest(unittest.TestCase):
+    """run/job.py reads the job variables of _contract: they are the backends'."""
 
     def test_job_id_variables_are_the_backends(self):
         self.assertEqual({name: b.job_id_env for name, b in scheduler.BACKENDS.items()}, JOB_ID_ENVS)
         self.assertEqual(tuple(scheduler.BACKENDS), SCHEDULERS)
-
-    def test_work_tree_test_is_gits(self):
-        root = temp_dir(self)
-        inner = os.path.join(root, "repo", "src", "deep")
-        os.makedirs(inner)
-        write_files(root, {"repo/.git": "gitdir: elsewhere\n"})
-        for path in (root, inner, os.path.join(root, "repo"), os.path.dirname(os.path.abspath(__file__))):
-            with self.subTest(path=path):
-                self.assertEqual(launcher._in_work_tree(path), git.find_work_tree(path) is not None)
 
 
 MODULES_TASK = """\

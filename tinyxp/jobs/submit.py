@@ -12,10 +12,12 @@ import os
 import re
 import shlex
 import sys
+import time
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config.settings import xp_setting
 from ..errors import SchedulerError, suggest
+from ..run.info import new_run_info
 from .backends import JobSpec, ShellText, Task, get_backend, render_command, render_script
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
@@ -90,39 +92,17 @@ def _to_plain(obj: Any) -> Any:
 
 
 def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]) -> Dict[str, Any]:
-    import getpass
-    import socket
-    from datetime import datetime, timezone
-
-    from .. import __version__
-
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in a container without passwd entry
-        user = str(os.getuid()) if hasattr(os, "getuid") else None
     script = sweep.script or sweep.command[-1]
     tokens = _without_job_keys(tokens)
-    return {
-        "run_id": run_id,
-        "run_dir": run_dir,
-        "log_dir": sweep.log_dir,
-        "status": "PENDING",
-        "submit_time": datetime.now(timezone.utc).isoformat(),
-        "start_time": None,
-        "end_time": None,
-        "duration_s": None,
-        "hostname": socket.gethostname(),
-        "user": user,
-        "argv": list(sys.argv),
-        "overrides": list(tokens),
-        "command": f"cd {shlex.quote(sweep.work_dir)} && {render_command([*sweep.command, *tokens])}",
-        "work_dir": sweep.work_dir,
-        "script": os.path.abspath(os.path.join(sweep.work_dir, script)),
-        "tinyxp_version": __version__,
-        "restarts": 0,
-        **({"git": dict(sweep.git)} if sweep.git else {}),
-        "scheduler": {"name": sweep.scheduler, "job_id": None, "array_job_id": None, "array_task_id": None},
-    }
+    info = new_run_info(
+        status="PENDING", run_id=run_id, run_dir=run_dir, log_dir=sweep.log_dir, overrides=tokens,
+        command=f"cd {shlex.quote(sweep.work_dir)} && {render_command([*sweep.command, *tokens])}",
+        work_dir=sweep.work_dir, script=os.path.abspath(os.path.join(sweep.work_dir, script)), submitted=time.time(),
+    )
+    if sweep.git:
+        info["git"] = dict(sweep.git)
+    info["scheduler"] = {"name": sweep.scheduler, "job_id": None, "array_job_id": None, "array_task_id": None}
+    return info
 
 
 def _chunks(items: Sequence[Any], size: int) -> List[Sequence[Any]]:
@@ -327,7 +307,7 @@ def _check_submittable(xp: Any) -> None:
 
 def _record_git(script: str, log_dir: str) -> Optional[Dict[str, Any]]:
     """info.git for the PENDING runs of a script submitted now (None outside a repository)."""
-    from ..run.git import start_recording
+    from ..run.snapshot import start_recording
 
     return start_recording(os.path.dirname(os.path.abspath(script)), exclude=[log_dir])()
 
@@ -652,19 +632,19 @@ def _snapshot_job(command: Command, target: str, xp: Dict[str, Any], job: _Job) 
     """
     import json
 
-    from ..run import git
+    from ..run import snapshot
 
     script = os.path.abspath(os.path.join(job.work_dir, target))
     module = len(command.command) > 1 and command.command[-2] == "-m"
-    plan = git.prepare_snapshot(script, xp, argv=list(command.args))
-    snap_script, work_dir = git.snapshot_copies(plan, None if module else script, job.work_dir)
+    plan = snapshot.prepare_snapshot(script, xp, argv=list(command.args))
+    snap_script, work_dir = snapshot.snapshot_copies(plan, None if module else script, job.work_dir)
     if module:
         run, snap_script = job.command, os.path.join(work_dir, target)
     else:
         words = _shell_words(command.text)
         run = [ShellText(command.text[:words[-1][1]].rstrip()), snap_script]
     setup = [_snapshot_setup(json.dumps(plan)), *job.setup]
-    return _Job(run, snap_script, work_dir, setup, git.snapshot_git_info(plan))
+    return _Job(run, snap_script, work_dir, setup, snapshot.snapshot_git_info(plan))
 
 
 def submit_job_script(

@@ -14,7 +14,7 @@ from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Optional, Tuple
+    from typing import IO, Any, Callable, Tuple
 
     # format name -> (file extension, save(obj, file), load(file), binary)
     ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
@@ -46,7 +46,7 @@ def _to_json(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(default=_to_json)
 
 
-def _find_bad_value(metrics: Dict[Any, Any]) -> str:
+def _find_bad_value(metrics: dict[Any, Any]) -> str:
     """Name the first key whose value json cannot write, for the error message."""
     for key, value in metrics.items():
         if not isinstance(key, (str, int, float, bool)) and key is not None:
@@ -100,7 +100,7 @@ def _load_torch(file: Any) -> Any:
     return torch.load(file)
 
 
-BUILTIN_FORMATS: Dict[str, ArtifactFormat] = {
+BUILTIN_FORMATS: dict[str, ArtifactFormat] = {
     "pickle": (".pkl", _save_pickle, _load_pickle, True),
     "json": (".json", lambda obj, file: json.dump(obj, file), json.load, False),
     "text": (".txt", _save_text, lambda file: file.read(), False),
@@ -122,8 +122,8 @@ class Logger:
 
     def __init__(self, run_dir: str) -> None:
         self._run_dir = os.path.abspath(run_dir)
-        self._metric_fds: Dict[str, int] = {}
-        self._formats: Dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
+        self._metric_fds: dict[str, int] = {}
+        self._formats: dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
 
     def __repr__(self) -> str:
         return f"Logger({self._run_dir!r})"
@@ -134,12 +134,12 @@ class Logger:
         return self._run_dir
 
     @property
-    def run_id(self) -> Optional[int]:
+    def run_id(self) -> int | None:
         """The run id (the directory's name), or None when the name is not an integer."""
         name = os.path.basename(self._run_dir)
         return int(name) if is_run_id(name) else None
 
-    def log_metrics(self, metrics: Dict[str, Any], log_name: str = "train") -> None:
+    def log_metrics(self, metrics: dict[str, Any], log_name: str = "train") -> None:
         """Append metrics as one JSON line to metrics/<log_name>.jsonl.
 
         The line is handed to the operating system before returning (no fsync). NaN and
@@ -173,7 +173,7 @@ class Logger:
         self._metric_fds[log_name] = fd
         return fd
 
-    def _artifact_path(self, name: str, format: str) -> Tuple[str, ArtifactFormat]:
+    def _artifact_path(self, name: str, format: str) -> tuple[str, ArtifactFormat]:
         check_name(name, "artifact name")
         spec = self._formats.get(format)
         if spec is None:
@@ -207,7 +207,7 @@ class Logger:
         """Load an artifact saved by log_artifact; raises LoggerError when there is none."""
         path, (_, _, load, binary) = self._artifact_path(name, format)
         try:
-            file = open(path, "rb" if binary else "r", **({} if binary else {"encoding": "utf-8"}))
+            file: IO[Any] = open(path, "rb") if binary else open(path, encoding="utf-8")
         except FileNotFoundError:
             raise LoggerError(f"Cannot load artifact {name!r}: no file {path!r}") from None
         with file:

@@ -1,0 +1,98 @@
+"""The one info.yaml schema: the fields of a new run's info, and the one time format.
+
+The launcher writes a RUNNING run's info at its start and jobs/submit.py a PENDING
+run's at submission; both build it here (docs/format.md describes the fields).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .. import __version__
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+
+
+def format_time(timestamp: float) -> str:
+    """ISO 8601 local time with microseconds and UTC offset, without importing datetime."""
+    local = time.localtime(timestamp)
+    offset = local.tm_gmtoff or 0
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset) // 60, 60)
+    micros = int((timestamp % 1) * 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{micros:06d}{sign}{hours:02d}:{minutes:02d}"
+
+
+def new_run_info(
+    *,
+    status: str,
+    run_id: int | None,
+    run_dir: str | None,
+    log_dir: str | None,
+    overrides: Sequence[str],
+    command: str,
+    work_dir: str,
+    script: str,
+    start: float | None = None,
+    submitted: float | None = None,
+) -> dict[str, Any]:
+    """The info.yaml of a run that starts now (start) or was submitted now (submitted).
+
+    A started run also records the process it runs in (pid, python).
+    """
+    info: dict[str, Any] = {"run_id": run_id, "run_dir": run_dir, "log_dir": log_dir, "status": status}
+    if submitted is not None:
+        info["submit_time"] = format_time(submitted)
+    info.update(
+        start_time=None if start is None else format_time(start),
+        end_time=None,
+        duration_s=None,
+        hostname=hostname(),
+        user=user(),
+    )
+    if start is not None:
+        info["pid"] = os.getpid()
+        info["python"] = {"executable": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3]}
+    info.update(
+        argv=list(sys.argv),
+        overrides=list(overrides),
+        command=command,
+        work_dir=work_dir,
+        script=script,
+        tinyxp_version=__version__,
+        restarts=0,
+    )
+    return info
+
+
+def shell_command(work_dir: str, words: Sequence[str]) -> str:
+    """A shell line that reproduces one run: cd <work_dir> && <words>, every word quoted."""
+    from shlex import quote  # shlex imports re and more: only for the runs that log
+
+    return f"cd {quote(work_dir)} && {' '.join(quote(word) for word in words)}"
+
+
+def hostname() -> str:
+    """The machine's name, without importing socket where os.uname answers."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # Windows only
+
+    return socket.gethostname()
+
+
+def user() -> str | None:
+    """The login name as getpass.getuser finds it, without importing getpass; None when unknown."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        found = os.environ.get(name)
+        if found:
+            return found
+    try:
+        import pwd  # only when no variable names the user
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        return None
