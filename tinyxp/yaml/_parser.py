@@ -1,28 +1,21 @@
-"""The YAML subset of tinyxp: load(text) and dump(obj), load_value and dump_value.
+"""The parser of tinyxp's YAML subset, in tomli's shape.
 
-The language is DESIGN.md's "configuration language": block mappings and sequences by
-indentation, flow [..] and {..}, plain, 'single' and "double" quoted scalars, block
-scalars | and >, comments, an optional leading ---. Scalars resolve as YAML 1.2's core
-schema. Anchors, aliases, tags, complex keys and several documents are refused.
-
-As in tomli there is no parser object: each `parse_*` function takes the text and a
-position and returns the position after what it read and the value. Block-level
-functions return the position of the next significant character (the first one of the
-next line that is not blank or a comment), or len(src) at the end of the document.
-Mapping keys are always strings: `1: a` reads as {"1": "a"}.
+There is no parser object: each `parse_*` function takes the text and a position and
+returns the position after what it read and the value. Block-level functions return
+the position of the next significant character (the first one of the next line that is
+not blank or a comment), or len(src) at the end of the document. Mapping keys are
+always strings: `1: a` reads as {"1": "a"}.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
-from .errors import YAMLError
+from ..errors import YAMLError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional, Tuple
-
-__all__ = ["load", "load_value", "dump", "dump_value", "YAMLError"]
 
 Pos = int
 

@@ -1,0 +1,13 @@
+"""The YAML subset of tinyxp: load(text) and dump(obj), load_value and dump_value.
+
+The language is DESIGN.md's "configuration language": block mappings and sequences by
+indentation, flow [..] and {..}, plain, 'single' and "double" quoted scalars, block
+scalars | and >, comments, an optional leading ---. Scalars resolve as YAML 1.2's core
+schema. Anchors, aliases, tags, complex keys and several documents are refused.
+"""
+from __future__ import annotations
+
+from ..errors import YAMLError
+from ._parser import NOT_SIMPLE, dump, dump_value, load, load_value, parse_document, parse_simple
+
+__all__ = ["load", "load_value", "dump", "dump_value", "YAMLError"]
