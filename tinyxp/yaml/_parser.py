@@ -8,97 +8,43 @@ always strings: `1: a` reads as {"1": "a"}.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from ..errors import YAMLError
+from ._re import (
+    RE_BLOCK_HEADER,
+    RE_BLOCK_SAFE,
+    RE_COLON,
+    RE_COMMENT,
+    RE_DOUBLE,
+    RE_ENTRY,
+    RE_FLOAT,
+    RE_FLOW_PLAIN,
+    RE_FLOW_SPACE,
+    RE_HEX,
+    RE_INT,
+    RE_ITEM,
+    RE_KEY,
+    RE_LINE_END,
+    RE_NEEDS_ESCAPE,
+    RE_NEXT,
+    RE_OCT,
+    RE_SIMPLE_LINES,
+    RE_SINGLE,
+    RE_SPACES,
+    RE_TOKEN,
+    RE_VALUE_SAFE,
+    RE_WORD,
+    RE_YAML11,
+    YAML11_START,
+)
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
+    import re
     from typing import Any, Dict, List, Optional, Tuple
 
 Pos = int
-
-# Blank and comment lines, then the indentation of the next line.
-RE_NEXT = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)")
-# A plain key in block context, the ':' and the spaces after it.
-RE_KEY = re.compile(
-    r"""((?:[^\s\-?:,\[\]{}#&*!|>'"%@`]|[-?:](?=\S))(?:[^\n:#]|:(?=\S)|(?<=\S)\#)*)"""
-    r"""(?<![ \t])[ \t]*:(?:[ \t]+|(?=\n)|\Z)"""
-)
-# The common line `key: value` with a simple key and a plain value without ':' or '#',
-# read with one regex, so that hand-written documents (which parse_simple leaves to the
-# general parser, say for a comment) are read fast too. Both also skip the blank and comment lines after them and capture the indentation of
-# the next line, as RE_NEXT does.
-_PLAIN_LINE = r"([^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n#:]*[^\s#:])?)[ \t]*(?:\n|\Z)"
-_THEN_NEXT = r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)"
-RE_ENTRY = re.compile(r"([A-Za-z_][\w.\-]*)[ \t]*:[ ]+" + _PLAIN_LINE + _THEN_NEXT)
-# The same for a sequence item `- value`.
-RE_ITEM = re.compile(r"-[ ]+" + _PLAIN_LINE + _THEN_NEXT)
-# A document in the shape dump() writes, line by line: `key: value`, `key:` (a nested
-# collection follows) and `- value`, where an item may open a collection on its own line
-# (`- key: value`, `- - x`). Values are plain scalars on one line (no ': ', no ' #'),
-# quoted ones without escapes, {} and []. A plain scalar is runs of ordinary characters
-# joined by spaces, ':' and '#' where they mean nothing (written unrolled, so that a line
-# that does not match fails in linear time).
-_SIMPLE_PLAIN = (
-    r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))"
-    r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
-)
-_SIMPLE_VALUE = r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|" + _SIMPLE_PLAIN + ")"
-_SIMPLE_ENTRY = r"[A-Za-z_][A-Za-z0-9_.\-]*:(?: " + _SIMPLE_VALUE + ")?"
-RE_SIMPLE_LINES = re.compile(
-    r"(?: *(?:" + _SIMPLE_ENTRY + r"|(?:- )+(?:" + _SIMPLE_VALUE + "|" + _SIMPLE_ENTRY + r"))\n)*"
-)
-# The ':' after a quoted key.
-RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
-RE_SPACES = re.compile(r"[ \t]*")
-# What may end a line after a value: spaces, a comment, the line break.
-RE_LINE_END = re.compile(r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)")
-RE_COMMENT = re.compile(r"[ \t]#")
-RE_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
-RE_DOUBLE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
-RE_BLOCK_HEADER = re.compile(
-    r"[|>](?:([1-9])([-+]?)|([-+])([1-9]?))?[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)"
-)
-# Whitespace, line breaks and comments between the items of a flow collection.
-RE_FLOW_SPACE = re.compile(r"[ \t\n]*(?:(?<=[ \t\n])#[^\n]*[ \t\n]*)*")
-# A plain scalar inside a flow collection: it ends at , [ ] { } ': ' ' #' or a line break.
-RE_FLOW_PLAIN = re.compile(
-    r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=[^\s,\[\]{}]))"
-    r"(?:[^\s,\[\]{}:#]+|:(?=[^\s,\[\]{}])|(?<=[^ \t])#|[ \t]+(?=[^\s,\[\]{}:#]|:[^\s,\[\]{}]))*"
-)
-RE_TOKEN = re.compile(r"[^\s,\[\]{}]+")
-RE_INT = re.compile(r"[-+]?[0-9]+\Z")
-RE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
-RE_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-RE_OCT = re.compile(r"0o[0-7]+\Z")
-# Strings dump() may write plain: nothing a reader would take for an indicator, a
-# comment, a key, a number or a document marker.
-RE_BLOCK_SAFE = re.compile(
-    r"(?!---|\.\.\.)(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))(?:[^\s:]|:(?=\S)|[ ](?=[^\s#]))*\Z"
-)
-# Strings dump_value() may write plain: also no flow indicators, quotes, backslashes or
-# parentheses, which the override grammar gives a meaning (sweeps, range(...)).
-_ORDINARY = r"[^\s:,\[\]{}#'\"\\()]"
-RE_VALUE_SAFE = re.compile(
-    rf"(?:[^\s\-?:,\[\]{{}}#&*!|>'\"%@`\\()]|[-?:](?={_ORDINARY}))"
-    rf"(?:{_ORDINARY}|[: ](?={_ORDINARY}))*\Z"
-)
-# Strings that YAML 1.1 readers (PyYAML, so MLXP and Hydra's OmegaConf) resolve to
-# something else: dump() quotes them too, so that its files read the same everywhere.
-RE_YAML11 = re.compile(
-    r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|="
-    r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
-    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
-    r"|[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?"
-    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
-    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?)\Z"
-)
-YAML11_START = frozenset("0123456789+-.yYnNoO<=")
-# A quick yes for the common strings, safe in both contexts.
-RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
-RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
 
 NUMBER_START = frozenset("0123456789+-.")
 # How the values parse_simple does not take as they are start: quotes, {} and [], and

@@ -1,0 +1,181 @@
+"""The regular expressions of the YAML subset, each with what it matches and why.
+
+Every launch imports these, and compiling costs about a microsecond per character of
+pattern: the patterns are few, and they are concatenations of raw strings commented
+piece by piece rather than re.VERBOSE patterns, whose spaces and comments would be read
+by the compiler at every launch too (half as much again for RE_YAML11).
+"""
+from __future__ import annotations
+
+import re
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class AlwaysMatches(Protocol):
+        """A pattern all of whose parts are optional: match() never returns None."""
+
+        def match(self, string: str, pos: int = 0) -> re.Match[str]: ...
+
+
+# Fragments shared by several patterns.
+
+# The first character of a plain scalar: not a space, and not an indicator that would
+# start something else (a sequence item, a key, a flow collection, a comment, an anchor,
+# an alias, a tag, a block scalar, a quoted scalar, a directive, a reserved character).
+# '-', '?' and ':' may still start one when a non-space follows them: "-3", ":x".
+_PLAIN_FIRST = r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=\S))"
+# Blank and comment lines, then the indentation of the next line (group).
+_NEXT_LINES = r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)"
+
+# --- lines (the block parser) -------------------------------------------------------
+
+# From the start of a line: the blank and comment lines, and the indentation of the
+# next significant line. It matches at every position.
+RE_NEXT: AlwaysMatches = re.compile(_NEXT_LINES)  # type: ignore[assignment]
+
+# A plain key in block context (group 1), the ':' and the spaces after it.
+RE_KEY = re.compile(
+    r"("
+    + _PLAIN_FIRST
+    # then anything but a line break, ':' only when a non-space follows (a:b is one
+    # word), '#' only right after a non-space (a#b; ' #' starts a comment)
+    + r"(?:[^\n:#]|:(?=\S)|(?<=\S)\#)*"
+    r")"
+    # the key ends on a non-space: spaces before the ':' are not part of it
+    r"(?<![ \t])[ \t]*"
+    # the ':' ends the key when a space, a line break or the end follows
+    r":(?:[ \t]+|(?=\n)|\Z)"
+)
+
+# The common lines `key: value` (RE_ENTRY) and `- value` (RE_ITEM) with a plain value
+# that holds no ':' and no '#', read with one match each, so that hand-written documents
+# (which parse_simple leaves to the general parser, say for a comment) are read fast
+# too. The value (group) starts with none of the indicators (not even '-', '?', ':')
+# and ends on a non-space at the line end; then, as RE_NEXT, the blank and comment
+# lines after it and the indentation of the next line (group).
+_PLAIN_LINE = (
+    r"([^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n#:]*[^\s#:])?)[ \t]*(?:\n|\Z)" + _NEXT_LINES
+)
+# A key made of the usual characters of a name (group), then ':' and spaces.
+RE_ENTRY = re.compile(r"([A-Za-z_][\w.\-]*)[ \t]*:[ ]+" + _PLAIN_LINE)
+RE_ITEM = re.compile(r"-[ ]+" + _PLAIN_LINE)
+
+# A document in the shape dump() writes, line by line, for parse_simple: `key: value`,
+# `key:` (a nested collection follows) and `- value`, where an item may open a
+# collection on its own line (`- key: value`, `- - x`). Values hold no ': ' and no ' #'
+# and fit on their line: a quoted scalar without escapes or line breaks, {}, [], or a
+# plain scalar.
+_SIMPLE_VALUE = (
+    r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|"
+    + _PLAIN_FIRST
+    # a plain scalar: runs of ordinary characters, joined by spaces that a non-space
+    # follows, by ':' that a non-space follows, and by '#' (always after a non-space
+    # here); written unrolled, so that a line that does not match fails in linear time
+    + r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
+    r")"
+)
+_SIMPLE_ENTRY = r"[A-Za-z_][A-Za-z0-9_.\-]*:(?: " + _SIMPLE_VALUE + ")?"
+RE_SIMPLE_LINES: AlwaysMatches = re.compile(  # type: ignore[assignment]
+    r"(?: *(?:" + _SIMPLE_ENTRY + r"|(?:- )+(?:" + _SIMPLE_VALUE + "|" + _SIMPLE_ENTRY + r"))\n)*"
+)
+
+# The ':' after a quoted key, and the spaces after it.
+RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
+RE_SPACES: AlwaysMatches = re.compile(r"[ \t]*")  # type: ignore[assignment]
+# What may end a line after a value: spaces, a comment (only after a space), the line
+# break or the end of the text.
+RE_LINE_END = re.compile(r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)")
+# Where a comment starts in a line: '#' after a space (a#b is a word).
+RE_COMMENT = re.compile(r"[ \t]#")
+
+# --- scalars ------------------------------------------------------------------------
+
+# A single-quoted scalar: '' is a quote inside it; its text is group 1.
+RE_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
+# A double-quoted scalar: a backslash escapes any character, the line break included
+# (re.S); its text, escapes unread, is group 1.
+RE_DOUBLE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+# The header of a block scalar: '|' or '>', an indentation digit and a chomping
+# indicator in either order (groups 1-2 or 3-4), then the end of the line as in
+# RE_LINE_END.
+RE_BLOCK_HEADER = re.compile(
+    r"[|>](?:([1-9])([-+]?)|([-+])([1-9]?))?"
+    r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)"
+)
+# Plain scalars that are numbers in the core schema (resolve_plain tries them in this
+# order, after a dictionary lookup of the words null, true, .inf, ...).
+RE_INT = re.compile(r"[-+]?[0-9]+\Z")
+RE_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)"  # 1, 1., 1.5, .5
+    r"(?:[eE][-+]?[0-9]+)?\Z"  # 1e3, 1.5E-3
+)
+RE_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+RE_OCT = re.compile(r"0o[0-7]+\Z")
+
+# --- flow collections ---------------------------------------------------------------
+
+# Spaces, line breaks and comments between the items of a flow collection; a comment
+# starts only after a space or a line break. It matches at every position.
+RE_FLOW_SPACE: AlwaysMatches = re.compile(  # type: ignore[assignment]
+    r"[ \t\n]*(?:(?<=[ \t\n])#[^\n]*[ \t\n]*)*"
+)
+# A plain scalar inside a flow collection: it ends before , [ ] { }, before ': ' and
+# ' #', and at a line break. '-', '?' and ':' may start it before a character that is
+# neither a space nor a flow indicator.
+RE_FLOW_PLAIN = re.compile(
+    r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=[^\s,\[\]{}]))"
+    r"(?:"
+    r"[^\s,\[\]{}:#]+"  # ordinary characters
+    r"|:(?=[^\s,\[\]{}])"  # ':' inside a word (a:b, http://x)
+    r"|(?<=[^ \t])#"  # '#' inside a word (a#b)
+    # spaces inside the scalar: only when it goes on after them
+    r"|[ \t]+(?=[^\s,\[\]{}:#]|:[^\s,\[\]{}])"
+    r")*"
+)
+# The word at a position, for error messages: up to a space or a flow indicator.
+RE_TOKEN = re.compile(r"[^\s,\[\]{}]+")
+
+# --- dumping ------------------------------------------------------------------------
+
+# Strings dump() may write plain: nothing a reader would take for an indicator, a
+# comment, a key or a document marker (numbers and words like true are checked apart).
+RE_BLOCK_SAFE = re.compile(
+    r"(?!---|\.\.\.)"  # not a document marker
+    + _PLAIN_FIRST
+    # no ': ' and no line end after ':' (a key), no ' #' (a comment), single spaces
+    # between words (no trailing space, which a reader would drop)
+    + r"(?:[^\s:]|:(?=\S)|[ ](?=[^\s#]))*\Z"
+)
+# Strings dump_value() may write plain on the command line: also no flow indicators,
+# quotes, backslashes or parentheses, which the override grammar gives a meaning
+# (sweeps a,b, range(...), a\,b), and no ':' or space that ends a word.
+_ORDINARY = r"[^\s:,\[\]{}#'\"\\()]"
+RE_VALUE_SAFE = re.compile(
+    r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`\\()]|[-?:](?=" + _ORDINARY + r"))"
+    r"(?:" + _ORDINARY + r"|[: ](?=" + _ORDINARY + r"))*\Z"
+)
+# Strings that YAML 1.1 readers (PyYAML, so MLXP and Hydra's OmegaConf) resolve to
+# something else than a string: dump() quotes them too, so that its files read the same
+# everywhere. YAML11_START holds every first character they may have.
+RE_YAML11 = re.compile(
+    r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"  # booleans
+    r"|<<|="  # merge keys and the value key
+    r"|[-+]?0b[0-1_]+|[-+]?0[0-7_]+"  # binary and octal integers
+    r"|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"  # decimal and hexadecimal
+    r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"  # sexagesimal: 1:30, 1:30.5
+    r"|[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?"  # floats: 1., 1_0.5, 1.5e+3
+    r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?"  # floats: .5
+    # timestamps: 2024-01-31, with a time and a time zone
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+    r"(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?"
+    r")\Z"
+)
+YAML11_START = frozenset("0123456789+-.yYnNoO<=")
+# A quick yes for the common strings, plain in both dump() and dump_value().
+RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
+# The characters a double-quoted scalar must escape: all but printable ASCII, '"' and
+# '\\' included.
+RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
