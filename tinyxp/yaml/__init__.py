@@ -8,6 +8,7 @@ schema. Anchors, aliases, tags, complex keys and several documents are refused.
 from __future__ import annotations
 
 from ..errors import YAMLError
-from ._parser import NOT_SIMPLE, dump, dump_value, load, load_value, parse_document, parse_simple
+from ._dumper import dump, dump_value
+from ._parser import NOT_SIMPLE, load, load_value, parse_document, parse_simple
 
 __all__ = ["load", "load_value", "dump", "dump_value", "YAMLError"]
