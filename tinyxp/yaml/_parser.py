@@ -1,74 +1,42 @@
-"""The parser of tinyxp's YAML subset, in tomli's shape.
+"""The parser of tinyxp's YAML subset, in tomli's shape: load and load_value.
 
 There is no parser object: each `parse_*` function takes the text and a position and
 returns the position after what it read and the value. Block-level functions return
 the position of the next significant character (the first one of the next line that is
 not blank or a comment), or len(src) at the end of the document. Mapping keys are
 always strings: `1: a` reads as {"1": "a"}.
+
+This module holds the block structure (documents, mappings and sequences by
+indentation, values on one line); the scalars are in _scalars.py, the flow collections
+in _flow.py, and parse_simple, which load tries first, in _simple.py.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ..errors import YAMLError
-from ._re import (
-    RE_BLOCK_HEADER,
-    RE_COLON,
-    RE_COMMENT,
-    RE_DOUBLE,
-    RE_ENTRY,
-    RE_FLOAT,
-    RE_FLOW_PLAIN,
-    RE_FLOW_SPACE,
-    RE_HEX,
-    RE_INT,
-    RE_ITEM,
-    RE_KEY,
-    RE_LINE_END,
-    RE_NEXT,
-    RE_OCT,
-    RE_SIMPLE_LINES,
-    RE_SINGLE,
-    RE_SPACES,
-    RE_TOKEN,
+from ._flow import parse_flow_node
+from ._re import RE_COLON, RE_COMMENT, RE_ENTRY, RE_FLOW_SPACE, RE_ITEM, RE_KEY, RE_LINE_END, RE_NEXT, RE_SPACES
+from ._scalars import (
+    column,
+    duplicate_error,
+    error,
+    indicator_error,
+    is_dash,
+    is_indicator,
+    is_marker,
+    parse_block_scalar,
+    parse_quoted,
+    resolve_plain,
+    rest_of_line,
+    skip_lines,
 )
+from ._simple import NOT_SIMPLE, parse_simple
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     import re
     from typing import Any, Dict, List, Optional, Tuple
 
-Pos = int
-
-NUMBER_START = frozenset("0123456789+-.")
-# How the values parse_simple does not take as they are start: quotes, {} and [], and
-# the plain scalars that may be something else than a string
-SPECIAL_START = frozenset("'\"{[0123456789+-.~nNtTfF")
-LINE_START_SPECIAL = frozenset(" \t#\n-.")
-# The plain scalars that are not strings and not written with digits, as the core schema
-# spells them (true and false may also be in any other case)
-WORDS: Dict[str, Any] = {
-    "": None, "~": None, "null": None, "Null": None, "NULL": None,
-    "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
-    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
-}
-for _sign, _value in (("", 1), ("+", 1), ("-", -1)):
-    for _inf in (".inf", ".Inf", ".INF"):
-        WORDS[_sign + _inf] = _value * float("inf")
-ESCAPES = {
-    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
-    "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
-    "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
-}
-HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
-INDICATORS = {
-    "&": "Invalid anchor {!r}: anchors and aliases are not supported",
-    "*": "Invalid alias {!r}: anchors and aliases are not supported",
-    "!": "Invalid tag {!r}: tags are not supported",
-    "%": "Invalid directive {!r}: directives are not supported",
-    "@": "Invalid character {!r}: '@' is reserved; quote the value",
-    "`": "Invalid character {!r}: '`' is reserved; quote the value",
-}
+    from ._scalars import Pos
 
 
 def load(text: str, path: Optional[str] = None) -> Any:
@@ -116,97 +84,7 @@ def load_value(text: str) -> Any:
     return value
 
 
-# --- errors -------------------------------------------------------------------------
-
-
-def error(src: str, pos: Pos, message: str, length: int = 1) -> YAMLError:
-    return YAMLError(message, source=src, pos=pos, length=length)
-
-
-def column(src: str, pos: Pos) -> int:
-    """0-based column of pos."""
-    return pos - src.rfind("\n", 0, pos) - 1
-
-
-def line_of(src: str, pos: Pos) -> int:
-    return src.count("\n", 0, pos) + 1
-
-
-def rest_of_line(src: str, pos: Pos) -> str:
-    end = src.find("\n", pos)
-    return src[pos:] if end < 0 else src[pos:end]
-
-
-def token_at(src: str, pos: Pos) -> str:
-    """The word at pos, for messages: up to the next space or flow indicator."""
-    m = RE_TOKEN.match(src, pos)
-    return m.group() if m else src[pos : pos + 1]
-
-
-def indicator_error(src: str, pos: Pos) -> YAMLError:
-    """The error for a value starting with a construct outside the subset."""
-    c = src[pos]
-    if c == "?":
-        return error(src, pos, "Invalid complex key '?': complex keys are not supported")
-    token = token_at(src, pos)
-    return error(src, pos, INDICATORS[c].format(token), len(token))
-
-
-def is_indicator(src: str, pos: Pos) -> bool:
-    c = src[pos]
-    return c in INDICATORS or (c == "?" and src[pos + 1 : pos + 2] in ("", " ", "\t", "\n"))
-
-
-def is_dash(src: str, pos: Pos) -> bool:
-    """Whether pos starts a block sequence item: '-' then a space or the line end."""
-    return src[pos] == "-" and src[pos + 1 : pos + 2] in (" ", "\n", "", "\t")
-
-
-def is_marker(src: str, pos: Pos) -> bool:
-    """Whether pos (at column 0) starts a document marker '---' or '...'."""
-    return src.startswith(("---", "..."), pos) and src[pos + 3 : pos + 4] in (" ", "\t", "\n", "")
-
-
-# --- lines and documents ------------------------------------------------------------
-
-
-def skip_lines(src: str, pos: Pos) -> Pos:
-    """From the start of a line, the position of the next significant character.
-
-    Raises YAMLError for a tab in the indentation and for a second document.
-    """
-    c = src[pos : pos + 1]
-    if c not in LINE_START_SPECIAL:
-        return pos  # the common case of a line at column 0: no regex
-    m = RE_NEXT.match(src, pos)
-    pos = m.end()
-    if pos >= len(src):
-        return pos
-    c = src[pos]
-    if c == "\t" or c == "#":
-        rest = rest_of_line(src, pos)
-        if rest.strip(" \t")[:1] in ("", "#"):
-            return len(src)  # a blank or comment last line without a line break
-        raise error(src, pos, "Invalid tab in indentation; indent with spaces")
-    if m.start(1) == pos and (c == "-" or c == ".") and is_marker(src, pos):
-        end = RE_LINE_END.match(src, pos + 3) if c == "." else None
-        if end is not None and skip_lines(src, end.end()) >= len(src):
-            return len(src)  # '...' ends the document; only blank lines may follow
-        raise error(src, pos, f"Cannot read several documents: found {src[pos:pos + 3]!r}", 3)
-    return pos
-
-
-def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
-    """After a RE_ENTRY or RE_ITEM match: the next significant position and its column
-    (-1 at the end), as skip_lines would find them."""
-    pos = m.end()
-    if pos >= len(src):
-        return pos, -1
-    c = src[pos]
-    if c == "\t" or c == "#" or (not spaces and (c == "-" or c == ".")):
-        pos = skip_lines(src, pos - len(spaces))  # a tab, a last comment, a marker?
-        return pos, (column(src, pos) if pos < len(src) else -1)
-    return pos, len(spaces)
+# --- documents ------------------------------------------------------------------------
 
 
 def parse_document(src: str) -> Any:
@@ -236,85 +114,25 @@ def skip_lines_first(src: str) -> Pos:
     return skip_lines(src, 0)
 
 
-# --- the shape dump() writes -------------------------------------------------------
-
-NOT_SIMPLE = object()
-
-
-def parse_simple(src: str) -> Any:
-    """The value of a document in the shape dump() writes, or NOT_SIMPLE.
-
-    The reader loads the metadata of thousands of runs: once RE_SIMPLE_LINES has checked
-    every line, the lines are read with string methods alone. Anything else (comments,
-    flow collections, block scalars, a scalar over several lines, `key:` with a sequence
-    at its own column or nothing nested, every mistake) is NOT_SIMPLE, left to
-    parse_document, which also gives the errors.
-    """
-    if not src or RE_SIMPLE_LINES.match(src).end() != len(src):
-        return NOT_SIMPLE
-    top: Dict[str, Any] = {}
-    stack: List[Tuple[int, Any]] = []  # the enclosing collections, with their columns
-    col, current, in_list = -1, top, False  # the innermost collection
-    opened: Any = (top, "")  # (collection, key or index) whose collection comes next
-    for line in src[:-1].split("\n"):
-        text = line.lstrip(" ")
-        indent = len(line) - len(text)
-        while True:  # once for each '- ' that opens a collection on its line, then once more
-            if text[0] == "-" and text[1] == " ":
-                key = None
-                text = text[2:]
-                # `- - x` and `- key: value` open a collection, whose first line this is
-                opens = text[:2] == "- " or (text[0] not in "'\"" and (": " in text or text[-1] == ":"))
-            else:
-                key, colon, text = text.partition(": ")
-                opens = not colon
-                if opens:
-                    key = key[:-1]  # `key:` at the end of its line
-            if indent != col or opened is not None:
-                if indent > col and opened is not None:
-                    stack.append((col, current))
-                    collection, slot = opened
-                    collection[slot] = current = [] if key is None else {}
-                    col, opened = indent, None
-                elif indent < col and opened is None:
-                    while indent < col:
-                        col, current = stack.pop()
-                    if indent != col:
-                        return NOT_SIMPLE
-                else:
-                    return NOT_SIMPLE
-                in_list = type(current) is list
-            if opens:
-                value = None
-            else:
-                c = text[0]
-                if c not in SPECIAL_START:
-                    value = text
-                elif c == "'" or c == '"':
-                    value = text[1:-1]
-                elif c == "{" or c == "[":
-                    value = {} if c == "{" else []
-                else:
-                    value = resolve_plain(text)
-            if in_list:
-                if key is not None:
-                    return NOT_SIMPLE
-                current.append(value)
-                if opens:
-                    opened = (current, len(current) - 1)
-                    indent += 2
-                    continue
-            else:
-                if key is None or key in current:
-                    return NOT_SIMPLE
-                current[key] = value
-                if opens:
-                    opened = (current, key)
-            break
-    return NOT_SIMPLE if opened is not None else top[""]
+def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
+    """After a RE_ENTRY or RE_ITEM match: the next significant position and its column
+    (-1 at the end), as skip_lines would find them."""
+    pos = m.end()
+    if pos >= len(src):
+        return pos, -1
+    c = src[pos]
+    if c == "\t" or c == "#" or (not spaces and (c == "-" or c == ".")):
+        pos = skip_lines(src, pos - len(spaces))  # a tab, a last comment, a marker?
+        return pos, (column(src, pos) if pos < len(src) else -1)
+    return pos, len(spaces)
 
 
-# --- block collections --------------------------------------------------------------
+def bad_indentation(src: str, pos: Pos, indent: int) -> YAMLError:
+    found = column(src, pos) + 1
+    return error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {found}")
+
+
+# --- block collections ----------------------------------------------------------------
 
 
 def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> Tuple[Pos, Any]:
@@ -404,16 +222,6 @@ def sibling_column(src: str, pos: Pos, indent: int) -> int:
     return col
 
 
-def bad_indentation(src: str, pos: Pos, indent: int) -> YAMLError:
-    found = column(src, pos) + 1
-    return error(src, pos, f"Bad indentation: expected column {indent + 1}, found column {found}")
-
-
-def duplicate_error(src: str, pos: Pos, end: Pos, key: str, first: Pos) -> YAMLError:
-    message = f"Duplicate key {key!r} (first defined on line {line_of(src, first)})"
-    return error(src, pos, message, end - pos)
-
-
 def key_error(src: str, pos: Pos) -> YAMLError:
     """The error for a line of a mapping that is not `key: value`."""
     if is_dash(src, pos):
@@ -469,7 +277,7 @@ def item_error(src: str, pos: Pos) -> YAMLError:
     return error(src, pos, f"Expected a sequence item '- ', found {text!r}", len(text))
 
 
-# --- values on one line -------------------------------------------------------------
+# --- values on one line ---------------------------------------------------------------
 
 
 def parse_value(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
@@ -553,302 +361,3 @@ def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
 def plain_error(src: str, pos: Pos, text: str) -> YAMLError:
     """The error for a plain value holding ': ', which only a nested mapping may."""
     return error(src, pos, f"Invalid ': ' in the plain value {text!r}; quote the value", len(text))
-
-
-def resolve_plain(text: str) -> Any:
-    """The value of a plain scalar under the YAML 1.2 core schema."""
-    value = WORDS.get(text, text)
-    if value is not text:
-        return value
-    c = text[0]
-    if c in NUMBER_START:
-        if RE_INT.match(text):
-            return int(text)
-        if RE_FLOAT.match(text):
-            return float(text)
-        if c == "0" and RE_HEX.match(text):
-            return int(text[2:], 16)
-        if c == "0" and RE_OCT.match(text):
-            return int(text[2:], 8)
-    elif c in "tTfF" and len(text) in (4, 5):
-        lower = text.lower()
-        if lower == "true":
-            return True
-        if lower == "false":
-            return False
-    return text
-
-
-# --- quoted scalars -----------------------------------------------------------------
-
-
-def parse_quoted(src: str, pos: Pos) -> Tuple[Pos, str]:
-    """quoted := "'" (char | "''")* "'" | '"' (char | escape)* '"'"""
-    if src[pos] == "'":
-        m = RE_SINGLE.match(src, pos)
-        if m is None:
-            raise error(src, pos, "Unclosed single-quoted string: expected a closing \"'\"")
-        text = m.group(1)
-        if "''" in text:
-            text = text.replace("''", "'")
-        if "\n" in text:
-            text = fold_lines(text)
-        return m.end(), text
-    m = RE_DOUBLE.match(src, pos)
-    if m is None:
-        raise error(src, pos, "Unclosed double-quoted string: expected a closing '\"'")
-    text = m.group(1)
-    if "\\" in text or "\n" in text:
-        text = unescape(src, pos + 1, text)
-    return m.end(), text
-
-
-def fold_lines(text: str) -> str:
-    """Fold the line breaks of a multi-line quoted scalar: one break is a space."""
-    lines = text.split("\n")
-    out = [lines[0].rstrip(" \t")]
-    breaks = 0
-    for i, line in enumerate(lines[1:], 1):
-        line = line.strip(" \t") if i < len(lines) - 1 else line.lstrip(" \t")
-        if not line and i < len(lines) - 1:
-            breaks += 1
-            continue
-        out.append("\n" * breaks if breaks else " ")
-        out.append(line)
-        breaks = 0
-    return "".join(out)
-
-
-def unescape(src: str, start: Pos, text: str) -> str:
-    """The value of a double-quoted scalar's text (at src[start:]): escapes and folding."""
-    out: List[str] = []
-    i = 0
-    while True:
-        j = text.find("\\", i)
-        k = text.find("\n", i)
-        if j < 0 and k < 0:
-            out.append(text[i:])
-            return "".join(out)
-        if k >= 0 and (j < 0 or k < j):
-            out.append(text[i:k].rstrip(" \t"))
-            i, breaks = skip_breaks(text, k)
-            out.append("\n" * (breaks - 1) if breaks > 1 else " ")
-            continue
-        out.append(text[i:j])
-        c = text[j + 1 : j + 2]
-        if c == "\n":
-            i, breaks = skip_breaks(text, j + 1)
-            out.append("\n" * (breaks - 1))
-        elif c in ESCAPES:
-            out.append(ESCAPES[c])
-            i = j + 2
-        elif c in HEX_ESCAPES:
-            width = HEX_ESCAPES[c]
-            digits = text[j + 2 : j + 2 + width]
-            if len(digits) < width or not all(d in "0123456789abcdefABCDEF" for d in digits):
-                bad = text[j : j + 2 + width]
-                message = f"Invalid escape sequence '{bad}': expected {width} hex digits after '\\{c}'"
-                raise error(src, start + j, message, len(bad))
-            out.append(chr(int(digits, 16)))
-            i = j + 2 + width
-        else:
-            message = f"Invalid escape sequence '{text[j:j + 2]}' in a double-quoted string"
-            raise error(src, start + j, message, 2)
-
-
-def skip_breaks(text: str, k: int) -> Tuple[int, int]:
-    """From the line break at k: the position after the following blank lines and the
-    indentation, and how many line breaks there were."""
-    breaks = 0
-    i = k
-    while i < len(text) and text[i] == "\n":
-        breaks += 1
-        i += 1
-        while i < len(text) and text[i] in " \t":
-            i += 1
-    return i, breaks
-
-
-# --- block scalars ------------------------------------------------------------------
-
-
-def parse_block_scalar(src: str, pos: Pos, indent: int) -> Tuple[Pos, str]:
-    """block scalar := ('|' | '>') [digit] ['-' | '+'] line break, indented lines."""
-    m = RE_BLOCK_HEADER.match(src, pos)
-    if m is None:
-        token = rest_of_line(src, pos).strip()
-        message = (
-            f"Invalid block scalar header {token!r}: expected '|' or '>', then an optional"
-            " indentation digit and '-' or '+'"
-        )
-        raise error(src, pos, message, len(token))
-    folded = src[pos] == ">"
-    digit = m.group(1) or m.group(4)
-    chomp = m.group(2) or m.group(3)
-    content = max(indent, 0) + int(digit) if digit else -1
-    n = len(src)
-    p = m.end()
-    lines: List[Optional[str]] = []  # None for an empty line
-    ends_with_break = m.group().endswith("\n")
-    while p < n:
-        eol = src.find("\n", p)
-        if eol < 0:
-            eol = n
-        line = src[p:eol]
-        body = line.lstrip(" ")
-        spaces = len(line) - len(body)
-        if not body and (content < 0 or spaces <= content):
-            lines.append(None)
-        else:
-            if content < 0:
-                if spaces <= indent:
-                    break
-                content = spaces
-            elif spaces < content:
-                break
-            lines.append(line[content:])
-        ends_with_break = eol < n
-        p = eol + 1
-    p = min(p, n)
-    last = len(lines) - 1
-    while last >= 0 and lines[last] is None:
-        last -= 1
-    chunks: List[str] = []
-    pending = 0
-    previous: Optional[str] = None
-    for line in lines[: last + 1]:
-        if line is None:
-            pending += 1
-            continue
-        if previous is None:
-            chunks.append("\n" * pending)
-        elif folded and previous[:1] not in (" ", "\t") and line[:1] not in (" ", "\t"):
-            chunks.append("\n" * pending if pending else " ")
-        else:
-            chunks.append("\n" * (pending + 1))
-        chunks.append(line)
-        pending = 0
-        previous = line
-    trailing = len(lines) - last - 1  # empty lines after the last content line
-    breaks = trailing + (1 if last >= 0 else 0) - (0 if ends_with_break else 1)
-    if chomp == "+":
-        chunks.append("\n" * max(breaks, 0))
-    elif chomp != "-" and last >= 0 and breaks > 0:
-        chunks.append("\n")
-    return skip_lines(src, p), "".join(chunks)
-
-
-# --- flow collections ---------------------------------------------------------------
-
-
-def parse_flow_node(src: str, pos: Pos) -> Tuple[Pos, Any]:
-    """flow node := flow sequence | flow mapping | quoted | plain"""
-    c = src[pos] if pos < len(src) else ""
-    if c == "[":
-        return parse_flow_sequence(src, pos)
-    if c == "{":
-        return parse_flow_mapping(src, pos)
-    pos, text, plain = parse_flow_scalar(src, pos)
-    return pos, resolve_plain(text) if plain else text
-
-
-def parse_flow_scalar(src: str, pos: Pos) -> Tuple[Pos, str, bool]:
-    """The text of a quoted or plain scalar in a flow collection, and whether plain."""
-    c = src[pos] if pos < len(src) else ""
-    if c == '"' or c == "'":
-        pos, text = parse_quoted(src, pos)
-        return pos, text, False
-    m = RE_FLOW_PLAIN.match(src, pos)
-    if m is None:
-        if c and is_indicator(src, pos):
-            raise indicator_error(src, pos)
-        if c == "-" and is_dash(src, pos):
-            raise error(src, pos, "Cannot use a block sequence item '- ' inside a flow collection")
-        found = repr(c) if c else "the end of the text"
-        raise error(src, pos, f"Expected a value, found {found}")
-    return m.end(), m.group(), True
-
-
-def parse_flow_sequence(src: str, pos: Pos) -> Tuple[Pos, List[Any]]:
-    """flow sequence := '[' [flow node (',' flow node)* [',']] ']'"""
-    start = pos
-    items: List[Any] = []
-    pos = RE_FLOW_SPACE.match(src, pos + 1).end()
-    while True:
-        c = src[pos] if pos < len(src) else ""
-        if c == "]":
-            return pos + 1, items
-        if not c:
-            raise flow_error(src, start, pos, "sequence", "]")
-        if c == "{" or c == "[":
-            pos, item = parse_flow_node(src, pos)
-        else:
-            pos, text, plain = parse_flow_scalar(src, pos)
-            pos = RE_FLOW_SPACE.match(src, pos).end()
-            after = src[pos + 1 : pos + 2]
-            if src[pos : pos + 1] == ":" and (not plain or after in (" ", "\t", "\n", ",", "]", "")):
-                # a single-pair mapping: [a: 1] is [{a: 1}]
-                pos = RE_FLOW_SPACE.match(src, pos + 1).end()
-                value = None
-                if src[pos : pos + 1] not in (",", "]", ""):
-                    pos, value = parse_flow_node(src, pos)
-                item = {text: value}
-            else:
-                item = resolve_plain(text) if plain else text
-        items.append(item)
-        pos = RE_FLOW_SPACE.match(src, pos).end()
-        c = src[pos] if pos < len(src) else ""
-        if c == ",":
-            pos = RE_FLOW_SPACE.match(src, pos + 1).end()
-            if src[pos : pos + 1] == ",":
-                raise error(src, pos, "Expected a value before ',' in a flow sequence")
-        elif c != "]":
-            raise flow_error(src, start, pos, "sequence", "]")
-
-
-def flow_error(src: str, start: Pos, pos: Pos, what: str, close: str) -> YAMLError:
-    """The error for what follows an item of a flow collection opened at start."""
-    if pos >= len(src):
-        return error(src, start, f"Unclosed flow {what}: expected a closing {close!r}")
-    token = token_at(src, pos)
-    if "\n" in src[start:pos]:
-        # most likely the bracket was left open and the next line was read as an item
-        message = f"Unclosed flow {what}: expected ',' or {close!r} before {token!r} on line {line_of(src, pos)}"
-        return error(src, start, message)
-    return error(src, pos, f"Expected ',' or {close!r} in a flow {what}, found {token!r}", len(token))
-
-
-def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
-    """flow mapping := '{' [key [':' [flow node]] (',' ...)* [',']] '}'"""
-    start = pos
-    result: Dict[str, Any] = {}
-    key_pos: Dict[str, Pos] = {}
-    pos = RE_FLOW_SPACE.match(src, pos + 1).end()
-    while True:
-        c = src[pos] if pos < len(src) else ""
-        if c == "}":
-            return pos + 1, result
-        if not c:
-            raise flow_error(src, start, pos, "mapping", "}")
-        if c == ",":
-            raise error(src, pos, "Expected a key before ',' in a flow mapping")
-        if c == "[" or c == "{":
-            raise error(src, pos, "Invalid mapping key: a key cannot be a flow collection")
-        key_start = pos
-        pos, key, _ = parse_flow_scalar(src, pos)
-        if key in result:
-            raise duplicate_error(src, key_start, pos, key, key_pos[key])
-        key_pos[key] = key_start
-        pos = RE_FLOW_SPACE.match(src, pos).end()
-        value = None
-        if src[pos : pos + 1] == ":":
-            pos = RE_FLOW_SPACE.match(src, pos + 1).end()
-            if src[pos : pos + 1] not in (",", "}", ""):
-                pos, value = parse_flow_node(src, pos)
-                pos = RE_FLOW_SPACE.match(src, pos).end()
-        result[key] = value
-        c = src[pos] if pos < len(src) else ""
-        if c == ",":
-            pos = RE_FLOW_SPACE.match(src, pos + 1).end()
-        elif c != "}":
-            raise flow_error(src, start, pos, "mapping", "}")
