@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._parser import resolve_plain
+from ._scalars import resolve_plain
 from ._re import RE_BLOCK_SAFE, RE_NEEDS_ESCAPE, RE_VALUE_SAFE, RE_WORD, RE_YAML11, YAML11_START
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms

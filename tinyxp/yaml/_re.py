@@ -76,9 +76,17 @@ _SIMPLE_VALUE = (
     + r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
     r")"
 )
-_SIMPLE_ENTRY = r"[A-Za-z_][A-Za-z0-9_.\-]*:(?: " + _SIMPLE_VALUE + ")?"
+_SIMPLE_KEY = r"[A-Za-z_][A-Za-z0-9_.\-]*:"
 RE_SIMPLE_LINES: AlwaysMatches = re.compile(  # type: ignore[assignment]
-    r"(?: *(?:" + _SIMPLE_ENTRY + r"|(?:- )+(?:" + _SIMPLE_VALUE + "|" + _SIMPLE_ENTRY + r"))\n)*"
+    r"(?: *"  # each line: the indentation,
+    r"(?:- (?:- )*|)"  # the items it opens, if any (faster than (?:- )* on other lines),
+    r"(?:"
+    # then a value after them or after `key: ` (the value, the longest part, written
+    # once: a line with no item cannot pass the lookbehind, as ' *' follows a line break),
+    r"(?:(?<=- )|" + _SIMPLE_KEY + r" )" + _SIMPLE_VALUE
+    # or `key:` alone
+    + r"|" + _SIMPLE_KEY
+    + r")\n)*"
 )
 
 # The ':' after a quoted key, and the spaces after it.
