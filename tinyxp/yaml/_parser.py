@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..errors import YAMLError
 from ._flow import parse_flow_node
-from ._re import RE_COLON, RE_COMMENT, RE_ENTRY, RE_FLOW_SPACE, RE_ITEM, RE_KEY, RE_LINE_END, RE_NEXT, RE_SPACES
+from ._re import RE_COLON, RE_COMMENT, RE_FLOW_SPACE, RE_KEY, RE_LINE, RE_LINE_END, RE_NEXT, RE_SPACES
 from ._scalars import (
     column,
     duplicate_error,
@@ -115,7 +115,7 @@ def skip_lines_first(src: str) -> Pos:
 
 
 def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
-    """After a RE_ENTRY or RE_ITEM match: the next significant position and its column
+    """After a RE_LINE match: the next significant position and its column
     (-1 at the end), as skip_lines would find them."""
     pos = m.end()
     if pos >= len(src):
@@ -158,17 +158,18 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
     key_pos: Dict[str, Pos] = {}
     n = len(src)
     while True:
-        m = RE_ENTRY.match(src, pos)
+        m = RE_LINE.match(src, pos)
         if m is not None:
             key, text, spaces = m.groups()
-            nxt, col = line_after(src, m, spaces)
-            if col <= indent and key not in result:
-                key_pos[key] = pos
-                result[key] = resolve_plain(text)
-                if col < indent:
-                    return nxt, result
-                pos = nxt
-                continue
+            if key is not None:  # not an item `- value`, which the general path refuses
+                nxt, col = line_after(src, m, spaces)
+                if col <= indent and key not in result:
+                    key_pos[key] = pos
+                    result[key] = resolve_plain(text)
+                    if col < indent:
+                        return nxt, result
+                    pos = nxt
+                    continue
             # a continuation line, a duplicate: the general path below says what to do
         c = src[pos]
         if c == '"' or c == "'":
@@ -242,11 +243,11 @@ def parse_block_sequence(
     items: List[Any] = []
     n = len(src)
     while True:
-        m = RE_ITEM.match(src, pos)
+        m = RE_LINE.match(src, pos)  # pos is at a '-': an item `- value` or None
         if m is not None:
-            nxt, col = line_after(src, m, m.group(2))
+            nxt, col = line_after(src, m, m.group(3))
             if col <= indent:
-                items.append(resolve_plain(m.group(1)))
+                items.append(resolve_plain(m.group(2)))
                 if col < indent:
                     return nxt, items
                 pos = nxt
