@@ -114,15 +114,16 @@ RE_BLOCK_HEADER = re.compile(
     r"[|>](?:([1-9])([-+]?)|([-+])([1-9]?))?"
     r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)"
 )
-# Plain scalars that are numbers in the core schema (resolve_plain tries them in this
-# order, after a dictionary lookup of the words null, true, .inf, ...).
-RE_INT = re.compile(r"[-+]?[0-9]+\Z")
-RE_FLOAT = re.compile(
-    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)"  # 1, 1., 1.5, .5
-    r"(?:[eE][-+]?[0-9]+)?\Z"  # 1e3, 1.5E-3
+# A plain scalar that is a number in the core schema: an integer (group 1), a float
+# (group 2), a hexadecimal (group 3) or an octal integer (group 4), tried in this order
+# (12 is an integer before it is a float). One pattern rather than four: less to
+# compile, and one match where a number or a date like 2024-01-31 took two.
+RE_NUMBER = re.compile(
+    r"([-+]?[0-9]+)\Z"  # 12, -3, +4, 010
+    r"|([-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)\Z"  # 1.5, .5, 10., 1e-3
+    r"|0x([0-9a-fA-F]+)\Z"
+    r"|0o([0-7]+)\Z"
 )
-RE_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-RE_OCT = re.compile(r"0o[0-7]+\Z")
 
 # --- flow collections ---------------------------------------------------------------
 

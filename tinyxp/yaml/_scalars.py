@@ -11,12 +11,9 @@ from ..errors import YAMLError
 from ._re import (
     RE_BLOCK_HEADER,
     RE_DOUBLE,
-    RE_FLOAT,
-    RE_HEX,
-    RE_INT,
     RE_LINE_END,
     RE_NEXT,
-    RE_OCT,
+    RE_NUMBER,
     RE_SINGLE,
     RE_TOKEN,
 )
@@ -150,14 +147,14 @@ def resolve_plain(text: str) -> Any:
         return value
     c = text[0]
     if c in NUMBER_START:
-        if RE_INT.match(text):
-            return int(text)
-        if RE_FLOAT.match(text):
-            return float(text)
-        if c == "0" and RE_HEX.match(text):
-            return int(text[2:], 16)
-        if c == "0" and RE_OCT.match(text):
-            return int(text[2:], 8)
+        m = RE_NUMBER.match(text)
+        if m is not None:
+            kind = m.lastindex
+            if kind == 1:
+                return int(text)
+            if kind == 2:
+                return float(text)
+            return int(text[2:], 16 if kind == 3 else 8)  # 0x1f, 0o17
     elif c in "tTfF" and len(text) in (4, 5):
         lower = text.lower()
         if lower == "true":
