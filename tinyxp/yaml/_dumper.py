@@ -14,7 +14,7 @@ from ._re import RE_BLOCK_SAFE, RE_NEEDS_ESCAPE, RE_VALUE_SAFE, RE_WORD, RE_YAML
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     import re
-    from typing import Any, List, Optional
+    from typing import Any
 
 # How a double-quoted scalar writes the characters that have a short escape.
 DUMP_ESCAPES = {
@@ -31,7 +31,7 @@ def dump(obj: Any) -> str:
     Raises TypeError for values other than dict (string keys), list, tuple, str, int,
     float, bool and None.
     """
-    out: List[str] = []
+    out: list[str] = []
     try:
         if isinstance(obj, Mapping) and obj:
             dump_mapping(obj, "", out)
@@ -75,7 +75,7 @@ def dump_flow(obj: Any) -> str:
     return dump_scalar(obj, "")
 
 
-def dump_mapping(obj: Mapping, prefix: str, out: List[str]) -> None:
+def dump_mapping(obj: Mapping, prefix: str, out: list[str]) -> None:
     for key, value in obj.items():
         key = dump_key(check_key(key))
         if isinstance(value, SCALARS):
@@ -90,13 +90,13 @@ def dump_mapping(obj: Mapping, prefix: str, out: List[str]) -> None:
             out.append(f"{prefix}{key}: {dump_scalar(value, prefix)}\n")
 
 
-def dump_sequence(obj: Any, prefix: str, out: List[str]) -> None:
+def dump_sequence(obj: Any, prefix: str, out: list[str]) -> None:
     for item in obj:
         if isinstance(item, SCALARS) or not (item and isinstance(item, (list, tuple, Mapping))):
             out.append(f"{prefix}- {dump_scalar(item, prefix)}\n")
             continue
         # compact form: the first line of the nested block goes after the '- '
-        inner: List[str] = []
+        inner: list[str] = []
         if isinstance(item, (list, tuple)):
             dump_sequence(item, prefix + "  ", inner)
         else:
@@ -105,7 +105,7 @@ def dump_sequence(obj: Any, prefix: str, out: List[str]) -> None:
         out.extend(inner[1:])
 
 
-def can_be_plain(text: str, safe: "re.Pattern[str]") -> bool:
+def can_be_plain(text: str, safe: re.Pattern[str]) -> bool:
     """Whether `text` written plain reads back as itself, here and in YAML 1.1."""
     return (
         (RE_WORD.match(text) is not None or (safe.match(text) is not None and text.isprintable()))
@@ -160,7 +160,7 @@ def dump_float(x: float) -> str:
     return text
 
 
-def dump_literal(text: str, prefix: str) -> Optional[str]:
+def dump_literal(text: str, prefix: str) -> str | None:
     """`text` as a literal block scalar `|`, or None when it would not read back equal."""
     body = text[:-1] if text.endswith("\n") else text
     lines = body.split("\n")
@@ -182,7 +182,7 @@ def quote(text: str) -> str:
     return '"' + RE_NEEDS_ESCAPE.sub(escape_char, text) + '"'
 
 
-def escape_char(m: "re.Match[str]") -> str:
+def escape_char(m: re.Match[str]) -> str:
     c = m.group()
     if c in DUMP_ESCAPES:
         return DUMP_ESCAPES[c]

@@ -16,13 +16,13 @@ from ._scalars import (
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Tuple
+    from typing import Any
 
     from ..errors import YAMLError
     from ._scalars import Pos
 
 
-def parse_flow_node(src: str, pos: Pos) -> Tuple[Pos, Any]:
+def parse_flow_node(src: str, pos: Pos) -> tuple[Pos, Any]:
     """flow node := flow sequence | flow mapping | quoted | plain"""
     c = src[pos] if pos < len(src) else ""
     if c == "[":
@@ -33,7 +33,7 @@ def parse_flow_node(src: str, pos: Pos) -> Tuple[Pos, Any]:
     return pos, resolve_plain(text) if plain else text
 
 
-def parse_flow_scalar(src: str, pos: Pos) -> Tuple[Pos, str, bool]:
+def parse_flow_scalar(src: str, pos: Pos) -> tuple[Pos, str, bool]:
     """The text of a quoted or plain scalar in a flow collection, and whether plain."""
     c = src[pos] if pos < len(src) else ""
     if c == '"' or c == "'":
@@ -50,10 +50,10 @@ def parse_flow_scalar(src: str, pos: Pos) -> Tuple[Pos, str, bool]:
     return m.end(), m.group(), True
 
 
-def parse_flow_sequence(src: str, pos: Pos) -> Tuple[Pos, List[Any]]:
+def parse_flow_sequence(src: str, pos: Pos) -> tuple[Pos, list[Any]]:
     """flow sequence := '[' [flow node (',' flow node)* [',']] ']'"""
     start = pos
-    items: List[Any] = []
+    items: list[Any] = []
     pos = RE_FLOW_SPACE.match(src, pos + 1).end()
     while True:
         c = src[pos] if pos < len(src) else ""
@@ -99,11 +99,11 @@ def flow_error(src: str, start: Pos, pos: Pos, what: str, close: str) -> YAMLErr
     return error(src, pos, f"Expected ',' or {close!r} in a flow {what}, found {token!r}", len(token))
 
 
-def parse_flow_mapping(src: str, pos: Pos) -> Tuple[Pos, Dict[str, Any]]:
+def parse_flow_mapping(src: str, pos: Pos) -> tuple[Pos, dict[str, Any]]:
     """flow mapping := '{' [key [':' [flow node]] (',' ...)* [',']] '}'"""
     start = pos
-    result: Dict[str, Any] = {}
-    key_pos: Dict[str, Pos] = {}
+    result: dict[str, Any] = {}
+    key_pos: dict[str, Pos] = {}
     pos = RE_FLOW_SPACE.match(src, pos + 1).end()
     while True:
         c = src[pos] if pos < len(src) else ""

@@ -34,12 +34,12 @@ from ._simple import NOT_SIMPLE, parse_simple
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     import re
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any
 
     from ._scalars import Pos
 
 
-def load(text: str, path: Optional[str] = None) -> Any:
+def load(text: str, path: str | None = None) -> Any:
     """Parse a YAML-subset document; raises YAMLError naming path, line and column."""
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -107,14 +107,14 @@ def skip_lines_first(src: str) -> Pos:
         if src[pos] == "%":
             raise indicator_error(src, pos)
         if src.startswith("---", pos) and is_marker(src, pos):
-            m = RE_LINE_END.match(src, pos + 3)
-            if m is None:
+            end = RE_LINE_END.match(src, pos + 3)
+            if end is None:
                 raise error(src, pos + 4, "Expected a line break after '---'; start the document on the next line")
-            return skip_lines(src, m.end())
+            return skip_lines(src, end.end())
     return skip_lines(src, 0)
 
 
-def line_after(src: str, m: "re.Match[str]", spaces: str) -> Tuple[Pos, int]:
+def line_after(src: str, m: re.Match[str], spaces: str) -> tuple[Pos, int]:
     """After a RE_LINE match: the next significant position and its column
     (-1 at the end), as skip_lines would find them."""
     pos = m.end()
@@ -135,7 +135,7 @@ def bad_indentation(src: str, pos: Pos, indent: int) -> YAMLError:
 # --- block collections ----------------------------------------------------------------
 
 
-def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> Tuple[Pos, Any]:
+def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> tuple[Pos, Any]:
     """node := sequence | mapping | value, starting at pos (column col > indent)."""
     c = src[pos]
     if c == "-" and is_dash(src, pos):
@@ -152,10 +152,10 @@ def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> Tuple[Pos, An
     return parse_value(src, pos, indent)
 
 
-def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str, Any]]:
+def parse_block_mapping(src: str, pos: Pos, indent: int) -> tuple[Pos, dict[str, Any]]:
     """mapping := (key ':' [value | nested node])+, every key at column `indent`."""
-    result: Dict[str, Any] = {}
-    key_pos: Dict[str, Pos] = {}
+    result: dict[str, Any] = {}
+    key_pos: dict[str, Pos] = {}
     n = len(src)
     while True:
         m = RE_LINE.match(src, pos)
@@ -197,7 +197,7 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> Tuple[Pos, Dict[str,
             return pos, result
 
 
-def parse_nested(src: str, pos: Pos, indent: int, *, in_mapping: bool) -> Tuple[Pos, Any]:
+def parse_nested(src: str, pos: Pos, indent: int, *, in_mapping: bool) -> tuple[Pos, Any]:
     """The value of a key or item with nothing after its indicator (pos is at the line
     end or a comment): the node indented more on the next lines, a sequence at the
     key's own column, or None."""
@@ -238,9 +238,9 @@ def key_error(src: str, pos: Pos) -> YAMLError:
 
 def parse_block_sequence(
     src: str, pos: Pos, indent: int, in_mapping: bool = False
-) -> Tuple[Pos, List[Any]]:
+) -> tuple[Pos, list[Any]]:
     """sequence := ('-' [node])+, every '-' at column `indent`."""
-    items: List[Any] = []
+    items: list[Any] = []
     n = len(src)
     while True:
         m = RE_LINE.match(src, pos)  # pos is at a '-': an item `- value` or None
@@ -281,7 +281,7 @@ def item_error(src: str, pos: Pos) -> YAMLError:
 # --- values on one line ---------------------------------------------------------------
 
 
-def parse_value(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
+def parse_value(src: str, pos: Pos, indent: int) -> tuple[Pos, Any]:
     """value := flow | quoted | block scalar | plain, then the end of the line.
 
     `indent` is the column of the enclosing block collection: continuation lines of a
@@ -312,7 +312,7 @@ def parse_value(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
     return skip_lines(src, m.end()), value
 
 
-def parse_plain(src: str, pos: Pos, indent: int) -> Tuple[Pos, Any]:
+def parse_plain(src: str, pos: Pos, indent: int) -> tuple[Pos, Any]:
     """plain := text up to ' #' or the line end, folded with more indented lines."""
     n = len(src)
     eol = src.find("\n", pos)

@@ -20,7 +20,7 @@ from ._re import (
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Optional, Tuple
+    from typing import Any
 
 Pos = int
 
@@ -28,7 +28,7 @@ NUMBER_START = frozenset("0123456789+-.")
 LINE_START_SPECIAL = frozenset(" \t#\n-.")
 # The plain scalars that are not strings and not written with digits, as the core schema
 # spells them (true and false may also be in any other case)
-WORDS: Dict[str, Any] = {
+WORDS: dict[str, Any] = {
     "": None, "~": None, "null": None, "Null": None, "NULL": None,
     "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
     ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
@@ -167,7 +167,7 @@ def resolve_plain(text: str) -> Any:
 # --- quoted scalars -------------------------------------------------------------------
 
 
-def parse_quoted(src: str, pos: Pos) -> Tuple[Pos, str]:
+def parse_quoted(src: str, pos: Pos) -> tuple[Pos, str]:
     """quoted := "'" (char | "''")* "'" | '"' (char | escape)* '"'"""
     if src[pos] == "'":
         m = RE_SINGLE.match(src, pos)
@@ -206,7 +206,7 @@ def fold_lines(text: str) -> str:
 
 def unescape(src: str, start: Pos, text: str) -> str:
     """The value of a double-quoted scalar's text (at src[start:]): escapes and folding."""
-    out: List[str] = []
+    out: list[str] = []
     i = 0
     while True:
         j = text.find("\\", i)
@@ -241,7 +241,7 @@ def unescape(src: str, start: Pos, text: str) -> str:
             raise error(src, start + j, message, 2)
 
 
-def skip_breaks(text: str, k: int) -> Tuple[int, int]:
+def skip_breaks(text: str, k: int) -> tuple[int, int]:
     """From the line break at k: the position after the following blank lines and the
     indentation, and how many line breaks there were."""
     breaks = 0
@@ -257,7 +257,7 @@ def skip_breaks(text: str, k: int) -> Tuple[int, int]:
 # --- block scalars --------------------------------------------------------------------
 
 
-def parse_block_scalar(src: str, pos: Pos, indent: int) -> Tuple[Pos, str]:
+def parse_block_scalar(src: str, pos: Pos, indent: int) -> tuple[Pos, str]:
     """block scalar := ('|' | '>') [digit] ['-' | '+'] line break, indented lines."""
     m = RE_BLOCK_HEADER.match(src, pos)
     if m is None:
@@ -273,7 +273,7 @@ def parse_block_scalar(src: str, pos: Pos, indent: int) -> Tuple[Pos, str]:
     content = max(indent, 0) + int(digit) if digit else -1
     n = len(src)
     p = m.end()
-    lines: List[Optional[str]] = []  # None for an empty line
+    lines: list[str | None] = []  # None for an empty line
     ends_with_break = m.group().endswith("\n")
     while p < n:
         eol = src.find("\n", p)
@@ -298,22 +298,22 @@ def parse_block_scalar(src: str, pos: Pos, indent: int) -> Tuple[Pos, str]:
     last = len(lines) - 1
     while last >= 0 and lines[last] is None:
         last -= 1
-    chunks: List[str] = []
+    chunks: list[str] = []
     pending = 0
-    previous: Optional[str] = None
-    for line in lines[: last + 1]:
-        if line is None:
+    previous: str | None = None
+    for text in lines[: last + 1]:
+        if text is None:
             pending += 1
             continue
         if previous is None:
             chunks.append("\n" * pending)
-        elif folded and previous[:1] not in (" ", "\t") and line[:1] not in (" ", "\t"):
+        elif folded and previous[:1] not in (" ", "\t") and text[:1] not in (" ", "\t"):
             chunks.append("\n" * pending if pending else " ")
         else:
             chunks.append("\n" * (pending + 1))
-        chunks.append(line)
+        chunks.append(text)
         pending = 0
-        previous = line
+        previous = text
     trailing = len(lines) - last - 1  # empty lines after the last content line
     breaks = trailing + (1 if last >= 0 else 0) - (0 if ends_with_break else 1)
     if chomp == "+":

@@ -6,7 +6,7 @@ from ._scalars import resolve_plain
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Tuple
+    from typing import Any
 
 NOT_SIMPLE = object()
 # How the values parse_simple does not take as they are start: quotes, {} and [], and
@@ -25,9 +25,11 @@ def parse_simple(src: str) -> Any:
     """
     if not src or RE_SIMPLE_LINES.match(src).end() != len(src):
         return NOT_SIMPLE
-    top: Dict[str, Any] = {}
-    stack: List[Tuple[int, Any]] = []  # the enclosing collections, with their columns
-    col, current, in_list = -1, top, False  # the innermost collection
+    top: dict[str, Any] = {}
+    stack: list[tuple[int, Any]] = []  # the enclosing collections, with their columns
+    current: Any  # the innermost collection: a dict, or a list when in_list
+    col, current, in_list = -1, top, False
+    value: Any  # a scalar, {} or []
     opened: Any = (top, "")  # (collection, key or index) whose collection comes next
     for line in src[:-1].split("\n"):
         text = line.lstrip(" ")
