@@ -107,12 +107,11 @@ RE_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
 # A double-quoted scalar: a backslash escapes any character, the line break included
 # (re.S); its text, escapes unread, is group 1.
 RE_DOUBLE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
-# The header of a block scalar: '|' or '>', an indentation digit and a chomping
-# indicator in either order (groups 1-2 or 3-4), then the end of the line as in
-# RE_LINE_END.
-RE_BLOCK_HEADER = re.compile(
-    r"[|>](?:([1-9])([-+]?)|([-+])([1-9]?))?"
-    r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)"
+# What follows '|' or '>' in the header of a block scalar: an indentation digit and a
+# chomping indicator, in either order (groups 1-2 or 3-4), or neither; then RE_LINE_END
+# must match. It matches at every position.
+RE_BLOCK_HEADER: AlwaysMatches = re.compile(  # type: ignore[assignment]
+    r"(?:([1-9])([-+]?)|([-+])([1-9]?))?"
 )
 # A plain scalar that is a number in the core schema: an integer (group 1), a float
 # (group 2), a hexadecimal (group 3) or an octal integer (group 4), tried in this order

@@ -259,8 +259,9 @@ def skip_breaks(text: str, k: int) -> tuple[int, int]:
 
 def parse_block_scalar(src: str, pos: Pos, indent: int) -> tuple[Pos, str]:
     """block scalar := ('|' | '>') [digit] ['-' | '+'] line break, indented lines."""
-    m = RE_BLOCK_HEADER.match(src, pos)
-    if m is None:
+    m = RE_BLOCK_HEADER.match(src, pos + 1)
+    end = RE_LINE_END.match(src, m.end())
+    if end is None:
         token = rest_of_line(src, pos).strip()
         message = (
             f"Invalid block scalar header {token!r}: expected '|' or '>', then an optional"
@@ -272,9 +273,9 @@ def parse_block_scalar(src: str, pos: Pos, indent: int) -> tuple[Pos, str]:
     chomp = m.group(2) or m.group(3)
     content = max(indent, 0) + int(digit) if digit else -1
     n = len(src)
-    p = m.end()
+    p = end.end()
     lines: list[str | None] = []  # None for an empty line
-    ends_with_break = m.group().endswith("\n")
+    ends_with_break = end.group().endswith("\n")
     while p < n:
         eol = src.find("\n", p)
         if eol < 0:
