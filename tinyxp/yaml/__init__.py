@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from ..errors import YAMLError
 from ._dumper import dump, dump_value
-from ._parser import load, load_value, parse_document
-from ._simple import NOT_SIMPLE, parse_simple
+from ._parser import NOT_SIMPLE, load, load_value, parse_document, parse_simple
 
 # parse_document, parse_simple and NOT_SIMPLE are not public: tests/test_yaml.py checks
 # parse_simple, the fast path for what dump() writes, against the full parser.

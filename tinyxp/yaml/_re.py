@@ -160,7 +160,7 @@ RE_BLOCK_SAFE = re.compile(
 )
 # Strings dump_value() may write plain on the command line: also no flow indicators,
 # quotes, backslashes or parentheses, which the override grammar gives a meaning
-# (sweeps a,b, range(...), a\,b), and no ':' or space that ends a word.
+# (sweeps a,b, range(...), a\,b); ':' and spaces only before an ordinary character.
 _ORDINARY = r"[^\s:,\[\]{}#'\"\\()]"
 RE_VALUE_SAFE = re.compile(
     r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`\\()]|[-?:](?=" + _ORDINARY + r"))"
@@ -187,6 +187,6 @@ RE_YAML11 = re.compile(
 YAML11_START = frozenset("0123456789+-.yYnNoO<=")
 # A quick yes for the common strings, plain in both dump() and dump_value().
 RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
-# The characters a double-quoted scalar must escape: all but printable ASCII, '"' and
-# '\\' included.
+# The characters quote() looks at in a double-quoted scalar: all but printable ASCII,
+# and '"' and the backslash (escape_char keeps the printable ones as they are).
 RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')

@@ -1,9 +1,9 @@
-"""The lexical level of the parser: positions, lines, scalars, and the errors.
+"""Scalars, and what the whole parser shares: positions, lines and errors.
 
-Everything the block parser (_parser.py), the flow parser (_flow.py) and the fast path
-(_simple.py) share: where a position is (column, line), what the next significant line
-is (skip_lines), the errors that point into the text, and the scalars: plain scalars
-resolved under the YAML 1.2 core schema, quoted scalars and block scalars.
+The block parser (_parser.py) and the flow parser (_flow.py) both use these: where a
+position is (column, line), where the next significant line starts (skip_lines), the
+errors that point into the text, and the scalars: plain scalars resolved under the
+YAML 1.2 core schema, quoted scalars, and block scalars.
 """
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 Pos = int
 
+# The characters a number may start with: resolve_plain tries RE_NUMBER only on these.
 NUMBER_START = frozenset("0123456789+-.")
+# What may start a line that skip_lines must look into: indentation, a tab, a comment,
+# a blank line, a document marker.
 LINE_START_SPECIAL = frozenset(" \t#\n-.")
 # The plain scalars that are not strings and not written with digits, as the core schema
 # spells them (true and false may also be in any other case)
@@ -36,12 +39,14 @@ WORDS: dict[str, Any] = {
 for _sign, _value in (("", 1), ("+", 1), ("-", -1)):
     for _inf in (".inf", ".Inf", ".INF"):
         WORDS[_sign + _inf] = _value * float("inf")
+# The escapes of a double-quoted scalar, and how many hex digits follow \x, \u, \U.
 ESCAPES = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
     "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
     "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
 }
 HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+# The error for each indicator of a construct outside the subset.
 INDICATORS = {
     "&": "Invalid anchor {!r}: anchors and aliases are not supported",
     "*": "Invalid alias {!r}: anchors and aliases are not supported",
@@ -52,7 +57,7 @@ INDICATORS = {
 }
 
 
-# --- positions and errors -------------------------------------------------------------
+# --- positions and errors -----------------------------------------------------------
 
 
 def error(src: str, pos: Pos, message: str, length: int = 1) -> YAMLError:
@@ -108,7 +113,7 @@ def duplicate_error(src: str, pos: Pos, end: Pos, key: str, first: Pos) -> YAMLE
     return error(src, pos, message, end - pos)
 
 
-# --- lines ----------------------------------------------------------------------------
+# --- lines --------------------------------------------------------------------------
 
 
 def skip_lines(src: str, pos: Pos) -> Pos:
@@ -137,7 +142,7 @@ def skip_lines(src: str, pos: Pos) -> Pos:
     return pos
 
 
-# --- plain scalars --------------------------------------------------------------------
+# --- plain scalars ------------------------------------------------------------------
 
 
 def resolve_plain(text: str) -> Any:
@@ -164,7 +169,7 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
-# --- quoted scalars -------------------------------------------------------------------
+# --- quoted scalars -----------------------------------------------------------------
 
 
 def parse_quoted(src: str, pos: Pos) -> tuple[Pos, str]:
@@ -254,7 +259,7 @@ def skip_breaks(text: str, k: int) -> tuple[int, int]:
     return i, breaks
 
 
-# --- block scalars --------------------------------------------------------------------
+# --- block scalars ------------------------------------------------------------------
 
 
 def parse_block_scalar(src: str, pos: Pos, indent: int) -> tuple[Pos, str]:
