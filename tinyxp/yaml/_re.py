@@ -164,7 +164,7 @@ RE_BLOCK_SAFE = re.compile(
 _ORDINARY = r"[^\s:,\[\]{}#'\"\\()]"
 RE_VALUE_SAFE = re.compile(
     r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`\\()]|[-?:](?=" + _ORDINARY + r"))"
-    r"(?:" + _ORDINARY + r"|[: ](?=" + _ORDINARY + r"))*\Z"
+    r"(?:[: ]?" + _ORDINARY + r")*\Z"  # each ordinary character, maybe after ':' or ' '
 )
 # Strings that YAML 1.1 readers (PyYAML, so MLXP and Hydra's OmegaConf) resolve to
 # something else than a string: dump() quotes them too, so that its files read the same
