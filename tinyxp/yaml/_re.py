@@ -139,7 +139,7 @@ RE_FLOW_PLAIN = re.compile(
     r"(?:"
     r"[^\s,\[\]{}:#]+"  # ordinary characters
     r"|:(?=[^\s,\[\]{}])"  # ':' inside a word (a:b, http://x)
-    r"|(?<=[^ \t])#"  # '#' inside a word (a#b)
+    r"|#"  # '#' inside a word (a#b): spaces end the scalar before a '#' (below)
     # spaces inside the scalar: only when it goes on after them
     r"|[ \t]+(?=[^\s,\[\]{}:#]|:[^\s,\[\]{}])"
     r")*"
