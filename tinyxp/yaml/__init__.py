@@ -1,0 +1,16 @@
+"""The YAML subset of tinyxp: load(text) and dump(obj), load_value and dump_value.
+
+The language is DESIGN.md's "configuration language": block mappings and sequences by
+indentation, flow [..] and {..}, plain, 'single' and "double" quoted scalars, block
+scalars | and >, comments, an optional leading ---. Scalars resolve as YAML 1.2's core
+schema. Anchors, aliases, tags, complex keys and several documents are refused.
+"""
+from __future__ import annotations
+
+from ..errors import YAMLError
+from ._dumper import dump, dump_value
+from ._parser import NOT_SIMPLE, load, load_value, parse_document, parse_simple
+
+# parse_document, parse_simple and NOT_SIMPLE are not public: tests/test_yaml.py checks
+# parse_simple, the fast path for what dump() writes, against the full parser.
+__all__ = ["load", "load_value", "dump", "dump_value", "YAMLError"]
