@@ -1,4 +1,4 @@
-"""Benchmark tinyxp/git.py on a repository of 2,000 files.
+"""Benchmark tinyxp.run.git and tinyxp.run.snapshot on a repository of 2,000 files.
 
 Run from the repository root: `python tests/bench/bench_git.py`. Each figure is shown in
 milliseconds and as a ratio against a baseline measured in the same run:

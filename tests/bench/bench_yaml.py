@@ -1,4 +1,4 @@
-"""Benchmark tinyxp/yaml.py on the documents a run directory holds.
+"""Benchmark tinyxp.yaml on the documents a run directory holds.
 
 Run from the repository root: `python tests/bench/bench_yaml.py`. The reader parses the
 config.yaml and info.yaml of thousands of runs, so `load` of what `dump` writes is the

@@ -1,6 +1,6 @@
 """Synthetic run trees in the on-disk format of docs/format.md, for tests and benchmarks.
 
-`write_run` writes one run directory the way tinyxp/logger.py does (metadata/*.yaml
+`write_run` writes one run directory the way a launched run does (metadata/*.yaml
 through tinyxp.yaml.dump, one JSON object per line in metrics/*.jsonl, artifacts under
 artifacts/<format>/); `write_tree` writes many of them with varying configurations.
 """
