@@ -51,7 +51,7 @@ def settle_pending(log_dir: str, runs: List[Tuple[str, Dict[str, object]]]) -> b
                 if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
     if not run_dirs or not shutil.which("squeue"):
         return False
-    from .jobs.backends import SchedulerWarning, settle_pending_runs
+    from .jobs.settle import SchedulerWarning, settle_pending_runs
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchedulerWarning)
