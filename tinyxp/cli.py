@@ -142,7 +142,7 @@ def add_sub_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_sub(args: argparse.Namespace) -> int:
-    from .jobs.submit import submit_job_script
+    from .jobs.jobscript import submit_job_script
 
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 
