@@ -11,68 +11,82 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Tuple
+from collections import namedtuple
 
-from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_ID_ENVS
+from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS
 from ..errors import SchedulerError, suggest
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
 PREEMPT_EXIT_CODE = 99  # OAR (-t idempotent), SGE and LSF (-Q 99) resubmit a job that exits with it
 SHEBANG = "#!/bin/bash"
 
 
-class Task(NamedTuple):
-    """One run of a job: its run directory and the command that fills it."""
+Task = namedtuple("Task", "run_dir argv")
+Task.__doc__ = "One run of a job: its run directory and the command (a sequence of words) that fills it."
 
-    run_dir: str
-    argv: Sequence[str]
+JobSpec = namedtuple(
+    "JobSpec",
+    "scheduler name tasks work_dir stdout stderr directives setup after array max_parallel requeue signal_grace shebang",
+    defaults=((), (), (), False, None, False, DEFAULT_SIGNAL_GRACE, SHEBANG),
+)
+JobSpec.__doc__ = """Everything a job script holds; `render_script(spec)` is its text.
 
-
-class JobSpec(NamedTuple):
-    """Everything a job script holds; `render_script(spec)` is its text.
-
-    With `array` the tasks become one job array (task i runs tasks[i]) and
-    stdout/stderr are the scheduler's own log patterns; without it there is one task
-    and stdout/stderr are that run's stdout.log and stderr.log.
-    """
-
-    scheduler: str
-    name: str
-    tasks: Sequence[Task]
-    work_dir: str
-    stdout: str
-    stderr: str
-    directives: Sequence[str] = ()  # options in the scheduler's syntax, e.g. "--time=01:00:00"
-    setup: Sequence[str] = ()  # shell lines before the command (module load, conda activate)
-    after: Sequence[str] = ()  # shell lines after the command (from `tinyxp sub` scripts)
-    array: bool = False
-    max_parallel: Optional[int] = None
-    requeue: bool = False
-    signal_grace: int = 120
-    shebang: str = SHEBANG
+With `array` the tasks become one job array (task i runs tasks[i]) and stdout/stderr
+are the scheduler's own log patterns; without it there is one task and stdout/stderr
+are that run's stdout.log and stderr.log. directives are options in the scheduler's
+syntax ("--time=01:00:00"); setup and after are shell lines before and after the
+command (module load; the lines after a `tinyxp sub` script's python line).
+"""
 
 
-class Backend(NamedTuple):
-    name: str
-    prefix: str  # directive prefix, e.g. "#SBATCH"
-    submit: Tuple[str, ...]  # command before the script path
-    re_job_id: Pattern  # named groups: job_id (and cluster, array_id ...)
-    job_id_env: str  # environment variable of the job id inside a job
-    task_env: Tuple[str, ...]  # environment variables of the array index, first set wins
-    array_job_env: Tuple[str, ...]  # environment variables of the array's own id
-    first_index: int  # first array index the scheduler accepts
-    array_logs: Tuple[str, str]  # stdout, stderr file names of array tasks (scheduler placeholders)
-    directives: Callable[[JobSpec], List[str]]
-    owned: Tuple[str, ...]  # options tinyxp sets itself (logs, arrays); a later directive would win
-    stdin_script: bool = False  # the script is read from standard input (bsub < script)
-    forward_signal: bool = False  # the preemption signal reaches only the batch shell
+class Backend:
+    """One scheduler's row: every fact tinyxp knows about it, set by keyword."""
+
+    __slots__ = (
+        "name", "prefix", "submit", "re_job_id", "job_id_env", "task_env", "array_job_env", "first_index",
+        "array_logs", "directives", "owned", "stdin_script", "forward_signal", "resubmits", "re_array_id",
+        "task_job", "bracket_arrays", "asks_max_array",
+    )
+
+    def __init__(
+        self, *, name: str, prefix: str, submit: tuple[str, ...], re_job_id: re.Pattern[str], first_index: int,
+        array_logs: tuple[str, str], directives: Callable[[JobSpec], list[str]], owned: tuple[str, ...],
+        stdin_script: bool = False, forward_signal: bool = False, resubmits: bool = False,
+        re_array_id: re.Pattern[str] | None = None, task_job: str | None = "{job}_{task}", bracket_arrays: bool = False,
+        asks_max_array: bool = False,
+    ) -> None:
+        self.name = name
+        self.prefix = prefix  # directive prefix, e.g. "#SBATCH"
+        self.submit = submit  # command before the script path
+        self.re_job_id = re_job_id  # named groups: job_id (and cluster, array_id ...)
+        self.job_id_env = JOB_ID_ENVS[name]  # environment variable of the job id inside a job
+        self.task_env = ARRAY_TASK_ENVS[name]  # environment variables of the array index, first set wins
+        self.array_job_env = ARRAY_JOB_ENVS[name]  # environment variables of the array's own id
+        self.first_index = first_index  # first array index the scheduler accepts
+        self.array_logs = array_logs  # stdout, stderr file names of array tasks (scheduler placeholders)
+        self.directives = directives
+        self.owned = owned  # options tinyxp sets itself (logs, arrays); a later directive would win
+        self.stdin_script = stdin_script  # the script is read from standard input (bsub < script)
+        self.forward_signal = forward_signal  # the preemption signal reaches only the batch shell
+        self.resubmits = resubmits  # resubmits a job that exits with PREEMPT_EXIT_CODE
+        self.re_array_id = re_array_id  # the array's own id in the submit output, when every task is a job
+        self.task_job = task_job  # an array task's job id from the array's; None: every task is a job
+        self.bracket_arrays = bracket_arrays  # an array id `N[]` names a task `N[index]`
+        self.asks_max_array = asks_max_array  # the cluster tells its largest array (scontrol show config)
+
+    def __repr__(self) -> str:
+        return f"Backend(name={self.name!r})"
 
 
 def _q(value: Any) -> str:
     return shlex.quote(str(value))
 
 
-def _slurm_directives(spec: JobSpec) -> List[str]:
+def _slurm_directives(spec: JobSpec) -> list[str]:
     lines = [f"--job-name={_q(spec.name)}", f"--output={_q(spec.stdout)}", f"--error={_q(spec.stderr)}"]
     if spec.array:
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
@@ -82,7 +96,7 @@ def _slurm_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _oar_directives(spec: JobSpec) -> List[str]:
+def _oar_directives(spec: JobSpec) -> list[str]:
     lines = [f"-n {_q(spec.name)}", f"-O {_q(spec.stdout)}", f"-E {_q(spec.stderr)}"]
     if spec.array:
         if spec.max_parallel:
@@ -95,7 +109,7 @@ def _oar_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> List[str]:
+def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> list[str]:
     lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
     if spec.array:
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
@@ -105,12 +119,12 @@ def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> List[str]:
     return lines
 
 
-def _torque_directives(spec: JobSpec) -> List[str]:
+def _torque_directives(spec: JobSpec) -> list[str]:
     """PBS Pro's directives, but Torque spells job arrays -t where PBS Pro has -J."""
     return _pbs_directives(spec, array_option="-t")
 
 
-def _sge_directives(spec: JobSpec) -> List[str]:
+def _sge_directives(spec: JobSpec) -> list[str]:
     lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}", "-S /bin/bash"]
     if spec.array:
         lines.append(f"-t 1-{len(spec.tasks)}")
@@ -121,7 +135,7 @@ def _sge_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _lsf_directives(spec: JobSpec) -> List[str]:
+def _lsf_directives(spec: JobSpec) -> list[str]:
     name = _q(spec.name)
     if spec.array:  # the form LSF documents: -J "name[1-N]%M"
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
@@ -133,44 +147,44 @@ def _lsf_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-BACKENDS: Dict[str, Backend] = {
+BACKENDS: dict[str, Backend] = {
     "slurm": Backend(
-        "slurm", "#SBATCH", ("sbatch", "--parsable"),
-        re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M),
-        JOB_ID_ENVS["slurm"], ARRAY_TASK_ENVS["slurm"], ARRAY_JOB_ENVS["slurm"], 0,
-        ("%A_%a.out", "%A_%a.err"), _slurm_directives, ("-o", "--output", "-e", "--error", "-a", "--array"),
-        forward_signal=True,
+        name="slurm", prefix="#SBATCH", submit=("sbatch", "--parsable"),
+        re_job_id=re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M), first_index=0,
+        array_logs=("%A_%a.out", "%A_%a.err"), directives=_slurm_directives,
+        owned=("-o", "--output", "-e", "--error", "-a", "--array"), forward_signal=True,
+        asks_max_array=True,
     ),
     "oar": Backend(
-        "oar", "#OAR", ("oarsub", "-S"),
-        re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M),
-        JOB_ID_ENVS["oar"], ARRAY_TASK_ENVS["oar"], ARRAY_JOB_ENVS["oar"], 1,
-        ("%jobid%.out", "%jobid%.err"), _oar_directives,
-        ("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
+        name="oar", prefix="#OAR", submit=("oarsub", "-S"),
+        re_job_id=re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M), first_index=1,
+        array_logs=("%jobid%.out", "%jobid%.err"), directives=_oar_directives,
+        owned=("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
+        re_array_id=re.compile(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", re.M), resubmits=True, task_job=None,
     ),
     "pbs": Backend(
-        "pbs", "#PBS", ("qsub",),
-        re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
-        JOB_ID_ENVS["pbs"], ARRAY_TASK_ENVS["pbs"], ARRAY_JOB_ENVS["pbs"], 0,
-        ("^array_index^.out", "^array_index^.err"), _pbs_directives, ("-o", "-e", "-j", "-J"),
+        name="pbs", prefix="#PBS", submit=("qsub",),
+        re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
+        array_logs=("^array_index^.out", "^array_index^.err"), directives=_pbs_directives,
+        owned=("-o", "-e", "-j", "-J"), bracket_arrays=True,
     ),
     "torque": Backend(
-        "torque", "#PBS", ("qsub",),
-        re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
-        JOB_ID_ENVS["torque"], ARRAY_TASK_ENVS["torque"], ARRAY_JOB_ENVS["torque"], 0,
-        ("", ""), _torque_directives, ("-o", "-e", "-j", "-t"),
+        name="torque", prefix="#PBS", submit=("qsub",),
+        re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
+        array_logs=("", ""), directives=_torque_directives, owned=("-o", "-e", "-j", "-t"),
+        bracket_arrays=True,
     ),
     "sge": Backend(
-        "sge", "#$", ("qsub", "-terse"),
-        re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M),
-        JOB_ID_ENVS["sge"], ARRAY_TASK_ENVS["sge"], ARRAY_JOB_ENVS["sge"], 1,
-        ("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), _sge_directives, ("-o", "-e", "-j", "-t", "-tc"),
+        name="sge", prefix="#$", submit=("qsub", "-terse"),
+        re_job_id=re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M), first_index=1,
+        array_logs=("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), directives=_sge_directives,
+        owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job="{job}.{task}",
     ),
     "lsf": Backend(
-        "lsf", "#BSUB", ("bsub",),
-        re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M),
-        JOB_ID_ENVS["lsf"], ARRAY_TASK_ENVS["lsf"], ARRAY_JOB_ENVS["lsf"], 1,
-        ("%J_%I.out", "%J_%I.err"), _lsf_directives, ("-o", "-oo", "-e", "-eo"), stdin_script=True,
+        name="lsf", prefix="#BSUB", submit=("bsub",),
+        re_job_id=re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M), first_index=1,
+        array_logs=("%J_%I.out", "%J_%I.err"), directives=_lsf_directives, owned=("-o", "-oo", "-e", "-eo"),
+        stdin_script=True, resubmits=True, task_job="{job}[{task}]",
     ),
 }
 
@@ -187,7 +201,7 @@ def get_backend(name: Any) -> Backend:
     return backend
 
 
-def owned_option(scheduler: str, option: str) -> Optional[str]:
+def owned_option(scheduler: str, option: str) -> str | None:
     """The option a directive's text sets when tinyxp sets it itself (log paths, arrays), else None.
 
     Such a directive would override tinyxp's own (the later directive wins) and send a
@@ -207,7 +221,7 @@ def render_command(argv: Sequence[str]) -> str:
     return " ".join(word if isinstance(word, ShellText) else _q(word) for word in argv)
 
 
-def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> List[str]:
+def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> list[str]:
     lines = [f'case "${{{variable}}}" in']
     lines += [f"  {first_index + i}) {value} ;;" for i, value in enumerate(values)]
     if default:
@@ -262,7 +276,7 @@ def _render_trap(backend: Backend) -> str:
     return f"trap 'preempted=1;{forward}' USR1"
 
 
-def _render_wait(backend: Backend) -> List[str]:
+def _render_wait(backend: Backend) -> list[str]:
     # A batch shell runs no trap while a foreground child runs: python runs in the
     # background and the shell waits, so that the signal reaches python at once.
     lines = [
@@ -271,12 +285,12 @@ def _render_wait(backend: Backend) -> List[str]:
         'wait "$child"',
         "status=$?",
     ]
-    if backend.name in ("oar", "sge", "lsf"):
+    if backend.resubmits:
         lines.append(f'if [ -n "${{preempted:-}}" ]; then exit {PREEMPT_EXIT_CODE}; fi  # resubmit')
     return lines
 
 
-def array_log_paths(scheduler: str, folder: str) -> Tuple[str, str]:
+def array_log_paths(scheduler: str, folder: str) -> tuple[str, str]:
     """stdout and stderr paths (with the scheduler's placeholders) of array tasks in folder."""
     stdout, stderr = get_backend(scheduler).array_logs
     if not stdout:  # Torque names the files itself (<name>.o<id>-<index>) in a folder
@@ -284,7 +298,7 @@ def array_log_paths(scheduler: str, folder: str) -> Tuple[str, str]:
     return os.path.join(folder, stdout), os.path.join(folder, stderr)
 
 
-def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeout: float = 120) -> Tuple[int, str]:
+def run_command(argv: Sequence[str], *, stdin_path: str | None = None, timeout: float = 120) -> tuple[int, str]:
     """Run an external command (sbatch, oarsub, qsub, bsub, scontrol); (exit status, output).
 
     Standard output and error come back together, as a user would see them. Raises
@@ -301,7 +315,7 @@ def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeou
     return status, output.decode("utf-8", "replace")
 
 
-def parse_job_id(scheduler: str, output: str) -> Dict[str, Any]:
+def parse_job_id(scheduler: str, output: str) -> dict[str, Any]:
     """The job id in a submit command's output: {job_id, array_job_id}.
 
     SLURM `N` or `N;cluster`; OAR every `OAR_JOB_ID=N` line and `OAR_ARRAY_ID=N`
@@ -317,11 +331,19 @@ def parse_job_id(scheduler: str, output: str) -> Dict[str, Any]:
         )
     job_id = matches[0].group("job_id")
     array_id = None
-    if scheduler == "oar":
-        found = re.search(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", output, re.M)
+    if backend.re_array_id is not None:
+        found = backend.re_array_id.search(output)
         array_id = found.group("array_id") if found else None
         return {"job_id": job_id, "array_job_id": array_id, "job_ids": [m.group("job_id") for m in matches]}
     return {"job_id": job_id, "array_job_id": array_id, "job_ids": [job_id]}
+
+
+def task_job_id(backend: Backend, job_id: str, task_id: int) -> str:
+    """The job id of task task_id of the array job_id (a backend with task_job)."""
+    if backend.bracket_arrays and "[]" in job_id:
+        return job_id.replace("[]", f"[{task_id}]")
+    assert backend.task_job is not None
+    return backend.task_job.format(job=job_id, task=task_id)
 
 
 def indent_output(output: str) -> str:
@@ -330,7 +352,7 @@ def indent_output(output: str) -> str:
     return "\n".join("    " + line for line in text.split("\n"))
 
 
-def submit_script(scheduler: str, script_path: str) -> Dict[str, Any]:
+def submit_script(scheduler: str, script_path: str) -> dict[str, Any]:
     """Submit a job script; returns parse_job_id's dict.
 
     Raises SchedulerError quoting the command's whole output when it fails.
@@ -356,7 +378,7 @@ def submit_script(scheduler: str, script_path: str) -> Dict[str, Any]:
 
 def max_array_size(scheduler: str) -> int:
     """The largest job array the cluster accepts: SLURM's MaxArraySize, else 1001."""
-    if scheduler != "slurm":
+    if not get_backend(scheduler).asks_max_array:
         return DEFAULT_MAX_ARRAY_SIZE
     try:
         status, output = run_command(["scontrol", "show", "config"], timeout=30)

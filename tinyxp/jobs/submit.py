@@ -15,7 +15,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from ..config.compose import xp_setting
 from ..errors import SchedulerError
-from .backends import JobSpec, Task, get_backend, render_command, render_script
+from .backends import JobSpec, Task, get_backend, render_command, render_script, task_job_id
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
@@ -242,18 +242,11 @@ def _job_record(sweep: Sweep, ids: Dict[str, Any], index: int) -> Dict[str, Any]
         return {"name": sweep.scheduler, "job_id": job_id, "array_job_id": None, "array_task_id": None}
     backend = get_backend(sweep.scheduler)
     task_id = backend.first_index + index
-    if sweep.scheduler == "oar":  # every OAR array task is a job of its own
+    if backend.task_job is None:  # every OAR array task is a job of its own
         job_ids = ids["job_ids"]
-        return {"name": "oar", "job_id": job_ids[index] if index < len(job_ids) else None,
+        return {"name": sweep.scheduler, "job_id": job_ids[index] if index < len(job_ids) else None,
                 "array_job_id": ids["array_job_id"], "array_task_id": task_id}
-    if sweep.scheduler in ("pbs", "torque") and "[]" in job_id:
-        task_job = job_id.replace("[]", f"[{task_id}]")
-    elif sweep.scheduler == "lsf":
-        task_job = f"{job_id}[{task_id}]"
-    elif sweep.scheduler == "sge":
-        task_job = f"{job_id}.{task_id}"
-    else:
-        task_job = f"{job_id}_{task_id}"
+    task_job = task_job_id(backend, job_id, task_id)
     return {"name": sweep.scheduler, "job_id": task_job, "array_job_id": job_id, "array_task_id": task_id}
 
 
