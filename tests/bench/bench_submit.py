@@ -18,7 +18,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-from tinyxp.jobs.submit import Sweep, submit_sweep  # noqa: E402
+from tinyxp.jobs.submit import Submission as Sweep, submit_sweep  # noqa: E402
 
 FAKEBIN = os.path.join(ROOT, "tests", "fakebin")
 

@@ -9,14 +9,19 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from collections import namedtuple
 
+from .._contract import DEFAULT_SIGNAL_GRACE
 from ..errors import SchedulerError, suggest
 from .backends import ShellText, get_backend
 from .submit import (
-    Sweep, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
+    Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
     to_plain, without_job_keys, write_dry_run,
 )
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 RE_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
 STEP_LAUNCHERS = ("srun",)  # a python line may start with `srun [options]`
@@ -25,33 +30,25 @@ RE_DIRECTIVE = re.compile(r"^(?P<prefix>#[A-Z]{2,}|#\$)(\s|$)")
 
 
 
-class Command(NamedTuple):
-    """A python command line of a job script: [env..., python, options..., script] and overrides."""
+Command = namedtuple("Command", "line pos command args text", defaults=("",))
+Command.__doc__ = """A python command line of a job script: its line number, its offset in the script, the
+command [env..., python, options..., script], the overrides, and the command part as
+written (up to the script), kept as it is in the jobs."""
 
-    line: int
-    pos: int  # offset of the line in the script's text
-    command: List[str]
-    args: List[str]
-    text: str = ""  # the command part as written (up to the script), kept as it is in the jobs
-
-
-class JobScript(NamedTuple):
-    scheduler: Optional[str]
-    shebang: str
-    directives: List[str]  # option text after the prefix, in order
-    setup: List[str]  # lines before the first python command
-    commands: List[Command]
-    after: List[str]  # lines after the first python command that are not python commands
+JobScript = namedtuple("JobScript", "scheduler shebang directives setup commands after")
+JobScript.__doc__ = """A parsed job script: the scheduler its directives name (or None), the shebang, the
+directives' option text in order, the lines before the first python command, the python
+commands, and the lines after the first python command that are not python commands."""
 
 
-def _logical_lines(text: str, path: str) -> List[Tuple[int, List[Tuple[int, int]], str]]:
+def _logical_lines(text: str, path: str) -> list[tuple[int, list[tuple[int, int]], str]]:
     """(line number, starts, text) of each line, `\\` continuations joined.
 
     starts maps the joined text back to the script: (index in text, offset in the
     script) where each physical line begins.
     """
-    lines: List[Tuple[int, List[Tuple[int, int]], str]] = []
-    pending: Optional[Tuple[int, List[Tuple[int, int]], str]] = None
+    lines: list[tuple[int, list[tuple[int, int]], str]] = []
+    pending: tuple[int, list[tuple[int, int]], str] | None = None
     offset = 0
     raw_lines = text.split("\n")
     if raw_lines[-1] == "":
@@ -78,13 +75,13 @@ def _logical_lines(text: str, path: str) -> List[Tuple[int, List[Tuple[int, int]
     return lines
 
 
-def _script_pos(starts: List[Tuple[int, int]], index: int) -> int:
+def _script_pos(starts: list[tuple[int, int]], index: int) -> int:
     """The offset in the script of index in a joined line (see _logical_lines)."""
     start, offset = max(pair for pair in starts if pair[0] <= index)
     return offset + index - start
 
 
-def _shell_words(line: str) -> List[Tuple[str, int, int, Optional[int]]]:
+def _shell_words(line: str) -> list[tuple[str, int, int, int | None]]:
     """The words of a shell line as the shell reads them: (word, start, end, special).
 
     special is the index of the first character the shell would act on in the word
@@ -137,7 +134,7 @@ def _is_python(word: str) -> bool:
     return bool(RE_PYTHON.match(os.path.basename(word)))
 
 
-def _python_command(words: List[str]) -> Optional[Tuple[List[str], List[str]]]:
+def _python_command(words: list[str]) -> tuple[list[str], list[str]] | None:
     """(command up to the script, overrides) when words run python on a script, else None.
 
     The words may start with VAR=value assignments and a job-step launcher (`srun
@@ -171,12 +168,12 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     split into words, or a script without python command.
     """
     shebang = "#!/bin/bash"
-    scheduler: Optional[str] = None
-    first_prefix: Optional[Tuple[str, int]] = None
-    directives: List[str] = []
-    setup: List[str] = []
-    commands: List[Command] = []
-    after: List[str] = []
+    scheduler: str | None = None
+    first_prefix: tuple[str, int] | None = None
+    directives: list[str] = []
+    setup: list[str] = []
+    commands: list[Command] = []
+    after: list[str] = []
     from .backends import DIRECTIVE_PREFIXES
 
     for number, starts, line in _logical_lines(text, path):
@@ -248,14 +245,14 @@ def _special_message(word: str, char: str) -> str:
     )
 
 
-def _command_xp(config_dir: str, setting: Sequence[Any]) -> Dict[str, Any]:
+def _command_xp(config_dir: str, setting: Sequence[Any]) -> dict[str, Any]:
     """The xp settings of a command's setting: defaults, configs/tinyxp.yaml, xp.* tokens."""
     from ..config.compose import compose_xp
 
     return dict(to_plain(compose_xp(config_dir, setting)))
 
 
-def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> Optional[List[Any]]:
+def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> list[Any] | None:
     """Each setting's composed config, for config.yaml at submission; None without configs/.
 
     A bad override raises OverrideError, as on the command line. A config that does not
@@ -273,17 +270,11 @@ def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> Opti
         return None
 
 
-class _Job(NamedTuple):
-    """How the jobs of a python line run: command part, script, working folder, setup lines, info.git."""
-
-    command: List[str]
-    script: str
-    work_dir: str
-    setup: List[str]
-    git: Optional[Dict[str, Any]]
+# how the jobs of a python line run: command part, script, working folder, setup lines, info.git
+_Job = namedtuple("_Job", "command script work_dir setup git")
 
 
-def _snapshot_job(command: Command, target: str, xp: Dict[str, Any], job: _Job) -> _Job:
+def _snapshot_job(command: Command, target: str, xp: dict[str, Any], job: _Job) -> _Job:
     """job run from the snapshot of the line's script (xp.snapshot=true), taken now, once.
 
     The jobs run the snapshot's copy of the script (or `-m module` from the snapshot's
@@ -308,7 +299,7 @@ def _snapshot_job(command: Command, target: str, xp: Dict[str, Any], job: _Job) 
 
 
 def submit_job_script(
-    path: str, *, scheduler: Optional[str] = None, array: bool = False, dry_run: bool = False,
+    path: str, *, scheduler: str | None = None, array: bool = False, dry_run: bool = False,
     out: Any = print,
 ) -> int:
     """`tinyxp sub`: expand a job script's python commands and submit one job per setting.
@@ -361,7 +352,7 @@ def submit_job_script(
             configs = _command_configs(config_dir, expanded)
         except TinyxpError as err:  # the same error, located at the python line
             raise type(err)(f"{path}:{command.line}: {err}") from None
-        sweep = Sweep(
+        sweep = Submission(
             scheduler=name,
             log_dir=log_dir,
             name=xp.get("job_name") or os.path.splitext(os.path.basename(target))[0],
@@ -376,7 +367,7 @@ def submit_job_script(
             array=array or bool(xp.get("array")),
             max_parallel=xp.get("max_parallel"),
             requeue=bool(xp.get("requeue")),
-            signal_grace=int(xp.get("signal_grace") or 120),
+            signal_grace=int(xp.get("signal_grace") or DEFAULT_SIGNAL_GRACE),
             configs=configs,
             git=job.git if job.git is not None else (None if dry_run else record_git(os.path.join(work_dir, target), log_dir)),
         )

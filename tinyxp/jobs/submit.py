@@ -11,47 +11,39 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from collections import namedtuple
 
+from .._contract import DEFAULT_SIGNAL_GRACE
 from ..config.compose import xp_setting
 from ..errors import SchedulerError
 from .backends import JobSpec, Task, get_backend, render_command, render_script, task_job_id
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
 
 
-class Sweep(NamedTuple):
-    """One python command to submit: its settings and how its jobs look."""
+Submission = namedtuple(
+    "Submission",
+    "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
+    "signal_grace configs script xp git",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None),
+)
+Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
-    scheduler: str
-    log_dir: str
-    name: str
-    command: Sequence[str]  # everything before the overrides: [env..., python, options..., script]
-    settings: Sequence[Sequence[str]]  # override tokens of each setting
-    work_dir: str
-    directives: Sequence[str] = ()
-    setup: Sequence[str] = ()
-    after: Sequence[str] = ()
-    shebang: str = "#!/bin/bash"
-    array: bool = False
-    max_parallel: Optional[int] = None
-    requeue: bool = False
-    signal_grace: int = 120
-    configs: Optional[Sequence[Any]] = None  # composed config of each setting
-    script: Optional[str] = None  # the python script, when command does not end with it
-    xp: Optional[Dict[str, Any]] = None  # the xp settings, written to xp.yaml (launcher)
-    git: Optional[Dict[str, Any]] = None  # info.git at submission (git.start_recording's), for PENDING runs
+command is everything before the overrides ([env..., python, options..., script]);
+settings the override tokens of each setting; configs the composed config of each;
+script the python script when command does not end with it; xp the xp settings written
+to xp.yaml (launcher); git info.git at submission, for the PENDING runs.
+"""
+
+Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
 
 
-class Submitted(NamedTuple):
-    run_id: int
-    run_dir: str
-    job_id: Optional[str]
-    script: str
-
-
-def without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KEYS) -> List[str]:
+def without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KEYS) -> list[str]:
     from ..errors import OverrideError
     from ..config.overrides import parse_override
 
@@ -66,7 +58,7 @@ def without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KE
     return keep
 
 
-def job_tokens(setting_tokens: Sequence[str], run_id: int, log_dir: str) -> List[str]:
+def job_tokens(setting_tokens: Sequence[str], run_id: int, log_dir: str) -> list[str]:
     """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
     from ..config.overrides import make_override
 
@@ -84,7 +76,7 @@ def to_plain(obj: Any) -> Any:
     return obj
 
 
-def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]) -> Dict[str, Any]:
+def _pending_info(sweep: Submission, run_id: int, run_dir: str, tokens: Sequence[str]) -> dict[str, Any]:
     import getpass
     import socket
     from datetime import datetime, timezone
@@ -120,11 +112,11 @@ def _pending_info(sweep: Sweep, run_id: int, run_dir: str, tokens: Sequence[str]
     }
 
 
-def _chunks(items: Sequence[Any], size: int) -> List[Sequence[Any]]:
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir: Optional[str] = None) -> List[Tuple[List[Tuple[int, str]], str, str]]:
+def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_dir: str | None = None) -> list[tuple[list[tuple[int, str]], str, str]]:
     """Write every run directory and job script of sweep; nothing is submitted.
 
     Returns one (runs, script path, script text) per job to submit, runs being the
@@ -137,9 +129,9 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
 
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
-    made: List[str] = []
+    made: list[str] = []
     try:
-        runs: List[Tuple[int, str]] = []
+        runs: list[tuple[int, str]] = []
         for i, tokens in enumerate(sweep.settings):
             if dry:
                 runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
@@ -206,7 +198,7 @@ def prepare(sweep: Sweep, *, run_ids: Optional[Sequence[int]] = None, script_dir
         raise
 
 
-def submit_sweep(sweep: Sweep) -> List[Submitted]:
+def submit_sweep(sweep: Submission) -> list[Submitted]:
     """Write and submit the jobs of sweep; returns one Submitted per run.
 
     Raises SchedulerError when a submission fails or is interrupted (Ctrl-C): the runs
@@ -217,7 +209,7 @@ def submit_sweep(sweep: Sweep) -> List[Submitted]:
     from .backends import submit_script
 
     jobs = prepare(sweep)
-    done: List[Submitted] = []
+    done: list[Submitted] = []
     for k, (runs, path, _) in enumerate(jobs):
         try:
             ids = submit_script(sweep.scheduler, path)
@@ -236,7 +228,7 @@ def submit_sweep(sweep: Sweep) -> List[Submitted]:
     return done
 
 
-def _job_record(sweep: Sweep, ids: Dict[str, Any], index: int) -> Dict[str, Any]:
+def _job_record(sweep: Submission, ids: dict[str, Any], index: int) -> dict[str, Any]:
     job_id = ids["job_id"]
     if not sweep.array:
         return {"name": sweep.scheduler, "job_id": job_id, "array_job_id": None, "array_task_id": None}
@@ -250,7 +242,7 @@ def _job_record(sweep: Sweep, ids: Dict[str, Any], index: int) -> Dict[str, Any]
     return {"name": sweep.scheduler, "job_id": task_job, "array_job_id": job_id, "array_task_id": task_id}
 
 
-def _failure_message(reason: str, done: List[Submitted], unsubmitted: Sequence[Tuple[int, str]], n_jobs: int, k: int) -> str:
+def _failure_message(reason: str, done: list[Submitted], unsubmitted: Sequence[tuple[int, str]], n_jobs: int, k: int) -> str:
     lines = [f"Cannot submit job {k + 1} of {n_jobs}: {reason}"]
     if done:
         listed = ", ".join(f"run {s.run_id} (job {s.job_id})" for s in done)
@@ -262,7 +254,7 @@ def _failure_message(reason: str, done: List[Submitted], unsubmitted: Sequence[T
     return "\n".join(lines)
 
 
-def write_dry_run(sweep: Sweep, script_dir: str) -> List[Tuple[str, str]]:
+def write_dry_run(sweep: Submission, script_dir: str) -> list[tuple[str, str]]:
     """Write sweep's job scripts to script_dir without allocating runs or submitting.
 
     Run ids are the ones the runs would get now. Returns (path, text) per job.
@@ -283,7 +275,7 @@ def print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = p
         out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}: {s.run_dir}")
 
 
-def own_directives(scheduler: str, options: Sequence[str], where: str) -> List[str]:
+def own_directives(scheduler: str, options: Sequence[str], where: str) -> list[str]:
     """options without those tinyxp sets itself (log paths, arrays), each left out with a warning."""
     from .backends import owned_option
 
@@ -313,7 +305,7 @@ def check_submittable(xp: Any) -> None:
         )
 
 
-def record_git(script: str, log_dir: str) -> Optional[Dict[str, Any]]:
+def record_git(script: str, log_dir: str) -> dict[str, Any] | None:
     """info.git for the PENDING runs of a script submitted now (None outside a repository)."""
     from ..run.git import start_recording
 
@@ -329,7 +321,7 @@ def snapshot_setup(state: str) -> str:
     return f"export {SNAPSHOT_ENV}={shlex.quote(state)}"
 
 
-def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], configs: List[Any], xp: Any) -> int:
+def submit_from_launcher(script_path: str, settings: list[Sequence[Any]], configs: list[Any], xp: Any) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
     `settings` are the expanded override lists (overrides.expand_sweeps), `configs`
@@ -349,7 +341,7 @@ def submit_from_launcher(script_path: str, settings: List[Sequence[Any]], config
     setup = list(xp_setting(xp, "setup") or [])
     if os.environ.get(SNAPSHOT_ENV):  # submitted from a snapshot (relaunch_in_snapshot): the job records it too
         setup.insert(0, snapshot_setup(os.environ[SNAPSHOT_ENV]))
-    sweep = Sweep(
+    sweep = Submission(
         scheduler=scheduler,
         log_dir=log_dir,
         name=xp_setting(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],

@@ -8,10 +8,10 @@ from ..errors import SchedulerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any
 
 
-def job_from_environment() -> Optional[Dict[str, Any]]:
+def job_from_environment() -> dict[str, Any] | None:
     """The scheduler job this process runs in, for info.scheduler (None outside a job).
 
     Keys: name, job_id, array_job_id, array_task_id (and restarts when known).
@@ -40,7 +40,7 @@ def job_from_environment() -> Optional[Dict[str, Any]]:
     return None
 
 
-def requeue_current_job(job: Dict[str, Any]) -> None:
+def requeue_current_job(job: dict[str, Any]) -> None:
     """Ask the scheduler to requeue the job this process runs in (xp.requeue=true).
 
     SLURM: `scontrol requeue` of this job (for an array task `<array id>_<index>`, since
