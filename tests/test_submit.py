@@ -177,7 +177,7 @@ class SubCommandTest(unittest.TestCase):
                 f"#SBATCH --error={run_dir}/stderr.log", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G",
             ])
             self.assertEqual(script[7:], [
-                f"cd {self.root}", "module load python", 'export GREETING="hello there"',
+                f"export TINYXP_RUN_DIR={run_dir}", f"cd {self.root}", "module load python", 'export GREETING="hello there"',
                 f"python train.py lr={0.1 * (i + 1):g} '+msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
                 f"xp.log_dir={self.log_dir} xp.scheduler=null",
                 'echo "after: $GREETING"',

@@ -13,7 +13,7 @@ import re
 import shlex
 from collections import namedtuple
 
-from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS
+from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV
 from ..errors import SchedulerError, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -249,8 +249,11 @@ def render_script(spec: JobSpec) -> str:
     variable = backend.task_env[0]
     if spec.array:
         # the scheduler's own log holds only what happens before this redirection
-        lines += _task_cases(variable, backend.first_index, [f"run_dir={_q(t.run_dir)}" for t in spec.tasks], default=True)
+        run_dirs = [f'run_dir={_q(t.run_dir)}; export {RUN_DIR_ENV}="$run_dir"' for t in spec.tasks]
+        lines += _task_cases(variable, backend.first_index, run_dirs, default=True)
         lines.append('exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"')
+    else:
+        lines.append(f"export {RUN_DIR_ENV}={_q(spec.tasks[0].run_dir)}")  # the job's launcher knows its run
     lines.append(f"cd {_q(spec.work_dir)}")
     lines += spec.setup
     background = " &" if spec.requeue else ""

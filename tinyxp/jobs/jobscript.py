@@ -169,7 +169,7 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     """
     shebang = "#!/bin/bash"
     scheduler: str | None = None
-    first_prefix: tuple[str, int] | None = None
+    first_prefix = ("", 0)  # the first directive's prefix and line
     directives: list[str] = []
     setup: list[str] = []
     commands: list[Command] = []
@@ -212,7 +212,7 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
                     length=len(line), path=path,
                 ) from None
         split = _python_command([word[0] for word in words]) if words else None
-        if split is not None:
+        if split is not None and words:
             n_command = len(split[0])
             for _, start, end, special in words[n_command:]:
                 if special is not None:

@@ -83,6 +83,7 @@ def _pending_info(sweep: Submission, run_id: int, run_dir: str, tokens: Sequence
 
     from .. import __version__
 
+    user: str | None
     try:
         user = getpass.getuser()
     except Exception:  # no user name in a container without passwd entry
@@ -133,7 +134,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     try:
         runs: list[tuple[int, str]] = []
         for i, tokens in enumerate(sweep.settings):
-            if dry:
+            if run_ids is not None:
                 runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
                 continue
             run_id, run_dir = allocate_run_dir(sweep.log_dir)
@@ -176,7 +177,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                     tasks=[task], stdout=os.path.join(run_dir, "stdout.log"),
                     stderr=os.path.join(run_dir, "stderr.log"), **common,
                 ))
-                path = os.path.join(script_dir, f"{run_id}.sh") if dry else os.path.join(run_dir, "script.sh")
+                path = os.path.join(script_dir, f"{run_id}.sh") if dry and script_dir else os.path.join(run_dir, "script.sh")
                 jobs.append(([(run_id, run_dir)], path, text))
         for job_runs, path, text in jobs:
             if sweep.array and not dry:
