@@ -291,7 +291,7 @@ class SubCommandTest(unittest.TestCase):
                 raise KeyboardInterrupt
             return {"job_id": str(1000 + len(calls) - 1), "array_job_id": None, "job_ids": []}
 
-        with mock.patch("tinyxp.jobs.backends.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
+        with mock.patch("tinyxp.jobs.submit.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
             jobscript.submit_job_script("jobs.sh", out=lambda text: None)
         self.assertEqual(str(caught.exception), (
             "Cannot submit job 2 of 3: interrupted (Ctrl-C)\n"

@@ -13,10 +13,15 @@ import shlex
 import sys
 from collections import namedtuple
 
-from .._contract import DEFAULT_SIGNAL_GRACE
+from .._contract import DEFAULT_SIGNAL_GRACE, METADATA_DIR, SNAPSHOT_ENV
+from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info, write_atomic, write_yaml
 from ..config.compose import xp_setting
-from ..errors import SchedulerError
-from .backends import JobSpec, Task, get_backend, render_command, render_script, task_job_id
+from ..config.overrides import make_override, parse_override, setting_tokens
+from ..errors import OverrideError, SchedulerError
+from .backends import (
+    JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_command, render_script,
+    submit_script, task_job_id,
+)
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -44,9 +49,6 @@ Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
 
 
 def without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KEYS) -> list[str]:
-    from ..errors import OverrideError
-    from ..config.overrides import parse_override
-
     keep = []
     for token in setting_tokens:
         try:
@@ -60,8 +62,6 @@ def without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KE
 
 def job_tokens(setting_tokens: Sequence[str], run_id: int, log_dir: str) -> list[str]:
     """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
-    from ..config.overrides import make_override
-
     own = [make_override("set", "xp.run_id", run_id).text, make_override("set", "xp.log_dir", log_dir).text]
     return [*without_job_keys(setting_tokens), *own, "xp.scheduler=null"]
 
@@ -77,11 +77,11 @@ def to_plain(obj: Any) -> Any:
 
 
 def _pending_info(sweep: Submission, run_id: int, run_dir: str, tokens: Sequence[str]) -> dict[str, Any]:
-    import getpass
+    import getpass  # these three only for PENDING runs: a launch that runs its task never needs them
     import socket
     from datetime import datetime, timezone
 
-    from .. import __version__
+    from .. import __version__  # the package's face: imported once it is complete
 
     user: str | None
     try:
@@ -125,9 +125,6 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     allocated and the scripts go to script_dir. On an error the run directories made
     so far are removed.
     """
-    from .._contract import METADATA_DIR
-    from .._files import allocate_run_dir, ensure_log_dir, write_atomic, write_yaml
-
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
     made: list[str] = []
@@ -160,8 +157,6 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             jobs_dir = script_dir or os.path.join(sweep.log_dir, JOBS_DIR)
             if not dry:
                 ensure_log_dir(jobs_dir)  # SLURM fails a job silently when its log folder is missing
-            from .backends import array_log_paths, max_array_size
-
             stdout, stderr = array_log_paths(sweep.scheduler, os.path.join(sweep.log_dir, JOBS_DIR))
             size = max_array_size(sweep.scheduler)
             for chunk_runs, chunk_tasks in zip(_chunks(runs, size), _chunks(tasks, size)):
@@ -189,7 +184,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                     os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, "script.sh"))
         return jobs
     except BaseException:
-        import shutil
+        import shutil  # only to clean up after a failure
 
         for path in made:
             if os.path.isdir(path):
@@ -206,9 +201,6 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
     of that job and of every later job are marked FAILED (not submitted), and the
     message lists the jobs that were submitted.
     """
-    from .._files import update_info
-    from .backends import submit_script
-
     jobs = prepare(sweep)
     done: list[Submitted] = []
     for k, (runs, path, _) in enumerate(jobs):
@@ -260,13 +252,11 @@ def write_dry_run(sweep: Submission, script_dir: str) -> list[tuple[str, str]]:
 
     Run ids are the ones the runs would get now. Returns (path, text) per job.
     """
-    from .._contract import is_run_id
-
     try:
         names = os.listdir(sweep.log_dir)
     except OSError:
         names = []
-    first = max((int(n) for n in names if is_run_id(n)), default=0) + 1
+    first = next_run_id(names)
     jobs = prepare(sweep, run_ids=list(range(first, first + len(sweep.settings))), script_dir=script_dir)
     return [(path, text) for _, path, text in jobs]
 
@@ -278,8 +268,6 @@ def print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = p
 
 def own_directives(scheduler: str, options: Sequence[str], where: str) -> list[str]:
     """options without those tinyxp sets itself (log paths, arrays), each left out with a warning."""
-    from .backends import owned_option
-
     kept = []
     for option in options:
         name = owned_option(scheduler, option)
@@ -308,7 +296,7 @@ def check_submittable(xp: Any) -> None:
 
 def record_git(script: str, log_dir: str) -> dict[str, Any] | None:
     """info.git for the PENDING runs of a script submitted now (None outside a repository)."""
-    from ..run.git import start_recording
+    from ..run.git import start_recording  # git only when submitting
 
     return start_recording(os.path.dirname(os.path.abspath(script)), exclude=[log_dir])()
 
@@ -317,8 +305,6 @@ def snapshot_setup(state: str) -> str:
     """The setup line passing a snapshot's state (JSON) to the job: only SLURM and LSF
     pass the submitting environment on, and the job records from it what the
     submission did (xp.dirty's choice, the patch)."""
-    from .._contract import SNAPSHOT_ENV
-
     return f"export {SNAPSHOT_ENV}={shlex.quote(state)}"
 
 
@@ -329,10 +315,6 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Any]], config
     the composed Config of each. Returns the exit status for the launcher. Raises
     SchedulerError for an unknown scheduler or a failed submission.
     """
-    from ..config.overrides import setting_tokens
-
-    from .._contract import SNAPSHOT_ENV
-
     scheduler = xp_setting(xp, "scheduler")
     get_backend(scheduler)
     check_submittable(xp)
