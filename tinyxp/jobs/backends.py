@@ -307,7 +307,7 @@ def run_command(argv: Sequence[str], *, stdin_path: str | None = None, timeout: 
     Standard output and error come back together, as a user would see them. Raises
     SchedulerError when the command is not found or does not finish in time.
     """
-    from .._commands import NOT_FOUND, CommandNotRun
+    from .._commands import NOT_FOUND, CommandNotRun  # subprocess only when a command runs
     from .._commands import run_command as run
 
     try:

@@ -12,8 +12,11 @@ import sys
 from collections import namedtuple
 
 from .._contract import DEFAULT_SIGNAL_GRACE
-from ..errors import SchedulerError, suggest
-from .backends import ShellText, get_backend
+from .._files import ensure_log_dir
+from ..config.compose import compose, compose_xp
+from ..config.overrides import expand_sweeps, parse_command_line, setting_tokens
+from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
+from .backends import DIRECTIVE_PREFIXES, ShellText, get_backend
 from .submit import (
     Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
     to_plain, without_job_keys, write_dry_run,
@@ -174,7 +177,6 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
     setup: list[str] = []
     commands: list[Command] = []
     after: list[str] = []
-    from .backends import DIRECTIVE_PREFIXES
 
     for number, starts, line in _logical_lines(text, path):
         offset = starts[0][1]
@@ -247,8 +249,6 @@ def _special_message(word: str, char: str) -> str:
 
 def _command_xp(config_dir: str, setting: Sequence[Any]) -> dict[str, Any]:
     """The xp settings of a command's setting: defaults, configs/tinyxp.yaml, xp.* tokens."""
-    from ..config.compose import compose_xp
-
     return dict(to_plain(compose_xp(config_dir, setting)))
 
 
@@ -259,9 +259,6 @@ def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> list
     compose here (a `${env:...}` that the job's setup lines export, say) is left to the
     job, which writes config.yaml when it starts.
     """
-    from ..config.compose import compose
-    from ..errors import ConfigError
-
     if not os.path.isdir(config_dir):
         return None
     try:
@@ -281,7 +278,7 @@ def _snapshot_job(command: Command, target: str, xp: dict[str, Any], job: _Job) 
     copy of the working folder) there, and the setup lines pass them the snapshot's
     state, as relaunch_in_snapshot does. Raises GitError as git.prepare_snapshot does.
     """
-    import json
+    import json  # json and git only for snapshots
 
     from ..run import git
 
@@ -309,9 +306,6 @@ def submit_job_script(
     printed, and nothing is submitted. Raises SchedulerError (bad script, failed
     submission) or OverrideError (bad override on a python line).
     """
-    from ..errors import TinyxpError
-    from ..config.overrides import expand_sweeps, parse_command_line, setting_tokens
-
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()
@@ -373,8 +367,6 @@ def submit_job_script(
         )
         if dry_run:
             folder = os.path.join(log_dir, ".tinyxp", "dry-run")
-            from .._files import ensure_log_dir
-
             ensure_log_dir(folder)
             for script_path, script_text in write_dry_run(sweep, folder):
                 out(f"# {script_path}\n{script_text}")
