@@ -14,7 +14,7 @@ from collections import namedtuple
 from .._contract import DEFAULT_SIGNAL_GRACE
 from .._files import ensure_log_dir
 from ..config.compose import compose, compose_xp
-from ..config.overrides import expand_sweeps, parse_command_line, setting_tokens
+from ..config.overrides import expand_sweeps, make_override, parse_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from .backends import DIRECTIVE_PREFIXES, ShellText, get_backend
 from .submit import (
@@ -333,7 +333,7 @@ def submit_job_script(
         try:
             parsed = parse_command_line(command.args, prog=target)
             expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
-            settings = [setting_tokens(s) for s in expanded]
+            settings = expanded
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)
             log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
@@ -342,7 +342,8 @@ def submit_job_script(
             elif xp.get("snapshot"):
                 job = _snapshot_job(command, target, xp, job)
                 config_dir = os.path.join(os.path.dirname(job.script), "configs")
-                settings = [[*without_job_keys(tokens, ("xp.snapshot",)), "xp.snapshot=false"] for tokens in settings]
+                no_snapshot = make_override("set", "xp.snapshot", False)
+                settings = [[*without_job_keys(setting, ("xp.snapshot",)), no_snapshot] for setting in settings]
             configs = _command_configs(config_dir, expanded)
         except TinyxpError as err:  # the same error, located at the python line
             raise type(err)(f"{path}:{command.line}: {err}") from None

@@ -16,8 +16,8 @@ from collections import namedtuple
 from .._contract import DEFAULT_SIGNAL_GRACE, METADATA_DIR, SNAPSHOT_ENV
 from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info, write_atomic, write_yaml
 from ..config.compose import xp_setting
-from ..config.overrides import make_override, parse_override, setting_tokens
-from ..errors import OverrideError, SchedulerError
+from ..config.overrides import make_override, setting_tokens
+from ..errors import SchedulerError
 from .backends import (
     JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_command, render_script,
     submit_script, task_job_id,
@@ -26,6 +26,8 @@ from .backends import (
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Sequence
+
+    from ..config.overrides import Override
 
 JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
@@ -40,7 +42,7 @@ Submission = namedtuple(
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
 command is everything before the overrides ([env..., python, options..., script]);
-settings the override tokens of each setting; configs the composed config of each;
+settings the parsed overrides (Override) of each setting; configs the composed config of each;
 script the python script when command does not end with it; xp the xp settings written
 to xp.yaml (launcher); git info.git at submission, for the PENDING runs.
 """
@@ -48,22 +50,16 @@ to xp.yaml (launcher); git info.git at submission, for the PENDING runs.
 Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
 
 
-def without_job_keys(setting_tokens: Sequence[str], keys: Sequence[str] = JOB_KEYS) -> list[str]:
-    keep = []
-    for token in setting_tokens:
-        try:
-            key = parse_override(token).key
-        except OverrideError:  # the job reports it, as the command line would
-            key = None
-        if key not in keys:
-            keep.append(token)
-    return keep
+def without_job_keys(setting: Sequence[Override], keys: Sequence[str] = JOB_KEYS) -> list[Override]:
+    """The setting without the overrides of keys (by default those submission sets for the job)."""
+    return [override for override in setting if override.key not in keys]
 
 
-def job_tokens(setting_tokens: Sequence[str], run_id: int, log_dir: str) -> list[str]:
+def job_tokens(setting: Sequence[Override], run_id: int, log_dir: str) -> list[str]:
     """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
-    own = [make_override("set", "xp.run_id", run_id).text, make_override("set", "xp.log_dir", log_dir).text]
-    return [*without_job_keys(setting_tokens), *own, "xp.scheduler=null"]
+    own = [make_override("set", "xp.run_id", run_id), make_override("set", "xp.log_dir", log_dir),
+           make_override("set", "xp.scheduler", None)]
+    return setting_tokens([*without_job_keys(setting), *own])
 
 
 def to_plain(obj: Any) -> Any:
@@ -76,7 +72,7 @@ def to_plain(obj: Any) -> Any:
     return obj
 
 
-def _pending_info(sweep: Submission, run_id: int, run_dir: str, tokens: Sequence[str]) -> dict[str, Any]:
+def _pending_info(sweep: Submission, run_id: int, run_dir: str, setting: Sequence[Override]) -> dict[str, Any]:
     import getpass  # these three only for PENDING runs: a launch that runs its task never needs them
     import socket
     from datetime import datetime, timezone
@@ -89,7 +85,7 @@ def _pending_info(sweep: Submission, run_id: int, run_dir: str, tokens: Sequence
     except Exception:  # no user name in a container without passwd entry
         user = str(os.getuid()) if hasattr(os, "getuid") else None
     script = sweep.script or sweep.command[-1]
-    tokens = without_job_keys(tokens)
+    tokens = setting_tokens(without_job_keys(setting))
     return {
         "run_id": run_id,
         "run_dir": run_dir,
@@ -130,7 +126,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     made: list[str] = []
     try:
         runs: list[tuple[int, str]] = []
-        for i, tokens in enumerate(sweep.settings):
+        for i, setting in enumerate(sweep.settings):
             if run_ids is not None:
                 runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
                 continue
@@ -142,10 +138,10 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                 write_yaml(os.path.join(run_dir, METADATA_DIR, "config.yaml"), to_plain(sweep.configs[i]))
             if sweep.xp is not None:
                 write_yaml(os.path.join(run_dir, METADATA_DIR, "xp.yaml"), to_plain(sweep.xp))
-            write_yaml(os.path.join(run_dir, METADATA_DIR, "info.yaml"), _pending_info(sweep, run_id, run_dir, tokens))
+            write_yaml(os.path.join(run_dir, METADATA_DIR, "info.yaml"), _pending_info(sweep, run_id, run_dir, setting))
         tasks = [
-            Task(run_dir, [*sweep.command, *job_tokens(tokens, run_id, sweep.log_dir)])
-            for (run_id, run_dir), tokens in zip(runs, sweep.settings)
+            Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
+            for (run_id, run_dir), setting in zip(runs, sweep.settings)
         ]
         common = dict(
             scheduler=sweep.scheduler, name=sweep.name, work_dir=sweep.work_dir, directives=sweep.directives,
@@ -308,7 +304,7 @@ def snapshot_setup(state: str) -> str:
     return f"export {SNAPSHOT_ENV}={shlex.quote(state)}"
 
 
-def submit_from_launcher(script_path: str, settings: list[Sequence[Any]], configs: list[Any], xp: Any) -> int:
+def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], configs: list[Any], xp: Any) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
     `settings` are the expanded override lists (overrides.expand_sweeps), `configs`
@@ -329,7 +325,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Any]], config
         log_dir=log_dir,
         name=xp_setting(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],
         command=[python, script],
-        settings=[setting_tokens(s) for s in settings],
+        settings=[list(setting) for setting in settings],
         work_dir=os.getcwd(),
         directives=own_directives(scheduler, xp_setting(xp, "scheduler_options") or [], "xp.scheduler_options"),
         setup=setup,
