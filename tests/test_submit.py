@@ -363,6 +363,7 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual((status, err), (0, ""))
         (run_dir,) = run_dirs(self.log_dir)
         self.assertEqual(info(run_dir)["status"], "PENDING")
+        self.assertIn("export TINYXP_TEST_UNSET_VARIABLE=/data", read_lines(os.path.join(run_dir, "script.sh")))
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "config.yaml")))
 
     def test_directives_that_would_move_the_logs_are_left_out(self):
@@ -388,6 +389,9 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual(err, f"tinyxp: warning: jobs.sh:2: no script 'trian.py' in {self.root}, where the jobs start: "
                               "they will fail unless a setup line creates it or changes folder\n")
         self.assertTrue(out.endswith("Dry run: wrote 2 job scripts; nothing was submitted\n"), out)
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+        commands = [line.split(" xp.run_id=")[0] for line in out.splitlines() if line.startswith("python ")]
+        self.assertEqual(commands, ["python trian.py", "python -m train"])
 
     def test_jobs_need_logging(self):
         status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.logging=false\n")
@@ -412,9 +416,13 @@ class SubCommandTest(unittest.TestCase):
 
     def test_no_directive_needs_scheduler(self):
         status, _, err = self.sub("python train.py\n")
-        self.assertEqual(err, "tinyxp: error: jobs.sh: Cannot tell the scheduler: the script has no directive; pass --scheduler\n")
+        self.assertEqual((status, err), (2, "tinyxp: error: jobs.sh: Cannot tell the scheduler: the script has no directive; pass --scheduler\n"))
+        self.assertEqual(run_dirs(self.log_dir), [])
         status, _, err = self.sub("python train.py\n", "--scheduler", "sge")
         self.assertEqual((status, err), (0, ""))
+        (run_dir,) = run_dirs(self.log_dir)
+        self.assertEqual((info(run_dir)["status"], info(run_dir)["scheduler"]["name"]), ("PENDING", "sge"))
+        self.assertEqual(read_lines(os.path.join(run_dir, "script.sh"))[1], "#$ -N train")
 
 
 @unittest.skipUnless(shutil.which("git"), "git is not installed")
