@@ -9,9 +9,9 @@ import warnings
 from unittest import mock
 
 from tinyxp import cli
-from tinyxp.jobs import backends as scheduler
+from tinyxp.jobs import settle as scheduler
 from tinyxp._files import read_yaml, write_yaml
-from tinyxp.jobs.backends import SchedulerWarning, settle_pending_runs
+from tinyxp.jobs.settle import SchedulerWarning, settle_pending_runs
 
 from .support import temp_dir
 from .test_scheduler import fake_env, read_lines

@@ -11,7 +11,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
 from tinyxp import cli
-from tinyxp.jobs import submit
+from tinyxp.jobs import jobscript, submit
 from tinyxp.errors import OverrideError, SchedulerError
 from tinyxp._files import read_yaml
 
@@ -42,7 +42,7 @@ def run_dirs(log_dir: str) -> list:
 
 class ParseJobScriptTest(unittest.TestCase):
     def test_parts(self):
-        script = submit.parse_job_script(JOBS, path="jobs.sh")
+        script = jobscript.parse_job_script(JOBS, path="jobs.sh")
         self.assertEqual(script.scheduler, "slurm")
         self.assertEqual(script.shebang, "#!/bin/bash")
         self.assertEqual(script.directives, ["--time=00:10:00", "--mem=1G"])
@@ -61,11 +61,11 @@ class ParseJobScriptTest(unittest.TestCase):
         ]
         for line, command, args in cases:
             with self.subTest(line):
-                (parsed,) = submit.parse_job_script(f"#PBS -N x\n{line}\n").commands
+                (parsed,) = jobscript.parse_job_script(f"#PBS -N x\n{line}\n").commands
                 self.assertEqual((parsed.command, parsed.args), (command, args))
 
     def test_lines_that_run_no_script_are_shell_lines(self):
-        script = submit.parse_job_script(
+        script = jobscript.parse_job_script(
             "#SBATCH -n 1\npython -c 'import torch'\nsrun hostname\npython train.py a=1\npython3 -u -c 'print(1)'\n"
         )
         self.assertEqual(script.setup, ["python -c 'import torch'", "srun hostname"])
@@ -73,7 +73,7 @@ class ParseJobScriptTest(unittest.TestCase):
         self.assertEqual(script.after, ["python3 -u -c 'print(1)'"])
 
     def test_command_part_is_kept_as_written(self):
-        (command,) = submit.parse_job_script("#SBATCH -n 1\n~/env/bin/python \"$HOME/p\"/train.py 'msg=$HOME' x=\\$y\n").commands
+        (command,) = jobscript.parse_job_script("#SBATCH -n 1\n~/env/bin/python \"$HOME/p\"/train.py 'msg=$HOME' x=\\$y\n").commands
         self.assertEqual((command.command, command.args), (["~/env/bin/python", "$HOME/p/train.py"], ["msg=$HOME", "x=$y"]))
         self.assertEqual(command.text, '~/env/bin/python "$HOME/p"/train.py')
 
@@ -96,15 +96,15 @@ class ParseJobScriptTest(unittest.TestCase):
     def test_each_directive_prefix(self):
         for prefix, name in (("#SBATCH", "slurm"), ("#OAR", "oar"), ("#PBS", "pbs"), ("#$", "sge"), ("#BSUB", "lsf")):
             with self.subTest(prefix):
-                self.assertEqual(submit.parse_job_script(f"{prefix} -x 1\npython t.py\n").scheduler, name)
+                self.assertEqual(jobscript.parse_job_script(f"{prefix} -x 1\npython t.py\n").scheduler, name)
 
     def test_comments_are_left_out(self):
-        script = submit.parse_job_script("#SBATCH -n 1\n#TODO tidy this\n# load\nmodule load x\npython t.py\n# end\n")
+        script = jobscript.parse_job_script("#SBATCH -n 1\n#TODO tidy this\n# load\nmodule load x\npython t.py\n# end\n")
         self.assertEqual((script.setup, script.after), (["module load x"], []))
 
     def assert_error(self, text, message):
         with self.assertRaises(SchedulerError) as caught:
-            submit.parse_job_script(text, path="jobs.sh")
+            jobscript.parse_job_script(text, path="jobs.sh")
         self.assertEqual(str(caught.exception), message)
 
     def test_no_python_command(self):
@@ -177,7 +177,7 @@ class SubCommandTest(unittest.TestCase):
                 f"#SBATCH --error={run_dir}/stderr.log", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G",
             ])
             self.assertEqual(script[7:], [
-                f"cd {self.root}", "module load python", 'export GREETING="hello there"',
+                f"export TINYXP_RUN_DIR={run_dir}", f"cd {self.root}", "module load python", 'export GREETING="hello there"',
                 f"python train.py lr={0.1 * (i + 1):g} '+msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
                 f"xp.log_dir={self.log_dir} xp.scheduler=null",
                 'echo "after: $GREETING"',
@@ -291,8 +291,8 @@ class SubCommandTest(unittest.TestCase):
                 raise KeyboardInterrupt
             return {"job_id": str(1000 + len(calls) - 1), "array_job_id": None, "job_ids": []}
 
-        with mock.patch("tinyxp.jobs.backends.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
-            submit.submit_job_script("jobs.sh", out=lambda text: None)
+        with mock.patch("tinyxp.jobs.submit.submit_script", submit_script), self.assertRaises(SchedulerError) as caught:
+            jobscript.submit_job_script("jobs.sh", out=lambda text: None)
         self.assertEqual(str(caught.exception), (
             "Cannot submit job 2 of 3: interrupted (Ctrl-C)\n"
             "Submitted before the failure: run 1 (job 1000)\n"
@@ -323,7 +323,7 @@ class SubCommandTest(unittest.TestCase):
         with self.assertRaises(OverrideError) as caught:
             write_files(self.root, {"jobs.sh": "#SBATCH -n 1\npython train.py lr=0.1,0.2\n"})
             fake_env(self)
-            submit.submit_job_script("jobs.sh")
+            jobscript.submit_job_script("jobs.sh")
         self.assertEqual(str(caught.exception), "jobs.sh:2: Cannot run a sweep without +sweep: 'lr=0.1,0.2' describes 2 runs; "
                                                 "add +sweep (or -m) to run them all")
         self.assertEqual(run_dirs(self.log_dir), [])
@@ -365,6 +365,7 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual((status, err), (0, ""))
         (run_dir,) = run_dirs(self.log_dir)
         self.assertEqual(info(run_dir)["status"], "PENDING")
+        self.assertIn("export TINYXP_TEST_UNSET_VARIABLE=/data", read_lines(os.path.join(run_dir, "script.sh")))
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metadata", "config.yaml")))
 
     def test_directives_that_would_move_the_logs_are_left_out(self):
@@ -390,6 +391,9 @@ class SubCommandTest(unittest.TestCase):
         self.assertEqual(err, f"tinyxp: warning: jobs.sh:2: no script 'trian.py' in {self.root}, where the jobs start: "
                               "they will fail unless a setup line creates it or changes folder\n")
         self.assertTrue(out.endswith("Dry run: wrote 2 job scripts; nothing was submitted\n"), out)
+        self.assertEqual((run_dirs(self.log_dir), os.path.exists(self.calls)), ([], False))
+        commands = [line.split(" xp.run_id=")[0] for line in out.splitlines() if line.startswith("python ")]
+        self.assertEqual(commands, ["python trian.py", "python -m train"])
 
     def test_jobs_need_logging(self):
         status, _, err = self.sub("#SBATCH -n 1\npython train.py xp.logging=false\n")
@@ -414,9 +418,13 @@ class SubCommandTest(unittest.TestCase):
 
     def test_no_directive_needs_scheduler(self):
         status, _, err = self.sub("python train.py\n")
-        self.assertEqual(err, "tinyxp: error: jobs.sh: Cannot tell the scheduler: the script has no directive; pass --scheduler\n")
+        self.assertEqual((status, err), (2, "tinyxp: error: jobs.sh: Cannot tell the scheduler: the script has no directive; pass --scheduler\n"))
+        self.assertEqual(run_dirs(self.log_dir), [])
         status, _, err = self.sub("python train.py\n", "--scheduler", "sge")
         self.assertEqual((status, err), (0, ""))
+        (run_dir,) = run_dirs(self.log_dir)
+        self.assertEqual((info(run_dir)["status"], info(run_dir)["scheduler"]["name"]), ("PENDING", "sge"))
+        self.assertEqual(read_lines(os.path.join(run_dir, "script.sh"))[1], "#$ -N train")
 
 
 @unittest.skipUnless(shutil.which("git"), "git is not installed")

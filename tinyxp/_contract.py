@@ -59,6 +59,17 @@ ARRAY_JOB_ENVS = {
     "sge": ("JOB_ID",),
     "lsf": ("LSB_JOBID",),
 }
+# per scheduler, variables of which one must be set too for its job id variable to count
+# (JOB_ID alone is too common a name to mean SGE)
+JOB_REQUIRED_ENVS = {"sge": ("SGE_TASK_ID", "SGE_ROOT")}
+# per scheduler, variables that mean another scheduler set its job id variable (Torque's PBS_JOBID)
+JOB_EXCLUDED_ENVS = {"pbs": ("PBS_ARRAYID",)}
+# per scheduler, the array index it sets outside arrays (LSF: LSB_JOBINDEX=0)
+NO_ARRAY_TASK = {"lsf": 0}
+# per scheduler, the variable counting the job's requeues
+RESTART_COUNT_ENVS = {"slurm": "SLURM_RESTART_COUNT"}
+# the order in which a job's variables are looked for: the first scheduler whose job id is set wins
+JOB_DETECTION_ORDER = ("slurm", "oar", "lsf", "sge", "pbs", "torque")
 SCHEDULERS = tuple(JOB_ID_ENVS)  # the names xp.scheduler accepts, one row each in jobs/backends.py
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)

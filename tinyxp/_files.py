@@ -14,7 +14,7 @@ from .errors import LoggerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import IO, Any, Callable
+    from typing import IO, Any, Callable, Iterable
 
 MAX_ALLOCATION_ATTEMPTS = 10_000
 
@@ -38,6 +38,11 @@ def _folder_state(folder: str) -> tuple[int, int, int]:
     return info.st_ino, info.st_mtime_ns, info.st_nlink
 
 
+def next_run_id(names: Iterable[str]) -> int:
+    """The id after the largest run id among a log folder's entry names (1 when there is none)."""
+    return max((int(name) for name in names if is_run_id(name)), default=0) + 1
+
+
 def allocate_run_dir(log_dir: str) -> tuple[int, str]:
     """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
 
@@ -58,7 +63,7 @@ def allocate_run_dir(log_dir: str) -> tuple[int, str]:
                 names = os.listdir(log_dir)
             except OSError as err:
                 raise LoggerError(f"Cannot read the log directory {log_dir!r}: {os_reason(err)}") from None
-            run_id = max((int(name) for name in names if is_run_id(name)), default=0) + 1
+            run_id = next_run_id(names)
         run_dir = os.path.join(log_dir, str(run_id))
         try:
             os.mkdir(run_dir)

@@ -60,8 +60,7 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
                 if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
     if not run_dirs or not shutil.which("squeue"):
         return False
-    from .jobs.backends import SchedulerWarning
-    from .jobs.backends import settle_pending_runs
+    from .jobs.settle import SchedulerWarning, settle_pending_runs
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SchedulerWarning)
@@ -163,7 +162,7 @@ def add_sub_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_sub(args: argparse.Namespace) -> int:
-    from .jobs.submit import submit_job_script
+    from .jobs.jobscript import submit_job_script
 
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 

@@ -19,7 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 from tests.support import run_process  # noqa: E402  (every process bounded, timed ones without polling)
 
-from tinyxp.jobs.submit import Sweep, submit_sweep  # noqa: E402
+from tinyxp.config.overrides import parse_override  # noqa: E402
+from tinyxp.jobs.submit import Submission as Sweep, submit_sweep  # noqa: E402
 
 FAKEBIN = os.path.join(ROOT, "tests", "fakebin")
 
@@ -27,7 +28,8 @@ FAKEBIN = os.path.join(ROOT, "tests", "fakebin")
 def sweep(log_dir: str, n: int, *, array: bool) -> Sweep:
     return Sweep(
         scheduler="slurm", log_dir=log_dir, name="train", command=["python3", "train.py"],
-        settings=[[f"optimizer.lr={1e-4 * (i + 1):g}", f"seed={i % 5}", "msg='a b'"] for i in range(n)],
+        settings=[[parse_override(t) for t in (f"optimizer.lr={1e-4 * (i + 1):g}", f"seed={i % 5}", "msg='a b'")]
+                  for i in range(n)],
         work_dir=ROOT, directives=["--time=01:00:00", "--gres=gpu:1"], setup=["module load python"],
         array=array, max_parallel=50 if array else None,
     )

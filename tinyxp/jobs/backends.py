@@ -3,76 +3,90 @@
 A backend is a row of BACKENDS (its directive prefix, submit command, job-id regex,
 array syntax, environment variables); `render_script` turns a JobSpec into the text
 of a job script and is pure, so golden files pin it. Every external command
-(sbatch, oarsub, qsub, bsub, scontrol, squeue) goes through `run_command`.
-
+(sbatch, oarsub, qsub, bsub, scontrol, squeue) goes through `run_command`. What became
+of queued jobs is settle.py's.
 """
 from __future__ import annotations
 
 import os
 import re
 import shlex
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Pattern, Sequence, Tuple
+from collections import namedtuple
 
-from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_ID_ENVS
+from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV
 from ..errors import SchedulerError, suggest
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
 PREEMPT_EXIT_CODE = 99  # OAR (-t idempotent), SGE and LSF (-Q 99) resubmit a job that exits with it
 SHEBANG = "#!/bin/bash"
 
 
-class Task(NamedTuple):
-    """One run of a job: its run directory and the command that fills it."""
+Task = namedtuple("Task", "run_dir argv")
+Task.__doc__ = "One run of a job: its run directory and the command (a sequence of words) that fills it."
 
-    run_dir: str
-    argv: Sequence[str]
+JobSpec = namedtuple(
+    "JobSpec",
+    "scheduler name tasks work_dir stdout stderr directives setup after array max_parallel requeue signal_grace shebang",
+    defaults=((), (), (), False, None, False, DEFAULT_SIGNAL_GRACE, SHEBANG),
+)
+JobSpec.__doc__ = """Everything a job script holds; `render_script(spec)` is its text.
 
-
-class JobSpec(NamedTuple):
-    """Everything a job script holds; `render_script(spec)` is its text.
-
-    With `array` the tasks become one job array (task i runs tasks[i]) and
-    stdout/stderr are the scheduler's own log patterns; without it there is one task
-    and stdout/stderr are that run's stdout.log and stderr.log.
-    """
-
-    scheduler: str
-    name: str
-    tasks: Sequence[Task]
-    work_dir: str
-    stdout: str
-    stderr: str
-    directives: Sequence[str] = ()  # options in the scheduler's syntax, e.g. "--time=01:00:00"
-    setup: Sequence[str] = ()  # shell lines before the command (module load, conda activate)
-    after: Sequence[str] = ()  # shell lines after the command (from `tinyxp sub` scripts)
-    array: bool = False
-    max_parallel: Optional[int] = None
-    requeue: bool = False
-    signal_grace: int = 120
-    shebang: str = SHEBANG
+With `array` the tasks become one job array (task i runs tasks[i]) and stdout/stderr
+are the scheduler's own log patterns; without it there is one task and stdout/stderr
+are that run's stdout.log and stderr.log. directives are options in the scheduler's
+syntax ("--time=01:00:00"); setup and after are shell lines before and after the
+command (module load; the lines after a `tinyxp sub` script's python line).
+"""
 
 
-class Backend(NamedTuple):
-    name: str
-    prefix: str  # directive prefix, e.g. "#SBATCH"
-    submit: Tuple[str, ...]  # command before the script path
-    re_job_id: Pattern  # named groups: job_id (and cluster, array_id ...)
-    job_id_env: str  # environment variable of the job id inside a job
-    task_env: Tuple[str, ...]  # environment variables of the array index, first set wins
-    array_job_env: Tuple[str, ...]  # environment variables of the array's own id
-    first_index: int  # first array index the scheduler accepts
-    array_logs: Tuple[str, str]  # stdout, stderr file names of array tasks (scheduler placeholders)
-    directives: Callable[[JobSpec], List[str]]
-    owned: Tuple[str, ...]  # options tinyxp sets itself (logs, arrays); a later directive would win
-    stdin_script: bool = False  # the script is read from standard input (bsub < script)
-    forward_signal: bool = False  # the preemption signal reaches only the batch shell
+class Backend:
+    """One scheduler's row: every fact tinyxp knows about it, set by keyword."""
+
+    __slots__ = (
+        "name", "prefix", "submit", "re_job_id", "job_id_env", "task_env", "array_job_env", "first_index",
+        "array_logs", "directives", "owned", "stdin_script", "forward_signal", "resubmits", "re_array_id",
+        "task_job", "bracket_arrays", "asks_max_array",
+    )
+
+    def __init__(
+        self, *, name: str, prefix: str, submit: tuple[str, ...], re_job_id: re.Pattern[str], first_index: int,
+        array_logs: tuple[str, str], directives: Callable[[JobSpec], list[str]], owned: tuple[str, ...],
+        stdin_script: bool = False, forward_signal: bool = False, resubmits: bool = False,
+        re_array_id: re.Pattern[str] | None = None, task_job: str | None = "{job}_{task}", bracket_arrays: bool = False,
+        asks_max_array: bool = False,
+    ) -> None:
+        self.name = name
+        self.prefix = prefix  # directive prefix, e.g. "#SBATCH"
+        self.submit = submit  # command before the script path
+        self.re_job_id = re_job_id  # named groups: job_id (and cluster, array_id ...)
+        self.job_id_env = JOB_ID_ENVS[name]  # environment variable of the job id inside a job
+        self.task_env = ARRAY_TASK_ENVS[name]  # environment variables of the array index, first set wins
+        self.array_job_env = ARRAY_JOB_ENVS[name]  # environment variables of the array's own id
+        self.first_index = first_index  # first array index the scheduler accepts
+        self.array_logs = array_logs  # stdout, stderr file names of array tasks (scheduler placeholders)
+        self.directives = directives
+        self.owned = owned  # options tinyxp sets itself (logs, arrays); a later directive would win
+        self.stdin_script = stdin_script  # the script is read from standard input (bsub < script)
+        self.forward_signal = forward_signal  # the preemption signal reaches only the batch shell
+        self.resubmits = resubmits  # resubmits a job that exits with PREEMPT_EXIT_CODE
+        self.re_array_id = re_array_id  # the array's own id in the submit output, when every task is a job
+        self.task_job = task_job  # an array task's job id from the array's; None: every task is a job
+        self.bracket_arrays = bracket_arrays  # an array id `N[]` names a task `N[index]`
+        self.asks_max_array = asks_max_array  # the cluster tells its largest array (scontrol show config)
+
+    def __repr__(self) -> str:
+        return f"Backend(name={self.name!r})"
 
 
 def _q(value: Any) -> str:
     return shlex.quote(str(value))
 
 
-def _slurm_directives(spec: JobSpec) -> List[str]:
+def _slurm_directives(spec: JobSpec) -> list[str]:
     lines = [f"--job-name={_q(spec.name)}", f"--output={_q(spec.stdout)}", f"--error={_q(spec.stderr)}"]
     if spec.array:
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
@@ -82,7 +96,7 @@ def _slurm_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _oar_directives(spec: JobSpec) -> List[str]:
+def _oar_directives(spec: JobSpec) -> list[str]:
     lines = [f"-n {_q(spec.name)}", f"-O {_q(spec.stdout)}", f"-E {_q(spec.stderr)}"]
     if spec.array:
         if spec.max_parallel:
@@ -95,7 +109,7 @@ def _oar_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> List[str]:
+def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> list[str]:
     lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
     if spec.array:
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
@@ -105,12 +119,12 @@ def _pbs_directives(spec: JobSpec, *, array_option: str = "-J") -> List[str]:
     return lines
 
 
-def _torque_directives(spec: JobSpec) -> List[str]:
+def _torque_directives(spec: JobSpec) -> list[str]:
     """PBS Pro's directives, but Torque spells job arrays -t where PBS Pro has -J."""
     return _pbs_directives(spec, array_option="-t")
 
 
-def _sge_directives(spec: JobSpec) -> List[str]:
+def _sge_directives(spec: JobSpec) -> list[str]:
     lines = [f"-N {_q(spec.name)}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}", "-S /bin/bash"]
     if spec.array:
         lines.append(f"-t 1-{len(spec.tasks)}")
@@ -121,7 +135,7 @@ def _sge_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-def _lsf_directives(spec: JobSpec) -> List[str]:
+def _lsf_directives(spec: JobSpec) -> list[str]:
     name = _q(spec.name)
     if spec.array:  # the form LSF documents: -J "name[1-N]%M"
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
@@ -133,44 +147,44 @@ def _lsf_directives(spec: JobSpec) -> List[str]:
     return lines
 
 
-BACKENDS: Dict[str, Backend] = {
+BACKENDS: dict[str, Backend] = {
     "slurm": Backend(
-        "slurm", "#SBATCH", ("sbatch", "--parsable"),
-        re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M),
-        JOB_ID_ENVS["slurm"], ARRAY_TASK_ENVS["slurm"], ARRAY_JOB_ENVS["slurm"], 0,
-        ("%A_%a.out", "%A_%a.err"), _slurm_directives, ("-o", "--output", "-e", "--error", "-a", "--array"),
-        forward_signal=True,
+        name="slurm", prefix="#SBATCH", submit=("sbatch", "--parsable"),
+        re_job_id=re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M), first_index=0,
+        array_logs=("%A_%a.out", "%A_%a.err"), directives=_slurm_directives,
+        owned=("-o", "--output", "-e", "--error", "-a", "--array"), forward_signal=True,
+        asks_max_array=True,
     ),
     "oar": Backend(
-        "oar", "#OAR", ("oarsub", "-S"),
-        re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M),
-        JOB_ID_ENVS["oar"], ARRAY_TASK_ENVS["oar"], ARRAY_JOB_ENVS["oar"], 1,
-        ("%jobid%.out", "%jobid%.err"), _oar_directives,
-        ("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
+        name="oar", prefix="#OAR", submit=("oarsub", "-S"),
+        re_job_id=re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M), first_index=1,
+        array_logs=("%jobid%.out", "%jobid%.err"), directives=_oar_directives,
+        owned=("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
+        re_array_id=re.compile(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", re.M), resubmits=True, task_job=None,
     ),
     "pbs": Backend(
-        "pbs", "#PBS", ("qsub",),
-        re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
-        JOB_ID_ENVS["pbs"], ARRAY_TASK_ENVS["pbs"], ARRAY_JOB_ENVS["pbs"], 0,
-        ("^array_index^.out", "^array_index^.err"), _pbs_directives, ("-o", "-e", "-j", "-J"),
+        name="pbs", prefix="#PBS", submit=("qsub",),
+        re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
+        array_logs=("^array_index^.out", "^array_index^.err"), directives=_pbs_directives,
+        owned=("-o", "-e", "-j", "-J"), bracket_arrays=True,
     ),
     "torque": Backend(
-        "torque", "#PBS", ("qsub",),
-        re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M),
-        JOB_ID_ENVS["torque"], ARRAY_TASK_ENVS["torque"], ARRAY_JOB_ENVS["torque"], 0,
-        ("", ""), _torque_directives, ("-o", "-e", "-j", "-t"),
+        name="torque", prefix="#PBS", submit=("qsub",),
+        re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
+        array_logs=("", ""), directives=_torque_directives, owned=("-o", "-e", "-j", "-t"),
+        bracket_arrays=True,
     ),
     "sge": Backend(
-        "sge", "#$", ("qsub", "-terse"),
-        re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M),
-        JOB_ID_ENVS["sge"], ARRAY_TASK_ENVS["sge"], ARRAY_JOB_ENVS["sge"], 1,
-        ("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), _sge_directives, ("-o", "-e", "-j", "-t", "-tc"),
+        name="sge", prefix="#$", submit=("qsub", "-terse"),
+        re_job_id=re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M), first_index=1,
+        array_logs=("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), directives=_sge_directives,
+        owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job="{job}.{task}",
     ),
     "lsf": Backend(
-        "lsf", "#BSUB", ("bsub",),
-        re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M),
-        JOB_ID_ENVS["lsf"], ARRAY_TASK_ENVS["lsf"], ARRAY_JOB_ENVS["lsf"], 1,
-        ("%J_%I.out", "%J_%I.err"), _lsf_directives, ("-o", "-oo", "-e", "-eo"), stdin_script=True,
+        name="lsf", prefix="#BSUB", submit=("bsub",),
+        re_job_id=re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M), first_index=1,
+        array_logs=("%J_%I.out", "%J_%I.err"), directives=_lsf_directives, owned=("-o", "-oo", "-e", "-eo"),
+        stdin_script=True, resubmits=True, task_job="{job}[{task}]",
     ),
 }
 
@@ -187,7 +201,7 @@ def get_backend(name: Any) -> Backend:
     return backend
 
 
-def owned_option(scheduler: str, option: str) -> Optional[str]:
+def owned_option(scheduler: str, option: str) -> str | None:
     """The option a directive's text sets when tinyxp sets it itself (log paths, arrays), else None.
 
     Such a directive would override tinyxp's own (the later directive wins) and send a
@@ -207,7 +221,7 @@ def render_command(argv: Sequence[str]) -> str:
     return " ".join(word if isinstance(word, ShellText) else _q(word) for word in argv)
 
 
-def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> List[str]:
+def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> list[str]:
     lines = [f'case "${{{variable}}}" in']
     lines += [f"  {first_index + i}) {value} ;;" for i, value in enumerate(values)]
     if default:
@@ -235,8 +249,11 @@ def render_script(spec: JobSpec) -> str:
     variable = backend.task_env[0]
     if spec.array:
         # the scheduler's own log holds only what happens before this redirection
-        lines += _task_cases(variable, backend.first_index, [f"run_dir={_q(t.run_dir)}" for t in spec.tasks], default=True)
+        run_dirs = [f'run_dir={_q(t.run_dir)}; export {RUN_DIR_ENV}="$run_dir"' for t in spec.tasks]
+        lines += _task_cases(variable, backend.first_index, run_dirs, default=True)
         lines.append('exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"')
+    else:
+        lines.append(f"export {RUN_DIR_ENV}={_q(spec.tasks[0].run_dir)}")  # the job's launcher knows its run
     lines.append(f"cd {_q(spec.work_dir)}")
     lines += spec.setup
     background = " &" if spec.requeue else ""
@@ -262,7 +279,7 @@ def _render_trap(backend: Backend) -> str:
     return f"trap 'preempted=1;{forward}' USR1"
 
 
-def _render_wait(backend: Backend) -> List[str]:
+def _render_wait(backend: Backend) -> list[str]:
     # A batch shell runs no trap while a foreground child runs: python runs in the
     # background and the shell waits, so that the signal reaches python at once.
     lines = [
@@ -271,12 +288,12 @@ def _render_wait(backend: Backend) -> List[str]:
         'wait "$child"',
         "status=$?",
     ]
-    if backend.name in ("oar", "sge", "lsf"):
+    if backend.resubmits:
         lines.append(f'if [ -n "${{preempted:-}}" ]; then exit {PREEMPT_EXIT_CODE}; fi  # resubmit')
     return lines
 
 
-def array_log_paths(scheduler: str, folder: str) -> Tuple[str, str]:
+def array_log_paths(scheduler: str, folder: str) -> tuple[str, str]:
     """stdout and stderr paths (with the scheduler's placeholders) of array tasks in folder."""
     stdout, stderr = get_backend(scheduler).array_logs
     if not stdout:  # Torque names the files itself (<name>.o<id>-<index>) in a folder
@@ -284,13 +301,13 @@ def array_log_paths(scheduler: str, folder: str) -> Tuple[str, str]:
     return os.path.join(folder, stdout), os.path.join(folder, stderr)
 
 
-def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeout: float = 120) -> Tuple[int, str]:
+def run_command(argv: Sequence[str], *, stdin_path: str | None = None, timeout: float = 120) -> tuple[int, str]:
     """Run an external command (sbatch, oarsub, qsub, bsub, scontrol); (exit status, output).
 
     Standard output and error come back together, as a user would see them. Raises
     SchedulerError when the command is not found or does not finish in time.
     """
-    from .._commands import NOT_FOUND, CommandNotRun
+    from .._commands import NOT_FOUND, CommandNotRun  # subprocess only when a command runs
     from .._commands import run_command as run
 
     try:
@@ -301,7 +318,7 @@ def run_command(argv: Sequence[str], *, stdin_path: Optional[str] = None, timeou
     return status, output.decode("utf-8", "replace")
 
 
-def parse_job_id(scheduler: str, output: str) -> Dict[str, Any]:
+def parse_job_id(scheduler: str, output: str) -> dict[str, Any]:
     """The job id in a submit command's output: {job_id, array_job_id}.
 
     SLURM `N` or `N;cluster`; OAR every `OAR_JOB_ID=N` line and `OAR_ARRAY_ID=N`
@@ -313,23 +330,32 @@ def parse_job_id(scheduler: str, output: str) -> Dict[str, Any]:
     matches = list(backend.re_job_id.finditer(output))
     if not matches:
         raise SchedulerError(
-            f"Cannot find a job id in the output of {backend.submit[0]}:\n{_indent(output)}"
+            f"Cannot find a job id in the output of {backend.submit[0]}:\n{indent_output(output)}"
         )
     job_id = matches[0].group("job_id")
     array_id = None
-    if scheduler == "oar":
-        found = re.search(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", output, re.M)
+    if backend.re_array_id is not None:
+        found = backend.re_array_id.search(output)
         array_id = found.group("array_id") if found else None
         return {"job_id": job_id, "array_job_id": array_id, "job_ids": [m.group("job_id") for m in matches]}
     return {"job_id": job_id, "array_job_id": array_id, "job_ids": [job_id]}
 
 
-def _indent(output: str) -> str:
+def task_job_id(backend: Backend, job_id: str, task_id: int) -> str:
+    """The job id of task task_id of the array job_id (a backend with task_job)."""
+    if backend.bracket_arrays and "[]" in job_id:
+        return job_id.replace("[]", f"[{task_id}]")
+    assert backend.task_job is not None
+    return backend.task_job.format(job=job_id, task=task_id)
+
+
+def indent_output(output: str) -> str:
+    """A command's output, indented under the message that quotes it."""
     text = output.rstrip("\n") or "(no output)"
     return "\n".join("    " + line for line in text.split("\n"))
 
 
-def submit_script(scheduler: str, script_path: str) -> Dict[str, Any]:
+def submit_script(scheduler: str, script_path: str) -> dict[str, Any]:
     """Submit a job script; returns parse_job_id's dict.
 
     Raises SchedulerError quoting the command's whole output when it fails.
@@ -342,20 +368,20 @@ def submit_script(scheduler: str, script_path: str) -> Dict[str, Any]:
     status, output = run_command(argv, stdin_path=stdin_path)
     if status != 0:
         raise SchedulerError(
-            f"Cannot submit {script_path!r}: {backend.submit[0]} exited with status {status}:\n{_indent(output)}"
+            f"Cannot submit {script_path!r}: {backend.submit[0]} exited with status {status}:\n{indent_output(output)}"
         )
     try:
         return parse_job_id(scheduler, output)
     except SchedulerError:
         raise SchedulerError(
             f"Cannot find a job id in the output of {backend.submit[0]}, which exited with status 0 "
-            f"(the job may be queued: check before submitting {script_path!r} again):\n{_indent(output)}"
+            f"(the job may be queued: check before submitting {script_path!r} again):\n{indent_output(output)}"
         ) from None
 
 
 def max_array_size(scheduler: str) -> int:
     """The largest job array the cluster accepts: SLURM's MaxArraySize, else 1001."""
-    if scheduler != "slurm":
+    if not get_backend(scheduler).asks_max_array:
         return DEFAULT_MAX_ARRAY_SIZE
     try:
         status, output = run_command(["scontrol", "show", "config"], timeout=30)
@@ -365,139 +391,3 @@ def max_array_size(scheduler: str) -> int:
     if status != 0 or not found:
         return DEFAULT_MAX_ARRAY_SIZE
     return max(1, int(found.group("size")))
-
-
-# squeue's %T states of a job that has ended (any other state is a job still alive:
-# PENDING, CONFIGURING, RUNNING, COMPLETING, SUSPENDED, REQUEUED, SPECIAL_EXIT ...)
-SLURM_INTERRUPTED_STATES = ("CANCELLED", "PREEMPTED", "TIMEOUT", "DEADLINE")
-SLURM_FAILED_STATES = ("BOOT_FAIL", "COMPLETED", "FAILED", "NODE_FAIL", "OUT_OF_MEMORY")
-RE_INVALID_JOB_ID = re.compile(r"Invalid job id specified")  # squeue's answer when it knows none of the ids
-
-
-class SchedulerWarning(UserWarning):
-    """The scheduler could not be asked about PENDING runs; nothing was changed."""
-
-
-def _pending_slurm_runs(log_dir: str, run_dirs: Optional[Sequence[str]]) -> Dict[str, str]:
-    """job id -> run dir of the PENDING runs submitted to SLURM (info.yaml read as bytes first)."""
-    from ..errors import TinyxpError
-    from .._contract import INFO_FILE, METADATA_DIR
-    from .._files import read_yaml
-
-    if run_dirs is None:
-        try:
-            names = os.listdir(log_dir)
-        except OSError:
-            return {}
-        run_dirs = [os.path.join(log_dir, name) for name in names if name.isdigit()]
-    jobs: Dict[str, str] = {}
-    for run_dir in run_dirs:
-        path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
-        try:
-            with open(path, "rb") as file:
-                if b"PENDING" not in file.read():  # most runs: no YAML parsing
-                    continue
-            info = read_yaml(path)
-        except (OSError, TinyxpError):
-            continue
-        if not isinstance(info, dict) or info.get("status") != "PENDING":
-            continue
-        job = info.get("scheduler")
-        if isinstance(job, dict) and job.get("name") == "slurm" and job.get("job_id"):
-            jobs[str(job["job_id"])] = run_dir
-    return jobs
-
-
-def query_slurm_states(job_ids: Sequence[str]) -> Optional[Dict[str, str]]:
-    """job id -> squeue's state (%T) of the jobs SLURM still knows; None when squeue fails.
-
-    Array tasks are asked for and reported as `<array id>_<index>` (squeue -r). A job
-    missing from the answer has ended longer ago than MinJobAge (300 s by default).
-    """
-    import warnings
-
-    argv = ["squeue", "-h", "-r", "-t", "all", "-j", ",".join(job_ids), "-o", "%i %T"]
-    try:
-        status, output = run_command(argv, timeout=30)
-    except SchedulerError as err:
-        warnings.warn(f"Cannot ask SLURM about PENDING runs: {err.message}", SchedulerWarning, stacklevel=3)
-        return None
-    if status != 0:
-        if RE_INVALID_JOB_ID.search(output):  # one id asked for, and SLURM no longer knows it
-            return {}
-        warnings.warn(f"Cannot ask SLURM about PENDING runs: squeue exited with status {status}:\n{_indent(output)}",
-                      SchedulerWarning, stacklevel=3)
-        return None
-    states = {}
-    for line in output.splitlines():
-        words = line.split()
-        if len(words) == 2:
-            states[words[0]] = words[1]
-    return states
-
-
-def _ended_job_fields(job_id: str, state: Optional[str], run_dir: str, *, array_alive: bool) -> Optional[Dict[str, Any]]:
-    """The info.yaml fields of a PENDING run whose job ended in state (None: unknown), or None if alive."""
-    # SLURM creates a job's stdout.log and stderr.log when the job starts
-    started = any(os.path.exists(os.path.join(run_dir, name)) for name in ("stdout.log", "stderr.log"))
-    if state is None and array_alive and not started:
-        state = "CANCELLED"  # scancel of a queued array task drops it from its array without a trace
-    see = ": see its stdout.log and stderr.log" if started else ""
-    if state == "CANCELLED":
-        what = "its run" if started else "it"
-        status, message = "INTERRUPTED", f"job {job_id} was cancelled before {what} started{see}"
-    elif state in SLURM_INTERRUPTED_STATES:
-        status, message = "INTERRUPTED", f"job {job_id} ended {state} before its run started{see}"
-    elif state in SLURM_FAILED_STATES:
-        status, message = "FAILED", f"job {job_id} ended {state} before its run started{see}"
-    elif state is not None:
-        return None  # still queued, running, or another live state
-    elif started:
-        status, message = "FAILED", f"job {job_id} ended before its run started (SLURM no longer knows it){see}"
-    else:
-        status = "INTERRUPTED"
-        message = f"job {job_id} ended before it started, most likely cancelled (SLURM no longer knows it)"
-    return {"status": status, "error": {"type": "SchedulerError", "message": message}}
-
-
-def settle_pending_runs(log_dir: str, *, run_dirs: Optional[Sequence[str]] = None) -> List[Tuple[int, str]]:
-    """Mark the PENDING SLURM runs whose job ended before python started; [(run id, new status)].
-
-    Looks at the runs in log_dir (or at run_dirs only) and asks squeue once for all
-    their jobs. A job CANCELLED (or PREEMPTED, TIMEOUT, DEADLINE) makes its run
-    INTERRUPTED, and so does a queued array task missing from its array (scancel'ed); FAILED, NODE_FAIL, BOOT_FAIL, OUT_OF_MEMORY or COMPLETED makes it FAILED;
-    a job SLURM no longer knows makes it INTERRUPTED when it never started (no
-    stdout.log/stderr.log), else FAILED. Jobs still alive are left alone, and so is a run
-    whose info.yaml no longer says PENDING. When squeue is missing or fails, nothing
-    changes and a SchedulerWarning says why; it never raises.
-    """
-    from datetime import datetime, timezone
-
-    from ..errors import TinyxpError
-    from .._contract import INFO_FILE, METADATA_DIR
-    from .._files import read_yaml, update_info
-
-    jobs = _pending_slurm_runs(log_dir, run_dirs)
-    if not jobs:
-        return []
-    states = query_slurm_states(sorted(jobs))
-    if states is None:
-        return []
-    arrays = {job_id.split("_")[0] for job_id in states if "_" in job_id}
-    settled = []
-    for job_id, run_dir in jobs.items():
-        array_alive = "_" in job_id and job_id.split("_")[0] in arrays
-        fields = _ended_job_fields(job_id, states.get(job_id), run_dir, array_alive=array_alive)
-        if fields is None:
-            continue
-        try:
-            # read again: a job that started meanwhile has written RUNNING, which stays
-            info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE))
-            if not isinstance(info, dict) or info.get("status") != "PENDING":
-                continue
-            update_info(run_dir, end_time=datetime.now(timezone.utc).isoformat(), **fields)
-        except (OSError, TinyxpError):
-            continue
-        run_id = info.get("run_id")
-        settled.append((run_id if isinstance(run_id, int) else int(os.path.basename(run_dir)), fields["status"]))
-    return sorted(settled)

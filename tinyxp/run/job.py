@@ -3,44 +3,47 @@ from __future__ import annotations
 
 import os
 
-from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_ID_ENVS
+from .._contract import (
+    ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_DETECTION_ORDER, JOB_EXCLUDED_ENVS, JOB_ID_ENVS, JOB_REQUIRED_ENVS,
+    NO_ARRAY_TASK, RESTART_COUNT_ENVS,
+)
 from ..errors import SchedulerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Dict, Optional
+    from typing import Any
 
 
-def job_from_environment() -> Optional[Dict[str, Any]]:
+def job_from_environment() -> dict[str, Any] | None:
     """The scheduler job this process runs in, for info.scheduler (None outside a job).
 
     Keys: name, job_id, array_job_id, array_task_id (and restarts when known).
     """
     env = os.environ
-    for name in ("slurm", "oar", "lsf", "sge", "pbs", "torque"):
+    for name in JOB_DETECTION_ORDER:
         job_id = env.get(JOB_ID_ENVS[name])
         if not job_id:
             continue
-        if name == "sge" and "SGE_TASK_ID" not in env and "SGE_ROOT" not in env:
-            continue  # JOB_ID alone is too common a name to mean SGE
-        if name == "pbs" and "PBS_ARRAYID" in env:
-            continue  # Torque
+        if name in JOB_REQUIRED_ENVS and not any(v in env for v in JOB_REQUIRED_ENVS[name]):
+            continue
+        if any(v in env for v in JOB_EXCLUDED_ENVS.get(name, ())):
+            continue
         task = next((env[v] for v in ARRAY_TASK_ENVS[name] if v in env), None)
         task_id = int(task) if task and task.isdigit() else None
-        if name == "lsf" and task_id == 0:  # LSF sets LSB_JOBINDEX=0 outside arrays
+        if task_id is not None and task_id == NO_ARRAY_TASK.get(name):
             task_id = None
         array_job_id = next((env[v] for v in ARRAY_JOB_ENVS[name] if v in env), None)
         if task_id is None:
             array_job_id = None
         job = {"name": name, "job_id": job_id, "array_job_id": array_job_id, "array_task_id": task_id}
-        restarts = env.get("SLURM_RESTART_COUNT") if name == "slurm" else None
+        restarts = env.get(RESTART_COUNT_ENVS[name]) if name in RESTART_COUNT_ENVS else None
         if restarts and restarts.isdigit():
             job["restarts"] = int(restarts)
         return job
     return None
 
 
-def requeue_current_job(job: Dict[str, Any]) -> None:
+def requeue_current_job(job: dict[str, Any]) -> None:
     """Ask the scheduler to requeue the job this process runs in (xp.requeue=true).
 
     SLURM: `scontrol requeue` of this job (for an array task `<array id>_<index>`, since

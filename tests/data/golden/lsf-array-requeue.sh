@@ -8,9 +8,9 @@
 #BSUB -n 4
 
 case "${LSB_JOBINDEX}" in
-  1) run_dir=/logs/3 ;;
-  2) run_dir=/logs/4 ;;
-  3) run_dir='/logs 2/5' ;;
+  1) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
+  2) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
+  3) run_dir='/logs 2/5'; export TINYXP_RUN_DIR="$run_dir" ;;
   *) echo "tinyxp: no task ${LSB_JOBINDEX} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"

@@ -5,6 +5,7 @@
 #BSUB -W 60
 #BSUB -n 4
 
+export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate

@@ -4,6 +4,7 @@
 #OAR -E /logs/3/stderr.log
 #OAR -l nodes=1,walltime=1:00:00
 
+export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate

@@ -8,9 +8,9 @@
 #PBS -l walltime=01:00:00
 
 case "${PBS_ARRAY_INDEX}" in
-  0) run_dir=/logs/3 ;;
-  1) run_dir=/logs/4 ;;
-  2) run_dir='/logs 2/5' ;;
+  0) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
+  1) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
+  2) run_dir='/logs 2/5'; export TINYXP_RUN_DIR="$run_dir" ;;
   *) echo "tinyxp: no task ${PBS_ARRAY_INDEX} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"

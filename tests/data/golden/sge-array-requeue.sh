@@ -11,9 +11,9 @@
 #$ -pe smp 4
 
 case "${SGE_TASK_ID}" in
-  1) run_dir=/logs/3 ;;
-  2) run_dir=/logs/4 ;;
-  3) run_dir='/logs 2/5' ;;
+  1) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
+  2) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
+  3) run_dir='/logs 2/5'; export TINYXP_RUN_DIR="$run_dir" ;;
   *) echo "tinyxp: no task ${SGE_TASK_ID} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"

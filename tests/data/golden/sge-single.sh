@@ -6,6 +6,7 @@
 #$ -l h_rt=01:00:00
 #$ -pe smp 4
 
+export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate

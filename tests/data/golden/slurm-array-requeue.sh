@@ -10,9 +10,9 @@
 #SBATCH --gres=gpu:1
 
 case "${SLURM_ARRAY_TASK_ID}" in
-  0) run_dir=/logs/3 ;;
-  1) run_dir=/logs/4 ;;
-  2) run_dir='/logs 2/5' ;;
+  0) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
+  1) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
+  2) run_dir='/logs 2/5'; export TINYXP_RUN_DIR="$run_dir" ;;
   *) echo "tinyxp: no task ${SLURM_ARRAY_TASK_ID} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"

@@ -6,6 +6,7 @@
 #SBATCH --signal=B:USR1@120
 #SBATCH --requeue
 
+export TINYXP_RUN_DIR=/logs/3
 cd /work
 trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
 python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 &

@@ -5,6 +5,7 @@
 #SBATCH --time=01:00:00
 #SBATCH --gres=gpu:1
 
+export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate

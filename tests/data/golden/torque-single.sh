@@ -4,6 +4,7 @@
 #PBS -e /logs/3/stderr.log
 #PBS -l nodes=1:ppn=4,walltime=01:00:00
 
+export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate
