@@ -63,7 +63,7 @@ def launch(config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = 
                     return None
                 status = _delegate(script, args, plans)
             except TinyxpError as err:
-                _fail_submitted_run(args, err)
+                _fail_submitted_run(err)
                 if not from_cli:
                     raise
                 print(f"error: {err}", file=sys.stderr)
@@ -127,13 +127,13 @@ def _task_location(err: BaseException) -> str:
     return where
 
 
-def _fail_submitted_run(args: list[str], err: TinyxpError) -> None:
+def _fail_submitted_run(err: TinyxpError) -> None:
     """A submitted run whose job stops on bad input before the run starts ends FAILED.
 
     Without this the run would stay PENDING, waiting for a job that has ended.
     """
-    run_dir = _submitted_run_dir(args)
-    if run_dir is None:
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if not run_dir:
         return
     try:
         if (read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE)) or {}).get("status") == "PENDING":
@@ -141,27 +141,6 @@ def _fail_submitted_run(args: list[str], err: TinyxpError) -> None:
                         error={"type": type(err).__name__, "message": str(err)})
     except (OSError, TinyxpError):  # no such run: the message printed is all there is to say
         pass
-
-
-def _submitted_run_dir(args: list[str]) -> str | None:
-    """The run directory of the job this process runs, as its job script exports it (TINYXP_RUN_DIR).
-
-    A job script written before that export gives its run as xp.run_id and xp.log_dir
-    on the command line (submit.job_tokens).
-    """
-    if os.environ.get(RUN_DIR_ENV):
-        return os.environ[RUN_DIR_ENV]
-    found: dict[str, Any] = {}
-    for token in args:
-        try:
-            override = overrides.parse_override(token)
-        except TinyxpError:
-            continue
-        if override.key in ("xp.run_id", "xp.log_dir"):
-            found[override.key] = override.value
-    if len(found) < 2:
-        return None
-    return os.path.join(str(found["xp.log_dir"]), str(found["xp.run_id"]))
 
 
 def _dump(config: Config) -> str:
