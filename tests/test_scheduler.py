@@ -74,11 +74,9 @@ def read_lines(path: str) -> list:
 def signal_until_it_ends(process, timeout: float = 30.0) -> tuple:
     """Send SIGUSR1 to a requeue wrapper until it ends; returns (the rest of stdout, exit status).
 
-    The signal is sent again every two seconds: the wrapper loses a signal that comes before
-    it has run `child=$!` (its trap then has no child to forward it to), and under load the
-    child can print "ready" before that: signalled once, the test hung in 6 of 60 parallel
-    runs (a `sleep 0.5` put before `child=$!` makes it hang every time). A scheduler's
-    signal comes minutes after the start, past that window.
+    The signal is sent again every two seconds: one that comes while the child is being
+    started (between fork and exec) reaches neither the wrapper's trap nor the child's.
+    A scheduler's signal comes minutes after the start, past that window.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -167,6 +165,21 @@ class GoldenTest(unittest.TestCase):
                                 universal_newlines=True)
         self.assertEqual(wait_for_line(process, "ready", timeout=30), "ready\n")
         self.assertEqual(signal_until_it_ends(process), ("", 99))
+
+    def test_signal_before_the_child_is_known_is_forwarded(self):
+        # Under load the child can be running when the signal comes, before the wrapper has
+        # run `child=$!`: its trap then has no child to forward to. The wrapper is made to
+        # signal itself at that point, once the child is ready; before the fix it hung.
+        folder = temp_dir(self)
+        child = os.path.join(folder, "child.sh")
+        with open(child, "w") as file:
+            file.write("trap 'echo got USR1; exit 7' USR1\ntouch ready\nwhile :; do sleep 0.05; done\n")
+        spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, ["bash", child])], work_dir=folder,
+                       stdout="o", stderr="e", requeue=True)
+        late = "n=0; while [ ! -e ready ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; kill -USR1 $$\nchild=$!\n"
+        script = scheduler.render_script(spec).replace("child=$!\n", late, 1)
+        process = start_process(self, ["bash", "-c", script], stdout=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual((finish(process, timeout=60)[0], process.returncode), ("got USR1\n", 7))
 
     def test_oar_refuses_a_throttle(self):
         spec = JobSpec(scheduler="oar", name="t", tasks=TASKS, work_dir="/", stdout="o", stderr="e", array=True,

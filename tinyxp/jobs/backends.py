@@ -282,8 +282,10 @@ def _render_trap(backend: Backend) -> str:
 def _render_wait(backend: Backend) -> list[str]:
     # A batch shell runs no trap while a foreground child runs: python runs in the
     # background and the shell waits, so that the signal reaches python at once.
-    lines = [
-        "child=$!",
+    lines = ["child=$!"]
+    if backend.forward_signal:  # a signal before `child=$!` found no child to forward to
+        lines.append('if [ -n "${preempted:-}" ]; then kill -USR1 "$child" 2>/dev/null; fi')
+    lines += [
         'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
         'wait "$child"',
         "status=$?",

@@ -25,6 +25,7 @@ case "${OAR_ARRAY_INDEX}" in
   3) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
 esac
 child=$!
+if [ -n "${preempted:-}" ]; then kill -USR1 "$child" 2>/dev/null; fi
 while kill -0 "$child" 2>/dev/null; do wait "$child"; done
 wait "$child"
 status=$?
