@@ -136,7 +136,7 @@ def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:
 
 def write_yaml(path: str, obj: Any) -> None:
     """Write obj as block YAML to path atomically."""
-    from . import yaml
+    from . import yaml  # compiling its patterns costs ms: only for the processes that use YAML
 
     write_atomic(path, yaml.dump(obj))
 

@@ -13,6 +13,8 @@ import re
 import shlex
 from collections import namedtuple
 
+from .._commands import NOT_FOUND, CommandNotRun
+from .._commands import run_command as run_external
 from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV
 from ..errors import SchedulerError, suggest
 
@@ -309,11 +311,8 @@ def run_command(argv: Sequence[str], *, stdin_path: str | None = None, timeout: 
     Standard output and error come back together, as a user would see them. Raises
     SchedulerError when the command is not found or does not finish in time.
     """
-    from .._commands import NOT_FOUND, CommandNotRun  # subprocess only when a command runs
-    from .._commands import run_command as run
-
     try:
-        status, output, _ = run(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True)
+        status, output, _ = run_external(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True)
     except CommandNotRun as err:
         shown = argv[0] if err.why == NOT_FOUND else render_command(argv)
         raise SchedulerError(f"Cannot run {shown!r}: {err.reason}") from None

@@ -250,7 +250,7 @@ class DataFrame:
         raise ReaderError(f"Invalid filter {how!r}: expected a query string, a function of a row or a map (function, column)")
 
     def _query(self, query: str) -> list[Mapping]:
-        from .query import compile_query
+        from .query import compile_query  # the query language's patterns: only when a query is given
 
         if not query.strip():
             return list(self._rows)

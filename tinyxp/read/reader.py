@@ -78,7 +78,7 @@ class Reader:
         """
         rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
         if query and query.strip():
-            from .query import compile_query
+            from .query import compile_query  # the query language's patterns: only when a query is given
 
             predicate = compile_query(query, self.fields)
             rows = [row for row in rows if predicate(row.static, self._summarizer(row))]

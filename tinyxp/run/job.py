@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from .._commands import CommandNotRun, run_command
 from .._contract import (
     ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_DETECTION_ORDER, JOB_EXCLUDED_ENVS, JOB_ID_ENVS, JOB_REQUIRED_ENVS,
     NO_ARRAY_TASK, RESTART_COUNT_ENVS,
@@ -58,8 +59,6 @@ def requeue_current_job(job: dict[str, Any]) -> None:
         target = f"{job['array_job_id']}_{job['array_task_id']}"
     else:
         target = str(job["job_id"])
-    from .._commands import CommandNotRun, run_command
-
     try:
         status, output, _ = run_command(["scontrol", "requeue", target], timeout=60, merge_stderr=True)
     except CommandNotRun as err:
