@@ -219,9 +219,9 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     for index, part in enumerate(("info", "config")):
         path = f"{run_dir}/metadata/{part}.yaml"
         try:
-            data, st = read_file(path)
+            raw, st = read_file(path)
             stamps[index] = [st.st_size, st.st_mtime_ns]
-            data = load_yaml(data.decode("utf-8"), path=path)
+            data = load_yaml(raw.decode("utf-8"), path=path)
         except FileNotFoundError:
             problems.append(f"missing metadata/{part}.yaml")
             if part == "info":
