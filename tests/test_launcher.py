@@ -492,7 +492,6 @@ import time
 import tinyxp
 from tinyxp.run import job
 
-job.job_from_environment = lambda: {"name": "slurm", "job_id": "42", "array_job_id": None, "array_task_id": None}
 job.requeue_current_job = lambda job: print("requeue", job["job_id"], flush=True)
 
 @tinyxp.launch()
@@ -506,7 +505,9 @@ train()
 
 class RequeueTest(LaunchTestCase):
     def test_sigusr1_with_requeue_asks_the_scheduler(self):
-        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true"], test=self)
+        # a SLURM job as the environment says it; scontrol is replaced by a print
+        env = {"SLURM_JOB_ID": "42", "SLURM_ARRAY_TASK_ID": "", "SLURM_ARRAY_JOB_ID": "", "SLURM_RESTART_COUNT": ""}
+        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true"], env=env, test=self)
         wait_for_line(process, "started")
         process.send_signal(signal.SIGUSR1)
         self.assertEqual(finish(process), ("requeue 42\n", ""))

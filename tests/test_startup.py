@@ -23,10 +23,11 @@ from tinyxp.config._tokenizer import Token
 from tinyxp.config.overrides import CommandLine, Override, Sweep, _build_parser, parse_command_line
 
 # Modules a trivial logged run outside a repository and outside a job must not import:
-# standard modules that cost milliseconds, and the submission machinery.
+# standard modules that cost milliseconds, the submission machinery, and what only a run
+# in a git working tree, a snapshot or a scheduler job needs.
 HEAVY_MODULES = (
     "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess",
-    "tinyxp.jobs.backends",
+    "tinyxp.jobs.backends", "tinyxp.run.git", "tinyxp.run.snapshot", "tinyxp.run.job", "tinyxp._commands",
 )
 
 

@@ -77,6 +77,17 @@ def allocate_run_dir(log_dir: str) -> tuple[int, str]:
     raise LoggerError(f"Cannot allocate a run id in {log_dir!r}: {MAX_ALLOCATION_ATTEMPTS} attempts collided")
 
 
+def find_above(path: str, names: tuple[str, ...]) -> str | None:
+    """The nearest folder, path itself or above it, holding an entry of one of names; else None."""
+    path = os.path.abspath(path)
+    while not any(os.path.exists(os.path.join(path, name)) for name in names):
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+    return path
+
+
 def ensure_log_dir(log_dir: str) -> None:
     """Create log_dir (and its parents) if needed; raises LoggerError when impossible or read-only."""
     if not os.path.isdir(log_dir):

@@ -16,15 +16,12 @@ import sys
 import time
 
 from . import yaml
-from ._contract import INFO_FILE, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV
-from ._files import ensure_log_dir, read_yaml, update_info
+from ._contract import INFO_FILE, JOB_ID_ENVS, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER
+from ._files import ensure_log_dir, find_above, read_yaml, update_info
 from .config import compose, overrides, settings
 from .errors import ConfigError, LoggerError, TinyxpError
-from .run.git import no_git
-from .run.info import format_time
-from .run.job import job_from_environment
+from .run.info import format_time, no_git
 from .run.run import Context, Plan, Run, parse_run_id
-from .run.snapshot import start_recording
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -183,12 +180,31 @@ def _check_run_dirs(plans: list[Plan]) -> None:
         resumed[run_dir] = plan.label
 
 
+def _git_recorder(script_dir: str, log_dir: str) -> Callable[..., dict[str, Any] | None]:
+    """What records the code a run uses: git's state, or the snapshot's the run comes from.
+
+    Outside a git working tree and a snapshot there is nothing to record, and the git
+    and snapshot modules (and the command seam) are not imported: a launch stays cheaper.
+    """
+    if not os.environ.get(SNAPSHOT_ENV) and find_above(script_dir, (".git", SNAPSHOT_MARKER)) is None:
+        return no_git
+    from .run.snapshot import start_recording
+
+    return start_recording(script_dir, exclude=[log_dir])
+
+
+def _scheduler_job() -> dict[str, Any] | None:
+    """The scheduler job this process runs in; outside one, run/job.py is not even imported."""
+    if not any(os.environ.get(name) for name in JOB_ID_ENVS.values()):
+        return None
+    from .run.job import job_from_environment
+
+    return job_from_environment()
+
+
 def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan], multirun: bool) -> Any:
-    if any(plan.xp.logging for plan in plans):
-        recorder = start_recording(os.path.dirname(script), exclude=[plans[0].xp.log_dir])
-    else:
-        recorder = no_git
-    job = job_from_environment()
+    recorder = _git_recorder(os.path.dirname(script), plans[0].xp.log_dir) if any(p.xp.logging for p in plans) else no_git
+    job = _scheduler_job()
     if not multirun:
         return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None).execute(task)
     import traceback  # only for a sweep, which prints a failed run's traceback and goes on

@@ -13,7 +13,9 @@ import re
 import sys
 
 from .._commands import NOT_FOUND, CommandNotRun, render_command, run_command
+from .._files import find_above
 from ..errors import GitError
+from .info import no_git
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -52,14 +54,7 @@ def run_git(args: list[str], cwd: str, *, env: dict[str, str] | None = None, raw
 
 def find_work_tree(path: str) -> str | None:
     """The top folder of the git working tree holding `path`, or None; runs no git."""
-    path = os.path.abspath(path)
-    while True:
-        if os.path.exists(os.path.join(path, ".git")):
-            return path
-        parent = os.path.dirname(path)
-        if parent == path:
-            return None
-        path = parent
+    return find_above(path, (".git",))
 
 
 def find_git_dir(root: str) -> str:
@@ -226,11 +221,6 @@ def exclusions(root: str, folders: Sequence[str]) -> list[str]:
         if relative != os.curdir and inside(folder, root):
             specs.append(":(exclude,literal)" + relative.replace(os.sep, "/"))
     return specs
-
-
-def no_git(wait: bool = True) -> None:
-    """The recorder of a run with no git state to record."""
-    return None
 
 
 def inside(path: str, root: str) -> bool:

@@ -68,6 +68,11 @@ def new_run_info(
     return info
 
 
+def no_git(wait: bool = True) -> None:
+    """The recorder of a run with no git state to record (its info has no `git`)."""
+    return None
+
+
 def shell_command(work_dir: str, words: Sequence[str]) -> str:
     """A shell line that reproduces one run: cd <work_dir> && <words>, every word quoted."""
     from shlex import quote  # shlex imports re and more: only for the runs that log

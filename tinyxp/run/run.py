@@ -24,7 +24,6 @@ from .lifecycle import (
     Capture, Heartbeat, Preempted, heartbeat, install_signal_handlers, interrupt_task, requeue_after,
     restore_signal_handlers,
 )
-from .snapshot import snapshot_info_for_run
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -182,6 +181,8 @@ class Run:
         write_yaml(os.path.join(metadata, CONFIG_FILE), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, XP_FILE), xp.to_dict())
         if os.environ.get(SNAPSHOT_ENV):
+            from .snapshot import snapshot_info_for_run  # git: only for a run from a snapshot
+
             self.snapshot_git = snapshot_info_for_run(run_dir)
         early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
         if early_git is not None:
