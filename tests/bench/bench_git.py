@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from tests.support import run_process  # noqa: E402  (every process bounded, timed ones without polling)
 
 from tinyxp.run import git as tgit  # noqa: E402
-from tinyxp.run import snapshot  # noqa: E402
+from tinyxp.run import snapshot as tsnap  # noqa: E402
 
 N_FILES = 2000
 GIT_ENV = {
@@ -140,7 +140,7 @@ def main() -> None:
             run_process(["git", "clone", "--quiet", root, os.path.join(tmp, f"clone{next(counter)}")], check=True, timeout=300)
 
         def snapshot() -> None:
-            snapshot.take_snapshot(root, commit, os.path.join(tmp, "snaps", str(next(counter))))
+            tsnap.take_snapshot(root, commit, os.path.join(tmp, "snaps", str(next(counter))))
 
         # alternated, so that a change in the machine's load hits both alike
         clones, snapshots = [], []
@@ -152,8 +152,8 @@ def main() -> None:
         show("snapshot: create (read-tree + checkout-index)", statistics.median(snapshots), "git clone", cloned)
 
         xp = {"snapshot_dir": os.path.join(tmp, "snaps"), "dirty": "error", "interactive": False, "log_dir": os.path.join(tmp, "logs")}
-        snapshot.prepare_snapshot(script, xp)
-        show("snapshot: reuse (git status + exists)", median_ms(lambda: snapshot.prepare_snapshot(script, xp), 10), "git --version", spawn)
+        tsnap.prepare_snapshot(script, xp)
+        show("snapshot: reuse (git status + exists)", median_ms(lambda: tsnap.prepare_snapshot(script, xp), 10), "git --version", spawn)
         launch_ms(tmp, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
