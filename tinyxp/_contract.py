@@ -23,7 +23,6 @@ METRIC_SUFFIX = ".jsonl"
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
 TMP_PREFIX = ".tmp-"  # a file being written, moved into place with os.replace
 
-STATUSES = ("PENDING", "RUNNING", "COMPLETE", "FAILED", "INTERRUPTED")
 LIVE_STATUSES = ("RUNNING", "PENDING")
 
 # set for a process that runs from a git snapshot: a JSON description of the snapshot

@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 
+from ._contract import INFO_FILE, METADATA_DIR
 from .errors import ReaderError, TinyxpError
 from .read.status import DEFAULT_LOST_AFTER
 
@@ -140,7 +141,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     if args.scheduler_check:
         try:
-            info = read_yaml(os.path.join(args.run_dir, "metadata", "info.yaml"))
+            info = read_yaml(os.path.join(args.run_dir, METADATA_DIR, INFO_FILE))
         except (OSError, TinyxpError):  # describe_run says what is wrong
             info = None
         if isinstance(info, dict) and isinstance(info.get("scheduler"), dict):

@@ -11,7 +11,7 @@ import re
 import sys
 from collections import namedtuple
 
-from .._contract import DEFAULT_SIGNAL_GRACE
+from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
 from ..config.settings import compose_xp
@@ -368,7 +368,7 @@ def submit_job_script(
             git=job.git if job.git is not None else (None if dry_run else record_git(os.path.join(work_dir, target), log_dir)),
         )
         if dry_run:
-            folder = os.path.join(log_dir, ".tinyxp", "dry-run")
+            folder = os.path.join(log_dir, TINYXP_DIR, "dry-run")
             ensure_log_dir(folder)
             for script_path, script_text in write_dry_run(sweep, folder):
                 out(f"# {script_path}\n{script_text}")

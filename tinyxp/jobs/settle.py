@@ -10,7 +10,7 @@ import re
 import warnings
 from datetime import datetime, timezone
 
-from .._contract import INFO_FILE, METADATA_DIR
+from .._contract import INFO_FILE, METADATA_DIR, STDERR_FILE, STDOUT_FILE
 from .._files import read_yaml, update_info
 from ..errors import SchedulerError, TinyxpError
 from .backends import indent_output, run_command
@@ -85,7 +85,7 @@ def query_slurm_states(job_ids: Sequence[str]) -> dict[str, str] | None:
 def _ended_job_fields(job_id: str, state: str | None, run_dir: str, *, array_alive: bool) -> dict[str, Any] | None:
     """The info.yaml fields of a PENDING run whose job ended in state (None: unknown), or None if alive."""
     # SLURM creates a job's stdout.log and stderr.log when the job starts
-    started = any(os.path.exists(os.path.join(run_dir, name)) for name in ("stdout.log", "stderr.log"))
+    started = any(os.path.exists(os.path.join(run_dir, name)) for name in (STDOUT_FILE, STDERR_FILE))
     if state is None and array_alive and not started:
         state = "CANCELLED"  # scancel of a queued array task drops it from its array without a trace
     see = ": see its stdout.log and stderr.log" if started else ""

@@ -14,7 +14,10 @@ import sys
 import time
 from collections import namedtuple
 
-from .._contract import DEFAULT_SIGNAL_GRACE, METADATA_DIR, SNAPSHOT_ENV
+from .._contract import (
+    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
+    TINYXP_DIR, XP_FILE,
+)
 from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info, write_atomic, write_yaml
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
     from ..config.overrides import Override
 
-JOBS_DIR = os.path.join(".tinyxp", "jobs")  # in the log dir: array scripts and the scheduler's own logs
+JOBS_DIR = os.path.join(TINYXP_DIR, "jobs")  # in the log dir: array scripts and the scheduler's own logs
 JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
 
 
@@ -114,10 +117,10 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             runs.append((run_id, run_dir))
             os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
             if sweep.configs is not None:
-                write_yaml(os.path.join(run_dir, METADATA_DIR, "config.yaml"), to_plain(sweep.configs[i]))
+                write_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE), to_plain(sweep.configs[i]))
             if sweep.xp is not None:
-                write_yaml(os.path.join(run_dir, METADATA_DIR, "xp.yaml"), to_plain(sweep.xp))
-            write_yaml(os.path.join(run_dir, METADATA_DIR, "info.yaml"), _pending_info(sweep, run_id, run_dir, setting))
+                write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
+            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
             for (run_id, run_dir), setting in zip(runs, sweep.settings)
@@ -144,10 +147,10 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
         else:
             for (run_id, run_dir), task in zip(runs, tasks):
                 text = render_script(JobSpec(
-                    tasks=[task], stdout=os.path.join(run_dir, "stdout.log"),
-                    stderr=os.path.join(run_dir, "stderr.log"), **common,
+                    tasks=[task], stdout=os.path.join(run_dir, STDOUT_FILE),
+                    stderr=os.path.join(run_dir, STDERR_FILE), **common,
                 ))
-                path = os.path.join(script_dir, f"{run_id}.sh") if dry and script_dir else os.path.join(run_dir, "script.sh")
+                path = os.path.join(script_dir, f"{run_id}.sh") if dry and script_dir else os.path.join(run_dir, SCRIPT_FILE)
                 jobs.append(([(run_id, run_dir)], path, text))
         for job_runs, path, text in jobs:
             if sweep.array and not dry:
@@ -156,7 +159,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             os.chmod(path, 0o755)  # oarsub -S runs the script itself
             if sweep.array and not dry:
                 for _, run_dir in job_runs:
-                    os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, "script.sh"))
+                    os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, SCRIPT_FILE))
         return jobs
     except BaseException:
         import shutil  # only to clean up after a failure

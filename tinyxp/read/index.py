@@ -18,7 +18,7 @@ import os
 import stat
 import sys
 
-from .._contract import LIVE_STATUSES, is_run_id
+from .._contract import CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
 from .._files import write_atomic
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
@@ -64,8 +64,8 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
         if entry.get("finished"):
             # a finished run's metrics and artifacts are final until info.yaml changes
             # (a resumed run rewrites it first): two stats instead of a folder scan
-            metadata = f"{run_dir}/metadata/"
-            unchanged = old_stamps[:2] == [file_stamp(metadata + "info.yaml"), file_stamp(metadata + "config.yaml")]
+            metadata = f"{run_dir}/{METADATA_DIR}/"
+            unchanged = old_stamps[:2] == [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE)]
             metric_stamps = None
         else:
             stamps = stat_run(run_dir)
@@ -155,19 +155,19 @@ def sorted_run_names(log_dir: str) -> list[str]:
 
 def stat_run(run_dir: str) -> list[Any]:
     """[info stamp, config stamp, {log_name: stamp}] where a stamp is [size, mtime_ns] or None."""
-    metadata = f"{run_dir}/metadata/"
-    return [file_stamp(metadata + "info.yaml"), file_stamp(metadata + "config.yaml"), stat_metrics(run_dir)]
+    metadata = f"{run_dir}/{METADATA_DIR}/"
+    return [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE), stat_metrics(run_dir)]
 
 
 def stat_metrics(run_dir: str) -> dict[str, list[int]]:
     """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files."""
     metrics: dict[str, list[int]] = {}
     try:
-        with os.scandir(f"{run_dir}/metrics") as entries:
+        with os.scandir(f"{run_dir}/{METRICS_DIR}") as entries:
             for entry in entries:
-                if entry.name.endswith(".jsonl"):
+                if entry.name.endswith(METRIC_SUFFIX):
                     st = entry.stat()
-                    metrics[entry.name[:-6]] = [st.st_size, st.st_mtime_ns]
+                    metrics[entry.name[:-len(METRIC_SUFFIX)]] = [st.st_size, st.st_mtime_ns]
     except OSError:
         pass
     return metrics
@@ -176,7 +176,7 @@ def stat_metrics(run_dir: str) -> dict[str, list[int]]:
 def metric_names(run_dir: str) -> list[str]:
     """The log names of the run's metrics/*.jsonl files, sorted."""
     try:
-        return sorted(name[:-6] for name in os.listdir(f"{run_dir}/metrics") if name.endswith(".jsonl"))
+        return sorted(name[:-len(METRIC_SUFFIX)] for name in os.listdir(f"{run_dir}/{METRICS_DIR}") if name.endswith(METRIC_SUFFIX))
     except OSError:
         return []
 
@@ -217,7 +217,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
     values: dict[str, Any] = {}
     for index, part in enumerate(("info", "config")):
-        path = f"{run_dir}/metadata/{part}.yaml"
+        path = f"{run_dir}/{METADATA_DIR}/{part}.yaml"
         try:
             raw, st = read_file(path)
             stamps[index] = [st.st_size, st.st_mtime_ns]
@@ -255,7 +255,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
         if metric_stamps is not None and previous is not None and previous.get("stamp") == metric_stamps[log_name]:
             metrics[log_name] = previous
             continue
-        stamp, keys, last, torn = peek_metric_file(f"{run_dir}/metrics/{log_name}.jsonl")
+        stamp, keys, last, torn = peek_metric_file(f"{run_dir}/{METRICS_DIR}/{log_name}{METRIC_SUFFIX}")
         if stamp is None:
             continue  # removed since the folder was listed
         metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 
+from .._contract import METRIC_SUFFIX, METRICS_DIR
 from ..errors import ReaderError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -149,7 +150,7 @@ class Row(Mapping):
         """All columns of metrics/<log_name>.jsonl, read once (raises ReaderError if unreadable)."""
         loaded = self._loaded.get(log_name)
         if loaded is None:
-            path = self._path("metrics", f"{log_name}.jsonl")
+            path = self._path(METRICS_DIR, log_name + METRIC_SUFFIX)
             try:
                 loaded = read_metric_file(path)
             except OSError as err:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 
-from .._contract import ARTIFACTS_DIR, METRICS_DIR, is_run_id
+from .._contract import ARTIFACTS_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
 from .._files import os_reason, write_with
 from ..errors import LoggerError, NoCheckpoint, suggest
 
@@ -163,7 +163,7 @@ class Logger:
     def _open_metrics(self, log_name: str) -> int:
         check_name(log_name, "metric log name")
         folder = os.path.join(self._run_dir, METRICS_DIR)
-        path = os.path.join(folder, log_name + ".jsonl")
+        path = os.path.join(folder, log_name + METRIC_SUFFIX)
         try:
             os.makedirs(folder, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from .._contract import INFO_FILE, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR
 from .._files import read_yaml
 from ..errors import ReaderError, TinyxpError
 from ..read.frame import check_column
@@ -65,13 +66,13 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
     Raises ReaderError when run_dir is not a run directory; a metadata file that cannot
     be read is named in its section, and the rest is shown.
     """
-    info_path = os.path.join(run_dir, "metadata", "info.yaml")
+    info_path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
     if not os.path.isfile(info_path):
         what = "does not exist" if not os.path.exists(run_dir) else "is not a run directory (no metadata/info.yaml)"
         raise ReaderError(f"Cannot show {run_dir!r}: it {what}")
     sections = []
     for part in ("config", "info"):
-        path = os.path.join(run_dir, "metadata", f"{part}.yaml")
+        path = os.path.join(run_dir, METADATA_DIR, f"{part}.yaml")
         try:
             data = read_yaml(path)
         except FileNotFoundError:
@@ -86,7 +87,7 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
     rows = []
     for log_name in metric_names(run_dir):
-        path = os.path.join(run_dir, "metrics", f"{log_name}.jsonl")
+        path = os.path.join(run_dir, METRICS_DIR, log_name + METRIC_SUFFIX)
         try:
             columns = read_metric_file(path)
         except OSError as err:
