@@ -79,10 +79,3 @@ def run_command(
         if stdin_file is not None:
             stdin_file.close()
     return done.returncode, done.stdout, done.stderr or b""
-
-
-def render_command(argv: Sequence[str]) -> str:
-    """argv as a shell would read it back: every word quoted where needed."""
-    from shlex import quote
-
-    return " ".join(quote(str(word)) for word in argv)

@@ -17,6 +17,7 @@ from .._commands import NOT_FOUND, CommandNotRun
 from .._commands import run_command as run_external
 from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV
 from ..errors import SchedulerError, suggest
+from ..run.info import render_command
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -212,15 +213,6 @@ def owned_option(scheduler: str, option: str) -> str | None:
     words = option.split(None, 1)
     name = words[0].split("=", 1)[0] if words else ""
     return name if name in get_backend(scheduler).owned else None
-
-
-class ShellText(str):
-    """Shell code written into a job script as it is: the command part of a user's own line."""
-
-
-def render_command(argv: Sequence[str]) -> str:
-    """argv as one shell line, every word quoted but ShellText."""
-    return " ".join(word if isinstance(word, ShellText) else _q(word) for word in argv)
 
 
 def _task_cases(variable: str, first_index: int, values: Sequence[str], *, default: bool) -> list[str]:

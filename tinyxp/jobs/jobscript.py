@@ -17,7 +17,8 @@ from ..config.compose import compose
 from ..config.settings import compose_xp
 from ..config.overrides import expand_sweeps, make_override, parse_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
-from .backends import DIRECTIVE_PREFIXES, ShellText, get_backend
+from ..run.info import ShellText
+from .backends import DIRECTIVE_PREFIXES, get_backend
 from .submit import (
     Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
     to_plain, without_job_keys, write_dry_run,

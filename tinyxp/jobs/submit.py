@@ -22,9 +22,9 @@ from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info,
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
-from ..run.info import new_run_info
+from ..run.info import new_run_info, shell_command
 from .backends import (
-    JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_command, render_script,
+    JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_script,
     submit_script, task_job_id,
 )
 
@@ -82,7 +82,7 @@ def _pending_info(sweep: Submission, run_id: int, run_dir: str, setting: Sequenc
     tokens = setting_tokens(without_job_keys(setting))
     info = new_run_info(
         status="PENDING", run_id=run_id, run_dir=run_dir, log_dir=sweep.log_dir, overrides=tokens,
-        command=f"cd {shlex.quote(sweep.work_dir)} && {render_command([*sweep.command, *tokens])}",
+        command=shell_command(sweep.work_dir, [*sweep.command, *tokens]),
         work_dir=sweep.work_dir, script=os.path.abspath(os.path.join(sweep.work_dir, script)), submitted=time.time(),
     )
     if sweep.git:

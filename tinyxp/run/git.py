@@ -12,10 +12,10 @@ import os
 import re
 import sys
 
-from .._commands import NOT_FOUND, CommandNotRun, render_command, run_command
+from .._commands import NOT_FOUND, CommandNotRun, run_command
 from .._files import find_above
 from ..errors import GitError
-from .info import no_git
+from .info import no_git, render_command
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:

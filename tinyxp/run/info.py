@@ -1,4 +1,5 @@
-"""The one info.yaml schema: the fields of a new run's info, and the one time format.
+"""The one info.yaml schema: the fields of a new run's info, the one time format, and how
+a command is written for a shell (info.command, job scripts, error messages).
 
 The launcher writes a RUNNING run's info at its start and jobs/submit.py a PENDING
 run's at submission; both build it here (docs/format.md describes the fields).
@@ -73,11 +74,20 @@ def no_git(wait: bool = True) -> None:
     return None
 
 
+class ShellText(str):
+    """Shell code written into a command line as it is: the command part of a user's own job-script line."""
+
+
+def render_command(argv: Sequence[str]) -> str:
+    """argv as one shell line, every word quoted where needed, but ShellText as it is."""
+    from shlex import quote  # shlex imports re and more: only for the processes that quote
+
+    return " ".join(word if isinstance(word, ShellText) else quote(str(word)) for word in argv)
+
+
 def shell_command(work_dir: str, words: Sequence[str]) -> str:
     """A shell line that reproduces one run: cd <work_dir> && <words>, every word quoted."""
-    from shlex import quote  # shlex imports re and more: only for the runs that log
-
-    return f"cd {quote(work_dir)} && {' '.join(quote(word) for word in words)}"
+    return f"cd {render_command([work_dir])} && {render_command(words)}"
 
 
 def hostname() -> str:
