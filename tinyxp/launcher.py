@@ -35,16 +35,25 @@ EXIT_BAD_INPUT = 2
 EXIT_SWEEP_FAILED = 1
 
 
-def launch(config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None):
+def launch(
+    config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None, *,
+    seeding_function: Callable[[Any], Any] | None = None,
+):
     """Decorator turning task(ctx) into a program configured from the command line.
 
-    config_path is relative to the folder of the file that defines the task. The
+    config_path is relative to the folder of the file that defines the task.
+    seeding_function is MLXP's name of seed_fn (give one of them). The
     decorated function takes an optional list of arguments (default: sys.argv[1:]).
     A single run returns the task's value and re-raises its exception after recording
     it; a sweep returns the list of values (None for a failed run) and raises
     SystemExit(1) after its summary when a run failed. Bad input raises a TinyxpError
     from Python, and from the command line prints `error: <message>` and exits 2.
     """
+
+    if seeding_function is not None:
+        if seed_fn is not None:
+            raise TypeError("launch() takes seed_fn or its MLXP name seeding_function, not both")
+        seed_fn = seeding_function
 
     def decorate(task: Callable[[Context], Any]) -> Callable[..., Any]:
         script = os.path.abspath(task.__code__.co_filename)
