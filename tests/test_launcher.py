@@ -162,6 +162,12 @@ class BadInputTest(LaunchTestCase):
             "Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n    lrr=0.1\n    ^^^",
         )
 
+    def test_override_of_another_type(self):
+        self.assert_bad_input(
+            run_script(self.project(), ["lr=abc"]),
+            "Cannot replace the number at 'lr' with the string 'abc' (to force it: ++lr=abc)\n    lr=abc\n       ^^^",
+        )
+
     def test_bad_input_from_the_task(self):
         # line 8 of the script is the first line of the body
         cases = {
