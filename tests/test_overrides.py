@@ -10,6 +10,7 @@ import unittest
 from tinyxp.errors import OverrideError
 from tinyxp.config.overrides import (
     GRAMMAR_HELP,
+    Choice,
     CommandLine,
     Override,
     Sweep,
@@ -68,9 +69,9 @@ VALID = {
     "seed=range(10,0,-3)": ("set", "seed", Sweep((10, 7, 4, 1))),
     "lr=range(0.1, 0.4, 0.1)": ("set", "lr", Sweep((0.1, 0.2, 0.3))),
     "lr=range(0, 1, 0.25)": ("set", "lr", Sweep((0.0, 0.25, 0.5, 0.75))),
-    "opt=choice(sgd, adam)": ("set", "opt", Sweep(("sgd", "adam"))),
-    "x=choice(1)": ("set", "x", Sweep((1,))),
-    "x=choice('a,b', [1, 2])": ("set", "x", Sweep(("a,b", [1, 2]))),
+    "opt=choice(sgd, adam)": ("set", "opt", Choice(("sgd", "adam"))),
+    "x=choice(1)": ("set", "x", Choice((1,))),
+    "x=choice('a,b', [1, 2])": ("set", "x", Choice(("a,b", [1, 2]))),
     "name='range(3)'": ("set", "name", "range(3)"),
 }
 

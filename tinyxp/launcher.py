@@ -18,7 +18,7 @@ import time
 from . import yaml
 from ._contract import INFO_FILE, JOB_ID_ENVS, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER
 from ._files import ensure_log_dir, find_above, read_yaml, update_info
-from .config import compose, overrides, settings
+from .config import compose, overrides, search, settings
 from .errors import ConfigError, LoggerError, TinyxpError
 from .run.info import format_time, no_git
 from .run.run import Context, Plan, Run, parse_run_id
@@ -99,7 +99,7 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
         return _dump(compose.compose(config_dir, [], require_all=False))
 
     command_line = overrides.parse_command_line(args, prog=os.path.basename(script), config_help=config_help)
-    expanded = overrides.expand_sweeps(command_line.overrides, multirun=command_line.multirun)
+    expanded = search.expand_command_line(command_line, config_dir)
     plans = []
     for setting in expanded:
         xp = settings.compose_xp(config_dir, setting)

@@ -27,7 +27,7 @@ TOKEN_RULES = {
     "NAME": r"[A-Za-z0-9_][A-Za-z0-9_\-]*",
     "DOT": r"\.",
     "EQUALS": r"=",
-    "FUNCTION": r"(range|choice)\(",
+    "FUNCTION": r"(range|choice|uniform|loguniform|randint)\(",
 }
 BRACKETS = {"[": "]", "{": "}"}
 CLOSERS = {"]": "[", "}": "{"}

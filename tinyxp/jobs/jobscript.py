@@ -15,7 +15,8 @@ from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
 from ..config.settings import compose_xp
-from ..config.overrides import expand_sweeps, make_override, parse_command_line
+from ..config.overrides import make_override, parse_command_line
+from ..config.search import expand_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
 from .backends import DIRECTIVE_PREFIXES, get_backend
@@ -338,7 +339,7 @@ def submit_job_script(
                   "they will fail unless a setup line creates it or changes folder", file=sys.stderr)
         try:
             parsed = parse_command_line(command.args, prog=target)
-            expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
+            expanded = expand_command_line(parsed, config_dir)
             settings = expanded
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)
