@@ -38,6 +38,7 @@ class RandomGrammarTest(unittest.TestCase):
             "lr=loguniform(1e-3, -1)": "Invalid bound '-1' of loguniform(): expected a positive number (its logarithm is "
                                        "sampled)\n    lr=loguniform(1e-3, -1)\n                        ^^",
             "x=uniform(1)": "Expected uniform(low, high), got 1 argument\n    x=uniform(1)\n      ^^^^^^^^^^",
+            "x=uniform()": "Expected uniform(low, high), got 0 arguments\n    x=uniform()\n      ^^^^^^^^^",
             "x=randint(1, 2, 3)": "Expected randint(low, high), got 3 arguments\n    x=randint(1, 2, 3)\n      ^^^^^^^^^^^^^^^^",
             "x=randint(0, 2.5)": "Expected an integer as argument of randint(), got '2.5'\n    x=randint(0, 2.5)\n                 ^^^",
             "x=uniform(a, 1)": "Expected a finite number as argument of uniform(), got 'a'\n    x=uniform(a, 1)\n              ^",

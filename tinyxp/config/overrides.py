@@ -295,7 +295,8 @@ def _parse_random(source: str, name: str, start: int, spans: list[tuple[int, int
     """
     whole = (start, spans[-1][1] + 1)
     if len(spans) != 2:
-        raise OverrideError(f"Expected {name}(low, high), got {len(spans)} argument{'s' if len(spans) > 1 else ''}",
+        count = 0 if len(spans) == 1 and not source[spans[0][0]:spans[0][1]].strip() else len(spans)
+        raise OverrideError(f"Expected {name}(low, high), got {count} argument{'' if count == 1 else 's'}",
                             source=source, pos=whole[0], length=whole[1] - whole[0])
     bounds = []
     for s, e in spans:

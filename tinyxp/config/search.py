@@ -48,13 +48,13 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
         declared = [o for o in _declared_sweep(xp.sweep.to_dict(), config_path, from_xp) if o.key not in given]
         overrides = declared + overrides
     trials = xp.trials
-    random = [i for i, o in enumerate(overrides)
-              if isinstance(o.value, Distribution) or (trials is not None and isinstance(o.value, Choice))]
-    if random and trials is None:
-        tokens = " ".join(overrides[i].text for i in random)
+    drawn = [i for i, o in enumerate(overrides)
+             if isinstance(o.value, Distribution) or (trials is not None and isinstance(o.value, Choice))]
+    if drawn and trials is None:
+        tokens = " ".join(overrides[i].text for i in drawn)
         also = "" if command_line.multirun else " and +sweep"
         raise OverrideError(f"Cannot sample {tokens!r} without xp.trials: add xp.trials=N (the number of samples){also}")
-    if not random:
+    if not drawn:
         if trials is not None:
             raise OverrideError(
                 f"Cannot run xp.trials={trials} samples: no random parameter to sample "
@@ -62,24 +62,24 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
             )
         return expand_sweeps(overrides, multirun=command_line.multirun)
     if not command_line.multirun:
-        tokens = " ".join(overrides[i].text for i in random)
+        tokens = " ".join(overrides[i].text for i in drawn)
         raise OverrideError(
             f"Cannot run a random search without +sweep: {tokens!r} describes xp.trials={trials} runs; "
             "add +sweep (or -m) to run them all"
         )
-    return [setting for trial in _samples(overrides, random, trials, xp.search_seed)
+    return [setting for trial in _samples(overrides, drawn, trials, xp.search_seed)
             for setting in expand_sweeps(trial, multirun=True)]
 
 
-def _samples(overrides: list[Override], random: list[int], trials: int, seed: int) -> list[list[Override]]:
-    """trials copies of overrides, each with the random parameters drawn (in order) from seed."""
-    import random as random_module  # only for a random search: a few ms to import
+def _samples(overrides: list[Override], drawn: list[int], trials: int, seed: int) -> list[list[Override]]:
+    """trials copies of overrides, each with the overrides at the indices drawn sampled (in order) from seed."""
+    import random  # only for a random search: a few ms to import
 
-    rng = random_module.Random(seed)
+    rng = random.Random(seed)
     result = []
     for _ in range(trials):
         trial = list(overrides)
-        for index in random:
+        for index in drawn:
             override = overrides[index]
             trial[index] = make_override(override.kind, override.key, sample(override.value, rng))
         result.append(trial)
