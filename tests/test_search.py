@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import math
 import os
 import random
 import unittest
@@ -214,6 +213,21 @@ class LaunchTest(unittest.TestCase):
         info = read_yaml(os.path.join(run_dirs(os.path.join(self.root, "logs"))[0], "metadata", "info.yaml"))
         self.assertEqual(info["overrides"], ["seed=0", f"lr={configs[0]['lr']}"])
 
+    def test_bad_search_exits_2_and_creates_nothing(self):
+        script = os.path.join(self.root, "train.py")
+        cases = {
+            ("+sweep", "lr=loguniform(0,1)"): "error: Invalid bound '0' of loguniform(): expected a positive number "
+                                             "(its logarithm is sampled)\n    lr=loguniform(0,1)\n                  ^\n",
+            ("+sweep", "xp.trials=2", "lr=1"): "error: Cannot run xp.trials=2 samples: no random parameter to sample "
+                                              "(such as lr=loguniform(1e-5,1e-1), uniform(a,b), randint(a,b) or choice(a,b))\n",
+        }
+        write_files(self.root, {"configs/tinyxp.yaml": ""})
+        for args, message in cases.items():
+            with self.subTest(args=args):
+                result = run_script(script, list(args))
+                self.assertEqual((result.returncode, result.stdout, result.stderr), (2, "", message))
+                self.assertFalse(os.path.exists(os.path.join(self.root, "logs")))
+
     def test_sub_submits_the_same_samples_as_one_array(self):
         old = os.getcwd()
         os.chdir(self.root)
@@ -229,7 +243,7 @@ class LaunchTest(unittest.TestCase):
         configs = [read_yaml(os.path.join(d, "metadata", "config.yaml")) for d in run_dirs(log_dir)]
         launched = run_script(os.path.join(self.root, "train.py"), ["+sweep", "lr=loguniform(1e-3,1e-1)", "xp.logging=false"])
         self.assertEqual([f"{c['lr']} {c['seed']}" for c in configs], launched.stdout.splitlines())
-        self.assertTrue(math.isclose(len(configs), 6))
+        self.assertEqual(len(configs), 6)
 
 
 if __name__ == "__main__":

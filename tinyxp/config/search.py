@@ -20,7 +20,7 @@ from .settings import SETTINGS_FILE, compose_xp
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from typing import Any
 
     from .overrides import CommandLine
 
