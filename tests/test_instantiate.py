@@ -88,6 +88,8 @@ class InstantiateTest(unittest.TestCase):
         config = Config({"model": {"_target_": f"{HERE}.Point", "x": 1}})
         self.assertEqual(instantiate(config.model).x, 1)
         self.assertEqual(instantiate({"a": 1}), {"a": 1})
+        self.assertEqual(instantiate({"a": {"b": 1}}, _convert_="all"), {"a": {"b": 1}})
+        self.assertIs(type(instantiate({"a": {"b": 1}}, _convert_="all")["a"]), dict)
 
     def test_locate(self):
         self.assertIs(locate("os.path.join"), os.path.join)
@@ -167,6 +169,9 @@ class InstantiateErrorTest(unittest.TestCase):
         with self.assertRaises(ConfigError) as caught:
             instantiate(3)
         self.assertEqual(str(caught.exception), "Cannot instantiate a int: expected a mapping with '_target_' or a list")
+        with self.assertRaises(ConfigError) as caught:
+            instantiate(Config({"m": {"a": 1}}).m, 1)
+        self.assertEqual(str(caught.exception), "Cannot pass positional arguments to instantiate(): 'm' has no '_target_'")
         with self.assertRaises(ConfigError) as caught:
             instantiate([{"_target_": "builtins.dict"}], 1)
         self.assertIn("Cannot pass arguments to instantiate() with a list", str(caught.exception))

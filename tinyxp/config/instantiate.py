@@ -43,6 +43,8 @@ def instantiate(config: Any, *args: Any, **kwargs: Any) -> Any:
     path = getattr(config, "_path", "")
     if isinstance(config, Mapping):
         node = {**config, **kwargs}
+        if args and TARGET not in node:
+            raise ConfigError(f"Cannot pass positional arguments to instantiate(): {_where(path)} has no {TARGET!r}")
         return _build(node, path, args if args or ARGS not in node else None, _Mode(node, path, True, "none"))
     if isinstance(config, (list, tuple)):
         if args or kwargs:
@@ -109,7 +111,7 @@ def _value(value: Any, path: str, mode: _Mode) -> Any:
 def _mapping(node: Mapping, path: str, mode: _Mode) -> Any:
     """A mapping without a built target: a Config (_convert_ none) or a dict of its values."""
     values = {key: _value(value, _join(path, key), mode) if mode.recursive else _plain(value)
-              for key, value in node.items()}
+              for key, value in node.items() if key not in (RECURSIVE, CONVERT)}
     if mode.convert != "none":
         return values
     from .compose import Config  # compose imports this module's callers, not this module
