@@ -202,6 +202,18 @@ class LogMetricsTest(unittest.TestCase):
         )
         self.assertFalse(os.path.exists(self.run_dir))
 
+    def test_log_names_the_reader_keeps_are_errors(self):
+        for name in ("info", "config", "artifacts", "tags", "note", "info.extra"):
+            with self.subTest(name=name), self.assertRaises(LoggerError) as caught:
+                self.logger.log_metrics({"loss": 1.0}, log_name=name)
+            self.assertEqual(
+                str(caught.exception),
+                f"Invalid metric log name {name!r}: the reader's columns info, config, artifacts, tags, note would be shadowed; choose another log_name",
+            )
+        self.assertFalse(os.path.exists(os.path.join(self.run_dir, "metrics")))
+        self.logger.log_metrics({"loss": 1.0}, log_name="information")  # a longer name is fine
+        self.assertEqual(self.read("information"), [{"loss": 1.0}])
+
     def test_empty_log_name_is_an_error(self):
         with self.assertRaises(LoggerError) as caught:
             self.logger.log_metrics({"loss": 1.0}, log_name="")

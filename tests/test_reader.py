@@ -337,6 +337,15 @@ class PartialRunTest(unittest.TestCase):
         reader = quiet_reader(self.log_dir)
         self.assertEqual((len(reader), reader.caught), (3, []))
 
+    def test_metric_files_named_as_reader_columns_are_left_out(self) -> None:
+        # written before log_metrics refused these names: they must not break every query
+        write_text(os.path.join(self.log_dir, "1", "metrics", "info.jsonl"), '{"status": 3}\n')
+        write_text(os.path.join(self.log_dir, "1", "metrics", "tags.jsonl"), '{"x": 1}\n')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.filter("info.status == 'COMPLETE'")["info.run_id"], [1, 2, 3])
+        self.assertNotIn("info.status", [name for name, kind in reader.fields.items() if kind.startswith("list[")])
+        self.assertEqual(index_module.metric_names(os.path.join(self.log_dir, "1")), ["test", "train"])
+
     def test_partial_runs_are_reported_once_with_their_paths(self) -> None:
         os.remove(os.path.join(self.log_dir, "1", "metadata", "config.yaml"))
         info = os.path.join(self.log_dir, "2", "metadata", "info.yaml")

@@ -18,9 +18,15 @@ SCRIPT_FILE = "script.sh"
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
 METRIC_SUFFIX = ".jsonl"
+NOTES_FILE = "notes.yaml"  # in metadata/: tags and note, written by `tinyxp tag` / `note`, never by the run's own info writes
+
+# the reader's columns that are not metrics (info.*, config.*, artifacts.*, tags, note): no
+# metric log may be named so, nor start with one of them and a dot
+RESERVED_LOG_NAMES = ("info", "config", "artifacts", "tags", "note")
 
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
+TRASH_DIR = ".trash"  # runs removed by `tinyxp rm`, until `tinyxp gc`; their ids stay taken
 TMP_PREFIX = ".tmp-"  # a file being written, moved into place with os.replace
 
 LIVE_STATUSES = ("RUNNING", "PENDING")
@@ -78,3 +84,8 @@ DEFAULT_SIGNAL_GRACE = 120
 def is_run_id(name: str) -> bool:
     """Whether a folder name is a run id: a decimal integer without leading zeros."""
     return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))
+
+
+def is_reserved_log_name(name: str) -> bool:
+    """Whether a metric log name would shadow columns the reader gives every run (info.status...)."""
+    return name.split(".", 1)[0] in RESERVED_LOG_NAMES

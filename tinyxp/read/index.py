@@ -18,7 +18,7 @@ import os
 import stat
 import sys
 
-from .._contract import CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
+from .._contract import CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, is_reserved_log_name, is_run_id
 from .._files import write_atomic
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
@@ -160,12 +160,16 @@ def stat_run(run_dir: str) -> list[Any]:
 
 
 def stat_metrics(run_dir: str) -> dict[str, list[int]]:
-    """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files."""
+    """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files.
+
+    A file named as the reader's own columns (metrics/info.jsonl, written before tinyxp
+    refused such names) is left out, here and in metric_names.
+    """
     metrics: dict[str, list[int]] = {}
     try:
         with os.scandir(f"{run_dir}/{METRICS_DIR}") as entries:
             for entry in entries:
-                if entry.name.endswith(METRIC_SUFFIX):
+                if entry.name.endswith(METRIC_SUFFIX) and not is_reserved_log_name(entry.name):
                     st = entry.stat()
                     metrics[entry.name[:-len(METRIC_SUFFIX)]] = [st.st_size, st.st_mtime_ns]
     except OSError:
@@ -176,9 +180,10 @@ def stat_metrics(run_dir: str) -> dict[str, list[int]]:
 def metric_names(run_dir: str) -> list[str]:
     """The log names of the run's metrics/*.jsonl files, sorted."""
     try:
-        return sorted(name[:-len(METRIC_SUFFIX)] for name in os.listdir(f"{run_dir}/{METRICS_DIR}") if name.endswith(METRIC_SUFFIX))
+        names = os.listdir(f"{run_dir}/{METRICS_DIR}")
     except OSError:
         return []
+    return sorted(name[:-len(METRIC_SUFFIX)] for name in names if name.endswith(METRIC_SUFFIX) and not is_reserved_log_name(name))
 
 
 def file_stamp(path: str) -> list[int] | None:
