@@ -89,6 +89,28 @@ class AllocateRunDirTest(unittest.TestCase):
         self.assertEqual(allocate_run_dir(log_dir)[0], 4)
         self.assertEqual(allocate_run_dir(log_dir)[0], 5)
 
+    def test_a_stale_listing_does_not_stop_allocation(self):
+        # on NFS a fresh listing can miss folders other clients just made: after a
+        # collision the next id tried is above the one that collided, whatever the listing says
+        log_dir = os.path.join(self.root, "logs")
+        for run_id in (1, 2, 3):
+            os.makedirs(os.path.join(log_dir, str(run_id)))
+        stale = lambda path: []  # noqa: E731
+        with unittest.mock.patch.object(files_module.os, "listdir", side_effect=stale) as listed:
+            self.assertEqual(allocate_run_dir(log_dir)[0], 4)
+        self.assertEqual(listed.call_count, 4)
+
+    def test_ids_of_removed_runs_are_not_given_again(self):
+        log_dir = os.path.join(self.root, "logs")
+        os.makedirs(os.path.join(log_dir, "3"))
+        os.makedirs(os.path.join(log_dir, ".trash", "12"))  # removed by tinyxp rm
+        self.assertEqual(allocate_run_dir(log_dir)[0], 13)
+        os.rmdir(os.path.join(log_dir, ".trash", "12"))
+        with open(os.path.join(log_dir, ".trash", "last_run_id"), "w") as file:
+            file.write("20\n")  # tinyxp gc emptied the trash
+        os.rmdir(os.path.join(log_dir, "13"))
+        self.assertEqual(allocate_run_dir(log_dir)[0], 21)
+
     def test_a_folder_changed_since_is_listed_again(self):
         log_dir = os.path.join(self.root, "logs")
         self.assertEqual([allocate_run_dir(log_dir)[0] for _ in range(3)], [1, 2, 3])

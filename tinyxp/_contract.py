@@ -27,6 +27,7 @@ RESERVED_LOG_NAMES = ("info", "config", "artifacts", "tags", "note")
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
 TRASH_DIR = ".trash"  # runs removed by `tinyxp rm`, until `tinyxp gc`; their ids stay taken
+TRASH_LAST_ID_FILE = "last_run_id"  # in TRASH_DIR: the largest id `tinyxp gc` deleted
 TMP_PREFIX = ".tmp-"  # a file being written, moved into place with os.replace
 
 LIVE_STATUSES = ("RUNNING", "PENDING")

@@ -9,7 +9,7 @@ import os
 import threading
 from itertools import count
 
-from ._contract import INFO_FILE, METADATA_DIR, TMP_PREFIX, is_run_id
+from ._contract import INFO_FILE, METADATA_DIR, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE, is_run_id
 from .errors import LoggerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -43,31 +43,51 @@ def next_run_id(names: Iterable[str]) -> int:
     return max((int(name) for name in names if is_run_id(name)), default=0) + 1
 
 
+def next_free_run_id(log_dir: str) -> int:
+    """The id after every id log_dir has used: its runs', the trash's, and the largest that
+    `tinyxp gc` deleted from the trash (a removed run's id is never given again).
+
+    Raises OSError when log_dir cannot be listed.
+    """
+    names = os.listdir(log_dir)
+    if TRASH_DIR in names:
+        trash = os.path.join(log_dir, TRASH_DIR)
+        try:
+            names += os.listdir(trash)
+            with open(os.path.join(trash, TRASH_LAST_ID_FILE), encoding="utf-8") as file:
+                names.append(file.read().strip())
+        except OSError:  # never collected
+            pass
+    return next_run_id(names)
+
+
 def allocate_run_dir(log_dir: str) -> tuple[int, str]:
     """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
 
     Safe when many processes allocate at once: os.mkdir fails for all but one of them,
-    and the others list the folder again and try the next id. A process lists log_dir
-    only when the folder changed since its own last allocation there (one stat
-    otherwise). Raises LoggerError when log_dir cannot be created or written.
+    and the others list the folder again and try the next id above both the listed ones
+    and the one that collided (a listing on a network file system can be stale). A
+    process lists log_dir only when the folder changed since its own last allocation
+    there (one stat otherwise). Raises LoggerError when log_dir cannot be created or written.
     """
     log_dir = os.path.abspath(log_dir)
     ensure_log_dir(log_dir)
     run_id: int | None = None
+    floor = 1  # above every id that collided
     last = _LAST_ALLOCATED.get(log_dir)
     if last is not None and last[1] == _folder_state(log_dir):
         run_id = last[0] + 1
     for _ in range(MAX_ALLOCATION_ATTEMPTS):
         if run_id is None:
             try:
-                names = os.listdir(log_dir)
+                run_id = max(next_free_run_id(log_dir), floor)
             except OSError as err:
                 raise LoggerError(f"Cannot read the log directory {log_dir!r}: {os_reason(err)}") from None
-            run_id = next_run_id(names)
         run_dir = os.path.join(log_dir, str(run_id))
         try:
             os.mkdir(run_dir)
         except FileExistsError:
+            floor = run_id + 1
             run_id = None  # another process took it, and maybe more: list again
             continue
         except OSError as err:
