@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import textwrap
 import threading
 import time
 import unittest
@@ -12,7 +13,7 @@ from contextlib import redirect_stderr
 from unittest import mock
 
 from .bench import synth
-from .support import REPO_ROOT, join_thread, run_script, temp_dir, write_project
+from .support import REPO_ROOT, finish, join_thread, run_script, start_script, temp_dir, wait_for_line, write_project
 from tinyxp.read import index as index_module
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.read.index import peek_metric_file
@@ -439,9 +440,10 @@ class LostTest(unittest.TestCase):
         for run_id in (1, 2, 3):
             synth.write_run(self.log_dir, run_id, {"seed": run_id}, status="RUNNING")
         old = time.time() - 3600
+        for run_id in (1, 2, 3):
+            os.utime(os.path.join(self.log_dir, str(run_id), "metadata", "info.yaml"), (old, old))
         os.utime(os.path.join(self.log_dir, "1", "heartbeat"), (old, old))
         os.remove(os.path.join(self.log_dir, "3", "heartbeat"))
-        os.utime(os.path.join(self.log_dir, "3", "metadata", "info.yaml"), (old, old))
 
     def test_running_runs_with_an_old_heartbeat_are_lost(self) -> None:
         reader = quiet_reader(self.log_dir)
@@ -454,6 +456,48 @@ class LostTest(unittest.TestCase):
         os.utime(os.path.join(self.log_dir, "1", "heartbeat"))
         reader.refresh()
         self.assertEqual(reader.runs["info.status"], ["RUNNING", "RUNNING", "LOST"])
+
+
+    def test_a_run_with_a_long_heartbeat_interval_is_given_several_of_them(self) -> None:
+        run_dir = synth.write_run(self.log_dir, 4, {}, status="RUNNING", info={"heartbeat_interval": 1800})
+        old = time.time() - 3600  # one hour: less than 3 intervals of half an hour
+        for path in ("heartbeat", "metadata/info.yaml"):
+            os.utime(os.path.join(run_dir, path), (old, old))
+        self.assertEqual(quiet_reader(self.log_dir).runs["info.status"], ["LOST", "RUNNING", "LOST", "RUNNING"])
+        older = time.time() - 3 * 1800 - 60
+        for path in ("heartbeat", "metadata/info.yaml"):
+            os.utime(os.path.join(run_dir, path), (older, older))
+        self.assertEqual(quiet_reader(self.log_dir).runs["info.status"][3], "LOST")
+
+    def test_fresh_metrics_keep_a_run_alive(self) -> None:
+        # the heartbeat is old but the run still logs: it is not lost
+        write_text(os.path.join(self.log_dir, "1", "metrics", "train.jsonl"), '{"loss": 1}\n')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.runs["info.status"], ["RUNNING", "RUNNING", "LOST"])
+
+
+class LiveRunTest(unittest.TestCase):
+    def test_a_live_run_with_a_long_heartbeat_interval_that_logs_is_not_lost(self) -> None:
+        root = temp_dir(self)
+        script = write_project(root, body=textwrap.dedent("""\
+            import os, time
+            print("LOGGING", flush=True)
+            while not os.path.exists("stop"):
+                ctx.logger.log_metrics({"t": time.time()}, log_name="live")
+                time.sleep(0.05)
+            """))
+        process = start_script(script, ["xp.heartbeat_interval=3600"], test=self)
+        wait_for_line(process, "LOGGING")
+        run_dir = os.path.join(root, "logs", "1")
+        info = os.path.join(run_dir, "metadata", "info.yaml")
+        self.assertIn("heartbeat_interval: 3600\n", open(info, encoding="utf-8").read())
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "heartbeat")))  # the first beat is an hour away
+        old = time.time() - 7200
+        os.utime(info, (old, old))
+        self.assertEqual(quiet_reader(os.path.join(root, "logs"), lost_after=60).runs["info.status"], ["RUNNING"])
+        write_text(os.path.join(root, "stop"), "")
+        finish(process)
+        self.assertEqual((process.returncode, quiet_reader(os.path.join(root, "logs")).runs["info.status"]), (0, ["COMPLETE"]))
 
 
 class LaunchedRunsTest(unittest.TestCase):

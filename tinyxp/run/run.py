@@ -160,6 +160,7 @@ class Run:
             script=self.script,
             start=start,
         )
+        info["heartbeat_interval"] = self.plan.xp.heartbeat_interval  # the reader's LOST allows a few of them
         if self.job:
             info["scheduler"] = self.job
         return info

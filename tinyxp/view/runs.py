@@ -10,7 +10,7 @@ from ..read.frame import check_column
 from ..read.index import first_line, list_artifacts, metric_names
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
 from ..read.row import Artifact, read_metric_file, summarize
-from ..read.status import DEFAULT_LOST_AFTER, is_lost
+from ..read.status import DEFAULT_LOST_AFTER, is_lost, silence_allowed
 from ..read.text import format_cell, format_table
 from ..yaml import dump
 
@@ -81,8 +81,9 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
         except (OSError, UnicodeDecodeError, TinyxpError) as err:  # damaged: show the rest
             sections.append(f"{part}: (cannot read metadata/{part}.yaml: {first_line(err)})")
             continue
-        if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING" and is_lost(run_dir, lost_after):
-            data["status"] = "LOST"
+        if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING":
+            if is_lost(run_dir, silence_allowed(lost_after, data.get("heartbeat_interval"))):
+                data["status"] = "LOST"
         body = dump(data).rstrip("\n") if data else "{}"
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
     rows = []
