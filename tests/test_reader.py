@@ -62,7 +62,7 @@ class ReaderTest(unittest.TestCase):
         self.assertEqual(fields["train.epoch"], "list[int]")
         self.assertEqual(list(fields)[0], "config.data.augment")  # config first, then info, then metrics
         self.assertEqual(list(fields)[-1], "train.loss")
-        self.assertEqual(set(reader.searchable), {f for f in fields if f.startswith(("config.", "info."))})
+        self.assertEqual(set(reader.searchable), {f for f in fields if f.startswith(("config.", "info."))} | {"tags", "note"})
         self.assertEqual(repr(reader), f"Reader({self.log_dir!r}: 6 runs)")
 
     def test_filter(self) -> None:
@@ -172,7 +172,7 @@ class IndexTest(unittest.TestCase):
         self.assertEqual(reader.index_path, self.index)
         with open(self.index) as file:
             data = json.load(file)
-        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (1, self.log_dir, ["1", "2", "3", "4"]))
+        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (2, self.log_dir, ["1", "2", "3", "4"]))
         before = os.stat(self.index).st_mtime_ns
         reader, calls = self.count_reads()
         self.assertEqual((calls, len(reader)), ([], 4))
@@ -469,11 +469,52 @@ class LostTest(unittest.TestCase):
             os.utime(os.path.join(run_dir, path), (older, older))
         self.assertEqual(quiet_reader(self.log_dir).runs["info.status"][3], "LOST")
 
+    def test_a_run_without_a_recorded_interval_uses_lost_after(self) -> None:
+        # written by an older tinyxp: no interval
+        run_dir = synth.write_run(self.log_dir, 4, {}, status="RUNNING", info={"heartbeat_interval": None})
+        old = time.time() - 3600
+        for path in ("heartbeat", "metadata/info.yaml"):
+            os.utime(os.path.join(run_dir, path), (old, old))
+        self.assertEqual(quiet_reader(self.log_dir).runs["info.status"][3], "LOST")
+
     def test_fresh_metrics_keep_a_run_alive(self) -> None:
         # the heartbeat is old but the run still logs: it is not lost
         write_text(os.path.join(self.log_dir, "1", "metrics", "train.jsonl"), '{"loss": 1}\n')
         reader = quiet_reader(self.log_dir)
         self.assertEqual(reader.runs["info.status"], ["RUNNING", "RUNNING", "LOST"])
+
+
+class TagsTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 3, n_lines=2)
+
+    def notes(self, run_id: int, text: str) -> str:
+        path = os.path.join(self.log_dir, str(run_id), "metadata", "notes.yaml")
+        write_text(path, text)
+        return path
+
+    def test_tags_and_note_are_columns_every_run_has(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual((reader.fields["tags"], reader.fields["note"]), ("list", "null"))
+        self.assertIn("tags", reader.searchable)
+        self.assertEqual(len(reader.filter("'baseline' in tags")), 0)
+        self.notes(1, "tags: [baseline, good]\nnote: lr too high\n")
+        self.notes(3, "tags: [good]\n")
+        reader.refresh()  # finished runs: their notes.yaml is checked too
+        self.assertEqual(reader.filter("'baseline' in tags")["info.run_id"], [1])
+        self.assertEqual(reader.filter("'good' in tags & 'baseline' not in tags")["info.run_id"], [3])
+        self.assertEqual(reader.filter("note == 'lr too high'")["info.run_id"], [1])
+        self.assertEqual(reader.runs["tags"], [["baseline", "good"], [], ["good"]])
+        self.assertEqual(quiet_reader(self.log_dir).runs["note"], ["lr too high", None, None])  # from the index
+
+    def test_a_damaged_notes_file_is_reported(self) -> None:
+        self.notes(2, "tags: [a\n")
+        self.notes(3, "- not a mapping\n")
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.runs["tags"], [[], [], []])
+        self.assertEqual(len(reader.caught), 1)
+        self.assertIn("2: cannot read metadata/notes.yaml: ", reader.caught[0])
 
 
 class LiveRunTest(unittest.TestCase):
@@ -490,7 +531,8 @@ class LiveRunTest(unittest.TestCase):
         wait_for_line(process, "LOGGING")
         run_dir = os.path.join(root, "logs", "1")
         info = os.path.join(run_dir, "metadata", "info.yaml")
-        self.assertIn("heartbeat_interval: 3600\n", open(info, encoding="utf-8").read())
+        with open(info, encoding="utf-8") as file:
+            self.assertIn("heartbeat_interval: 3600\n", file.read())
         self.assertFalse(os.path.exists(os.path.join(run_dir, "heartbeat")))  # the first beat is an hour away
         old = time.time() - 7200
         os.utime(info, (old, old))

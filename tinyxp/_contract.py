@@ -22,7 +22,8 @@ NOTES_FILE = "notes.yaml"  # in metadata/: tags and note, written by `tinyxp tag
 
 # the reader's columns that are not metrics (info.*, config.*, artifacts.*, tags, note): no
 # metric log may be named so, nor start with one of them and a dot
-RESERVED_LOG_NAMES = ("info", "config", "artifacts", "tags", "note")
+NOTES_COLUMNS = ("tags", "note")  # notes.yaml's keys, and the reader's columns of them
+RESERVED_LOG_NAMES = ("info", "config", "artifacts", *NOTES_COLUMNS)
 
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
@@ -85,6 +86,18 @@ DEFAULT_SIGNAL_GRACE = 120
 def is_run_id(name: str) -> bool:
     """Whether a folder name is a run id: a decimal integer without leading zeros."""
     return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))
+
+
+TAG_CHARACTERS = "_-.:+/@"  # besides letters and digits
+TAG_RULE = f"a letter or _, then letters, digits or {' '.join(TAG_CHARACTERS)}"
+
+
+def is_tag(tag: object) -> bool:
+    """Whether tag can name a run's tag: a word that queries, overrides and shells take as it is."""
+    return (
+        isinstance(tag, str) and (tag[:1].isalpha() or tag[:1] == "_")
+        and all(char.isalnum() or char in TAG_CHARACTERS for char in tag)
+    )
 
 
 def is_reserved_log_name(name: str) -> bool:

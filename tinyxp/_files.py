@@ -1,4 +1,4 @@
-"""Files of a run directory: atomic writes, YAML files, run-id allocation, info.yaml updates.
+"""Files of a run directory: atomic writes, YAML files, run-id allocation, info.yaml and notes.yaml updates.
 
 Rewritten files go through a `.tmp-*` file in the same folder and os.replace, so a
 crash never leaves half a file (docs/format.md).
@@ -9,7 +9,7 @@ import os
 import threading
 from itertools import count
 
-from ._contract import INFO_FILE, METADATA_DIR, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE, is_run_id
+from ._contract import INFO_FILE, METADATA_DIR, NOTES_FILE, TAG_RULE, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE, is_run_id, is_tag
 from .errors import LoggerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -197,3 +197,48 @@ def update_info(run_dir: str, **fields: Any) -> dict[str, Any]:
         info.update(fields)
         write_yaml(path, info)
     return info
+
+
+def check_tag(tag: Any) -> str:
+    """Return tag if it is one (_contract.is_tag); raises LoggerError naming it otherwise."""
+    if not is_tag(tag):
+        raise LoggerError(f"Invalid tag {tag!r}: expected {TAG_RULE}, so that queries and command lines can name it")
+    return tag
+
+
+def read_notes(run_dir: str) -> dict[str, Any]:
+    """The tags and note of a run, from metadata/notes.yaml: {"tags": [...], "note": str or None}."""
+    try:
+        return notes_values(read_yaml(os.path.join(run_dir, METADATA_DIR, NOTES_FILE)))
+    except FileNotFoundError:
+        return notes_values(None)
+
+
+def notes_values(data: Any) -> dict[str, Any]:
+    """The tags and note of a notes.yaml's content; none of what is not a list of tags or a string."""
+    notes = data if isinstance(data, dict) else {}
+    tags, note = notes.get("tags"), notes.get("note")
+    return {
+        "tags": [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else [],
+        "note": note if isinstance(note, str) else None,
+    }
+
+
+_NO_CHANGE = object()
+
+
+def update_notes(run_dir: str, *, add: Iterable[str] = (), remove: Iterable[str] = (), note: Any = _NO_CHANGE) -> dict[str, Any]:
+    """Add and remove tags and set the note (None: none) of a run; returns the new notes.
+
+    metadata/notes.yaml is a file of its own, replaced atomically, so that the run
+    rewriting its info.yaml never races with it. Raises LoggerError for an invalid tag
+    (nothing written).
+    """
+    add, remove = [check_tag(tag) for tag in add], set(remove)
+    with _info_lock:
+        notes = read_notes(run_dir)
+        notes["tags"] = [tag for tag in dict.fromkeys(notes["tags"] + add) if tag not in remove]
+        if note is not _NO_CHANGE:
+            notes["note"] = note
+        write_yaml(os.path.join(run_dir, METADATA_DIR, NOTES_FILE), notes)
+    return notes

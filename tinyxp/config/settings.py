@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .._contract import DEFAULT_SIGNAL_GRACE, SCHEDULERS
+from .._contract import DEFAULT_SIGNAL_GRACE, SCHEDULERS, TAG_RULE, is_tag
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
@@ -33,6 +33,8 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "logging": (True, "boolean"),
     # use this run id (resume into log_dir/<id>)
     "run_id": (None, "integer or null"),
+    # tags of the run, in metadata/notes.yaml (as `tinyxp tag`)
+    "tags": ([], "list of tags"),
     # tee stdout and stderr into the run directory
     "capture_output": (False, "boolean"),
     # seconds between touches of <run>/heartbeat
@@ -162,7 +164,8 @@ def check_xp_value(name: str, value: Any) -> str:
         hint = suggest(value, names) if isinstance(value, str) else ""
         listed = ", ".join("null" if c is None else c for c in choices)
         return f"Invalid value {value!r} for the tinyxp setting {name!r}{hint} (expected one of {listed})"
-    return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}"
+    rule = f" (each {TAG_RULE})" if expected == "list of tags" else ""
+    return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}{rule}"
 
 
 def _choices(expected: Any) -> tuple[Any, ...] | None:
@@ -190,6 +193,8 @@ def _matches(expected: Any, value: Any) -> bool:
         return value is None or is_int
     if expected == "positive number":
         return (is_int or isinstance(value, float)) and value > 0
+    if expected == "list of tags":
+        return isinstance(value, list) and all(is_tag(v) for v in value)
     assert expected == "list of strings", expected
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 
-from .._contract import ARTIFACTS_DIR, METRIC_SUFFIX, METRICS_DIR, RESERVED_LOG_NAMES, is_reserved_log_name, is_run_id
-from .._files import os_reason, write_with
+from .._contract import ARTIFACTS_DIR, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, RESERVED_LOG_NAMES, is_reserved_log_name, is_run_id
+from .._files import os_reason, update_notes, write_with
 from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -179,6 +179,14 @@ class Logger:
         _drop_torn_line(fd)
         self._metric_fds[log_name] = fd
         return fd
+
+    def tag(self, *tags: str) -> list[str]:
+        """Add tags to the run (metadata/notes.yaml, as `tinyxp tag`); returns all its tags.
+
+        Raises LoggerError for a tag queries could not name (nothing is written).
+        """
+        os.makedirs(os.path.join(self._run_dir, METADATA_DIR), exist_ok=True)
+        return update_notes(self._run_dir, add=tags)["tags"]
 
     def _artifact_path(self, name: str, format: str) -> tuple[str, ArtifactFormat]:
         check_name(name, "artifact name")
