@@ -25,6 +25,8 @@ NOTES_FILE = "notes.yaml"  # in metadata/: tags and note, written by `tinyxp tag
 NOTES_COLUMNS = ("tags", "note")  # notes.yaml's keys, and the reader's columns of them
 RESERVED_LOG_NAMES = ("info", "config", "artifacts", *NOTES_COLUMNS)
 
+DEFAULT_LOG_DIR = "./logs"  # xp.log_dir unless set, and the log folder of `tinyxp tag`, `rm`...
+
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
 TRASH_DIR = ".trash"  # runs removed by `tinyxp rm`, until `tinyxp gc`; their ids stay taken

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .._contract import DEFAULT_SIGNAL_GRACE, SCHEDULERS, TAG_RULE, is_tag
+from .._contract import DEFAULT_LOG_DIR, DEFAULT_SIGNAL_GRACE, SCHEDULERS, TAG_RULE, is_tag
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
@@ -28,7 +28,7 @@ SETTINGS_FILE = "tinyxp.yaml"  # in the config folder, beside config.yaml
 # tuple of choices (None: null).
 XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     # parent of run directories (relative to the working directory)
-    "log_dir": ("./logs", "string"),
+    "log_dir": (DEFAULT_LOG_DIR, "string"),
     # false: no run directory; ctx.logger is None
     "logging": (True, "boolean"),
     # use this run id (resume into log_dir/<id>)
