@@ -18,7 +18,7 @@ from .._contract import (
     CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
-from .._files import allocate_run_dir, ensure_log_dir, next_free_run_id, update_info, write_atomic, write_yaml
+from .._files import allocate_run_dir, ensure_log_dir, next_free_run_id, update_info, update_notes, write_atomic, write_yaml
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
@@ -120,6 +120,8 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                 write_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE), to_plain(sweep.configs[i]))
             if sweep.xp is not None:
                 write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
+                if xp_setting(sweep.xp, "tags"):  # shown while PENDING; the job adds them again, harmlessly
+                    update_notes(run_dir, add=xp_setting(sweep.xp, "tags"))
             write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
