@@ -80,6 +80,15 @@ class TagNoteTest(TidyTestCase):
         self.assertEqual(run_cli("runs", self.log_dir)[1].split("\n")[0].split()[:3], ["id", "status", "tags"])
         self.assertIn("tags: baseline", run_cli("show", os.path.join(self.log_dir, "1"))[1].split("\n"))
 
+    def test_a_run_that_cannot_be_written_or_is_not_one(self) -> None:
+        path = os.path.join(self.log_dir, "1", "metadata", "notes.yaml")
+        with mock.patch("tinyxp._files.write_atomic", side_effect=PermissionError(13, "Permission denied")):
+            self.assert_error(self.cli("note", "1", "x"), f"Cannot write {path!r}: Permission denied")
+        os.makedirs(os.path.join(self.log_dir, "6", "metadata"))  # not a run: no info.yaml
+        status, _, err = self.cli("tag", "6", "x")
+        self.assertEqual((status, err.splitlines()[-1]), (2, f"tinyxp: error: No run 6 in {self.log_dir!r}"))
+        self.assertFalse(os.path.exists(os.path.join(self.log_dir, "6", "metadata", "notes.yaml")))
+
     def test_note(self) -> None:
         self.assertEqual(self.cli("note", "2", "5", "lr too high"), (0, "2: lr too high\n5: lr too high\n", ""))
         self.assertEqual(self.notes(2), {"tags": [], "note": "lr too high"})

@@ -232,13 +232,17 @@ def update_notes(run_dir: str, *, add: Iterable[str] = (), remove: Iterable[str]
 
     metadata/notes.yaml is a file of its own, replaced atomically, so that the run
     rewriting its info.yaml never races with it. Raises LoggerError for an invalid tag
-    (nothing written).
+    (nothing written) and when the file cannot be written.
     """
     add, remove = [check_tag(tag) for tag in add], set(remove)
+    path = os.path.join(run_dir, METADATA_DIR, NOTES_FILE)
     with _info_lock:
         notes = read_notes(run_dir)
         notes["tags"] = [tag for tag in dict.fromkeys(notes["tags"] + add) if tag not in remove]
         if note is not _NO_CHANGE:
             notes["note"] = note
-        write_yaml(os.path.join(run_dir, METADATA_DIR, NOTES_FILE), notes)
+        try:
+            write_yaml(path, notes)
+        except OSError as err:
+            raise LoggerError(f"Cannot write {path!r}: {os_reason(err)}") from None
     return notes

@@ -103,8 +103,9 @@ def run_ids(words: list[str]) -> list[int]:
 # -- choosing runs -------------------------------------------------------------------
 
 
-def select_runs(log_dir: str, ids: list[int], query: str) -> list[Run]:
-    """The runs of log_dir named by ids or matching query, in id order.
+def select_runs(log_dir: str, ids: list[int], query: str, *, broken: bool = False) -> list[Run]:
+    """The runs of log_dir named by ids or matching query, in id order; with broken, also
+    run folders the reader does not list (no readable info.yaml).
 
     Raises ReaderError for an unknown id (saying when it is in the trash), a query that
     matches nothing, and neither ids nor a query.
@@ -130,7 +131,7 @@ def select_runs(log_dir: str, ids: list[int], query: str) -> list[Run]:
         row = rows.get(run_id)
         if row is not None:
             chosen.append(Run(run_id, run_dir, row.static.get("info.status"), row.static.get("info.git.snapshot_dir")))
-        elif os.path.isdir(run_dir):  # a run directory whose info.yaml is missing or unreadable
+        elif broken and os.path.isdir(run_dir):  # a run directory whose info.yaml is missing or unreadable
             chosen.append(Run(run_id, run_dir, None))
         else:
             in_trash = os.path.isdir(os.path.join(reader.log_dir, TRASH_DIR, str(run_id)))
@@ -212,7 +213,7 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    runs = select_runs(args.log_dir, run_ids(args.words), args.query)
+    runs = select_runs(args.log_dir, run_ids(args.words), args.query, broken=True)
     live = [run for run in runs if run.status in LIVE_STATUSES]
     if live and not args.force:
         raise ReaderError(
