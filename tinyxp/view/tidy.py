@@ -51,12 +51,12 @@ def add_selection_arguments(parser: argparse.ArgumentParser, words: str, words_h
 
 
 def add_tag_arguments(parser: argparse.ArgumentParser) -> None:
-    add_selection_arguments(parser, "RUN... TAG", "run ids, then one or more tags")
+    add_selection_arguments(parser, "RUN|TAG", "run ids, then one or more tags")
     parser.add_argument("--remove", action="store_true", help="remove the tags instead of adding them")
 
 
 def add_note_arguments(parser: argparse.ArgumentParser) -> None:
-    add_selection_arguments(parser, "RUN... TEXT", "run ids, then the note (\"\" removes it)")
+    add_selection_arguments(parser, "RUN|TEXT", "run ids, then the note (\"\" removes it)")
 
 
 def add_rm_arguments(parser: argparse.ArgumentParser) -> None:
