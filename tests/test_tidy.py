@@ -181,6 +181,7 @@ class RmRestoreTest(TidyTestCase):
             ("restore", "2"): f"Run 2 is not in the trash of {self.log_dir!r}",
             ("restore", "3"): f"Cannot restore run 3: {os.path.join(self.log_dir, '3')} exists",
             ("restore",): f"Name the runs to restore, or pass --all; the trash of {self.log_dir!r} holds:\n      3  (no status)",
+            ("restore", "--all"): f"Cannot restore run 3: {os.path.join(self.log_dir, '3')} exists",
         }
         before = tree_digest(self.log_dir)
         for argv, message in cases.items():

@@ -242,9 +242,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     for run_id in ids:
         if run_id not in in_trash:
             raise ReaderError(f"Run {run_id} is not in the trash of {args.log_dir!r}")
-        if os.path.exists(os.path.join(log_dir, str(run_id))):
-            raise ReaderError(f"Cannot restore run {run_id}: {os.path.join(log_dir, str(run_id))} exists")
     runs = [in_trash[run_id] for run_id in sorted(set(ids))] if ids else list(in_trash.values())
+    for run in runs:
+        if os.path.exists(os.path.join(log_dir, str(run.run_id))):
+            raise ReaderError(f"Cannot restore run {run.run_id}: {os.path.join(log_dir, str(run.run_id))} exists")
     moved = move_runs(runs, lambda run: os.path.join(log_dir, str(run.run_id)), "back from the trash")
     print(f"Restored {len(moved)} run(s): {id_list(moved)}" if moved else "The trash is empty: nothing to restore.")
     return 0
