@@ -169,7 +169,7 @@ class Logger:
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         except OSError as err:
             raise LoggerError(f"Cannot open metric file {path!r}: {os_reason(err)}") from None
-        _drop_torn_line(fd)
+        _end_torn_line(fd)
         self._metric_fds[log_name] = fd
         return fd
 
@@ -261,18 +261,13 @@ class Logger:
             pass
 
 
-def _drop_torn_line(fd: int) -> None:
-    """Cut a torn last line (left by a kill mid-write) so appended lines stay whole."""
+def _end_torn_line(fd: int) -> None:
+    """End a torn last line (a writer killed mid-line) with a newline, so the next line stays whole.
+
+    Never truncates: what looks torn may be another process's line being appended right
+    now, and cutting it would lose lines. O_APPEND puts this newline after that line
+    then, leaving an empty line; the reader skips empty and torn lines.
+    """
     size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
-        return
-    end = size
-    while end > 0:
-        start = max(0, end - 65536)
-        chunk = os.pread(fd, end - start, start)
-        newline = chunk.rfind(b"\n")
-        if newline >= 0:
-            os.ftruncate(fd, start + newline + 1)
-            return
-        end = start
-    os.ftruncate(fd, 0)
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")
