@@ -8,6 +8,7 @@ end (COMPLETE, FAILED or INTERRUPTED, with its end time and duration).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -91,6 +92,9 @@ class Run:
         self.heartbeat: Heartbeat | None = None
         self.capture: Capture | None = None
         self.previous_handlers: dict[int, Any] = {}
+        self.starting = False
+        self.status: str | None = None  # the final status, once written
+        self.stop_signal: int | None = None  # the signal that stopped the process, if one did
         self.preempting = False
         self.interrupted = False
         self.finishing = False
@@ -110,10 +114,10 @@ class Run:
         A preemption signal ends the process with SystemExit(128 + signal number).
         """
         start, clock = time.time(), time.monotonic()
-        ctx = self._open(start)
-        self._watch()
+        ctx = self._start(start)
         final: dict[str, Any] = {}
         try:
+            self._deliver_pending_signal()
             result = self._call(task, ctx)
             final["status"] = "COMPLETE"
             return result
@@ -130,6 +134,32 @@ class Run:
 
     # ------------------------------------------------------------------ open or resume
 
+    def _start(self, start: float) -> Context:
+        """Open the run and watch it, the signal handlers first: a signal meanwhile waits.
+
+        A signal that arrives while the run directory and its info are written is held
+        until they are whole, then stops the run (INTERRUPTED); when the start fails, it
+        is sent again to this process once the previous handlers are back.
+        """
+        self.starting = True
+        self.previous_handlers = install_signal_handlers(self._handle_signal)
+        try:
+            ctx = self._open(start)
+            self._watch()
+        except BaseException:
+            restore_signal_handlers(self.previous_handlers)
+            if self.pending_signal is not None:
+                os.kill(os.getpid(), self.pending_signal)
+            raise
+        return ctx
+
+    def _deliver_pending_signal(self) -> None:
+        """Let signals through (inside execute's try); one that came while the run was opened stops it now."""
+        self.starting = False
+        if self.pending_signal is not None:
+            signum, self.pending_signal = self.pending_signal, None
+            self._handle_signal(signum, None)
+
     def _open(self, start: float) -> Context:
         """The task's Context, after opening the run directory (xp.logging) and writing its info."""
         xp = self.plan.xp
@@ -141,6 +171,8 @@ class Run:
             self.logger = Logger(info["run_dir"])
         if self.progress:
             print(f"{self.progress} -> {self.shown_dir}", file=sys.stderr)
+        elif self.run_dir and _is_terminal(sys.stderr):  # a pipe or a job's log keeps only the task's output
+            print(f"tinyxp: run {info['run_id']} -> {self.shown_dir}", file=sys.stderr)
         self.ctx = Context(self.plan.config, Config(info), self.logger, xp)
         return self.ctx
 
@@ -238,17 +270,17 @@ class Run:
     # ------------------------------------------------------------------ watch and run
 
     def _watch(self) -> None:
-        """Start the heartbeat and the output capture (logged runs), install the signal handlers."""
+        """Start the heartbeat and the output capture (logged runs)."""
         if self.run_dir:
             self.heartbeat = heartbeat()
             self.heartbeat.follow(self)
             if self.plan.xp.capture_output:
                 self.capture = Capture(self.run_dir)
-        self.previous_handlers = install_signal_handlers(self._handle_signal)
 
     def _handle_signal(self, signum: int, frame: Any) -> None:
-        if self.finishing:
-            self.pending_signal = signum
+        if self.starting or self.finishing:  # held until the run's files are whole
+            if self.pending_signal is None:
+                self.pending_signal = signum
             return
         if self.preempting:
             return
@@ -271,6 +303,7 @@ class Run:
         """Record INTERRUPTED at once, then ask for a requeue when the signal and xp.requeue say so."""
         final["status"] = "INTERRUPTED"
         self.interrupted = self.finishing = True
+        self.stop_signal = signum or signal.SIGINT
         self._finish(final, clock)
         self._after_interrupt(signum)
 
@@ -300,6 +333,7 @@ class Run:
         if self.pending_signal is not None:  # arrived while the final status was written
             signum, self.pending_signal = self.pending_signal, None
             self.interrupted = True
+            self.stop_signal = signum
             self._after_interrupt(signum)
             raise SystemExit(128 + signum)
 
@@ -312,14 +346,19 @@ class Run:
             self.capture.stop()
         if self.logger is not None:
             self.logger.close()
+        self.status = final.setdefault("status", "FAILED")  # FAILED: a BaseException we could not classify
         if self.run_dir is None:
             return
-        final.setdefault("status", "FAILED")  # a BaseException we could not classify
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
         git = self._git_info()
         if git is not None:
             final["git"] = git
         self._write_info(final=True, **final)
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _warn_config_changes(run_id: int, path: str, config: dict[str, Any]) -> None:
