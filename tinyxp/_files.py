@@ -5,6 +5,7 @@ crash never leaves half a file (docs/format.md).
 """
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from itertools import count
@@ -19,6 +20,43 @@ if TYPE_CHECKING:
 MAX_ALLOCATION_ATTEMPTS = 10_000
 
 _tmp_counter = count()  # next() on a count is atomic in CPython: unique names across threads
+
+
+def is_disk_full(err: OSError) -> bool:
+    """Whether err says the disk (or the user's quota) is full."""
+    return err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def overwrite_in_place(path: str, data: bytes) -> bool:
+    """Write data over the file at path within the disk blocks it already holds; False if it does not fit.
+
+    The fallback for a final info.yaml when a full disk refuses the temporary file of an
+    atomic write. It needs no new block, but it is not atomic (a reader may see half a
+    file for an instant), so nothing else uses it. The old content is put back when the
+    write fails half-way.
+    """
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if len(data) > getattr(info, "st_blocks", 0) * 512:
+            return False
+        old = os.read(fd, info.st_size)
+        try:
+            _write_at_start(fd, data)
+        except OSError:
+            _write_at_start(fd, old)
+            raise
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _write_at_start(fd: int, data: bytes) -> None:
+    os.lseek(fd, 0, os.SEEK_SET)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def os_reason(err: OSError) -> str:

@@ -15,11 +15,11 @@ import time
 
 from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, read_yaml, write_atomic, write_yaml
+from .._files import allocate_run_dir, is_disk_full, os_reason, overwrite_in_place, read_yaml, write_atomic, write_yaml
 from .._values import iter_keys, lookup
 from ..config.compose import Config
 from ..config.overrides import setting_tokens
-from ..errors import ConfigError, TinyxpError
+from ..errors import ConfigError, LoggerError, TinyxpError
 from .info import format_time, new_run_info, shell_command
 from .lifecycle import (
     Capture, Heartbeat, Preempted, heartbeat, install_signal_handlers, interrupt_task, requeue_after,
@@ -28,9 +28,12 @@ from .lifecycle import (
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, NoReturn
 
     from .logger import Logger
+
+
+SHORT_ERROR = 200  # characters of an error message kept when a full disk leaves no room for all of it
 
 
 class Context:
@@ -102,6 +105,7 @@ class Run:
         self.info: dict[str, Any] = {}
         self.info_lock = threading.Lock()
         self.closed = False
+        self.created_dir: str | None = None  # the run directory this start created, removed if the start fails
         self.git_pending = False
 
     @property
@@ -167,7 +171,10 @@ class Run:
         if xp.logging:
             from .logger import Logger  # json and the artifact formats: only for the runs that log
 
-            info = self._open_run_dir(info)
+            try:
+                info = self._open_run_dir(info)
+            except BaseException as err:
+                self._abandon_start(err)
             self.logger = Logger(info["run_dir"])
         if self.progress:
             print(f"{self.progress} -> {self.shown_dir}", file=sys.stderr)
@@ -201,6 +208,7 @@ class Run:
         xp = self.plan.xp
         if xp.run_id is None:
             run_id, run_dir = allocate_run_dir(xp.log_dir)
+            self.created_dir = run_dir
             os.mkdir(os.path.join(run_dir, METADATA_DIR))
         else:
             run_id = parse_run_id(xp.run_id)
@@ -223,6 +231,18 @@ class Run:
         self.info = info
         self._write_info()
         return info
+
+    def _abandon_start(self, err: BaseException) -> NoReturn:
+        """Remove the run directory this start created (nothing half-made stays); an OSError becomes a LoggerError."""
+        if self.created_dir is not None:
+            import shutil  # only when a start fails
+
+            shutil.rmtree(self.created_dir, ignore_errors=True)
+            self.run_dir = None
+        if isinstance(err, OSError):
+            where = self.run_dir if self.created_dir is None and self.run_dir else os.path.abspath(self.plan.xp.log_dir)
+            raise LoggerError(f"Cannot start a run in {where!r}: {os_reason(err)}") from None
+        raise err
 
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
         """The info of a run started again with xp.run_id: its previous info, updated."""
@@ -249,8 +269,30 @@ class Run:
             if self.closed:  # the final status is written: a late heartbeat thread changes nothing
                 return
             self.info.update(fields)
-            write_yaml(os.path.join(str(self.run_dir), METADATA_DIR, INFO_FILE), self.info)
-            self.closed = final
+            path = os.path.join(str(self.run_dir), METADATA_DIR, INFO_FILE)
+            if final:
+                self.closed = True
+                self._write_final_info(path)
+            else:
+                write_yaml(path, self.info)
+
+    def _write_final_info(self, path: str) -> None:
+        """Write the final info; on a full disk, over the old file's own blocks; else a warning, never an error."""
+        try:
+            write_yaml(path, self.info)
+            return
+        except OSError as err:
+            error = err
+        if is_disk_full(error):
+            for info in (self.info, _short_error(self.info)):
+                try:
+                    if overwrite_in_place(path, yaml.dump(info).encode("utf-8")):
+                        return
+                except OSError as err:
+                    error = err
+                    break
+        print(f"tinyxp: warning: cannot record the final status ({self.info.get('status')}) in {path}: "
+              f"{os_reason(error)}", file=sys.stderr)
 
     def _git_info(self, *, wait: bool = True) -> dict[str, Any] | None:
         git = self.recorder(wait=wait)
@@ -320,7 +362,11 @@ class Run:
         final.update(status="FAILED", error={"type": type(err).__name__, "message": str(err)})
         if self.run_dir:
             text = traceback.format_exc()
-            write_atomic(os.path.join(self.run_dir, METADATA_DIR, TRACEBACK_FILE), text)
+            path = os.path.join(self.run_dir, METADATA_DIR, TRACEBACK_FILE)
+            try:
+                write_atomic(path, text)
+            except OSError as write_error:  # a full disk: info.yaml still gets the error
+                print(f"tinyxp: warning: cannot save the traceback to {path}: {os_reason(write_error)}", file=sys.stderr)
             if self.capture is not None:  # Python prints it after the capture ends: keep it in stderr.log too
                 self.capture.write_stderr_log(text)
 
@@ -354,6 +400,14 @@ class Run:
         if git is not None:
             final["git"] = git
         self._write_info(final=True, **final)
+
+
+def _short_error(info: dict[str, Any]) -> dict[str, Any]:
+    """info with the error message cut to SHORT_ERROR characters, to fit where the full one does not."""
+    error = info.get("error")
+    if not isinstance(error, dict) or len(str(error.get("message"))) <= SHORT_ERROR:
+        return info
+    return {**info, "error": {**error, "message": str(error["message"])[:SHORT_ERROR] + "..."}}
 
 
 def _is_terminal(stream: Any) -> bool:
