@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import unittest
 
-from .support import finish, start_process, script_env, temp_dir
+from tinyxp.errors import LoggerError
+from tinyxp.run.logger import Logger
+
+from .support import finish, run_script, script_env, start_process, temp_dir, write_project
 
 # Opens a Logger, logs one line, closes it: n times (every open runs the torn-line repair).
 REOPENING_WRITER = """\
@@ -59,6 +63,116 @@ class ConcurrentWritersTest(unittest.TestCase):
 
     def test_no_line_lost_with_256_kib_lines(self):
         self.assertEqual(self.lost_lines(256 * 1024, 60), 0)
+
+
+PLANTED = "outside: kept\n"
+
+
+class PlantedSymlinkTest(unittest.TestCase):
+    """A link planted in a run directory (a group-writable log folder) is never followed."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.logs = os.path.join(self.root, "logs")
+        self.outside = os.path.join(self.root, "outside")
+        os.makedirs(self.outside)
+        self.target = os.path.join(self.outside, "target.yaml")
+        with open(self.target, "w") as file:
+            file.write(PLANTED)
+        self.script = write_project(self.root, body="print('ran', ctx.info.restarts)")
+
+    def launch(self, *args):
+        return run_script(self.script, [*args])
+
+    def plant(self, relative: str, target: str) -> None:
+        path = os.path.join(self.logs, "1", relative)
+        if os.path.lexists(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(target, path)
+
+    def assert_outside_untouched(self):
+        with open(self.target) as file:
+            self.assertEqual(file.read(), PLANTED)
+        self.assertEqual(os.listdir(self.outside), ["target.yaml"])
+
+    def assert_refused(self, result, what: str):
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(result.stderr, rf"^error: .*{what}\n$")
+        self.assertNotIn("Traceback", result.stderr)
+        self.assert_outside_untouched()
+
+    def test_a_linked_metric_file(self):
+        self.assertEqual(self.launch().returncode, 0)
+        self.plant("metrics/train.jsonl", self.target)
+        self.assert_refused(self.launch("xp.run_id=1"), r"metrics/train.jsonl': it is a symbolic link.*")
+
+    def test_a_torn_linked_metric_file_is_not_truncated(self):
+        with open(self.target, "w") as file:
+            file.write("no newline at the end")
+        run_dir = os.path.join(self.logs, "1")
+        os.makedirs(os.path.join(run_dir, "metrics"))
+        os.symlink(self.target, os.path.join(run_dir, "metrics", "train.jsonl"))
+        with self.assertRaisesRegex(LoggerError, "it is a symbolic link"):
+            Logger(run_dir).log_metrics({"step": 1})
+        with open(self.target) as file:
+            self.assertEqual(file.read(), "no newline at the end")
+
+    def test_a_linked_metrics_folder(self):
+        self.assertEqual(self.launch().returncode, 0)
+        self.plant("metrics", self.outside)
+        self.assert_refused(self.launch("xp.run_id=1"), r"/metrics': it is a symbolic link, and tinyxp follows no link inside a run directory")
+
+    def test_a_linked_artifact_folder(self):
+        run_dir = os.path.join(self.logs, "1")
+        os.makedirs(os.path.join(run_dir, "artifacts"))
+        os.symlink(self.outside, os.path.join(run_dir, "artifacts", "pickle"))
+        with self.assertRaisesRegex(LoggerError, "/pickle': it is a symbolic link, "):
+            Logger(run_dir).log_checkpoint({"epoch": 1})
+        with self.assertRaisesRegex(LoggerError, "/pickle': it is a symbolic link, "):
+            Logger(run_dir).load_checkpoint()
+        self.assert_outside_untouched()
+
+    def test_a_linked_info_yaml_is_not_merged(self):
+        self.assertEqual(self.launch().returncode, 0)
+        self.plant("metadata/info.yaml", self.target)
+        self.assert_refused(self.launch("xp.run_id=1"), r"info.yaml': it is a symbolic link.*")
+        self.assertTrue(os.path.islink(os.path.join(self.logs, "1", "metadata", "info.yaml")))
+
+    def test_a_linked_metadata_folder(self):
+        self.assertEqual(self.launch().returncode, 0)
+        self.plant("metadata", self.outside)
+        self.assert_refused(self.launch("xp.run_id=1"), r"/metadata': it is a symbolic link, .*")
+
+    def test_a_linked_stdout_log(self):
+        self.assertEqual(self.launch().returncode, 0)
+        self.plant("stdout.log", self.target)
+        self.assert_refused(self.launch("xp.run_id=1", "xp.capture_output=true"), r"stdout.log': it is a symbolic link.*")
+        from tinyxp._files import read_yaml
+
+        self.assertEqual(read_yaml(os.path.join(self.logs, "1", "metadata", "info.yaml"))["status"], "FAILED")
+
+    def test_a_linked_heartbeat_is_replaced_not_followed(self):
+        from tinyxp.run.lifecycle import _touch
+
+        run_dir = os.path.join(self.logs, "1")
+        os.makedirs(run_dir)
+        heartbeat = os.path.join(run_dir, "heartbeat")
+        os.utime(self.target, (1, 1))
+        os.symlink(self.target, heartbeat)
+        _touch(heartbeat)
+        self.assertFalse(os.path.islink(heartbeat))
+        self.assertTrue(os.path.isfile(heartbeat))
+        self.assertEqual(os.stat(self.target).st_mtime, 1)
+        dangling = os.path.join(self.outside, "created")
+        os.remove(heartbeat)
+        os.symlink(dangling, heartbeat)
+        _touch(heartbeat)
+        self.assertFalse(os.path.exists(dangling))
+        self.assert_outside_untouched()
 
 
 if __name__ == "__main__":

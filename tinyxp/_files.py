@@ -59,6 +59,49 @@ def _write_at_start(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where the folder check still applies
+
+
+def check_inside(run_dir: str, path: str) -> None:
+    """Raise LoggerError when a folder between run_dir and path is a symbolic link.
+
+    A link planted in a run directory (a group-writable log folder) would make a run
+    write, truncate or read files elsewhere; run_dir itself may be a link.
+    """
+    run_dir, folder = os.path.abspath(run_dir), os.path.dirname(os.path.abspath(path))
+    relative = os.path.relpath(folder, run_dir)
+    if relative == os.curdir or os.path.realpath(folder) == os.path.join(os.path.realpath(run_dir), relative):
+        return
+    part = run_dir
+    for name in relative.split(os.sep):
+        part = os.path.join(part, name)
+        if os.path.islink(part):
+            break
+    raise LoggerError(f"Cannot use {part!r}: it is a symbolic link{NO_LINKS}")
+
+
+NO_LINKS = ", and tinyxp follows no link inside a run directory"
+
+
+def open_in_run(run_dir: str, path: str, flags: int, mode: int = 0o666) -> int:
+    """os.open(path) for a file of run_dir, following no symbolic link on the way (LoggerError)."""
+    check_inside(run_dir, path)
+    try:
+        return os.open(path, flags | NOFOLLOW, mode)
+    except OSError as err:
+        if os.path.islink(path):  # ELOOP, or EMLINK on some BSDs
+            raise LoggerError(f"Cannot open {path!r}: it is a symbolic link{NO_LINKS}") from None
+        raise
+
+
+def read_run_yaml(run_dir: str, path: str) -> Any:
+    """read_yaml for a metadata file of run_dir, following no symbolic link (LoggerError)."""
+    from . import yaml
+
+    with os.fdopen(open_in_run(run_dir, path, os.O_RDONLY), encoding="utf-8") as file:
+        return yaml.load(file.read(), path=path)
+
+
 def os_reason(err: OSError) -> str:
     """What went wrong, as the operating system says it ('No space left on device')."""
     return err.strerror or str(err)
@@ -209,7 +252,7 @@ def update_info(run_dir: str, **fields: Any) -> dict[str, Any]:
     path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
     with _info_lock:
         try:
-            info = read_yaml(path)
+            info = read_run_yaml(run_dir, path)
         except FileNotFoundError:
             info = {}
         info.update(fields)

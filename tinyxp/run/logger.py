@@ -9,12 +9,12 @@ import json
 import os
 
 from .._contract import ARTIFACTS_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
-from .._files import os_reason, write_with
+from .._files import check_inside, open_in_run, os_reason, write_with
 from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import IO, Any, Callable, Tuple
+    from typing import Any, Callable, Tuple
 
     # format name -> (file extension, save(obj, file), load(file), binary)
     ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
@@ -166,7 +166,7 @@ class Logger:
         path = os.path.join(folder, log_name + METRIC_SUFFIX)
         try:
             os.makedirs(folder, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+            fd = open_in_run(self._run_dir, path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         except OSError as err:
             raise LoggerError(f"Cannot open metric file {path!r}: {os_reason(err)}") from None
         _end_torn_line(fd)
@@ -187,7 +187,9 @@ class Logger:
                 raise LoggerError(f"Cannot use the artifact format {format!r}: the {package} package is not installed") from None
         extension = spec[0]
         filename = name if name.endswith(extension) else name + extension
-        return os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename), spec
+        path = os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename)
+        check_inside(self._run_dir, path)
+        return path, spec
 
     def log_artifact(self, obj: Any, name: str, format: str = "pickle", *, fsync: bool = False) -> str:
         """Save obj to artifacts/<format>/<name> atomically and return the path.
@@ -207,10 +209,10 @@ class Logger:
         """Load an artifact saved by log_artifact; raises LoggerError when there is none."""
         path, (_, _, load, binary) = self._artifact_path(name, format)
         try:
-            file: IO[Any] = open(path, "rb") if binary else open(path, encoding="utf-8")
+            fd = open_in_run(self._run_dir, path, os.O_RDONLY)
         except FileNotFoundError:
             raise LoggerError(f"Cannot load artifact {name!r}: no file {path!r}") from None
-        with file:
+        with (os.fdopen(fd, "rb") if binary else os.fdopen(fd, encoding="utf-8")) as file:
             return load(file)
 
     def register_artifact_format(

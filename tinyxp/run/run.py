@@ -15,7 +15,7 @@ import time
 
 from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, is_disk_full, os_reason, overwrite_in_place, read_yaml, write_atomic, write_yaml
+from .._files import allocate_run_dir, is_disk_full, os_reason, overwrite_in_place, read_run_yaml, write_atomic, write_yaml
 from .._values import iter_keys, lookup
 from ..config.compose import Config
 from ..config.overrides import setting_tokens
@@ -121,6 +121,7 @@ class Run:
         ctx = self._start(start)
         final: dict[str, Any] = {}
         try:
+            self._watch()
             self._deliver_pending_signal()
             result = self._call(task, ctx)
             final["status"] = "COMPLETE"
@@ -149,7 +150,6 @@ class Run:
         self.previous_handlers = install_signal_handlers(self._handle_signal)
         try:
             ctx = self._open(start)
-            self._watch()
         except BaseException:
             restore_signal_handlers(self.previous_handlers)
             if self.pending_signal is not None:
@@ -249,7 +249,7 @@ class Run:
         metadata = os.path.join(run_dir, METADATA_DIR)
         os.makedirs(metadata, exist_ok=True)
         try:
-            old = read_yaml(os.path.join(metadata, INFO_FILE)) or {}
+            old = read_run_yaml(run_dir, os.path.join(metadata, INFO_FILE)) or {}
         except FileNotFoundError:
             old = {}
         restarts = old.get("restarts", 0)
@@ -260,7 +260,7 @@ class Run:
             os.remove(os.path.join(metadata, TRACEBACK_FILE))
         except FileNotFoundError:
             pass
-        _warn_config_changes(run_id, os.path.join(metadata, CONFIG_FILE), self.plan.config.to_dict())
+        _warn_config_changes(run_id, run_dir, self.plan.config.to_dict())
         return {**old, **info, "restarts": restarts}
 
     def _write_info(self, *, final: bool = False, **fields: Any) -> None:
@@ -415,10 +415,10 @@ def _is_terminal(stream: Any) -> bool:
     return bool(isatty and isatty())
 
 
-def _warn_config_changes(run_id: int, path: str, config: dict[str, Any]) -> None:
+def _warn_config_changes(run_id: int, run_dir: str, config: dict[str, Any]) -> None:
     """Warn on stderr when a resumed run's config differs from the one it last ran with."""
     try:
-        previous = read_yaml(path)
+        previous = read_run_yaml(run_dir, os.path.join(run_dir, METADATA_DIR, CONFIG_FILE))
     except (OSError, TinyxpError):
         return
     if not isinstance(previous, dict) or previous == config:
