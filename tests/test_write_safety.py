@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 import unittest
 
 from tinyxp.errors import LoggerError
 from tinyxp.run.logger import Logger
 
-from .support import finish, run_script, script_env, start_process, temp_dir, write_project
+from .support import (
+    REPO_ROOT, finish, run_process, run_script, script_env, start_process, temp_dir, wait_for_line, write_project,
+)
+
+FAKEBIN = os.path.join(REPO_ROOT, "tests", "fakebin")
 
 # Opens a Logger, logs one line, closes it: n times (every open runs the torn-line repair).
 REOPENING_WRITER = """\
@@ -173,6 +180,99 @@ class PlantedSymlinkTest(unittest.TestCase):
         _touch(heartbeat)
         self.assertFalse(os.path.exists(dangling))
         self.assert_outside_untouched()
+
+
+SLOW_CHECKPOINT = """\
+import sys, time
+from tinyxp.run.logger import Logger
+
+class Slow:
+    def __reduce__(self):  # called after the bytes before it are written: killed here
+        print("writing", flush=True)
+        time.sleep(60)
+
+Logger(sys.argv[1]).log_checkpoint({"blob": b"x" * (1 << 20), "slow": Slow()})
+"""
+
+
+class CheckpointTemporariesTest(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.run_dir = os.path.join(self.root, "run")
+        self.folder = os.path.join(self.run_dir, "artifacts", "pickle")
+
+    def writer(self):
+        process = start_process(self, [sys.executable, "-c", SLOW_CHECKPOINT, self.run_dir], env=script_env(),
+                                stdout=subprocess.PIPE, universal_newlines=True)
+        wait_for_line(process, "writing")
+        return process
+
+    def temporaries(self) -> list:
+        return sorted(name for name in os.listdir(self.folder) if name.startswith(".tmp-"))
+
+    def test_temporaries_of_killed_writers_are_removed_on_the_next_write(self):
+        for _ in range(5):
+            process = self.writer()
+            process.send_signal(signal.SIGKILL)
+            finish(process)
+        live = self.writer()  # still writing: its temporary stays
+        self.assertEqual(len(self.temporaries()), 6)
+        a_while_ago = time.time() - 3600
+        for name in self.temporaries():
+            os.utime(os.path.join(self.folder, name), (a_while_ago, a_while_ago))
+        Logger(self.run_dir).log_checkpoint({"epoch": 1})
+        self.assertEqual(len(self.temporaries()), 1)
+        self.assertIn(f".tmp-{live.pid}-", self.temporaries()[0])
+        self.assertEqual(Logger(self.run_dir).load_checkpoint(), {"epoch": 1})
+
+    def test_a_recent_temporary_stays(self):
+        process = self.writer()
+        process.send_signal(signal.SIGKILL)
+        finish(process)
+        Logger(self.run_dir).log_checkpoint({"epoch": 1})
+        self.assertEqual(len(self.temporaries()), 1)  # its writer may be on another machine, starting
+
+
+class NameTest(unittest.TestCase):
+    def setUp(self):
+        self.logger = Logger(temp_dir(self))
+
+    def test_a_name_too_long_for_the_file_system_is_a_logger_error(self):
+        for length in (252, 300):
+            with self.assertRaisesRegex(LoggerError, rf"^Invalid artifact name 'n{{10}}...': {length + 4} bytes with "
+                                                     r"its extension, more than the 255 a file name may have$"):
+                self.logger.log_artifact(1, "n" * length)
+        with self.assertRaisesRegex(LoggerError, r"^Invalid metric log name 'l{10}...': 306 bytes"):
+            self.logger.log_metrics({"a": 1}, log_name="l" * 300)
+
+    def test_the_longest_names_work(self):
+        path = self.logger.log_artifact(1, "n" * 251)
+        self.assertEqual(os.path.basename(path), "n" * 251 + ".pkl")
+        self.assertEqual(self.logger.load_artifact("n" * 251), 1)
+        self.logger.log_metrics({"a": 1}, log_name="l" * 249)
+
+    def test_temporary_file_names_are_refused(self):
+        for call in (lambda: self.logger.log_artifact(1, ".tmp-x"), lambda: self.logger.log_metrics({"a": 1}, log_name=".tmp-x")):
+            with self.assertRaisesRegex(LoggerError, r"^Invalid (artifact|metric log) name '.tmp-x': a name starting "
+                                                     r"with '.tmp-' is a temporary file of tinyxp$"):
+                call()
+
+
+class ScriptModeTest(unittest.TestCase):
+    def test_script_sh_follows_the_umask(self):
+        root = temp_dir(self)
+        script = write_project(root)
+        env = script_env({"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": os.path.join(root, "calls")})
+        for umask, mode in ((0o077, 0o700), (0o022, 0o755), (0o027, 0o750)):
+            previous = os.umask(umask)
+            try:
+                done = run_process([sys.executable, script, "xp.scheduler=slurm"], cwd=root, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+            finally:
+                os.umask(previous)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            newest = max((name for name in os.listdir(os.path.join(root, "logs")) if name.isdigit()), key=int)
+            self.assertEqual(oct(os.stat(os.path.join(root, "logs", newest, "script.sh")).st_mode & 0o777), oct(mode))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from itertools import count
 
 from ._contract import INFO_FILE, METADATA_DIR, TMP_PREFIX, is_run_id
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from typing import IO, Any, Callable, Iterable
 
 MAX_ALLOCATION_ATTEMPTS = 10_000
+NAME_MAX = 255  # bytes in a file name, on nearly every file system
+TMP_NAME_BYTES = 200  # of the final name kept in a temporary file's name, which stays under NAME_MAX
+STALE_TMP_SECONDS = 60  # a temporary file untouched this long, and unlocked, was left by a dead writer
 
 _tmp_counter = count()  # next() on a count is atomic in CPython: unique names across threads
 
@@ -195,22 +199,31 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def write_with(path: str, write: Callable[[IO[Any]], object], *, binary: bool = True, fsync: bool = False) -> None:
+def write_with(
+    path: str, write: Callable[[IO[Any]], object], *, binary: bool = True, fsync: bool = False, lock: bool = False,
+) -> None:
     """Call write(file) on a `.tmp-*` file beside path, then move it onto path.
 
     The previous file stays whole until the new one is complete: a crash leaves at
-    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk.
+    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk. With
+    lock, the temporary file is locked (flock) until it is in place, so that
+    remove_stale_temporaries knows it from one left by a dead writer.
     """
     folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{name}")
+    short = name.encode("utf-8", "surrogateescape")[:TMP_NAME_BYTES].decode("utf-8", "ignore")
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{short}")
     try:
         file: IO[Any]
         with (open(tmp, "xb") if binary else open(tmp, "x", encoding="utf-8")) as file:
+            locked = lock and _lock(file.fileno())
             write(file)
+            file.flush()
             if fsync:
-                file.flush()
                 os.fsync(file.fileno())
-        os.replace(tmp, path)
+            if locked:  # moved while still locked (POSIX renames an open file)
+                os.replace(tmp, path)
+        if not locked:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -219,6 +232,56 @@ def write_with(path: str, write: Callable[[IO[Any]], object], *, binary: bool = 
         raise
     if fsync:
         _fsync_dir(folder)
+
+
+def _lock(fd: int) -> bool:
+    """Lock fd (flock); False where there are no such locks."""
+    try:
+        import fcntl  # only for the files that are locked, and not on Windows
+    except ImportError:  # pragma: no cover (Windows)
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # no locks on this file system: a stale-file sweep cannot take its lock either
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: str) -> None:
+    """Remove the `.tmp-*` files of folder left by writers that died (a kill during log_checkpoint).
+
+    A file is stale when it is older than STALE_TMP_SECONDS and no process holds its
+    lock (write_with(lock=True) holds it while writing). Where locks do not work the
+    lock cannot be taken, and nothing is removed.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    try:
+        names = [name for name in os.listdir(folder) if name.startswith(TMP_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDWR | NOFOLLOW)  # for writing: NFS emulates flock with write locks
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime > STALE_TMP_SECONDS:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.unlink(path)
+        except OSError:  # locked by a live writer, no locks here, or gone already
+            pass
+        finally:
+            os.close(fd)
+
+
+def make_executable(path: str) -> None:
+    """chmod +x path as the umask allows: execute for whoever may read it."""
+    mode = os.stat(path).st_mode
+    os.chmod(path, mode | (mode & 0o444) >> 2)
 
 
 def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 
-from .._contract import ARTIFACTS_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
-from .._files import check_inside, open_in_run, os_reason, write_with
+from .._contract import ARTIFACTS_DIR, METRIC_SUFFIX, METRICS_DIR, TMP_PREFIX, is_run_id
+from .._files import NAME_MAX, check_inside, open_in_run, os_reason, remove_stale_temporaries, write_with
 from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -27,7 +27,17 @@ def check_name(name: Any, what: str) -> str:
     separators = "/" + os.sep + (os.altsep or "")
     if any(sep in name for sep in separators) or ".." in name or name == "." or "\0" in name:
         raise LoggerError(f"Invalid {what} {name!r}: expected a plain file name, without '/' or '..'")
+    if name.startswith(TMP_PREFIX):
+        raise LoggerError(f"Invalid {what} {name!r}: a name starting with {TMP_PREFIX!r} is a temporary file of tinyxp")
     return name
+
+
+def check_length(filename: str, name: str, what: str) -> None:
+    """Raise LoggerError when filename (name with its extension) is too long for a file system."""
+    size = len(filename.encode("utf-8", "surrogateescape"))
+    if size > NAME_MAX:
+        raise LoggerError(f"Invalid {what} {name[:10] + '...'!r}: {size} bytes with its extension, "
+                          f"more than the {NAME_MAX} a file name may have")
 
 
 def _to_json(value: Any) -> Any:
@@ -124,6 +134,7 @@ class Logger:
         self._run_dir = os.path.abspath(run_dir)
         self._metric_fds: dict[str, int] = {}
         self._formats: dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
+        self._swept_folders: set[str] = set()  # artifact folders cleared of stale temporary files
 
     def __repr__(self) -> str:
         return f"Logger({self._run_dir!r})"
@@ -162,6 +173,7 @@ class Logger:
 
     def _open_metrics(self, log_name: str) -> int:
         check_name(log_name, "metric log name")
+        check_length(log_name + METRIC_SUFFIX, log_name, "metric log name")
         folder = os.path.join(self._run_dir, METRICS_DIR)
         path = os.path.join(folder, log_name + METRIC_SUFFIX)
         try:
@@ -187,6 +199,7 @@ class Logger:
                 raise LoggerError(f"Cannot use the artifact format {format!r}: the {package} package is not installed") from None
         extension = spec[0]
         filename = name if name.endswith(extension) else name + extension
+        check_length(filename, name, "artifact name")
         path = os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename)
         check_inside(self._run_dir, path)
         return path, spec
@@ -198,11 +211,15 @@ class Logger:
         Raises LoggerError for a bad name or an unknown format.
         """
         path, (_, save, _, binary) = self._artifact_path(name, format)
+        folder = os.path.dirname(path)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
         except OSError as err:
             raise LoggerError(f"Cannot create artifact folder for {path!r}: {os_reason(err)}") from None
-        write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync)
+        if folder not in self._swept_folders:  # once per folder and Logger: a listing per write would cost
+            self._swept_folders.add(folder)
+            remove_stale_temporaries(folder)
+        write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync, lock=True)
         return path
 
     def load_artifact(self, name: str, format: str = "pickle") -> Any:
