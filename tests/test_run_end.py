@@ -15,6 +15,7 @@ import unittest.mock
 
 from tinyxp._files import overwrite_in_place, read_yaml
 from tinyxp.errors import ConfigError, LoggerError
+from tinyxp.run import info as info_module
 from tinyxp.run import run as run_module
 
 from .support import finish, load_script, run_process, run_script, start_script, task_script, temp_dir, wait_for_line, wait_until, write_files
@@ -293,14 +294,14 @@ class FinalInfoFallbackTest(unittest.TestCase):
         patcher = unittest.mock.patch("sys.stderr", io.StringIO())
         self.stderr = patcher.start()
         self.addCleanup(patcher.stop)
-        real_write_yaml = run_module.write_yaml
+        real_write_yaml = info_module.write_yaml
 
         def refuse_final_info(path, obj):  # a full disk from the end of the task on
             if path.endswith("info.yaml") and obj.get("status") != "RUNNING":
                 raise DISK_FULL
             real_write_yaml(path, obj)
 
-        patcher = unittest.mock.patch.object(run_module, "write_yaml", refuse_final_info)
+        patcher = unittest.mock.patch.object(info_module, "write_yaml", refuse_final_info)
         patcher.start()
         self.addCleanup(patcher.stop)
 
@@ -313,21 +314,21 @@ class FinalInfoFallbackTest(unittest.TestCase):
         self.assertEqual(self.stderr.getvalue(), "")
 
     def test_a_long_error_message_is_cut_to_fit(self):
-        with unittest.mock.patch.object(run_module, "overwrite_in_place", side_effect=[False, True]) as overwrite:
+        with unittest.mock.patch.object(info_module, "overwrite_in_place", side_effect=[False, True]) as overwrite:
             with self.assertRaises(ValueError):
                 self.train([f"xp.log_dir={self.logs}", f"message={'m' * 300}"])
         written = overwrite.call_args[0][1].decode()
         self.assertIn("message: " + "m" * 200 + "...\n", written)
 
     def test_when_nothing_fits_a_warning_says_so(self):
-        with unittest.mock.patch.object(run_module, "overwrite_in_place", return_value=False):
+        with unittest.mock.patch.object(info_module, "overwrite_in_place", return_value=False):
             self.train([f"xp.log_dir={self.logs}"])
         self.assertEqual(self.info()["status"], "RUNNING")
         self.assertRegex(self.stderr.getvalue(), r"^tinyxp: warning: cannot record the final status \(COMPLETE\) in "
                                                  r".*info.yaml: No space left on device\n$")
 
     def test_a_failing_overwrite_is_a_warning(self):
-        with unittest.mock.patch.object(run_module, "overwrite_in_place", side_effect=DISK_FULL):
+        with unittest.mock.patch.object(info_module, "overwrite_in_place", side_effect=DISK_FULL):
             self.train([f"xp.log_dir={self.logs}"])
         self.assertIn("cannot record the final status (COMPLETE)", self.stderr.getvalue())
 

@@ -15,12 +15,12 @@ import time
 
 from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, is_disk_full, os_reason, overwrite_in_place, read_run_yaml, write_atomic, write_yaml
+from .._files import allocate_run_dir, os_reason, read_run_yaml, write_atomic, write_yaml
 from .._values import iter_keys, lookup
 from ..config.compose import Config
 from ..config.overrides import setting_tokens
 from ..errors import ConfigError, LoggerError, TinyxpError
-from .info import format_time, new_run_info, shell_command
+from .info import format_time, new_run_info, shell_command, write_final_info
 from .lifecycle import (
     Capture, Heartbeat, Preempted, heartbeat, install_signal_handlers, interrupt_task, requeue_after,
     restore_signal_handlers,
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from typing import Any, Callable, NoReturn
 
     from .logger import Logger
-
-
-SHORT_ERROR = 200  # characters of an error message kept when a full disk leaves no room for all of it
 
 
 class Context:
@@ -140,11 +137,12 @@ class Run:
     # ------------------------------------------------------------------ open or resume
 
     def _start(self, start: float) -> Context:
-        """Open the run and watch it, the signal handlers first: a signal meanwhile waits.
+        """Open the run, its signal handlers installed first: a signal meanwhile waits.
 
         A signal that arrives while the run directory and its info are written is held
-        until they are whole, then stops the run (INTERRUPTED); when the start fails, it
-        is sent again to this process once the previous handlers are back.
+        until they are whole, then stops the run (INTERRUPTED, _deliver_pending_signal);
+        when the start fails, it is sent again to this process once the previous
+        handlers are back.
         """
         self.starting = True
         self.previous_handlers = install_signal_handlers(self._handle_signal)
@@ -272,27 +270,9 @@ class Run:
             path = os.path.join(str(self.run_dir), METADATA_DIR, INFO_FILE)
             if final:
                 self.closed = True
-                self._write_final_info(path)
+                write_final_info(path, self.info)
             else:
                 write_yaml(path, self.info)
-
-    def _write_final_info(self, path: str) -> None:
-        """Write the final info; on a full disk, over the old file's own blocks; else a warning, never an error."""
-        try:
-            write_yaml(path, self.info)
-            return
-        except OSError as err:
-            error = err
-        if is_disk_full(error):
-            for info in (self.info, _short_error(self.info)):
-                try:
-                    if overwrite_in_place(path, yaml.dump(info).encode("utf-8")):
-                        return
-                except OSError as err:
-                    error = err
-                    break
-        print(f"tinyxp: warning: cannot record the final status ({self.info.get('status')}) in {path}: "
-              f"{os_reason(error)}", file=sys.stderr)
 
     def _git_info(self, *, wait: bool = True) -> dict[str, Any] | None:
         git = self.recorder(wait=wait)
@@ -400,14 +380,6 @@ class Run:
         if git is not None:
             final["git"] = git
         self._write_info(final=True, **final)
-
-
-def _short_error(info: dict[str, Any]) -> dict[str, Any]:
-    """info with the error message cut to SHORT_ERROR characters, to fit where the full one does not."""
-    error = info.get("error")
-    if not isinstance(error, dict) or len(str(error.get("message"))) <= SHORT_ERROR:
-        return info
-    return {**info, "error": {**error, "message": str(error["message"])[:SHORT_ERROR] + "..."}}
 
 
 def _is_terminal(stream: Any) -> bool:
