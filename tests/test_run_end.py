@@ -258,6 +258,24 @@ class InProcessTest(unittest.TestCase):
             self.train([f"xp.log_dir={self.logs}"])
         self.assertEqual(received, [signal.SIGUSR1])
 
+    def test_a_sweep_stops_at_a_run_that_cannot_start(self):
+        real_open = run_module.Run._open_run_dir
+        calls = []
+
+        def full_at_the_second(run, info):
+            calls.append(run)
+            if len(calls) == 2:
+                os.makedirs(os.path.join(self.logs, "2"))
+                run.created_dir = os.path.join(self.logs, "2")
+                raise DISK_FULL
+            return real_open(run, info)
+
+        with unittest.mock.patch.object(run_module.Run, "_open_run_dir", full_at_the_second):
+            with self.assertRaisesRegex(LoggerError, "^Cannot start a run in '.*logs': No space left on device$"):
+                self.train([f"xp.log_dir={self.logs}", "+sweep", "seed=0,1,2"])
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(sorted(os.listdir(self.logs)), ["1"])
+
     def test_a_signal_between_two_runs_stops_the_sweep(self):
         from tinyxp.run.sweep import Sweep
 

@@ -2,6 +2,7 @@
 writers, symlinks planted in a run directory, temporary files left by a kill, long names."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import unittest
+import unittest.mock
 
 from tinyxp.errors import LoggerError
 from tinyxp.run.logger import Logger
@@ -180,6 +182,9 @@ class PlantedSymlinkTest(unittest.TestCase):
         _touch(heartbeat)
         self.assertFalse(os.path.exists(dangling))
         self.assert_outside_untouched()
+        shutil.rmtree(run_dir)
+        _touch(heartbeat)  # the run directory is gone: nothing to keep alive, no error
+        self.assertFalse(os.path.exists(run_dir))
 
 
 SLOW_CHECKPOINT = """\
@@ -231,6 +236,32 @@ class CheckpointTemporariesTest(unittest.TestCase):
         finish(process)
         Logger(self.run_dir).log_checkpoint({"epoch": 1})
         self.assertEqual(len(self.temporaries()), 1)  # its writer may be on another machine, starting
+
+    def test_odd_entries_are_left_alone(self):
+        from tinyxp._files import remove_stale_temporaries
+
+        remove_stale_temporaries(os.path.join(self.root, "missing"))  # nothing to list: nothing done
+        os.makedirs(self.folder)
+        outside = os.path.join(self.root, "outside.pkl")
+        with open(outside, "w") as file:
+            file.write("kept")
+        os.symlink(outside, os.path.join(self.folder, ".tmp-1-0-link"))
+        os.mkdir(os.path.join(self.folder, ".tmp-1-1-folder"))
+        remove_stale_temporaries(self.folder)
+        self.assertEqual(self.temporaries(), [".tmp-1-0-link", ".tmp-1-1-folder"])
+
+    def test_without_working_locks_nothing_is_taken_for_stale(self):
+        import fcntl
+
+        with unittest.mock.patch.object(fcntl, "flock", side_effect=OSError(errno.ENOLCK, "No locks available")):
+            Logger(self.run_dir).log_checkpoint({"epoch": 1})  # written all the same
+            path = os.path.join(self.folder, ".tmp-1-0-x.pkl")
+            with open(path, "w"):
+                pass
+            os.utime(path, (1, 1))
+            Logger(self.run_dir).log_checkpoint({"epoch": 2})
+        self.assertEqual(self.temporaries(), [".tmp-1-0-x.pkl"])
+        self.assertEqual(Logger(self.run_dir).load_checkpoint(), {"epoch": 2})
 
 
 class NameTest(unittest.TestCase):

@@ -65,7 +65,7 @@ class Sweep:
                     return
             if run.status == "COMPLETE":  # sys.exit(0) in the task
                 return
-            if isinstance(err, KeyboardInterrupt):  # raised by the task itself, with no run to blame
+            if run.status is None:  # the run could not start (a full disk...): neither can the next ones
                 raise
             import traceback  # only when a run fails
 
