@@ -155,6 +155,8 @@ class PlantedSymlinkTest(unittest.TestCase):
         self.assertEqual(self.launch().returncode, 0)
         self.plant("metadata", self.outside)
         self.assert_refused(self.launch("xp.run_id=1"), r"/metadata': it is a symbolic link, .*")
+        self.plant("metadata", os.path.join(self.outside, "missing"))
+        self.assert_refused(self.launch("xp.run_id=1"), r"/metadata': it is a symbolic link, .*")
 
     def test_a_linked_stdout_log(self):
         self.assertEqual(self.launch().returncode, 0)

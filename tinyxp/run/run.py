@@ -245,11 +245,11 @@ class Run:
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
         """The info of a run started again with xp.run_id: its previous info, updated."""
         metadata = os.path.join(run_dir, METADATA_DIR)
-        os.makedirs(metadata, exist_ok=True)
-        try:
+        try:  # before the folder is made: a link in its place is refused, not followed
             old = read_run_yaml(run_dir, os.path.join(metadata, INFO_FILE)) or {}
         except FileNotFoundError:
             old = {}
+        os.makedirs(metadata, exist_ok=True)
         restarts = old.get("restarts", 0)
         if old and old.get("status") != "PENDING":  # a PENDING run (submitted) starts for the first time
             restarts += 1
