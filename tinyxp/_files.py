@@ -72,16 +72,13 @@ def check_inside(run_dir: str, path: str) -> None:
     A link planted in a run directory (a group-writable log folder) would make a run
     write, truncate or read files elsewhere; run_dir itself may be a link.
     """
-    run_dir, folder = os.path.abspath(run_dir), os.path.dirname(os.path.abspath(path))
-    relative = os.path.relpath(folder, run_dir)
-    if relative == os.curdir or os.path.realpath(folder) == os.path.join(os.path.realpath(run_dir), relative):
-        return
-    part = run_dir
-    for name in relative.split(os.sep):
+    prefix = run_dir.rstrip(os.sep) + os.sep
+    relative = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, run_dir)
+    part = prefix.rstrip(os.sep)
+    for name in relative.split(os.sep)[:-1]:  # one lstat per folder: cheaper than resolving whole paths
         part = os.path.join(part, name)
         if os.path.islink(part):
-            break
-    raise LoggerError(f"Cannot use {part!r}: it is a symbolic link{NO_LINKS}")
+            raise LoggerError(f"Cannot use {part!r}: it is a symbolic link{NO_LINKS}")
 
 
 NO_LINKS = ", and tinyxp follows no link inside a run directory"
