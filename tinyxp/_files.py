@@ -5,8 +5,10 @@ crash never leaves half a file (docs/format.md).
 """
 from __future__ import annotations
 
+import errno
 import os
 import threading
+import time
 from itertools import count
 
 from ._contract import INFO_FILE, METADATA_DIR, NOTES_FILE, TAG_RULE, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE, is_run_id, is_tag
@@ -17,8 +19,88 @@ if TYPE_CHECKING:
     from typing import IO, Any, Callable, Iterable
 
 MAX_ALLOCATION_ATTEMPTS = 10_000
+NAME_MAX = 255  # bytes in a file name, on nearly every file system
+TMP_NAME_BYTES = 200  # of the final name kept in a temporary file's name, which stays under NAME_MAX
+STALE_TMP_SECONDS = 60  # a temporary file untouched this long, and unlocked, was left by a dead writer
 
 _tmp_counter = count()  # next() on a count is atomic in CPython: unique names across threads
+
+
+def is_disk_full(err: OSError) -> bool:
+    """Whether err says the disk (or the user's quota) is full."""
+    return err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def overwrite_in_place(path: str, data: bytes) -> bool:
+    """Write data over the file at path within the disk blocks it already holds; False if it does not fit.
+
+    The fallback for a final info.yaml when a full disk refuses the temporary file of an
+    atomic write. It needs no new block, but it is not atomic (a reader may see half a
+    file for an instant), so nothing else uses it. The old content is put back when the
+    write fails half-way.
+    """
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(fd)
+        if len(data) > getattr(info, "st_blocks", 0) * 512:
+            return False
+        old = os.read(fd, info.st_size)
+        try:
+            _write_at_start(fd, data)
+        except OSError:
+            _write_at_start(fd, old)
+            raise
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
+    return True
+
+
+def _write_at_start(fd: int, data: bytes) -> None:
+    os.lseek(fd, 0, os.SEEK_SET)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # absent on Windows, where the folder check still applies
+
+
+def check_inside(run_dir: str, path: str) -> None:
+    """Raise LoggerError when a folder between run_dir and path is a symbolic link.
+
+    A link planted in a run directory (a group-writable log folder) would make a run
+    write, truncate or read files elsewhere; run_dir itself may be a link.
+    """
+    prefix = run_dir.rstrip(os.sep) + os.sep
+    relative = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, run_dir)
+    part = prefix.rstrip(os.sep)
+    for name in relative.split(os.sep)[:-1]:  # one lstat per folder: cheaper than resolving whole paths
+        part = os.path.join(part, name)
+        if os.path.islink(part):
+            raise LoggerError(f"Cannot use {part!r}: it is a symbolic link{NO_LINKS}")
+
+
+NO_LINKS = ", and tinyxp follows no link inside a run directory"
+
+
+def open_in_run(run_dir: str, path: str, flags: int, mode: int = 0o666) -> int:
+    """os.open(path) for a file of run_dir, following no symbolic link on the way (LoggerError)."""
+    check_inside(run_dir, path)
+    try:
+        return os.open(path, flags | NOFOLLOW, mode)
+    except OSError:
+        if os.path.islink(path):  # ELOOP, or EMLINK on some BSDs
+            raise LoggerError(f"Cannot open {path!r}: it is a symbolic link{NO_LINKS}") from None
+        raise
+
+
+def read_run_yaml(run_dir: str, path: str) -> Any:
+    """read_yaml for a metadata file of run_dir, following no symbolic link (LoggerError)."""
+    from . import yaml
+
+    with os.fdopen(open_in_run(run_dir, path, os.O_RDONLY), encoding="utf-8") as file:
+        return yaml.load(file.read(), path=path)
 
 
 def os_reason(err: OSError) -> str:
@@ -134,22 +216,31 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def write_with(path: str, write: Callable[[IO[Any]], object], *, binary: bool = True, fsync: bool = False) -> None:
+def write_with(
+    path: str, write: Callable[[IO[Any]], object], *, binary: bool = True, fsync: bool = False, lock: bool = False,
+) -> None:
     """Call write(file) on a `.tmp-*` file beside path, then move it onto path.
 
     The previous file stays whole until the new one is complete: a crash leaves at
-    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk.
+    worst a stray `.tmp-*` file. With fsync, data and folder entry reach the disk. With
+    lock, the temporary file is locked (flock) until it is in place, so that
+    remove_stale_temporaries knows it from one left by a dead writer.
     """
     folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{name}")
+    short = name.encode("utf-8", "surrogateescape")[:TMP_NAME_BYTES].decode("utf-8", "ignore")
+    tmp = os.path.join(folder, f"{TMP_PREFIX}{os.getpid()}-{next(_tmp_counter)}-{short}")
     try:
         file: IO[Any]
         with (open(tmp, "xb") if binary else open(tmp, "x", encoding="utf-8")) as file:
+            locked = lock and _lock(file.fileno())
             write(file)
+            file.flush()
             if fsync:
-                file.flush()
                 os.fsync(file.fileno())
-        os.replace(tmp, path)
+            if locked:  # moved while still locked (POSIX renames an open file)
+                os.replace(tmp, path)
+        if not locked:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -158,6 +249,56 @@ def write_with(path: str, write: Callable[[IO[Any]], object], *, binary: bool = 
         raise
     if fsync:
         _fsync_dir(folder)
+
+
+def _lock(fd: int) -> bool:
+    """Lock fd (flock); False where there are no such locks."""
+    try:
+        import fcntl  # only for the files that are locked, and not on Windows
+    except ImportError:  # pragma: no cover (Windows)
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # no locks on this file system: a stale-file sweep cannot take its lock either
+        return False
+    return True
+
+
+def remove_stale_temporaries(folder: str) -> None:
+    """Remove the `.tmp-*` files of folder left by writers that died (a kill during log_checkpoint).
+
+    A file is stale when it is older than STALE_TMP_SECONDS and no process holds its
+    lock (write_with(lock=True) holds it while writing). Where locks do not work the
+    lock cannot be taken, and nothing is removed.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    try:
+        names = [name for name in os.listdir(folder) if name.startswith(TMP_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            fd = os.open(path, os.O_RDWR | NOFOLLOW)  # for writing: NFS emulates flock with write locks
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime > STALE_TMP_SECONDS:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.unlink(path)
+        except OSError:  # locked by a live writer, no locks here, or gone already
+            pass
+        finally:
+            os.close(fd)
+
+
+def make_executable(path: str) -> None:
+    """chmod +x path as the umask allows: execute for whoever may read it."""
+    mode = os.stat(path).st_mode
+    os.chmod(path, mode | (mode & 0o444) >> 2)
 
 
 def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:
@@ -191,7 +332,7 @@ def update_info(run_dir: str, **fields: Any) -> dict[str, Any]:
     path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
     with _info_lock:
         try:
-            info = read_yaml(path)
+            info = read_run_yaml(run_dir, path)
         except FileNotFoundError:
             info = {}
         info.update(fields)

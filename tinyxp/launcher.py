@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Context", "launch"]
 
 EXIT_BAD_INPUT = 2
-EXIT_SWEEP_FAILED = 1
 
 
 def launch(
@@ -216,29 +215,8 @@ def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: l
     job = _scheduler_job()
     if not multirun:
         return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None).execute(task)
-    import traceback  # only for a sweep, which prints a failed run's traceback and goes on
+    from .run.sweep import Sweep  # only for a sweep
 
-    results: list[Any] = []
-    failures = []
-    for index, plan in enumerate(plans, 1):
-        progress = f"[{index}/{len(plans)}] {plan.label}"
-        run = Run(plan, script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=progress)
-        try:
-            results.append(run.execute(task))
-        except (Exception, SystemExit) as err:
-            if run.interrupted:  # the whole sweep is being stopped
-                raise
-            traceback.print_exc()
-            failures.append((plan, run.shown_dir, err))
-            results.append(None)
-    _print_summary(len(plans), failures)
-    if failures:
-        raise SystemExit(EXIT_SWEEP_FAILED)
-    return results
-
-
-def _print_summary(total: int, failures: list[Any]) -> None:
-    lines = [f"sweep: {total} runs, {total - len(failures)} complete, {len(failures)} failed"]
-    for plan, shown_dir, err in failures:
-        lines.append(f"  FAILED {plan.label} -> {shown_dir}: {type(err).__name__}: {err}")
-    print("\n".join(lines), file=sys.stderr)
+    return Sweep(plans).run(lambda plan, progress: Run(
+        plan, script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=progress,
+    ), task)

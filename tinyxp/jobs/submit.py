@@ -18,7 +18,9 @@ from .._contract import (
     CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
-from .._files import allocate_run_dir, ensure_log_dir, next_free_run_id, update_info, update_notes, write_atomic, write_yaml
+from .._files import (
+    allocate_run_dir, ensure_log_dir, make_executable, next_free_run_id, update_info, update_notes, write_atomic, write_yaml,
+)
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
@@ -158,7 +160,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             if sweep.array and not dry:
                 made.append(path)
             write_atomic(path, text)
-            os.chmod(path, 0o755)  # oarsub -S runs the script itself
+            make_executable(path)  # oarsub -S runs the script itself
             if sweep.array and not dry:
                 for _, run_dir in job_runs:
                     os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, SCRIPT_FILE))

@@ -11,10 +11,13 @@ import sys
 import time
 
 from .. import __version__
+from .._files import is_disk_full, os_reason, overwrite_in_place, write_yaml
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Sequence
+
+SHORT_ERROR = 200  # characters of an error message kept when a full disk leaves no room for all of it
 
 
 def format_time(timestamp: float) -> str:
@@ -111,3 +114,37 @@ def user() -> str | None:
         return pwd.getpwuid(os.getuid()).pw_name
     except (ImportError, KeyError, AttributeError):
         return None
+
+
+def write_final_info(path: str, info: dict[str, Any]) -> None:
+    """Write a run's final info.yaml; on a full disk over the old file's own blocks; else warn, never raise.
+
+    The final status must reach the disk even when the disk is full (the atomic write
+    needs a new file): the RUNNING info.yaml holds blocks enough for it, and an error
+    message too long to fit is cut to SHORT_ERROR characters.
+    """
+    try:
+        write_yaml(path, info)
+        return
+    except OSError as err:
+        error = err
+    if is_disk_full(error):
+        from .. import yaml
+
+        for shown in (info, _short_error(info)):
+            try:
+                if overwrite_in_place(path, yaml.dump(shown).encode("utf-8")):
+                    return
+            except OSError as err:
+                error = err
+                break
+    print(f"tinyxp: warning: cannot record the final status ({info.get('status')}) in {path}: {os_reason(error)}",
+          file=sys.stderr)
+
+
+def _short_error(info: dict[str, Any]) -> dict[str, Any]:
+    """info with its error message cut to SHORT_ERROR characters."""
+    error = info.get("error")
+    if not isinstance(error, dict) or len(str(error.get("message"))) <= SHORT_ERROR:
+        return info
+    return {**info, "error": {**error, "message": str(error["message"])[:SHORT_ERROR] + "..."}}

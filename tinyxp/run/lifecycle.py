@@ -7,6 +7,7 @@ import sys
 import threading
 
 from .._contract import HEARTBEAT_FILE, STDERR_FILE, STDOUT_FILE
+from .._files import NOFOLLOW, open_in_run
 from ..errors import TinyxpError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -83,9 +84,15 @@ class Capture:
 
     def __init__(self, run_dir: str) -> None:
         self.streams = (sys.stdout, sys.stderr)
-        self.files: list[IO[str]] = [
-            open(os.path.join(run_dir, name), "a", encoding="utf-8", buffering=1) for name in (STDOUT_FILE, STDERR_FILE)
-        ]
+        self.files: list[IO[str]] = []
+        try:
+            for name in (STDOUT_FILE, STDERR_FILE):
+                fd = open_in_run(run_dir, os.path.join(run_dir, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                self.files.append(os.fdopen(fd, "a", encoding="utf-8", buffering=1))
+        except BaseException:
+            for file in self.files:
+                file.close()
+            raise
         sys.stdout, sys.stderr = _Tee(self.streams[0], self.files[0]), _Tee(self.streams[1], self.files[1])
 
     def write_stderr_log(self, text: str) -> None:
@@ -183,11 +190,18 @@ def heartbeat() -> Heartbeat:
 
 
 def _touch(path: str) -> None:
+    """Update path's time, creating it; a symbolic link there (never tinyxp's) is replaced, not followed."""
     try:
         try:
-            os.utime(path)
-        except FileNotFoundError:
-            with open(path, "a"):
-                pass
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | NOFOLLOW, 0o666)
+        except OSError:
+            if not os.path.islink(path):
+                raise
+            os.unlink(path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            os.utime(fd if os.utime in os.supports_fd else path)
+        finally:
+            os.close(fd)
     except OSError:  # the run directory was removed under us: nothing to keep alive
         pass

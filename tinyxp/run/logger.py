@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import os
 
-from .._contract import ARTIFACTS_DIR, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, RESERVED_LOG_NAMES, is_reserved_log_name, is_run_id
-from .._files import os_reason, update_notes, write_with
+from .._contract import ARTIFACTS_DIR, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, RESERVED_LOG_NAMES, TMP_PREFIX, is_reserved_log_name, is_run_id
+from .._files import NAME_MAX, check_inside, open_in_run, os_reason, remove_stale_temporaries, update_notes, write_with
 from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import IO, Any, Callable, Tuple
+    from typing import Any, Callable, Tuple
 
     # format name -> (file extension, save(obj, file), load(file), binary)
     ArtifactFormat = Tuple[str, Callable[[Any, Any], None], Callable[[Any], Any], bool]
@@ -27,7 +27,17 @@ def check_name(name: Any, what: str) -> str:
     separators = "/" + os.sep + (os.altsep or "")
     if any(sep in name for sep in separators) or ".." in name or name == "." or "\0" in name:
         raise LoggerError(f"Invalid {what} {name!r}: expected a plain file name, without '/' or '..'")
+    if name.startswith(TMP_PREFIX):
+        raise LoggerError(f"Invalid {what} {name!r}: a name starting with {TMP_PREFIX!r} is a temporary file of tinyxp")
     return name
+
+
+def check_length(filename: str, name: str, what: str) -> None:
+    """Raise LoggerError when filename (name with its extension) is too long for a file system."""
+    size = len(filename.encode("utf-8", "surrogateescape"))
+    if size > NAME_MAX:
+        raise LoggerError(f"Invalid {what} {name[:10] + '...'!r}: {size} bytes with its extension, "
+                          f"more than the {NAME_MAX} a file name may have")
 
 
 def _to_json(value: Any) -> Any:
@@ -124,6 +134,7 @@ class Logger:
         self._run_dir = os.path.abspath(run_dir)
         self._metric_fds: dict[str, int] = {}
         self._formats: dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
+        self._swept_folders: set[str] = set()  # artifact folders cleared of stale temporary files
 
     def __repr__(self) -> str:
         return f"Logger({self._run_dir!r})"
@@ -169,14 +180,15 @@ class Logger:
                 f"Invalid metric log name {log_name!r}: the reader's columns {', '.join(RESERVED_LOG_NAMES)} "
                 "would be shadowed; choose another log_name"
             )
+        check_length(log_name + METRIC_SUFFIX, log_name, "metric log name")
         folder = os.path.join(self._run_dir, METRICS_DIR)
         path = os.path.join(folder, log_name + METRIC_SUFFIX)
         try:
             os.makedirs(folder, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+            fd = open_in_run(self._run_dir, path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         except OSError as err:
             raise LoggerError(f"Cannot open metric file {path!r}: {os_reason(err)}") from None
-        _drop_torn_line(fd)
+        _end_torn_line(fd)
         self._metric_fds[log_name] = fd
         return fd
 
@@ -202,7 +214,10 @@ class Logger:
                 raise LoggerError(f"Cannot use the artifact format {format!r}: the {package} package is not installed") from None
         extension = spec[0]
         filename = name if name.endswith(extension) else name + extension
-        return os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename), spec
+        check_length(filename, name, "artifact name")
+        path = os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename)
+        check_inside(self._run_dir, path)
+        return path, spec
 
     def log_artifact(self, obj: Any, name: str, format: str = "pickle", *, fsync: bool = False) -> str:
         """Save obj to artifacts/<format>/<name> atomically and return the path.
@@ -211,21 +226,25 @@ class Logger:
         Raises LoggerError for a bad name or an unknown format.
         """
         path, (_, save, _, binary) = self._artifact_path(name, format)
+        folder = os.path.dirname(path)
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
         except OSError as err:
             raise LoggerError(f"Cannot create artifact folder for {path!r}: {os_reason(err)}") from None
-        write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync)
+        if folder not in self._swept_folders:  # once per folder and Logger: a listing per write would cost
+            self._swept_folders.add(folder)
+            remove_stale_temporaries(folder)
+        write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync, lock=True)
         return path
 
     def load_artifact(self, name: str, format: str = "pickle") -> Any:
         """Load an artifact saved by log_artifact; raises LoggerError when there is none."""
         path, (_, _, load, binary) = self._artifact_path(name, format)
         try:
-            file: IO[Any] = open(path, "rb") if binary else open(path, encoding="utf-8")
+            fd = open_in_run(self._run_dir, path, os.O_RDONLY)
         except FileNotFoundError:
             raise LoggerError(f"Cannot load artifact {name!r}: no file {path!r}") from None
-        with file:
+        with (os.fdopen(fd, "rb") if binary else os.fdopen(fd, encoding="utf-8")) as file:
             return load(file)
 
     def register_artifact_format(
@@ -276,18 +295,13 @@ class Logger:
             pass
 
 
-def _drop_torn_line(fd: int) -> None:
-    """Cut a torn last line (left by a kill mid-write) so appended lines stay whole."""
+def _end_torn_line(fd: int) -> None:
+    """End a torn last line (a writer killed mid-line) with a newline, so the next line stays whole.
+
+    Never truncates: what looks torn may be another process's line being appended right
+    now, and cutting it would lose lines. O_APPEND puts this newline after that line
+    then, leaving an empty line; the reader skips empty and torn lines.
+    """
     size = os.fstat(fd).st_size
-    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
-        return
-    end = size
-    while end > 0:
-        start = max(0, end - 65536)
-        chunk = os.pread(fd, end - start, start)
-        newline = chunk.rfind(b"\n")
-        if newline >= 0:
-            os.ftruncate(fd, start + newline + 1)
-            return
-        end = start
-    os.ftruncate(fd, 0)
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")

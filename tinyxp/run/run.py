@@ -8,18 +8,19 @@ end (COMPLETE, FAILED or INTERRUPTED, with its end time and duration).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
 
 from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, read_yaml, update_notes, write_atomic, write_yaml
+from .._files import allocate_run_dir, os_reason, read_run_yaml, update_notes, write_atomic, write_yaml
 from .._values import iter_keys, lookup
 from ..config.compose import Config
 from ..config.overrides import setting_tokens
-from ..errors import ConfigError, TinyxpError
-from .info import format_time, new_run_info, shell_command
+from ..errors import ConfigError, LoggerError, TinyxpError
+from .info import format_time, new_run_info, shell_command, write_final_info
 from .lifecycle import (
     Capture, Heartbeat, Preempted, heartbeat, install_signal_handlers, interrupt_task, requeue_after,
     restore_signal_handlers,
@@ -27,7 +28,7 @@ from .lifecycle import (
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, NoReturn
 
     from .logger import Logger
 
@@ -96,6 +97,9 @@ class Run:
         self.heartbeat: Heartbeat | None = None
         self.capture: Capture | None = None
         self.previous_handlers: dict[int, Any] = {}
+        self.starting = False
+        self.status: str | None = None  # the final status, once written
+        self.stop_signal: int | None = None  # the signal that stopped the process, if one did
         self.preempting = False
         self.interrupted = False
         self.finishing = False
@@ -103,6 +107,7 @@ class Run:
         self.info: dict[str, Any] = {}
         self.info_lock = threading.Lock()
         self.closed = False
+        self.created_dir: str | None = None  # the run directory this start created, removed if the start fails
         self.git_pending = False
 
     @property
@@ -115,10 +120,11 @@ class Run:
         A preemption signal ends the process with SystemExit(128 + signal number).
         """
         start, clock = time.time(), time.monotonic()
-        ctx = self._open(start)
-        self._watch()
+        ctx = self._start(start)
         final: dict[str, Any] = {}
         try:
+            self._watch()
+            self._deliver_pending_signal()
             result = self._call(task, ctx)
             final["status"] = "COMPLETE"
             return result
@@ -135,6 +141,32 @@ class Run:
 
     # ------------------------------------------------------------------ open or resume
 
+    def _start(self, start: float) -> Context:
+        """Open the run, its signal handlers installed first: a signal meanwhile waits.
+
+        A signal that arrives while the run directory and its info are written is held
+        until they are whole, then stops the run (INTERRUPTED, _deliver_pending_signal);
+        when the start fails, it is sent again to this process once the previous
+        handlers are back.
+        """
+        self.starting = True
+        self.previous_handlers = install_signal_handlers(self._handle_signal)
+        try:
+            ctx = self._open(start)
+        except BaseException:
+            restore_signal_handlers(self.previous_handlers)
+            if self.pending_signal is not None:
+                os.kill(os.getpid(), self.pending_signal)
+            raise
+        return ctx
+
+    def _deliver_pending_signal(self) -> None:
+        """Let signals through (inside execute's try); one that came while the run was opened stops it now."""
+        self.starting = False
+        if self.pending_signal is not None:
+            signum, self.pending_signal = self.pending_signal, None
+            self._handle_signal(signum, None)
+
     def _open(self, start: float) -> Context:
         """The task's Context, after opening the run directory (xp.logging) and writing its info."""
         xp = self.plan.xp
@@ -142,10 +174,15 @@ class Run:
         if xp.logging:
             from .logger import Logger  # json and the artifact formats: only for the runs that log
 
-            info = self._open_run_dir(info)
+            try:
+                info = self._open_run_dir(info)
+            except BaseException as err:
+                self._abandon_start(err)
             self.logger = Logger(info["run_dir"])
         if self.progress:
             print(f"{self.progress} -> {self.shown_dir}", file=sys.stderr)
+        elif self.run_dir and _is_terminal(sys.stderr):  # a pipe or a job's log keeps only the task's output
+            print(f"tinyxp: run {info['run_id']} -> {self.shown_dir}", file=sys.stderr)
         self.ctx = Context(self.plan.config, Config(info), self.logger, xp)
         return self.ctx
 
@@ -175,6 +212,7 @@ class Run:
         xp = self.plan.xp
         if xp.run_id is None:
             run_id, run_dir = allocate_run_dir(xp.log_dir)
+            self.created_dir = run_dir
             os.mkdir(os.path.join(run_dir, METADATA_DIR))
         else:
             run_id = parse_run_id(xp.run_id)
@@ -200,14 +238,26 @@ class Run:
         self._write_info()
         return info
 
+    def _abandon_start(self, err: BaseException) -> NoReturn:
+        """Remove the run directory this start created (nothing half-made stays); an OSError becomes a LoggerError."""
+        if self.created_dir is not None:
+            import shutil  # only when a start fails
+
+            shutil.rmtree(self.created_dir, ignore_errors=True)
+            self.run_dir = None
+        if isinstance(err, OSError):
+            where = self.run_dir if self.created_dir is None and self.run_dir else os.path.abspath(self.plan.xp.log_dir)
+            raise LoggerError(f"Cannot start a run in {where!r}: {os_reason(err)}") from None
+        raise err
+
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
         """The info of a run started again with xp.run_id: its previous info, updated."""
         metadata = os.path.join(run_dir, METADATA_DIR)
-        os.makedirs(metadata, exist_ok=True)
-        try:
-            old = read_yaml(os.path.join(metadata, INFO_FILE)) or {}
+        try:  # before the folder is made: a link in its place is refused, not followed
+            old = read_run_yaml(run_dir, os.path.join(metadata, INFO_FILE)) or {}
         except FileNotFoundError:
             old = {}
+        os.makedirs(metadata, exist_ok=True)
         restarts = old.get("restarts", 0)
         if old and old.get("status") != "PENDING":  # a PENDING run (submitted) starts for the first time
             restarts += 1
@@ -216,7 +266,7 @@ class Run:
             os.remove(os.path.join(metadata, TRACEBACK_FILE))
         except FileNotFoundError:
             pass
-        _warn_config_changes(run_id, os.path.join(metadata, CONFIG_FILE), self.plan.config.to_dict())
+        _warn_config_changes(run_id, run_dir, self.plan.config.to_dict())
         return {**old, **info, "restarts": restarts}
 
     def _write_info(self, *, final: bool = False, **fields: Any) -> None:
@@ -225,8 +275,12 @@ class Run:
             if self.closed:  # the final status is written: a late heartbeat thread changes nothing
                 return
             self.info.update(fields)
-            write_yaml(os.path.join(str(self.run_dir), METADATA_DIR, INFO_FILE), self.info)
-            self.closed = final
+            path = os.path.join(str(self.run_dir), METADATA_DIR, INFO_FILE)
+            if final:
+                self.closed = True
+                write_final_info(path, self.info)
+            else:
+                write_yaml(path, self.info)
 
     def _git_info(self, *, wait: bool = True) -> dict[str, Any] | None:
         git = self.recorder(wait=wait)
@@ -246,17 +300,17 @@ class Run:
     # ------------------------------------------------------------------ watch and run
 
     def _watch(self) -> None:
-        """Start the heartbeat and the output capture (logged runs), install the signal handlers."""
+        """Start the heartbeat and the output capture (logged runs)."""
         if self.run_dir:
             self.heartbeat = heartbeat()
             self.heartbeat.follow(self)
             if self.plan.xp.capture_output:
                 self.capture = Capture(self.run_dir)
-        self.previous_handlers = install_signal_handlers(self._handle_signal)
 
     def _handle_signal(self, signum: int, frame: Any) -> None:
-        if self.finishing:
-            self.pending_signal = signum
+        if self.starting or self.finishing:  # held until the run's files are whole
+            if self.pending_signal is None:
+                self.pending_signal = signum
             return
         if self.preempting:
             return
@@ -279,6 +333,7 @@ class Run:
         """Record INTERRUPTED at once, then ask for a requeue when the signal and xp.requeue say so."""
         final["status"] = "INTERRUPTED"
         self.interrupted = self.finishing = True
+        self.stop_signal = signum or signal.SIGINT
         self._finish(final, clock)
         self._after_interrupt(signum)
 
@@ -295,7 +350,11 @@ class Run:
         final.update(status="FAILED", error={"type": type(err).__name__, "message": str(err)})
         if self.run_dir:
             text = traceback.format_exc()
-            write_atomic(os.path.join(self.run_dir, METADATA_DIR, TRACEBACK_FILE), text)
+            path = os.path.join(self.run_dir, METADATA_DIR, TRACEBACK_FILE)
+            try:
+                write_atomic(path, text)
+            except OSError as write_error:  # a full disk: info.yaml still gets the error
+                print(f"tinyxp: warning: cannot save the traceback to {path}: {os_reason(write_error)}", file=sys.stderr)
             if self.capture is not None:  # Python prints it after the capture ends: keep it in stderr.log too
                 self.capture.write_stderr_log(text)
 
@@ -308,6 +367,7 @@ class Run:
         if self.pending_signal is not None:  # arrived while the final status was written
             signum, self.pending_signal = self.pending_signal, None
             self.interrupted = True
+            self.stop_signal = signum
             self._after_interrupt(signum)
             raise SystemExit(128 + signum)
 
@@ -320,9 +380,9 @@ class Run:
             self.capture.stop()
         if self.logger is not None:
             self.logger.close()
+        self.status = final.setdefault("status", "FAILED")  # FAILED: a BaseException we could not classify
         if self.run_dir is None:
             return
-        final.setdefault("status", "FAILED")  # a BaseException we could not classify
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
         git = self._git_info()
         if git is not None:
@@ -330,10 +390,15 @@ class Run:
         self._write_info(final=True, **final)
 
 
-def _warn_config_changes(run_id: int, path: str, config: dict[str, Any]) -> None:
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _warn_config_changes(run_id: int, run_dir: str, config: dict[str, Any]) -> None:
     """Warn on stderr when a resumed run's config differs from the one it last ran with."""
     try:
-        previous = read_yaml(path)
+        previous = read_run_yaml(run_dir, os.path.join(run_dir, METADATA_DIR, CONFIG_FILE))
     except (OSError, TinyxpError):
         return
     if not isinstance(previous, dict) or previous == config:
