@@ -164,12 +164,21 @@ def parse_override(text: str) -> Override:
 
 
 def _parse_key(tokenizer: Tokenizer, *, after: str) -> str:
-    """key := NAME ('.' NAME)*"""
-    names = [tokenizer.expect("NAME", expected=f"a key name{after}").text]
-    while tokenizer.check("DOT"):
+    """key := NAME (('.' | '/') NAME)* ('@' NAME ('.' NAME)*)?
+
+    A '/' names a nested config group (db/mysql), '@' its package (db@backup).
+    """
+    key = tokenizer.expect("NAME", expected=f"a key name{after}").text
+    while tokenizer.check("DOT") or tokenizer.check("SLASH"):
+        separator = tokenizer.read().text
+        key += separator + tokenizer.expect("NAME", expected=f"a key name after {separator!r}").text
+    if tokenizer.check("AT"):
         tokenizer.read()
-        names.append(tokenizer.expect("NAME", expected="a key name after '.'").text)
-    return ".".join(names)
+        key += "@" + tokenizer.expect("NAME", expected="a package after '@'").text
+        while tokenizer.check("DOT"):
+            tokenizer.read()
+            key += "." + tokenizer.expect("NAME", expected="a key name after '.'").text
+    return key
 
 
 def _parse_value(tokenizer: Tokenizer) -> Any:
