@@ -291,8 +291,8 @@ class _State:
 def _add_self(entries: list[Entry], path: str) -> None:
     selves = [e for e in entries if e.is_self]
     if len(selves) > 1:
-        raise ConfigError("Cannot list '_self_' twice in a defaults list", **_located(path, SELF))
-    if not selves and any(not e.override for e in entries):
+        raise ConfigError("Cannot list '_self_' twice in a defaults list", **_located(path, SELF, second=True))
+    if not selves and (not entries or any(not e.override for e in entries)):
         entries.append(Entry(path=SELF))
 
 
@@ -356,7 +356,7 @@ def _unknown_option(dirs: Sequence[str], group: str, option: str, *, override: O
     return OverrideError(message, source=override.text, pos=len(override.text) - len(value), length=len(value))
 
 
-def _located(path: str | None, needle: str) -> dict[str, Any]:
+def _located(path: str | None, needle: str, *, second: bool = False) -> dict[str, Any]:
     """ConfigError arguments pointing at needle's first place in the file (just the path if absent)."""
     if path is None:
         return {}
@@ -365,6 +365,8 @@ def _located(path: str | None, needle: str) -> dict[str, Any]:
     except ConfigError:
         return {"path": path}
     pos = text.find(needle, max(text.find("defaults"), 0))
+    if second:
+        pos = text.find(needle, pos + 1)
     return {"path": path} if pos < 0 else {"path": path, "source": text, "pos": pos, "length": len(needle)}
 
 

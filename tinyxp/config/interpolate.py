@@ -78,11 +78,8 @@ class _Resolver:
                 literal += "${"
                 i += 3
             elif text.startswith("${", i):
-                end, depth = i + 2, 1
-                while end < len(text) and depth:
-                    depth += 1 if text.startswith("${", end) else -1 if text[end] == "}" else 0
-                    end += 2 if text.startswith("${", end) else 1
-                if depth:
+                end = _closing(text, i + 2)
+                if end < 0:
                     raise self.error(f"Invalid interpolation in {_dotted(path)!r}: expected '}}' to close '${{' in {text!r}", path)
                 if literal:
                     pieces.append(literal)
@@ -197,6 +194,24 @@ class _Resolver:
         if start < 0:
             return ConfigError(message, path=file)
         return ConfigError(message, path=file, source=text, pos=start, length=length)
+
+
+def _closing(text: str, start: int) -> int:
+    """The index after the '}' closing the ${ before start (skipping nested ${} and quotes), or -1."""
+    depth, end = 1, start
+    while end < len(text):
+        if text.startswith("${", end):
+            depth, end = depth + 1, end + 2
+            continue
+        if text[end] in "'\"":
+            close = text.find(text[end], end + 1)
+            end = len(text) if close < 0 else close + 1
+            continue
+        depth -= text[end] == "}"
+        end += 1
+        if not depth:
+            return end
+    return -1
 
 
 def _dotted(path: Path) -> str:
