@@ -228,13 +228,18 @@ class CommandLineTest(unittest.TestCase):
     def test_help_shows_grammar_and_config(self) -> None:
         out = io.StringIO()
         with contextlib.redirect_stdout(out), self.assertRaises(SystemExit) as caught:
-            parse_command_line(["lr=1", "--help"], prog="train.py", config_help=lambda: "seed: 0\nlr: 0.1\n")
+            parse_command_line(["lr=1", "--help", "-cn", "mnist"], prog="train.py",
+                               config_help=lambda options: f"# the composed config of {options}\nseed: 0\nlr: 0.1\n")
         self.assertEqual(caught.exception.code, 0)
         text = out.getvalue()
-        self.assertTrue(text.startswith("usage: train.py [-h] [-m] [--cfg] [OVERRIDE ...]")
-                        or text.startswith("usage: train.py [-h] [-m] [--cfg] [OVERRIDE [OVERRIDE ...]]"), text)
+        self.assertTrue(text.startswith("usage: train.py [-h] [-m] [--cfg] [-cn NAME] [-cp PATH] [-cd DIR]"), text)
         self.assertIn(GRAMMAR_HELP, text)
-        self.assertTrue(text.endswith("\n\n# the composed config\nseed: 0\nlr: 0.1\n"), text)
+        self.assertTrue(text.endswith("\n\n# the composed config of {'config_name': 'mnist'}\nseed: 0\nlr: 0.1\n"), text)
+
+    def test_config_options(self) -> None:
+        line = parse_command_line(["--config-name=mnist", "a=1", "-cp", "conf", "--config-dir", "/x"])
+        self.assertEqual(line.config_options, {"config_name": "mnist", "config_path": "conf", "config_dir": "/x"})
+        self.assertEqual(line.overrides, [parse_override("a=1")])
 
     def test_help_without_a_config(self) -> None:
         out = io.StringIO()
@@ -247,7 +252,7 @@ class CommandLineTest(unittest.TestCase):
     def test_help_when_the_config_fails(self) -> None:
         from tinyxp.errors import ConfigError
 
-        def broken() -> str:
+        def broken(options: dict) -> str:
             raise ConfigError("Cannot find the config folder or file 'configs'")
 
         out = io.StringIO()

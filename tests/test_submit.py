@@ -411,8 +411,10 @@ class SubCommandTest(unittest.TestCase):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(job.returncode, 2)
         record = info(run_dir)
-        message = ("Cannot resolve '${env:TINYXP_TEST_UNSET_VARIABLE}' in 'data': environment variable "
-                   "'TINYXP_TEST_UNSET_VARIABLE' is not set and has no default")
+        config = os.path.join(self.root, "configs", "config.yaml")
+        message = (f"{config}:1:1: Cannot resolve '${{env:TINYXP_TEST_UNSET_VARIABLE}}' in 'data': environment variable "
+                   "'TINYXP_TEST_UNSET_VARIABLE' is not set and has no default\n"
+                   "    data: ${env:TINYXP_TEST_UNSET_VARIABLE}\n    ^^^^")
         self.assertEqual((record["status"], record["error"]), ("FAILED", {"type": "ConfigError", "message": message}))
         self.assertEqual((job.stdout, job.stderr), ("", f"error: {message}\n"))
 

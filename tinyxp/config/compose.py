@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, MutableMapping
 
+from .. import yaml
 from .._values import copy_tree, iter_keys
-from ..errors import ConfigError, suggest
+from ..errors import ConfigError, TinyxpError, suggest
 from .apply import apply_overrides, override_error
 from .defaults import build
-from .files import is_group, load_file, load_mapping  # noqa: F401 (load_file: re-exported)
+from .files import group_options, is_group, list_groups, load_file, load_mapping  # noqa: F401 (load_file: re-exported)
 from .interpolate import resolve_interpolations
 from .overrides import Sweep, parse_override
 
@@ -259,3 +260,26 @@ def config_source(config_path: str, config_name: str | None, extra_dirs: Sequenc
     if not os.path.isdir(config_path):
         raise ConfigError(f"Cannot find the config folder {config_path!r}")
     return [config_path, *extra_dirs], config_name
+
+
+def describe(config_path: str, setting: Sequence[Override], *, config_name: str | None = None,
+             extra_dirs: Sequence[str] = ()) -> str:
+    """--help's text: each config group with its options (the chosen one starred), then the config.
+
+    Raises ConfigError when there is no primary config; a config that does not compose
+    is shown as the error instead.
+    """
+    dirs, _ = config_source(config_path, config_name, extra_dirs)
+    try:
+        config, choices = compose_run(config_path, setting, require_all=False, config_name=config_name, extra_dirs=extra_dirs)
+        composed = f"# the composed config\n{yaml.dump(config.to_dict())}"
+    except TinyxpError as err:
+        choices, composed = {}, f"# Cannot compose the config:\n{err}\n"
+    lines = ["# config groups: choose an option with GROUP=OPTION, add a group with +GROUP=OPTION (* chosen)"]
+    for group in list_groups(dirs):
+        options = group_options(dirs, group)
+        if options:
+            lines.append(f"#   {group}: {', '.join('*' + o if choices.get(group) == o else o for o in options)}")
+    if len(lines) == 1:
+        lines = ["# config groups: none"]
+    return "\n".join(lines) + "\n\n" + composed

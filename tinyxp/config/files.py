@@ -110,11 +110,13 @@ def package_header(text: str, path: str) -> str | None:
         if stripped:
             words = stripped.lstrip("#").split()
             if words[0] == "@package":
-                where = {"source": text, "pos": offset + line.index("@"), "length": len(stripped.lstrip("# ")), "path": path}
+                pos, length = offset + line.index("@"), len(stripped.lstrip("# "))
                 if len(words) != 2:
-                    raise ConfigError("Expected '# @package PACKAGE' (one package: a dotted key or _global_)", **where)
+                    raise ConfigError("Expected '# @package PACKAGE' (one package: a dotted key or _global_)",
+                                      source=text, pos=pos, length=length, path=path)
                 if found is not None and found != words[1]:
-                    raise ConfigError(f"Conflicting package headers {found!r} and {words[1]!r}: keep one", **where)
+                    raise ConfigError(f"Conflicting package headers {found!r} and {words[1]!r}: keep one",
+                                      source=text, pos=pos, length=length, path=path)
                 found = words[1]
         offset += len(line)
     return found
