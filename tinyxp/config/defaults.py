@@ -46,7 +46,7 @@ class Entry:
 
     def __init__(self, *, group: str | None = None, path: str | None = None, value: str | None = None,
                  package: str | None = None, optional: bool = False, override: bool = False,
-                 external: bool = False, listed_in: str | None = None, token: Override | None = None) -> None:
+                 external: bool = False, listed_in: str = "", token: Override | None = None) -> None:
         self.group = group            # set for a group entry
         self.path = path              # set for a config entry (and _self_)
         self.value = value            # the option of a group entry
@@ -310,7 +310,7 @@ def _parse_entry(item: Any, path: str) -> Entry:
         name, _, package = item.partition("@")
         if name == SELF and package:
             raise ConfigError(f"Invalid entry {item!r} in the defaults list: '_self_' takes no package", path=path)
-        return Entry(path=name, package=package or None if name != SELF else None, listed_in=path)
+        return Entry(path=name, package=package or None, listed_in=path)
     if not (isinstance(item, dict) and len(item) == 1):
         raise ConfigError(
             f"Invalid entry {item!r} in the defaults list: expected 'GROUP: OPTION', a config name or '_self_'", path=path)
@@ -341,7 +341,7 @@ def _option_name(value: Any) -> Any:
 
 
 def _unknown_option(dirs: Sequence[str], group: str, option: str, *, override: Override | None = None,
-                    listed_in: str | None = None) -> Exception:
+                    listed_in: str = "") -> Exception:
     options = group_options(dirs, group)
     if not options and not is_group(dirs, group):
         groups = list_groups(dirs)
@@ -356,14 +356,9 @@ def _unknown_option(dirs: Sequence[str], group: str, option: str, *, override: O
     return OverrideError(message, source=override.text, pos=len(override.text) - len(value), length=len(value))
 
 
-def _located(path: str | None, needle: str, *, second: bool = False) -> dict[str, Any]:
-    """ConfigError arguments pointing at needle's first place in the file (just the path if absent)."""
-    if path is None:
-        return {}
-    try:
-        text = read_text(path)
-    except ConfigError:
-        return {"path": path}
+def _located(path: str, needle: str, *, second: bool = False) -> dict[str, Any]:
+    """ConfigError arguments pointing at needle's first (or second) place in the file, a file read already."""
+    text = read_text(path)
     pos = text.find(needle, max(text.find("defaults"), 0))
     if second:
         pos = text.find(needle, pos + 1)

@@ -179,10 +179,7 @@ class _Resolver:
             return ConfigError(message)
         from .files import read_text  # only on this error path
 
-        try:
-            text = read_text(file)
-        except ConfigError:
-            return ConfigError(message, path=file)
+        text = read_text(file)  # read already: it was composed
         import re
 
         start, length = -1, 1
