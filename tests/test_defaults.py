@@ -80,6 +80,13 @@ class DefaultsErrorTest(unittest.TestCase):
         self.assertEqual(message, "Cannot add the config group 'db': it is in the defaults list already "
                                   "(choose an option with db=OPTION)\n    +db=mysql\n     ^^")
 
+    def test_delete_with_an_option(self) -> None:
+        message = self.error({"config.yaml": "defaults:\n  - db: mysql\n", **DB}, "~db=[1]", kind=OverrideError)
+        self.assertEqual(message, "Invalid option [1] for the config group 'db': expected a file name\n    ~db=[1]\n     ^^")
+        message = self.error({"config.yaml": "defaults:\n  - db: mysql\n", **DB}, "~db=postgresql", kind=OverrideError)
+        self.assertEqual(message, "Cannot delete the config group 'db' with the option 'postgresql': its option is "
+                                  "'mysql'\n    ~db=postgresql\n     ^^")
+
     def test_bad_entries(self) -> None:
         self.assertEqual(self.error({"config.yaml": "defaults:\n  - _self_@here\n"}),
                          "{dir}/config.yaml: Invalid entry '_self_@here' in the defaults list: '_self_' takes no package")

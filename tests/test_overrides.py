@@ -30,6 +30,8 @@ VALID = {
     "++seed=3": ("force", "seed", 3),
     "~scheduler": ("delete", "scheduler", None),
     "~a.b.c": ("delete", "a.b.c", None),
+    "~a.b=1": ("delete", "a.b", 1),
+    "~a=": ("delete", "a", None),
     "n=-12": ("set", "n", -12),
     "n=0x1f": ("set", "n", 31),
     "x=.5": ("set", "x", 0.5),
@@ -87,8 +89,8 @@ INVALID = {
     "+=1": "Expected a key name after '+', got '='\n    +=1\n     ^",
     "+++a=1": "Expected a key name after '++', got '+'\n    +++a=1\n      ^",
     "~": "Expected a key name after '~', got the end of the token\n    ~\n     ^",
-    "~a=1": (
-        "Expected the end of the token after '~a', got '=' (a deletion takes no value)\n    ~a=1\n      ^^"
+    "~a+1": (
+        "Expected '=' or the end of the token after '~a', got '+'\n    ~a+1\n      ^^"
     ),
     "a b=1": "Expected '=' after the key 'a', got ' '\n    a b=1\n     ^",
     "range(1)": "Expected '=' after the key 'range', got '('\n    range(1)\n         ^",
@@ -282,8 +284,8 @@ class SettingTokensTest(unittest.TestCase):
             self.assertEqual(_types(parsed.value), _types(override.value), tokens)
 
     def test_tokens(self) -> None:
-        setting = [parse_override(t) for t in ("lr=1e-3", "+x=[1, 2]", "~y", "++s=hello")]
-        self.assertEqual(setting_tokens(setting), ["lr=0.001", "+x=[1, 2]", "~y", "++s=hello"])
+        setting = [parse_override(t) for t in ("lr=1e-3", "+x=[1, 2]", "~y", "++s=hello", "~z=1")]
+        self.assertEqual(setting_tokens(setting), ["lr=0.001", "+x=[1, 2]", "~y", "++s=hello", "~z=1"])
 
     def test_awkward_strings(self) -> None:
         for value in ["a,b", "range(3)", "choice(a)", "=1", "", " lead", "0.1", "true", "null", "[1]", "{a: 1}",

@@ -51,6 +51,8 @@ def _apply_override(config: dict[str, Any], override: Override) -> None:
         raise override_error(
             f"Cannot add {key!r}: the key exists already (set it with {key}=VALUE or ++{key}=VALUE)", override
         )
+    if kind == "delete" and override.value is not None and _child(node, leaf) != override.value:
+        raise override_error(f"Cannot delete {key!r}: its value is {_child(node, leaf)!r}, not {override.value!r}", override)
     if isinstance(node, list):
         if not exists:
             raise override_error(f"Cannot add {key!r}: {'.'.join(parents)!r} is a list", override)

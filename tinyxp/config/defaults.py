@@ -23,12 +23,11 @@ from __future__ import annotations
 from .._values import config_type_name
 from ..errors import ConfigError, OverrideError, suggest
 from .files import find_config, group_options, is_group, list_groups, load_config_file, read_text
+from .overrides import Override
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Optional, Sequence, Tuple
-
-    from .overrides import Override
 
     Node = Tuple["Entry", Optional[List[Any]]]
     Choices = Dict[str, Optional[str]]
@@ -175,7 +174,9 @@ class _State:
                 f"Cannot force-add the config group {group!r} with '++': "
                 f"add it with +{override.key}=OPTION or choose its option with {override.key}=OPTION", override)
         if override.kind == "delete":
-            self.deletions[override.key] = override
+            if _option_name(override.value) is _INVALID:
+                raise _token_error(f"Invalid option {override.value!r} for the config group {group!r}: expected a file name", override)
+            self.deletions[override.key] = Override("delete", override.key, _option_name(override.value), override.text)
             return
         option = _option_name(override.value)
         if option is _INVALID:
@@ -192,7 +193,7 @@ class _State:
         if entry.name() is not None and entry.value != MISSING:
             entry.header = self.load(entry, optional=True)[1]
         key = entry.override_key() if entry.group is not None else None
-        if key is not None and key in self.deletions:
+        if key is not None and key in self.deletions and self.deletions[key].value in (None, entry.name()):
             self.used.add(key)
             entry.deleted = True
             return None
@@ -284,6 +285,9 @@ class _State:
                     raise ConfigError(message, **_located(where, key.rpartition("/")[2]))
                 raise _token_error(f"{message}; add it with +{key}={option}", where)
         for key, override in self.deletions.items():
+            if key in self.choices:
+                raise _token_error(f"Cannot delete the config group {key!r} with the option {override.value!r}: "
+                                   f"its option is {self.choices[key]!r}", override)
             if key not in self.used:
                 raise _token_error(f"Cannot delete the config group {key!r}: it is in no defaults list", override)
 

@@ -1,6 +1,6 @@
 """The command-line grammar: overrides, sweeps and +sweep, the command line, the expansion of sweeps.
 
-    override := '~' key | ('++' | '+')? key '=' value
+    override := '~' key ('=' value)? | ('++' | '+')? key '=' value
     key      := NAME (('.' | '/') NAME)* ('@' NAME ('.' NAME)*)?
     value    := ('range' | 'choice') '(' elements ')' | elements
     elements := element (',' element)*
@@ -33,7 +33,7 @@ overrides:
   key=VALUE           set an existing key             optimizer.lr=0.01
   +key=VALUE          add a key that does not exist   +data.augment=true
   ++key=VALUE         add or set a key                ++seed=3
-  ~key                delete a key                    ~scheduler
+  ~key, ~key=VALUE    delete a key (if it is VALUE)   ~scheduler
   GROUP=OPTION        choose a config group option    model=vit  model/backbone=resnet  db@backup=pg
   +GROUP=OPTION       add a config group              +experiment=fast
   ~GROUP              drop a config group             ~logger
@@ -140,20 +140,23 @@ class CommandLine(_Record):
 
 
 def parse_override(text: str) -> Override:
-    """override := '~' key | ('++' | '+')? key '=' value
+    """override := '~' key ('=' value)? | ('++' | '+')? key '=' value
 
+    `~key=value` deletes only when key holds value (a group: when value is its option).
     Raises OverrideError with the token and a caret under the problem.
     """
     tokenizer = Tokenizer(text)
     if tokenizer.check("TILDE"):
         tokenizer.read()
         key = _parse_key(tokenizer, after=" after '~'")
-        if not tokenizer.at_end():
+        if tokenizer.at_end():
+            return Override("delete", key, None, text)
+        if not tokenizer.check("EQUALS"):
             tokenizer.raise_syntax_error(
-                f"Expected the end of the token after '~{key}', got {tokenizer.found()} (a deletion takes no value)",
-                end=len(text),
+                f"Expected '=' or the end of the token after '~{key}', got {tokenizer.found()}", end=len(text)
             )
-        return Override("delete", key, None, text)
+        tokenizer.read()
+        return Override("delete", key, _parse_value(tokenizer), text)
     kind, after = "set", ""
     if tokenizer.check("PLUSPLUS"):
         kind, after = "force", " after '++'"
@@ -406,7 +409,7 @@ def setting_tokens(setting: Sequence[Override]) -> list[str]:
 
 
 def _token(kind: str, key: str, value: Any) -> str:
-    if kind == "delete":
+    if kind == "delete" and value is None:
         return f"~{key}"
     if isinstance(value, Sweep):
         raise ValueError(f"Cannot write the sweep of {key!r} as a single token; expand_sweeps() first")
