@@ -87,6 +87,20 @@ class DefaultsErrorTest(unittest.TestCase):
         self.assertEqual(message, "Cannot delete the config group 'db' with the option 'postgresql': its option is "
                                   "'mysql'\n    ~db=postgresql\n     ^^")
 
+    def test_hydra_runtime_groups_and_resolvers(self) -> None:
+        message = self.error({"config.yaml": "defaults:\n  - _self_\n  - hydra: default\n", "hydra/default.yaml": "run: {}\n"})
+        self.assertEqual(message, "{dir}/config.yaml:3:5: Cannot use the config group 'hydra': tinyxp has no Hydra runtime "
+                                  "config (its run directory, logging and launcher are xp settings: docs/configuration.md); "
+                                  "remove this entry\n      - hydra: default\n        ^^^^^")
+        message = self.error({"config.yaml": "defaults:\n  - override hydra/launcher: joblib\n"})
+        self.assertEqual(message.splitlines()[0], "{dir}/config.yaml:2:14: Cannot use the config group 'hydra/launcher': "
+                         "tinyxp has no Hydra runtime config (its run directory, logging and launcher are xp settings: "
+                         "docs/configuration.md); remove this entry")
+        message = self.error({"config.yaml": "out: ${hydra:runtime.output_dir}\n"})
+        self.assertEqual(message.splitlines()[0], "{dir}/config.yaml:1:1: Unknown resolver 'hydra' in "
+                         "'${hydra:runtime.output_dir}' at 'out' (tinyxp has no Hydra runtime node: a run's directory is "
+                         "ctx.info.run_dir, set xp.log_dir for where runs go)")
+
     def test_bad_entries(self) -> None:
         self.assertEqual(self.error({"config.yaml": "defaults:\n  - _self_@here\n"}),
                          "{dir}/config.yaml: Invalid entry '_self_@here' in the defaults list: '_self_' takes no package")

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 SELF = "_self_"
 GLOBAL = "_global_"
+HYDRA = "hydra"  # Hydra's own config groups (hydra/launcher...), which tinyxp has no use for
 MISSING = "???"
 
 
@@ -266,6 +267,11 @@ class _State:
             if child.is_self:
                 continue
             child.set_parent(parent.group_path(), parent.final_package())
+            if child.group is not None and child.group_path().partition("/")[0] == HYDRA:
+                raise ConfigError(
+                    f"Cannot use the config group {child.group_path()!r}: tinyxp has no Hydra runtime config (its run "
+                    "directory, logging and launcher are xp settings: docs/configuration.md); remove this entry",
+                    **_located(path, child.group or ""))
             if seen is not None and not (child.override or child.external):
                 raise ConfigError(
                     f"Expected 'override {seen.override_key()}: {seen.value}' after every other entry of the "

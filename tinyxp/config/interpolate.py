@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     Pieces = List[Union[str, Tuple[str, str]]]  # literal text, or (body, ${body} as written)
 
 RESOLVERS = ("env", "oc.env", "oc.select", "oc.decode")
+HYDRA_RESOLVERS = {  # Hydra's, which tinyxp leaves out: what to write instead
+    "hydra": "tinyxp has no Hydra runtime node: a run's directory is ctx.info.run_dir, set xp.log_dir for where runs go",
+    "now": "tinyxp has no 'now' resolver: a run's start time is in info.yaml (ctx.info.start_time)",
+}
 
 
 def resolve_interpolations(tree: dict[str, Any], origins: dict[str, str] | None = None) -> dict[str, Any]:
@@ -100,8 +104,8 @@ class _Resolver:
         name = name.strip()
         if colon:
             if name not in RESOLVERS:
-                raise self.error(f"Unknown resolver {name!r} in {reference!r} at {_dotted(path)!r} "
-                                 f"(resolvers: {', '.join(RESOLVERS)})", path)
+                hint = HYDRA_RESOLVERS.get(name, f"resolvers: {', '.join(RESOLVERS)}")
+                raise self.error(f"Unknown resolver {name!r} in {reference!r} at {_dotted(path)!r} ({hint})", path)
             return self.call(name, argument, reference, path)
         target = self.target(body.strip(), reference, path)
         return self.resolve_reference(target, reference, path)
