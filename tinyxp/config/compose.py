@@ -16,7 +16,7 @@ from .._values import copy_tree, iter_keys
 from ..errors import ConfigError, TinyxpError, suggest
 from .apply import apply_overrides, override_error
 from .defaults import build
-from .files import group_options, is_group, list_groups, load_file, load_mapping  # noqa: F401 (load_file: re-exported)
+from .files import group_options, is_group, list_groups, load_file, load_mapping  # noqa: F401 (re-exported)
 from .interpolate import resolve_interpolations
 from .overrides import Sweep, parse_override
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     Choices = Dict[str, Optional[str]]
 
 CONFIG_FILES = ("config.yaml", "config.json")
-DEFAULT_NAME = "config"
-DEFAULTS_KEY = "defaults"
 MISSING = "???"
 
 
@@ -233,13 +231,12 @@ def compose_run(config_path: str, setting: Sequence[Override], *, require_all: b
     result = build(dirs, name, group_overrides)
     config: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    for path, package in result.configs:
-        content = load_mapping(path)
-        content.pop(DEFAULTS_KEY, None)
+    for path, content, package in result.configs:
+        placed = content
         for part in reversed(package.split(".") if package else []):
-            content = {part: content}
-        origins.update((key, path) for key in iter_keys(content))
-        config = merge(config, content)
+            placed = {part: placed}
+        origins.update((key, path) for key in iter_keys(placed))
+        config = merge(config, placed)
     config = apply_overrides(config, value_overrides)
     if require_all:
         for key in find_missing(config):

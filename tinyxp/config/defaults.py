@@ -110,13 +110,12 @@ class Entry:
 
 
 class Result:
-    """The outcome of build(): (file, package) in merge order, the primary's file, the choices."""
+    """The outcome of build(): (file, content, package) in merge order, and the choices."""
 
-    __slots__ = ("configs", "primary", "choices")
+    __slots__ = ("configs", "choices")
 
-    def __init__(self, configs: list[tuple[str, str]], primary: str, choices: Choices) -> None:
+    def __init__(self, configs: list[tuple[str, dict[str, Any], str]], choices: Choices) -> None:
         self.configs = configs
-        self.primary = primary
         self.choices = choices
 
 
@@ -129,26 +128,25 @@ def build(dirs: Sequence[str], config_name: str, group_overrides: Sequence[Overr
     """
     state = _State(dirs, group_overrides)
     root = Entry(path=config_name)
-    primary = find_config(dirs, config_name)
-    if primary is None:
+    if find_config(dirs, config_name) is None:
         looked = " or ".join(repr(f"{d}/{config_name}.yaml") for d in dirs)
         raise ConfigError(f"Cannot find the primary config {config_name!r}: no file {looked}")
     tree = state.expand(root, [], is_root=True)
-    configs: list[tuple[str, str]] = []
+    configs: list[tuple[str, dict[str, Any], str]] = []
     _walk((root, tree), configs, state)
     state.check_all_used()
-    return Result(configs, primary, state.choices)
+    return Result(configs, state.choices)
 
 
-def _walk(node: Node, out: list[tuple[str, str]], state: _State) -> None:
+def _walk(node: Node, out: list[tuple[str, dict[str, Any], str]], state: _State) -> None:
     entry, children = node
     if not children:
         if not entry.deleted and entry.name() is not None:
-            out.append((state.files[entry.config_path()], entry.final_package()))
+            out.append((*state.loaded[entry.config_path()], entry.final_package()))
         return
     for child in children:
         if isinstance(child, Entry):  # _self_
-            out.append((state.files[entry.config_path()], entry.final_package()))
+            out.append((*state.loaded[entry.config_path()], entry.final_package()))
         else:
             _walk(child, out, state)
 
@@ -158,7 +156,7 @@ class _State:
 
     def __init__(self, dirs: Sequence[str], group_overrides: Sequence[Override]) -> None:
         self.dirs = dirs
-        self.files: dict[str, str] = {}
+        self.loaded: dict[str, tuple[str, dict[str, Any]]] = {}  # config path -> (file, its keys but defaults)
         self.choices: Choices = {}
         self.choosers: dict[str, Entry] = {}
         self.chosen: dict[str, tuple[str | None, Any]] = {}   # override key -> (option, where from)
@@ -174,14 +172,12 @@ class _State:
             raise _token_error(
                 f"Cannot force-add the config group {group!r} with '++': "
                 f"add it with +{override.key}=OPTION or choose its option with {override.key}=OPTION", override)
-        if override.kind == "delete":
-            if _option_name(override.value) is _INVALID:
-                raise _token_error(f"Invalid option {override.value!r} for the config group {group!r}: expected a file name", override)
-            self.deletions[override.key] = Override("delete", override.key, _option_name(override.value), override.text)
-            return
         option = _option_name(override.value)
         if option is _INVALID:
             raise _token_error(f"Invalid option {override.value!r} for the config group {group!r}: expected a file name", override)
+        if override.kind == "delete":
+            self.deletions[override.key] = Override("delete", override.key, option, override.text)
+            return
         if option is not None and option not in group_options(self.dirs, group):
             raise _unknown_option(self.dirs, group, option, override=override)
         if override.kind == "add":
@@ -191,8 +187,7 @@ class _State:
 
     def expand(self, entry: Entry, ancestors: list[str], *, is_root: bool = False) -> list[Any] | None:
         """The children of entry's config (None for a leaf), as Hydra's _create_defaults_tree_impl."""
-        if entry.name() is not None and entry.value != MISSING:
-            entry.header = self.load(entry, optional=True)[1]
+        content, entry.header, path = self.load(entry)
         key = entry.override_key() if entry.group is not None else None
         if key is not None and key in self.deletions and self.deletions[key].value in (None, entry.name()):
             self.used.add(key)
@@ -204,15 +199,18 @@ class _State:
             return None
         if entry.value == MISSING:
             options = ", ".join(group_options(self.dirs, entry.group_path()))
-            raise ConfigError(f"Missing option for the config group {key!r}: choose one with {key}=OPTION (options: {options})")
-        content, _, path = self.load(entry, optional=entry.optional)
+            raise ConfigError(f"Missing option for the config group {key!r}: choose one with {key}=OPTION (options: {options})",
+                              **_located(entry.listed_in, entry.group or ""))
         if path is None:
+            if not entry.optional:
+                self.not_found(entry)
             entry.deleted = True
             return None
         if path in ancestors:
             chain = " -> ".join(ancestors[ancestors.index(path):] + [path])
             raise ConfigError(f"Cannot compose a cycle of defaults lists: {chain}", path=path)
-        entries = parse_defaults(content.get("defaults"), path)
+        entries = parse_defaults(content.pop("defaults", None), path)
+        self.loaded[entry.config_path()] = (path, content)
         if entries or (is_root and self.appends):
             _add_self(entries, path)
         if is_root:
@@ -232,21 +230,21 @@ class _State:
         children.reverse()
         return children or None
 
-    def load(self, entry: Entry, *, optional: bool) -> tuple[dict[str, Any], str | None, str | None]:
-        """(content, header, file) of entry's config; (_, None, None) when optional and absent."""
-        name = entry.config_path()
-        path = self.files.get(name) or find_config(self.dirs, name)
+    def load(self, entry: Entry) -> tuple[dict[str, Any], str | None, str | None]:
+        """(content, header, file) of entry's config; ({}, None, None) when there is none (or no option)."""
+        path = None if entry.name() is None or entry.value == MISSING else find_config(self.dirs, entry.config_path())
         if path is None:
-            if optional:
-                return {}, None, None
-            if entry.group is not None:
-                raise _unknown_option(self.dirs, entry.group_path(), entry.value or "", listed_in=entry.listed_in)
-            raise ConfigError(f"Cannot find the config {name!r} listed in the defaults list", **_located(entry.listed_in, entry.path or name))
-        self.files[name] = path
+            return {}, None, None
         content, header, _ = load_config_file(path)
         if header is not None and header != GLOBAL and not header.startswith(GLOBAL + "."):
             header = f"{GLOBAL}.{header}"  # a header is absolute
         return content, header, path
+
+    def not_found(self, entry: Entry) -> None:
+        if entry.group is not None:
+            raise _unknown_option(self.dirs, entry.group_path(), entry.value or "", listed_in=entry.listed_in)
+        raise ConfigError(f"Cannot find the config {entry.config_path()!r} listed in the defaults list",
+                          **_located(entry.listed_in, entry.path or ""))
 
     def known_choice(self, entry: Entry, key: str) -> None:
         first = self.choosers.setdefault(key, entry)
