@@ -10,6 +10,7 @@ import subprocess
 import sys
 import unittest
 
+import tinyxp
 from tinyxp.errors import ConfigError, LoggerError, OverrideError
 from tinyxp._contract import RUN_DIR_ENV
 from tinyxp._files import read_yaml, write_yaml
@@ -108,6 +109,15 @@ class SingleRunTest(LaunchTestCase):
         result = run_script(script, ["seed=7"])
         self.assertEqual((result.returncode, result.stdout), (0, "seeded 7\ntask\n"), result.stderr)
 
+    def test_mlxp_names_seeding_function_and_ctx_mlxp(self):
+        body = "print(ctx.mlxp is ctx.xp, ctx.mlxp.log_dir)"
+        script = self.project(script=task_script(body, "seeding_function=lambda seed: print('seeded', seed)"))
+        result = run_script(script, ["seed=7", "xp.log_dir=elsewhere"])
+        self.assertEqual((result.returncode, result.stdout), (0, "seeded 7\nTrue elsewhere\n"), result.stderr)
+        with self.assertRaises(TypeError) as caught:
+            tinyxp.launch(seed_fn=print, seeding_function=print)
+        self.assertEqual(str(caught.exception), "launch() takes seed_fn or its MLXP name seeding_function, not both")
+
     def test_without_logging_there_is_no_run_directory(self):
         script = self.project(script=task_script("print(ctx.logger, ctx.info.run_id)"))
         result = run_script(script, ["xp.logging=false"])
@@ -150,6 +160,12 @@ class BadInputTest(LaunchTestCase):
         self.assert_bad_input(
             run_script(self.project(), ["lrr=0.1"]),
             "Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n    lrr=0.1\n    ^^^",
+        )
+
+    def test_override_of_another_type(self):
+        self.assert_bad_input(
+            run_script(self.project(), ["lr=abc"]),
+            "Cannot replace the number at 'lr' with the string 'abc' (to force it: ++lr=abc)\n    lr=abc\n       ^^^",
         )
 
     def test_bad_input_from_the_task(self):

@@ -10,6 +10,7 @@ import unittest
 from tinyxp.errors import OverrideError
 from tinyxp.config.overrides import (
     GRAMMAR_HELP,
+    Choice,
     CommandLine,
     Override,
     Sweep,
@@ -70,9 +71,9 @@ VALID = {
     "seed=range(10,0,-3)": ("set", "seed", Sweep((10, 7, 4, 1))),
     "lr=range(0.1, 0.4, 0.1)": ("set", "lr", Sweep((0.1, 0.2, 0.3))),
     "lr=range(0, 1, 0.25)": ("set", "lr", Sweep((0.0, 0.25, 0.5, 0.75))),
-    "opt=choice(sgd, adam)": ("set", "opt", Sweep(("sgd", "adam"))),
-    "x=choice(1)": ("set", "x", Sweep((1,))),
-    "x=choice('a,b', [1, 2])": ("set", "x", Sweep(("a,b", [1, 2]))),
+    "opt=choice(sgd, adam)": ("set", "opt", Choice(("sgd", "adam"))),
+    "x=choice(1)": ("set", "x", Choice((1,))),
+    "x=choice('a,b', [1, 2])": ("set", "x", Choice(("a,b", [1, 2]))),
     "name='range(3)'": ("set", "name", "range(3)"),
 }
 
@@ -393,6 +394,70 @@ class ApplyOverridesTest(unittest.TestCase):
     def test_sweep(self) -> None:
         self.assert_error("seed=1,2", "Cannot apply the sweep 'seed=1,2' to one config; expand it with +sweep\n"
                           "    seed=1,2\n    ^^^^")
+
+
+class TypeCheckTest(unittest.TestCase):
+    """A value whose type cannot replace the config's is an error; ++ forces it."""
+
+    CONFIG = {"lr": 0.1, "epochs": 3, "name": "run", "debug": False, "opt": {"lr": 0.1}, "tags": ["a"],
+              "unset": None, "required": "???", "ref": "${lr}", "items": [1, 2]}
+
+    def apply(self, *tokens):
+        return apply_overrides(self.CONFIG, [parse_override(t) for t in tokens])
+
+    def test_accepted(self) -> None:
+        cases = {
+            "lr=1": 1, "epochs=2.5": 2.5, "lr=null": None, "opt=null": None, "name=3": 3, "name=true": True,
+            "unset={a: 1}": {"a": 1}, "required=[1]": [1], "ref=abc": "abc", "lr=${epochs}": "${epochs}",
+            "tags=[b, c]": ["b", "c"], "opt={lr: 1}": {"lr": 1}, "debug=true": True, "items.0=5": 5,
+        }
+        for token, value in cases.items():
+            with self.subTest(token=token):
+                key = token.split("=")[0]
+                found = self.apply(token)
+                for part in key.split("."):
+                    found = found[int(part)] if isinstance(found, list) else found[part]
+                self.assertEqual(found, value)
+
+    def test_force_and_add_skip_the_check(self) -> None:
+        self.assertEqual(self.apply("++lr=abc")["lr"], "abc")
+        self.assertEqual(self.apply("++name={a: 1}")["name"], {"a": 1})
+
+    def test_refused(self) -> None:
+        cases = {
+            "lr=abc": "Cannot replace the number at 'lr' with the string 'abc' (to force it: ++lr=abc)\n"
+                      "    lr=abc\n       ^^^",
+            "opt.lr=abc": "Cannot replace the number at 'opt.lr' with the string 'abc' (to force it: ++opt.lr=abc)\n"
+                          "    opt.lr=abc\n           ^^^",
+            "epochs=true": "Cannot replace the number at 'epochs' with the boolean True (to force it: ++epochs=true)\n"
+                           "    epochs=true\n           ^^^^",
+            "debug=yes": "Cannot replace the boolean at 'debug' with the string 'yes' (to force it: ++debug=yes)\n"
+                         "    debug=yes\n          ^^^",
+            "lr={a: 1}": "Cannot replace the number at 'lr' with the dict {'a': 1} (to force it: ++lr={a: 1})\n"
+                         "    lr={a: 1}\n       ^^^^^^",
+            "opt=adam": "Cannot replace the dict at 'opt' with the string 'adam' (to force it: ++opt=adam)\n"
+                        "    opt=adam\n        ^^^^",
+            "tags=a": "Cannot replace the list at 'tags' with the string 'a' (to force it: ++tags=a)\n"
+                      "    tags=a\n         ^",
+            "items.1=x": "Cannot replace the number at 'items.1' with the string 'x' (to force it: ++items.1=x)\n"
+                         "    items.1=x\n            ^",
+            "name=[1, 2]": "Cannot replace the string at 'name' with the list [1, 2] (quote it to keep it a string: "
+                           "name='[1, 2]', or force it: ++name=[1, 2])\n    name=[1, 2]\n         ^^^^^^",
+            "name={a: 'b'}": "Cannot replace the string at 'name' with the dict {'a': 'b'} (quote it to keep it a string: "
+                             "name=\"{a: 'b'}\", or force it: ++name={a: 'b'})\n    name={a: 'b'}\n         ^^^^^^^^",
+        }
+        for token, message in cases.items():
+            with self.subTest(token=token):
+                with self.assertRaises(OverrideError) as caught:
+                    self.apply(token)
+                self.assertEqual(str(caught.exception), message)
+
+    def test_the_quoted_hint_reads_back_as_the_string(self) -> None:
+        for token in ("name=[1, 2]", "name={a: 'b'}"):
+            with self.assertRaises(OverrideError) as caught:
+                self.apply(token)
+            quoted = caught.exception.message.split("keep it a string: ")[1].split(", or force")[0]
+            self.assertEqual(self.apply(quoted)["name"], token.split("=", 1)[1])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
 from tinyxp import cli
-from tinyxp.jobs import jobscript, submit
+from tinyxp.jobs import jobscript, submit, task_source
 from tinyxp.errors import OverrideError, SchedulerError
 from tinyxp._files import read_yaml
 
@@ -427,6 +427,102 @@ class SubCommandTest(unittest.TestCase):
         (run_dir,) = run_dirs(self.log_dir)
         self.assertEqual((info(run_dir)["status"], info(run_dir)["scheduler"]["name"]), ("PENDING", "sge"))
         self.assertEqual(read_lines(os.path.join(run_dir, "script.sh"))[1], "#$ -N train")
+
+
+class SubTaskSettingsTest(unittest.TestCase):
+    """`tinyxp sub` composes from the decorator's config_path and config_name, read without importing the script."""
+
+    SCRIPT = (
+        "import tinyxp\nimport not_installed_xyz  # never imported by tinyxp sub\n\n"
+        "@tinyxp.launch({args})\ndef train(ctx):\n    pass\n"
+    )
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        old = os.getcwd()
+        os.chdir(self.root)
+        self.addCleanup(os.chdir, old)
+        write_files(self.root, {
+            "conf/config.yaml": "lr: 0.1\n",
+            "conf/mnist.yaml": "lr: 0.3\nwidth: 8\n",
+            "conf/tinyxp.yaml": "log_dir: runs\n",
+            "pkg/__init__.py": "",
+        })
+
+    def sub(self, args, line, *options):
+        write_files(self.root, {"train.py": self.SCRIPT.format(args=args), "pkg/train.py": self.SCRIPT.format(args=args),
+                                "jobs.sh": f"#SBATCH -n 1\n{line}\n"})
+        self.calls = fake_env(self)
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            status = cli.main(["sub", *options, "jobs.sh"])
+        return status, out.getvalue(), err.getvalue()
+
+    def test_a_typo_fails_the_dry_run(self):
+        status, _, err = self.sub('config_path="conf"', "python train.py lrr=0.2", "--dry-run")
+        self.assertEqual(status, 2)
+        self.assertEqual(err, "tinyxp: error: jobs.sh:2: Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n"
+                              "    lrr=0.2\n    ^^^\n")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "runs")))
+
+    def test_runs_land_where_the_launcher_puts_them(self):
+        status, _, err = self.sub('"conf"', "python train.py lr=0.2")
+        self.assertEqual((status, err), (0, ""))
+        (run_dir,) = run_dirs(os.path.join(self.root, "runs"))
+        self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), {"lr": 0.2})
+        self.assertFalse(os.path.exists(os.path.join(self.root, "logs")))
+
+    def test_config_name_and_a_module(self):
+        for args, line in [('config_path="conf", config_name="mnist"', "python train.py width=2"),
+                           ('config_path="../conf", config_name="mnist.yaml"', "python -m pkg.train width=2")]:
+            with self.subTest(line=line):
+                shutil.rmtree(os.path.join(self.root, "runs"), ignore_errors=True)
+                status, _, err = self.sub(args, line)
+                self.assertEqual((status, err), (0, ""))
+                (run_dir,) = run_dirs(os.path.join(self.root, "runs"))
+                self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), {"lr": 0.3, "width": 2})
+
+    def test_settings_that_cannot_be_read_statically_are_warned_about(self):
+        status, _, err = self.sub('config_path=os.path.join("conf")', "python train.py", "--dry-run")
+        self.assertEqual(status, 0)
+        self.assertEqual(err, "tinyxp: warning: jobs.sh:2: cannot read config_path= of @launch at "
+                              f"{os.path.join(self.root, 'train.py')}:4 without running it (write a string there); using the default\n")
+
+
+class TaskSourceTest(unittest.TestCase):
+    def config(self, text):
+        folder = temp_dir(self)
+        write_files(folder, {"train.py": text})
+        warnings = []
+        found = task_source.task_config(os.path.join(folder, "train.py"), warn=warnings.append)
+        return os.path.relpath(found, folder), [w.replace(folder + os.sep, "") for w in warnings]
+
+    def test_forms(self):
+        cases = {
+            "from tinyxp import launch\n@launch('c')\ndef f(ctx): pass\n": "c",
+            "@tinyxp.launch(config_path=None, seed_fn=print)\ndef f(ctx): pass\n": "configs",
+            "@other\n@tinyxp.launch(config_name='x.json')\ndef f(ctx): pass\n": os.path.join("configs", "x.json"),
+            "@tinyxp.launch(config_name='x')\ndef f(ctx): pass\n": os.path.join("configs", "x.yaml"),
+            "class A:\n    @tinyxp.launch('k')\n    def f(self): pass\n": "k",
+            "@(lambda f: f)\ndef f(ctx): pass\n": "configs",
+            "print('no task')\n": "configs",
+        }
+        for text, expected in cases.items():
+            with self.subTest(text=text):
+                self.assertEqual(self.config(text), (expected, []))
+
+    def test_warnings(self):
+        self.assertEqual(self.config("def f(:\n"), ("configs", ["cannot read train.py:1: invalid syntax; composing from configs/ beside it"]))
+        self.assertEqual(self.config("@tinyxp.launch(config_name=NAME)\ndef f(ctx): pass\n"), ("configs", [
+            "cannot read config_name= of @launch at train.py:1 without running it (write a string there); using the default"]))
+
+    def test_missing_script_and_a_json_option(self):
+        folder = temp_dir(self)
+        write_files(folder, {"train.py": "@tinyxp.launch(config_name='x')\ndef f(ctx): pass\n", "configs/x.json": "{}"})
+        self.assertEqual(task_source.task_config(os.path.join(folder, "nope.py"), warn=print), os.path.join(folder, "configs"))
+        self.assertEqual(task_source.task_config(os.path.join(folder, "train.py"), warn=print),
+                         os.path.join(folder, "configs", "x.json"))
+        self.assertEqual(task_source.script_file("pkg.mod", folder, module=True), os.path.join(folder, "pkg", "mod", "__main__.py"))
 
 
 @unittest.skipUnless(shutil.which("git"), "git is not installed")

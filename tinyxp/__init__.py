@@ -27,6 +27,8 @@ _LAZY = {
     "Logger": "run.logger",
     "Config": "config.compose",
     "load_config": "config.compose",
+    "instantiate": "config.instantiate",
+    "call": "config.instantiate",
     "Reader": "read.reader",
     "DataFrame": "read.frame",
     "GroupedDataFrame": "read.frame",

@@ -18,6 +18,7 @@ SCRIPT_FILE = "script.sh"
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
 METRIC_SUFFIX = ".jsonl"
+MLXP_METRIC_SUFFIX = ".json"  # the JSON-lines metrics files of runs MLXP wrote, which the reader reads too
 
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs

@@ -18,7 +18,7 @@ import time
 from . import yaml
 from ._contract import INFO_FILE, JOB_ID_ENVS, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER
 from ._files import ensure_log_dir, find_above, read_yaml, update_info
-from .config import compose, overrides, settings
+from .config import compose, overrides, search, settings
 from .errors import ConfigError, LoggerError, TinyxpError
 from .run.info import format_time, no_git
 from .run.run import Context, Plan, Run, parse_run_id
@@ -35,18 +35,27 @@ EXIT_BAD_INPUT = 2
 EXIT_SWEEP_FAILED = 1
 
 
-def launch(config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None, config_name: str | None = None):
+def launch(
+    config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None, *,
+    seeding_function: Callable[[Any], Any] | None = None, config_name: str | None = None,
+):
     """Decorator turning task(ctx) into a program configured from the command line.
 
     config_path is relative to the folder of the file that defines the task;
     config_name names the primary config in it (default: config.yaml or config.json).
     The command line's --config-name/-cn, --config-path/-cp and --config-dir/-cd
-    replace them. The decorated function takes an optional list of arguments (default: sys.argv[1:]).
+    replace them. seeding_function is MLXP's name of seed_fn (give one of them). The
+    decorated function takes an optional list of arguments (default: sys.argv[1:]).
     A single run returns the task's value and re-raises its exception after recording
     it; a sweep returns the list of values (None for a failed run) and raises
     SystemExit(1) after its summary when a run failed. Bad input raises a TinyxpError
     from Python, and from the command line prints `error: <message>` and exits 2.
     """
+
+    if seeding_function is not None:
+        if seed_fn is not None:
+            raise TypeError("launch() takes seed_fn or its MLXP name seeding_function, not both")
+        seed_fn = seeding_function
 
     def decorate(task: Callable[[Context], Any]) -> Callable[..., Any]:
         script = os.path.abspath(task.__code__.co_filename)
@@ -94,7 +103,7 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str], config_na
 
     command_line = overrides.parse_command_line(args, prog=os.path.basename(script), config_help=config_help)
     config_dir, config_name, extra_dirs = config_source(script, config_dir, config_name, command_line.config_options)
-    expanded = overrides.expand_sweeps(command_line.overrides, multirun=command_line.multirun)
+    expanded = search.expand_command_line(command_line, config_dir)
     plans = []
     for setting in expanded:
         xp = settings.compose_xp(config_dir, setting)

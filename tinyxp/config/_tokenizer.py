@@ -29,7 +29,7 @@ TOKEN_RULES = {
     "SLASH": r"/",
     "AT": r"@",
     "EQUALS": r"=",
-    "FUNCTION": r"(range|choice)\(",
+    "FUNCTION": r"(range|choice|uniform|loguniform|randint)\(",
 }
 BRACKETS = {"[": "]", "{": "}"}
 CLOSERS = {"]": "[", "}": "{"}

@@ -5,6 +5,8 @@ from .._values import config_type_name, copy_tree, iter_keys, lookup
 from ..errors import OverrideError, suggest
 from .overrides import Sweep
 
+MISSING = "???"  # a required value, which any type may fill (compose.MISSING)
+
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Sequence
@@ -28,7 +30,8 @@ def apply_overrides(config: dict[str, Any], setting: Sequence[Override]) -> dict
     """A copy of config with the overrides applied in order.
 
     Raises OverrideError for an unknown key (with did-you-mean), `+key` for a key that
-    exists, `~key` for one that does not, a key under a scalar, or a sweep.
+    exists, `~key` for one that does not, a key under a scalar, a sweep, or a value
+    whose type cannot replace the one in the config (`++key` forces it).
     """
     result = copy_tree(config)
     for override in setting:
@@ -53,6 +56,8 @@ def _apply_override(config: dict[str, Any], override: Override) -> None:
         )
     if kind == "delete" and override.value is not None and _child(node, leaf) != override.value:
         raise override_error(f"Cannot delete {key!r}: its value is {_child(node, leaf)!r}, not {override.value!r}", override)
+    if kind == "set":
+        _check_type(_child(node, leaf), override)
     if isinstance(node, list):
         if not exists:
             raise override_error(f"Cannot add {key!r}: {'.'.join(parents)!r} is a list", override)
@@ -65,6 +70,40 @@ def _apply_override(config: dict[str, Any], override: Override) -> None:
         del node[leaf]
     else:
         node[leaf] = copy_tree(override.value)
+
+
+def _check_type(old: Any, override: Override) -> None:
+    """Raise OverrideError when override's value cannot replace old (a string for a number, ...).
+
+    null replaces anything and anything replaces null or ???; an int replaces a float
+    and the other way; any scalar replaces a string (lr=1 where the config says
+    'auto'); an interpolation ${...} on either side is left to resolve.
+    """
+    new = override.value
+    if new is None or old is None or old == MISSING or _is_interpolation(old) or _is_interpolation(new):
+        return
+    old_type, new_type = config_type_name(old), config_type_name(new)
+    if old_type == new_type or (old_type == "string" and new_type in ("number", "boolean")):
+        return
+    value_text = override.text.split("=", 1)[1]
+    force = f"++{override.key}={value_text}"
+    if old_type == "string":
+        hint = f"quote it to keep it a string: {override.key}={_quoted(value_text)}, or force it: {force}"
+    else:
+        hint = f"to force it: {force}"
+    start = len(override.text) - len(value_text)
+    raise OverrideError(
+        f"Cannot replace the {old_type} at {override.key!r} with the {new_type} {new!r} ({hint})",
+        source=override.text, pos=start, length=max(1, len(value_text)),
+    )
+
+
+def _is_interpolation(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _quoted(text: str) -> str:
+    return f"'{text}'" if "'" not in text else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _parent_node(config: dict[str, Any], override: Override, parents: list[str]) -> Any:

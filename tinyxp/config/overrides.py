@@ -2,17 +2,19 @@
 
     override := '~' key ('=' value)? | ('++' | '+')? key '=' value
     key      := NAME (('.' | '/') NAME)* ('@' NAME ('.' NAME)*)?
-    value    := ('range' | 'choice') '(' elements ')' | elements
+    value    := ('range' | 'choice') '(' elements ')' | random | elements
     elements := element (',' element)*
     range    := 'range(' number (',' number (',' number)?)? ')'
+    random   := ('uniform' | 'loguniform' | 'randint') '(' number ',' number ')'
     element  := a YAML flow value, or nothing (null)
 
-A value with more than one element is a sweep. Commas inside quotes or brackets, and a
+A value with more than one element is a sweep; a random one is sampled by search.py. Commas inside quotes or brackets, and a
 comma after a backslash, do not separate elements. Each element is read with
 yaml.load_value (the YAML 1.2 core schema, quoted scalars, flow [..] and {..}).
 """
 from __future__ import annotations
 
+import math
 from itertools import product
 
 from .. import yaml
@@ -48,6 +50,13 @@ sweeps (every combination is run; the first swept key varies slowest):
                       by step s (1), ints or floats   lr=range(0.1, 0.4, 0.1)
   choice(a, b)        the listed values               opt=choice(sgd, adam)
   'a,b' or a\\,b       not a sweep: one string         msg='a,b'
+
+random search (xp.trials samples drawn with xp.search_seed, each run with every grid setting):
+  uniform(a, b)       a float from a to b             wd=uniform(0, 0.1)
+  loguniform(a, b)    its logarithm uniform, a > 0    lr=loguniform(1e-5, 1e-1)
+  randint(a, b)       an integer, a and b included    depth=randint(2, 8)
+  choice(a, b)        one of the values               opt=choice(sgd, adam)
+                      +sweep lr=loguniform(1e-5, 1e-1) seed=range(3) xp.trials=20
 """
 
 
@@ -106,6 +115,22 @@ class Sweep(_FrozenRecord):
 
     FIELDS = ("values",)
     values: tuple
+
+
+class Choice(Sweep):
+    """The values of choice(...): a sweep, or in a random search (xp.trials) a value sampled from them."""
+
+
+class Distribution(_FrozenRecord):
+    """A value sampled in a random search: uniform, loguniform or randint between low and high."""
+
+    FIELDS = ("name", "low", "high")
+    name: str
+    low: Any
+    high: Any
+
+
+RANDOM_FUNCTIONS = ("uniform", "loguniform", "randint")
 
 
 class Override(_FrozenRecord):
@@ -212,7 +237,9 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
         name = function.text[:-1]
         if name == "range":
             return Sweep(tuple(_parse_range(source, function.position, spans)))
-        return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
+        if name in RANDOM_FUNCTIONS:
+            return _parse_random(source, name, function.position, spans)
+        return Choice(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
     spans, _ = split_elements(source, start)
     if len(spans) == 1:
         return _parse_element(source, start, len(source), in_sweep=False)
@@ -283,11 +310,42 @@ def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[
     return values
 
 
+def _parse_random(source: str, name: str, start: int, spans: list[tuple[int, int]]) -> Distribution:
+    """random := ('uniform' | 'loguniform' | 'randint') '(' number ',' number ')'
+
+    low < high (low <= high for randint, whose bounds are integers and both included);
+    loguniform's bounds are positive.
+    """
+    whole = (start, spans[-1][1] + 1)
+    if len(spans) != 2:
+        count = 0 if len(spans) == 1 and not source[spans[0][0]:spans[0][1]].strip() else len(spans)
+        raise OverrideError(f"Expected {name}(low, high), got {count} argument{'' if count == 1 else 's'}",
+                            source=source, pos=whole[0], length=whole[1] - whole[0])
+    bounds = []
+    for s, e in spans:
+        value = _parse_element(source, s, e, in_sweep=True)
+        text = source[s:e].strip()
+        integer = isinstance(value, int) and not isinstance(value, bool)
+        pos = s + len(source[s:e]) - len(source[s:e].lstrip())
+        if not (integer or (isinstance(value, float) and name != "randint" and math.isfinite(value))):
+            kind = "an integer" if name == "randint" else "a finite number"
+            raise OverrideError(f"Expected {kind} as argument of {name}(), got {text!r}", source=source, pos=pos, length=len(text))
+        if name == "loguniform" and value <= 0:
+            raise OverrideError(f"Invalid bound {text!r} of loguniform(): expected a positive number (its logarithm is sampled)",
+                                source=source, pos=pos, length=len(text))
+        bounds.append(value)
+    low, high = bounds
+    if high < low or (high == low and name != "randint"):
+        relation = "<=" if name == "randint" else "<"
+        raise OverrideError(f"Invalid bounds of {name}(): expected low {relation} high, got {low!r} and {high!r}",
+                            source=source, pos=whole[0], length=whole[1] - whole[0])
+    return Distribution(name, low, high)
+
+
 def _range_values(start: Any, stop: Any, step: Any) -> list[Any]:
     if all(isinstance(n, int) for n in (start, stop, step)):
         return list(range(start, stop, step))
-    import math  # with decimal, only for float ranges: decimal costs a few ms to import
-    from decimal import Decimal
+    from decimal import Decimal  # only for float ranges: decimal costs a few ms to import
 
     # Decimal of the shortest repr, so that range(0, 0.3, 0.1) gives 0.1, 0.2, not 0.30000000000000004
     first, last, by = (Decimal(repr(float(n))) for n in (start, stop, step))
@@ -411,7 +469,7 @@ def setting_tokens(setting: Sequence[Override]) -> list[str]:
 def _token(kind: str, key: str, value: Any) -> str:
     if kind == "delete" and value is None:
         return f"~{key}"
-    if isinstance(value, Sweep):
+    if isinstance(value, (Sweep, Distribution)):
         raise ValueError(f"Cannot write the sweep of {key!r} as a single token; expand_sweeps() first")
     prefix = f"{PREFIXES[kind]}{key}="
     token = prefix + yaml.dump_value(value)

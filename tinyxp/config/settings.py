@@ -62,6 +62,12 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "requeue": (False, "boolean"),
     # seconds before the time limit that the signal comes
     "signal_grace": (DEFAULT_SIGNAL_GRACE, "positive number"),
+    # the sweep +sweep runs, beside the command line's: {key: "1e-3,1e-4", seed: "range(3)"}
+    "sweep": ({}, "mapping"),
+    # how many samples a random search draws (lr=loguniform(1e-5,1e-1)); null: no random search
+    "trials": (None, "positive integer or null"),
+    # the random search's seed: the same seed draws the same samples
+    "search_seed": (0, "integer"),
 }
 XP_DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in XP_SETTINGS.items()}
 PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded
@@ -188,6 +194,12 @@ def _matches(expected: Any, value: Any) -> bool:
         return value is None or (isinstance(value, str) and value in SCHEDULERS)
     if expected == "integer or null":
         return value is None or is_int
+    if expected == "positive integer or null":
+        return value is None or (is_int and value > 0)
+    if expected == "integer":
+        return is_int
+    if expected == "mapping":
+        return isinstance(value, dict)
     if expected == "positive number":
         return (is_int or isinstance(value, float)) and value > 0
     assert expected == "list of strings", expected

@@ -15,10 +15,12 @@ from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
 from ..config.settings import compose_xp
-from ..config.overrides import expand_sweeps, make_override, parse_command_line
+from ..config.overrides import make_override, parse_command_line
+from ..config.search import expand_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
 from .backends import DIRECTIVE_PREFIXES, get_backend
+from .task_source import script_file, task_config
 from .submit import (
     Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
     to_plain, without_job_keys, write_dry_run,
@@ -255,13 +257,13 @@ def _command_xp(config_dir: str, setting: Sequence[Any]) -> dict[str, Any]:
 
 
 def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> list[Any] | None:
-    """Each setting's composed config, for config.yaml at submission; None without configs/.
+    """Each setting's composed config, for config.yaml at submission; None without a config folder.
 
     A bad override raises OverrideError, as on the command line. A config that does not
     compose here (a `${env:...}` that the job's setup lines export, say) is left to the
     job, which writes config.yaml when it starts.
     """
-    if not os.path.isdir(config_dir):
+    if not os.path.exists(config_dir):
         return None
     try:
         return [compose(config_dir, setting) for setting in settings]
@@ -327,14 +329,17 @@ def submit_job_script(
     total = 0
     for command in script.commands:
         target = os.path.expanduser(os.path.expandvars(command.command[-1]))  # as the job's shell will
-        config_dir = os.path.join(os.path.dirname(os.path.join(work_dir, target)), "configs")
+        module = command.command[-2:-1] == ["-m"]
+        source = script_file(target, work_dir, module=module)
+        config_dir = task_config(source, warn=lambda message: print(
+            f"tinyxp: warning: {path}:{command.line}: {message}", file=sys.stderr))
         job = _Job([ShellText(command.text)], target, work_dir, list(script.setup), None)  # as written: `~/env/bin/python`, `$HOME/...` work
-        if command.command[-2:-1] != ["-m"] and "$" not in target and not os.path.isfile(os.path.join(work_dir, target)):
+        if not module and "$" not in target and not os.path.isfile(os.path.join(work_dir, target)):
             print(f"tinyxp: warning: {path}:{command.line}: no script {target!r} in {work_dir}, where the jobs start: "
                   "they will fail unless a setup line creates it or changes folder", file=sys.stderr)
         try:
             parsed = parse_command_line(command.args, prog=target)
-            expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
+            expanded = expand_command_line(parsed, config_dir)
             settings = expanded
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)
@@ -343,7 +348,8 @@ def submit_job_script(
                 out(f"# {path}:{command.line}: xp.snapshot=true: the jobs run from a snapshot taken at submission; a dry run takes none")
             elif xp.get("snapshot"):
                 job = _snapshot_job(command, target, xp, job)
-                config_dir = os.path.join(os.path.dirname(job.script), "configs")
+                snapshot_source = script_file(target, job.work_dir, module=True) if module else job.script
+                config_dir = os.path.join(os.path.dirname(snapshot_source), os.path.relpath(config_dir, os.path.dirname(source)))
                 no_snapshot = make_override("set", "xp.snapshot", False)
                 settings = [[*without_job_keys(setting, ("xp.snapshot",)), no_snapshot] for setting in settings]
             configs = _command_configs(config_dir, expanded)

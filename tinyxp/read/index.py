@@ -18,11 +18,14 @@ import os
 import stat
 import sys
 
-from .._contract import CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
+from .._contract import (
+    CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX, is_run_id,
+)
 from .._files import write_atomic
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
 from ..yaml import load as load_yaml
+from .mlxp import from_mlxp
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -160,25 +163,34 @@ def stat_run(run_dir: str) -> list[Any]:
 
 
 def stat_metrics(run_dir: str) -> dict[str, list[int]]:
-    """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files."""
+    """{log_name: [size, mtime_ns]} of the run's metrics/*.jsonl files (MLXP's *.json for a run it wrote)."""
     metrics: dict[str, list[int]] = {}
     try:
         with os.scandir(f"{run_dir}/{METRICS_DIR}") as entries:
             for entry in entries:
-                if entry.name.endswith(METRIC_SUFFIX):
+                name = metric_log_name(entry.name)
+                if name and (name not in metrics or entry.name.endswith(METRIC_SUFFIX)):
                     st = entry.stat()
-                    metrics[entry.name[:-len(METRIC_SUFFIX)]] = [st.st_size, st.st_mtime_ns]
+                    metrics[name] = [st.st_size, st.st_mtime_ns]
     except OSError:
         pass
     return metrics
 
 
 def metric_names(run_dir: str) -> list[str]:
-    """The log names of the run's metrics/*.jsonl files, sorted."""
+    """The log names of the run's metrics/*.jsonl (or MLXP's *.json) files, sorted."""
     try:
-        return sorted(name[:-len(METRIC_SUFFIX)] for name in os.listdir(f"{run_dir}/{METRICS_DIR}") if name.endswith(METRIC_SUFFIX))
+        return sorted({name for name in map(metric_log_name, os.listdir(f"{run_dir}/{METRICS_DIR}")) if name})
     except OSError:
         return []
+
+
+def metric_log_name(file_name: str) -> str:
+    """"train" for "train.jsonl" (or MLXP's "train.json"), "" for another file."""
+    for suffix in (METRIC_SUFFIX, MLXP_METRIC_SUFFIX):
+        if file_name.endswith(suffix):
+            return file_name[:-len(suffix)]
+    return ""
 
 
 def file_stamp(path: str) -> list[int] | None:
@@ -240,6 +252,8 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
             problems.append(f"invalid metadata/{part}.yaml: expected a mapping, got {type_name(data)}")
             continue
         flatten_into(values, data, f"{part}.")
+        if part == "info" and "info.logger.log_id" in values:
+            from_mlxp(values)
         if part == "info" and "info.status" not in values:
             problems.append("invalid metadata/info.yaml: no status")
     # info.yaml is replaced whole, so one that cannot be read was damaged: the run is
@@ -256,6 +270,8 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
             metrics[log_name] = previous
             continue
         stamp, keys, last, torn = peek_metric_file(f"{run_dir}/{METRICS_DIR}/{log_name}{METRIC_SUFFIX}")
+        if stamp is None:  # a run MLXP wrote
+            stamp, keys, last, torn = peek_metric_file(f"{run_dir}/{METRICS_DIR}/{log_name}{MLXP_METRIC_SUFFIX}")
         if stamp is None:
             continue  # removed since the folder was listed
         metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}

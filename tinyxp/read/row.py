@@ -13,7 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 
-from .._contract import METRIC_SUFFIX, METRICS_DIR
+from .mlxp import metric_path
 from ..errors import ReaderError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -147,10 +147,11 @@ class Row(Mapping):
         raise KeyError(column)
 
     def metric_file(self, log_name: str) -> dict[str, list[Any]]:
-        """All columns of metrics/<log_name>.jsonl, read once (raises ReaderError if unreadable)."""
+        """All columns of metrics/<log_name>.jsonl (or .json), read once (raises ReaderError if unreadable)."""
         loaded = self._loaded.get(log_name)
         if loaded is None:
-            path = self._path(METRICS_DIR, log_name + METRIC_SUFFIX)
+            assert self.run_dir is not None  # a row with metrics has its run folder
+            path = metric_path(self.run_dir, log_name)
             try:
                 loaded = read_metric_file(path)
             except OSError as err:

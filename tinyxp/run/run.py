@@ -42,6 +42,11 @@ class Context:
         self.xp = xp
         self._preempt_handlers: list[Callable[[], Any]] = []
 
+    @property
+    def mlxp(self) -> Config:
+        """ctx.xp by its MLXP name, for tasks ported from MLXP."""
+        return self.xp
+
     def on_preempt(self, fn: Callable[[], Any]) -> Callable[[], Any]:
         """Call fn() when SIGTERM, SIGINT or SIGUSR1 arrives, before the run stops.
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 
-from .._contract import INFO_FILE, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR
+from .._contract import INFO_FILE, METADATA_DIR
 from .._files import read_yaml
 from ..errors import ReaderError, TinyxpError
 from ..read.frame import check_column
 from ..read.index import first_line, list_artifacts, metric_names
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
+from ..read.mlxp import metric_path
 from ..read.row import Artifact, read_metric_file, summarize
 from ..read.status import DEFAULT_LOST_AFTER, is_lost
 from ..read.text import format_cell, format_table
@@ -87,7 +88,7 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
     rows = []
     for log_name in metric_names(run_dir):
-        path = os.path.join(run_dir, METRICS_DIR, log_name + METRIC_SUFFIX)
+        path = metric_path(run_dir, log_name)
         try:
             columns = read_metric_file(path)
         except OSError as err:
