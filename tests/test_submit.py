@@ -482,6 +482,21 @@ class SubTaskSettingsTest(unittest.TestCase):
                 (run_dir,) = run_dirs(os.path.join(self.root, "runs"))
                 self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), {"lr": 0.3, "width": 2})
 
+    def test_config_options_on_the_python_line(self):
+        write_files(self.root, {"other/mnist.yaml": "depth: 3\n"})
+        for args, line, expected in [('config_path="conf"', "python train.py -cn mnist width=2", {"lr": 0.3, "width": 2}),
+                                     ('config_path="conf", config_name="mnist"', "python train.py --config-path other depth=4",
+                                      {"depth": 4}),
+                                     ('"conf"', "python train.py --config-name=mnist.yaml -cd other", {"lr": 0.3, "width": 8})]:
+            with self.subTest(line=line):
+                shutil.rmtree(os.path.join(self.root, "runs"), ignore_errors=True)
+                shutil.rmtree(os.path.join(self.root, "logs"), ignore_errors=True)
+                status, _, err = self.sub(args, line)
+                self.assertEqual((status, err), (0, ""))
+                log_dir = os.path.join(self.root, "logs" if "other" in line and "-cd" not in line else "runs")
+                (run_dir,) = run_dirs(log_dir)
+                self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), expected)
+
     def test_settings_that_cannot_be_read_statically_are_warned_about(self):
         status, _, err = self.sub('config_path=os.path.join("conf")', "python train.py", "--dry-run")
         self.assertEqual(status, 0)
