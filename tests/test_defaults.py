@@ -96,6 +96,9 @@ class DefaultsErrorTest(unittest.TestCase):
         self.assertEqual(message.splitlines()[0], "{dir}/config.yaml:2:14: Cannot use the config group 'hydra/launcher': "
                          "tinyxp has no Hydra runtime config (its run directory, logging and launcher are xp settings: "
                          "docs/configuration.md); remove this entry")
+        message = self.error({"config.yaml": "hydra:\n  job: {chdir: true}\n"})
+        self.assertEqual(message, "{dir}/config.yaml: Cannot use the key 'hydra': tinyxp has no Hydra runtime node; its "
+                                  "run directory, logging and launcher are xp settings (tinyxp.yaml, docs/configuration.md)")
         message = self.error({"config.yaml": "out: ${hydra:runtime.output_dir}\n"})
         self.assertEqual(message.splitlines()[0], "{dir}/config.yaml:1:1: Unknown resolver 'hydra' in "
                          "'${hydra:runtime.output_dir}' at 'out' (tinyxp has no Hydra runtime node: a run's directory is "

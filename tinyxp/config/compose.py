@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     Choices = Dict[str, Optional[str]]
 
 CONFIG_FILES = ("config.yaml", "config.json")
+HYDRA_KEY = "hydra"  # Hydra's runtime node: in a config file, settings tinyxp would silently ignore
 MISSING = "???"
 
 
@@ -235,6 +236,9 @@ def compose_run(config_path: str, setting: Sequence[Override], *, require_all: b
         placed = content
         for part in reversed(package.split(".") if package else []):
             placed = {part: placed}
+        if HYDRA_KEY in placed:
+            raise ConfigError(f"Cannot use the key {HYDRA_KEY!r}: tinyxp has no Hydra runtime node; its run directory, "
+                              "logging and launcher are xp settings (tinyxp.yaml, docs/configuration.md)", path=path)
         origins.update((key, path) for key in iter_keys(placed))
         config = merge(config, placed)
     config = apply_overrides(config, value_overrides)
