@@ -139,7 +139,7 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-# --- files ----------------------------------------------------------------------------
+# --- the primary config ---------------------------------------------------------------
 
 
 def find_primary(config_path: str) -> str:
@@ -182,7 +182,6 @@ def find_missing(tree: Any, prefix: str = "") -> Iterator[str]:
             yield dotted
         else:
             yield from find_missing(value, dotted + ".")
-
 
 
 # --- composition ----------------------------------------------------------------------
