@@ -196,6 +196,7 @@ class ShowTest(unittest.TestCase):
         log_dir = os.path.join(temp_dir(self), "logs")
         run_dir = synth.write_run(log_dir, 1, {}, status="RUNNING")
         os.utime(os.path.join(run_dir, "heartbeat"), (0, 0))
+        os.utime(os.path.join(run_dir, "metadata", "info.yaml"), (0, 0))
         _, out, _ = run_cli("show", run_dir)
         self.assertIn("  status: LOST", out.split("\n"))
         self.assertIn("metrics: (none)", out.split("\n"))

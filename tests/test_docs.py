@@ -75,12 +75,14 @@ def anchors(path: str) -> set:
 
 
 def subcommands() -> set:
-    """The subcommand names of the tinyxp command, from tinyxp/cli.py's source text."""
+    """The subcommand names of the tinyxp command, from tinyxp/cli.py's source text and its table."""
+    from tinyxp.cli import COMMANDS
+
     source = read(os.path.join(ROOT, "tinyxp", "cli.py"))
     names = set(re.findall(r"^def cmd_(\w+)\s*\(", source, re.MULTILINE))
     names |= set(re.findall(r"add_parser\(\s*[\"']([\w-]+)[\"']", source))
     names |= set(re.findall(r"^\s*[\"']([a-z][\w-]*)[\"']\s*:\s*\(", source, re.MULTILINE))
-    return names
+    return names | set(COMMANDS)
 
 
 class TestLinks(unittest.TestCase):

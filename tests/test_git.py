@@ -592,6 +592,21 @@ class DirtyTest(RepoTestCase):
         write(os.path.join(self.root, "new file.py"), "NEW = False\n")
         self.assertNotEqual(self.snapshot(dirty="patch")["snapshot_dir"], plan["snapshot_dir"])
 
+    def test_patch_with_ignored_log_and_snapshot_folders(self):
+        # what every user has: `git add` refused to name an ignored folder even to leave it out
+        self.make_repo({"train.py": "print('hello')\n", ".gitignore": "exp/logs/\n.tinyxp/\n"})
+        write(os.path.join(self.root, "train.py"), "print('changed')\n")
+        write(os.path.join(self.root, "exp", "logs", "1", "metadata", "info.yaml"), "")
+        write(os.path.join(self.root, ".tinyxp", "snapshots", "old", "train.py"), "")
+        plan = self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "exp", "logs"))
+        self.assertEqual((plan["dirty"], plan["changed"]), (True, ["train.py"]))
+        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitignore", tsnap.SNAPSHOT_MARKER, "train.py"])
+        self.assertIn("+print('changed')", read(plan["patch"]))
+        # a log folder that is not ignored is still left out
+        write(os.path.join(self.root, "logs", "1", "x"), "")
+        plan = self.snapshot(dirty="patch", log_dir=os.path.join(self.root, "logs"))
+        self.assertEqual(list_files(plan["snapshot_dir"]), [".gitignore", tsnap.SNAPSHOT_MARKER, "train.py"])
+
     def test_log_folder_inside_the_repository_is_not_a_change(self):
         self.make_repo()
         write(os.path.join(self.root, "logs", "1", "metadata", "info.yaml"), "")

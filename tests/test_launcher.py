@@ -118,6 +118,16 @@ class SingleRunTest(LaunchTestCase):
             tinyxp.launch(seed_fn=print, seeding_function=print)
         self.assertEqual(str(caught.exception), "launch() takes seed_fn or its MLXP name seeding_function, not both")
 
+    def test_tags_at_launch_and_from_the_task(self):
+        script = self.project(body='print(ctx.logger.tag("diverged", "baseline"))')
+        result = run_script(script, ["xp.tags=[baseline,lr-0.1]"])
+        self.assertEqual((result.returncode, result.stdout), (0, "['baseline', 'lr-0.1', 'diverged']\n"), result.stderr)
+        self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "notes.yaml")),
+                         {"tags": ["baseline", "lr-0.1", "diverged"], "note": None})
+        result = run_script(script, ["xp.run_id=1", "xp.tags=[again]"])  # a resume adds its own
+        self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "notes.yaml"))["tags"],
+                         ["baseline", "lr-0.1", "diverged", "again"])
+
     def test_without_logging_there_is_no_run_directory(self):
         script = self.project(script=task_script("print(ctx.logger, ctx.info.run_id)"))
         result = run_script(script, ["xp.logging=false"])
@@ -224,6 +234,16 @@ class BadInputTest(LaunchTestCase):
             (2, f"error: Cannot resume run 4: no directory {os.path.join(self.logs, '4')!r} (omit xp.run_id to start a new run)\n"),
         )
         self.assertEqual(os.listdir(self.logs), [])
+
+    def test_tag_that_queries_cannot_name(self):
+        result = run_script(self.project(), ["xp.tags=[ok,'two words']"])
+        self.assert_bad_input(result, "Invalid value ['ok', 'two words'] for the tinyxp setting 'tags': expected a list of tags "
+                              "(each a letter or _, then letters, digits or _ - . : + / @)\n    xp.tags=[ok,'two words']\n            ^^^^^^^^^^^^^^^^")
+        script = self.project(body='ctx.logger.tag("a,b")')
+        result = run_script(script)
+        self.assertEqual(result.stderr, "error: train.py:8: Invalid tag 'a,b': expected a letter or _, then letters, digits or "
+                         "_ - . : + / @, so that queries and command lines can name it\n")
+        self.assertFalse(os.path.exists(os.path.join(self.run_dir(1), "metadata", "notes.yaml")))
 
     def test_sweep_without_plus_sweep(self):
         result = run_script(self.project(), ["lr=0.1,0.2"])

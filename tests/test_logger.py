@@ -89,6 +89,28 @@ class AllocateRunDirTest(unittest.TestCase):
         self.assertEqual(allocate_run_dir(log_dir)[0], 4)
         self.assertEqual(allocate_run_dir(log_dir)[0], 5)
 
+    def test_a_stale_listing_does_not_stop_allocation(self):
+        # on NFS a fresh listing can miss folders other clients just made: after a
+        # collision the next id tried is above the one that collided, whatever the listing says
+        log_dir = os.path.join(self.root, "logs")
+        for run_id in (1, 2, 3):
+            os.makedirs(os.path.join(log_dir, str(run_id)))
+        stale = lambda path: []  # noqa: E731
+        with unittest.mock.patch.object(files_module.os, "listdir", side_effect=stale) as listed:
+            self.assertEqual(allocate_run_dir(log_dir)[0], 4)
+        self.assertEqual(listed.call_count, 4)
+
+    def test_ids_of_removed_runs_are_not_given_again(self):
+        log_dir = os.path.join(self.root, "logs")
+        os.makedirs(os.path.join(log_dir, "3"))
+        os.makedirs(os.path.join(log_dir, ".trash", "12"))  # removed by tinyxp rm
+        self.assertEqual(allocate_run_dir(log_dir)[0], 13)
+        os.rmdir(os.path.join(log_dir, ".trash", "12"))
+        with open(os.path.join(log_dir, ".trash", "last_run_id"), "w") as file:
+            file.write("20\n")  # tinyxp gc emptied the trash
+        os.rmdir(os.path.join(log_dir, "13"))
+        self.assertEqual(allocate_run_dir(log_dir)[0], 21)
+
     def test_a_folder_changed_since_is_listed_again(self):
         log_dir = os.path.join(self.root, "logs")
         self.assertEqual([allocate_run_dir(log_dir)[0] for _ in range(3)], [1, 2, 3])
@@ -201,6 +223,18 @@ class LogMetricsTest(unittest.TestCase):
             str(caught.exception), "Invalid metric log name 'eval/val': expected a plain file name, without '/' or '..'"
         )
         self.assertFalse(os.path.exists(self.run_dir))
+
+    def test_log_names_the_reader_keeps_are_errors(self):
+        for name in ("info", "config", "artifacts", "tags", "note", "info.extra"):
+            with self.subTest(name=name), self.assertRaises(LoggerError) as caught:
+                self.logger.log_metrics({"loss": 1.0}, log_name=name)
+            self.assertEqual(
+                str(caught.exception),
+                f"Invalid metric log name {name!r}: the reader's columns info, config, artifacts, tags, note would be shadowed; choose another log_name",
+            )
+        self.assertFalse(os.path.exists(os.path.join(self.run_dir, "metrics")))
+        self.logger.log_metrics({"loss": 1.0}, log_name="information")  # a longer name is fine
+        self.assertEqual(self.read("information"), [{"loss": 1.0}])
 
     def test_empty_log_name_is_an_error(self):
         with self.assertRaises(LoggerError) as caught:

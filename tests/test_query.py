@@ -14,15 +14,19 @@ FIELDS = {
     "config.flag": "bool",
     "config.mixed": "int|str",
     "config.maybe": "float|null",
+    "tags": "list",
+    "config.anything": "any",
     "info.status": "str",
     "train.loss": "list[float]",
     "artifacts.pickle/last.pkl": "artifact",
 }
 
 RUNS = [
-    {"config.lr": 0.1, "config.seed": 0, "config.model": "mlp", "config.layers": [1, 2], "config.flag": True, "info.status": "COMPLETE"},
-    {"config.lr": 0.01, "config.seed": 1, "config.model": "cnn", "config.layers": [3], "config.flag": False, "info.status": "FAILED"},
-    {"config.lr": 0.001, "config.seed": 2, "config.model": "mlp", "config.mixed": "x", "info.status": "COMPLETE"},
+    {"config.lr": 0.1, "config.seed": 0, "config.model": "mlp", "config.layers": [1, 2], "config.flag": True, "info.status": "COMPLETE",
+     "tags": ["baseline", "good"]},
+    {"config.lr": 0.01, "config.seed": 1, "config.model": "cnn", "config.layers": [3], "config.flag": False, "info.status": "FAILED",
+     "tags": ["good"]},
+    {"config.lr": 0.001, "config.seed": 2, "config.model": "mlp", "config.mixed": "x", "info.status": "COMPLETE", "tags": []},
     {"config.seed": 1, "config.mixed": 3, "info.status": "RUNNING"},
 ]
 LAST = {0: 0.5, 1: 0.05, 2: 0.2}
@@ -134,6 +138,21 @@ class EvaluationTest(unittest.TestCase):
     def test_names_with_slashes_and_dashes(self) -> None:
         self.assertEqual([t.text for t in tokenize("a-b.c/d == 1")][:2], ["a-b.c/d", "=="])
 
+    def test_a_value_in_a_list_field(self) -> None:
+        cases = {
+            "'baseline' in tags": [0],
+            "'good' in tags & config.model == 'mlp'": [0],
+            "'good' not in tags": [2, 3],
+            "not 'good' in tags": [2, 3],
+            "2 in config.layers": [0],
+            "2.0 in config.layers | 3 in config.layers": [0, 1],
+            "null in tags": [],
+            "true in config.anything": [],
+        }
+        for query, expected in cases.items():
+            with self.subTest(query=query):
+                self.assertEqual(matching(query), expected)
+
     def test_token_repr(self) -> None:
         self.assertEqual(repr(tokenize("a == 1")[1]), "Token('OP', '==', 2)")
 
@@ -169,6 +188,11 @@ class SyntaxErrorTest(unittest.TestCase):
             "    last(train.loss\n"
             "                   ^",
             "last(1) < 2": "Expected a metric column in last(...), got '1'\n    last(1) < 2\n         ^",
+            "'a' == tags": "Expected 'in' after a value (a value is compared after its field: config.lr == 0.1, 'a' in tags), got '=='\n"
+            "    'a' == tags\n"
+            "        ^^",
+            "'a' not tags": "Expected 'in' after 'not', got 'tags'\n    'a' not tags\n            ^^^^",
+            "'a' in 'b'": "Expected a list field such as tags after 'in', got \"'b'\"\n    'a' in 'b'\n           ^^^",
         }
         for query, message in cases.items():
             with self.subTest(query=query):
@@ -182,6 +206,13 @@ class SyntaxErrorTest(unittest.TestCase):
 
 
 class FieldErrorTest(unittest.TestCase):
+    def test_a_value_in_a_field_that_is_not_a_list(self) -> None:
+        self.assertEqual(
+            error("'mlp' in config.model"),
+            "Cannot look for the string 'mlp' in 'config.model' (str): it is not a list\n    'mlp' in config.model\n             ^^^^^^^^^^^^",
+        )
+        self.assertEqual(error("'a' in tag").split("\n")[0], "Unknown field 'tag'; did you mean 'tags'?")
+
     def test_unknown_field_with_did_you_mean(self) -> None:
         self.assertEqual(
             error("config.sed == 1"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import textwrap
 import threading
 import time
 import unittest
@@ -12,7 +13,7 @@ from contextlib import redirect_stderr
 from unittest import mock
 
 from .bench import synth
-from .support import REPO_ROOT, join_thread, run_script, temp_dir, write_project
+from .support import REPO_ROOT, finish, join_thread, run_script, start_script, temp_dir, wait_for_line, write_project
 from tinyxp.read import index as index_module
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.read.index import peek_metric_file
@@ -61,7 +62,7 @@ class ReaderTest(unittest.TestCase):
         self.assertEqual(fields["train.epoch"], "list[int]")
         self.assertEqual(list(fields)[0], "config.data.augment")  # config first, then info, then metrics
         self.assertEqual(list(fields)[-1], "train.loss")
-        self.assertEqual(set(reader.searchable), {f for f in fields if f.startswith(("config.", "info."))})
+        self.assertEqual(set(reader.searchable), {f for f in fields if f.startswith(("config.", "info."))} | {"tags", "note"})
         self.assertEqual(repr(reader), f"Reader({self.log_dir!r}: 6 runs)")
 
     def test_filter(self) -> None:
@@ -171,7 +172,7 @@ class IndexTest(unittest.TestCase):
         self.assertEqual(reader.index_path, self.index)
         with open(self.index) as file:
             data = json.load(file)
-        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (1, self.log_dir, ["1", "2", "3", "4"]))
+        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (2, self.log_dir, ["1", "2", "3", "4"]))
         before = os.stat(self.index).st_mtime_ns
         reader, calls = self.count_reads()
         self.assertEqual((calls, len(reader)), ([], 4))
@@ -337,6 +338,15 @@ class PartialRunTest(unittest.TestCase):
         reader = quiet_reader(self.log_dir)
         self.assertEqual((len(reader), reader.caught), (3, []))
 
+    def test_metric_files_named_as_reader_columns_are_left_out(self) -> None:
+        # written before log_metrics refused these names: they must not break every query
+        write_text(os.path.join(self.log_dir, "1", "metrics", "info.jsonl"), '{"status": 3}\n')
+        write_text(os.path.join(self.log_dir, "1", "metrics", "tags.jsonl"), '{"x": 1}\n')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.filter("info.status == 'COMPLETE'")["info.run_id"], [1, 2, 3])
+        self.assertNotIn("info.status", [name for name, kind in reader.fields.items() if kind.startswith("list[")])
+        self.assertEqual(index_module.metric_names(os.path.join(self.log_dir, "1")), ["test", "train"])
+
     def test_partial_runs_are_reported_once_with_their_paths(self) -> None:
         os.remove(os.path.join(self.log_dir, "1", "metadata", "config.yaml"))
         info = os.path.join(self.log_dir, "2", "metadata", "info.yaml")
@@ -430,9 +440,10 @@ class LostTest(unittest.TestCase):
         for run_id in (1, 2, 3):
             synth.write_run(self.log_dir, run_id, {"seed": run_id}, status="RUNNING")
         old = time.time() - 3600
+        for run_id in (1, 2, 3):
+            os.utime(os.path.join(self.log_dir, str(run_id), "metadata", "info.yaml"), (old, old))
         os.utime(os.path.join(self.log_dir, "1", "heartbeat"), (old, old))
         os.remove(os.path.join(self.log_dir, "3", "heartbeat"))
-        os.utime(os.path.join(self.log_dir, "3", "metadata", "info.yaml"), (old, old))
 
     def test_running_runs_with_an_old_heartbeat_are_lost(self) -> None:
         reader = quiet_reader(self.log_dir)
@@ -445,6 +456,90 @@ class LostTest(unittest.TestCase):
         os.utime(os.path.join(self.log_dir, "1", "heartbeat"))
         reader.refresh()
         self.assertEqual(reader.runs["info.status"], ["RUNNING", "RUNNING", "LOST"])
+
+
+    def test_a_run_with_a_long_heartbeat_interval_is_given_several_of_them(self) -> None:
+        run_dir = synth.write_run(self.log_dir, 4, {}, status="RUNNING", info={"heartbeat_interval": 1800})
+        old = time.time() - 3600  # one hour: less than 3 intervals of half an hour
+        for path in ("heartbeat", "metadata/info.yaml"):
+            os.utime(os.path.join(run_dir, path), (old, old))
+        self.assertEqual(quiet_reader(self.log_dir).runs["info.status"], ["LOST", "RUNNING", "LOST", "RUNNING"])
+        older = time.time() - 3 * 1800 - 60
+        for path in ("heartbeat", "metadata/info.yaml"):
+            os.utime(os.path.join(run_dir, path), (older, older))
+        self.assertEqual(quiet_reader(self.log_dir).runs["info.status"][3], "LOST")
+
+    def test_a_run_without_a_recorded_interval_uses_lost_after(self) -> None:
+        # written by an older tinyxp: no interval
+        run_dir = synth.write_run(self.log_dir, 4, {}, status="RUNNING", info={"heartbeat_interval": None})
+        old = time.time() - 3600
+        for path in ("heartbeat", "metadata/info.yaml"):
+            os.utime(os.path.join(run_dir, path), (old, old))
+        self.assertEqual(quiet_reader(self.log_dir).runs["info.status"][3], "LOST")
+
+    def test_fresh_metrics_keep_a_run_alive(self) -> None:
+        # the heartbeat is old but the run still logs: it is not lost
+        write_text(os.path.join(self.log_dir, "1", "metrics", "train.jsonl"), '{"loss": 1}\n')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.runs["info.status"], ["RUNNING", "RUNNING", "LOST"])
+
+
+class TagsTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 3, n_lines=2)
+
+    def notes(self, run_id: int, text: str) -> str:
+        path = os.path.join(self.log_dir, str(run_id), "metadata", "notes.yaml")
+        write_text(path, text)
+        return path
+
+    def test_tags_and_note_are_columns_every_run_has(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual((reader.fields["tags"], reader.fields["note"]), ("list", "null"))
+        self.assertIn("tags", reader.searchable)
+        self.assertEqual(len(reader.filter("'baseline' in tags")), 0)
+        self.notes(1, "tags: [baseline, good]\nnote: lr too high\n")
+        self.notes(3, "tags: [good]\n")
+        reader.refresh()  # finished runs: their notes.yaml is checked too
+        self.assertEqual(reader.filter("'baseline' in tags")["info.run_id"], [1])
+        self.assertEqual(reader.filter("'good' in tags & 'baseline' not in tags")["info.run_id"], [3])
+        self.assertEqual(reader.filter("note == 'lr too high'")["info.run_id"], [1])
+        self.assertEqual(reader.runs["tags"], [["baseline", "good"], [], ["good"]])
+        self.assertEqual(quiet_reader(self.log_dir).runs["note"], ["lr too high", None, None])  # from the index
+
+    def test_a_damaged_notes_file_is_reported(self) -> None:
+        self.notes(2, "tags: [a\n")
+        self.notes(3, "- not a mapping\n")
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.runs["tags"], [[], [], []])
+        self.assertEqual(len(reader.caught), 1)
+        self.assertIn("2: cannot read metadata/notes.yaml: ", reader.caught[0])
+
+
+class LiveRunTest(unittest.TestCase):
+    def test_a_live_run_with_a_long_heartbeat_interval_that_logs_is_not_lost(self) -> None:
+        root = temp_dir(self)
+        script = write_project(root, body=textwrap.dedent("""\
+            import os, time
+            print("LOGGING", flush=True)
+            while not os.path.exists("stop"):
+                ctx.logger.log_metrics({"t": time.time()}, log_name="live")
+                time.sleep(0.05)
+            """))
+        process = start_script(script, ["xp.heartbeat_interval=3600"], test=self)
+        wait_for_line(process, "LOGGING")
+        run_dir = os.path.join(root, "logs", "1")
+        info = os.path.join(run_dir, "metadata", "info.yaml")
+        with open(info, encoding="utf-8") as file:
+            self.assertIn("heartbeat_interval: 3600\n", file.read())
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "heartbeat")))  # the first beat is an hour away
+        old = time.time() - 7200
+        os.utime(info, (old, old))
+        self.assertEqual(quiet_reader(os.path.join(root, "logs"), lost_after=60).runs["info.status"], ["RUNNING"])
+        write_text(os.path.join(root, "stop"), "")
+        finish(process)
+        self.assertEqual((process.returncode, quiet_reader(os.path.join(root, "logs")).runs["info.status"]), (0, ["COMPLETE"]))
 
 
 class LaunchedRunsTest(unittest.TestCase):

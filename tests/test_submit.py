@@ -690,6 +690,12 @@ class LauncherTest(unittest.TestCase):
             self.assertNotIn("xp.scheduler=slurm", script[-1])
         self.assertFalse(os.path.exists(os.path.join(self.root, "logs", "1", "metrics")))
 
+    def test_tags_are_written_at_submission(self):
+        done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=slurm", "xp.tags=[baseline]"], env=self.env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        notes = [read_yaml(os.path.join(d, "metadata", "notes.yaml")) for d in run_dirs(self.log_dir)]
+        self.assertEqual(notes, [{"tags": ["baseline"], "note": None}] * 2)
+
     @unittest.skipUnless(shutil.which("git"), "git is not installed")
     def test_snapshot_taken_once_and_recorded_by_jobs_without_the_submitting_environment(self):
         from .test_git import GIT_ENV, git

@@ -19,9 +19,19 @@ STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
 METRIC_SUFFIX = ".jsonl"
 MLXP_METRIC_SUFFIX = ".json"  # the JSON-lines metrics files of runs MLXP wrote, which the reader reads too
+NOTES_FILE = "notes.yaml"  # in metadata/: tags and note, written by `tinyxp tag` / `note`, never by the run's own info writes
+
+# the reader's columns that are not metrics (info.*, config.*, artifacts.*, tags, note): no
+# metric log may be named so, nor start with one of them and a dot
+NOTES_COLUMNS = ("tags", "note")  # notes.yaml's keys, and the reader's columns of them
+RESERVED_LOG_NAMES = ("info", "config", "artifacts", *NOTES_COLUMNS)
+
+DEFAULT_LOG_DIR = "./logs"  # xp.log_dir unless set, and the log folder of `tinyxp tag`, `rm`...
 
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs
+TRASH_DIR = ".trash"  # runs removed by `tinyxp rm`, until `tinyxp gc`; their ids stay taken
+TRASH_LAST_ID_FILE = "last_run_id"  # in TRASH_DIR: the largest id `tinyxp gc` deleted
 TMP_PREFIX = ".tmp-"  # a file being written, moved into place with os.replace
 
 LIVE_STATUSES = ("RUNNING", "PENDING")
@@ -79,3 +89,20 @@ DEFAULT_SIGNAL_GRACE = 120
 def is_run_id(name: str) -> bool:
     """Whether a folder name is a run id: a decimal integer without leading zeros."""
     return name.isdigit() and name.isascii() and (name == "0" or not name.startswith("0"))
+
+
+TAG_CHARACTERS = "_-.:+/@"  # besides letters and digits
+TAG_RULE = f"a letter or _, then letters, digits or {' '.join(TAG_CHARACTERS)}"
+
+
+def is_tag(tag: object) -> bool:
+    """Whether tag can name a run's tag: a word that queries, overrides and shells take as it is."""
+    return (
+        isinstance(tag, str) and (tag[:1].isalpha() or tag[:1] == "_")
+        and all(char.isalnum() or char in TAG_CHARACTERS for char in tag)
+    )
+
+
+def is_reserved_log_name(name: str) -> bool:
+    """Whether a metric log name would shadow columns the reader gives every run (info.status...)."""
+    return name.split(".", 1)[0] in RESERVED_LOG_NAMES

@@ -1,4 +1,4 @@
-"""Files of a run directory: atomic writes, YAML files, run-id allocation, info.yaml updates.
+"""Files of a run directory: atomic writes, YAML files, run-id allocation, info.yaml and notes.yaml updates.
 
 Rewritten files go through a `.tmp-*` file in the same folder and os.replace, so a
 crash never leaves half a file (docs/format.md).
@@ -9,7 +9,7 @@ import os
 import threading
 from itertools import count
 
-from ._contract import INFO_FILE, METADATA_DIR, TMP_PREFIX, is_run_id
+from ._contract import INFO_FILE, METADATA_DIR, NOTES_FILE, TAG_RULE, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE, is_run_id, is_tag
 from .errors import LoggerError
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -43,31 +43,51 @@ def next_run_id(names: Iterable[str]) -> int:
     return max((int(name) for name in names if is_run_id(name)), default=0) + 1
 
 
+def next_free_run_id(log_dir: str) -> int:
+    """The id after every id log_dir has used: its runs', the trash's, and the largest that
+    `tinyxp gc` deleted from the trash (a removed run's id is never given again).
+
+    Raises OSError when log_dir cannot be listed.
+    """
+    names = os.listdir(log_dir)
+    if TRASH_DIR in names:
+        trash = os.path.join(log_dir, TRASH_DIR)
+        try:
+            names += os.listdir(trash)
+            with open(os.path.join(trash, TRASH_LAST_ID_FILE), encoding="utf-8") as file:
+                names.append(file.read().strip())
+        except OSError:  # never collected
+            pass
+    return next_run_id(names)
+
+
 def allocate_run_dir(log_dir: str) -> tuple[int, str]:
     """Create log_dir/<max id + 1> with os.mkdir and return (run_id, absolute path).
 
     Safe when many processes allocate at once: os.mkdir fails for all but one of them,
-    and the others list the folder again and try the next id. A process lists log_dir
-    only when the folder changed since its own last allocation there (one stat
-    otherwise). Raises LoggerError when log_dir cannot be created or written.
+    and the others list the folder again and try the next id above both the listed ones
+    and the one that collided (a listing on a network file system can be stale). A
+    process lists log_dir only when the folder changed since its own last allocation
+    there (one stat otherwise). Raises LoggerError when log_dir cannot be created or written.
     """
     log_dir = os.path.abspath(log_dir)
     ensure_log_dir(log_dir)
     run_id: int | None = None
+    floor = 1  # above every id that collided
     last = _LAST_ALLOCATED.get(log_dir)
     if last is not None and last[1] == _folder_state(log_dir):
         run_id = last[0] + 1
     for _ in range(MAX_ALLOCATION_ATTEMPTS):
         if run_id is None:
             try:
-                names = os.listdir(log_dir)
+                run_id = max(next_free_run_id(log_dir), floor)
             except OSError as err:
                 raise LoggerError(f"Cannot read the log directory {log_dir!r}: {os_reason(err)}") from None
-            run_id = next_run_id(names)
         run_dir = os.path.join(log_dir, str(run_id))
         try:
             os.mkdir(run_dir)
         except FileExistsError:
+            floor = run_id + 1
             run_id = None  # another process took it, and maybe more: list again
             continue
         except OSError as err:
@@ -177,3 +197,52 @@ def update_info(run_dir: str, **fields: Any) -> dict[str, Any]:
         info.update(fields)
         write_yaml(path, info)
     return info
+
+
+def check_tag(tag: Any) -> str:
+    """Return tag if it is one (_contract.is_tag); raises LoggerError naming it otherwise."""
+    if not is_tag(tag):
+        raise LoggerError(f"Invalid tag {tag!r}: expected {TAG_RULE}, so that queries and command lines can name it")
+    return tag
+
+
+def read_notes(run_dir: str) -> dict[str, Any]:
+    """The tags and note of a run, from metadata/notes.yaml: {"tags": [...], "note": str or None}."""
+    try:
+        return notes_values(read_yaml(os.path.join(run_dir, METADATA_DIR, NOTES_FILE)))
+    except FileNotFoundError:
+        return notes_values(None)
+
+
+def notes_values(data: Any) -> dict[str, Any]:
+    """The tags and note of a notes.yaml's content; none of what is not a list of tags or a string."""
+    notes = data if isinstance(data, dict) else {}
+    tags, note = notes.get("tags"), notes.get("note")
+    return {
+        "tags": [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else [],
+        "note": note if isinstance(note, str) else None,
+    }
+
+
+_NO_CHANGE = object()
+
+
+def update_notes(run_dir: str, *, add: Iterable[str] = (), remove: Iterable[str] = (), note: Any = _NO_CHANGE) -> dict[str, Any]:
+    """Add and remove tags and set the note (None: none) of a run; returns the new notes.
+
+    metadata/notes.yaml is a file of its own, replaced atomically, so that the run
+    rewriting its info.yaml never races with it. Raises LoggerError for an invalid tag
+    (nothing written) and when the file cannot be written.
+    """
+    add, remove = [check_tag(tag) for tag in add], set(remove)
+    path = os.path.join(run_dir, METADATA_DIR, NOTES_FILE)
+    with _info_lock:
+        notes = read_notes(run_dir)
+        notes["tags"] = [tag for tag in dict.fromkeys(notes["tags"] + add) if tag not in remove]
+        if note is not _NO_CHANGE:
+            notes["note"] = note
+        try:
+            write_yaml(path, notes)
+        except OSError as err:
+            raise LoggerError(f"Cannot write {path!r}: {os_reason(err)}") from None
+    return notes

@@ -1,4 +1,4 @@
-"""The `tinyxp` command: `tinyxp runs`, `tinyxp show`, `tinyxp sub`.
+"""The `tinyxp` command: `tinyxp runs`, `tinyxp show`, `tinyxp sub`, and (view/tidy.py) tag, note, rm, restore, gc.
 
 Every subcommand is a function `cmd_<name>(args) -> int` registered in COMMANDS with
 the function that adds its arguments. A TinyxpError is printed without a traceback and
@@ -15,6 +15,7 @@ import warnings
 from ._contract import INFO_FILE, METADATA_DIR
 from .errors import ReaderError, TinyxpError
 from .read.status import DEFAULT_LOST_AFTER
+from .view.tidy import TIDY_COMMANDS
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
+    **TIDY_COMMANDS,  # tag, note, rm, restore, gc
 }
 
 

@@ -5,6 +5,7 @@ From the repository root, nothing installed:
     python examples/quickstart/train.py                      # one run -> logs/1
     python examples/quickstart/train.py +sweep optimizer.lr=0.1,0.01 'seed=range(3)'
     python examples/quickstart/train.py model=poly --cfg     # print the config, run nothing
+    python examples/quickstart/train.py xp.tags=[baseline]   # a tagged run: tinyxp runs logs -q "'baseline' in tags"
     python examples/quickstart/train.py xp.run_id=1 epochs=60    # resume run 1 from its checkpoint
 
 Runs go to ./logs (xp.log_dir), relative to the working directory.

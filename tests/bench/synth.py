@@ -47,6 +47,7 @@ def info_for(log_dir: str, run_id: int, status: str, config: Dict[str, Any]) -> 
         "script": "/work/train.py",
         "tinyxp_version": "0.1.0",
         "restarts": 0,
+        "heartbeat_interval": 30,
     }
 
 

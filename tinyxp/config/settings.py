@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .._contract import DEFAULT_SIGNAL_GRACE, SCHEDULERS
+from .._contract import DEFAULT_LOG_DIR, DEFAULT_SIGNAL_GRACE, SCHEDULERS, TAG_RULE, is_tag
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
@@ -28,11 +28,13 @@ SETTINGS_FILE = "tinyxp.yaml"  # in the config folder, beside config.yaml
 # tuple of choices (None: null).
 XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     # parent of run directories (relative to the working directory)
-    "log_dir": ("./logs", "string"),
+    "log_dir": (DEFAULT_LOG_DIR, "string"),
     # false: no run directory; ctx.logger is None
     "logging": (True, "boolean"),
     # use this run id (resume into log_dir/<id>)
     "run_id": (None, "integer or null"),
+    # tags of the run, in metadata/notes.yaml (as `tinyxp tag`)
+    "tags": ([], "list of tags"),
     # tee stdout and stderr into the run directory
     "capture_output": (False, "boolean"),
     # seconds between touches of <run>/heartbeat
@@ -168,7 +170,8 @@ def check_xp_value(name: str, value: Any) -> str:
         hint = suggest(value, names) if isinstance(value, str) else ""
         listed = ", ".join("null" if c is None else c for c in choices)
         return f"Invalid value {value!r} for the tinyxp setting {name!r}{hint} (expected one of {listed})"
-    return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}"
+    rule = f" (each {TAG_RULE})" if expected == "list of tags" else ""
+    return f"Invalid value {value!r} for the tinyxp setting {name!r}: expected a {expected}{rule}"
 
 
 def _choices(expected: Any) -> tuple[Any, ...] | None:
@@ -202,6 +205,8 @@ def _matches(expected: Any, value: Any) -> bool:
         return isinstance(value, dict)
     if expected == "positive number":
         return (is_int or isinstance(value, float)) and value > 0
+    if expected == "list of tags":
+        return isinstance(value, list) and all(is_tag(v) for v in value)
     assert expected == "list of strings", expected
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 

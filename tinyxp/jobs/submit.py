@@ -18,7 +18,7 @@ from .._contract import (
     CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
-from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info, write_atomic, write_yaml
+from .._files import allocate_run_dir, ensure_log_dir, next_free_run_id, update_info, update_notes, write_atomic, write_yaml
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
@@ -120,6 +120,8 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                 write_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE), to_plain(sweep.configs[i]))
             if sweep.xp is not None:
                 write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
+                if xp_setting(sweep.xp, "tags"):  # shown while PENDING; the job adds them again, harmlessly
+                    update_notes(run_dir, add=xp_setting(sweep.xp, "tags"))
             write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
@@ -231,10 +233,9 @@ def write_dry_run(sweep: Submission, script_dir: str) -> list[tuple[str, str]]:
     Run ids are the ones the runs would get now. Returns (path, text) per job.
     """
     try:
-        names = os.listdir(sweep.log_dir)
+        first = next_free_run_id(sweep.log_dir)
     except OSError:
-        names = []
-    first = next_run_id(names)
+        first = 1
     jobs = prepare(sweep, run_ids=list(range(first, first + len(sweep.settings))), script_dir=script_dir)
     return [(path, text) for _, path, text in jobs]
 

@@ -1,9 +1,10 @@
 """The index of a log directory: one entry per run, rebuilt only where files changed.
 
-For each run the index keeps its flattened config and info, the names of its metric
-columns and its artifacts. The index file (`log_dir/.tinyxp/index.json`, JSON)
-remembers them with the (size, mtime_ns) of metadata/info.yaml, metadata/config.yaml and
-each metrics file, so that a refresh re-reads only new and changed runs.
+For each run the index keeps its flattened config and info, its tags and note, the
+names of its metric columns and its artifacts. The index file
+(`log_dir/.tinyxp/index.json`, JSON) remembers them with the (size, mtime_ns) of
+metadata/info.yaml, metadata/config.yaml, each metrics file and metadata/notes.yaml, so
+that a refresh re-reads only new and changed runs.
 
 Metric columns are learnt from the first and the last complete line of each
 `metrics/<log_name>.jsonl` (the file is not parsed whole); a key that appears only in the
@@ -19,9 +20,10 @@ import stat
 import sys
 
 from .._contract import (
-    CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX, is_run_id,
+    CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX, NOTES_FILE,
+    is_reserved_log_name, is_run_id,
 )
-from .._files import write_atomic
+from .._files import notes_values, write_atomic
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
 from ..yaml import load as load_yaml
@@ -31,7 +33,7 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Iterable
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 INDEX_NAME = "index.json"
 PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
@@ -63,12 +65,14 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
             entries[name] = {}  # keeps the run id order
             to_read.append((name, run_dir, None))
             continue
-        old_stamps = entry.get("stamps") or [None, None, {}]
+        old_stamps = entry["stamps"]
         if entry.get("finished"):
             # a finished run's metrics and artifacts are final until info.yaml changes
-            # (a resumed run rewrites it first): two stats instead of a folder scan
+            # (a resumed run rewrites it first): three stats instead of a folder scan
             metadata = f"{run_dir}/{METADATA_DIR}/"
-            unchanged = old_stamps[:2] == [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE)]
+            unchanged = [old_stamps[0], old_stamps[1], old_stamps[3]] == [
+                file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE), file_stamp(metadata + NOTES_FILE)
+            ]
             metric_stamps = None
         else:
             stamps = stat_run(run_dir)
@@ -128,7 +132,7 @@ def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, 
 
 def valid_entry(entry: Any) -> bool:
     """Whether an index entry has the shape read_run gives (else the run is read again)."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("stamps"), list) or len(entry["stamps"]) != 3:
+    if not isinstance(entry, dict) or not isinstance(entry.get("stamps"), list) or len(entry["stamps"]) != 4:
         return False
     if "values" not in entry:
         return True
@@ -157,9 +161,9 @@ def sorted_run_names(log_dir: str) -> list[str]:
 
 
 def stat_run(run_dir: str) -> list[Any]:
-    """[info stamp, config stamp, {log_name: stamp}] where a stamp is [size, mtime_ns] or None."""
+    """[info stamp, config stamp, {log_name: stamp}, notes stamp] where a stamp is [size, mtime_ns] or None."""
     metadata = f"{run_dir}/{METADATA_DIR}/"
-    return [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE), stat_metrics(run_dir)]
+    return [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE), stat_metrics(run_dir), file_stamp(metadata + NOTES_FILE)]
 
 
 def stat_metrics(run_dir: str) -> dict[str, list[int]]:
@@ -186,10 +190,15 @@ def metric_names(run_dir: str) -> list[str]:
 
 
 def metric_log_name(file_name: str) -> str:
-    """"train" for "train.jsonl" (or MLXP's "train.json"), "" for another file."""
+    """"train" for "train.jsonl" (or MLXP's "train.json"), "" for another file.
+
+    A file named as the reader's own columns (metrics/info.jsonl, written before tinyxp
+    refused such names) is "" too: it would shadow them.
+    """
     for suffix in (METRIC_SUFFIX, MLXP_METRIC_SUFFIX):
         if file_name.endswith(suffix):
-            return file_name[:-len(suffix)]
+            name = file_name[:-len(suffix)]
+            return "" if is_reserved_log_name(name) else name
     return ""
 
 
@@ -224,7 +233,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     changed run): the files whose stamp `old` already has are not read again. Every
     stamp comes from the open file (os.fstat), so it describes the content that was read.
     """
-    stamps: list[Any] = [None, None, metric_stamps]
+    stamps: list[Any] = [None, None, metric_stamps, None]
     problems: list[str] = []
     entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
     values: dict[str, Any] = {}
@@ -259,6 +268,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     # info.yaml is replaced whole, so one that cannot be read was damaged: the run is
     # listed with the rest (its id from the folder name, no status)
     values.setdefault("info.run_id", int(os.path.basename(run_dir)))
+    values.update(read_notes(run_dir, stamps, problems))
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
     entry["values"] = values
@@ -281,6 +291,20 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     entry["metrics"] = metrics
     entry["artifacts"] = list_artifacts(run_dir)
     return entry
+
+
+def read_notes(run_dir: str, stamps: list[Any], problems: list[str]) -> dict[str, Any]:
+    """{"tags": [...], "note": str or None} from metadata/notes.yaml; its stamp goes in stamps[3]."""
+    notes: Any = None
+    try:
+        raw, st = read_file(f"{run_dir}/{METADATA_DIR}/{NOTES_FILE}")
+        stamps[3] = [st.st_size, st.st_mtime_ns]
+        notes = load_yaml(raw.decode("utf-8"))
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError, TinyxpError) as err:
+        problems.append(f"cannot read metadata/{NOTES_FILE}: {first_line(err)}")
+    return notes_values(notes)
 
 
 def read_file(path: str) -> tuple[bytes, os.stat_result]:

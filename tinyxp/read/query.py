@@ -3,14 +3,14 @@
     expr       := term (('|' | 'or') term)*
     term       := factor (('&' | 'and') factor)*
     factor     := ('~' | 'not') factor | '(' expr ')' | comparison
-    comparison := operand op literal | operand ['not'] 'in' list
+    comparison := operand op literal | operand ['not'] 'in' list | literal ['not'] 'in' field
     operand    := field | summary '(' field ')'      summary: last, min, max, count
     op         := == | != | < | <= | > | >=
     literal    := number | 'string' | "string" | true | false | null | list
     list       := '[' literal (',' literal)* ']'
 
-A query is parsed into a tree of nodes (Or, And, Not, Compare, In over Field and Summary
-operands), checked against the known fields (unknown names get
+A query is parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Field and
+Summary operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
 and `summary(function, column)` returns a metric summary. Never evaluated with eval.
@@ -25,14 +25,15 @@ import re
 
 from .._values import type_name
 from ..errors import QueryError, suggest
+from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Token
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping, Union
+    from typing import Any, Callable, Mapping
+
+    from .query_tree import Node, Operand
 
     Predicate = Callable[[Mapping[str, Any], Callable[[str, str], Any]], bool]
-    Operand = Union["Field", "Summary"]
-    Node = Union["Or", "And", "Not", "Compare", "In"]
 
 SUMMARIES = ("last", "min", "max", "count")
 # a summary column of a table (`tinyxp runs -c last(train.loss)`): the function and the column
@@ -58,104 +59,6 @@ TOKEN_RULES = [
 ]
 RE_TOKEN = re.compile("|".join(f"(?P<{name}>{rule})" for name, rule in TOKEN_RULES))
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
-
-
-class Token:
-    """A token of a query: its kind (a TOKEN_RULES name, IN, END...), its text and offset."""
-
-    __slots__ = ("kind", "text", "pos")
-
-    def __init__(self, kind: str, text: str, pos: int) -> None:
-        self.kind = kind
-        self.text = text
-        self.pos = pos
-
-    def __repr__(self) -> str:
-        return f"Token({self.kind!r}, {self.text!r}, {self.pos})"
-
-
-# -- the syntax tree -----------------------------------------------------------------
-
-
-class Or:
-    """parts joined by '|': any of them."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: list[Node]) -> None:
-        self.parts = parts
-
-
-class And:
-    """parts joined by '&': all of them."""
-
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: list[Node]) -> None:
-        self.parts = parts
-
-
-class Not:
-    """'~' or 'not' before a factor."""
-
-    __slots__ = ("inner",)
-
-    def __init__(self, inner: Node) -> None:
-        self.inner = inner
-
-
-class Compare:
-    """operand op literal; token is the operator's."""
-
-    __slots__ = ("op", "operand", "literal", "token")
-
-    def __init__(self, op: str, operand: Operand, literal: Any, token: Token) -> None:
-        self.op = op
-        self.operand = operand
-        self.literal = literal
-        self.token = token
-
-
-class In:
-    """operand ['not'] in [options]; token is the 'in' keyword's."""
-
-    __slots__ = ("negate", "operand", "options", "token")
-
-    def __init__(self, negate: bool, operand: Operand, options: list[Any], token: Token) -> None:
-        self.negate = negate
-        self.operand = operand
-        self.options = options
-        self.token = token
-
-
-class Field:
-    """A field compared directly (config.lr, info.status); token is None outside a query."""
-
-    __slots__ = ("name", "token")
-
-    def __init__(self, name: str, token: Token | None = None) -> None:
-        self.name = name
-        self.token = token
-
-    @property
-    def text(self) -> str:
-        return self.name
-
-
-class Summary:
-    """function(name): a summary of a metric column; the tokens are None outside a query."""
-
-    __slots__ = ("function", "name", "function_token", "token")
-
-    def __init__(self, function: str, name: str, function_token: Token | None = None, token: Token | None = None) -> None:
-        self.function = function
-        self.name = name
-        self.function_token = function_token
-        self.token = token
-
-    @property
-    def text(self) -> str:
-        return f"{self.function}({self.name})"
 
 
 def parse_column(column: str) -> Field | Summary:
@@ -277,25 +180,36 @@ def parse_factor(tokens: Tokens) -> Node:
     return parse_comparison(tokens)
 
 
-def parse_comparison(tokens: Tokens) -> Compare | In:
-    """comparison := operand op literal | operand ['not'] 'in' list"""
+def parse_comparison(tokens: Tokens) -> Compare | In | Has:
+    """comparison := operand op literal | operand ['not'] 'in' list | literal ['not'] 'in' field"""
+    if tokens.check("STRING") or tokens.check("NUMBER") or tokens.check("NAME", *CONSTANTS):
+        literal = parse_literal(tokens)
+        negate = parse_not_in(tokens, "a value (a value is compared after its field: config.lr == 0.1, 'a' in tags)")
+        op = tokens.read()
+        field = tokens.expect("NAME", "a list field such as tags after 'in'")
+        return Has(negate, Field(field.text, field), literal, op)
     operand = parse_operand(tokens)
     if tokens.check("OP"):
         op = tokens.read()
         return Compare(op.text, operand, parse_literal(tokens), op)
-    negate = False
-    if tokens.check("NOT"):
-        tokens.read()
-        negate = True
-        if not tokens.check("IN"):
-            raise tokens.error("Expected 'in' after 'not'")
-    if tokens.check("IN"):
+    if tokens.check("NOT") or tokens.check("IN"):
+        negate = parse_not_in(tokens, "")  # 'in' or 'not' is there
         op = tokens.read()
         if not tokens.check("LBRACKET"):
             raise tokens.error("Expected a list [...] after 'in'")
         values = parse_literal(tokens)
         return In(negate, operand, values, op)
     raise tokens.error(f"Expected a comparison (== != < <= > >=) or 'in' after {operand.name!r}")
+
+
+def parse_not_in(tokens: Tokens, where: str) -> bool:
+    """['not'] 'in': whether 'not' is there (the cursor is left on 'in')."""
+    negate = tokens.check("NOT")
+    if negate:
+        tokens.read()
+    if not tokens.check("IN"):
+        raise tokens.error(f"Expected 'in' after {repr('not') if negate else where}")
+    return negate
 
 
 def parse_operand(tokens: Tokens) -> Operand:
@@ -368,6 +282,8 @@ def compile_tree(tree: Node, source: str, fields: dict[str, str]) -> Predicate:
         inner = compile_tree(tree.inner, source, fields)
         return lambda values, summary: not inner(values, summary)
     get, kinds = compile_operand(tree.operand, source, fields)
+    if isinstance(tree, Has):
+        return compile_has(tree, get, kinds, source)
     if isinstance(tree, In):
         options = tree.options
         for option in options:
@@ -385,6 +301,23 @@ def compile_tree(tree: Node, source: str, fields: dict[str, str]) -> Predicate:
     if isinstance(literal, str):
         return lambda values, summary: _str_order(compare, get(values, summary), literal)
     return lambda values, summary: _number_order(compare, get(values, summary), literal)
+
+
+def compile_has(tree: Has, get: Callable[..., Any], kinds: set[str], source: str) -> Predicate:
+    """literal ['not'] in field: the field must hold lists (tags, a config list)."""
+    if not kinds & {"list", "any"}:
+        token = tree.operand.token
+        assert token is not None  # a parsed operand has its token
+        raise QueryError(
+            f"Cannot look for {render(tree.literal)} in {tree.operand.name!r} ({'|'.join(sorted(kinds))}): it is not a list",
+            source=source, pos=token.pos, length=len(token.text),
+        )
+    literal, negate = tree.literal, tree.negate
+    return lambda values, summary: negate != has(get(values, summary), literal)
+
+
+def has(value: Any, literal: Any) -> bool:
+    return isinstance(value, list) and any(equal(item, literal) for item in value)
 
 
 def _str_order(compare: Callable[[Any, Any], bool], value: Any, literal: str) -> bool:

@@ -5,7 +5,7 @@ import os
 import sys
 import warnings
 
-from .._contract import TINYXP_DIR
+from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
 from .index import INDEX_NAME, collect_fields, fallback_index_path, load_index, save_index, split_metric_column, update_entries
@@ -63,8 +63,8 @@ class Reader:
 
     @property
     def searchable(self) -> dict[str, str]:
-        """The config.* and info.* fields, which queries compare directly."""
-        return {name: kind for name, kind in self.fields.items() if name.startswith(("config.", "info."))}
+        """The config.* and info.* fields, tags and note: what queries compare directly."""
+        return {name: kind for name, kind in self.fields.items() if name.startswith(("config.", "info.")) or name in NOTES_COLUMNS}
 
     @property
     def runs(self) -> DataFrame:

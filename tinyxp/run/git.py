@@ -29,12 +29,15 @@ RE_OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 STATUS_ARGS = ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal"]
 
 
-def run_git(args: list[str], cwd: str, *, env: dict[str, str] | None = None, raw: bool = False, stdin_text: str | None = None) -> Any:
+def run_git(
+    args: list[str], cwd: str, *, env: dict[str, str] | None = None, raw: bool = False, stdin_text: str | None = None,
+    success: tuple[int, ...] = (0,),
+) -> Any:
     """Run `git <args>` in `cwd`; return its standard output (str, or bytes when `raw`).
 
     `env` adds variables to the environment; `stdin_text` is written to git's standard input.
     Raises GitError naming the repository, the command and git's own output when git
-    is missing or the command fails.
+    is missing or the command fails (exits with a status not in `success`).
     """
     command = ["git", *args]
     try:
@@ -44,7 +47,7 @@ def run_git(args: list[str], cwd: str, *, env: dict[str, str] | None = None, raw
     except CommandNotRun as err:
         reason = "git is not installed (not found on PATH)" if err.why == NOT_FOUND else err.reason
         raise GitError(f"Cannot run `{render_command(command)}` in {cwd}: {reason}") from None
-    if status != 0:
+    if status not in success:
         output = (stderr.strip() or stdout.strip()).decode("utf-8", "replace")
         raise GitError(
             f"Cannot run `{render_command(command)}` in {cwd}: " + (output or f"git exited with status {status}")
@@ -221,6 +224,20 @@ def exclusions(root: str, folders: Sequence[str]) -> list[str]:
         if relative != os.curdir and inside(folder, root):
             specs.append(":(exclude,literal)" + relative.replace(os.sep, "/"))
     return specs
+
+
+def drop_ignored(root: str, pathspec: list[str]) -> list[str]:
+    """The exclusions of pathspec (as exclusions() writes them) that git does not ignore already.
+
+    `git add` refuses to name an ignored path even to leave it out ("The following paths
+    are ignored", exit 1), and leaves an ignored folder out by itself.
+    """
+    if not pathspec:
+        return pathspec
+    paths = [spec.split(")", 1)[1] for spec in pathspec]
+    # status 1: none of the paths is ignored
+    ignored = run_git(["check-ignore", "-z", "--stdin"], root, stdin_text="\0".join(paths) + "\0", success=(0, 1))
+    return [spec for spec, path in zip(pathspec, paths) if path not in ignored.split("\0")]
 
 
 def inside(path: str, root: str) -> bool:

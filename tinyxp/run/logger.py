@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 
-from .._contract import ARTIFACTS_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
-from .._files import os_reason, write_with
+from .._contract import ARTIFACTS_DIR, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, RESERVED_LOG_NAMES, is_reserved_log_name, is_run_id
+from .._files import os_reason, update_notes, write_with
 from ..errors import LoggerError, NoCheckpoint, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -144,7 +144,9 @@ class Logger:
 
         The line is handed to the operating system before returning (no fsync). NaN and
         infinities are written as NaN/Infinity, which json.loads reads back. Raises
-        LoggerError for a value that is not JSON-serialisable (nothing is written).
+        LoggerError for a value that is not JSON-serialisable, and for a log_name the
+        reader keeps for its own columns (info, config, artifacts, tags, note, or one of
+        them and a dot); nothing is written.
         """
         if not isinstance(metrics, dict):
             raise LoggerError(f"Invalid metrics: expected a dict, got {type(metrics).__name__}")
@@ -162,6 +164,11 @@ class Logger:
 
     def _open_metrics(self, log_name: str) -> int:
         check_name(log_name, "metric log name")
+        if is_reserved_log_name(log_name):
+            raise LoggerError(
+                f"Invalid metric log name {log_name!r}: the reader's columns {', '.join(RESERVED_LOG_NAMES)} "
+                "would be shadowed; choose another log_name"
+            )
         folder = os.path.join(self._run_dir, METRICS_DIR)
         path = os.path.join(folder, log_name + METRIC_SUFFIX)
         try:
@@ -172,6 +179,14 @@ class Logger:
         _drop_torn_line(fd)
         self._metric_fds[log_name] = fd
         return fd
+
+    def tag(self, *tags: str) -> list[str]:
+        """Add tags to the run (metadata/notes.yaml, as `tinyxp tag`); returns all its tags.
+
+        Raises LoggerError for a tag queries could not name (nothing is written).
+        """
+        os.makedirs(os.path.join(self._run_dir, METADATA_DIR), exist_ok=True)
+        return update_notes(self._run_dir, add=tags)["tags"]
 
     def _artifact_path(self, name: str, format: str) -> tuple[str, ArtifactFormat]:
         check_name(name, "artifact name")

@@ -14,7 +14,7 @@ import time
 
 from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, read_yaml, write_atomic, write_yaml
+from .._files import allocate_run_dir, read_yaml, update_notes, write_atomic, write_yaml
 from .._values import iter_keys, lookup
 from ..config.compose import Config
 from ..config.overrides import setting_tokens
@@ -170,6 +170,7 @@ class Run:
         )
         if self.plan.choices:
             info["choices"] = dict(self.plan.choices)
+        info["heartbeat_interval"] = self.plan.xp.heartbeat_interval  # the reader's LOST allows a few of them
         if self.job:
             info["scheduler"] = self.job
         return info
@@ -190,6 +191,8 @@ class Run:
         metadata = os.path.join(run_dir, METADATA_DIR)
         write_yaml(os.path.join(metadata, CONFIG_FILE), self.plan.config.to_dict())
         write_yaml(os.path.join(metadata, XP_FILE), xp.to_dict())
+        if xp.tags:
+            update_notes(run_dir, add=xp.tags)
         if os.environ.get(SNAPSHOT_ENV):
             from .snapshot import snapshot_info_for_run  # git: only for a run from a snapshot
 

@@ -20,7 +20,7 @@ from .._files import write_atomic
 from ..config.settings import check_xp_value, xp_setting
 from ..errors import ConfigError, GitError
 from . import git
-from .git import MAX_CHANGED, STATUS_ARGS, exclusions, find_work_tree, git_info, inside, parse_status, run_git, warn
+from .git import MAX_CHANGED, STATUS_ARGS, drop_ignored, exclusions, find_work_tree, git_info, inside, parse_status, run_git, warn
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -275,7 +275,7 @@ def capture_working_tree(root: str, commit: str, pathspec: list[str]) -> tuple[s
             shutil.copy2(os.path.join(git.find_git_dir(root), "index"), env["GIT_INDEX_FILE"])
         except (OSError, ValueError):
             run_git(["read-tree", commit], root, env=env)
-        run_git(["add", "--all", "--", "."] + pathspec, root, env=env)
+        run_git(["add", "--all", "--", "."] + drop_ignored(root, pathspec), root, env=env)
         tree = run_git(["write-tree"], root, env=env).strip()
         patch = run_git(
             ["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-textconv",

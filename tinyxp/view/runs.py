@@ -4,14 +4,14 @@ from __future__ import annotations
 import os
 
 from .._contract import INFO_FILE, METADATA_DIR
-from .._files import read_yaml
+from .._files import read_notes, read_yaml
 from ..errors import ReaderError, TinyxpError
 from ..read.frame import check_column
 from ..read.index import first_line, list_artifacts, metric_names
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
 from ..read.mlxp import metric_path
 from ..read.row import Artifact, read_metric_file, summarize
-from ..read.status import DEFAULT_LOST_AFTER, is_lost
+from ..read.status import DEFAULT_LOST_AFTER, is_lost, silence_allowed
 from ..read.text import format_cell, format_table
 from ..yaml import dump
 
@@ -26,10 +26,12 @@ SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
 
 
 def default_columns(reader: Reader) -> list[str]:
-    """id, status, the config keys that vary across runs, last(...) of each metric column."""
-    varying = reader.runs.diff("config.")
+    """id, status, tags (when a run has one), the config keys that vary across runs, last(...) of each metric column."""
+    runs = reader.runs
+    varying = runs.diff("config.")
     metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
-    return ["id", "status", *varying, *(f"last({name})" for name in metrics)]
+    tags = ["tags"] if any(row.get("tags") for row in runs) else []
+    return ["id", "status", *tags, *varying, *(f"last({name})" for name in metrics)]
 
 
 def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[Any]]:
@@ -62,7 +64,7 @@ def column_getter(reader: Reader, column: str) -> Callable[[Any], Any]:
 
 
 def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
-    """The text `tinyxp show` prints: config, info and metric summaries of one run.
+    """The text `tinyxp show` prints: config, info, metric summaries, tags, note and artifacts of one run.
 
     Raises ReaderError when run_dir is not a run directory; a metadata file that cannot
     be read is named in its section, and the rest is shown.
@@ -82,8 +84,9 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
         except (OSError, UnicodeDecodeError, TinyxpError) as err:  # damaged: show the rest
             sections.append(f"{part}: (cannot read metadata/{part}.yaml: {first_line(err)})")
             continue
-        if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING" and is_lost(run_dir, lost_after):
-            data["status"] = "LOST"
+        if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING":
+            if is_lost(run_dir, silence_allowed(lost_after, data.get("heartbeat_interval"))):
+                data["status"] = "LOST"
         body = dump(data).rstrip("\n") if data else "{}"
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
     rows = []
@@ -101,6 +104,11 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
         sections.append("metrics:\n" + "\n".join("  " + line for line in table.split("\n")))
     else:
         sections.append("metrics: (none)")
+    notes = read_notes(run_dir)
+    if notes["tags"]:
+        sections.append(f"tags: {', '.join(notes['tags'])}")
+    if notes["note"] is not None:
+        sections.append(f"note: {notes['note']}")
     artifacts = list_artifacts(run_dir)
     if artifacts:
         sections.append("artifacts:\n" + "\n".join(f"  {a}" for a in artifacts))
