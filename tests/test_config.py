@@ -11,7 +11,7 @@ from .support import temp_dir, write_files
 from tinyxp import yaml
 from tinyxp.config.compose import Config, compose, load_config, load_file, merge
 from tinyxp._contract import DEFAULT_SIGNAL_GRACE
-from tinyxp.config import compose as compose_module, settings
+from tinyxp.config import files, settings
 from tinyxp.config.settings import XP_DEFAULTS, compose_xp, xp_setting
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
 from tinyxp.config.overrides import expand_sweeps, parse_command_line, parse_override
@@ -136,7 +136,7 @@ class ComposeTest(unittest.TestCase):
             compose(PROJECT, parse("model=vitt"))
         self.assertEqual(
             str(caught.exception),
-            "Unknown option 'vitt' for the config group 'model'; did you mean 'vit'?\n    model=vitt\n          ^^^^",
+            "Unknown option 'vitt' for the config group 'model'; did you mean 'vit'? (options: resnet, vit)\n    model=vitt\n          ^^^^",
         )
         with self.assertRaises(OverrideError) as caught:
             compose(PROJECT, parse("model=zzz"))
@@ -216,7 +216,12 @@ class MoreGroupErrorsTest(unittest.TestCase):
         with self.assertRaises(ConfigError) as caught:
             self.compose("defaults:\n  - model: [18]\n")
         path = os.path.join(self.folder, "config.yaml")
-        self.assertEqual(str(caught.exception), f"{path}: Invalid option [18] in the defaults list: expected a file name")
+        self.assertEqual(str(caught.exception),
+                         f"{path}: Cannot use a list of options for 'model': tinyxp chooses one option per group")
+        with self.assertRaises(ConfigError) as caught:
+            self.compose("defaults:\n  - model: {a: 1}\n")
+        self.assertEqual(str(caught.exception),
+                         f"{path}: Invalid option {{'a': 1}} for 'model' in the defaults list: expected a file name")
 
     def test_bad_option_on_the_command_line(self) -> None:
         with self.assertRaises(OverrideError) as caught:
@@ -231,11 +236,9 @@ class MoreGroupErrorsTest(unittest.TestCase):
                          "Cannot apply the sweep 'model=18,big' to one config; expand it with +sweep")
 
     def test_defaults_list_in_an_option(self) -> None:
-        with self.assertRaises(ConfigError) as caught:
-            self.compose("defaults:\n  - model: big\n")
-        path = os.path.join(self.folder, "model", "big.yaml")
-        self.assertEqual(str(caught.exception),
-                         f"{path}: Cannot use a defaults list in a group option (only in the primary config)")
+        # as in Hydra, the group is relative to the option's folder: model/model, under model.model
+        write(self.folder, "model/model/18.yaml", "depth: 18\n")
+        self.assertEqual(self.compose("defaults:\n  - model: big\n"), {"model": {"model": {"depth": 18}}})
 
 
 class LoadFileTest(unittest.TestCase):
@@ -495,12 +498,13 @@ class GroupEdgesTest(unittest.TestCase):
     def test_group_without_a_folder(self) -> None:
         with self.assertRaises(OverrideError) as caught:
             compose(self.folder, parse("ghost=b"))
-        self.assertEqual(str(caught.exception).splitlines()[0], "Unknown option 'b' for the config group 'ghost' (options: )")
+        # as in Hydra, a config group is a folder: without one, ghost=b sets a key
+        self.assertEqual(str(caught.exception).splitlines()[0], "Unknown key 'ghost' (+ghost=VALUE adds a new key)")
 
     def test_parsed_files_are_forgotten_past_the_limit(self) -> None:
-        with mock.patch.object(compose_module, "_PARSED_LIMIT", 1):
+        with mock.patch.object(files, "_PARSED_LIMIT", 1):
             self.assertEqual(compose(self.folder, []), {"seed": 0, "model": {"width": 8}})
-            self.assertEqual(len(compose_module._PARSED), 1)
+            self.assertEqual(len(files._PARSED), 1)
 
 
 class XpSettingTest(unittest.TestCase):

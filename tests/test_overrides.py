@@ -31,6 +31,8 @@ VALID = {
     "++seed=3": ("force", "seed", 3),
     "~scheduler": ("delete", "scheduler", None),
     "~a.b.c": ("delete", "a.b.c", None),
+    "~a.b=1": ("delete", "a.b", 1),
+    "~a=": ("delete", "a", None),
     "n=-12": ("set", "n", -12),
     "n=0x1f": ("set", "n", 31),
     "x=.5": ("set", "x", 0.5),
@@ -88,8 +90,8 @@ INVALID = {
     "+=1": "Expected a key name after '+', got '='\n    +=1\n     ^",
     "+++a=1": "Expected a key name after '++', got '+'\n    +++a=1\n      ^",
     "~": "Expected a key name after '~', got the end of the token\n    ~\n     ^",
-    "~a=1": (
-        "Expected the end of the token after '~a', got '=' (a deletion takes no value)\n    ~a=1\n      ^^"
+    "~a+1": (
+        "Expected '=' or the end of the token after '~a', got '+'\n    ~a+1\n      ^^"
     ),
     "a b=1": "Expected '=' after the key 'a', got ' '\n    a b=1\n     ^",
     "range(1)": "Expected '=' after the key 'range', got '('\n    range(1)\n         ^",
@@ -229,13 +231,18 @@ class CommandLineTest(unittest.TestCase):
     def test_help_shows_grammar_and_config(self) -> None:
         out = io.StringIO()
         with contextlib.redirect_stdout(out), self.assertRaises(SystemExit) as caught:
-            parse_command_line(["lr=1", "--help"], prog="train.py", config_help=lambda: "seed: 0\nlr: 0.1\n")
+            parse_command_line(["lr=1", "--help", "-cn", "mnist"], prog="train.py",
+                               config_help=lambda options: f"# the composed config of {options}\nseed: 0\nlr: 0.1\n")
         self.assertEqual(caught.exception.code, 0)
         text = out.getvalue()
-        self.assertTrue(text.startswith("usage: train.py [-h] [-m] [--cfg] [OVERRIDE ...]")
-                        or text.startswith("usage: train.py [-h] [-m] [--cfg] [OVERRIDE [OVERRIDE ...]]"), text)
+        self.assertTrue(text.startswith("usage: train.py [-h] [-m] [--cfg] [-cn NAME] [-cp PATH] [-cd DIR]"), text)
         self.assertIn(GRAMMAR_HELP, text)
-        self.assertTrue(text.endswith("\n\n# the composed config\nseed: 0\nlr: 0.1\n"), text)
+        self.assertTrue(text.endswith("\n\n# the composed config of {'config_name': 'mnist'}\nseed: 0\nlr: 0.1\n"), text)
+
+    def test_config_options(self) -> None:
+        line = parse_command_line(["--config-name=mnist", "a=1", "-cp", "conf", "--config-dir", "/x"])
+        self.assertEqual(line.config_options, {"config_name": "mnist", "config_path": "conf", "config_dir": "/x"})
+        self.assertEqual(line.overrides, [parse_override("a=1")])
 
     def test_help_without_a_config(self) -> None:
         out = io.StringIO()
@@ -248,7 +255,7 @@ class CommandLineTest(unittest.TestCase):
     def test_help_when_the_config_fails(self) -> None:
         from tinyxp.errors import ConfigError
 
-        def broken() -> str:
+        def broken(options: dict) -> str:
             raise ConfigError("Cannot find the config folder or file 'configs'")
 
         out = io.StringIO()
@@ -278,8 +285,8 @@ class SettingTokensTest(unittest.TestCase):
             self.assertEqual(_types(parsed.value), _types(override.value), tokens)
 
     def test_tokens(self) -> None:
-        setting = [parse_override(t) for t in ("lr=1e-3", "+x=[1, 2]", "~y", "++s=hello")]
-        self.assertEqual(setting_tokens(setting), ["lr=0.001", "+x=[1, 2]", "~y", "++s=hello"])
+        setting = [parse_override(t) for t in ("lr=1e-3", "+x=[1, 2]", "~y", "++s=hello", "~z=1")]
+        self.assertEqual(setting_tokens(setting), ["lr=0.001", "+x=[1, 2]", "~y", "++s=hello", "~z=1"])
 
     def test_awkward_strings(self) -> None:
         for value in ["a,b", "range(3)", "choice(a)", "=1", "", " lead", "0.1", "true", "null", "[1]", "{a: 1}",

@@ -33,7 +33,7 @@ HEAVY_MODULES = (
 
 def parse_with_argparse(args):
     """What parse_command_line gives when argparse reads the arguments (the slow path)."""
-    namespace = _build_parser("train.py", None).parse_intermixed_args(list(args))
+    namespace = _build_parser("train.py").parse_intermixed_args(list(args))
     line = parse_command_line(namespace.overrides)
     return CommandLine(line.overrides, line.multirun or namespace.multirun, namespace.cfg)
 
@@ -87,7 +87,7 @@ class RecordTest(unittest.TestCase):
         self.assertEqual(hash(override), hash(Override("set", "lr", 0.1, "lr=0.1")))
         self.assertEqual(repr(override), "Override(kind='set', key='lr', value=0.1, text='lr=0.1')")
         self.assertEqual(repr(Sweep((1, 2))), "Sweep(values=(1, 2))")
-        self.assertEqual(repr(CommandLine([], False, True)), "CommandLine(overrides=[], multirun=False, show_config=True)")
+        self.assertEqual(repr(CommandLine([], False, True)), "CommandLine(overrides=[], multirun=False, show_config=True, config_options={})")
         with self.assertRaises(TypeError):
             hash(CommandLine([], False, False))
 

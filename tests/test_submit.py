@@ -411,8 +411,10 @@ class SubCommandTest(unittest.TestCase):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual(job.returncode, 2)
         record = info(run_dir)
-        message = ("Cannot resolve '${env:TINYXP_TEST_UNSET_VARIABLE}' in 'data': environment variable "
-                   "'TINYXP_TEST_UNSET_VARIABLE' is not set and has no default")
+        config = os.path.join(self.root, "configs", "config.yaml")
+        message = (f"{config}:1:1: Cannot resolve '${{env:TINYXP_TEST_UNSET_VARIABLE}}' in 'data': environment variable "
+                   "'TINYXP_TEST_UNSET_VARIABLE' is not set and has no default\n"
+                   "    data: ${env:TINYXP_TEST_UNSET_VARIABLE}\n    ^^^^")
         self.assertEqual((record["status"], record["error"]), ("FAILED", {"type": "ConfigError", "message": message}))
         self.assertEqual((job.stdout, job.stderr), ("", f"error: {message}\n"))
 
@@ -479,6 +481,21 @@ class SubTaskSettingsTest(unittest.TestCase):
                 self.assertEqual((status, err), (0, ""))
                 (run_dir,) = run_dirs(os.path.join(self.root, "runs"))
                 self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), {"lr": 0.3, "width": 2})
+
+    def test_config_options_on_the_python_line(self):
+        write_files(self.root, {"other/mnist.yaml": "depth: 3\n"})
+        for args, line, expected in [('config_path="conf"', "python train.py -cn mnist width=2", {"lr": 0.3, "width": 2}),
+                                     ('config_path="conf", config_name="mnist"', "python train.py --config-path other depth=4",
+                                      {"depth": 4}),
+                                     ('"conf"', "python train.py --config-name=mnist.yaml -cd other", {"lr": 0.3, "width": 8})]:
+            with self.subTest(line=line):
+                shutil.rmtree(os.path.join(self.root, "runs"), ignore_errors=True)
+                shutil.rmtree(os.path.join(self.root, "logs"), ignore_errors=True)
+                status, _, err = self.sub(args, line)
+                self.assertEqual((status, err), (0, ""))
+                log_dir = os.path.join(self.root, "logs" if "other" in line and "-cd" not in line else "runs")
+                (run_dir,) = run_dirs(log_dir)
+                self.assertEqual(read_yaml(os.path.join(run_dir, "metadata", "config.yaml")), expected)
 
     def test_settings_that_cannot_be_read_statically_are_warned_about(self):
         status, _, err = self.sub('config_path=os.path.join("conf")', "python train.py", "--dry-run")

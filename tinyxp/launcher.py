@@ -36,12 +36,14 @@ EXIT_BAD_INPUT = 2
 
 def launch(
     config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None, *,
-    seeding_function: Callable[[Any], Any] | None = None,
+    seeding_function: Callable[[Any], Any] | None = None, config_name: str | None = None,
 ):
     """Decorator turning task(ctx) into a program configured from the command line.
 
-    config_path is relative to the folder of the file that defines the task.
-    seeding_function is MLXP's name of seed_fn (give one of them). The
+    config_path is relative to the folder of the file that defines the task;
+    config_name names the primary config in it (default: config.yaml or config.json).
+    The command line's --config-name/-cn, --config-path/-cp and --config-dir/-cd
+    replace them. seeding_function is MLXP's name of seed_fn (give one of them). The
     decorated function takes an optional list of arguments (default: sys.argv[1:]).
     A single run returns the task's value and re-raises its exception after recording
     it; a sweep returns the list of values (None for a failed run) and raises
@@ -63,7 +65,7 @@ def launch(
             from_cli = argv is None
             args = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
             try:
-                plans, multirun = _plan(script, config_dir, seed_fn, args)
+                plans, multirun = _plan(script, config_dir, seed_fn, args, config_name)
                 if plans is None:  # --cfg
                     return None
                 status = _delegate(script, args, plans)
@@ -91,24 +93,28 @@ def launch(
     return decorate
 
 
-def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
+def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str], config_name: str | None = None):
     """Compose and validate every setting; (None, _) after printing them for --cfg."""
 
-    def config_help() -> str:
-        return _dump(compose.compose(config_dir, [], require_all=False))
+    def config_help(options: dict[str, str]) -> str:
+        source = config_source(script, config_dir, config_name, options)
+        return compose.describe(source[0], [], config_name=source[1], extra_dirs=source[2])
 
     command_line = overrides.parse_command_line(args, prog=os.path.basename(script), config_help=config_help)
+    config_dir, config_name, extra_dirs = config_source(script, config_dir, config_name, command_line.config_options)
     expanded = search.expand_command_line(command_line, config_dir)
     plans = []
     for setting in expanded:
         xp = settings.compose_xp(config_dir, setting)
-        config = compose.compose(config_dir, setting, require_all=not command_line.show_config)
+        config, choices = compose.compose_run(config_dir, setting, require_all=not command_line.show_config,
+                                              config_name=config_name, extra_dirs=extra_dirs)
         if seed_fn is not None and "seed" not in config:
             raise ConfigError(
                 "Cannot call seed_fn: the config has no 'seed' key "
                 "(add 'seed: 0' to the config file or '+seed=0' to the command line)"
             )
-        plans.append(Plan(setting, config, xp, overrides.format_setting(setting) or "(defaults)"))
+        plans.append(Plan(setting, config, xp, overrides.format_setting(setting) or "(defaults)", choices=choices,
+                          config_args=_config_args(command_line.config_options)))
     if command_line.show_config:
         for index, plan in enumerate(plans, 1):
             if len(plans) > 1:
@@ -116,6 +122,30 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
             print(_dump(plan.config), end="")
         return None, False
     return plans, command_line.multirun
+
+
+def config_source(script: str, config_dir: str, config_name: str | None,
+                  options: dict[str, str]) -> tuple[str, str | None, list[str]]:
+    """(config folder, primary config name, more folders) from the decorator and -cp, -cn, -cd.
+
+    Raises ConfigError for a --config-dir that is not a folder.
+    """
+    if "config_path" in options:
+        config_dir = os.path.join(os.path.dirname(script), options["config_path"])
+    extra = options.get("config_dir")
+    if extra is not None and not os.path.isdir(extra):
+        raise ConfigError(f"Cannot find the folder {os.path.abspath(extra)!r} given by --config-dir")
+    return config_dir, options.get("config_name", config_name), [] if extra is None else [os.path.abspath(extra)]
+
+
+def _config_args(options: dict[str, str]) -> list[str]:
+    """The command-line options that choose the same configs again, for a run's command."""
+    args = []
+    for name in overrides.CONFIG_OPTIONS:
+        if name in options:
+            value = options[name]
+            args += [f"--{name.replace('_', '-')}", os.path.abspath(value) if name == "config_dir" else value]
+    return args
 
 
 def _task_location(err: BaseException) -> str:
@@ -162,7 +192,8 @@ def _delegate(script: str, args: list[str], plans: list[Plan]) -> int | None:
     if xp.scheduler:
         from .jobs import submit  # the schedulers' tables: only for xp.scheduler
 
-        return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp)
+        return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp,
+                                           config_args=plans[0].config_args)
     _check_run_dirs(plans)
     return None
 

@@ -26,6 +26,8 @@ TOKEN_RULES = {
     "PLUS": r"\+",
     "NAME": r"[A-Za-z0-9_][A-Za-z0-9_\-]*",
     "DOT": r"\.",
+    "SLASH": r"/",
+    "AT": r"@",
     "EQUALS": r"=",
     "FUNCTION": r"(range|choice|uniform|loguniform|randint)\(",
 }

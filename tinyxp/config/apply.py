@@ -54,6 +54,8 @@ def _apply_override(config: dict[str, Any], override: Override) -> None:
         raise override_error(
             f"Cannot add {key!r}: the key exists already (set it with {key}=VALUE or ++{key}=VALUE)", override
         )
+    if kind == "delete" and override.value is not None and _child(node, leaf) != override.value:
+        raise override_error(f"Cannot delete {key!r}: its value is {_child(node, leaf)!r}, not {override.value!r}", override)
     if kind == "set":
         _check_type(_child(node, leaf), override)
     if isinstance(node, list):

@@ -12,21 +12,24 @@ import os
 from collections.abc import Mapping, MutableMapping
 
 from .. import yaml
-from .._values import config_type_name, copy_tree
-from ..errors import ConfigError, OverrideError, suggest
+from .._values import copy_tree, iter_keys
+from ..errors import ConfigError, TinyxpError, suggest
 from .apply import apply_overrides, override_error
+from .defaults import build
+from .files import group_options, is_group, list_groups, load_file, load_mapping  # noqa: F401 (re-exported)
 from .interpolate import resolve_interpolations
 from .overrides import Sweep, parse_override
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Iterator, Sequence
+    from typing import Any, Dict, Iterator, Optional, Sequence
 
     from .overrides import Override
 
+    Choices = Dict[str, Optional[str]]
+
 CONFIG_FILES = ("config.yaml", "config.json")
-DEFAULTS_KEY = "defaults"
-SELF_ENTRY = "_self_"
+HYDRA_KEY = "hydra"  # Hydra's runtime node: in a config file, settings tinyxp would silently ignore
 MISSING = "???"
 
 
@@ -136,69 +139,7 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-# --- files ----------------------------------------------------------------------------
-
-
-# (path, text) -> parsed content. Every run of a sweep composes the same files again:
-# they are read again (cheap) but parsed once per launch. Keyed by the text, so an
-# edited file is never served stale, whatever the file system's timestamps.
-_PARSED: dict[tuple[str, str], Any] = {}
-_PARSED_LIMIT = 64
-
-
-def load_file(path: str) -> Any:
-    """The content of a YAML or JSON (by extension) file.
-
-    Raises ConfigError for a missing or unreadable file and a JSON syntax error or
-    duplicate key, YAMLError (naming the file, line and column) for malformed YAML.
-    """
-    text = _read_text(path)
-    key = (path, text)
-    if key not in _PARSED:
-        content = _load_json(text, path) if path.endswith(".json") else yaml.load(text, path=path)
-        if len(_PARSED) >= _PARSED_LIMIT:
-            _PARSED.clear()
-        _PARSED[key] = content
-    return copy_tree(_PARSED[key])
-
-
-def _read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise ConfigError(f"Cannot find the config file {path!r}") from None
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"Cannot read {path!r}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except OSError as err:
-        raise ConfigError(f"Cannot read {path!r}: {err.strerror}") from None
-
-
-def _load_json(text: str, path: str) -> Any:
-    import json  # only for .json config files: a few ms to import
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise ConfigError(f"Duplicate key {key!r} in a JSON object", path=path)
-            result[key] = value
-        return result
-
-    try:
-        return json.loads(text, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"Invalid JSON: {err.msg}", source=text, pos=err.pos, path=path) from None
-
-
-def load_mapping(path: str) -> dict[str, Any]:
-    """The mapping at the top of a config file ({} for an empty file); raises ConfigError otherwise."""
-    content = load_file(path)
-    if content is None:
-        return {}
-    if not isinstance(content, dict):
-        raise ConfigError(f"Expected a mapping at the top of the file, got a {config_type_name(content)}", path=path)
-    return content
+# --- the primary config ---------------------------------------------------------------
 
 
 def find_primary(config_path: str) -> str:
@@ -243,12 +184,11 @@ def find_missing(tree: Any, prefix: str = "") -> Iterator[str]:
             yield from find_missing(value, dotted + ".")
 
 
-
 # --- composition ----------------------------------------------------------------------
 
 
-def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
-    """The config in a folder (config.yaml or config.json) or file, with override tokens.
+def load_config(path: str, overrides: Sequence[str] = (), *, config_name: str | None = None) -> Config:
+    """The config in a folder (config.yaml or config.json, or config_name) or file, with override tokens.
 
     Resolves groups and interpolations and checks ??? values. Raises ConfigError,
     YAMLError or OverrideError (a sweep is one here: use the launcher to sweep).
@@ -260,126 +200,86 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
                 f"Cannot sweep in load_config(): {override.text!r} describes {len(override.value.values)} values",
                 override,
             )
-    return compose(path, setting)
+    return compose(path, setting, config_name=config_name)
 
 
-def compose(config_path: str, setting: Sequence[Override], *, require_all: bool = True) -> Config:
-    """A run's config: the primary file, its defaults list of groups, the overrides.
+def compose(config_path: str, setting: Sequence[Override], *, require_all: bool = True,
+            config_name: str | None = None, extra_dirs: Sequence[str] = ()) -> Config:
+    """A run's config: the primary config, its defaults list (defaults.py), the overrides.
 
     `GROUP=OPTION` overrides choose group options, `+GROUP=OPTION` adds a group and
     `~GROUP` drops it; the others set keys. Overrides of xp.* are left to compose_xp.
     With require_all, a ??? left unset is a ConfigError saying how to set it.
     """
-    primary = find_primary(config_path)
-    config_dir = os.path.dirname(primary)
-    own = load_mapping(primary)
-    defaults = _parse_defaults(own.pop(DEFAULTS_KEY, None), primary)
-    value_overrides = []
+    return compose_run(config_path, setting, require_all=require_all, config_name=config_name, extra_dirs=extra_dirs)[0]
+
+
+def compose_run(config_path: str, setting: Sequence[Override], *, require_all: bool = True,
+                config_name: str | None = None, extra_dirs: Sequence[str] = ()) -> tuple[Config, Choices]:
+    """compose() and the option chosen for each config group (Hydra's hydra.runtime.choices)."""
+    dirs, name = config_source(config_path, config_name, extra_dirs)
+    group_overrides, value_overrides = [], []
     for override in setting:
         if override.key == "xp" or override.key.startswith("xp."):
             continue
-        if not _choose_group(defaults, override, config_dir):
+        if is_group(dirs, override.key.partition("@")[0]) and not isinstance(override.value, dict):
+            if isinstance(override.value, Sweep):
+                raise override_error(f"Cannot apply the sweep {override.text!r} to one config; expand it with +sweep", override)
+            group_overrides.append(override)
+        else:
             value_overrides.append(override)
+    result = build(dirs, name, group_overrides)
     config: dict[str, Any] = {}
-    for group, option in defaults:
-        if group == SELF_ENTRY:
-            config = merge(config, own)
-        elif option is not None:
-            config = merge(config, {group: _load_option(config_dir, group, option, primary)})
-    if not any(group == SELF_ENTRY for group, _ in defaults):
-        config = merge(config, own)
+    origins: dict[str, str] = {}
+    for path, content, package in result.configs:
+        placed = content
+        for part in reversed(package.split(".") if package else []):
+            placed = {part: placed}
+        if HYDRA_KEY in placed:
+            raise ConfigError(f"Cannot use the key {HYDRA_KEY!r}: tinyxp has no Hydra runtime node; its run directory, "
+                              "logging and launcher are xp settings (tinyxp.yaml, docs/configuration.md)", path=path)
+        origins.update((key, path) for key in iter_keys(placed))
+        config = merge(config, placed)
     config = apply_overrides(config, value_overrides)
     if require_all:
         for key in find_missing(config):
             raise ConfigError(f"Missing required value {key!r}: set it with {key}=VALUE")
-    return Config(resolve_interpolations(config))
+    return Config(resolve_interpolations(config, origins)), result.choices
 
 
-def _parse_defaults(entries: Any, path: str) -> list[tuple[str, str | None]]:
-    """The defaults list as (group, option) pairs; ('_self_', None) for the file's own keys."""
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        raise ConfigError(f"Expected a list after 'defaults:', got a {config_type_name(entries)}", path=path)
-    result: list[tuple[str, str | None]] = []
-    for entry in entries:
-        if entry == SELF_ENTRY:
-            result.append((SELF_ENTRY, None))
-        elif isinstance(entry, dict) and len(entry) == 1:
-            (group, option), = entry.items()
-            result.append((str(group), _option_name(option, path)))
-        else:
-            raise ConfigError(
-                f"Invalid entry {entry!r} in the defaults list: expected 'GROUP: OPTION' or '_self_'", path=path
-            )
-    return result
+def config_source(config_path: str, config_name: str | None, extra_dirs: Sequence[str] = ()) -> tuple[list[str], str]:
+    """The config folders to search and the primary config's name.
+
+    config_path is a folder, or a config file (its folder, its name). Raises
+    ConfigError naming what was looked for.
+    """
+    if config_name is None:
+        primary = find_primary(config_path)
+        folder, name = os.path.split(primary)
+        return [folder, *extra_dirs], os.path.splitext(name)[0]
+    if not os.path.isdir(config_path):
+        raise ConfigError(f"Cannot find the config folder {config_path!r}")
+    return [config_path, *extra_dirs], config_name
 
 
-def _option_name(option: Any, path: str) -> str | None:
-    if option is None or isinstance(option, str):
-        return option
-    if isinstance(option, int) and not isinstance(option, bool):
-        return str(option)
-    raise ConfigError(f"Invalid option {option!r} in the defaults list: expected a file name", path=path)
+def describe(config_path: str, setting: Sequence[Override], *, config_name: str | None = None,
+             extra_dirs: Sequence[str] = ()) -> str:
+    """--help's text: each config group with its options (the chosen one starred), then the config.
 
-
-def _choose_group(defaults: list[tuple[str, str | None]], override: Override, config_dir: str) -> bool:
-    """Apply an override that chooses, adds or drops a config group; False for other overrides."""
-    key, kind = override.key, override.kind
-    listed = [group for group, _ in defaults]
-    is_group = key in listed or (kind in ("add", "force") and "." not in key and os.path.isdir(os.path.join(config_dir, key)))
-    if not is_group:
-        return False
-    if isinstance(override.value, Sweep):
-        raise override_error(f"Cannot apply the sweep {override.text!r} to one config; expand it with +sweep", override)
-    if kind == "delete":
-        del defaults[listed.index(key)]
-        return True
-    if kind == "add" and key in listed:
-        raise override_error(
-            f"Cannot add the config group {key!r}: it is in the defaults list already (choose an option with {key}=OPTION)",
-            override,
-        )
-    option = override.value
-    if not (option is None or isinstance(option, str) or (isinstance(option, int) and not isinstance(option, bool))):
-        raise override_error(f"Invalid option {option!r} for the config group {key!r}: expected a file name", override)
-    option = None if option is None else str(option)
-    if option is not None:
-        options = group_options(config_dir, key)
-        if option not in options:
-            message = f"Unknown option {option!r} for the config group {key!r}"
-            raise OverrideError(
-                message + (suggest(option, options) or f" (options: {', '.join(options)})"),
-                source=override.text, pos=len(override.text) - len(override.text.split("=", 1)[1]),
-                length=len(override.text.split("=", 1)[1]),
-            )
-    if key in listed:
-        defaults[listed.index(key)] = (key, option)
-    else:
-        defaults.append((key, option))
-    return True
-
-
-def group_options(config_dir: str, group: str) -> list[str]:
-    """The options of a config group: the names of the .yaml and .json files in its folder."""
+    Raises ConfigError when there is no primary config; a config that does not compose
+    is shown as the error instead.
+    """
+    dirs, _ = config_source(config_path, config_name, extra_dirs)
     try:
-        names = os.listdir(os.path.join(config_dir, group))
-    except OSError:
-        return []
-    return sorted({os.path.splitext(n)[0] for n in names if n.endswith((".yaml", ".json"))})
-
-
-def _load_option(config_dir: str, group: str, option: str, primary: str) -> dict[str, Any]:
-    folder = os.path.join(config_dir, group)
-    for extension in (".yaml", ".json"):
-        path = os.path.join(folder, option + extension)
-        if os.path.isfile(path):
-            content = load_mapping(path)
-            if DEFAULTS_KEY in content:
-                raise ConfigError("Cannot use a defaults list in a group option (only in the primary config)", path=path)
-            return content
-    if not os.path.isdir(folder):
-        raise ConfigError(f"Cannot find the config group {group!r}: no folder {folder!r}", path=primary)
-    options = group_options(config_dir, group)
-    hint = suggest(option, options) or f" (options: {', '.join(options) or 'none'})"
-    raise ConfigError(f"Unknown option {option!r} for the config group {group!r}{hint}", path=primary)
+        config, choices = compose_run(config_path, setting, require_all=False, config_name=config_name, extra_dirs=extra_dirs)
+        composed = f"# the composed config\n{yaml.dump(config.to_dict())}"
+    except TinyxpError as err:
+        choices, composed = {}, f"# Cannot compose the config:\n{err}\n"
+    lines = ["# config groups: choose an option with GROUP=OPTION, add a group with +GROUP=OPTION (* chosen)"]
+    for group in list_groups(dirs):
+        options = group_options(dirs, group)
+        if options:
+            lines.append(f"#   {group}: {', '.join('*' + o if choices.get(group) == o else o for o in options)}")
+    if len(lines) == 1:
+        lines = ["# config groups: none"]
+    return "\n".join(lines) + "\n\n" + composed

@@ -1,38 +1,56 @@
-"""Interpolation: ${key.path}, ${env:VAR} and ${env:VAR,default} in config values."""
+"""Interpolation as OmegaConf spells it: ${key.path}, ${.sibling}, ${..uncle}, and resolvers.
+
+    ${optimizer.lr}            the value at that key (absolute)
+    ${.lr} ${..seed}           relative to the mapping holding the value, one more dot per level up
+    ${env:VAR} ${env:VAR,d}    an environment variable (tinyxp's spelling, kept)
+    ${oc.env:VAR,default}      the same, OmegaConf's spelling (default null gives null)
+    ${oc.select:key,default}   the value at key, or default when there is none
+    ${oc.decode:text}          text read as a YAML value ('5' -> 5, '[1, 2]' -> a list)
+    \\${...}                    literal, not interpolated
+
+Interpolations nest (`${oc.decode:${oc.env:N}}`). Errors name the key and, when the
+value came from a config file, the file and line.
+"""
 from __future__ import annotations
 
 import os
-import re
 
 from .. import yaml
 from .._values import copy_tree, lookup
-from ..errors import ConfigError
+from ..errors import ConfigError, YAMLError
 from .apply import suggest_key
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Tuple
+    from typing import Any, List, Tuple, Union
 
     Path = Tuple[str, ...]
+    Pieces = List[Union[str, Tuple[str, str]]]  # literal text, or (body, ${body} as written)
 
-RE_INTERPOLATION = re.compile(r"\\?\$\{([^${}]*)\}")
+RESOLVERS = ("env", "oc.env", "oc.select", "oc.decode")
+HYDRA_RESOLVERS = {  # Hydra's, which tinyxp leaves out: what to write instead
+    "hydra": "tinyxp has no Hydra runtime node: a run's directory is ctx.info.run_dir, set xp.log_dir for where runs go",
+    "now": "tinyxp has no 'now' resolver: a run's start time is in info.yaml (ctx.info.start_time)",
+}
 
 
-def resolve_interpolations(tree: dict[str, Any]) -> dict[str, Any]:
-    """A copy of tree with every ${key.path}, ${env:VAR} and ${env:VAR,default} resolved.
+def resolve_interpolations(tree: dict[str, Any], origins: dict[str, str] | None = None) -> dict[str, Any]:
+    """A copy of tree with every ${...} resolved.
 
-    A value that is one whole ${key} keeps the referenced value's type; inside a longer
-    string it is formatted in. \\${...} stays literal. Raises ConfigError for a
-    dangling reference, a cycle, an unset variable or a malformed ${.
+    A value that is one whole ${...} keeps the referenced value's type; inside a longer
+    string it is formatted in. origins maps dotted keys to the file each came from, for
+    errors. Raises ConfigError for a dangling reference, a cycle, an unset variable,
+    an unknown resolver or a malformed ${.
     """
-    return _Resolver(tree).resolve_node(tree, ())
+    return _Resolver(tree, origins or {}).resolve_node(tree, ())
 
 
 class _Resolver:
     """One resolution of a tree: the strings being resolved (to find cycles) and those done."""
 
-    def __init__(self, tree: dict[str, Any]) -> None:
+    def __init__(self, tree: dict[str, Any], origins: dict[str, str]) -> None:
         self.tree = tree
+        self.origins = origins
         self.resolving: list[Path] = []
         self.resolved: dict[Path, Any] = {}
 
@@ -50,43 +68,98 @@ class _Resolver:
         return node
 
     def interpolate(self, text: str, path: Path) -> Any:
-        whole = RE_INTERPOLATION.fullmatch(text)
-        if whole and not text.startswith("\\"):
-            return copy_tree(self.evaluate(whole.group(1), text, path))
-        pieces = []
-        end = 0
-        for match in RE_INTERPOLATION.finditer(text):
-            pieces.append(_check_no_opening(text[end:match.start()], text, path))
-            if match.group().startswith("\\"):
-                pieces.append(match.group()[1:])
+        pieces = self.split(text, path)
+        if len(pieces) == 1 and isinstance(pieces[0], tuple):
+            return copy_tree(self.evaluate(*pieces[0], path))
+        return "".join(p if isinstance(p, str) else _format(self.evaluate(*p, path)) for p in pieces)
+
+    def split(self, text: str, path: Path) -> Pieces:
+        """The literal text and the ${...} of text, each ${ matched with its } across nesting."""
+        pieces: Pieces = []
+        literal, i = "", 0
+        while i < len(text):
+            if text.startswith("\\${", i):
+                literal += "${"
+                i += 3
+            elif text.startswith("${", i):
+                end = _closing(text, i + 2)
+                if end < 0:
+                    raise self.error(f"Invalid interpolation in {_dotted(path)!r}: expected '}}' to close '${{' in {text!r}", path)
+                if literal:
+                    pieces.append(literal)
+                literal = ""
+                pieces.append((text[i + 2:end - 1], text[i:end]))
+                i = end
             else:
-                pieces.append(_format(self.evaluate(match.group(1), match.group(), path)))
-            end = match.end()
-        pieces.append(_check_no_opening(text[end:], text, path))
-        return "".join(pieces)
+                literal += text[i]
+                i += 1
+        if literal or not pieces:
+            pieces.append(literal)
+        return pieces
 
     def evaluate(self, body: str, reference: str, path: Path) -> Any:
+        if "${" in body:  # an inner interpolation, resolved first into the text
+            body = "".join(p if isinstance(p, str) else _format(self.evaluate(*p, path)) for p in self.split(body, path))
         name, colon, argument = body.partition(":")
+        name = name.strip()
         if colon:
-            if name.strip() != "env":
-                raise ConfigError(f"Unknown resolver {name.strip()!r} in {reference!r} at {'.'.join(path)!r}: only 'env' exists")
-            return _environment_value(argument, reference, path)
-        parts = tuple(body.strip().split("."))
-        if not all(parts):
-            raise ConfigError(f"Invalid interpolation {reference!r} in {'.'.join(path)!r}: expected ${{key.path}} or ${{env:VAR}}")
-        return self.resolve_reference(parts, reference, path)
+            if name not in RESOLVERS:
+                hint = HYDRA_RESOLVERS.get(name, f"resolvers: {', '.join(RESOLVERS)}")
+                raise self.error(f"Unknown resolver {name!r} in {reference!r} at {_dotted(path)!r} ({hint})", path)
+            return self.call(name, argument, reference, path)
+        target = self.target(body.strip(), reference, path)
+        return self.resolve_reference(target, reference, path)
+
+    def target(self, key: str, reference: str, path: Path) -> Path:
+        """The absolute path of a key: a.b, or .a and ..a relative to the mapping holding path."""
+        dots = len(key) - len(key.lstrip("."))
+        parts = tuple(key[dots:].split(".")) if key[dots:] else ()
+        if not all(parts) or (not parts and not dots) or dots > len(path):
+            raise self.error(f"Invalid interpolation {reference!r} in {_dotted(path)!r}: expected ${{key.path}}, "
+                             "${.sibling} or ${resolver:argument}", path)
+        return (path[:len(path) - dots] if dots else ()) + parts
+
+    def call(self, name: str, argument: str, reference: str, path: Path) -> Any:
+        if name == "oc.decode":
+            return self.decode(argument.strip(), reference, path)
+        first, comma, default = _split_argument(argument)
+        if name == "oc.select":
+            found, value = self.select(self.target(first, reference, path))
+            return value if found else (_read_default(default) if comma else None)
+        value = os.environ.get(first)
+        if value is not None:
+            return value
+        if not comma:
+            raise self.error(f"Cannot resolve {reference!r} in {_dotted(path)!r}: "
+                             f"environment variable {first!r} is not set and has no default", path)
+        if name == "env":
+            return default
+        decoded = _read_default(default)
+        return None if decoded is None else default
+
+    def decode(self, text: str, reference: str, path: Path) -> Any:
+        try:
+            return yaml.load_value(_unquote(text)) if text else None
+        except YAMLError as err:
+            raise self.error(f"Cannot decode {text!r} in {reference!r} at {_dotted(path)!r}: {err.message}", path) from None
+
+    def select(self, target: Path) -> tuple[bool, Any]:
+        found, node = lookup(self.tree, target)
+        if not found or node == "???":
+            return False, None
+        return True, self.resolve_reference(target, "", target)
 
     def resolve_reference(self, target: Path, reference: str, path: Path) -> Any:
         if target in self.resolved:
             return self.resolved[target]
         if target in self.resolving:
             chain = self.cycle(target)
-            raise ConfigError(f"Cannot resolve {reference!r} in {'.'.join(path)!r}: interpolation cycle {' -> '.join(chain)}")
+            raise self.error(f"Cannot resolve {reference!r} in {_dotted(path)!r}: interpolation cycle {' -> '.join(chain)}", path)
         found, node = lookup(self.tree, target)
         if not found:
-            dotted = ".".join(target)
-            raise ConfigError(
-                f"Cannot resolve {reference!r} in {'.'.join(path)!r}: no key {dotted!r}{suggest_key(self.tree, dotted)}"
+            dotted = _dotted(target)
+            raise self.error(
+                f"Cannot resolve {reference!r} in {_dotted(path)!r}: no key {dotted!r}{suggest_key(self.tree, dotted)}", path
             )
         self.resolving.append(target)
         try:
@@ -98,30 +171,71 @@ class _Resolver:
     def cycle(self, target: Path) -> list[str]:
         """The dotted keys of the cycle that reaches target again, each once in a row."""
         chain: list[str] = []
-        for key in [".".join(p) for p in self.resolving[self.resolving.index(target):]] + [".".join(target)]:
+        for key in [_dotted(p) for p in self.resolving[self.resolving.index(target):]] + [_dotted(target)]:
             if not chain or chain[-1] != key:  # a string is on the stack as referenced and as resolved
                 chain.append(key)
         return chain
 
+    def error(self, message: str, path: Path) -> ConfigError:
+        """A ConfigError at the line of the file the key at path came from, when known."""
+        file = self.origins.get(_dotted(path))
+        if file is None:
+            return ConfigError(message)
+        from .files import read_text  # only on this error path
 
-def _environment_value(argument: str, reference: str, path: Path) -> str:
-    """The value of ${env:VAR} or ${env:VAR,default}."""
-    variable, comma, default = argument.partition(",")
-    value = os.environ.get(variable.strip())
-    if value is not None:
-        return value
-    if not comma:
-        raise ConfigError(
-            f"Cannot resolve {reference!r} in {'.'.join(path)!r}: "
-            f"environment variable {variable.strip()!r} is not set and has no default"
-        )
-    return default.strip()
+        text = read_text(file)  # read already: it was composed
+        import re
+
+        start, length = -1, 1
+        for part in (p for p in path if not p.isdigit()):  # each key after its parent's; a package's keys are absent
+            match = re.compile(rf"^[ \t-]*(['\"]?){re.escape(part)}\1[ \t]*:", re.MULTILINE).search(text, start + 1)
+            if match is not None:
+                start = match.start() + len(match.group()) - len(match.group().lstrip(" \t-"))
+                length = len(part)
+        if start < 0:
+            return ConfigError(message, path=file)
+        return ConfigError(message, path=file, source=text, pos=start, length=length)
 
 
-def _check_no_opening(piece: str, text: str, path: Path) -> str:
-    if "${" in piece:
-        raise ConfigError(f"Invalid interpolation in {'.'.join(path)!r}: expected '}}' to close '${{' in {text!r}")
-    return piece
+def _closing(text: str, start: int) -> int:
+    """The index after the '}' closing the ${ before start (skipping nested ${} and quotes), or -1."""
+    depth, end = 1, start
+    while end < len(text):
+        if text.startswith("${", end):
+            depth, end = depth + 1, end + 2
+            continue
+        if text[end] in "'\"":
+            close = text.find(text[end], end + 1)
+            end = len(text) if close < 0 else close + 1
+            continue
+        depth -= text[end] == "}"
+        end += 1
+        if not depth:
+            return end
+    return -1
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(path)
+
+
+def _split_argument(argument: str) -> tuple[str, str, str]:
+    """'VAR,default' -> ('VAR', ',', 'default'); the default may be quoted and hold commas."""
+    first, comma, default = argument.partition(",")
+    return first.strip(), comma, _unquote(default.strip())
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _read_default(text: str) -> Any:
+    try:
+        return yaml.load_value(text) if text else ""
+    except YAMLError:
+        return text
 
 
 def _format(value: Any) -> str:

@@ -1,7 +1,7 @@
 """The command-line grammar: overrides, sweeps and +sweep, the command line, the expansion of sweeps.
 
-    override := '~' key | ('++' | '+')? key '=' value
-    key      := NAME ('.' NAME)*
+    override := '~' key ('=' value)? | ('++' | '+')? key '=' value
+    key      := NAME (('.' | '/') NAME)* ('@' NAME ('.' NAME)*)?
     value    := ('range' | 'choice') '(' elements ')' | random | elements
     elements := element (',' element)*
     range    := 'range(' number (',' number (',' number)?)? ')'
@@ -28,14 +28,17 @@ if TYPE_CHECKING:
 KINDS = ("set", "add", "force", "delete")
 PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
 SWEEP_TOKEN = "+sweep"
+CONFIG_OPTIONS = ("config_name", "config_path", "config_dir")
 
 GRAMMAR_HELP = """\
 overrides:
   key=VALUE           set an existing key             optimizer.lr=0.01
   +key=VALUE          add a key that does not exist   +data.augment=true
   ++key=VALUE         add or set a key                ++seed=3
-  ~key                delete a key                    ~scheduler
-  GROUP=OPTION        choose a config group option    model=vit
+  ~key, ~key=VALUE    delete a key (if it is VALUE)   ~scheduler
+  GROUP=OPTION        choose a config group option    model=vit  model/backbone=resnet  db@backup=pg
+  +GROUP=OPTION       add a config group              +experiment=fast
+  ~GROUP              drop a config group             ~logger
   xp.NAME=VALUE       a tinyxp setting                xp.log_dir=runs
 
   VALUE is YAML: 0.1, 1e-3, true, null, 'a string', [1, 2], {a: 1}
@@ -141,12 +144,20 @@ class Override(_FrozenRecord):
 
 
 class CommandLine(_Record):
-    """What parse_command_line found: the overrides and the flags."""
+    """What parse_command_line found: the overrides, the flags and the primary config's options.
 
-    FIELDS = ("overrides", "multirun", "show_config")
+    config_options holds those given of config_name (-cn), config_path (-cp), config_dir (-cd).
+    """
+
+    FIELDS = ("overrides", "multirun", "show_config", "config_options")
     overrides: list[Override]
     multirun: bool
     show_config: bool
+    config_options: dict[str, str]
+
+    def __init__(self, overrides: list[Override], multirun: bool, show_config: bool,
+                 config_options: dict[str, str] | None = None) -> None:
+        super().__init__(overrides, multirun, show_config, config_options or {})
 
 
 
@@ -154,20 +165,23 @@ class CommandLine(_Record):
 
 
 def parse_override(text: str) -> Override:
-    """override := '~' key | ('++' | '+')? key '=' value
+    """override := '~' key ('=' value)? | ('++' | '+')? key '=' value
 
+    `~key=value` deletes only when key holds value (a group: when value is its option).
     Raises OverrideError with the token and a caret under the problem.
     """
     tokenizer = Tokenizer(text)
     if tokenizer.check("TILDE"):
         tokenizer.read()
         key = _parse_key(tokenizer, after=" after '~'")
-        if not tokenizer.at_end():
+        if tokenizer.at_end():
+            return Override("delete", key, None, text)
+        if not tokenizer.check("EQUALS"):
             tokenizer.raise_syntax_error(
-                f"Expected the end of the token after '~{key}', got {tokenizer.found()} (a deletion takes no value)",
-                end=len(text),
+                f"Expected '=' or the end of the token after '~{key}', got {tokenizer.found()}", end=len(text)
             )
-        return Override("delete", key, None, text)
+        tokenizer.read()
+        return Override("delete", key, _parse_value(tokenizer), text)
     kind, after = "set", ""
     if tokenizer.check("PLUSPLUS"):
         kind, after = "force", " after '++'"
@@ -189,12 +203,21 @@ def parse_override(text: str) -> Override:
 
 
 def _parse_key(tokenizer: Tokenizer, *, after: str) -> str:
-    """key := NAME ('.' NAME)*"""
-    names = [tokenizer.expect("NAME", expected=f"a key name{after}").text]
-    while tokenizer.check("DOT"):
+    """key := NAME (('.' | '/') NAME)* ('@' NAME ('.' NAME)*)?
+
+    A '/' names a nested config group (db/mysql), '@' its package (db@backup).
+    """
+    key = tokenizer.expect("NAME", expected=f"a key name{after}").text
+    while tokenizer.check("DOT") or tokenizer.check("SLASH"):
+        separator = tokenizer.read().text
+        key += separator + tokenizer.expect("NAME", expected=f"a key name after {separator!r}").text
+    if tokenizer.check("AT"):
         tokenizer.read()
-        names.append(tokenizer.expect("NAME", expected="a key name after '.'").text)
-    return ".".join(names)
+        key += "@" + tokenizer.expect("NAME", expected="a package after '@'").text
+        while tokenizer.check("DOT"):
+            tokenizer.read()
+            key += "." + tokenizer.expect("NAME", expected="a key name after '.'").text
+    return key
 
 
 def _parse_value(tokenizer: Tokenizer) -> Any:
@@ -333,17 +356,23 @@ def _range_values(start: Any, stop: Any, step: Any) -> list[Any]:
 # --- the command line -----------------------------------------------------------------
 
 
-def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_help: Callable[[], str] | None = None) -> CommandLine:
-    """Parse a launched script's arguments: the override tokens, +sweep, -m, --cfg, --help.
+def parse_command_line(args: Sequence[str], *, prog: str = "train.py",
+                       config_help: Callable[[dict[str, str]], str] | None = None) -> CommandLine:
+    """Parse a launched script's arguments: the override tokens, +sweep, -m, --cfg, -cn, -cp, -cd, --help.
 
-    --help prints the usage, the override grammar and config_help() (the composed
-    config), then raises SystemExit(0). Raises OverrideError for a bad token or a key
-    given twice.
+    --help prints the usage, the override grammar and config_help(config_options) (the
+    config groups and the composed config), then raises SystemExit(0). Raises
+    OverrideError for a bad token or a key given twice.
     """
     args = list(args)
+    config_options: dict[str, str] = {}
     if any(arg.startswith("-") for arg in args):
-        namespace = _build_parser(prog, config_help).parse_intermixed_args(args)
+        parser = _build_parser(prog)
+        namespace = parser.parse_intermixed_args(args)
         tokens, multirun, show_config = namespace.overrides, namespace.multirun, namespace.cfg
+        config_options = {name: getattr(namespace, name) for name in CONFIG_OPTIONS if getattr(namespace, name) is not None}
+        if namespace.help:  # after parsing, so that -cn and -cp count wherever they are
+            _print_help(parser, config_help, config_options)
     else:  # argparse (a few ms to import) would hand every token back as it is
         tokens, multirun, show_config = args, False, False
     overrides: list[Override] = []
@@ -360,31 +389,37 @@ def parse_command_line(args: Sequence[str], *, prog: str = "train.py", config_he
             )
         seen[override.key] = override
         overrides.append(override)
-    return CommandLine(overrides, multirun, show_config)
+    return CommandLine(overrides, multirun, show_config, config_options)
 
 
-def _build_parser(prog: str, config_help: Callable[[], str] | None) -> Any:
+def _print_help(parser: Any, config_help: Callable[[dict[str, str]], str] | None, config_options: dict[str, str]) -> None:
+    parser.print_help()
+    if config_help is not None:
+        try:
+            text = config_help(config_options)
+        except TinyxpError as err:
+            text = f"# Cannot compose the config:\n{err}"
+        print(f"\n{text.rstrip()}")
+    parser.exit()
+
+
+def _build_parser(prog: str) -> Any:
     import argparse  # only for options: a few ms to import
-
-    class HelpAction(argparse.Action):
-        def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
-            parser.print_help()
-            if config_help is not None:
-                try:
-                    text = f"# the composed config\n{config_help()}"
-                except TinyxpError as err:
-                    text = f"# Cannot compose the config:\n{err}"
-                print(f"\n{text.rstrip()}")
-            parser.exit()
 
     parser = argparse.ArgumentParser(
         prog=prog, add_help=False, epilog=GRAMMAR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="key=VALUE, +key=VALUE, ++key=VALUE, ~key, +sweep")
-    parser.add_argument("-h", "--help", action=HelpAction, nargs=0, default=argparse.SUPPRESS,
-                        help="show this help, the override grammar and the config, and exit")
+    parser.add_argument("-h", "--help", action="store_true",
+                        help="show this help, the override grammar, the config groups and the config, and exit")
     parser.add_argument("-m", "--multirun", action="store_true", help="run every combination of the swept values (same as +sweep)")
     parser.add_argument("--cfg", action="store_true", help="print the composed config and exit")
+    parser.add_argument("-cn", "--config-name", dest="config_name", metavar="NAME",
+                        help="the primary config: NAME.yaml in the config folder (default: config)")
+    parser.add_argument("-cp", "--config-path", dest="config_path", metavar="PATH",
+                        help="the config folder instead of the decorator's config_path (relative to the script)")
+    parser.add_argument("-cd", "--config-dir", dest="config_dir", metavar="DIR",
+                        help="one more config folder, searched after the config folder")
     return parser
 
 
@@ -432,7 +467,7 @@ def setting_tokens(setting: Sequence[Override]) -> list[str]:
 
 
 def _token(kind: str, key: str, value: Any) -> str:
-    if kind == "delete":
+    if kind == "delete" and value is None:
         return f"~{key}"
     if isinstance(value, (Sweep, Distribution)):
         raise ValueError(f"Cannot write the sweep of {key!r} as a single token; expand_sweeps() first")

@@ -20,7 +20,7 @@ from ..config.search import expand_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
 from .backends import DIRECTIVE_PREFIXES, get_backend
-from .task_source import script_file, task_config
+from .task_source import script_file, task_config, with_command_line
 from .submit import (
     Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
     to_plain, without_job_keys, write_dry_run,
@@ -339,6 +339,8 @@ def submit_job_script(
                   "they will fail unless a setup line creates it or changes folder", file=sys.stderr)
         try:
             parsed = parse_command_line(command.args, prog=target)
+            if parsed.config_options:  # -cn, -cp on the python line (-cd: only the job reads that folder)
+                config_dir = with_command_line(source, config_dir, parsed.config_options)
             expanded = expand_command_line(parsed, config_dir)
             settings = expanded
             xp = _command_xp(config_dir, expanded[0])

@@ -289,11 +289,12 @@ def snapshot_setup(state: str) -> str:
     return f"export {SNAPSHOT_ENV}={shlex.quote(state)}"
 
 
-def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], configs: list[Any], xp: Any) -> int:
+def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], configs: list[Any], xp: Any,
+                         *, config_args: Sequence[str] = ()) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
     `settings` are the expanded override lists (overrides.expand_sweeps), `configs`
-    the composed Config of each. Returns the exit status for the launcher. Raises
+    the composed Config of each, `config_args` the script's -cn/-cp/-cd options. Returns the exit status for the launcher. Raises
     SchedulerError for an unknown scheduler or a failed submission.
     """
     scheduler = xp_setting(xp, "scheduler")
@@ -309,7 +310,8 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         scheduler=scheduler,
         log_dir=log_dir,
         name=xp_setting(xp, "job_name") or os.path.splitext(os.path.basename(script))[0],
-        command=[python, script],
+        command=[python, script, *config_args],
+        script=script,
         settings=[list(setting) for setting in settings],
         work_dir=os.getcwd(),
         directives=own_directives(scheduler, xp_setting(xp, "scheduler_options") or [], "xp.scheduler_options"),

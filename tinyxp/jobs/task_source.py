@@ -36,7 +36,19 @@ def task_config(script: str, *, warn: Callable[[str], Any]) -> str:
     """
     arguments = _launch_arguments(script, warn)
     folder = os.path.join(os.path.dirname(script), arguments.get("config_path") or DEFAULT_CONFIG_PATH)
-    name = arguments.get("config_name")
+    return _primary(folder, arguments.get("config_name"))
+
+
+def with_command_line(script: str, found: str, options: dict[str, str]) -> str:
+    """task_config's answer `found` as a command's --config-path and --config-name change it."""
+    folder, name = (os.path.dirname(found), os.path.basename(found)) if found.endswith(CONFIG_SUFFIXES) else (found, None)
+    if "config_path" in options:
+        folder = os.path.join(os.path.dirname(script), options["config_path"])
+    return _primary(folder, options.get("config_name", name))
+
+
+def _primary(folder: str, name: str | None) -> str:
+    """The folder (no name: its config.yaml or .json) or the primary config file in it."""
     if not name:
         return folder
     if name.endswith(CONFIG_SUFFIXES):

@@ -63,13 +63,16 @@ class Context:
 class Plan:
     """One setting of the command line with its composed config and xp settings."""
 
-    __slots__ = ("setting", "config", "xp", "label")
+    __slots__ = ("setting", "config", "xp", "label", "choices", "config_args")
 
-    def __init__(self, setting: list[Any], config: Config, xp: Config, label: str) -> None:
+    def __init__(self, setting: list[Any], config: Config, xp: Config, label: str, *,
+                 choices: dict[str, Any] | None = None, config_args: list[str] | None = None) -> None:
         self.setting = setting
         self.config = config
         self.xp = xp
         self.label = label
+        self.choices = choices or {}            # config group -> option (info.choices)
+        self.config_args = config_args or []    # --config-name and the like, for the command
 
 
 def parse_run_id(value: Any) -> int:
@@ -197,11 +200,13 @@ class Run:
             run_dir=None,
             log_dir=os.path.abspath(self.plan.xp.log_dir) if self.plan.xp.logging else None,
             overrides=tokens,
-            command=shell_command(work_dir, [sys.executable, shown_script, *tokens]),
+            command=shell_command(work_dir, [sys.executable, shown_script, *self.plan.config_args, *tokens]),
             work_dir=work_dir,
             script=self.script,
             start=start,
         )
+        if self.plan.choices:
+            info["choices"] = dict(self.plan.choices)
         info["heartbeat_interval"] = self.plan.xp.heartbeat_interval  # the reader's LOST allows a few of them
         if self.job:
             info["scheduler"] = self.job
