@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from .._values import type_name
 from ..errors import ReaderError, suggest
-from .row import NOT_LOADED, Row, is_metric, peek, record, summarize, with_values
+from .row import NOT_LOADED, Row, ShortNames, is_metric, peek, record, summarize, with_short_names, with_values
 from .text import csv_cell, format_cell, format_table
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -262,10 +262,10 @@ class DataFrame:
                 else:
                     kind = "list[any]" if is_metric(row, key) else type_name(peek(row, key))
                 kinds.setdefault(key, set()).add(kind)
-        predicate = compile_query(query, {key: "|".join(sorted(found)) for key, found in kinds.items()})
+        predicate = compile_query(query, with_short_names({key: "|".join(sorted(found)) for key, found in kinds.items()}))
         kept = []
         for row in self._rows:
-            values = row.static if isinstance(row, Row) else row
+            values = ShortNames(row.static if isinstance(row, Row) else row)
 
             def summary(function: str, column: str, row: Mapping = row) -> Any:
                 values = row.get(column)
@@ -286,7 +286,7 @@ class DataFrame:
     # -- export ----------------------------------------------------------------------
 
     def to_records(self, lazy: bool = True) -> list[dict[str, Any]]:
-        """A list of plain dicts; metric columns included when loaded (all when lazy=False)."""
+        """A list of plain dicts with every column of every row (see Row.record for lazy)."""
         return [record(row, lazy=lazy) for row in self._rows]
 
     def to_csv(self, path: str, lazy: bool = True) -> None:

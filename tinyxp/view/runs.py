@@ -10,7 +10,7 @@ from ..read.frame import check_column
 from ..read.index import first_line, list_artifacts, metric_names
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
 from ..read.mlxp import metric_path
-from ..read.row import Artifact, read_metric_file, summarize
+from ..read.row import SHORT_NAMES, Artifact, read_metric_file, summarize
 from ..read.status import DEFAULT_LOST_AFTER, is_lost
 from ..read.text import format_cell, format_table
 from ..yaml import dump
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
     from ..read.frame import DataFrame
     from ..read.reader import Reader
-
-SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
 
 
 def default_columns(reader: Reader) -> list[str]:
@@ -40,7 +38,7 @@ def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[A
     """
     getters = [column_getter(reader, column) for column in columns]
     rows = [[get(row) for get in getters] for row in df]
-    reader._save_index()
+    reader.save_index()
     return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
 
 
