@@ -8,6 +8,7 @@ from .bench import synth
 from .support import temp_dir
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.read.reader import Reader, describe_ids
+from tinyxp.read.row import ShortNames
 
 
 class ReaderRunTest(unittest.TestCase):
@@ -36,6 +37,11 @@ class ReaderRunTest(unittest.TestCase):
         self.assertEqual(self.reader.runs.filter("id == 2 | id == 4")["info.run_id"], [2, 4])
         with self.assertRaises(QueryError):
             self.reader.filter("id == 'a'")
+
+    def test_short_names_view(self) -> None:
+        values = ShortNames({"info.run_id": 7, "id": "mine"})
+        self.assertEqual((values["id"], values.get("status"), len(values), list(values)), ("mine", None, 2, ["info.run_id", "id"]))
+        self.assertEqual(ShortNames({"info.run_id": 7})["id"], 7)
 
     def test_summaries_in_dataframe_queries(self) -> None:
         df = self.reader.runs

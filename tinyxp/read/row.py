@@ -30,18 +30,24 @@ def with_short_names(fields: dict[str, str]) -> dict[str, str]:
     return {**fields, **short} if short else fields
 
 
-class ShortNames:
+class ShortNames(Mapping):
     """A row's values as a query reads them: `id` and `status` stand for their info.* names."""
 
-    __slots__ = ("values",)
+    __slots__ = ("_values",)
 
     def __init__(self, values: Mapping) -> None:
-        self.values = values
+        self._values = values
 
-    def get(self, name: str, default: Any = None) -> Any:
-        if name in SHORT_NAMES and name not in self.values:
+    def __getitem__(self, name: str) -> Any:
+        if name in SHORT_NAMES and name not in self._values:
             name = SHORT_NAMES[name]
-        return self.values.get(name, default)
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 # -- values --------------------------------------------------------------------------
