@@ -28,15 +28,16 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a program the signal ende
 
 
 def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("log_dir", help="the parent log directory")
+    parser.add_argument("log_dir", nargs="?", default="logs", help="the parent log directory (default: ./logs)")
     parser.add_argument("-q", "--query", default="", help="keep the runs matching this query, e.g. \"config.lr < 0.01 & info.status == 'COMPLETE'\"")
     parser.add_argument(
         "-c", "--columns", default=None,
         help="comma-separated columns, e.g. id,status,config.lr,last(train.loss) "
         "(default: id, status, the config keys that vary, the last value of each metric)",
     )
-    parser.add_argument("--sort", default=None, metavar="KEY", help="sort by this column; --sort=-KEY for descending")
+    parser.add_argument("--sort", default=None, metavar="KEY", help="sort by these comma-separated columns; -KEY or KEY:desc for descending")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    parser.add_argument("--wide", action="store_true", help="print every column and whole cells, however wide the terminal")
     parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
                         help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
     add_scheduler_check_argument(parser)
@@ -76,16 +77,17 @@ def print_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .view.runs import default_columns
-    from .view.table import print_rows
+    from .view.runs import default_columns, parse_sort
+    from .view.table import print_rows, terminal_width, use_colour
 
     reader, df = read_runs(args)
     if not len(reader):
         print(f"tinyxp: no runs in {args.log_dir!r} (runs are folders named by integers)", file=sys.stderr)
         return 0
     columns = default_columns(reader) if args.columns is None else parse_columns(args.columns)
-    values = table_values(reader, df, columns, [args.sort] if args.sort else [])
-    print_rows(columns, values, args.format)
+    values = table_values(reader, df, columns, parse_sort(args.sort) if args.sort else [])
+    width = None if args.wide else terminal_width(sys.stdout)
+    print_rows(columns, values, args.format, width=width, colour=use_colour(sys.stdout))
     if not values:
         print("tinyxp: no runs match the query", file=sys.stderr)
     return 0
@@ -195,9 +197,20 @@ def report_error(err: TinyxpError) -> int:
     return EXIT_BAD_INPUT
 
 
+def join_option_values(argv: list[str]) -> list[str]:
+    """`--sort -KEY` as `--sort=-KEY`: argparse takes a value starting with '-' for an option."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] == "--sort" and arg.startswith("-"):
+            joined[-1] = f"--sort={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `tinyxp` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(join_option_values(sys.argv[1:] if argv is None else argv))
     try:
         status = COMMANDS[args.command][2](args)
         sys.stdout.flush()  # a closed pipe shows here rather than at exit

@@ -23,11 +23,33 @@ if TYPE_CHECKING:
     from ..read.reader import Reader
 
 
+# metric keys that count progress rather than measure it: left out of the default columns
+COUNTERS = frozenset(("epoch", "epochs", "step", "steps", "global_step", "iter", "iters", "iteration", "batch", "batch_idx", "it"))
+
+
 def default_columns(reader: Reader) -> list[str]:
-    """id, status, the config keys that vary across runs, last(...) of each metric column."""
+    """id, status, the config keys that vary across runs, last(...) of each metric but counters."""
     varying = reader.runs.diff("config.")
-    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
+    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[") and name.rsplit(".", 1)[-1] not in COUNTERS]
     return ["id", "status", *varying, *(f"last({name})" for name in metrics)]
+
+
+def parse_sort(text: str) -> list[str]:
+    """The sort columns of --sort, `-KEY` for descending: `a,-b`, `b:desc` and `a:asc` are read.
+
+    Raises ReaderError when there is none.
+    """
+    keys = []
+    for key in text.split(","):
+        key = key.strip()
+        name, _, direction = key.rpartition(":")
+        if direction in ("asc", "desc") and name:
+            key = ("-" if direction == "desc" else "") + name
+        if key.lstrip("-"):
+            keys.append(key)
+    if not keys:
+        raise ReaderError(f"Expected at least one column name in --sort, got {text!r}")
+    return keys
 
 
 def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[Any]]:
@@ -38,7 +60,7 @@ def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[A
     """
     getters = [column_getter(reader, column) for column in columns]
     rows = [[get(row) for get in getters] for row in df]
-    reader.save_index()
+    reader.save_index()  # the summaries cached while reading
     return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
 
 
