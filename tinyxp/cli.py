@@ -170,10 +170,31 @@ def cmd_sub(args: argparse.Namespace) -> int:
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 
 
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="two run ids or more, e.g. 3 7 12")
+    parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
+    parser.add_argument("--all", action="store_true", help="show every key, not only those that differ")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .read.reader import Reader
+    from .view.compare import compare_runs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = Reader(args.log_dir, lost_after=args.lost_after)
+    print_warnings(caught)
+    print(compare_runs(reader, args.runs, show_all=args.all))
+    return 0
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
+    "compare": ("show runs side by side: what differs in config, code, host, status and metrics", add_compare_arguments, cmd_compare),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
 }
 

@@ -102,7 +102,7 @@ class Reader:
         entry = self._entries.get(name)
         if entry is None or "values" not in entry:
             known = [key for key, entry in self._entries.items() if "values" in entry]
-            raise ReaderError(f"Unknown run {run_id!r} in {self.log_dir!r}: runs here are {describe_ids(known)}")
+            raise ReaderError(f"Unknown run {name} in {self.log_dir!r}: runs here are {describe_ids(known)}")
         return self._row(name, entry)
 
     def summary(self, row: Row, function: str, column: str) -> Any:
