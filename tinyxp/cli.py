@@ -190,11 +190,49 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_tail_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="a run id, e.g. 7")
+    parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
+    parser.add_argument("-n", "--lines", type=int, default=10, help="lines to show of each file (default: 10)")
+    parser.add_argument("-f", "--follow", action="store_true", help="then print new lines until the run ends (Ctrl-C stops)")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    from .view.tail import describe_tail, find_run_dir, follow, read_info
+
+    run_dir = find_run_dir(args.log_dir, args.run)
+    print(describe_tail(run_dir, lines=args.lines, lost_after=args.lost_after, scheduler=ask_scheduler(read_info(run_dir))))
+    if args.follow:
+        follow(run_dir, sys.stdout, lost_after=args.lost_after)
+    return 0
+
+
+def ask_scheduler(info: dict[str, Any]) -> str | None:
+    """What squeue says about a PENDING run's SLURM job (None when not asked)."""
+    import shutil
+
+    job = info.get("scheduler")
+    if info.get("status") != "PENDING" or not isinstance(job, dict) or job.get("name") != "slurm" or not shutil.which("squeue"):
+        return None
+    from .jobs.settle import SchedulerWarning, query_slurm_states
+
+    job_id = str(job.get("job_id"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SchedulerWarning)
+        states = query_slurm_states([job_id])
+    if states is None:
+        return f"squeue failed: {caught[0].message}" if caught else "squeue failed"
+    return f"{states[job_id]} (squeue)" if job_id in states else "unknown to squeue: the job has ended"
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
     "compare": ("show runs side by side: what differs in config, code, host, status and metrics", add_compare_arguments, cmd_compare),
+    "tail": ("a run's status, heartbeat, latest metrics and output; -f follows it", add_tail_arguments, cmd_tail),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
 }
 
