@@ -114,7 +114,8 @@ class Artifact:
         return hash(self.path)
 
     def load(self, loader: Callable[[str], Any] | None = None) -> Any:
-        """The artifact's content: pickle, json and text formats are known; else pass `loader(path)`."""
+        """The artifact's content: pickle, json, text, image (PNG bytes), numpy and npz (a dict
+        of arrays) are known; else pass `loader(path)`."""
         if loader is not None:
             return loader(self.path)
         if self.format == "pickle":
@@ -128,6 +129,18 @@ class Artifact:
         if self.format in ("text", "txt"):
             with open(self.path, encoding="utf-8") as file:
                 return file.read()
+        if self.format == "image":
+            with open(self.path, "rb") as file:
+                return file.read()
+        if self.format == "numpy":
+            import numpy  # only for numpy artifacts
+
+            return numpy.load(self.path, allow_pickle=False)
+        if self.format == "npz":
+            import numpy
+
+            with numpy.load(self.path, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
         raise ReaderError(f"Cannot load artifact format {self.format!r} of {self.path!r}: pass load(loader=function of the path)")
 
 
