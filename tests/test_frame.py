@@ -90,10 +90,10 @@ class RowTest(unittest.TestCase):
         self.assertEqual(artifact.load(loader=os.path.basename), "last.pkl")
 
     def test_unknown_artifact_format(self) -> None:
-        artifact = Artifact("/x/artifacts/npz/a.npz", "npz", "a.npz")
+        artifact = Artifact("/x/artifacts/hdf5/a.h5", "hdf5", "a.h5")
         with self.assertRaises(ReaderError) as caught:
             artifact.load()
-        self.assertEqual(str(caught.exception), "Cannot load artifact format 'npz' of '/x/artifacts/npz/a.npz': pass load(loader=function of the path)")
+        self.assertEqual(str(caught.exception), "Cannot load artifact format 'hdf5' of '/x/artifacts/hdf5/a.h5': pass load(loader=function of the path)")
 
     def test_missing_column(self) -> None:
         with self.assertRaises(KeyError):
