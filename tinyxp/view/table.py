@@ -98,12 +98,10 @@ def use_colour(out: IO[str]) -> bool:
 
 
 def terminal_width(out: IO[str]) -> int | None:
-    """The width to fit: the terminal's, or $COLUMNS when set; None (any) for a pipe or file."""
+    """The width to fit on a terminal ($COLUMNS first, as shutil reads it); None (any) for a pipe or file."""
     import shutil
 
-    if not out.isatty() and not os.environ.get("COLUMNS"):
-        return None
-    return shutil.get_terminal_size().columns
+    return shutil.get_terminal_size().columns if out.isatty() else None
 
 
 def json_cell(value: Any) -> Any:
