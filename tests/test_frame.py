@@ -90,10 +90,10 @@ class RowTest(unittest.TestCase):
         self.assertEqual(artifact.load(loader=os.path.basename), "last.pkl")
 
     def test_unknown_artifact_format(self) -> None:
-        artifact = Artifact("/x/artifacts/npz/a.npz", "npz", "a.npz")
+        artifact = Artifact("/x/artifacts/hdf5/a.h5", "hdf5", "a.h5")
         with self.assertRaises(ReaderError) as caught:
             artifact.load()
-        self.assertEqual(str(caught.exception), "Cannot load artifact format 'npz' of '/x/artifacts/npz/a.npz': pass load(loader=function of the path)")
+        self.assertEqual(str(caught.exception), "Cannot load artifact format 'hdf5' of '/x/artifacts/hdf5/a.h5': pass load(loader=function of the path)")
 
     def test_missing_column(self) -> None:
         with self.assertRaises(KeyError):
@@ -338,19 +338,32 @@ class ExportTest(unittest.TestCase):
         self.root = temp_dir(self)
         self.df = tutorial_frame(self.root)[:2]
 
-    def test_to_records_lazy_and_not(self) -> None:
+    def test_to_records_has_every_metric_column_lazy_or_not(self) -> None:
         records = self.df.to_records()
-        self.assertNotIn("train.loss", records[0])
+        self.assertEqual(records[0]["train.loss"], [2.5, 1.5, 0.5])
         self.assertEqual(records[0]["artifacts.pickle/last.pkl"], os.path.join(self.root, "1", "artifacts", "pickle", "last.pkl"))
-        self.assertEqual(self.df.to_records(lazy=False)[0]["train.loss"], [2.5, 1.5, 0.5])
-        self.assertIn("train.loss", self.df.to_records()[0])  # loaded now
+        self.assertFalse(self.df[0].is_loaded("train.loss"))  # lazy: read for the record only
+        self.assertEqual(self.df.to_records(lazy=False), records)
+        self.assertTrue(self.df[0].is_loaded("train.loss"))
+
+    def test_export_after_touching_one_row_still_has_every_row(self) -> None:
+        df = tutorial_frame(temp_dir(self))
+        df[0]["test.loss"]
+        for lazy in (True, False):
+            records = df.to_records(lazy=lazy)
+            self.assertTrue(all(isinstance(r["test.loss"], list) for r in records), lazy)
+        path = os.path.join(self.root, "all.csv")
+        tutorial_frame(temp_dir(self))[:3].to_csv(path)
+        with open(path, newline="") as file:
+            rows = list(csv.DictReader(file))
+        self.assertEqual([json.loads(r["train.loss"])[-1] for r in rows], [0.5, 0.51, 0.1])
 
     def test_to_csv(self) -> None:
         path = os.path.join(self.root, "runs.csv")
         self.df.map((last, "train.loss", "final")).to_csv(path)
         with open(path, newline="") as file:
             rows = list(csv.reader(file))
-        self.assertEqual(rows[0], ["info.run_id", "info.status", "config.model", "config.lr", "config.seed", "final", "train.epoch", "train.loss", "artifacts.pickle/last.pkl"])
+        self.assertEqual(rows[0], ["info.run_id", "info.status", "config.model", "config.lr", "config.seed", "final", "train.epoch", "train.loss", "test.loss", "artifacts.pickle/last.pkl"])
         self.assertEqual(rows[1][:8], ["1", "COMPLETE", "mlp", "0.1", "0", "0.5", "[0, 1, 2]", "[2.5, 1.5, 0.5]"])
         DataFrame([{"a": None, "b": {"x": 1}}]).to_csv(path)
         with open(path, newline="") as file:
@@ -361,7 +374,10 @@ class ExportTest(unittest.TestCase):
         frame = self.df.to_pandas(lazy=False)
         self.assertEqual(list(frame["config.lr"]), [0.1, 0.1])
         self.assertEqual(frame["train.loss"][0], [2.5, 1.5, 0.5])
-        self.assertNotIn("train.loss", tutorial_frame(temp_dir(self)).to_pandas().columns)
+        df = tutorial_frame(temp_dir(self))
+        df[0]["test.loss"]
+        frame = df.to_pandas()
+        self.assertFalse(frame["test.loss"].isna().any())
 
     def test_to_pandas_without_pandas(self) -> None:
         with mock.patch.dict(sys.modules, {"pandas": None}):

@@ -186,7 +186,7 @@ class BadInputTest(LaunchTestCase):
             'ctx.logger.log_metrics({"loss": 1}, log_name="eval/val")':
                 "Invalid metric log name 'eval/val': expected a plain file name, without '/' or '..'",
             'ctx.logger.log_artifact(1, "../escape")':
-                "Invalid artifact name '../escape': expected a plain file name, without '/' or '..'",
+                "Invalid artifact name '../escape': expected names separated by '/' (`ckpt/epoch3`), without '..', '.' or empty parts",
             "ctx.logger.load_checkpoint()":
                 "Cannot load checkpoint 'last': no file {run_dir!r}",
         }

@@ -276,11 +276,12 @@ class ArtifactTest(unittest.TestCase):
         self.assertEqual(os.path.basename(path), "preds.pkl")
 
     def test_name_with_dot_dot_is_an_error(self):
-        for name in ("..", "../escape", "a/../../b", "x..y"):
+        for name in ("..", "../escape", "a/../../b", "x..y", "/abs", "a//b", "a/./b", "a/"):
             with self.subTest(name=name), self.assertRaises(LoggerError) as caught:
                 self.logger.log_artifact(1, name)
             self.assertEqual(
-                str(caught.exception), f"Invalid artifact name {name!r}: expected a plain file name, without '/' or '..'"
+                str(caught.exception),
+                f"Invalid artifact name {name!r}: expected names separated by '/' (`ckpt/epoch3`), without '..', '.' or empty parts",
             )
         self.assertEqual(os.listdir(self.run_dir), [])
 
@@ -291,7 +292,7 @@ class ArtifactTest(unittest.TestCase):
         with self.assertRaises(LoggerError) as caught:
             self.logger.log_artifact(1, "x", format="zzz")
         self.assertEqual(
-            str(caught.exception), "Unknown artifact format 'zzz'; known formats: json, numpy, pickle, text, torch"
+            str(caught.exception), "Unknown artifact format 'zzz'; known formats: image, json, npz, numpy, pickle, text, torch"
         )
 
     def test_text_artifact_must_be_a_string(self):

@@ -298,7 +298,7 @@ class IndexTest(unittest.TestCase):
                 for _ in range(5):
                     reader = quiet_reader(self.log_dir)
                     reader._dirty = True
-                    reader._save_index()
+                    reader.save_index()
             except Exception as err:  # reported below
                 errors.append(err)
 

@@ -29,15 +29,16 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, the status of a program the signal ende
 
 
 def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("log_dir", help="the parent log directory")
+    parser.add_argument("log_dir", nargs="?", default="logs", help="the parent log directory (default: ./logs)")
     parser.add_argument("-q", "--query", default="", help="keep the runs matching this query, e.g. \"config.lr < 0.01 & info.status == 'COMPLETE'\"")
     parser.add_argument(
         "-c", "--columns", default=None,
         help="comma-separated columns, e.g. id,status,config.lr,last(train.loss) "
         "(default: id, status, the config keys that vary, the last value of each metric)",
     )
-    parser.add_argument("--sort", default=None, metavar="KEY", help="sort by this column; --sort=-KEY for descending")
+    parser.add_argument("--sort", default=None, metavar="KEY", help="sort by these comma-separated columns; -KEY or KEY:desc for descending")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    parser.add_argument("--wide", action="store_true", help="print every column and whole cells, however wide the terminal")
     parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
                         help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
     add_scheduler_check_argument(parser)
@@ -77,16 +78,17 @@ def print_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .view.runs import default_columns
-    from .view.table import print_rows
+    from .view.runs import default_columns, parse_sort
+    from .view.table import print_rows, terminal_width, use_colour
 
     reader, df = read_runs(args)
     if not len(reader):
         print(f"tinyxp: no runs in {args.log_dir!r} (runs are folders named by integers)", file=sys.stderr)
         return 0
     columns = default_columns(reader) if args.columns is None else parse_columns(args.columns)
-    values = table_values(reader, df, columns, [args.sort] if args.sort else [])
-    print_rows(columns, values, args.format)
+    values = table_values(reader, df, columns, parse_sort(args.sort) if args.sort else [])
+    width = None if args.wide else terminal_width(sys.stdout)
+    print_rows(columns, values, args.format, width=width, colour=use_colour(sys.stdout))
     if not values:
         print("tinyxp: no runs match the query", file=sys.stderr)
     return 0
@@ -169,10 +171,69 @@ def cmd_sub(args: argparse.Namespace) -> int:
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 
 
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("runs", nargs="+", metavar="RUN", help="two run ids or more, e.g. 3 7 12")
+    parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
+    parser.add_argument("--all", action="store_true", help="show every key, not only those that differ")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .read.reader import Reader
+    from .view.compare import compare_runs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = Reader(args.log_dir, lost_after=args.lost_after)
+    print_warnings(caught)
+    print(compare_runs(reader, args.runs, show_all=args.all))
+    return 0
+
+
+def add_tail_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="a run id, e.g. 7")
+    parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
+    parser.add_argument("-n", "--lines", type=int, default=10, help="lines to show of each file (default: 10)")
+    parser.add_argument("-f", "--follow", action="store_true", help="then print new lines until the run ends (Ctrl-C stops)")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    from .view.tail import describe_tail, find_run_dir, follow, read_info
+
+    run_dir = find_run_dir(args.log_dir, args.run)
+    print(describe_tail(run_dir, lines=args.lines, lost_after=args.lost_after, scheduler=ask_scheduler(read_info(run_dir))))
+    if args.follow:
+        follow(run_dir, sys.stdout, lost_after=args.lost_after)
+    return 0
+
+
+def ask_scheduler(info: dict[str, Any]) -> str | None:
+    """What squeue says about a PENDING run's SLURM job (None when not asked)."""
+    import shutil
+
+    job = info.get("scheduler")
+    if info.get("status") != "PENDING" or not isinstance(job, dict) or job.get("name") != "slurm" or not shutil.which("squeue"):
+        return None
+    from .jobs.settle import SchedulerWarning, query_slurm_states
+
+    job_id = str(job.get("job_id"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SchedulerWarning)
+        states = query_slurm_states([job_id])
+    if states is None:
+        return f"squeue failed: {caught[0].message}" if caught else "squeue failed"
+    return f"{states[job_id]} (squeue)" if job_id in states else "unknown to squeue: the job has ended"
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
+    "compare": ("show runs side by side: what differs in config, code, host, status and metrics", add_compare_arguments, cmd_compare),
+    "tail": ("a run's status, heartbeat, latest metrics and output; -f follows it", add_tail_arguments, cmd_tail),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
     **TIDY_COMMANDS,  # tag, note, rm, restore, gc
 }
@@ -197,9 +258,20 @@ def report_error(err: TinyxpError) -> int:
     return EXIT_BAD_INPUT
 
 
+def join_option_values(argv: list[str]) -> list[str]:
+    """`--sort -KEY` as `--sort=-KEY`: argparse takes a value starting with '-' for an option."""
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] == "--sort" and arg.startswith("-"):
+            joined[-1] = f"--sort={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the `tinyxp` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(join_option_values(sys.argv[1:] if argv is None else argv))
     try:
         status = COMMANDS[args.command][2](args)
         sys.stdout.flush()  # a closed pipe shows here rather than at exit

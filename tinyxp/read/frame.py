@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 from collections.abc import Mapping
 
 from .._values import type_name
-from ..errors import ReaderError, suggest
-from .row import NOT_LOADED, Row, is_metric, peek, record, summarize, with_values
+from ..errors import ReaderError
+from . import frame_ops
+from .frame_ops import apply_map, check_column, describe_group, function_name, hashable, normalize_maps, selection
+from .row import NOT_LOADED, Row, ShortNames, is_metric, peek, record, summarize, with_short_names, with_values
 from .text import csv_cell, format_cell, format_table
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -26,74 +27,6 @@ if TYPE_CHECKING:
 
 MAX_REPR_ROWS = 20
 MAX_REPR_WIDTH = 120
-
-
-# -- maps ----------------------------------------------------------------------------
-
-
-def function_name(function: Callable[..., Any]) -> str:
-    return getattr(function, "__name__", None) or type(function).__name__
-
-
-def normalize_maps(maps: Map | Sequence[Map], known: Sequence[str]) -> list[tuple[Callable[..., Any], str, str]]:
-    """[(function, column, output name)] from one map or a list of maps; raises ReaderError."""
-    if isinstance(maps, tuple) and maps and callable(maps[0]):
-        maps = [maps]
-    normalized = []
-    for item in maps:
-        if not isinstance(item, tuple) or len(item) not in (2, 3) or not callable(item[0]):
-            raise ReaderError(f"Invalid map {item!r}: expected (function, columns[, output names])")
-        function, columns = item[0], item[1]
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        if len(item) == 3:
-            names = [item[2]] if isinstance(item[2], str) else list(item[2])
-            if len(names) != len(columns):
-                raise ReaderError(f"Invalid map {item!r}: {len(columns)} column(s) but {len(names)} output name(s)")
-        else:
-            names = [f"{function_name(function)}.{column}" for column in columns]
-        for column, name in zip(columns, names):
-            check_column(column, known)
-            normalized.append((function, column, name))
-    return normalized
-
-
-def check_column(column: str, known: Sequence[str], doing: str = "") -> None:
-    """Raise ReaderError naming an unknown column, with did-you-mean."""
-    if column in known:
-        return
-    raise ReaderError(f"Unknown column {column!r}{doing}{suggest(column, known)}")
-
-
-def selection(result: Any, count: int, what: str) -> list[int]:
-    """Indices selected by a filter function's result: an index, indices, or a boolean mask."""
-    if isinstance(result, (list, tuple)) or hasattr(result, "tolist"):
-        items = result.tolist() if hasattr(result, "tolist") else list(result)
-        if len(items) == count and all(isinstance(item, bool) for item in items):
-            return [i for i, keep in enumerate(items) if keep]
-        try:
-            indices = [operator.index(item) for item in items]
-        except TypeError:
-            raise ReaderError(f"Invalid result of the filter function {what}: expected an index, indices or a boolean mask, got {result!r}") from None
-    else:
-        try:
-            indices = [operator.index(result)]
-        except TypeError:
-            raise ReaderError(f"Invalid result of the filter function {what}: expected an index, indices or a boolean mask, got {result!r}") from None
-    for index in indices:
-        if not -count <= index < count:
-            raise ReaderError(f"Invalid result of the filter function {what}: index {index} out of range for {count} value(s)")
-    return sorted({index % count for index in indices})
-
-
-def describe_group(by: Sequence[str], key: tuple[Any, ...]) -> str:
-    return ", ".join(f"{column}={value!r}" for column, value in zip(by, key))
-
-
-def apply_map(function: Callable[..., Any], column: str, values: Any, where: str, hint: str = "") -> Any:
-    try:
-        return function(values)
-    except Exception as err:  # the user's function: report which group and column
-        raise ReaderError(f"Cannot apply {function_name(function)!r} to column {column!r}{where}: {type(err).__name__}: {err}{hint}") from err
 
 
 # -- sorting -------------------------------------------------------------------------
@@ -126,15 +59,6 @@ def sort_rows(rows: list[Any], columns: Sequence[str], values: Callable[[Any, st
         present.sort(key=lambda row: sort_key(values(row, column)), reverse=descending)
         rows = present + missing
     return rows
-
-
-def hashable(value: Any) -> Any:
-    """A group key component: lists become tuples, mappings become sorted JSON text."""
-    if isinstance(value, list):
-        return tuple(hashable(item) for item in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
 
 
 # -- DataFrame -----------------------------------------------------------------------
@@ -229,14 +153,42 @@ class DataFrame:
             rows.append(with_values(row, {name: apply_map(function, column, row.get(column), where) for function, column, name in normalized}))
         return DataFrame(rows)
 
-    apply = map
+    def apply(self, maps: Map | Sequence[Map], map_type: str = "Pointwise") -> DataFrame:
+        """MLXP's apply: "Pointwise" is map; "Rowwise" calls f(a, b) with each row's values of
+        the map's columns; "Columnwise" applies f to each column's list of values and
+        "Generic" calls f(list of a, list of b), each giving one value per row (as
+        transform) or one value (as aggregate). Raises ReaderError.
+        """
+        if map_type == "Pointwise":
+            return self.map(maps)
+        if map_type == "Rowwise":
+            return DataFrame(frame_ops.rowwise(self._rows, maps, self.keys()))
+        if map_type == "Columnwise":
+            maps = [(function, (column,), name) for function, column, name in normalize_maps(maps, self.keys())]
+        elif map_type != "Generic":
+            raise ReaderError(f"Unknown map_type {map_type!r}: expected one of {', '.join(frame_ops.MAP_TYPES)}")
+        return DataFrame(frame_ops.generic(self._rows, maps, self.keys()))
 
-    def filter(self, how: str | Map | Callable[[Mapping], bool]) -> DataFrame:
+    def transform(self, maps: Map | Sequence[Map]) -> DataFrame:
+        """Each row with new columns: each map's function applied to the list of its column's
+        values, returning one value per row (e.g. ranks). Raises ReaderError."""
+        return DataFrame(frame_ops.transform(self._rows, maps, self.keys()))
+
+    def merge(self, other: DataFrame) -> DataFrame:
+        """Each row with the columns of other's row at the same place (see frame_ops.merge)."""
+        return DataFrame(frame_ops.merge(self._rows, list(other)))
+
+    def filter(self, how: str | Map | Callable[[Mapping], bool], bygroups: str | Sequence[str] | None = None) -> DataFrame:
         """The rows kept by a query string, a predicate on rows, or a map (function, column).
 
         A map's function gets the column's values and returns an index, indices or a
-        boolean mask (e.g. argmin). Raises QueryError or ReaderError.
+        boolean mask (e.g. argmin); with `bygroups`, within each group of rows sharing
+        those columns' values. Raises QueryError or ReaderError.
         """
+        if bygroups is not None:
+            if not isinstance(how, tuple):
+                raise ReaderError(f"Invalid filter {how!r} with bygroups: expected a map (function, column)")
+            return DataFrame(frame_ops.filter_in_groups(self._rows, how, bygroups, self.keys()))
         if isinstance(how, str):
             return DataFrame(self._query(how))
         if isinstance(how, tuple):
@@ -262,10 +214,10 @@ class DataFrame:
                 else:
                     kind = "list[any]" if is_metric(row, key) else type_name(peek(row, key))
                 kinds.setdefault(key, set()).add(kind)
-        predicate = compile_query(query, {key: "|".join(sorted(found)) for key, found in kinds.items()})
+        predicate = compile_query(query, with_short_names({key: "|".join(sorted(found)) for key, found in kinds.items()}))
         kept = []
         for row in self._rows:
-            values = row.static if isinstance(row, Row) else row
+            values = ShortNames(row.static if isinstance(row, Row) else row)
 
             def summary(function: str, column: str, row: Mapping = row) -> Any:
                 values = row.get(column)
@@ -286,7 +238,7 @@ class DataFrame:
     # -- export ----------------------------------------------------------------------
 
     def to_records(self, lazy: bool = True) -> list[dict[str, Any]]:
-        """A list of plain dicts; metric columns included when loaded (all when lazy=False)."""
+        """A list of plain dicts with every column of every row (see Row.record for lazy)."""
         return [record(row, lazy=lazy) for row in self._rows]
 
     def to_csv(self, path: str, lazy: bool = True) -> None:
@@ -413,7 +365,21 @@ class GroupedDataFrame(Mapping):
         """Every group's rows with new columns (see DataFrame.map)."""
         return GroupedDataFrame({key: df.map(maps) for key, df in self._groups.items()}, self.by)
 
-    apply = map
+    def apply(self, maps: Map | Sequence[Map], map_type: str = "Pointwise") -> GroupedDataFrame:
+        """Every group's DataFrame.apply (a reducing map gives each group one row)."""
+        return GroupedDataFrame({key: df.apply(maps, map_type) for key, df in self._groups.items()}, self.by)
+
+    def transform(self, maps: Map | Sequence[Map]) -> GroupedDataFrame:
+        """Every group's DataFrame.transform: the functions see one group's values at a time."""
+        return GroupedDataFrame({key: df.transform(maps) for key, df in self._groups.items()}, self.by)
+
+    def groupby(self, keys: str | Sequence[str]) -> GroupedDataFrame:
+        """Each group grouped further: the groups of both, keyed (this frame's key..., keys' values...)."""
+        more = [keys] if isinstance(keys, str) else list(keys)
+        again = [key for key in more if key in self.by]
+        if again:
+            raise ReaderError(f"Cannot group by {again[0]!r} again: the frame is grouped by {', '.join(self.by)}")
+        return self.ungroup().groupby([*self.by, *more])
 
     def group_value(self, key: tuple[Any, ...], column: str) -> Any:
         """A group's value of a column: its key component, its one row's value, or the list."""

@@ -20,8 +20,8 @@ import stat
 import sys
 
 from .._contract import (
-    CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX, NOTES_FILE,
-    is_reserved_log_name, is_run_id,
+    ARTIFACTS_DIR, CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX,
+    NOTES_FILE, TMP_PREFIX, is_reserved_log_name, is_run_id,
 )
 from .._files import notes_values, write_atomic
 from .._values import FIELD_TYPES, type_name
@@ -211,18 +211,32 @@ def file_stamp(path: str) -> list[int] | None:
 
 
 def list_artifacts(run_dir: str) -> list[str]:
-    """"<format>/<name>" of every artifact of a run, sorted."""
+    """"<format>/<name>" of every artifact of a run, sorted; names may hold sub-folders (`pickle/ckpt/epoch3.pkl`)."""
     found: list[str] = []
-    root = os.path.join(run_dir, "artifacts")
     try:
-        with os.scandir(root) as formats:
+        with os.scandir(os.path.join(run_dir, ARTIFACTS_DIR)) as formats:
             for fmt in formats:
                 if fmt.is_dir() and not fmt.name.startswith("."):
-                    with os.scandir(fmt.path) as files:
-                        found.extend(f"{fmt.name}/{f.name}" for f in files if not f.name.startswith(".tmp-"))
+                    found.extend(artifact_files(fmt.path, fmt.name + "/"))
     except OSError:
         pass
     found.sort()
+    return found
+
+
+def artifact_files(folder: str, prefix: str) -> list[str]:
+    """prefix + the relative path of every file under folder, sub-folders included; files being written left out."""
+    found: list[str] = []
+    try:
+        with os.scandir(folder) as items:
+            for item in items:
+                if item.is_dir():
+                    if not item.name.startswith("."):
+                        found.extend(artifact_files(item.path, f"{prefix}{item.name}/"))
+                elif not item.name.startswith(TMP_PREFIX):
+                    found.append(prefix + item.name)
+    except OSError:  # removed while listed
+        pass
     return found
 
 

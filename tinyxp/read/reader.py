@@ -9,12 +9,23 @@ from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
 from .index import INDEX_NAME, collect_fields, fallback_index_path, load_index, save_index, split_metric_column, update_entries
-from .row import Row, summarize
+from .row import Row, ShortNames, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Callable
+
+
+def describe_ids(names: list[str]) -> str:
+    """Run ids as short text: `1-4, 7` (none: `none`)."""
+    spans: list[list[int]] = []
+    for value in sorted(int(name) for name in names):
+        if spans and value == spans[-1][1] + 1:
+            spans[-1][1] = value
+        else:
+            spans.append([value, value])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans) or "none"
 
 
 class ReaderWarning(UserWarning):
@@ -80,10 +91,19 @@ class Reader:
         if query and query.strip():
             from .query import compile_query  # the query language's patterns: only when a query is given
 
-            predicate = compile_query(query, self.fields)
-            rows = [row for row in rows if predicate(row.static, self._summarizer(row))]
-            self._save_index()
+            predicate = compile_query(query, with_short_names(self.fields))
+            rows = [row for row in rows if predicate(ShortNames(row.static), self._summarizer(row))]
+            self.save_index()
         return DataFrame(rows)
+
+    def run(self, run_id: int | str) -> Row:
+        """The run with this id; raises ReaderError for an id that is not a run here."""
+        name = str(run_id)
+        entry = self._entries.get(name)
+        if entry is None or "values" not in entry:
+            known = [key for key, entry in self._entries.items() if "values" in entry]
+            raise ReaderError(f"Unknown run {name} in {self.log_dir!r}: runs here are {describe_ids(known)}")
+        return self._row(name, entry)
 
     def summary(self, row: Row, function: str, column: str) -> Any:
         """last / min / max / count of a metric column of one run (None if it has none).
@@ -104,7 +124,7 @@ class Reader:
         if self.problems:
             lines = "\n".join(f"  {path}: {problem}" for path, problem in self.problems)
             warnings.warn(f"Read {len(self.problems)} partial run file(s) in part:\n{lines}", ReaderWarning, stacklevel=3)
-        self._save_index()
+        self.save_index()
 
     # -- rows and summaries ----------------------------------------------------------
 
@@ -143,7 +163,8 @@ class Reader:
 
     # -- the index file --------------------------------------------------------------
 
-    def _save_index(self) -> None:
+    def save_index(self) -> None:
+        """Write the index if it changed (new runs, summaries cached by `summary`); else do nothing."""
         if not self._dirty:
             return
         self.index_path = save_index(self.index_paths, self.log_dir, self._entries)

@@ -21,6 +21,33 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Iterator, Sequence
 
 NOT_LOADED = "…"
+SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}  # in queries and table columns
+
+
+def with_short_names(fields: dict[str, str]) -> dict[str, str]:
+    """fields (name -> type name) with `id` and `status` added where their long names are."""
+    short = {name: fields[long] for name, long in SHORT_NAMES.items() if long in fields and name not in fields}
+    return {**fields, **short} if short else fields
+
+
+class ShortNames(Mapping):
+    """A row's values as a query reads them: `id` and `status` stand for their info.* names."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping) -> None:
+        self._values = values
+
+    def __getitem__(self, name: str) -> Any:
+        if name in SHORT_NAMES and name not in self._values:
+            name = SHORT_NAMES[name]
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 # -- values --------------------------------------------------------------------------
@@ -87,7 +114,8 @@ class Artifact:
         return hash(self.path)
 
     def load(self, loader: Callable[[str], Any] | None = None) -> Any:
-        """The artifact's content: pickle, json and text formats are known; else pass `loader(path)`."""
+        """The artifact's content: pickle, json, text, image (PNG bytes), numpy and npz (a dict
+        of arrays) are known; else pass `loader(path)`."""
         if loader is not None:
             return loader(self.path)
         if self.format == "pickle":
@@ -101,6 +129,18 @@ class Artifact:
         if self.format in ("text", "txt"):
             with open(self.path, encoding="utf-8") as file:
                 return file.read()
+        if self.format == "image":
+            with open(self.path, "rb") as file:
+                return file.read()
+        if self.format == "numpy":
+            import numpy  # only for numpy artifacts
+
+            return numpy.load(self.path, allow_pickle=False)
+        if self.format == "npz":
+            import numpy
+
+            with numpy.load(self.path, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
         raise ReaderError(f"Cannot load artifact format {self.format!r} of {self.path!r}: pass load(loader=function of the path)")
 
 
@@ -150,14 +190,15 @@ class Row(Mapping):
         """All columns of metrics/<log_name>.jsonl (or .json), read once (raises ReaderError if unreadable)."""
         loaded = self._loaded.get(log_name)
         if loaded is None:
-            assert self.run_dir is not None  # a row with metrics has its run folder
-            path = metric_path(self.run_dir, log_name)
-            try:
-                loaded = read_metric_file(path)
-            except OSError as err:
-                raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
-            self._loaded[log_name] = loaded
+            loaded = self._loaded[log_name] = self._read_metric_file(log_name)
         return loaded
+
+    def _read_metric_file(self, log_name: str) -> dict[str, list[Any]]:
+        path = metric_path(self._path(), log_name)
+        try:
+            return read_metric_file(path)
+        except OSError as err:
+            raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
 
     def _path(self, *parts: str) -> str:
         assert self.run_dir is not None  # a row with metrics or artifacts has its run folder
@@ -204,12 +245,18 @@ class Row(Mapping):
         return Row({**self.static, **values}, run_dir=self.run_dir, metrics=self._metrics, artifacts=self._artifacts, run_id=self.run_id, _loaded=self._loaded)
 
     def record(self, *, lazy: bool = True) -> dict[str, Any]:
-        """A plain dict: static values, metric columns (all, or those loaded when lazy), artifact paths."""
+        """A plain dict: static values, every metric column, artifact paths.
+
+        Metric files not loaded yet are read; lazy=True reads them for this record only,
+        lazy=False keeps them in the row as reading a column would. Raises ReaderError
+        for a metrics file that cannot be read.
+        """
         out = dict(self.static)
-        for column in self.metric_columns():
-            value = self.peek(column) if lazy else self.get(column, NOT_LOADED)
-            if value is not NOT_LOADED:
-                out[column] = value
+        for log_name in self._metrics:
+            loaded = self._loaded.get(log_name)
+            if loaded is None:
+                loaded = self._read_metric_file(log_name) if lazy else self.metric_file(log_name)
+            out.update((f"{log_name}.{key}", values) for key, values in loaded.items())
         for artifact in self._artifacts:
             out[f"artifacts.{artifact}"] = self._path("artifacts", artifact)
         return out

@@ -10,7 +10,7 @@ from .row import NOT_LOADED
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from typing import Any, Callable, Sequence
 
 MAX_CELL_WIDTH = 24
 
@@ -43,8 +43,13 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def format_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, width: int | None = None) -> str:
-    """An aligned text table (numbers right-aligned); columns past `width` are dropped with a note."""
+def format_table(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], *, width: int | None = None, paint: Callable[[int, str], str] | None = None,
+) -> str:
+    """An aligned text table (numbers right-aligned); columns past `width` are dropped with a note.
+
+    paint(column index, aligned cell) may decorate the body's cells (colours).
+    """
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     keep = len(columns)
     if width is not None:
@@ -56,10 +61,11 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, width
                 break
     numeric = [all(is_number_text(r[i]) for r in rows if r[i] not in ("", "…")) for i in range(keep)]
 
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(cell.rjust(widths[i]) if numeric[i] else cell.ljust(widths[i]) for i, cell in enumerate(cells[:keep])).rstrip()
+    def line(cells: Sequence[str], paint: Callable[[int, str], str] | None = None) -> str:
+        aligned = [cell.rjust(widths[i]) if numeric[i] else cell.ljust(widths[i]) for i, cell in enumerate(cells[:keep])]
+        return "  ".join(aligned if paint is None else [paint(i, cell) for i, cell in enumerate(aligned)]).rstrip()
 
-    lines = [line(columns), *(line(r) for r in rows)]
+    lines = [line(columns), *(line(r, paint) for r in rows)]
     if keep < len(columns):
         lines.append(f"({len(columns) - keep} more column(s): {', '.join(columns[keep:])})")
     return "\n".join(lines)

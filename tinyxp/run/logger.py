@@ -40,6 +40,20 @@ def check_length(filename: str, name: str, what: str) -> None:
                           f"more than the {NAME_MAX} a file name may have")
 
 
+def check_artifact_name(name: Any) -> str:
+    """Return name if it is a relative path of plain names (`ckpt/epoch3`); raises LoggerError otherwise."""
+    if not isinstance(name, str) or not name:
+        check_name(name, "artifact name")  # says what is wrong
+    for part in name.split("/"):
+        if part.startswith(TMP_PREFIX):
+            check_name(part, "artifact name")  # says why
+        try:
+            check_name(part, "artifact name")
+        except LoggerError:
+            raise LoggerError(f"Invalid artifact name {name!r}: expected names separated by '/' (`ckpt/epoch3`), without '..', '.' or empty parts") from None
+    return name
+
+
 def _to_json(value: Any) -> Any:
     """json's `default` hook: numpy/torch scalars through .item(), without importing them."""
     item = getattr(value, "item", None)
@@ -110,17 +124,49 @@ def _load_torch(file: Any) -> Any:
     return torch.load(file)
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _save_image(obj: Any, file: Any) -> None:
+    """PNG bytes as they are, or a figure with savefig (matplotlib's), which is not imported here."""
+    if isinstance(obj, (bytes, bytearray)):
+        if not bytes(obj[:8]) == PNG_SIGNATURE:
+            raise LoggerError("Invalid image artifact: the bytes are not a PNG image (they lack the PNG signature)")
+        file.write(obj)
+    elif callable(getattr(obj, "savefig", None)):
+        obj.savefig(file, format="png")
+    else:
+        raise LoggerError(f"Invalid image artifact: expected PNG bytes or a matplotlib figure (with savefig), got {type(obj).__name__}")
+
+
+def _save_npz(obj: Any, file: Any) -> None:
+    if not isinstance(obj, dict) or not all(isinstance(key, str) for key in obj):
+        raise LoggerError(f"Invalid npz artifact: expected a dict of arrays with string keys, got {type(obj).__name__}")
+    import numpy
+
+    numpy.savez(file, **obj)
+
+
+def _load_npz(file: Any) -> Any:
+    import numpy
+
+    with numpy.load(file, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
 BUILTIN_FORMATS: dict[str, ArtifactFormat] = {
     "pickle": (".pkl", _save_pickle, _load_pickle, True),
     "json": (".json", lambda obj, file: json.dump(obj, file), json.load, False),
     "text": (".txt", _save_text, lambda file: file.read(), False),
     "numpy": (".npy", _save_numpy, _load_numpy, True),  # numpy imported only when used
     "torch": (".pt", _save_torch, _load_torch, True),
+    "image": (".png", _save_image, lambda file: file.read(), True),
+    "npz": (".npz", _save_npz, _load_npz, True),  # a dict of arrays
 }
 
 
 # built-in format -> the package it needs, imported only when the format is used
-FORMAT_PACKAGES = {"numpy": "numpy", "torch": "torch"}
+FORMAT_PACKAGES = {"numpy": "numpy", "torch": "torch", "npz": "numpy"}
 
 
 class Logger:
@@ -201,7 +247,7 @@ class Logger:
         return update_notes(self._run_dir, add=tags)["tags"]
 
     def _artifact_path(self, name: str, format: str) -> tuple[str, ArtifactFormat]:
-        check_name(name, "artifact name")
+        check_artifact_name(name)
         spec = self._formats.get(format)
         if spec is None:
             hint = suggest(format, self._formats) or f"; known formats: {', '.join(sorted(self._formats))}"
@@ -214,15 +260,19 @@ class Logger:
                 raise LoggerError(f"Cannot use the artifact format {format!r}: the {package} package is not installed") from None
         extension = spec[0]
         filename = name if name.endswith(extension) else name + extension
-        check_length(filename, name, "artifact name")
-        path = os.path.join(self._run_dir, ARTIFACTS_DIR, format, filename)
-        check_inside(self._run_dir, path)
+        for part in filename.split("/"):
+            check_length(part, name, "artifact name")
+        folder = os.path.join(self._run_dir, ARTIFACTS_DIR, format)
+        path = os.path.join(folder, *filename.split("/"))
+        check_inside(self._run_dir, path)  # no linked sub-folder: it could lead out of the run
         return path, spec
 
     def log_artifact(self, obj: Any, name: str, format: str = "pickle", *, fsync: bool = False) -> str:
         """Save obj to artifacts/<format>/<name> atomically and return the path.
 
-        The format's extension is added to name when missing (`preds` -> preds.pkl).
+        The format's extension is added to name when missing (`preds` -> preds.pkl); name
+        may hold sub-folders (`ckpt/epoch3`). Formats: pickle, json, text, numpy (.npy),
+        npz (a dict of arrays), torch, image (PNG bytes or a matplotlib figure).
         Raises LoggerError for a bad name or an unknown format.
         """
         path, (_, save, _, binary) = self._artifact_path(name, format)

@@ -10,7 +10,7 @@ from ..read.frame import check_column
 from ..read.index import first_line, list_artifacts, metric_names
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
 from ..read.mlxp import metric_path
-from ..read.row import Artifact, read_metric_file, summarize
+from ..read.row import SHORT_NAMES, Artifact, read_metric_file, summarize
 from ..read.status import DEFAULT_LOST_AFTER, is_lost, silence_allowed
 from ..read.text import format_cell, format_table
 from ..yaml import dump
@@ -22,16 +22,36 @@ if TYPE_CHECKING:
     from ..read.frame import DataFrame
     from ..read.reader import Reader
 
-SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}
+
+# metric keys that count progress rather than measure it: left out of the default columns
+COUNTERS = frozenset(("epoch", "epochs", "step", "steps", "global_step", "iter", "iters", "iteration", "batch", "batch_idx", "it"))
 
 
 def default_columns(reader: Reader) -> list[str]:
-    """id, status, tags (when a run has one), the config keys that vary across runs, last(...) of each metric column."""
+    """id, status, tags (when a run has one), the config keys that vary across runs, last(...) of each metric but counters."""
     runs = reader.runs
     varying = runs.diff("config.")
-    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[")]
+    metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[") and name.rsplit(".", 1)[-1] not in COUNTERS]
     tags = ["tags"] if any(row.get("tags") for row in runs) else []
     return ["id", "status", *tags, *varying, *(f"last({name})" for name in metrics)]
+
+
+def parse_sort(text: str) -> list[str]:
+    """The sort columns of --sort, `-KEY` for descending: `a,-b`, `b:desc` and `a:asc` are read.
+
+    Raises ReaderError when there is none.
+    """
+    keys = []
+    for key in text.split(","):
+        key = key.strip()
+        name, _, direction = key.rpartition(":")
+        if direction in ("asc", "desc") and name:
+            key = ("-" if direction == "desc" else "") + name
+        if key.lstrip("-"):
+            keys.append(key)
+    if not keys:
+        raise ReaderError(f"Expected at least one column name in --sort, got {text!r}")
+    return keys
 
 
 def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[Any]]:
@@ -42,7 +62,7 @@ def table_rows(reader: Reader, df: DataFrame, columns: list[str]) -> list[list[A
     """
     getters = [column_getter(reader, column) for column in columns]
     rows = [[get(row) for get in getters] for row in df]
-    reader._save_index()
+    reader.save_index()  # the summaries cached while reading
     return [[value.path if isinstance(value, Artifact) else value for value in row] for row in rows]
 
 
