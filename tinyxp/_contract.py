@@ -18,6 +18,7 @@ SCRIPT_FILE = "script.sh"
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
 METRIC_SUFFIX = ".jsonl"
+LAUNCH_LOCK_FILE = ".launch.lock"  # in metadata/: held while a launch reads and rewrites info.yaml
 
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs

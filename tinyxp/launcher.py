@@ -94,7 +94,8 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
     plans = []
     for setting in expanded:
         xp = settings.compose_xp(config_dir, setting)
-        config = compose.compose(config_dir, setting, require_all=not command_line.show_config)
+        config = _resumed_config(config_dir, setting, xp) or compose.compose(
+            config_dir, setting, require_all=not command_line.show_config)
         if seed_fn is not None and "seed" not in config:
             raise ConfigError(
                 "Cannot call seed_fn: the config has no 'seed' key "
@@ -108,6 +109,15 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
             print(_dump(plan.config), end="")
         return None, False
     return plans, command_line.multirun
+
+
+def _resumed_config(config_dir: str, setting: list[Any], xp: Config) -> Config | None:
+    """With xp.run_id, the run's stored config and the setting's overrides (None: compose a new one)."""
+    if xp.run_id is None or not xp.logging:
+        return None
+    from .run.resume import resumed_config  # only for a resume
+
+    return resumed_config(parse_run_id(xp.run_id), xp.log_dir, config_dir, setting, allow_changes=bool(xp.allow_changes))
 
 
 def _task_location(err: BaseException) -> str:

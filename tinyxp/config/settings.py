@@ -33,6 +33,12 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "logging": (True, "boolean"),
     # use this run id (resume into log_dir/<id>)
     "run_id": (None, "integer or null"),
+    # a resume may change config keys (recorded in the launch history)
+    "allow_changes": (False, "boolean"),
+    # resume a run that looks alive
+    "force": (False, "boolean"),
+    # settings of a sweep that already have a run: skipped or resumed (see continuing a sweep)
+    "skip": ("none", ("none", "complete", "existing")),
     # tee stdout and stderr into the run directory
     "capture_output": (False, "boolean"),
     # seconds between touches of <run>/heartbeat

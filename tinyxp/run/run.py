@@ -12,13 +12,13 @@ import sys
 import threading
 import time
 
-from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, read_yaml, write_atomic, write_yaml
-from .._values import iter_keys, lookup
+from .._files import allocate_run_dir, write_atomic, write_yaml
 from ..config.compose import Config
+from ..config.resume import changed_keys, config_hash
 from ..config.overrides import setting_tokens
-from ..errors import ConfigError, TinyxpError
+from ..errors import ConfigError
+from .history import finish_fields
 from .info import format_time, new_run_info, shell_command
 from .lifecycle import (
     Capture, Heartbeat, Preempted, heartbeat, install_signal_handlers, interrupt_task, requeue_after,
@@ -99,6 +99,7 @@ class Run:
         self.info_lock = threading.Lock()
         self.closed = False
         self.git_pending = False
+        self.resumed = False
 
     @property
     def heartbeat_interval(self) -> float:
@@ -162,6 +163,9 @@ class Run:
         )
         if self.job:
             info["scheduler"] = self.job
+        info["last_launch_time"] = info["start_time"]
+        if self.plan.xp.logging:
+            info["config_hash"] = config_hash(self.plan.config)
         return info
 
     def _open_run_dir(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -170,10 +174,17 @@ class Run:
         if xp.run_id is None:
             run_id, run_dir = allocate_run_dir(xp.log_dir)
             os.mkdir(os.path.join(run_dir, METADATA_DIR))
-        else:
-            run_id = parse_run_id(xp.run_id)
-            run_dir = os.path.join(info["log_dir"], str(run_id))
-            info = self._resume(run_id, run_dir, info)
+            return self._write_metadata(run_id, run_dir, info)
+        from .resume import launch_lock  # fcntl: only for a resume
+
+        run_id = parse_run_id(xp.run_id)
+        run_dir = os.path.join(info["log_dir"], str(run_id))
+        os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
+        with launch_lock(run_dir):  # read, check and rewrite info.yaml as one step among resuming processes
+            return self._write_metadata(run_id, run_dir, self._resume(run_id, run_dir, info))
+
+    def _write_metadata(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
+        xp = self.plan.xp
         self.run_dir = run_dir
         self.shown_dir = os.path.normpath(os.path.join(xp.log_dir, str(run_id)))
         info.update(run_id=run_id, run_dir=run_dir)
@@ -186,30 +197,38 @@ class Run:
             self.snapshot_git = snapshot_info_for_run(run_dir)
         early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
         if early_git is not None:
-            info["git"] = early_git
+            self._set_git(info, early_git)
         self.git_pending = early_git is not None and "dirty" not in early_git
         self.info = info
         self._write_info()
         return info
 
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
-        """The info of a run started again with xp.run_id: its previous info, updated."""
-        metadata = os.path.join(run_dir, METADATA_DIR)
-        os.makedirs(metadata, exist_ok=True)
-        try:
-            old = read_yaml(os.path.join(metadata, INFO_FILE)) or {}
-        except FileNotFoundError:
-            old = {}
-        restarts = old.get("restarts", 0)
-        if old and old.get("status") != "PENDING":  # a PENDING run (submitted) starts for the first time
-            restarts += 1
-        old.pop("error", None)
-        try:  # the previous failure's traceback goes with its error (a COMPLETE run has none)
-            os.remove(os.path.join(metadata, TRACEBACK_FILE))
-        except FileNotFoundError:
-            pass
-        _warn_config_changes(run_id, os.path.join(metadata, CONFIG_FILE), self.plan.config.to_dict())
-        return {**old, **info, "restarts": restarts}
+        """The info of a run started again with xp.run_id: its record, with this launch in its history.
+
+        A PENDING run (submitted, starting for the first time) keeps only its submit_time.
+        Raises LoggerError when the run is alive (unless xp.force=true).
+        """
+        from .history import resumed_info
+        from .resume import check_not_alive, print_changes, read_stored
+
+        old = read_stored(run_id, run_dir, INFO_FILE)
+        if not isinstance(old, dict) or old.get("status") == "PENDING":
+            return {**(old if isinstance(old, dict) else {}), **info, "restarts": 0}
+        check_not_alive(run_id, run_dir, old, self.job, force=bool(self.plan.xp.force))
+        stored = read_stored(run_id, run_dir, CONFIG_FILE)
+        changed = changed_keys(stored, self.plan.config.to_dict()) if isinstance(stored, dict) else {}
+        if changed:
+            print_changes(run_id, changed)
+        self.resumed = True
+        return resumed_info(old, info, changed=changed, run_dir=run_dir)
+
+    def _set_git(self, info: dict[str, Any], git: dict[str, Any]) -> None:
+        """info.git, or for a resumed run (whose first launch's git stays) its latest launch's git."""
+        if self.resumed and info.get("launches"):
+            info["launches"][-1]["git"] = git
+        else:
+            info["git"] = git
 
     def _write_info(self, *, final: bool = False, **fields: Any) -> None:
         """Set fields of info.yaml and rewrite it; the heartbeat thread writes too, hence the lock."""
@@ -231,7 +250,9 @@ class Run:
         try:
             git = self._git_info()
             if git is not None:
-                self._write_info(git=git)
+                with self.info_lock:
+                    self._set_git(self.info, git)
+                self._write_info()
         except Exception as err:  # never kill the run for its bookkeeping
             print(f"tinyxp: warning: cannot record git state: {err}", file=sys.stderr)
 
@@ -318,32 +339,6 @@ class Run:
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
         git = self._git_info()
         if git is not None:
-            final["git"] = git
-        self._write_info(final=True, **final)
-
-
-def _warn_config_changes(run_id: int, path: str, config: dict[str, Any]) -> None:
-    """Warn on stderr when a resumed run's config differs from the one it last ran with."""
-    try:
-        previous = read_yaml(path)
-    except (OSError, TinyxpError):
-        return
-    if not isinstance(previous, dict) or previous == config:
-        return
-    changes: list[str] = []
-    for key in dict.fromkeys([*iter_keys(previous), *iter_keys(config)]):
-        if any(key.startswith(f"{changed}.") for changed in changes):
-            continue
-        (had, before), (has, after) = lookup(previous, key.split(".")), lookup(config, key.split("."))
-        if (had, before) != (has, after) and not (isinstance(before, dict) and isinstance(after, dict)):
-            changes.append(key)
-    shown = ", ".join(
-        f"{key}: {_shown_value(previous, key)} -> {_shown_value(config, key)}" for key in changes
-    )
-    print(f"tinyxp: warning: resuming run {run_id} with a config that differs from its last launch: {shown}",
-          file=sys.stderr)
-
-
-def _shown_value(config: dict[str, Any], key: str) -> str:
-    found, value = lookup(config, key.split("."))
-    return yaml.dump_value(value) if found else "(absent)"
+            with self.info_lock:
+                self._set_git(self.info, git)
+        self._write_info(final=True, **finish_fields(self.info, final))
