@@ -34,22 +34,20 @@ def compose_resumed(run_id: int, stored: dict[str, Any], config_path: str, setti
     in stored already. Raises ConfigError naming the run and the key that no longer applies.
     """
     config = stored
-    try:
-        for override in setting:
-            if override.key == "xp" or override.key.startswith("xp."):
-                continue
+    for override in setting:
+        if override.key == "xp" or override.key.startswith("xp."):
+            continue
+        try:
             config = _apply_again(config, override, config_path, launched_with)
-        if any(isinstance(o.value, str) and "${" in o.value for o in setting):
+        except TinyxpError as err:
+            raise ConfigError(f"Cannot resume run {run_id}: its stored config no longer takes "
+                              f"{override.text!r}: {err.message}") from None
+    if any(isinstance(o.value, str) and "${" in o.value for o in setting):
+        try:
             config = resolve_interpolations(config)
-    except TinyxpError as err:
-        raise ConfigError(f"Cannot resume run {run_id}: its stored config no longer takes "
-                          f"{_token_of(err)}: {err.message}") from None
+        except TinyxpError as err:
+            raise ConfigError(f"Cannot resume run {run_id}: {err.message}") from None
     return Config(config)
-
-
-def _token_of(err: TinyxpError) -> str:
-    source = getattr(err, "source", None)
-    return repr(source) if source and "\n" not in source else "an override"
 
 
 def _apply_again(config: dict[str, Any], override: Override, config_path: str, launched_with: Sequence[str]) -> dict[str, Any]:
