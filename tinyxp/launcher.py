@@ -58,6 +58,9 @@ def launch(config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = 
                 plans, multirun = _plan(script, config_dir, seed_fn, args)
                 if plans is None:  # --cfg
                     return None
+                plans = _continue_sweep(script, plans)
+                if not plans:  # every setting has its run already
+                    return [] if multirun else None
                 status = _delegate(script, args, plans)
             except TinyxpError as err:
                 _fail_submitted_run(err)
@@ -109,6 +112,32 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
             print(_dump(plan.config), end="")
         return None, False
     return plans, command_line.multirun
+
+
+def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
+    """With xp.skip, the plans that still need to run: those with a run to skip left out,
+    those with a run to resume given its id (run/existing.py); prints one summary line."""
+    xp = plans[0].xp
+    if xp.skip == "none" or not xp.logging:
+        return plans
+    if xp.run_id is not None:
+        raise ConfigError(f"Cannot use xp.skip={xp.skip} with xp.run_id: xp.skip finds each setting's run itself")
+    from .config.resume import config_hash  # only to continue a sweep
+    from .run.existing import RESUME, SKIP, decide, find_runs, summary
+
+    hashes = [config_hash(plan.config) for plan in plans]
+    runs = find_runs(os.path.abspath(xp.log_dir), script, hashes)
+    counts: dict[str, int] = {}
+    kept = []
+    for plan, key in zip(plans, hashes):
+        what = decide(xp.skip, runs.get(key))
+        counts[what] = counts.get(what, 0) + 1
+        if what == RESUME:
+            plan.xp.run_id = int(os.path.basename(runs[key][0]))
+        if what != SKIP:
+            kept.append(plan)
+    print(f"tinyxp: {summary(counts)} (xp.skip={xp.skip})", file=sys.stderr)
+    return kept
 
 
 def _resumed_config(config_dir: str, setting: list[Any], xp: Config) -> Config | None:

@@ -1,0 +1,100 @@
+"""Continuing a sweep (xp.skip): settings with a run are skipped or resumed, the others start."""
+from __future__ import annotations
+
+import os
+import signal
+import unittest
+
+import tinyxp
+from tinyxp._files import read_yaml
+
+from .support import finish, run_script, start_script, temp_dir, wait_for_line, write_project
+
+# fails for seed 1 at its first launch; holds seed 7 at its first launch until killed
+TASK = """\
+import time
+if ctx.config.seed == 1 and not ctx.info.restarts and ctx.config.lr == 0.5:
+    raise ValueError("seed 1 fails once")
+if ctx.config.seed == 7 and not ctx.info.restarts and ctx.config.lr == 0.1:
+    print("holding", ctx.info.run_id, flush=True)
+    time.sleep(120)
+print("ran", ctx.info.run_id, flush=True)
+"""
+
+
+def info_of(run_dir: str) -> dict:
+    return read_yaml(os.path.join(run_dir, "metadata", "info.yaml"))
+
+
+class ContinueTest(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.logs = os.path.join(self.root, "logs")
+        self.script = write_project(self.root, body=TASK)
+
+    def launch(self, *args: str, code: int = 0):
+        result = run_script(self.script, list(args))
+        self.assertEqual(result.returncode, code, result.stderr)
+        return result
+
+    def statuses(self) -> dict:
+        return {int(name): info_of(os.path.join(self.logs, name))["status"] for name in os.listdir(self.logs)}
+
+    def test_failed_runs_are_resumed_and_complete_ones_skipped(self):
+        self.launch("+sweep", "seed=range(3)", "lr=0.5", code=1)
+        self.assertEqual(self.statuses(), {1: "COMPLETE", 2: "FAILED", 3: "COMPLETE"})
+        result = self.launch("+sweep", "seed=range(4)", "lr=0.5", "xp.skip=complete")
+        self.assertIn("tinyxp: 2 done, 1 resumed, 1 new (xp.skip=complete)\n", result.stderr)
+        self.assertEqual(result.stdout, "ran 2\nran 4\n")
+        self.assertEqual(self.statuses(), {1: "COMPLETE", 2: "COMPLETE", 3: "COMPLETE", 4: "COMPLETE"})
+        self.assertEqual([e["status"] for e in info_of(os.path.join(self.logs, "2"))["launches"]], ["FAILED", "COMPLETE"])
+        result = self.launch("+sweep", "seed=range(4)", "lr=0.5", "xp.skip=complete")
+        self.assertEqual((result.stdout, result.stderr), ("", "tinyxp: 4 done, 0 resumed, 0 new (xp.skip=complete)\n"))
+
+    def test_skip_existing_leaves_failed_runs_alone(self):
+        self.launch("+sweep", "seed=range(2)", "lr=0.5", code=1)
+        result = self.launch("+sweep", "seed=range(3)", "lr=0.5", "xp.skip=existing")
+        self.assertEqual(result.stdout, "ran 3\n")
+        self.assertIn("tinyxp: 2 done, 0 resumed, 1 new (xp.skip=existing)\n", result.stderr)
+        self.assertEqual(self.statuses(), {1: "COMPLETE", 2: "FAILED", 3: "COMPLETE"})
+
+    def test_a_run_of_another_script_or_config_is_not_a_match(self):
+        self.launch("seed=4")
+        other = os.path.join(self.root, "other.py")
+        with open(self.script) as source, open(other, "w") as copy:
+            copy.write(source.read())
+        result = run_script(other, ["seed=4", "xp.skip=complete"])
+        self.assertIn("tinyxp: 0 done, 0 resumed, 1 new", result.stderr)
+        result = self.launch("seed=4", "+extra=1", "xp.skip=complete")
+        self.assertIn("tinyxp: 0 done, 0 resumed, 1 new", result.stderr)
+        self.assertEqual(len(os.listdir(self.logs)), 3)
+
+    def test_bad_skip_settings(self):
+        result = self.launch("xp.skip=done", code=2)
+        self.assertEqual(result.stderr, "error: Invalid value 'done' for the tinyxp setting 'skip'; did you mean 'none'? "
+                                        "(expected one of none, complete, existing)\n    xp.skip=done\n            ^^^^\n")
+        result = self.launch("xp.skip=complete", "xp.run_id=1", code=2)
+        self.assertEqual(result.stderr, "error: Cannot use xp.skip=complete with xp.run_id: xp.skip finds each setting's run itself\n")
+        self.assertFalse(os.path.exists(self.logs))
+
+    def test_a_sweep_killed_halfway_continues_with_exactly_the_missing_settings(self):
+        sweep = ["+sweep", "seed=range(20)", "lr=0.1"]
+        process = start_script(self.script, sweep, test=self)
+        wait_for_line(process, "holding 8")
+        process.send_signal(signal.SIGKILL)
+        finish(process)
+        self.assertEqual(sorted(self.statuses().items()), [(i, "COMPLETE") for i in range(1, 8)] + [(8, "RUNNING")])
+        result = self.launch(*sweep, "xp.skip=complete")
+        self.assertIn("tinyxp: 7 done, 1 resumed, 12 new (xp.skip=complete)\n", result.stderr)
+        self.assertEqual(result.stdout.splitlines(), [f"ran {i}" for i in range(8, 21)])
+        self.assertEqual(sorted(os.listdir(self.logs), key=int), [str(i) for i in range(1, 21)])
+        reader = tinyxp.Reader(self.logs)
+        runs = reader.filter("info.status == 'COMPLETE'")
+        self.assertEqual(len(runs), 20)
+        self.assertEqual(sorted(runs["config.seed"]), list(range(20)))
+        self.assertEqual(len(set(runs["info.config_hash"])), 20)
+        self.assertEqual([e["status"] for e in info_of(os.path.join(self.logs, "8"))["launches"]], ["LOST", "COMPLETE"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,86 @@
+"""Continuing a sweep (xp.skip): each setting's existing run, and what to do with it.
+
+A setting's run is the run of the log folder with the same script (file name) and the
+same composed config (info.config_hash). With xp.skip=complete a COMPLETE run and a live
+PENDING or RUNNING one are skipped, a FAILED, INTERRUPTED or LOST one is resumed into its
+own directory, and a setting without a run starts a new one. xp.skip=existing skips
+every setting that has a run, whatever its status. xp.skip=none (the default) starts
+every setting anew.
+"""
+from __future__ import annotations
+
+import os
+
+from .._contract import INFO_FILE, METADATA_DIR, is_run_id
+from .._files import read_yaml
+from ..errors import TinyxpError
+from .resume import is_alive
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Iterable
+
+SKIP, RESUME, NEW = "done", "resumed", "new"  # what becomes of a setting, as the summary line says
+HASH_KEY = "config_hash"
+# which run of a setting counts when it has several: the first status here, then the latest
+PREFERRED = ("COMPLETE", "RUNNING", "PENDING")
+
+
+def find_runs(log_dir: str, script: str, hashes: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """{config hash: (run dir, info)} of the runs of script in log_dir whose hash is among hashes.
+
+    A run's info.yaml is parsed only when its text holds one of the hashes. Runs that
+    cannot be read are passed over: they match no setting.
+    """
+    wanted = set(hashes)
+    name = os.path.basename(script)
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    try:
+        entries = sorted((e for e in os.listdir(log_dir) if is_run_id(e)), key=int)
+    except OSError:  # no log folder yet: every setting is new
+        return found
+    for entry in entries:
+        run_dir = os.path.join(log_dir, entry)
+        info = _matching_info(run_dir, wanted)
+        if info is None or os.path.basename(str(info.get("script"))) != name:
+            continue
+        key = info[HASH_KEY]
+        if key not in found or _rank(info) <= _rank(found[key][1]):
+            found[key] = (run_dir, info)
+    return found
+
+
+def _matching_info(run_dir: str, wanted: set[str]) -> dict[str, Any] | None:
+    path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+        if not any(value in text for value in wanted):
+            return None
+        info = read_yaml(path)
+    except (OSError, UnicodeDecodeError, TinyxpError):
+        return None
+    return info if isinstance(info, dict) and info.get(HASH_KEY) in wanted else None
+
+
+def _rank(info: dict[str, Any]) -> int:
+    status = info.get("status")
+    return PREFERRED.index(status) if status in PREFERRED else len(PREFERRED)
+
+
+def decide(skip: str, run: tuple[str, dict[str, Any]] | None) -> str:
+    """SKIP, RESUME or NEW for a setting whose existing run is run (None: it has none)."""
+    if run is None or skip == "none":
+        return NEW
+    run_dir, info = run
+    if skip == "existing":
+        return SKIP
+    status = info.get("status")
+    if status == "COMPLETE" or status == "PENDING" or (status == "RUNNING" and is_alive(run_dir, info, None)):
+        return SKIP
+    return RESUME
+
+
+def summary(counts: dict[str, int]) -> str:
+    """'12 done, 3 resumed, 5 new'."""
+    return ", ".join(f"{counts.get(what, 0)} {what}" for what in (SKIP, RESUME, NEW))
