@@ -120,8 +120,6 @@ def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
     xp = plans[0].xp
     if xp.skip == "none" or not xp.logging:
         return plans
-    if xp.run_id is not None:
-        raise ConfigError(f"Cannot use xp.skip={xp.skip} with xp.run_id: xp.skip finds each setting's run itself")
     from .config.resume import config_hash  # only to continue a sweep
     from .run.existing import RESUME, SKIP, decide, find_runs, summary
 
@@ -144,6 +142,8 @@ def _resumed_config(config_dir: str, setting: list[Any], xp: Config) -> Config |
     """With xp.run_id, the run's stored config and the setting's overrides (None: compose a new one)."""
     if xp.run_id is None or not xp.logging:
         return None
+    if xp.skip != "none":
+        raise ConfigError(f"Cannot use xp.skip={xp.skip} with xp.run_id: xp.skip finds each setting's run itself")
     from .run.resume import resumed_config  # only for a resume
 
     return resumed_config(parse_run_id(xp.run_id), xp.log_dir, config_dir, setting, allow_changes=bool(xp.allow_changes))
