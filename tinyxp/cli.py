@@ -168,11 +168,25 @@ def cmd_sub(args: argparse.Namespace) -> int:
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 
 
+def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="the run to start again: its id (in --log-dir) or its directory, e.g. 7 or logs/7")
+    parser.add_argument("overrides", nargs="*", help="overrides on top of the run's config, e.g. lr=0.01")
+    parser.add_argument("--log-dir", default="logs", help="the log directory of a run given by its id (default: logs)")
+    parser.add_argument("--scheduler", help="submit the new run to this scheduler instead of running it here")
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from .run.rerun import rerun
+
+    return rerun(args.run, args.log_dir, args.overrides, scheduler=args.scheduler)
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
+    "rerun": ("start a new run from a run's config and code, with overrides", add_rerun_arguments, cmd_rerun),
 }
 
 

@@ -139,14 +139,18 @@ def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
 
 
 def _resumed_config(config_dir: str, setting: list[Any], xp: Config) -> Config | None:
-    """With xp.run_id, the run's stored config and the setting's overrides (None: compose a new one)."""
-    if xp.run_id is None or not xp.logging:
+    """With xp.run_id or xp.rerun_of, a run's stored config and the setting's overrides (None: compose a new one)."""
+    if not xp.logging or (xp.run_id is None and xp.rerun_of is None):
         return None
-    if xp.skip != "none":
-        raise ConfigError(f"Cannot use xp.skip={xp.skip} with xp.run_id: xp.skip finds each setting's run itself")
-    from .run.resume import resumed_config  # only for a resume
+    from .run.resume import rerun_config, resumed_config  # only for a resume or a rerun
 
-    return resumed_config(parse_run_id(xp.run_id), xp.log_dir, config_dir, setting, allow_changes=bool(xp.allow_changes))
+    if xp.run_id is not None:
+        if xp.skip != "none":
+            raise ConfigError(f"Cannot use xp.skip={xp.skip} with xp.run_id: xp.skip finds each setting's run itself")
+        config = resumed_config(parse_run_id(xp.run_id), xp.log_dir, config_dir, setting, allow_changes=bool(xp.allow_changes))
+        if config is not None or xp.rerun_of is None:
+            return config
+    return rerun_config(parse_run_id(xp.rerun_of), xp.log_dir, config_dir, setting)
 
 
 def _task_location(err: BaseException) -> str:

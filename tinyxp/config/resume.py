@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def compose_resumed(run_id: int, stored: dict[str, Any], config_path: str, setting: Sequence[Override],
-                    launched_with: Sequence[str] = ()) -> Config:
+                    launched_with: Sequence[str] = (), *, verb: str = "resume") -> Config:
     """stored with the setting's overrides applied (xp.* left to compose_xp).
 
     launched_with are the run's earlier override tokens: a group option among them is
@@ -40,13 +40,13 @@ def compose_resumed(run_id: int, stored: dict[str, Any], config_path: str, setti
         try:
             config = _apply_again(config, override, config_path, launched_with)
         except TinyxpError as err:
-            raise ConfigError(f"Cannot resume run {run_id}: its stored config no longer takes "
+            raise ConfigError(f"Cannot {verb} run {run_id}: its stored config no longer takes "
                               f"{override.text!r}: {err.message}") from None
     if any(isinstance(o.value, str) and "${" in o.value for o in setting):
         try:
             config = resolve_interpolations(config)
         except TinyxpError as err:
-            raise ConfigError(f"Cannot resume run {run_id}: {err.message}") from None
+            raise ConfigError(f"Cannot {verb} run {run_id}: {err.message}") from None
     return Config(config)
 
 

@@ -33,6 +33,8 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "logging": (True, "boolean"),
     # use this run id (resume into log_dir/<id>)
     "run_id": (None, "integer or null"),
+    # a new run from this run's stored config (set by tinyxp rerun)
+    "rerun_of": (None, "integer or null"),
     # a resume may change config keys (recorded in the launch history)
     "allow_changes": (False, "boolean"),
     # resume a run that looks alive

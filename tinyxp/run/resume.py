@@ -30,11 +30,12 @@ ALIVE_INTERVALS = 2
 ALIVE_SLACK_S = 10.0
 
 
-def run_dir_of(log_dir: str, run_id: int) -> str:
+def run_dir_of(log_dir: str, run_id: int, *, setting: str = "xp.run_id") -> str:
     """log_dir/<run_id>; raises LoggerError when there is no such directory."""
     run_dir = os.path.join(os.path.abspath(log_dir), str(run_id))
     if not os.path.isdir(run_dir):
-        raise LoggerError(f"Cannot resume run {run_id}: no directory {run_dir!r} (omit xp.run_id to start a new run)")
+        verb = "resume" if setting == "xp.run_id" else "rerun"
+        raise LoggerError(f"Cannot {verb} run {run_id}: no directory {run_dir!r} (omit {setting} to start a new run)")
     return run_dir
 
 
@@ -70,6 +71,21 @@ def resumed_config(run_id: int, log_dir: str, config_path: str, setting: Sequenc
         raise ConfigError(f"Cannot resume run {run_id} with a changed config ({describe_changes(changed)}): "
                           "add xp.allow_changes=true to record the change in its launch history")
     return config
+
+
+def rerun_config(run_id: int, log_dir: str, config_path: str, setting: Sequence[Override]) -> Config:
+    """The config of a new run from run run_id's stored config plus the setting's overrides (xp.rerun_of).
+
+    Raises LoggerError (no such run) or ConfigError (no stored config, an override no longer applies).
+    """
+    run_dir = run_dir_of(log_dir, run_id, setting="xp.rerun_of")
+    info = read_stored(run_id, run_dir, INFO_FILE)
+    stored = read_stored(run_id, run_dir, CONFIG_FILE)
+    if not isinstance(stored, dict):
+        raise ConfigError(f"Cannot rerun run {run_id}: it has no stored config (metadata/{CONFIG_FILE})")
+    launched = info if isinstance(info, dict) else {}
+    launched_with = [token for entry in [launched, *(launched.get("launches") or ())] for token in entry.get("overrides") or ()]
+    return compose_resumed(run_id, stored, config_path, setting, launched_with, verb="rerun")
 
 
 def describe_changes(changed: dict[str, dict[str, Any]]) -> str:

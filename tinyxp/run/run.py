@@ -166,6 +166,8 @@ class Run:
         info["last_launch_time"] = info["start_time"]
         if self.plan.xp.logging:
             info["config_hash"] = config_hash(self.plan.config)
+        if self.plan.xp.rerun_of is not None:
+            info["rerun_of"] = parse_run_id(self.plan.xp.rerun_of)
         return info
 
     def _open_run_dir(self, info: dict[str, Any]) -> dict[str, Any]:
