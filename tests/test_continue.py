@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
+import subprocess
 import unittest
 
 import tinyxp
 from tinyxp._files import read_yaml
 
-from .support import finish, run_script, start_script, temp_dir, wait_for_line, write_project
+from .support import (
+    REPO_ROOT, finish, run_process, run_script, script_env, start_script, temp_dir, wait_for_line, write_project,
+)
+
+FAKEBIN = os.path.join(REPO_ROOT, "tests", "fakebin")
 
 # fails for seed 1 at its first launch; holds seed 7 at its first launch until killed
 TASK = """\
@@ -50,6 +56,30 @@ class ContinueTest(unittest.TestCase):
         self.assertEqual([e["status"] for e in info_of(os.path.join(self.logs, "2"))["launches"]], ["FAILED", "COMPLETE"])
         result = self.launch("+sweep", "seed=range(4)", "lr=0.5", "xp.skip=complete")
         self.assertEqual((result.stdout, result.stderr), ("", "tinyxp: 4 done, 0 resumed, 0 new (xp.skip=complete)\n"))
+
+    def test_with_a_scheduler_failed_runs_are_submitted_again_into_their_directories(self):
+        self.launch("+sweep", "seed=range(3)", "lr=0.5", code=1)
+        env = {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": os.path.join(self.root, "calls.log")}
+        result = run_script(self.script, ["+sweep", "seed=range(4)", "lr=0.5", "xp.skip=complete", "xp.scheduler=slurm"], env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("tinyxp: 2 done, 1 resumed, 1 new (xp.skip=complete)\n", result.stderr)
+        self.assertEqual(self.statuses(), {1: "COMPLETE", 2: "PENDING", 3: "COMPLETE", 4: "PENDING"})
+        run_dir = os.path.join(self.logs, "2")
+        info = info_of(run_dir)
+        self.assertEqual([(e["status"], e["job_id"]) for e in info["launches"]], [("FAILED", None), ("PENDING", "1000")])
+        self.assertEqual(info["scheduler"] if "scheduler" in info else None, None)
+        with open(os.path.join(run_dir, "script.sh")) as file:
+            command = shlex.split(file.read().splitlines()[-1])
+        self.assertEqual(command[-3:], ["xp.run_id=2", f"xp.log_dir={self.logs}", "xp.scheduler=null"])
+        self.assertNotIn("xp.skip=complete", command)
+        job = run_process(command, env=script_env({"SLURM_JOB_ID": "1000"}), cwd=self.root,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual((job.returncode, job.stdout), (0, "ran 2\n"), job.stderr)
+        info = info_of(run_dir)
+        self.assertEqual((info["status"], info["restarts"]), ("COMPLETE", 1))
+        self.assertEqual([(e["status"], e["job_id"]) for e in info["launches"]], [("FAILED", None), ("COMPLETE", "1000")])
+        self.assertIn("submit_time", info["launches"][1])
+        self.assertEqual(info["launches"][0]["error"], {"type": "ValueError", "message": "seed 1 fails once"})
 
     def test_skip_existing_leaves_failed_runs_alone(self):
         self.launch("+sweep", "seed=range(2)", "lr=0.5", code=1)

@@ -118,8 +118,8 @@ def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
     """With xp.skip, the plans that still need to run: those with a run to skip left out,
     those with a run to resume given its id (run/existing.py); prints one summary line."""
     xp = plans[0].xp
-    if xp.skip == "none" or not xp.logging:
-        return plans
+    if xp.skip == "none" or not xp.logging or (xp.snapshot and not os.environ.get(SNAPSHOT_ENV)):
+        return plans  # (the launch from the snapshot continues the sweep)
     from .config.resume import config_hash  # only to continue a sweep
     from .run.existing import RESUME, SKIP, decide, find_runs, summary
 
@@ -131,7 +131,7 @@ def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
         what = decide(xp.skip, runs.get(key))
         counts[what] = counts.get(what, 0) + 1
         if what == RESUME:
-            plan.xp.run_id = int(os.path.basename(runs[key][0]))
+            plan.resume_id = int(os.path.basename(runs[key][0]))
         if what != SKIP:
             kept.append(plan)
     print(f"tinyxp: {summary(counts)} (xp.skip={xp.skip})", file=sys.stderr)
@@ -197,7 +197,8 @@ def _delegate(script: str, args: list[str], plans: list[Plan]) -> int | None:
     if xp.scheduler:
         from .jobs import submit  # the schedulers' tables: only for xp.scheduler
 
-        return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp)
+        return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp,
+                                           resume_ids=[p.resume_id for p in plans])
     _check_run_dirs(plans)
     return None
 

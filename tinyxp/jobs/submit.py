@@ -18,7 +18,7 @@ from .._contract import (
     CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
-from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info, write_atomic, write_yaml
+from .._files import allocate_run_dir, ensure_log_dir, next_run_id, read_yaml, update_info, write_atomic, write_yaml
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
@@ -35,21 +35,22 @@ if TYPE_CHECKING:
     from ..config.overrides import Override
 
 JOBS_DIR = os.path.join(TINYXP_DIR, "jobs")  # in the log dir: array scripts and the scheduler's own logs
-JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
+JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir", "xp.skip")  # set (or done) by submission for the job itself
 
 
 Submission = namedtuple(
     "Submission",
     "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
-    "signal_grace configs script xp git",
-    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None),
+    "signal_grace configs script xp git resume_ids",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, None),
 )
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
 command is everything before the overrides ([env..., python, options..., script]);
 settings the parsed overrides (Override) of each setting; configs the composed config of each;
 script the python script when command does not end with it; xp the xp settings written
-to xp.yaml (launcher); git info.git at submission, for the PENDING runs.
+to xp.yaml (launcher); git info.git at submission, for the PENDING runs; resume_ids per
+setting the id of its existing run to submit again (xp.skip), or None for a new run.
 """
 
 Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
@@ -106,11 +107,16 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
     made: list[str] = []
+    resubmitted: list[tuple[str, dict[str, Any]]] = []  # (run dir, its info before) of the existing runs
     try:
         runs: list[tuple[int, str]] = []
         for i, setting in enumerate(sweep.settings):
             if run_ids is not None:
                 runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
+                continue
+            existing = sweep.resume_ids[i] if sweep.resume_ids else None
+            if existing is not None:
+                runs.append((existing, _resubmit(sweep, existing, resubmitted)))
                 continue
             run_id, run_dir = allocate_run_dir(sweep.log_dir)
             made.append(run_dir)
@@ -159,17 +165,44 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             os.chmod(path, 0o755)  # oarsub -S runs the script itself
             if sweep.array and not dry:
                 for _, run_dir in job_runs:
+                    if os.path.lexists(os.path.join(run_dir, SCRIPT_FILE)):  # a run submitted again
+                        os.unlink(os.path.join(run_dir, SCRIPT_FILE))
                     os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, SCRIPT_FILE))
         return jobs
     except BaseException:
         import shutil  # only to clean up after a failure
 
+        for run_dir, before in resubmitted:
+            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), before)
         for path in made:
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
             elif os.path.exists(path):
                 os.unlink(path)
         raise
+
+
+def _resubmit(sweep: Submission, run_id: int, resubmitted: list[tuple[str, dict[str, Any]]]) -> str:
+    """Mark an existing run PENDING again, its earlier launches kept in its history; its run dir."""
+    from ..run.history import resubmitted_info
+
+    run_dir = os.path.join(sweep.log_dir, str(run_id))
+    path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
+    before = read_yaml(path)
+    resubmitted.append((run_dir, before))
+    write_yaml(path, resubmitted_info(before, run_dir, time.time()))
+    return run_dir
+
+
+def _record_job(run_dir: str, job: dict[str, Any]) -> None:
+    """info.scheduler of a new run; for a run submitted again, the job id of its pending launch."""
+    from ..run.history import is_resubmitted, with_launch_fields
+
+    info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE))
+    if is_resubmitted(info):
+        update_info(run_dir, **with_launch_fields(info, job_id=job["job_id"]))
+    else:
+        update_info(run_dir, scheduler=job)
 
 
 def submit_sweep(sweep: Submission) -> list[Submitted]:
@@ -194,7 +227,7 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
             raise SchedulerError(_failure_message(reason, done, unsubmitted, len(jobs), k)) from None
         for index, (run_id, run_dir) in enumerate(runs):
             job = _job_record(sweep, ids, index)
-            update_info(run_dir, scheduler=job)
+            _record_job(run_dir, job)
             done.append(Submitted(run_id, run_dir, job["job_id"], path))
     return done
 
@@ -286,11 +319,13 @@ def snapshot_setup(state: str) -> str:
     return f"export {SNAPSHOT_ENV}={shlex.quote(state)}"
 
 
-def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], configs: list[Any], xp: Any) -> int:
+def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], configs: list[Any], xp: Any,
+                         resume_ids: Sequence[int | None] | None = None) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
     `settings` are the expanded override lists (overrides.expand_sweeps), `configs`
-    the composed Config of each. Returns the exit status for the launcher. Raises
+    the composed Config of each, resume_ids the existing run each setting goes into
+    again (xp.skip), None for a new run. Returns the exit status for the launcher. Raises
     SchedulerError for an unknown scheduler or a failed submission.
     """
     scheduler = xp_setting(xp, "scheduler")
@@ -318,6 +353,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         configs=configs,
         xp=to_plain(xp),
         git=record_git(script, log_dir),
+        resume_ids=list(resume_ids) if resume_ids and any(i is not None for i in resume_ids) else None,
     )
     print_submitted(submit_sweep(sweep), scheduler)
     return 0

@@ -38,12 +38,16 @@ def resumed_info(old: dict[str, Any], new: dict[str, Any], *, changed: dict[str,
     new is the info a first launch would write now; only its launch fields are kept.
     """
     launches = [dict(entry) for entry in old.get("launches") or [first_launch(old)]]
-    _close(launches[-1], old, run_dir)
-    _keep_traceback(run_dir, len(launches))
+    pending = launches.pop() if is_resubmitted(old) else None
+    if pending is None:
+        _close(launches[-1], old, run_dir)
+        _keep_traceback(run_dir, len(launches))
     entry = {
         "time": new["start_time"], "host": new["hostname"], "pid": new["pid"], "argv": new["argv"],
         "overrides": new["overrides"], "job_id": (new.get("scheduler") or {}).get("job_id"),
     }
+    if pending is not None:
+        entry = {"submit_time": pending.get("submit_time"), **entry, "job_id": entry["job_id"] or pending.get("job_id")}
     if changed:
         entry["changed"] = changed
     entry["status"] = "RUNNING"
@@ -60,9 +64,32 @@ def resumed_info(old: dict[str, Any], new: dict[str, Any], *, changed: dict[str,
     return info
 
 
+def is_resubmitted(info: dict[str, Any]) -> bool:
+    """Whether info is of a run submitted again (xp.skip with a scheduler) whose job has not started."""
+    launches = info.get("launches") or [{}]
+    return info.get("status") == "PENDING" and launches[-1].get("status") == "PENDING"
+
+
+def resubmitted_info(old: dict[str, Any], run_dir: str, now: float) -> dict[str, Any]:
+    """The info.yaml of a run submitted again: PENDING, its last launch closed, a pending launch opened."""
+    launches = [dict(entry) for entry in old.get("launches") or [first_launch(old)]]
+    _close(launches[-1], old, run_dir)
+    _keep_traceback(run_dir, len(launches))
+    launches.append({"submit_time": format_time(now), "job_id": None, "status": "PENDING"})
+    info = {key: value for key, value in old.items() if key != "error"}
+    info.update(status="PENDING", end_time=None, launches=launches)
+    return info
+
+
+def with_launch_fields(info: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The info fields that set fields in the latest launch's history entry."""
+    launches = [*info["launches"][:-1], {**info["launches"][-1], **fields}]
+    return {"launches": launches}
+
+
 def _close(entry: dict[str, Any], old: dict[str, Any], run_dir: str) -> None:
     """Record in entry how the launch it describes ended, unless it says so already."""
-    if entry.get("status") not in (None, "RUNNING"):
+    if entry.get("status") not in (None, "RUNNING", "PENDING"):
         return
     if old.get("status") == "RUNNING":  # it never wrote its end: judged by its last sign of life
         entry["status"] = LOST

@@ -54,7 +54,7 @@ def resumed_config(run_id: int, log_dir: str, config_path: str, setting: Sequenc
                    *, allow_changes: bool) -> Config | None:
     """The config run run_id starts again with: its stored config plus the setting's overrides.
 
-    None when the run has not started yet (PENDING) or has no stored config: it is
+    None when the run has never started (PENDING) or has no stored config: it is
     composed as a new run's. Raises LoggerError (no such run), ConfigError (the stored
     config cannot be read, an override no longer applies, a key changes without
     xp.allow_changes=true).
@@ -62,7 +62,8 @@ def resumed_config(run_id: int, log_dir: str, config_path: str, setting: Sequenc
     run_dir = run_dir_of(log_dir, run_id)
     info = read_stored(run_id, run_dir, INFO_FILE)
     stored = read_stored(run_id, run_dir, CONFIG_FILE)
-    if not isinstance(info, dict) or info.get("status") == "PENDING" or not isinstance(stored, dict):
+    first_start = isinstance(info, dict) and info.get("status") == "PENDING" and not info.get("launches")
+    if not isinstance(info, dict) or first_start or not isinstance(stored, dict):
         return None
     launched_with = [token for entry in [info, *(info.get("launches") or ())] for token in entry.get("overrides") or ()]
     config = compose_resumed(run_id, stored, config_path, setting, launched_with)

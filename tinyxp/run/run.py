@@ -57,13 +57,14 @@ class Context:
 class Plan:
     """One setting of the command line with its composed config and xp settings."""
 
-    __slots__ = ("setting", "config", "xp", "label")
+    __slots__ = ("setting", "config", "xp", "label", "resume_id")
 
     def __init__(self, setting: list[Any], config: Config, xp: Config, label: str) -> None:
         self.setting = setting
         self.config = config
         self.xp = xp
         self.label = label
+        self.resume_id: int | None = None  # the run xp.skip resumes for this setting
 
 
 def parse_run_id(value: Any) -> int:
@@ -173,13 +174,13 @@ class Run:
     def _open_run_dir(self, info: dict[str, Any]) -> dict[str, Any]:
         """Allocate (or reopen with xp.run_id) the run directory and write its metadata."""
         xp = self.plan.xp
-        if xp.run_id is None:
+        if xp.run_id is None and self.plan.resume_id is None:
             run_id, run_dir = allocate_run_dir(xp.log_dir)
             os.mkdir(os.path.join(run_dir, METADATA_DIR))
             return self._write_metadata(run_id, run_dir, info)
         from .resume import launch_lock  # fcntl: only for a resume
 
-        run_id = parse_run_id(xp.run_id)
+        run_id = parse_run_id(xp.run_id if xp.run_id is not None else self.plan.resume_id)
         run_dir = os.path.join(info["log_dir"], str(run_id))
         os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
         with launch_lock(run_dir):  # read, check and rewrite info.yaml as one step among resuming processes
@@ -215,7 +216,7 @@ class Run:
         from .resume import check_not_alive, print_changes, read_stored
 
         old = read_stored(run_id, run_dir, INFO_FILE)
-        if not isinstance(old, dict) or old.get("status") == "PENDING":
+        if not isinstance(old, dict) or (old.get("status") == "PENDING" and not old.get("launches")):
             return {**(old if isinstance(old, dict) else {}), **info, "restarts": 0}
         check_not_alive(run_id, run_dir, old, self.job, force=bool(self.plan.xp.force))
         stored = read_stored(run_id, run_dir, CONFIG_FILE)
