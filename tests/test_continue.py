@@ -5,6 +5,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import unittest
 
 import tinyxp
@@ -80,6 +81,24 @@ class ContinueTest(unittest.TestCase):
         self.assertEqual([(e["status"], e["job_id"]) for e in info["launches"]], [("FAILED", None), ("COMPLETE", "1000")])
         self.assertIn("submit_time", info["launches"][1])
         self.assertEqual(info["launches"][0]["error"], {"type": "ValueError", "message": "seed 1 fails once"})
+
+    def test_tinyxp_sub_continues_a_sweep(self):
+        self.launch("+sweep", "seed=range(3)", "lr=0.5", code=1)
+        with open(os.path.join(self.root, "jobs.sh"), "w") as file:
+            file.write("#!/bin/bash\n#SBATCH --time=00:10:00\npython train.py +sweep seed=range(5) lr=0.5 xp.skip=complete\n")
+        env = script_env({"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": os.path.join(self.root, "calls.log")})
+        result = run_process([sys.executable, "-m", "tinyxp", "sub", "jobs.sh"], cwd=self.root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "tinyxp: 2 done, 1 resumed, 2 new (xp.skip=complete)\n")
+        self.assertEqual(self.statuses(), {1: "COMPLETE", 2: "PENDING", 3: "COMPLETE", 4: "PENDING", 5: "PENDING"})
+        self.assertEqual(result.stdout.count("Submitted run"), 3)
+        with open(os.path.join(self.root, "jobs.sh"), "w") as file:
+            file.write("#!/bin/bash\n#SBATCH --time=00:10:00\npython train.py +sweep seed=range(5) lr=0.5 xp.skip=complete\n")
+        result = run_process([sys.executable, "-m", "tinyxp", "sub", "jobs.sh"], cwd=self.root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (0, "", "tinyxp: 5 done, 0 resumed, 0 new (xp.skip=complete)\n"))
 
     def test_skip_existing_leaves_failed_runs_alone(self):
         self.launch("+sweep", "seed=range(2)", "lr=0.5", code=1)

@@ -120,21 +120,15 @@ def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
     xp = plans[0].xp
     if xp.skip == "none" or not xp.logging or (xp.snapshot and not os.environ.get(SNAPSHOT_ENV)):
         return plans  # (the launch from the snapshot continues the sweep)
-    from .config.resume import config_hash  # only to continue a sweep
-    from .run.existing import RESUME, SKIP, decide, find_runs, summary
+    from .run.existing import continue_settings  # only to continue a sweep
 
-    hashes = [config_hash(plan.config) for plan in plans]
-    runs = find_runs(os.path.abspath(xp.log_dir), script, hashes)
-    counts: dict[str, int] = {}
+    decided, line = continue_settings(xp.log_dir, script, xp.skip, [plan.config for plan in plans])
+    print(line, file=sys.stderr)
     kept = []
-    for plan, key in zip(plans, hashes):
-        what = decide(xp.skip, runs.get(key))
-        counts[what] = counts.get(what, 0) + 1
-        if what == RESUME:
-            plan.resume_id = int(os.path.basename(runs[key][0]))
-        if what != SKIP:
+    for plan, what in zip(plans, decided):
+        if what is not False:
+            plan.resume_id = what
             kept.append(plan)
-    print(f"tinyxp: {summary(counts)} (xp.skip={xp.skip})", file=sys.stderr)
     return kept
 
 

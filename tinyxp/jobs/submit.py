@@ -19,6 +19,7 @@ from .._contract import (
     TINYXP_DIR, XP_FILE,
 )
 from .._files import allocate_run_dir, ensure_log_dir, next_run_id, read_yaml, update_info, write_atomic, write_yaml
+from ..config.resume import config_hash
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
@@ -126,7 +127,10 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                 write_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE), to_plain(sweep.configs[i]))
             if sweep.xp is not None:
                 write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
-            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
+            info = _pending_info(sweep, run_id, run_dir, setting)
+            if sweep.configs is not None:  # to find the setting's run again (xp.skip)
+                info["config_hash"] = config_hash(sweep.configs[i])
+            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), info)
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
             for (run_id, run_dir), setting in zip(runs, sweep.settings)

@@ -18,7 +18,7 @@ from .resume import is_alive
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Iterable
+    from typing import Any, Iterable, Sequence
 
 SKIP, RESUME, NEW = "done", "resumed", "new"  # what becomes of a setting, as the summary line says
 HASH_KEY = "config_hash"
@@ -79,6 +79,22 @@ def decide(skip: str, run: tuple[str, dict[str, Any]] | None) -> str:
     if status == "COMPLETE" or status == "PENDING" or (status == "RUNNING" and is_alive(run_dir, info, None)):
         return SKIP
     return RESUME
+
+
+def continue_settings(log_dir: str, script: str, skip: str, configs: Sequence[Any]) -> tuple[list[int | None | bool], str]:
+    """For each setting (by its composed config): False to skip it, the run id to resume, or None for a new run;
+    and the summary line ('tinyxp: 12 done, 3 resumed, 5 new (xp.skip=complete)')."""
+    from ..config.resume import config_hash
+
+    hashes = [config_hash(config) for config in configs]
+    runs = find_runs(os.path.abspath(log_dir), script, hashes)
+    counts: dict[str, int] = {}
+    plan: list[int | None | bool] = []
+    for key in hashes:
+        what = decide(skip, runs.get(key))
+        counts[what] = counts.get(what, 0) + 1
+        plan.append(False if what == SKIP else int(os.path.basename(runs[key][0])) if what == RESUME else None)
+    return plan, f"tinyxp: {summary(counts)} (xp.skip={skip})"
 
 
 def summary(counts: dict[str, int]) -> str:
