@@ -9,7 +9,7 @@ import sys
 import unittest
 
 import tinyxp
-from tinyxp._files import read_yaml
+from tinyxp._files import read_yaml, write_yaml
 
 from .support import (
     REPO_ROOT, finish, run_process, run_script, script_env, start_script, temp_dir, wait_for_line, write_project,
@@ -45,7 +45,7 @@ class ContinueTest(unittest.TestCase):
         return result
 
     def statuses(self) -> dict:
-        return {int(name): info_of(os.path.join(self.logs, name))["status"] for name in os.listdir(self.logs)}
+        return {int(name): info_of(os.path.join(self.logs, name))["status"] for name in os.listdir(self.logs) if name.isdigit()}
 
     def test_failed_runs_are_resumed_and_complete_ones_skipped(self):
         self.launch("+sweep", "seed=range(3)", "lr=0.5", code=1)
@@ -99,6 +99,56 @@ class ContinueTest(unittest.TestCase):
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
         self.assertEqual((result.returncode, result.stdout, result.stderr),
                          (0, "", "tinyxp: 5 done, 0 resumed, 0 new (xp.skip=complete)\n"))
+
+    def tinyxp(self, *args: str, env=None):
+        return run_process([sys.executable, "-m", "tinyxp", *args], cwd=self.root, env=script_env(env),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+
+    def fake_scheduler(self) -> dict:
+        return {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": os.path.join(self.root, "calls.log")}
+
+    def test_resubmit_a_local_run_needs_a_scheduler(self):
+        self.launch("+sweep", "seed=range(3)", "lr=0.5", code=1)
+        query = "info.status in ['FAILED', 'LOST']"
+        result = self.tinyxp("resubmit", "logs", "-q", query)
+        self.assertEqual((result.returncode, result.stderr),
+                         (2, "tinyxp: error: Cannot resubmit run 2: it ran without a scheduler; pass --scheduler\n"))
+        self.assertEqual(self.statuses()[2], "FAILED")
+        result = self.tinyxp("resubmit", "logs", "-q", query, "--scheduler", "slurm", env=self.fake_scheduler())
+        run_dir = os.path.join(self.logs, "2")
+        self.assertEqual((result.returncode, result.stdout), (0, f"Submitted run 2 as slurm job 1000: {run_dir}\n"), result.stderr)
+        info = info_of(run_dir)
+        self.assertEqual([(e["status"], e["job_id"]) for e in info["launches"]], [("FAILED", None), ("PENDING", "1000")])
+        with open(os.path.join(run_dir, "script.sh")) as file:
+            command = file.read().splitlines()[-1]
+        self.assertTrue(command.endswith(f"train.py seed=1 lr=0.5 xp.run_id=2 xp.log_dir={self.logs} xp.scheduler=null"), command)
+        result = self.tinyxp("resubmit", "logs", "-q", query, "--scheduler", "slurm", env=self.fake_scheduler())
+        self.assertEqual((result.returncode, result.stderr), (2, "tinyxp: error: No run in 'logs' matches the query "
+                                                                 "\"info.status in ['FAILED', 'LOST']\": nothing to resubmit\n"))
+        result = self.tinyxp("resubmit", "logs", "-q", "info.run_id == 2", "--scheduler", "slurm", env=self.fake_scheduler())
+        self.assertEqual((result.returncode, result.stderr),
+                         (2, "tinyxp: error: Cannot resubmit run 2: it is PENDING (wait for it to end)\n"))
+
+    def test_resubmit_a_submitted_run_submits_its_own_script_again(self):
+        env = self.fake_scheduler()
+        result = run_script(self.script, ["+sweep", "seed=range(2)", "lr=0.5", "xp.scheduler=slurm"], env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run_dir = os.path.join(self.logs, "2")
+        info_path = os.path.join(run_dir, "metadata", "info.yaml")
+        info = info_of(run_dir)
+        info.update(status="FAILED", error={"type": "ValueError", "message": "boom"})  # as its job would leave it
+        write_yaml(info_path, info)
+        with open(os.path.join(run_dir, "script.sh")) as file:
+            script = file.read()
+        result = self.tinyxp("resubmit", "logs", "-q", "info.status == 'FAILED'", "--no-scheduler-check", env=env)
+        self.assertEqual((result.returncode, result.stdout), (0, f"Submitted run 2 as slurm job 1002: {run_dir}\n"), result.stderr)
+        with open(os.path.join(run_dir, "script.sh")) as file:
+            self.assertEqual(file.read(), script)
+        with open(env["TINYXP_FAKE_LOG"]) as file:
+            self.assertEqual(file.read().splitlines()[-1], f"sbatch --parsable {run_dir}/script.sh")
+        info = info_of(run_dir)
+        self.assertEqual(info["scheduler"]["job_id"], "1001")
+        self.assertEqual([(e["status"], e["job_id"]) for e in info["launches"]], [("FAILED", "1001"), ("PENDING", "1002")])
 
     def test_skip_existing_leaves_failed_runs_alone(self):
         self.launch("+sweep", "seed=range(2)", "lr=0.5", code=1)

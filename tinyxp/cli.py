@@ -181,12 +181,33 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return rerun(args.run, args.log_dir, args.overrides, scheduler=args.scheduler)
 
 
+def add_resubmit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("log_dir", help="the parent log directory")
+    parser.add_argument("-q", "--query", required=True, help="the runs to submit again, e.g. \"info.status in ['FAILED', 'LOST']\"")
+    parser.add_argument("--scheduler", help="the scheduler (default: the one each run was submitted to)")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+    add_scheduler_check_argument(parser)
+
+
+def cmd_resubmit(args: argparse.Namespace) -> int:
+    from .jobs.resubmit import resubmit_runs
+    from .read.row import Row
+
+    _, df = read_runs(args)
+    run_dirs = [row.run_dir for row in df if isinstance(row, Row) and row.run_dir]
+    if not run_dirs:
+        raise ReaderError(f"No run in {args.log_dir!r} matches the query {args.query!r}: nothing to resubmit")
+    return resubmit_runs(run_dirs, scheduler=args.scheduler)
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
     "rerun": ("start a new run from a run's config and code, with overrides", add_rerun_arguments, cmd_rerun),
+    "resubmit": ("submit the runs matching a query again, each job resuming its run", add_resubmit_arguments, cmd_resubmit),
 }
 
 

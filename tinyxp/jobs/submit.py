@@ -198,7 +198,7 @@ def _resubmit(sweep: Submission, run_id: int, resubmitted: list[tuple[str, dict[
     return run_dir
 
 
-def _record_job(run_dir: str, job: dict[str, Any]) -> None:
+def record_job(run_dir: str, job: dict[str, Any]) -> None:
     """info.scheduler of a new run; for a run submitted again, the job id of its pending launch."""
     from ..run.history import is_resubmitted, with_launch_fields
 
@@ -231,7 +231,7 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
             raise SchedulerError(_failure_message(reason, done, unsubmitted, len(jobs), k)) from None
         for index, (run_id, run_dir) in enumerate(runs):
             job = _job_record(sweep, ids, index)
-            _record_job(run_dir, job)
+            record_job(run_dir, job)
             done.append(Submitted(run_id, run_dir, job["job_id"], path))
     return done
 
