@@ -129,6 +129,27 @@ class ContinueTest(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr),
                          (2, "tinyxp: error: Cannot resubmit run 2: it is PENDING (wait for it to end)\n"))
 
+    def test_a_failed_resubmission_marks_the_run_failed(self):
+        env = self.fake_scheduler()
+        result = run_script(self.script, ["seed=3", "xp.scheduler=slurm"], env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        run_dir = os.path.join(self.logs, "1")
+        info = info_of(run_dir)
+        info.update(status="INTERRUPTED")
+        write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), info)
+        result = self.tinyxp("resubmit", "logs", "-q", "info.run_id == 1", "--no-scheduler-check",
+                             env={**env, "TINYXP_FAKE_FAIL_AT": "2"})
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue(result.stderr.startswith(f"tinyxp: error: Cannot submit {run_dir + '/script.sh'!r}: sbatch exited"),
+                        result.stderr)
+        info = info_of(run_dir)
+        self.assertEqual((info["status"], info["error"]["type"]), ("FAILED", "SchedulerError"))
+        self.assertEqual([e["status"] for e in info["launches"]], ["INTERRUPTED", "PENDING"])
+        os.remove(info["script"])
+        result = self.tinyxp("resubmit", "logs", "-q", "info.run_id == 1", "--no-scheduler-check", "--scheduler", "oar", env=env)
+        self.assertEqual((result.returncode, result.stderr),
+                         (2, f"tinyxp: error: Cannot resubmit run 1: no script {info['script']!r}\n"))
+
     def test_resubmit_a_submitted_run_submits_its_own_script_again(self):
         env = self.fake_scheduler()
         result = run_script(self.script, ["+sweep", "seed=range(2)", "lr=0.5", "xp.scheduler=slurm"], env=env)

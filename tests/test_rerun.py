@@ -55,6 +55,12 @@ class RerunTest(unittest.TestCase):
             "error: Cannot rerun run 1: its stored config no longer takes 'lrr=1': "
             "Unknown key 'lrr'; did you mean 'lr'? (+lrr=VALUE adds a new key)\n"), result.stderr)
         self.assertEqual(os.listdir(self.logs), ["1"])
+        os.remove(os.path.join(self.logs, "1", "metadata", "config.yaml"))
+        result = self.tinyxp("rerun", "1")
+        self.assertEqual(result.returncode, 2)
+        self.assertTrue(result.stderr.endswith("error: Cannot rerun run 1: it has no stored config (metadata/config.yaml)\n"),
+                        result.stderr)
+        self.assertEqual(os.listdir(self.logs), ["1"])
 
     def test_rerun_uses_the_snapshot_of_the_run(self):
         snapshot = os.path.join(self.root, "snap")

@@ -6,9 +6,15 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import unittest
 
 from tinyxp._files import read_yaml, write_yaml
+from tinyxp.config.overrides import parse_override
+from tinyxp.config.resume import changed_keys, compose_resumed, config_hash
+from tinyxp.errors import ConfigError
+from tinyxp.run.existing import decide, find_runs
+from tinyxp.run.resume import is_alive, launch_lock
 
 from .support import (
     REPO_ROOT, finish, run_process, run_script, script_env, start_script, temp_dir, wait_for_line, wait_until, write_project,
@@ -237,6 +243,78 @@ class LiveRunTest(ResumeTestCase):
         info = info_of(self.run_dir)
         self.assertEqual((info["status"], info["restarts"], len(info["launches"])), ("COMPLETE", 1, 2))
         self.assertEqual([e["status"] for e in info["launches"]], ["COMPLETE", "COMPLETE"])
+
+
+class UnitTest(unittest.TestCase):
+    """The pieces in-process: composing from a stored config, changed keys, the hash, the alive check."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        write_project(self.root, config=CONFIG)
+        self.configs = os.path.join(self.root, "configs")
+
+    def test_interpolations_in_new_overrides_resolve_against_the_stored_config(self):
+        setting = [parse_override("lr=${seed}")]
+        config = compose_resumed(3, {"seed": 4, "lr": 0.1}, self.configs, setting)
+        self.assertEqual(config.to_dict(), {"seed": 4, "lr": 4})
+        with self.assertRaises(ConfigError) as caught:
+            compose_resumed(3, {"seed": 4, "lr": 0.1}, self.configs, [parse_override("lr=${nope}")])
+        self.assertTrue(str(caught.exception).startswith("Cannot resume run 3: "), str(caught.exception))
+
+    def test_without_a_config_folder_overrides_still_apply(self):
+        config = compose_resumed(3, {"model": {"depth": 1}}, os.path.join(self.root, "gone"), [parse_override("model=b")])
+        self.assertEqual(config.to_dict(), {"model": "b"})
+
+    def test_changed_keys_and_the_hash(self):
+        before = {"a": 1, "b": {"c": 2, "d": [1]}}
+        after = {"b": {"d": [2], "c": 2}, "a": 1, "e": None}
+        self.assertEqual(changed_keys(before, after), {"b.d": {"old": [1], "new": [2]}, "e": {"new": None}})
+        self.assertEqual(config_hash(before), config_hash({"b": {"d": [1], "c": 2}, "a": 1}))
+        self.assertNotEqual(config_hash(before), config_hash(after))
+        self.assertRegex(config_hash(before), r"^[0-9a-f]{16}$")
+        self.assertEqual(changed_keys({"a": {"x": 1}}, {"a": 2}), {"a": {"old": {"x": 1}, "new": 2}})
+
+    def test_a_run_on_another_host_is_alive_while_its_heartbeat_is_fresh(self):
+        run_dir = os.path.join(self.root, "logs", "1")
+        os.makedirs(os.path.join(run_dir, "metadata"))
+        info = {"status": "RUNNING", "hostname": "elsewhere", "pid": 1, "scheduler": None}
+        self.assertFalse(is_alive(run_dir, info, None))  # no sign of life at all
+        write_yaml(os.path.join(run_dir, "metadata", "info.yaml"), info)
+        self.assertTrue(is_alive(run_dir, info, None))
+        write_yaml(os.path.join(run_dir, "metadata", "xp.yaml"), {"heartbeat_interval": 1})
+        old = time.time() - 60
+        os.utime(os.path.join(run_dir, "metadata", "info.yaml"), (old, old))
+        self.assertFalse(is_alive(run_dir, info, None))
+        write_yaml(os.path.join(run_dir, "metadata", "xp.yaml"), {"heartbeat_interval": 100})
+        self.assertTrue(is_alive(run_dir, info, None))
+
+    def test_a_process_of_another_user_counts_as_alive(self):
+        run_dir = os.path.join(self.root, "logs", "1")
+        info = {"status": "RUNNING", "hostname": socket.gethostname(), "pid": 1}
+        self.assertEqual(is_alive(run_dir, info, None), os.getpid() != 1)  # pid 1 (init) exists, owned by root
+
+    def test_the_lock_holds_nothing_where_it_cannot_be_taken(self):
+        with launch_lock(os.path.join(self.root, "no such run")) as lock:
+            self.assertIsNone(lock.fd)
+
+    def test_find_runs_passes_over_what_it_cannot_read(self):
+        logs = os.path.join(self.root, "logs")
+        self.assertEqual(find_runs(logs, "train.py", ["abc"]), {})
+        for run_id, info in ((1, {"status": "FAILED", "script": "/x/train.py", "config_hash": "abc"}),
+                             (2, {"status": "COMPLETE", "script": "/x/train.py", "config_hash": "abc"}),
+                             (3, {"status": "FAILED", "script": "/x/train.py", "config_hash": "abc"}),
+                             (4, {"status": "COMPLETE", "script": "/x/other.py", "config_hash": "abc"})):
+            os.makedirs(os.path.join(logs, str(run_id), "metadata"))
+            write_yaml(os.path.join(logs, str(run_id), "metadata", "info.yaml"), info)
+        os.makedirs(os.path.join(logs, "5", "metadata"))
+        with open(os.path.join(logs, "5", "metadata", "info.yaml"), "w") as file:
+            file.write("config_hash: abc\n  bad: [\n")
+        found = find_runs(logs, "train.py", ["abc"])
+        self.assertEqual(found["abc"][0], os.path.join(logs, "2"))  # COMPLETE counts before FAILED
+        self.assertEqual(decide("complete", found["abc"]), "done")
+        self.assertEqual(decide("complete", (os.path.join(logs, "1"), {"status": "INTERRUPTED"})), "resumed")
+        self.assertEqual(decide("existing", (os.path.join(logs, "1"), {"status": "FAILED"})), "done")
+        self.assertEqual(decide("none", found["abc"]), "new")
 
 
 if __name__ == "__main__":
