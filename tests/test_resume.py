@@ -272,6 +272,7 @@ class UnitTest(unittest.TestCase):
         self.assertEqual(config_hash(before), config_hash({"b": {"d": [1], "c": 2}, "a": 1}))
         self.assertNotEqual(config_hash(before), config_hash(after))
         self.assertRegex(config_hash(before), r"^[0-9a-f]{16}$")
+        self.assertEqual(config_hash({"seed": 0}), "32b0e4f40c670236")  # stable across processes and versions
         self.assertEqual(changed_keys({"a": {"x": 1}}, {"a": 2}), {"a": {"old": {"x": 1}, "new": 2}})
 
     def test_a_run_on_another_host_is_alive_while_its_heartbeat_is_fresh(self):
@@ -299,7 +300,7 @@ class UnitTest(unittest.TestCase):
 
     def test_find_runs_passes_over_what_it_cannot_read(self):
         logs = os.path.join(self.root, "logs")
-        self.assertEqual(find_runs(logs, "train.py", ["abc"]), {})
+        self.assertEqual(find_runs(logs, "train.py", {"abc": {"seed": 0}}), {})
         for run_id, info in ((1, {"status": "FAILED", "script": "/x/train.py", "config_hash": "abc"}),
                              (2, {"status": "COMPLETE", "script": "/x/train.py", "config_hash": "abc"}),
                              (3, {"status": "FAILED", "script": "/x/train.py", "config_hash": "abc"}),
@@ -309,8 +310,13 @@ class UnitTest(unittest.TestCase):
         os.makedirs(os.path.join(logs, "5", "metadata"))
         with open(os.path.join(logs, "5", "metadata", "info.yaml"), "w") as file:
             file.write("config_hash: abc\n  bad: [\n")
-        found = find_runs(logs, "train.py", ["abc"])
+        for run_id in range(1, 6):
+            write_yaml(os.path.join(logs, str(run_id), "metadata", "config.yaml"), {"seed": 0})
+        write_yaml(os.path.join(logs, "3", "metadata", "config.yaml"), {"seed": 1})  # the same hash, another config
+        found = find_runs(logs, "train.py", {"abc": {"seed": 0}})
         self.assertEqual(found["abc"][0], os.path.join(logs, "2"))  # COMPLETE counts before FAILED
+        os.remove(os.path.join(logs, "2", "metadata", "config.yaml"))
+        self.assertEqual(find_runs(logs, "train.py", {"abc": {"seed": 0}})["abc"][0], os.path.join(logs, "1"))
         self.assertEqual(decide("complete", found["abc"]), "done")
         self.assertEqual(decide("complete", (os.path.join(logs, "1"), {"status": "INTERRUPTED"})), "resumed")
         self.assertEqual(decide("existing", (os.path.join(logs, "1"), {"status": "FAILED"})), "done")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 
-from .._contract import INFO_FILE, METADATA_DIR, is_run_id
+from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, is_run_id
 from .._files import read_yaml
 from ..errors import TinyxpError
 from .resume import is_alive
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Sequence
+    from typing import Any, Sequence
 
 SKIP, RESUME, NEW = "done", "resumed", "new"  # what becomes of a setting, as the summary line says
 HASH_KEY = "config_hash"
@@ -26,13 +26,13 @@ HASH_KEY = "config_hash"
 PREFERRED = ("COMPLETE", "RUNNING", "PENDING")
 
 
-def find_runs(log_dir: str, script: str, hashes: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """{config hash: (run dir, info)} of the runs of script in log_dir whose hash is among hashes.
+def find_runs(log_dir: str, script: str, wanted: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """{config hash: (run dir, info)} of the runs of script in log_dir with one of the configs wanted ({hash: config}).
 
-    A run's info.yaml is parsed only when its text holds one of the hashes. Runs that
-    cannot be read are passed over: they match no setting.
+    A run's info.yaml is parsed only when its text holds one of the hashes, and its
+    config.yaml only when the hash matches, to confirm it. Runs that cannot be read are
+    passed over: they match no setting.
     """
-    wanted = set(hashes)
     name = os.path.basename(script)
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     try:
@@ -42,7 +42,7 @@ def find_runs(log_dir: str, script: str, hashes: Iterable[str]) -> dict[str, tup
     for entry in entries:
         run_dir = os.path.join(log_dir, entry)
         info = _matching_info(run_dir, wanted)
-        if info is None or os.path.basename(str(info.get("script"))) != name:
+        if info is None or os.path.basename(str(info.get("script"))) != name or not _same_config(run_dir, wanted[info[HASH_KEY]]):
             continue
         key = info[HASH_KEY]
         if key not in found or _rank(info) <= _rank(found[key][1]):
@@ -50,7 +50,14 @@ def find_runs(log_dir: str, script: str, hashes: Iterable[str]) -> dict[str, tup
     return found
 
 
-def _matching_info(run_dir: str, wanted: set[str]) -> dict[str, Any] | None:
+def _same_config(run_dir: str, config: Any) -> bool:
+    try:
+        return bool(read_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE)) == config)
+    except (OSError, UnicodeDecodeError, TinyxpError):
+        return False
+
+
+def _matching_info(run_dir: str, wanted: dict[str, Any]) -> dict[str, Any] | None:
     path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
     try:
         with open(path, encoding="utf-8") as file:
@@ -86,8 +93,9 @@ def continue_settings(log_dir: str, script: str, skip: str, configs: Sequence[An
     and the summary line ('tinyxp: 12 done, 3 resumed, 5 new (xp.skip=complete)')."""
     from ..config.resume import config_hash
 
-    hashes = [config_hash(config) for config in configs]
-    runs = find_runs(os.path.abspath(log_dir), script, hashes)
+    plain = [config.to_dict() if hasattr(config, "to_dict") else config for config in configs]
+    hashes = [config_hash(config) for config in plain]
+    runs = find_runs(os.path.abspath(log_dir), script, dict(zip(hashes, plain)))
     counts: dict[str, int] = {}
     plan: list[int | None | bool] = []
     for key in hashes:
