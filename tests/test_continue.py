@@ -216,5 +216,29 @@ class ContinueTest(unittest.TestCase):
         self.assertEqual([e["status"] for e in info_of(os.path.join(self.logs, "8"))["launches"]], ["LOST", "COMPLETE"])
 
 
+class SettleResubmittedTest(unittest.TestCase):
+    """A run submitted again is settled by the job of its pending launch, not its first job."""
+
+    def test_the_pending_launch_job_is_asked_about(self):
+        from tinyxp.jobs.settle import settle_pending_runs
+
+        from .test_settle import make_run
+        from .test_scheduler import fake_env
+
+        log_dir = os.path.join(temp_dir(self), "logs")
+        run_dir = make_run(log_dir, 1, "101")
+        path = os.path.join(run_dir, "metadata", "info.yaml")
+        info = read_yaml(path)
+        info["launches"] = [{"job_id": "101", "status": "FAILED"}, {"scheduler": "slurm", "job_id": "201", "status": "PENDING"}]
+        write_yaml(path, info)
+        states = os.path.join(temp_dir(self), "states")
+        for lines, settled in ((["101 CANCELLED", "201 PENDING"], []), (["101 CANCELLED", "201 CANCELLED"], [(1, "INTERRUPTED")])):
+            with open(states, "w") as file:
+                file.write("".join(line + "\n" for line in lines))
+            fake_env(self, TINYXP_FAKE_SQUEUE=states)
+            self.assertEqual(settle_pending_runs(log_dir), settled)
+        self.assertEqual(read_yaml(path)["error"]["message"], "job 201 was cancelled before it started")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -57,8 +57,7 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
     """
     import shutil
 
-    run_dirs = [run_dir for run_dir, values in runs
-                if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
+    run_dirs = [run_dir for run_dir, values in runs if values.get("info.status") == "PENDING" and _slurm_job(values)]
     if not run_dirs or not shutil.which("squeue"):
         return False
     from .jobs.settle import SchedulerWarning, settle_pending_runs
@@ -68,6 +67,13 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
         settled = settle_pending_runs(log_dir, run_dirs=run_dirs)
     print_warnings(caught)
     return bool(settled)
+
+
+def _slurm_job(values: dict[str, Any]) -> bool:
+    """Whether a run's latest job is a SLURM job: its own, or its pending launch's when submitted again."""
+    launches = values.get("info.launches")
+    last = launches[-1] if isinstance(launches, list) and launches and isinstance(launches[-1], dict) else {}
+    return "slurm" in (values.get("info.scheduler.name"), last.get("scheduler"))
 
 
 def print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -144,8 +150,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             info = read_yaml(os.path.join(args.run_dir, METADATA_DIR, INFO_FILE))
         except (OSError, TinyxpError):  # describe_run says what is wrong
             info = None
-        if isinstance(info, dict) and isinstance(info.get("scheduler"), dict):
-            values = {"info.status": info.get("status"), "info.scheduler.name": info["scheduler"].get("name")}
+        if isinstance(info, dict) and (isinstance(info.get("scheduler"), dict) or info.get("launches")):
+            values = {"info.status": info.get("status"), "info.scheduler.name": (info.get("scheduler") or {}).get("name"),
+                      "info.launches": info.get("launches")}
             run_dir = os.path.abspath(args.run_dir)
             settle_pending(os.path.dirname(run_dir), [(run_dir, values)])
     print(describe_run(args.run_dir, lost_after=args.lost_after))

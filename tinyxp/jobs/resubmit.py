@@ -81,7 +81,7 @@ def _submit_as_is(run_dir: str, info: dict[str, Any], scheduler: str) -> Submitt
     except SchedulerError as err:
         update_info(run_dir, status="FAILED", error={"type": "SchedulerError", "message": f"Not submitted: {err.message}"})
         raise
-    record_job(run_dir, {"job_id": ids["job_id"]})
+    record_job(run_dir, {"name": scheduler, "job_id": ids["job_id"]})
     return Submitted(info.get("run_id"), run_dir, ids["job_id"], script)
 
 

@@ -204,7 +204,7 @@ def record_job(run_dir: str, job: dict[str, Any]) -> None:
 
     info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE))
     if is_resubmitted(info):
-        update_info(run_dir, **with_launch_fields(info, job_id=job["job_id"]))
+        update_info(run_dir, **with_launch_fields(info, scheduler=job["name"], job_id=job["job_id"]))
     else:
         update_info(run_dir, scheduler=job)
 
