@@ -82,6 +82,24 @@ class ContinueTest(unittest.TestCase):
         self.assertIn("submit_time", info["launches"][1])
         self.assertEqual(info["launches"][0]["error"], {"type": "ValueError", "message": "seed 1 fails once"})
 
+    def test_a_resubmitted_run_joins_a_job_array_and_a_failed_submission_leaves_it_as_it_was(self):
+        self.launch("+sweep", "seed=range(2)", "lr=0.5", code=1)
+        run_dir = os.path.join(self.logs, "2")
+        before = info_of(run_dir)
+        env = {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": os.path.join(self.root, "calls.log")}
+        sweep = ["+sweep", "seed=range(3)", "lr=0.5", "xp.skip=complete", "xp.array=true"]
+        result = run_script(self.script, [*sweep, "xp.scheduler=oar", "xp.max_parallel=2"], env=env)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("Invalid xp.max_parallel for OAR", result.stderr)
+        self.assertEqual(info_of(run_dir), before)
+        self.assertEqual(sorted(self.statuses()), [1, 2])
+        with open(os.path.join(run_dir, "script.sh"), "w") as file:
+            file.write("#!/bin/sh\n")  # as if it had been submitted on its own before
+        result = run_script(self.script, [*sweep, "xp.scheduler=slurm"], env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.islink(os.path.join(run_dir, "script.sh")))
+        self.assertEqual(self.statuses(), {1: "COMPLETE", 2: "PENDING", 3: "PENDING"})
+
     def test_tinyxp_sub_continues_a_sweep(self):
         self.launch("+sweep", "seed=range(3)", "lr=0.5", code=1)
         with open(os.path.join(self.root, "jobs.sh"), "w") as file:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,14 @@ class RerunTest(unittest.TestCase):
         with open(os.path.join(new, "script.sh")) as file:
             command = file.read().splitlines()[-1]
         self.assertIn("epochs=7 xp.rerun_of=1", command)
+        with open(os.path.join(self.root, "configs", "config.yaml"), "w") as file:
+            file.write("seed: 0\nlr: 0.5\nepochs: 3\n")  # the defaults moved on before the job started
+        job = run_process(shlex.split(command), cwd=self.root, env=script_env({"SLURM_JOB_ID": "1000"}),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual((job.returncode, job.stdout), (0, "ran 2 0.01\n"), job.stderr)
+        info = metadata(new, "info.yaml")
+        self.assertEqual((info["status"], info["rerun_of"], info["restarts"]), ("COMPLETE", 1, 0))
+        self.assertEqual(metadata(new, "config.yaml"), {"seed": 1, "lr": 0.01, "epochs": 7})
 
 
 if __name__ == "__main__":
