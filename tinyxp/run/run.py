@@ -209,8 +209,9 @@ class Run:
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
         """The info of a run started again with xp.run_id: its record, with this launch in its history.
 
-        A PENDING run (submitted, starting for the first time) keeps only its submit_time.
-        Raises LoggerError when the run is alive (unless xp.force=true).
+        A PENDING run (submitted, starting for the first time) is started as a new run,
+        keeping what its submission recorded. Raises LoggerError when the run is alive
+        (unless xp.force=true).
         """
         from .history import resumed_info
         from .resume import check_not_alive, print_changes, read_stored
