@@ -32,12 +32,17 @@ def first_launch(info: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _launches(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """A copy of the run's launch history; of a run launched once, its first launch's entry."""
+    return [dict(entry) for entry in info.get("launches") or [first_launch(info)]]
+
+
 def resumed_info(old: dict[str, Any], new: dict[str, Any], *, changed: dict[str, Any], run_dir: str) -> dict[str, Any]:
     """The info.yaml of a run launched again: old's record, its last launch closed, a new launch opened.
 
     new is the info a first launch would write now; only its launch fields are kept.
     """
-    launches = [dict(entry) for entry in old.get("launches") or [first_launch(old)]]
+    launches = _launches(old)
     pending = launches.pop() if is_resubmitted(old) else None
     if pending is None:
         _close(launches[-1], old, run_dir)
@@ -72,7 +77,7 @@ def is_resubmitted(info: dict[str, Any]) -> bool:
 
 def resubmitted_info(old: dict[str, Any], run_dir: str, now: float) -> dict[str, Any]:
     """The info.yaml of a run submitted again: PENDING, its last launch closed, a pending launch opened."""
-    launches = [dict(entry) for entry in old.get("launches") or [first_launch(old)]]
+    launches = _launches(old)
     _close(launches[-1], old, run_dir)
     _keep_traceback(run_dir, len(launches))
     launches.append({"submit_time": format_time(now), "job_id": None, "status": "PENDING"})
