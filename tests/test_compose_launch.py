@@ -82,7 +82,7 @@ class ComposeLaunchTest(unittest.TestCase):
         train = self.train()
         with mock.patch("tinyxp.jobs.submit.submit_from_launcher", return_value=0) as submit:
             train([f"xp.log_dir={self.logs}", "-cn", "mnist", "xp.scheduler=slurm"])
-        self.assertEqual(submit.call_args[1], {"config_args": ["--config-name", "mnist"]})
+        self.assertEqual(submit.call_args[1], {"config_args": ["--config-name", "mnist"], "resume_ids": [None]})
 
     def test_choices_are_queryable(self) -> None:
         import tinyxp

@@ -374,37 +374,39 @@ class ResumeTest(LaunchTestCase):
             "print('state', state, 'restarts', ctx.info.restarts)\n"
         ))
         self.assertEqual(run_script(script).stdout, "state 0 restarts 0\n")
-        result = run_script(script, ["xp.run_id=1", "lr=0.3"])
+        result = run_script(script, ["xp.run_id=1", "lr=0.3", "xp.allow_changes=true"])
         self.assertEqual((result.returncode, result.stdout), (0, "state 1 restarts 1\n"), result.stderr)
-        self.assertEqual(result.stderr, "tinyxp: warning: resuming run 1 with a config that differs from its last launch: "
-                                        "lr: 0.1 -> 0.3\n")
+        self.assertEqual(result.stderr, "tinyxp: resuming run 1 with a changed config: lr: 0.1 -> 0.3\n")
         self.assertEqual(os.listdir(self.logs), ["1"])
         info = info_of(self.run_dir(1))
-        self.assertEqual((info["status"], info["restarts"], info["overrides"]), ("COMPLETE", 1, ["xp.run_id=1", "lr=0.3"]))
+        self.assertEqual((info["status"], info["restarts"], info["overrides"]), ("COMPLETE", 1, []))
+        self.assertEqual(info["launches"][1]["overrides"], ["xp.run_id=1", "lr=0.3", "xp.allow_changes=true"])
         self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "config.yaml"))["lr"], 0.3)
         self.assertEqual(len(read_jsonl(os.path.join(self.run_dir(1), "metrics", "train.jsonl"))), 6)
 
-    def test_resume_of_a_failed_run_drops_its_error_and_traceback(self):
+    def test_resume_of_a_failed_run_keeps_its_error_and_traceback_in_the_history(self):
         script = self.project(body='if ctx.config.lr > 0.2:\n    raise ValueError("lr too large")')
         self.assertEqual(run_script(script, ["lr=0.5"]).returncode, 1)
         metadata = os.path.join(self.run_dir(1), "metadata")
         self.assertIn("traceback.txt", os.listdir(metadata))
-        result = run_script(script, ["xp.run_id=1", "lr=0.1"])
+        result = run_script(script, ["xp.run_id=1", "lr=0.1", "xp.allow_changes=true"])
         self.assertEqual(result.returncode, 0, result.stderr)
         info = info_of(self.run_dir(1))
         self.assertEqual((info["status"], info["restarts"]), ("COMPLETE", 1))
         self.assertNotIn("error", info)
-        self.assertEqual(sorted(os.listdir(metadata)), ["config.yaml", "info.yaml", "xp.yaml"])
+        self.assertEqual(info["launches"][0]["error"], {"type": "ValueError", "message": "lr too large"})
+        self.assertEqual(sorted(os.listdir(metadata)),
+                         [".launch.lock", "config.yaml", "info.yaml", "traceback.1.txt", "xp.yaml"])
 
     def test_resume_with_the_same_config_says_nothing_and_changes_are_listed(self):
         script = self.project(config="seed: 0\nopt: {lr: 0.1, name: sgd}\nlayers: [1, 2]\n")
         self.assertEqual(run_script(script, ["seed=1"]).returncode, 0)
         result = run_script(script, ["xp.run_id=1", "seed=1"])
         self.assertEqual((result.returncode, result.stderr), (0, ""))
-        result = run_script(script, ["xp.run_id=1", "opt={lr: 0.2}", "~layers", "+extra={a: 1}"])
+        result = run_script(script, ["xp.run_id=1", "opt={lr: 0.2}", "~layers", "+extra={a: 1}", "xp.allow_changes=true"])
         self.assertEqual(result.stderr, (
-            "tinyxp: warning: resuming run 1 with a config that differs from its last launch: "
-            "seed: 1 -> 0, opt.lr: 0.1 -> 0.2, opt.name: sgd -> (absent), layers: [1, 2] -> (absent), extra: (absent) -> {a: 1}\n"
+            "tinyxp: resuming run 1 with a changed config: "
+            "opt.lr: 0.1 -> 0.2, opt.name: sgd -> (absent), layers: [1, 2] -> (absent), extra: (absent) -> {a: 1}\n"
         ))
 
 
@@ -516,7 +518,7 @@ class QuickstartTest(LaunchTestCase):
         self.assertEqual(len(self.metrics(1, "test")), 3)
         self.run_quickstart("optimizer.lr=0.1", "seed=0", "epochs=5", "model=poly")  # logs/5, from scratch
         self.assertEqual(self.metrics(5, "train")[:3], self.metrics(1, "train"))
-        resumed = self.run_quickstart("xp.run_id=1", "optimizer.lr=0.1", "seed=0", "epochs=5", "model=poly")
+        resumed = self.run_quickstart("xp.run_id=1", "epochs=5", "xp.allow_changes=true")
         self.assertIn("run 1: resuming after epoch 3", resumed.stdout)
         self.assertEqual(self.metrics(1, "train"), self.metrics(5, "train"))
         self.assertEqual(self.metrics(1, "test"), self.metrics(5, "test"))

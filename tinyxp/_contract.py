@@ -27,6 +27,7 @@ NOTES_COLUMNS = ("tags", "note")  # notes.yaml's keys, and the reader's columns 
 RESERVED_LOG_NAMES = ("info", "config", "artifacts", *NOTES_COLUMNS)
 
 DEFAULT_LOG_DIR = "./logs"  # xp.log_dir unless set, and the log folder of `tinyxp tag`, `rm`...
+LAUNCH_LOCK_FILE = ".launch.lock"  # in metadata/: held while a launch reads and rewrites info.yaml
 
 # inside the log directory
 TINYXP_DIR = ".tinyxp"  # the reader's index, array job scripts and their logs

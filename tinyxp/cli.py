@@ -59,8 +59,7 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
     """
     import shutil
 
-    run_dirs = [run_dir for run_dir, values in runs
-                if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
+    run_dirs = [run_dir for run_dir, values in runs if values.get("info.status") == "PENDING" and _slurm_job(values)]
     if not run_dirs or not shutil.which("squeue"):
         return False
     from .jobs.settle import SchedulerWarning, settle_pending_runs
@@ -70,6 +69,13 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
         settled = settle_pending_runs(log_dir, run_dirs=run_dirs)
     print_warnings(caught)
     return bool(settled)
+
+
+def _slurm_job(values: dict[str, Any]) -> bool:
+    """Whether a run's latest job is a SLURM job: its own, or its pending launch's when submitted again."""
+    launches = values.get("info.launches")
+    last = launches[-1] if isinstance(launches, list) and launches and isinstance(launches[-1], dict) else {}
+    return "slurm" in (values.get("info.scheduler.name"), last.get("scheduler"))
 
 
 def print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -147,8 +153,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             info = read_yaml(os.path.join(args.run_dir, METADATA_DIR, INFO_FILE))
         except (OSError, TinyxpError):  # describe_run says what is wrong
             info = None
-        if isinstance(info, dict) and isinstance(info.get("scheduler"), dict):
-            values = {"info.status": info.get("status"), "info.scheduler.name": info["scheduler"].get("name")}
+        if isinstance(info, dict) and (isinstance(info.get("scheduler"), dict) or info.get("launches")):
+            values = {"info.status": info.get("status"), "info.scheduler.name": (info.get("scheduler") or {}).get("name"),
+                      "info.launches": info.get("launches")}
             run_dir = os.path.abspath(args.run_dir)
             settle_pending(os.path.dirname(run_dir), [(run_dir, values)])
     print(describe_run(args.run_dir, lost_after=args.lost_after))
@@ -228,6 +235,39 @@ def ask_scheduler(info: dict[str, Any]) -> str | None:
     return f"{states[job_id]} (squeue)" if job_id in states else "unknown to squeue: the job has ended"
 
 
+def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="the run to start again: its id (in --log-dir) or its directory, e.g. 7 or logs/7")
+    parser.add_argument("overrides", nargs="*", help="overrides on top of the run's config, e.g. lr=0.01")
+    parser.add_argument("--log-dir", default="logs", help="the log directory of a run given by its id (default: logs)")
+    parser.add_argument("--scheduler", help="submit the new run to this scheduler instead of running it here")
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from .run.rerun import rerun
+
+    return rerun(args.run, args.log_dir, args.overrides, scheduler=args.scheduler)
+
+
+def add_resubmit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("log_dir", help="the parent log directory")
+    parser.add_argument("-q", "--query", required=True, help="the runs to submit again, e.g. \"info.status in ['FAILED', 'LOST']\"")
+    parser.add_argument("--scheduler", help="the scheduler (default: the one each run was submitted to)")
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+    add_scheduler_check_argument(parser)
+
+
+def cmd_resubmit(args: argparse.Namespace) -> int:
+    from .jobs.resubmit import resubmit_runs
+    from .read.row import Row
+
+    _, df = read_runs(args)
+    run_dirs = [row.run_dir for row in df if isinstance(row, Row) and row.run_dir]
+    if not run_dirs:
+        raise ReaderError(f"No run in {args.log_dir!r} matches the query {args.query!r}: nothing to resubmit")
+    return resubmit_runs(run_dirs, scheduler=args.scheduler)
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
@@ -236,6 +276,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "tail": ("a run's status, heartbeat, latest metrics and output; -f follows it", add_tail_arguments, cmd_tail),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
     **TIDY_COMMANDS,  # tag, note, rm, restore, gc
+    "rerun": ("start a new run from a run's config and code, with overrides", add_rerun_arguments, cmd_rerun),
+    "resubmit": ("submit the runs matching a query again, each job resuming its run", add_resubmit_arguments, cmd_resubmit),
 }
 
 

@@ -68,6 +68,9 @@ def launch(
                 plans, multirun = _plan(script, config_dir, seed_fn, args, config_name)
                 if plans is None:  # --cfg
                     return None
+                plans = _continue_sweep(script, plans)
+                if not plans:  # every setting has its run already
+                    return [] if multirun else None
                 status = _delegate(script, args, plans)
             except TinyxpError as err:
                 _fail_submitted_run(err)
@@ -106,8 +109,12 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str], config_na
     plans = []
     for setting in expanded:
         xp = settings.compose_xp(config_dir, setting)
-        config, choices = compose.compose_run(config_dir, setting, require_all=not command_line.show_config,
-                                              config_name=config_name, extra_dirs=extra_dirs)
+        resumed = _resumed_config(config_dir, setting, xp)
+        if resumed is not None:  # a resume or a rerun: the run's stored config (its info keeps its choices)
+            config, choices = resumed, None
+        else:
+            config, choices = compose.compose_run(config_dir, setting, require_all=not command_line.show_config,
+                                                  config_name=config_name, extra_dirs=extra_dirs)
         if seed_fn is not None and "seed" not in config:
             raise ConfigError(
                 "Cannot call seed_fn: the config has no 'seed' key "
@@ -146,6 +153,39 @@ def _config_args(options: dict[str, str]) -> list[str]:
             value = options[name]
             args += [f"--{name.replace('_', '-')}", os.path.abspath(value) if name == "config_dir" else value]
     return args
+
+
+def _continue_sweep(script: str, plans: list[Plan]) -> list[Plan]:
+    """With xp.skip, the plans that still need to run: those with a run to skip left out,
+    those with a run to resume given its id (run/existing.py); prints one summary line."""
+    xp = plans[0].xp
+    if xp.skip == "none" or not xp.logging or (xp.snapshot and not os.environ.get(SNAPSHOT_ENV)):
+        return plans  # (the launch from the snapshot continues the sweep)
+    from .run.existing import continue_settings  # only to continue a sweep
+
+    decided, line = continue_settings(xp.log_dir, script, xp.skip, [plan.config for plan in plans])
+    print(line, file=sys.stderr)
+    kept = []
+    for plan, what in zip(plans, decided):
+        if what is not False:
+            plan.resume_id = what
+            kept.append(plan)
+    return kept
+
+
+def _resumed_config(config_dir: str, setting: list[Any], xp: Config) -> Config | None:
+    """With xp.run_id or xp.rerun_of, a run's stored config and the setting's overrides (None: compose a new one)."""
+    if not xp.logging or (xp.run_id is None and xp.rerun_of is None):
+        return None
+    from .run.resume import rerun_config, resumed_config  # only for a resume or a rerun
+
+    if xp.run_id is not None:
+        if xp.skip != "none":
+            raise ConfigError(f"Cannot use xp.skip={xp.skip} with xp.run_id: xp.skip finds each setting's run itself")
+        config = resumed_config(parse_run_id(xp.run_id), xp.log_dir, config_dir, setting, allow_changes=bool(xp.allow_changes))
+        if config is not None or xp.rerun_of is None:
+            return config
+    return rerun_config(parse_run_id(xp.rerun_of), xp.log_dir, config_dir, setting)
 
 
 def _task_location(err: BaseException) -> str:
@@ -193,7 +233,7 @@ def _delegate(script: str, args: list[str], plans: list[Plan]) -> int | None:
         from .jobs import submit  # the schedulers' tables: only for xp.scheduler
 
         return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp,
-                                           config_args=plans[0].config_args)
+                                           config_args=plans[0].config_args, resume_ids=[p.resume_id for p in plans])
     _check_run_dirs(plans)
     return None
 

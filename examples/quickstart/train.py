@@ -6,7 +6,11 @@ From the repository root, nothing installed:
     python examples/quickstart/train.py +sweep optimizer.lr=0.1,0.01 'seed=range(3)'
     python examples/quickstart/train.py model=poly --cfg     # print the config, run nothing
     python examples/quickstart/train.py xp.tags=[baseline]   # a tagged run: tinyxp runs logs -q "'baseline' in tags"
-    python examples/quickstart/train.py xp.run_id=1 epochs=60    # resume run 1 from its checkpoint
+    python examples/quickstart/train.py xp.run_id=1 epochs=60 xp.allow_changes=true
+                                        # resume run 1 from its checkpoint and stored config, 60 epochs
+    python examples/quickstart/train.py +sweep optimizer.lr=0.1,0.01 'seed=range(3)' xp.skip=complete
+                                        # continue the sweep: only settings without a COMPLETE run
+    python -m tinyxp rerun 1 optimizer.lr=0.05   # a new run from run 1's config and code
 
 Runs go to ./logs (xp.log_dir), relative to the working directory.
 """
@@ -47,7 +51,7 @@ def train(ctx):
     rng = random.Random(config.seed)
     train_set = make_data(rng, config.data.n_train, config.data.noise)
     test_set = make_data(rng, config.data.n_test, config.data.noise)
-    try:  # rerun with xp.run_id=N: continue after the last finished epoch
+    try:  # resumed with xp.run_id=N: continue after the last finished epoch
         state = ctx.logger.load_checkpoint("last")
         print(f"run {ctx.info.run_id}: resuming after epoch {state['epoch']}")
     except tinyxp.NoCheckpoint:

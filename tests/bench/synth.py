@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import random
+import zlib
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 MODELS = ("mlp", "cnn")
@@ -48,6 +49,8 @@ def info_for(log_dir: str, run_id: int, status: str, config: Dict[str, Any]) -> 
         "tinyxp_version": "0.1.0",
         "restarts": 0,
         "heartbeat_interval": 30,
+        "last_launch_time": None if status == "PENDING" else "2026-11-26T06:51:01.123456+00:00",
+        "config_hash": "%016x" % zlib.crc32(repr(sorted(flatten(config).items())).encode()),
     }
 
 

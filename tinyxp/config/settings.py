@@ -35,6 +35,14 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "run_id": (None, "integer or null"),
     # tags of the run, in metadata/notes.yaml (as `tinyxp tag`)
     "tags": ([], "list of tags"),
+    # a new run from this run's stored config (set by tinyxp rerun)
+    "rerun_of": (None, "integer or null"),
+    # a resume may change config keys (recorded in the launch history)
+    "allow_changes": (False, "boolean"),
+    # resume a run that looks alive
+    "force": (False, "boolean"),
+    # settings of a sweep that already have a run: skipped or resumed (see continuing a sweep)
+    "skip": ("none", ("none", "complete", "existing")),
     # tee stdout and stderr into the run directory
     "capture_output": (False, "boolean"),
     # seconds between touches of <run>/heartbeat

@@ -256,6 +256,22 @@ def _command_xp(config_dir: str, setting: Sequence[Any]) -> dict[str, Any]:
     return dict(to_plain(compose_xp(config_dir, setting)))
 
 
+def _continue(xp: dict[str, Any], target: str, log_dir: str, settings: list[Any], configs: list[Any] | None):
+    """(settings, configs, resume ids or None) still to submit with xp.skip (run/existing.py)."""
+    if xp.get("skip", "none") == "none":
+        return settings, configs, None
+    if configs is None:
+        raise SchedulerError(f"Cannot use xp.skip={xp['skip']}: the config of {target!r} does not compose here")
+    from ..run.existing import continue_settings
+
+    decided, line = continue_settings(log_dir, target, xp["skip"], configs)
+    print(line, file=sys.stderr)
+    kept = [i for i, what in enumerate(decided) if what is not False]
+    resume_ids = [decided[i] for i in kept]
+    return ([settings[i] for i in kept], [configs[i] for i in kept],
+            resume_ids if any(i is not None for i in resume_ids) else None)
+
+
 def _command_configs(config_dir: str, settings: Sequence[Sequence[Any]]) -> list[Any] | None:
     """Each setting's composed config, for config.yaml at submission; None without a config folder.
 
@@ -355,8 +371,11 @@ def submit_job_script(
                 no_snapshot = make_override("set", "xp.snapshot", False)
                 settings = [[*without_job_keys(setting, ("xp.snapshot",)), no_snapshot] for setting in settings]
             configs = _command_configs(config_dir, expanded)
+            settings, configs, resume_ids = _continue(xp, target, log_dir, settings, configs)
         except TinyxpError as err:  # the same error, located at the python line
             raise type(err)(f"{path}:{command.line}: {err}") from None
+        if not settings:  # every setting has its run already
+            continue
         sweep = Submission(
             scheduler=name,
             log_dir=log_dir,
@@ -375,6 +394,7 @@ def submit_job_script(
             signal_grace=int(xp.get("signal_grace") or DEFAULT_SIGNAL_GRACE),
             configs=configs,
             git=job.git if job.git is not None else (None if dry_run else record_git(os.path.join(work_dir, target), log_dir)),
+            resume_ids=resume_ids,
         )
         if dry_run:
             folder = os.path.join(log_dir, TINYXP_DIR, "dry-run")

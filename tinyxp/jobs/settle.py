@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from .._contract import INFO_FILE, METADATA_DIR, STDERR_FILE, STDOUT_FILE
 from .._files import read_yaml, update_info
 from ..errors import SchedulerError, TinyxpError
+from ..run.history import is_resubmitted
 from .backends import indent_output, run_command
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -51,6 +52,8 @@ def _pending_slurm_runs(log_dir: str, run_dirs: Sequence[str] | None) -> dict[st
         if not isinstance(info, dict) or info.get("status") != "PENDING":
             continue
         job = info.get("scheduler")
+        if is_resubmitted(info):  # submitted again: the job of its pending launch
+            job = {"name": info["launches"][-1].get("scheduler"), "job_id": info["launches"][-1].get("job_id")}
         if isinstance(job, dict) and job.get("name") == "slurm" and job.get("job_id"):
             jobs[str(job["job_id"])] = run_dir
     return jobs

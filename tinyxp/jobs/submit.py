@@ -19,8 +19,10 @@ from .._contract import (
     TINYXP_DIR, XP_FILE,
 )
 from .._files import (
-    allocate_run_dir, ensure_log_dir, make_executable, next_free_run_id, update_info, update_notes, write_atomic, write_yaml,
+    allocate_run_dir, ensure_log_dir, make_executable, next_free_run_id, read_yaml, update_info, update_notes, write_atomic,
+    write_yaml,
 )
+from ..config.resume import config_hash
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
@@ -37,21 +39,22 @@ if TYPE_CHECKING:
     from ..config.overrides import Override
 
 JOBS_DIR = os.path.join(TINYXP_DIR, "jobs")  # in the log dir: array scripts and the scheduler's own logs
-JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
+JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir", "xp.skip")  # set (or done) by submission for the job itself
 
 
 Submission = namedtuple(
     "Submission",
     "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
-    "signal_grace configs script xp git",
-    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None),
+    "signal_grace configs script xp git resume_ids",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, None),
 )
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
 command is everything before the overrides ([env..., python, options..., script]);
 settings the parsed overrides (Override) of each setting; configs the composed config of each;
 script the python script when command does not end with it; xp the xp settings written
-to xp.yaml (launcher); git info.git at submission, for the PENDING runs.
+to xp.yaml (launcher); git info.git at submission, for the PENDING runs; resume_ids per
+setting the id of its existing run to submit again (xp.skip), or None for a new run.
 """
 
 Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
@@ -108,11 +111,16 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
     made: list[str] = []
+    resubmitted: list[tuple[str, dict[str, Any]]] = []  # (run dir, its info before) of the existing runs
     try:
         runs: list[tuple[int, str]] = []
         for i, setting in enumerate(sweep.settings):
             if run_ids is not None:
                 runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
+                continue
+            existing = sweep.resume_ids[i] if sweep.resume_ids else None
+            if existing is not None:
+                runs.append((existing, _resubmit(sweep, existing, resubmitted)))
                 continue
             run_id, run_dir = allocate_run_dir(sweep.log_dir)
             made.append(run_dir)
@@ -124,7 +132,10 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                 write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
                 if xp_setting(sweep.xp, "tags"):  # shown while PENDING; the job adds them again, harmlessly
                     update_notes(run_dir, add=xp_setting(sweep.xp, "tags"))
-            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
+            info = _pending_info(sweep, run_id, run_dir, setting)
+            if sweep.configs is not None:  # to find the setting's run again (xp.skip)
+                info["config_hash"] = config_hash(sweep.configs[i])
+            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), info)
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
             for (run_id, run_dir), setting in zip(runs, sweep.settings)
@@ -163,17 +174,44 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             make_executable(path)  # oarsub -S runs the script itself
             if sweep.array and not dry:
                 for _, run_dir in job_runs:
+                    if os.path.lexists(os.path.join(run_dir, SCRIPT_FILE)):  # a run submitted again
+                        os.unlink(os.path.join(run_dir, SCRIPT_FILE))
                     os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, SCRIPT_FILE))
         return jobs
     except BaseException:
         import shutil  # only to clean up after a failure
 
+        for run_dir, before in resubmitted:
+            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), before)
         for path in made:
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
             elif os.path.exists(path):
                 os.unlink(path)
         raise
+
+
+def _resubmit(sweep: Submission, run_id: int, resubmitted: list[tuple[str, dict[str, Any]]]) -> str:
+    """Mark an existing run PENDING again, its earlier launches kept in its history; its run dir."""
+    from ..run.history import resubmitted_info
+
+    run_dir = os.path.join(sweep.log_dir, str(run_id))
+    path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
+    before = read_yaml(path)
+    resubmitted.append((run_dir, before))
+    write_yaml(path, resubmitted_info(before, run_dir, time.time()))
+    return run_dir
+
+
+def record_job(run_dir: str, job: dict[str, Any]) -> None:
+    """info.scheduler of a new run; for a run submitted again, the job id of its pending launch."""
+    from ..run.history import is_resubmitted, with_launch_fields
+
+    info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE))
+    if is_resubmitted(info):
+        update_info(run_dir, **with_launch_fields(info, scheduler=job["name"], job_id=job["job_id"]))
+    else:
+        update_info(run_dir, scheduler=job)
 
 
 def submit_sweep(sweep: Submission) -> list[Submitted]:
@@ -198,7 +236,7 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
             raise SchedulerError(_failure_message(reason, done, unsubmitted, len(jobs), k)) from None
         for index, (run_id, run_dir) in enumerate(runs):
             job = _job_record(sweep, ids, index)
-            update_info(run_dir, scheduler=job)
+            record_job(run_dir, job)
             done.append(Submitted(run_id, run_dir, job["job_id"], path))
     return done
 
@@ -290,11 +328,13 @@ def snapshot_setup(state: str) -> str:
 
 
 def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], configs: list[Any], xp: Any,
-                         *, config_args: Sequence[str] = ()) -> int:
+                         *, config_args: Sequence[str] = (), resume_ids: Sequence[int | None] | None = None) -> int:
     """Submit one job per setting (or one array) instead of running the task.
 
     `settings` are the expanded override lists (overrides.expand_sweeps), `configs`
-    the composed Config of each, `config_args` the script's -cn/-cp/-cd options. Returns the exit status for the launcher. Raises
+    the composed Config of each, `config_args` the script's -cn/-cp/-cd options,
+    resume_ids the existing run each setting goes into again (xp.skip), None for a new
+    run. Returns the exit status for the launcher. Raises
     SchedulerError for an unknown scheduler or a failed submission.
     """
     scheduler = xp_setting(xp, "scheduler")
@@ -323,6 +363,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         configs=configs,
         xp=to_plain(xp),
         git=record_git(script, log_dir),
+        resume_ids=list(resume_ids) if resume_ids and any(i is not None for i in resume_ids) else None,
     )
     print_submitted(submit_sweep(sweep), scheduler)
     return 0

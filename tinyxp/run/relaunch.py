@@ -63,7 +63,7 @@ def relaunch_in_snapshot(script_path: str, argv: list[str], xp: Any) -> int:
     if python_path:
         env["PYTHONPATH"] = os.pathsep.join(python_path)
     command += [token for token in argv if not _is_replaced(token)]
-    command += ["xp.snapshot=false", "xp.log_dir=" + _quote_value(log_dir)]
+    command += ["xp.snapshot=false", "xp.log_dir=" + quote_value(log_dir)]
     return run_child(command, cwd, env)
 
 
@@ -85,7 +85,7 @@ def _entry_point(script_path: str, argv: list[str], root: str) -> tuple[str, str
     return main_file, (spec.name if spec is not None and spec.name else None)
 
 
-def _quote_value(text: str) -> str:
+def quote_value(text: str) -> str:
     """`text` as an override value that reads back as that string (YAML single quotes)."""
     if re.match(r"^[A-Za-z0-9_./~-]+$", text):
         return text

@@ -13,13 +13,13 @@ import sys
 import threading
 import time
 
-from .. import yaml
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, os_reason, read_run_yaml, update_notes, write_atomic, write_yaml
-from .._values import iter_keys, lookup
+from .._files import allocate_run_dir, os_reason, update_notes, write_atomic, write_yaml
 from ..config.compose import Config
+from ..config.resume import changed_keys, config_hash
 from ..config.overrides import setting_tokens
-from ..errors import ConfigError, LoggerError, TinyxpError
+from ..errors import ConfigError, LoggerError
+from .history import finish_fields
 from .info import format_time, new_run_info, shell_command, write_final_info
 from .lifecycle import (
     Capture, Heartbeat, Preempted, heartbeat, install_signal_handlers, interrupt_task, requeue_after,
@@ -63,7 +63,7 @@ class Context:
 class Plan:
     """One setting of the command line with its composed config and xp settings."""
 
-    __slots__ = ("setting", "config", "xp", "label", "choices", "config_args")
+    __slots__ = ("setting", "config", "xp", "label", "choices", "config_args", "resume_id")
 
     def __init__(self, setting: list[Any], config: Config, xp: Config, label: str, *,
                  choices: dict[str, Any] | None = None, config_args: list[str] | None = None) -> None:
@@ -73,6 +73,7 @@ class Plan:
         self.label = label
         self.choices = choices or {}            # config group -> option (info.choices)
         self.config_args = config_args or []    # --config-name and the like, for the command
+        self.resume_id: int | None = None  # the run xp.skip resumes for this setting
 
 
 def parse_run_id(value: Any) -> int:
@@ -112,6 +113,7 @@ class Run:
         self.closed = False
         self.created_dir: str | None = None  # the run directory this start created, removed if the start fails
         self.git_pending = False
+        self.resumed = False
 
     @property
     def heartbeat_interval(self) -> float:
@@ -210,19 +212,31 @@ class Run:
         info["heartbeat_interval"] = self.plan.xp.heartbeat_interval  # the reader's LOST allows a few of them
         if self.job:
             info["scheduler"] = self.job
+        info["last_launch_time"] = info["start_time"]
+        if self.plan.xp.logging:
+            info["config_hash"] = config_hash(self.plan.config)
+        if self.plan.xp.rerun_of is not None:
+            info["rerun_of"] = parse_run_id(self.plan.xp.rerun_of)
         return info
 
     def _open_run_dir(self, info: dict[str, Any]) -> dict[str, Any]:
         """Allocate (or reopen with xp.run_id) the run directory and write its metadata."""
         xp = self.plan.xp
-        if xp.run_id is None:
+        if xp.run_id is None and self.plan.resume_id is None:
             run_id, run_dir = allocate_run_dir(xp.log_dir)
             self.created_dir = run_dir
             os.mkdir(os.path.join(run_dir, METADATA_DIR))
-        else:
-            run_id = parse_run_id(xp.run_id)
-            run_dir = os.path.join(info["log_dir"], str(run_id))
-            info = self._resume(run_id, run_dir, info)
+            return self._write_metadata(run_id, run_dir, info)
+        from .resume import launch_lock  # fcntl: only for a resume
+
+        run_id = parse_run_id(xp.run_id if xp.run_id is not None else self.plan.resume_id)
+        run_dir = os.path.join(info["log_dir"], str(run_id))
+        os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
+        with launch_lock(run_dir):  # read, check and rewrite info.yaml as one step among resuming processes
+            return self._write_metadata(run_id, run_dir, self._resume(run_id, run_dir, info))
+
+    def _write_metadata(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
+        xp = self.plan.xp
         self.run_dir = run_dir
         self.shown_dir = os.path.normpath(os.path.join(xp.log_dir, str(run_id)))
         info.update(run_id=run_id, run_dir=run_dir)
@@ -237,7 +251,7 @@ class Run:
             self.snapshot_git = snapshot_info_for_run(run_dir)
         early_git = self._git_info(wait=False)  # HEAD at once; the dirty state once `git status` answers
         if early_git is not None:
-            info["git"] = early_git
+            self._set_git(info, early_git)
         self.git_pending = early_git is not None and "dirty" not in early_git
         self.info = info
         self._write_info()
@@ -256,23 +270,32 @@ class Run:
         raise err
 
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
-        """The info of a run started again with xp.run_id: its previous info, updated."""
-        metadata = os.path.join(run_dir, METADATA_DIR)
-        try:  # before the folder is made: a link in its place is refused, not followed
-            old = read_run_yaml(run_dir, os.path.join(metadata, INFO_FILE)) or {}
-        except FileNotFoundError:
-            old = {}
-        os.makedirs(metadata, exist_ok=True)
-        restarts = old.get("restarts", 0)
-        if old and old.get("status") != "PENDING":  # a PENDING run (submitted) starts for the first time
-            restarts += 1
-        old.pop("error", None)
-        try:  # the previous failure's traceback goes with its error (a COMPLETE run has none)
-            os.remove(os.path.join(metadata, TRACEBACK_FILE))
-        except FileNotFoundError:
-            pass
-        _warn_config_changes(run_id, run_dir, self.plan.config.to_dict())
-        return {**old, **info, "restarts": restarts}
+        """The info of a run started again with xp.run_id: its record, with this launch in its history.
+
+        A PENDING run (submitted, starting for the first time) is started as a new run,
+        keeping what its submission recorded. Raises LoggerError when the run is alive
+        (unless xp.force=true).
+        """
+        from .history import resumed_info
+        from .resume import check_not_alive, print_changes, read_stored
+
+        old = read_stored(run_id, run_dir, INFO_FILE)
+        if not isinstance(old, dict) or (old.get("status") == "PENDING" and not old.get("launches")):
+            return {**(old if isinstance(old, dict) else {}), **info, "restarts": 0}
+        check_not_alive(run_id, run_dir, old, self.job, force=bool(self.plan.xp.force))
+        stored = read_stored(run_id, run_dir, CONFIG_FILE)
+        changed = changed_keys(stored, self.plan.config.to_dict()) if isinstance(stored, dict) else {}
+        if changed:
+            print_changes(run_id, changed)
+        self.resumed = True
+        return resumed_info(old, info, changed=changed, run_dir=run_dir)
+
+    def _set_git(self, info: dict[str, Any], git: dict[str, Any]) -> None:
+        """info.git, or for a resumed run (whose first launch's git stays) its latest launch's git."""
+        if self.resumed and info.get("launches"):
+            info["launches"][-1]["git"] = git
+        else:
+            info["git"] = git
 
     def _write_info(self, *, final: bool = False, **fields: Any) -> None:
         """Set fields of info.yaml and rewrite it; the heartbeat thread writes too, hence the lock."""
@@ -298,7 +321,9 @@ class Run:
         try:
             git = self._git_info()
             if git is not None:
-                self._write_info(git=git)
+                with self.info_lock:
+                    self._set_git(self.info, git)
+                self._write_info()
         except Exception as err:  # never kill the run for its bookkeeping
             print(f"tinyxp: warning: cannot record git state: {err}", file=sys.stderr)
 
@@ -391,37 +416,11 @@ class Run:
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
         git = self._git_info()
         if git is not None:
-            final["git"] = git
-        self._write_info(final=True, **final)
+            with self.info_lock:
+                self._set_git(self.info, git)
+        self._write_info(final=True, **finish_fields(self.info, final))
 
 
 def _is_terminal(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def _warn_config_changes(run_id: int, run_dir: str, config: dict[str, Any]) -> None:
-    """Warn on stderr when a resumed run's config differs from the one it last ran with."""
-    try:
-        previous = read_run_yaml(run_dir, os.path.join(run_dir, METADATA_DIR, CONFIG_FILE))
-    except (OSError, TinyxpError):
-        return
-    if not isinstance(previous, dict) or previous == config:
-        return
-    changes: list[str] = []
-    for key in dict.fromkeys([*iter_keys(previous), *iter_keys(config)]):
-        if any(key.startswith(f"{changed}.") for changed in changes):
-            continue
-        (had, before), (has, after) = lookup(previous, key.split(".")), lookup(config, key.split("."))
-        if (had, before) != (has, after) and not (isinstance(before, dict) and isinstance(after, dict)):
-            changes.append(key)
-    shown = ", ".join(
-        f"{key}: {_shown_value(previous, key)} -> {_shown_value(config, key)}" for key in changes
-    )
-    print(f"tinyxp: warning: resuming run {run_id} with a config that differs from its last launch: {shown}",
-          file=sys.stderr)
-
-
-def _shown_value(config: dict[str, Any], key: str) -> str:
-    found, value = lookup(config, key.split("."))
-    return yaml.dump_value(value) if found else "(absent)"
