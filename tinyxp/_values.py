@@ -5,6 +5,13 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
+# How deep collections may nest in a config file, an override value, a query and what
+# interpolation makes: deeper is an error, not a RecursionError (docs/configuration.md)
+MAX_NESTING = 100
+# How many characters an integer may have in YAML, an override or a query: Python
+# refuses to convert (and to print) decimal integers of more than 4,300 digits
+MAX_NUMBER_DIGITS = 1000
+
 # the type of a reader field, as `reader.fields` and query errors name it
 FIELD_TYPES = {type(None): "null", bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list", dict: "dict"}
 # the type of a config value, as configuration errors name it
@@ -50,3 +57,15 @@ def copy_tree(tree: Any) -> Any:
     if isinstance(tree, list):
         return [copy_tree(v) for v in tree]
     return tree
+
+
+def nesting(tree: Any) -> int:
+    """How many dicts and lists are nested in tree, counted without recursion (0 for a scalar)."""
+    deepest = 0
+    level = [tree]
+    while True:
+        level = [node for node in level if isinstance(node, (dict, list))]
+        if not level:
+            return deepest
+        deepest += 1
+        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)]

@@ -7,6 +7,7 @@ YAML 1.2 core schema, quoted scalars, and block scalars.
 """
 from __future__ import annotations
 
+from .._values import MAX_NESTING, MAX_NUMBER_DIGITS
 from ..errors import YAMLError
 from . import _re
 
@@ -65,6 +66,11 @@ INDICATORS = {
 
 def error(src: str, pos: Pos, message: str, length: int = 1) -> YAMLError:
     return YAMLError(message, source=src, pos=pos, length=length)
+
+
+def nesting_error(src: str, pos: Pos) -> YAMLError:
+    """The error for a collection nested one level deeper than MAX_NESTING."""
+    return error(src, pos, f"Cannot nest collections more than {MAX_NESTING} levels deep")
 
 
 def column(src: str, pos: Pos) -> int:
@@ -158,6 +164,9 @@ def resolve_plain(text: str) -> Any:
         m = RE_NUMBER.match(text)
         if m is not None:
             kind = m.lastindex
+            if len(text) > MAX_NUMBER_DIGITS and kind != 2:
+                # Python refuses to convert longer decimal integers, and to print them
+                raise YAMLError(f"Invalid integer {text[:12]}...: more than {MAX_NUMBER_DIGITS} digits; quote it to keep a string")
             if kind == 1:
                 return int(text)
             if kind == 2:
