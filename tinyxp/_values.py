@@ -5,13 +5,6 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Iterator, Sequence
 
-# How deep collections may nest in a config file, an override value, a query and what
-# interpolation makes: deeper is an error, not a RecursionError (docs/configuration.md)
-MAX_NESTING = 100
-# How many characters an integer may have in YAML, an override or a query: Python
-# refuses to convert (and to print) decimal integers of more than 4,300 digits
-MAX_NUMBER_DIGITS = 1000
-
 # the type of a reader field, as `reader.fields` and query errors name it
 FIELD_TYPES = {type(None): "null", bool: "bool", int: "int", float: "float", str: "str", list: "list", tuple: "list", dict: "dict"}
 # the type of a config value, as configuration errors name it

@@ -90,7 +90,8 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str]):
         return _dump(compose.compose(config_dir, [], require_all=False))
 
     command_line = overrides.parse_command_line(args, prog=os.path.basename(script), config_help=config_help)
-    expanded = overrides.expand_sweeps(command_line.overrides, multirun=command_line.multirun)
+    max_runs = settings.max_runs(config_dir, command_line.overrides)
+    expanded = overrides.expand_sweeps(command_line.overrides, multirun=command_line.multirun, max_runs=max_runs)
     plans = []
     for setting in expanded:
         xp = settings.compose_xp(config_dir, setting)

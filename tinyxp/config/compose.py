@@ -13,6 +13,7 @@ from collections.abc import Mapping, MutableMapping
 
 from .. import yaml
 from .._values import config_type_name, copy_tree
+from ..yaml import MAX_NESTING
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import apply_overrides, override_error
 from .interpolate import resolve_interpolations
@@ -185,10 +186,26 @@ def _load_json(text: str, path: str) -> Any:
             result[key] = value
         return result
 
+    _check_json_nesting(text, path)
     try:
         return json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as err:
         raise ConfigError(f"Invalid JSON: {err.msg}", source=text, pos=err.pos, path=path) from None
+
+
+def _check_json_nesting(text: str, path: str) -> None:
+    """Raises ConfigError at the first bracket nested deeper than MAX_NESTING, as YAML does."""
+    import re
+
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        bracket = match.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConfigError(f"Cannot nest collections more than {MAX_NESTING} levels deep", source=text, pos=match.start(), path=path)
+        elif bracket in "]}":
+            depth -= 1
 
 
 def load_mapping(path: str) -> dict[str, Any]:
@@ -257,7 +274,7 @@ def load_config(path: str, overrides: Sequence[str] = ()) -> Config:
     for override in setting:
         if isinstance(override.value, Sweep):
             raise override_error(
-                f"Cannot sweep in load_config(): {override.text!r} describes {len(override.value.values)} values",
+                f"Cannot sweep in load_config(): {override.text!r} describes {override.value.size} values",
                 override,
             )
     return compose(path, setting)

@@ -5,7 +5,8 @@ import os
 import re
 
 from .. import yaml
-from .._values import copy_tree, lookup
+from .._values import copy_tree, lookup, nesting
+from ..yaml import MAX_NESTING
 from ..errors import ConfigError
 from .apply import suggest_key
 
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     Path = Tuple[str, ...]
 
 RE_INTERPOLATION = re.compile(r"\\?\$\{([^${}]*)\}")
+# How many characters (each list item and mapping entry counting one) interpolation may
+# make in one config: a few references to references, ten wide and eight deep, would
+# otherwise make 10^8 copies from a 1 KB file (docs/configuration.md)
+MAX_INTERPOLATED_SIZE = 1_000_000
 
 
 def resolve_interpolations(tree: dict[str, Any]) -> dict[str, Any]:
@@ -23,7 +28,9 @@ def resolve_interpolations(tree: dict[str, Any]) -> dict[str, Any]:
 
     A value that is one whole ${key} keeps the referenced value's type; inside a longer
     string it is formatted in. \\${...} stays literal. Raises ConfigError for a
-    dangling reference, a cycle, an unset variable or a malformed ${.
+    dangling reference, a cycle, an unset variable or a malformed ${, and for values
+    that would nest more than MAX_NESTING deep or make more than MAX_INTERPOLATED_SIZE
+    characters.
     """
     return _Resolver(tree).resolve_node(tree, ())
 
@@ -35,6 +42,7 @@ class _Resolver:
         self.tree = tree
         self.resolving: list[Path] = []
         self.resolved: dict[Path, Any] = {}
+        self.made = 0  # characters and entries made so far
 
     def resolve_node(self, node: Any, path: Path) -> Any:
         if isinstance(node, dict):
@@ -52,7 +60,7 @@ class _Resolver:
     def interpolate(self, text: str, path: Path) -> Any:
         whole = RE_INTERPOLATION.fullmatch(text)
         if whole and not text.startswith("\\"):
-            return copy_tree(self.evaluate(whole.group(1), text, path))
+            return self.copy(self.evaluate(whole.group(1), text, path), text, path)
         pieces = []
         end = 0
         for match in RE_INTERPOLATION.finditer(text):
@@ -63,7 +71,28 @@ class _Resolver:
                 pieces.append(_format(self.evaluate(match.group(1), match.group(), path)))
             end = match.end()
         pieces.append(_check_no_opening(text[end:], text, path))
+        self.count(sum(map(len, pieces)), text, path)
         return "".join(pieces)
+
+    def count(self, size: int, reference: str, path: Path) -> None:
+        """Count what interpolation makes; raises ConfigError past MAX_INTERPOLATED_SIZE."""
+        self.made += size
+        if self.made > MAX_INTERPOLATED_SIZE:
+            raise ConfigError(
+                f"Cannot resolve {reference!r} in {'.'.join(path)!r}: interpolation would make more than "
+                f"{MAX_INTERPOLATED_SIZE:,} characters (references repeated inside references?)"
+            )
+
+    def copy(self, value: Any, reference: str, path: Path) -> Any:
+        """A copy of a referenced value at path, counted; raises ConfigError when too big or deep."""
+        if len(path) + nesting(value) > MAX_NESTING:
+            raise ConfigError(
+                f"Cannot resolve {reference!r} in {'.'.join(path)!r}: the value would nest more than {MAX_NESTING} levels deep"
+            )
+        if isinstance(value, (dict, list)):
+            self.count(_size(value), reference, path)
+            return copy_tree(value)
+        return value
 
     def evaluate(self, body: str, reference: str, path: Path) -> Any:
         name, colon, argument = body.partition(":")
@@ -82,6 +111,8 @@ class _Resolver:
         if target in self.resolving:
             chain = self.cycle(target)
             raise ConfigError(f"Cannot resolve {reference!r} in {'.'.join(path)!r}: interpolation cycle {' -> '.join(chain)}")
+        if len(self.resolving) >= 2 * MAX_NESTING:  # each reference stacks its string and its target
+            raise ConfigError(f"Cannot resolve {reference!r} in {'.'.join(path)!r}: more than {MAX_NESTING} references, each to the next")
         found, node = lookup(self.tree, target)
         if not found:
             dotted = ".".join(target)
@@ -116,6 +147,23 @@ def _environment_value(argument: str, reference: str, path: Path) -> str:
             f"environment variable {variable.strip()!r} is not set and has no default"
         )
     return default.strip()
+
+
+def _size(tree: Any) -> int:
+    """The entries and string characters of nested dicts and lists, counted without recursion."""
+    size = 0
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            size += len(node) + sum(map(len, node))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            size += len(node)
+            stack.extend(node)
+        elif isinstance(node, str):
+            size += len(node)
+    return size
 
 
 def _check_no_opening(piece: str, text: str, path: Path) -> str:

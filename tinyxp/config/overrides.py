@@ -16,6 +16,8 @@ from __future__ import annotations
 from itertools import product
 
 from .. import yaml
+from .._values import nesting
+from ..yaml import MAX_NESTING
 from ..errors import OverrideError, TinyxpError, YAMLError
 from ._tokenizer import Tokenizer, split_elements
 
@@ -23,9 +25,14 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Callable, Sequence
 
+    from ._range import Range
+
 KINDS = ("set", "add", "force", "delete")
 PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
 SWEEP_TOKEN = "+sweep"
+INF = float("inf")
+# the most runs a sweep may describe unless xp.max_runs says otherwise
+DEFAULT_MAX_RUNS = 100_000
 
 GRAMMAR_HELP = """\
 overrides:
@@ -99,10 +106,15 @@ class _FrozenRecord(_Fields):
 
 
 class Sweep(_FrozenRecord):
-    """The values a swept key takes, in order."""
+    """The values a swept key takes, in order: a tuple, or a lazy range (_range.Range)."""
 
     FIELDS = ("values",)
     values: tuple
+
+    @property
+    def size(self) -> int:
+        """How many values, counted without making them: a range may have more than memory holds."""
+        return getattr(self.values, "size", None) or len(self.values)
 
 
 class Override(_FrozenRecord):
@@ -160,7 +172,22 @@ def parse_override(text: str) -> Override:
         tokenizer.raise_syntax_error(
             f"Expected a value after '{key}=', got '=' (quote a value that starts with '=')"
         )
-    return Override(kind, key, _parse_value(tokenizer), text)
+    value_start = tokenizer.position
+    value = _parse_value(tokenizer)
+    depth = key.count(".") + 1 + _nesting(value)
+    if depth > MAX_NESTING:
+        raise OverrideError(
+            f"Cannot nest a value more than {MAX_NESTING} levels deep: the key {key!r} and its value nest {depth} deep",
+            source=text, pos=value_start, length=len(text) - value_start,
+        )
+    return Override(kind, key, value, text)
+
+
+def _nesting(value: Any) -> int:
+    """How deep a value nests, or the deepest of a sweep's values (a range's are numbers)."""
+    if isinstance(value, Sweep):
+        return max(map(nesting, value.values), default=0) if isinstance(value.values, tuple) else 0
+    return nesting(value)
 
 
 def _parse_key(tokenizer: Tokenizer, *, after: str) -> str:
@@ -188,7 +215,7 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
             )
         name = function.text[:-1]
         if name == "range":
-            return Sweep(tuple(_parse_range(source, function.position, spans)))
+            return Sweep(_parse_range(source, function.position, spans))
         return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
     spans, _ = split_elements(source, start)
     if len(spans) == 1:
@@ -221,7 +248,7 @@ def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
         raise OverrideError(f"Invalid value {text!r}: {err.message}", source=source, pos=pos) from None
 
 
-def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[Any]:
+def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> Range:
     """range := 'range(' number (',' number (',' number)?)? ')'
 
     range(stop), range(start, stop) or range(start, stop, step) of ints or floats.
@@ -236,10 +263,10 @@ def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[
     numbers = []
     for s, e in spans:
         value = _parse_element(source, s, e, in_sweep=True)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value in (INF, -INF) or value != value:
             text = source[s:e].strip()
             raise OverrideError(
-                f"Expected a number as argument of range(), got {text!r}",
+                f"Expected a finite number as argument of range(), got {text!r}",
                 source=source, pos=s + len(source[s:e]) - len(source[s:e].lstrip()), length=len(text),
             )
         numbers.append(value)
@@ -251,25 +278,15 @@ def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[
     if step == 0:
         s, e = spans[2]
         raise OverrideError("Cannot use a step of 0 in range()", source=source, pos=s + len(source[s:e]) - len(source[s:e].lstrip()))
-    values = _range_values(first, stop, step)
-    if not values:
+    from ._range import Range  # only for a range
+
+    values = Range(first, stop, step)
+    if not values.size:
         raise OverrideError(
             f"Cannot sweep over an empty range: {source[whole[0]:whole[1]]!r} has no values",
             source=source, pos=whole[0], length=whole[1] - whole[0],
         )
     return values
-
-
-def _range_values(start: Any, stop: Any, step: Any) -> list[Any]:
-    if all(isinstance(n, int) for n in (start, stop, step)):
-        return list(range(start, stop, step))
-    import math  # with decimal, only for float ranges: decimal costs a few ms to import
-    from decimal import Decimal
-
-    # Decimal of the shortest repr, so that range(0, 0.3, 0.1) gives 0.1, 0.2, not 0.30000000000000004
-    first, last, by = (Decimal(repr(float(n))) for n in (start, stop, step))
-    count = max(0, math.ceil((last - first) / by))
-    return [float(first + i * by) for i in range(count)]
 
 
 # --- the command line -----------------------------------------------------------------
@@ -333,18 +350,26 @@ def _build_parser(prog: str, config_help: Callable[[], str] | None) -> Any:
 # --- sweeps and settings --------------------------------------------------------------
 
 
-def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> list[list[Override]]:
+def expand_sweeps(overrides: Sequence[Override], *, multirun: bool, max_runs: int = DEFAULT_MAX_RUNS) -> list[list[Override]]:
     """Every setting a sweep describes: the Cartesian product, the first swept key slowest.
 
-    Without a sweep, one setting: the overrides as they are. Raises OverrideError for a
-    sweep when multirun is false, saying how many runs it describes.
+    Without a sweep, one setting: the overrides as they are. The runs are counted before
+    any is made: raises OverrideError for more than max_runs (xp.max_runs), naming each
+    swept key and its count, and for a sweep when multirun is false, saying how many
+    runs it describes.
     """
     swept = [o for o in overrides if isinstance(o.value, Sweep)]
     if not swept:
         return [list(overrides)]
     count = 1
     for override in swept:
-        count *= len(override.value.values)
+        count *= override.value.size
+    if count > max_runs:
+        counts = ", ".join(f"{o.text!r} has {format_count(o.value.size)} values" for o in swept)
+        raise OverrideError(
+            f"Cannot expand a sweep of {format_count(count)} runs, more than xp.max_runs={max_runs}: {counts} "
+            "(set xp.max_runs to allow more)"
+        )
     if not multirun:
         tokens = " ".join(o.text for o in swept)
         raise OverrideError(
@@ -356,6 +381,13 @@ def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> list[list
         for o in overrides
     ]
     return [list(setting) for setting in product(*choices)]
+
+
+def format_count(count: int) -> str:
+    """A count as a message shows it: digits, or 'about 10^N' past fifteen of them."""
+    if count < 10**15:
+        return str(count)
+    return f"about 10^{int(count.bit_length() * 0.30103)}"  # str() refuses ints of over 4300 digits
 
 
 def make_override(kind: str, key: str, value: Any) -> Override:

@@ -14,7 +14,7 @@ from collections import namedtuple
 from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
-from ..config.settings import compose_xp
+from ..config.settings import compose_xp, max_runs
 from ..config.overrides import expand_sweeps, make_override, parse_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
@@ -334,7 +334,7 @@ def submit_job_script(
                   "they will fail unless a setup line creates it or changes folder", file=sys.stderr)
         try:
             parsed = parse_command_line(command.args, prog=target)
-            expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun)
+            expanded = expand_sweeps(parsed.overrides, multirun=parsed.multirun, max_runs=max_runs(config_dir, parsed.overrides))
             settings = expanded
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)

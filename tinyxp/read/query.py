@@ -10,10 +10,10 @@
     list       := '[' literal (',' literal)* ']'
 
 A query is parsed into a tree of nodes (Or, And, Not, Compare, In over Field and Summary
-operands), checked against the known fields (unknown names get
-did-you-mean, impossible comparisons are refused) and compiled into a predicate
-`predicate(values, summary) -> bool`, where `values` maps field names to a run's values
-and `summary(function, column)` returns a metric summary. Never evaluated with eval.
+operands), checked against the known fields (unknown names get did-you-mean, impossible
+comparisons are refused) and compiled into a predicate `predicate(values, summary) -> bool`,
+where `values` maps field names to a run's values and `summary(function, column)` returns
+a metric summary. Never evaluated with eval; nesting deeper than yaml.MAX_NESTING is an error.
 
 A missing value compares like null: it equals null, differs from everything else, and
 matches no ordering comparison; nor does a value of another type.
@@ -24,6 +24,7 @@ import operator
 import re
 
 from .._values import type_name
+from ..yaml import MAX_NESTING, MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -66,9 +67,7 @@ class Token:
     __slots__ = ("kind", "text", "pos")
 
     def __init__(self, kind: str, text: str, pos: int) -> None:
-        self.kind = kind
-        self.text = text
-        self.pos = pos
+        self.kind, self.text, self.pos = kind, text, pos
 
     def __repr__(self) -> str:
         return f"Token({self.kind!r}, {self.text!r}, {self.pos})"
@@ -179,6 +178,7 @@ class Tokens:
         self.source = source
         self.items = tokenize(source)
         self.index = 0
+        self.depth = 0  # the '(', 'not' and '[' around the next token: RecursionError past a thousand
 
     @property
     def next(self) -> Token:
@@ -191,6 +191,12 @@ class Tokens:
     def read(self) -> Token:
         token = self.items[self.index]
         self.index += 1
+        if token.kind in ("LPAREN", "LBRACKET", "NOT"):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise QueryError(f"Cannot nest a query more than {MAX_NESTING} levels deep", source=self.source, pos=token.pos, length=len(token.text))
+        elif token.kind in ("RPAREN", "RBRACKET"):
+            self.depth -= 1
         return token
 
     def expect(self, kind: str, expected: str) -> Token:
@@ -266,7 +272,9 @@ def parse_factor(tokens: Tokens) -> Node:
     """factor := ('~' | 'not') factor | '(' expr ')' | comparison"""
     if tokens.check("NOT"):
         tokens.read()
-        return Not(parse_factor(tokens))
+        tree: Node = Not(parse_factor(tokens))
+        tokens.depth -= 1
+        return tree
     if tokens.check("LPAREN"):
         opening = tokens.read()
         tree = parse_expr(tokens)
@@ -286,6 +294,7 @@ def parse_comparison(tokens: Tokens) -> Compare | In:
     negate = False
     if tokens.check("NOT"):
         tokens.read()
+        tokens.depth -= 1  # 'not in' nests nothing
         negate = True
         if not tokens.check("IN"):
             raise tokens.error("Expected 'in' after 'not'")
@@ -319,7 +328,11 @@ def parse_literal(tokens: Tokens) -> Any:
     if token.kind == "NUMBER":
         tokens.read()
         text = token.text.replace("_", "")
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        if any(c in text for c in ".eE"):
+            return float(text)
+        if len(text) > MAX_NUMBER_DIGITS:  # Python refuses to convert longer ones
+            raise QueryError(f"Invalid integer: more than {MAX_NUMBER_DIGITS} digits", source=tokens.source, pos=token.pos, length=len(token.text))
+        return int(text)
     if token.kind == "STRING":
         tokens.read()
         return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), "\\" + m.group(1)), token.text[1:-1])

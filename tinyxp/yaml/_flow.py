@@ -1,9 +1,9 @@
 """Flow collections: [..] and {..}, nested, on one line or several."""
 from __future__ import annotations
 
-from .._values import MAX_NESTING
 from . import _re
 from ._scalars import (
+    MAX_NESTING,
     duplicate_error,
     error,
     indicator_error,

@@ -12,7 +12,6 @@ values on one line). The scalars are in _scalars.py, the flow collections in _fl
 """
 from __future__ import annotations
 
-from .._values import MAX_NESTING
 from ..errors import YAMLError
 from . import _re
 from ._flow import parse_flow_node
@@ -23,6 +22,7 @@ from ._scalars import (
     indicator_error,
     is_dash,
     is_indicator,
+    MAX_NESTING,
     is_marker,
     nesting_error,
     parse_block_scalar,

@@ -7,7 +7,6 @@ YAML 1.2 core schema, quoted scalars, and block scalars.
 """
 from __future__ import annotations
 
-from .._values import MAX_NESTING, MAX_NUMBER_DIGITS
 from ..errors import YAMLError
 from . import _re
 
@@ -27,6 +26,13 @@ RE_SINGLE = _re.RE_SINGLE
 RE_TOKEN = _re.RE_TOKEN
 
 Pos = int
+
+# How deep collections may nest in a config file, an override value, a query and what
+# interpolation makes: deeper is an error, not a RecursionError (docs/configuration.md)
+MAX_NESTING = 100
+# How many characters an integer may have in YAML, an override or a query: Python
+# refuses to convert (and to print) decimal integers of more than 4,300 digits
+MAX_NUMBER_DIGITS = 1000
 
 # The characters a number may start with: resolve_plain tries RE_NUMBER only on these.
 NUMBER_START = frozenset("0123456789+-.")
