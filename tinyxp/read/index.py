@@ -11,18 +11,16 @@ middle of a file becomes a column when that file's values are loaded.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
-import stat
 import sys
 
-from .._contract import CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, is_run_id
+from .._contract import CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, TMP_PREFIX, is_run_id
 from .._files import write_atomic
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
-from ..yaml import load as load_yaml
+from .files import UnreadableFile, load_metadata, open_run_file, read_run_file
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -34,7 +32,7 @@ PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
 PEEK_BYTES = 4 * TAIL_BYTES
 JSON_DECODE = json.JSONDecoder().decode
-READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # no newline translation on Windows
+LINKED_RUN_PROBLEM = "a symbolic link named like a run: not followed (runs are folders of the log folder)"
 
 
 # -- building and refreshing ---------------------------------------------------------
@@ -53,25 +51,20 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
         names = sorted_run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
         raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
-    for name in names:
+    for name, is_link in names:
         run_dir = os.path.join(log_dir, name)
+        if is_link:  # it may lead out of the log folder, or to another run: reported, not listed
+            entries[name] = {"stamps": [None, None, {}], "problems": [LINKED_RUN_PROBLEM]}
+            continue
         entry = old.get(name)
         if entry is None:  # new: read_run takes the stamps of what it reads
             entries[name] = {}  # keeps the run id order
             to_read.append((name, run_dir, None))
             continue
-        old_stamps = entry.get("stamps") or [None, None, {}]
-        if entry.get("finished"):
-            # a finished run's metrics and artifacts are final until info.yaml changes
-            # (a resumed run rewrites it first): two stats instead of a folder scan
-            metadata = f"{run_dir}/{METADATA_DIR}/"
-            unchanged = old_stamps[:2] == [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE)]
-            metric_stamps = None
-        else:
-            stamps = stat_run(run_dir)
-            unchanged = old_stamps == stamps
-            metric_stamps = stamps[2]
-        if unchanged:
+        # a finished run too: `tinyxp.Logger(run)` may log into it afterwards
+        stamps = stat_run(run_dir)
+        metric_stamps = stamps[2]
+        if entry.get("stamps") == stamps:
             entries[name] = entry
             if not entry.get("finished") and "values" in entry:
                 entry["artifacts"] = list_artifacts(run_dir)
@@ -96,10 +89,10 @@ def load_index(paths: Iterable[str], log_dir: str) -> tuple[str | None, dict[str
     best: tuple[float, str | None, dict[str, dict[str, Any]]] = (-1.0, None, {})
     for path in paths:
         try:
-            with open(path, "rb") as file:
-                data = json.loads(file.read())
-            stamp = os.stat(path).st_mtime
-        except (OSError, ValueError):
+            raw, st = read_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
+            data = json.loads(raw)
+            stamp = st.st_mtime
+        except (OSError, ValueError, RecursionError, ReaderError):
             continue  # absent or corrupt: rebuilt by refresh
         if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or data.get("log_dir") != log_dir:
             continue
@@ -124,32 +117,66 @@ def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, 
 
 
 def valid_entry(entry: Any) -> bool:
-    """Whether an index entry has the shape read_run gives (else the run is read again)."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("stamps"), list) or len(entry["stamps"]) != 3:
+    """Whether an index entry has the shape read_run gives (else the run is read again).
+
+    The index file may have been damaged or edited: nothing in it is trusted unchecked.
+    """
+    if not isinstance(entry, dict) or not valid_stamps(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
         return False
     if "values" not in entry:
         return True
     metrics = entry.get("metrics")
     return (
         isinstance(entry["values"], dict)
-        and isinstance(entry.get("artifacts"), list)
+        and all_strings(entry.get("artifacts"))
         and isinstance(metrics, dict)
-        and all(isinstance(meta, dict) and isinstance(meta.get("keys"), list) for meta in metrics.values())
+        and all(valid_metric(meta) for meta in metrics.values())
     )
+
+
+def valid_stamps(stamps: Any) -> bool:
+    """[info stamp, config stamp, {log_name: stamp}], a stamp being [size, mtime_ns] or None."""
+    return (
+        isinstance(stamps, list) and len(stamps) == 3
+        and all(stamp is None or valid_stamp(stamp) for stamp in stamps[:2])
+        and isinstance(stamps[2], dict) and all(map(valid_stamp, stamps[2].values()))
+    )
+
+
+def valid_stamp(stamp: Any) -> bool:
+    return isinstance(stamp, list) and len(stamp) == 2 and all(type(n) is int for n in stamp)
+
+
+def valid_metric(meta: Any) -> bool:
+    """{"stamp", "keys", "last", and "summary": {key: {"last", "min", "max", "count"}} once computed}."""
+    if not isinstance(meta, dict) or not valid_stamp(meta.get("stamp")) or not all_strings(meta.get("keys")):
+        return False
+    summary = meta.get("summary", {})
+    return isinstance(meta.get("last", {}), dict) and isinstance(summary, dict) and all(isinstance(s, dict) for s in summary.values())
+
+
+def all_strings(items: Any) -> bool:
+    return isinstance(items, list) and all(isinstance(item, str) for item in items)
 
 
 # -- scanning ------------------------------------------------------------------------
 
 
-def sorted_run_names(log_dir: str) -> list[str]:
-    """The names of the run directories of log_dir (named by integers, as the logger
-    allocates them: ASCII digits, no leading zero), in numeric order."""
+def sorted_run_names(log_dir: str) -> list[tuple[str, bool]]:
+    """(name, is a symbolic link) of the run directories of log_dir, in numeric order.
+
+    Run directories are named by integers, as the logger allocates them (ASCII digits,
+    no leading zero); a symbolic link named so is listed too, never followed.
+    """
     names = []
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if is_run_id(entry.name) and entry.is_dir():
-                names.append(entry.name)
-    names.sort(key=int)
+            if is_run_id(entry.name):
+                if entry.is_symlink():
+                    names.append((entry.name, True))
+                elif entry.is_dir(follow_symlinks=False):
+                    names.append((entry.name, False))
+    names.sort(key=lambda item: int(item[0]))
     return names
 
 
@@ -166,7 +193,7 @@ def stat_metrics(run_dir: str) -> dict[str, list[int]]:
         with os.scandir(f"{run_dir}/{METRICS_DIR}") as entries:
             for entry in entries:
                 if entry.name.endswith(METRIC_SUFFIX):
-                    st = entry.stat()
+                    st = entry.stat(follow_symlinks=False)  # a link or a FIFO: reported when read
                     metrics[entry.name[:-len(METRIC_SUFFIX)]] = [st.st_size, st.st_mtime_ns]
     except OSError:
         pass
@@ -183,7 +210,7 @@ def metric_names(run_dir: str) -> list[str]:
 
 def file_stamp(path: str) -> list[int] | None:
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
@@ -196,9 +223,9 @@ def list_artifacts(run_dir: str) -> list[str]:
     try:
         with os.scandir(root) as formats:
             for fmt in formats:
-                if fmt.is_dir() and not fmt.name.startswith("."):
+                if fmt.is_dir(follow_symlinks=False) and not fmt.name.startswith("."):
                     with os.scandir(fmt.path) as files:
-                        found.extend(f"{fmt.name}/{f.name}" for f in files if not f.name.startswith(".tmp-"))
+                        found.extend(f"{fmt.name}/{f.name}" for f in files if not f.name.startswith(TMP_PREFIX) and not f.is_symlink())
     except OSError:
         pass
     found.sort()
@@ -217,11 +244,9 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
     values: dict[str, Any] = {}
     for index, part in enumerate(("info", "config")):
-        path = f"{run_dir}/{METADATA_DIR}/{part}.yaml"
         try:
-            raw, st = read_file(path)
+            data, st = load_metadata(run_dir, f"{part}.yaml")
             stamps[index] = [st.st_size, st.st_mtime_ns]
-            data = load_yaml(raw.decode("utf-8"), path=path)
         except FileNotFoundError:
             problems.append(f"missing metadata/{part}.yaml")
             if part == "info":
@@ -232,7 +257,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
                 return entry
             continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:
-            problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
+            problems.append(f"cannot read metadata/{part}.yaml: {reason(err)}")
             continue
         if data is None:
             data = {}
@@ -255,7 +280,11 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
         if metric_stamps is not None and previous is not None and previous.get("stamp") == metric_stamps[log_name]:
             metrics[log_name] = previous
             continue
-        stamp, keys, last, torn = peek_metric_file(f"{run_dir}/{METRICS_DIR}/{log_name}{METRIC_SUFFIX}")
+        try:
+            stamp, keys, last, torn = peek_metric_file(run_dir, f"{METRICS_DIR}/{log_name}{METRIC_SUFFIX}")
+        except UnreadableFile as err:
+            problems.append(f"cannot read {METRICS_DIR}/{log_name}{METRIC_SUFFIX}: {err.reason}")
+            continue
         if stamp is None:
             continue  # removed since the folder was listed
         metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}
@@ -267,35 +296,23 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     return entry
 
 
-def read_file(path: str) -> tuple[bytes, os.stat_result]:
-    """The bytes of a file and its os.fstat, with the fewest system calls (the reader
-    opens thousands of small files); raises OSError like open()."""
-    fd = os.open(path, READ_FLAGS)
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        return os.read(fd, st.st_size), st
-    finally:
-        os.close(fd)
-
-
-def peek_metric_file(path: str) -> tuple[list[int] | None, list[str], dict[str, Any], bool]:
+def peek_metric_file(run_dir: str, relative: str) -> tuple[list[int] | None, list[str], dict[str, Any], bool]:
     """(stamp, keys of the first and last complete lines, the last complete line, torn last line?)
 
     The stamp is [size, mtime_ns] as of the read, None when the file is gone. Reads the
-    first line and the last TAIL_BYTES only: metric files of long runs are big.
+    first line and the last TAIL_BYTES only: metric files of long runs are big. Raises
+    UnreadableFile for a symbolic link or what is not a regular file.
     """
     try:
-        fd = os.open(path, READ_FLAGS)
+        fd, st = open_run_file(run_dir, relative)
         try:
-            st = os.fstat(fd)
             size = st.st_size
             head = os.read(fd, min(size, PEEK_BYTES))  # a small file whole, in one read
             cut = head.find(b"\n") + 1
             first = head[:cut] if cut else head
             if not cut and len(head) < size:  # a first line longer than PEEK_BYTES
-                with open(path, "rb") as file:
+                with os.fdopen(os.dup(fd), "rb") as file:
+                    file.seek(0)
                     first = file.readline()
             # the tail starts one byte early: a newline there means it starts at a line
             start = max(len(first), size - TAIL_BYTES) - 1
@@ -307,7 +324,7 @@ def peek_metric_file(path: str) -> tuple[list[int] | None, list[str], dict[str, 
         finally:
             os.close(fd)
     except OSError:
-        return file_stamp(path), [], {}, False
+        return None, [], {}, False
     stamp = [size, st.st_mtime_ns]
     if not first.endswith(b"\n"):
         return stamp, [], {}, bool(first)
@@ -383,6 +400,11 @@ def split_metric_column(column: str, metrics: dict[str, Any]) -> tuple[str | Non
 
 def first_line(err: BaseException) -> str:
     return str(err).split("\n", 1)[0]
+
+
+def reason(err: BaseException) -> str:
+    """Why a file of a run could not be read, for a problem line that names the file already."""
+    return err.reason if isinstance(err, UnreadableFile) else first_line(err)
 
 
 # -- where the index lives -----------------------------------------------------------
