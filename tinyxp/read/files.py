@@ -94,10 +94,12 @@ def load_metadata(run_dir: str, name: str) -> tuple[Any, os.stat_result]:
 
 
 def _open_relative(run_dir: str, parts: list[str]) -> int:
-    """Open run_dir, then each folder and the file relative to the last one, never following a link."""
-    fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY)
+    """Open each folder below run_dir, then the file relative to the last one, never following a link."""
+    if len(parts) == 1:
+        return os.open(os.path.join(run_dir, parts[0]), READ_FLAGS)
+    fd = os.open(os.path.join(run_dir, parts[0]), WALK_FLAGS)
     try:
-        for part in parts[:-1]:
+        for part in parts[1:-1]:
             inner = os.open(part, WALK_FLAGS, dir_fd=fd)
             os.close(fd)
             fd = inner

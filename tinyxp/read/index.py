@@ -61,10 +61,21 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
             entries[name] = {}  # keeps the run id order
             to_read.append((name, run_dir, None))
             continue
-        # a finished run too: `tinyxp.Logger(run)` may log into it afterwards
-        stamps = stat_run(run_dir)
-        metric_stamps = stamps[2]
-        if entry.get("stamps") == stamps:
+        if entry.get("finished"):
+            # a finished run changes when resumed (info.yaml is rewritten first) or when a
+            # post-hoc tinyxp.Logger(run) logs into it: stats of its files, and of metrics/,
+            # whose time changes when a file is added, are cheaper than a folder scan
+            metadata = f"{run_dir}/{METADATA_DIR}/"
+            metrics_dir = f"{run_dir}/{METRICS_DIR}"
+            stamps = [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE),
+                      {log: file_stamp(f"{metrics_dir}/{log}{METRIC_SUFFIX}") for log in entry["stamps"][2]}]
+            unchanged = entry["stamps"] == stamps and entry.get("metrics_folder") == file_stamp(metrics_dir)
+            metric_stamps = None
+        else:
+            stamps = stat_run(run_dir)
+            unchanged = entry["stamps"] == stamps
+            metric_stamps = stamps[2]
+        if unchanged:
             entries[name] = entry
             if not entry.get("finished") and "values" in entry:
                 entry["artifacts"] = list_artifacts(run_dir)
@@ -144,7 +155,7 @@ def valid_stamps(stamps: Any) -> bool:
 
 
 def valid_stamp(stamp: Any) -> bool:
-    return isinstance(stamp, list) and len(stamp) == 2 and all(type(n) is int for n in stamp)
+    return type(stamp) is list and len(stamp) == 2 and type(stamp[0]) is int and type(stamp[1]) is int
 
 
 def valid_metric(meta: Any) -> bool:
@@ -156,7 +167,7 @@ def valid_metric(meta: Any) -> bool:
 
 
 def all_strings(items: Any) -> bool:
-    return isinstance(items, list) and all(isinstance(item, str) for item in items)
+    return type(items) is list and set(map(type, items)) <= {str}
 
 
 # -- scanning ------------------------------------------------------------------------
@@ -273,6 +284,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
     entry["values"] = values
+    entry["metrics_folder"] = file_stamp(f"{run_dir}/{METRICS_DIR}")  # before it is listed: what is added later shows
     old_metrics = (old or {}).get("metrics", {})
     metrics = {}
     for log_name in sorted(metric_stamps) if metric_stamps is not None else metric_names(run_dir):
