@@ -247,6 +247,13 @@ class NestingTest(unittest.TestCase):
         self.assertEqual(str(caught.exception).split("\n")[0], "Invalid integer: more than 1000 digits")
         self.assertEqual(parse("config.a == " + "7" * 1000).literal, int("7" * 1000))
 
+    def test_a_long_number_is_read_in_linear_time(self):
+        """The NUMBER pattern read each digit two ways: 8,000 digits took 5 s, 100,000 forever (found by tests/bench/fuzz.py)."""
+        for text in ("7" * 100_000 + "x", "1e" + "7" * 100_000 + "x", "7" * 100_000 + ".5x"):
+            with self.subTest(text=text[-3:]):
+                with self.assertRaises(QueryError):
+                    parse(f"config.a == {text}")
+
     def test_at_the_limit_nothing_overflows_the_stack(self):
         """100 levels from a file, an override and interpolation compose, resolve and dump."""
         text = "".join("  " * i + f"k{i}:\n" for i in range(98)) + "  " * 98 + "v: [1]\nr: ${k0}\n"

@@ -67,10 +67,10 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
             # whose time changes when a file is added, are cheaper than a folder scan
             metadata = f"{run_dir}/{METADATA_DIR}/"
             metrics_dir = f"{run_dir}/{METRICS_DIR}"
-            stamps = [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE),
-                      {log: file_stamp(f"{metrics_dir}/{log}{METRIC_SUFFIX}") for log in entry["stamps"][2]}]
+            stamps: list[Any] = [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE),
+                                 {log: file_stamp(f"{metrics_dir}/{log}{METRIC_SUFFIX}") for log in entry["stamps"][2]}]
             unchanged = entry["stamps"] == stamps and entry.get("metrics_folder") == file_stamp(metrics_dir)
-            metric_stamps = None
+            metric_stamps: dict[str, list[int]] | None = None
         else:
             stamps = stat_run(run_dir)
             unchanged = entry["stamps"] == stamps

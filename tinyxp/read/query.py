@@ -53,7 +53,7 @@ TOKEN_RULES = [
     ("LBRACKET", r"\["),
     ("RBRACKET", r"\]"),
     ("COMMA", r","),
-    ("NUMBER", r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"),
+    ("NUMBER", r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"),  # no two ways to read a digit: linear time
     ("STRING", r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""),
     ("NAME", r"[A-Za-z_][\w\-]*(?:\.[\w\-/]+)*"),
 ]
