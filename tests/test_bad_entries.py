@@ -151,6 +151,37 @@ class PlantedLinkTest(unittest.TestCase):
         info, _ = load_metadata(run_dir, "info.yaml")
         self.assertEqual(info["run_id"], 1)
 
+    def test_in_process_reads_of_planted_files(self) -> None:
+        import socket
+        from unittest import mock
+
+        from tinyxp.errors import ReaderError
+        from tinyxp.view.runs import describe_run
+
+        reader, _ = read_with_warnings(self.log_dir)
+        row = reader.runs[0]
+        self.plant("1", "metrics/train.jsonl", os.path.join(self.secret, "metrics", "train.jsonl"))
+        with self.assertRaises(ReaderError) as caught:
+            row["train.loss"]
+        self.assertTrue(str(caught.exception).endswith(f"train.jsonl': {LINK}"), str(caught.exception))
+        self.plant("1", "metadata/info.yaml", os.path.join(self.secret, "metadata", "info.yaml"))
+        shown = describe_run(os.path.join(self.log_dir, "1"))
+        self.assertIn(f"info: (cannot read metadata/info.yaml: {LINK})", shown)
+        self.assertIn(f"  metrics/train.jsonl: (cannot read: {LINK})", shown)
+        run_dir = os.path.join(self.log_dir, "2")
+        if hasattr(socket, "AF_UNIX"):
+            server = socket.socket(socket.AF_UNIX)
+            self.addCleanup(server.close)
+            server.bind(os.path.join(run_dir, "metrics", "live.jsonl"))
+            with self.assertRaisesRegex(UnreadableFile, "it is not a regular file$"):
+                read_run_file(run_dir, "metrics/live.jsonl")
+        os.makedirs(os.path.join(run_dir, "artifacts", "text"))
+        with open(os.path.join(run_dir, "artifacts", "text", "a.txt"), "w") as file:
+            file.write("deep")
+        self.assertEqual(read_run_file(run_dir, "artifacts/text/a.txt")[0], b"deep")
+        with mock.patch("tinyxp.read.files.os.read", side_effect=[b"de", b""]):  # a file cut short while read
+            self.assertEqual(read_run_file(run_dir, "artifacts/text/a.txt")[0], b"de")
+
     def test_a_heartbeat_link_does_not_keep_a_run_alive(self) -> None:
         from tinyxp.read.status import is_lost
 

@@ -35,6 +35,7 @@ READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK"
 # followed below the run directory even if one is swapped in while the reader walks
 WALK_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW
 RELATIVE = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
 
 
 def open_run_file(run_dir: str, relative: str) -> tuple[int, os.stat_result]:
@@ -49,6 +50,8 @@ def open_run_file(run_dir: str, relative: str) -> tuple[int, os.stat_result]:
     except OSError as err:
         if err.errno in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR) and _link_below(run_dir, parts):
             raise UnreadableFile(relative, "it is a symbolic link, which tinyxp does not follow inside a run") from None
+        if err.errno == errno.ENXIO:  # what open() refuses outright: a socket, a device without its driver
+            raise UnreadableFile(relative, "it is not a regular file") from None
         raise
     try:
         st = os.fstat(fd)
@@ -120,7 +123,4 @@ def _link_below(run_dir: str, parts: list[str]) -> bool:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return name
-    return "not a file"  # pragma: no cover - every kind of file the platforms have is above
+    return KINDS.get(stat.S_IFMT(mode), "a special file")
