@@ -93,6 +93,14 @@ class BadEntryTest(unittest.TestCase):
         result = tinyxp_command("show", self.path("1"))
         self.assertIn("info: (cannot read metadata/info.yaml: it has 209,715,200 bytes", result.stdout)
 
+    @unittest.skipUnless(HAS_FIFO, "no FIFOs on this platform")
+    def test_a_fifo_as_the_index_is_replaced(self) -> None:
+        os.makedirs(self.path(".tinyxp"))
+        os.mkfifo(self.path(".tinyxp", "index.json"))
+        result = tinyxp_command("runs", self.log_dir, "-c", "id")
+        self.assertEqual((result.returncode, result.stdout.split()), (0, ["id", "1", "2", "3"]), result.stderr)
+        self.assertTrue(os.path.isfile(self.path(".tinyxp", "index.json")))
+
     def test_bad_entries_are_reported_in_one_warning_per_listing(self) -> None:
         os.symlink("5", self.path("5"))
         os.mkdir(self.path("6"))  # no metadata at all
