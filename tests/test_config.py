@@ -14,7 +14,8 @@ from tinyxp._contract import DEFAULT_SIGNAL_GRACE
 from tinyxp.config import files, settings
 from tinyxp.config.settings import XP_DEFAULTS, compose_xp, xp_setting
 from tinyxp.errors import ConfigError, OverrideError, TinyxpError, YAMLError
-from tinyxp.config.overrides import expand_sweeps, parse_command_line, parse_override
+from tinyxp.config.command_line import parse_command_line
+from tinyxp.config.overrides import expand_sweeps, parse_override
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "configs")
 PROJECT = os.path.join(DATA, "project")

@@ -112,13 +112,13 @@ class MetricFileTest(unittest.TestCase):
         path = os.path.join(temp_dir(self), "train.jsonl")
         with open(path, "w") as file:
             file.write('{"loss": 1}\n{"loss": 2}\n{"lo')
-        self.assertEqual(read_metric_file(path), {"loss": [1, 2]})
+        self.assertEqual(read_metric_file(os.path.dirname(path), "train.jsonl"), {"loss": [1, 2]})
 
     def test_lines_that_are_not_objects_are_skipped(self) -> None:
         path = os.path.join(temp_dir(self), "train.jsonl")
         with open(path, "w") as file:
             file.write('{"loss": 1}\nnot json\n[1]\n{"loss": 2}\n')
-        self.assertEqual(read_metric_file(path), {"loss": [1, 2]})
+        self.assertEqual(read_metric_file(os.path.dirname(path), "train.jsonl"), {"loss": [1, 2]})
 
     def test_summarize(self) -> None:
         self.assertEqual(summarize([3, "x", 1.5, True, 2]), {"last": 2, "min": 1.5, "max": 3, "count": 5})

@@ -8,16 +8,14 @@ import random
 import unittest
 
 from tinyxp.errors import OverrideError
+from tinyxp.config.command_line import GRAMMAR_HELP, CommandLine, parse_command_line
 from tinyxp.config.overrides import (
-    GRAMMAR_HELP,
     Choice,
-    CommandLine,
     Override,
     Sweep,
     expand_sweeps,
     format_setting,
     make_override,
-    parse_command_line,
     parse_override,
     setting_tokens,
 )
@@ -95,9 +93,9 @@ INVALID = {
     ),
     "a b=1": "Expected '=' after the key 'a', got ' '\n    a b=1\n     ^",
     "range(1)": "Expected '=' after the key 'range', got '('\n    range(1)\n         ^",
-    "x=range(a,b)": "Expected a number as argument of range(), got 'a'\n    x=range(a,b)\n            ^",
+    "x=range(a,b)": "Expected a finite number as argument of range(), got 'a'\n    x=range(a,b)\n            ^",
     "x=range(1, true)": (
-        "Expected a number as argument of range(), got 'true'\n    x=range(1, true)\n               ^^^^"
+        "Expected a finite number as argument of range(), got 'true'\n    x=range(1, true)\n               ^^^^"
     ),
     "x=range(1,2,0)": "Cannot use a step of 0 in range()\n    x=range(1,2,0)\n                ^",
     "x=range(3,1)": (

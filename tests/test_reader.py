@@ -194,14 +194,18 @@ class IndexTest(unittest.TestCase):
         self.assertEqual(reader.fields["train.new"], "list[int]")
         self.assertEqual(reader.filter("last(train.loss) == 0.1")["info.run_id"], [6])
 
-    def test_finished_runs_are_checked_by_their_metadata_only(self) -> None:
+    def test_metrics_logged_into_a_finished_run_afterwards_are_seen(self) -> None:
+        """A post-hoc `tinyxp.Logger(run)` appends to a finished run (issue 12: they were invisible)."""
         self.count_reads()
         bump(os.path.join(self.log_dir, "3", "metrics", "train.jsonl"), '{"epoch": 3, "loss": 0.1}\n')
-        self.assertEqual(self.count_reads()[1], [])  # metrics of a finished run are final
-        bump(os.path.join(self.log_dir, "3", "metadata", "info.yaml"), "note: resumed\n")
         reader, calls = self.count_reads()
         self.assertEqual(calls, ["3"])
         self.assertEqual(reader.filter("last(train.loss) == 0.1")["info.run_id"], [3])
+        bump(os.path.join(self.log_dir, "3", "metrics", "extra.jsonl"), '{"acc": 0.5}\n')
+        reader, calls = self.count_reads()
+        self.assertEqual((calls, reader.fields["extra.acc"]), (["3"], "list[float]"))
+        bump(os.path.join(self.log_dir, "3", "metadata", "info.yaml"), "note: resumed\n")
+        self.assertEqual(self.count_reads()[1], ["3"])
 
     def test_refresh_picks_up_changes_in_place(self) -> None:
         reader, _ = self.count_reads()
@@ -405,7 +409,7 @@ class MetricPeekTest(unittest.TestCase):
         """(keys, last record, torn?), after checking the stamp against os.stat."""
         path = os.path.join(temp_dir(self), "train.jsonl")
         write_text(path, text)
-        stamp, *peeked = peek_metric_file(path)
+        stamp, *peeked = peek_metric_file(os.path.dirname(path), "train.jsonl")
         st = os.stat(path)
         self.assertEqual(stamp, [st.st_size, st.st_mtime_ns])
         return tuple(peeked)
@@ -421,7 +425,7 @@ class MetricPeekTest(unittest.TestCase):
         self.assertEqual(self.peek('{"a": 1}\n{"c"'), (["a"], {"a": 1}, True))
 
     def test_a_file_removed_before_it_is_read(self) -> None:
-        self.assertEqual(peek_metric_file(os.path.join(temp_dir(self), "gone.jsonl")), (None, [], {}, False))
+        self.assertEqual(peek_metric_file(temp_dir(self), "gone.jsonl"), (None, [], {}, False))
 
     def test_long_files_are_read_at_both_ends_only(self) -> None:
         lines = "".join(json.dumps({"step": i, "loss": 1 / (i + 1)}) + "\n" for i in range(2000))

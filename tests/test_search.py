@@ -9,7 +9,8 @@ from contextlib import redirect_stderr, redirect_stdout
 
 from tinyxp import cli
 from tinyxp._files import read_yaml
-from tinyxp.config.overrides import Choice, Distribution, parse_command_line, parse_override
+from tinyxp.config.command_line import parse_command_line
+from tinyxp.config.overrides import Choice, Distribution, parse_override
 from tinyxp.config.search import expand_command_line, sample
 from tinyxp.errors import ConfigError, OverrideError
 

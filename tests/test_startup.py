@@ -20,7 +20,8 @@ from tinyxp.jobs import backends as scheduler
 from tinyxp._contract import JOB_ID_ENVS, SCHEDULERS
 from tinyxp.errors import OverrideError
 from tinyxp.config._tokenizer import Token
-from tinyxp.config.overrides import CommandLine, Override, Sweep, _build_parser, parse_command_line
+from tinyxp.config.command_line import CommandLine, _build_parser, parse_command_line
+from tinyxp.config.overrides import Override, Sweep
 
 # Modules a trivial logged run outside a repository and outside a job must not import:
 # standard modules that cost milliseconds, the submission machinery, and what only a run

@@ -87,6 +87,20 @@ class ParseJobScriptTest(unittest.TestCase):
                           f"jobs.sh:3:5: Cannot expand '\"seed=`date`\"' {reason}\n"
                           "        \"seed=`date`\"\n        ^^^^^^^^^^^^^")
 
+    def test_braces_and_tildes_the_shell_would_expand(self):
+        """bash reads msg={a,b} as two words and msg=~ as a home folder: refused, as other shell forms are."""
+        braces = "as the shell would: it expands the braces into several words (quote the value to keep it as it is, or sweep with a comma: key=a,b)"
+        tilde = ("as the shell would: it replaces that '~' with a home folder (quote it to keep '~', write null for null, "
+                 "or read the environment in the config: ${env:HOME})")
+        for word, reason in (("msg={a,b}", braces), ("s={1..3}", braces), ("x=[{a,b}]", braces), ("x={'a',\\b}", braces), ("msg=~", tilde), ("p=a:~/x", tilde)):
+            with self.subTest(word=word):
+                self.assert_error(f"#SBATCH -n 1\npython t.py {word}\n",
+                                  f"jobs.sh:2:13: Cannot read {word!r} {reason}\n    python t.py {word}\n                {'^' * len(word)}")
+        (command,) = jobscript.parse_job_script("#SBATCH -n 1\npython t.py 'msg={a,b}' \"m={a,b}\" msg='~' x={a:1} ~seed x=a~b x={a,b y={,\n").commands
+        self.assertEqual(command.args, ["msg={a,b}", "m={a,b}", "msg=~", "x={a:1}", "~seed", "x=a~b", "x={a,b", "y={,"])
+        with self.assertRaisesRegex(SchedulerError, "No closing quotation"):
+            jobscript.parse_job_script("#SBATCH -n 1\npython t.py z={'a,b}\n")
+
     def test_shell_operator_in_a_python_line(self):
         self.assert_error("#SBATCH -n 1\npython t.py lr=1 >out.log\n",
                           "jobs.sh:2:18: Invalid override '>out.log': a python command line holds overrides only, "

@@ -351,14 +351,50 @@ class EdgeCaseTest(unittest.TestCase):
         self.assertError("[", "Unclosed flow sequence: expected a closing ']'\n    [\n    ^", value=True)
 
     def test_deep_nesting_is_an_error_not_a_crash(self):
-        self.assertError("[" * 100000, "Cannot read collections nested this deeply\n    " + "[" * 100000 + "\n    ^", value=True)
+        deep = "Cannot nest collections more than 100 levels deep"
+        self.assertError("[" * 100000, f"{deep}\n    " + "[" * 100000 + "\n    " + " " * 100 + "^", value=True)
+        self.assertError("{a: " * 101, f"{deep}\n    " + "{a: " * 101 + "\n    " + " " * 400 + "^", value=True)
         with self.assertRaises(YAMLError) as cm:
             load("a: " + "[" * 100000, path="deep.yaml")
-        self.assertEqual(str(cm.exception), "deep.yaml: Cannot read collections nested this deeply")
+        self.assertTrue(str(cm.exception).startswith(f"deep.yaml:1:103: {deep}\n"))
         nested: list = []
-        for _ in range(49):
+        for _ in range(99):
             nested = [nested]
-        self.assertEqual(load_value("[" * 50 + "]" * 50), nested)
+        self.assertEqual(load_value("[" * 100 + "]" * 100), nested)
+        self.assertEqual(load("- " * 99 + "[]\n"), nested)
+        for depth in (250, 500):  # the depths that escaped as RecursionError
+            self.assertRaises(YAMLError, load_value, "[" * depth + "]" * depth)
+
+    def test_integers_of_more_than_1000_digits_are_an_error(self):
+        self.assertEqual(load_value("9" * 1000), int("9" * 1000))
+        self.assertEqual(load_value("1" * 5000 + ".5"), float("inf"))
+        for text in ("1" * 5000, "0x" + "f" * 999):
+            with self.subTest(text=text[:5]):
+                with self.assertRaises(YAMLError) as cm:
+                    load_value(text)
+                self.assertEqual(str(cm.exception), f"Invalid integer {text[:12]}...: more than 1000 digits; quote it to keep a string")
+        with self.assertRaises(YAMLError) as cm:
+            load("a: " + "1" * 5000, path="n.yaml")
+        self.assertTrue(str(cm.exception).startswith("n.yaml: Invalid integer 111111111111...: more than 1000 digits"))
+
+    def test_block_nesting_limit_in_every_path(self):
+        """100 nested collections read, 101 are an error at the 101st, whichever path reads them."""
+        deep = "Cannot nest collections more than 100 levels deep"
+        mappings = "".join("  " * i + f"k{i}:\n" for i in range(99)) + "  " * 99 + "v: 1\n"  # dump()'s shape
+        self.assertEqual(len(str(load(mappings)).split("{")) - 1, 100)
+        too_deep = "".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "v: 1\n"
+        with self.assertRaises(YAMLError) as cm:
+            load(too_deep, path="c.yaml")
+        self.assertTrue(str(cm.exception).startswith(f"c.yaml:101:201: {deep}\n"))
+        for text in ("- " * 101 + "1\n", "a:\n" + "".join("  " * i + "- b:\n" for i in range(1, 60)), "- " * 100 + "[1]\n"):
+            with self.subTest(text=text[:20]):
+                self.assertRaises(YAMLError, load, text)
+        for text in ("x: [" + "{a: " * 100, "x:\n  - " + "[" * 100):
+            with self.subTest(text=text[:20]):
+                with self.assertRaises(YAMLError) as cm:
+                    load(text)
+                self.assertIn(deep, str(cm.exception))
+
         cyclic: list = []
         cyclic.append(cyclic)
         for function in (dump, dump_value):

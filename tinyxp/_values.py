@@ -50,3 +50,15 @@ def copy_tree(tree: Any) -> Any:
     if isinstance(tree, list):
         return [copy_tree(v) for v in tree]
     return tree
+
+
+def nesting(tree: Any) -> int:
+    """How many dicts and lists are nested in tree, counted without recursion (0 for a scalar)."""
+    deepest = 0
+    level = [tree]
+    while True:
+        level = [node for node in level if isinstance(node, (dict, list))]
+        if not level:
+            return deepest
+        deepest += 1
+        level = [child for node in level for child in (node.values() if isinstance(node, dict) else node)]

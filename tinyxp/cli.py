@@ -12,7 +12,7 @@ import os
 import sys
 import warnings
 
-from ._contract import INFO_FILE, METADATA_DIR
+from ._contract import INFO_FILE
 from .errors import ReaderError, TinyxpError
 from .read.status import DEFAULT_LOST_AFTER
 from .view.tidy import TIDY_COMMANDS
@@ -145,13 +145,13 @@ def add_show_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ._files import read_yaml
+    from .read.files import load_metadata
     from .view.runs import describe_run
 
     if args.scheduler_check:
         try:
-            info = read_yaml(os.path.join(args.run_dir, METADATA_DIR, INFO_FILE))
-        except (OSError, TinyxpError):  # describe_run says what is wrong
+            info, _ = load_metadata(args.run_dir, INFO_FILE)  # a FIFO or a link planted there is not followed
+        except (OSError, UnicodeDecodeError, TinyxpError):  # describe_run says what is wrong
             info = None
         if isinstance(info, dict) and (isinstance(info.get("scheduler"), dict) or info.get("launches")):
             values = {"info.status": info.get("status"), "info.scheduler.name": (info.get("scheduler") or {}).get("name"),

@@ -19,6 +19,7 @@ from . import yaml
 from ._contract import INFO_FILE, JOB_ID_ENVS, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER
 from ._files import ensure_log_dir, find_above, read_yaml, update_info
 from .config import compose, overrides, search, settings
+from .config.command_line import CONFIG_OPTIONS, parse_command_line
 from .errors import ConfigError, LoggerError, TinyxpError
 from .run.info import format_time, no_git
 from .run.run import Context, Plan, Run, parse_run_id
@@ -103,7 +104,7 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str], config_na
         source = config_source(script, config_dir, config_name, options)
         return compose.describe(source[0], [], config_name=source[1], extra_dirs=source[2])
 
-    command_line = overrides.parse_command_line(args, prog=os.path.basename(script), config_help=config_help)
+    command_line = parse_command_line(args, prog=os.path.basename(script), config_help=config_help)
     config_dir, config_name, extra_dirs = config_source(script, config_dir, config_name, command_line.config_options)
     expanded = search.expand_command_line(command_line, config_dir)
     plans = []
@@ -148,7 +149,7 @@ def config_source(script: str, config_dir: str, config_name: str | None,
 def _config_args(options: dict[str, str]) -> list[str]:
     """The command-line options that choose the same configs again, for a run's command."""
     args = []
-    for name in overrides.CONFIG_OPTIONS:
+    for name in CONFIG_OPTIONS:
         if name in options:
             value = options[name]
             args += [f"--{name.replace('_', '-')}", os.path.abspath(value) if name == "config_dir" else value]

@@ -87,7 +87,7 @@ def cold_without_yaml(log_dir: str) -> float:
     """Seconds for a cold index where tinyxp.yaml.load returns documents parsed beforehand."""
     from unittest import mock
 
-    from tinyxp.read import index as reader
+    from tinyxp.read import files as reader  # where run metadata is parsed
     from tinyxp import yaml
 
     parsed = {}

@@ -197,7 +197,7 @@ def load_config(path: str, overrides: Sequence[str] = (), *, config_name: str | 
     for override in setting:
         if isinstance(override.value, Sweep):
             raise override_error(
-                f"Cannot sweep in load_config(): {override.text!r} describes {len(override.value.values)} values",
+                f"Cannot sweep in load_config(): {override.text!r} describes {override.value.size} values",
                 override,
             )
     return compose(path, setting, config_name=config_name)

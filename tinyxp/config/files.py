@@ -10,6 +10,7 @@ import os
 import re
 
 from .. import yaml
+from ..yaml import MAX_NESTING
 from .._values import config_type_name, copy_tree
 from ..errors import ConfigError
 
@@ -70,10 +71,24 @@ def _load_json(text: str, path: str) -> Any:
             result[key] = value
         return result
 
+    _check_json_nesting(text, path)
     try:
         return json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as err:
         raise ConfigError(f"Invalid JSON: {err.msg}", source=text, pos=err.pos, path=path) from None
+
+
+def _check_json_nesting(text: str, path: str) -> None:
+    """Raises ConfigError at the first bracket nested deeper than MAX_NESTING, as YAML does."""
+    depth = 0
+    for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        bracket = match.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ConfigError(f"Cannot nest collections more than {MAX_NESTING} levels deep", source=text, pos=match.start(), path=path)
+        elif bracket in "]}":
+            depth -= 1
 
 
 def load_mapping(path: str) -> dict[str, Any]:

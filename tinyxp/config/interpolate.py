@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 
 from .. import yaml
-from .._values import copy_tree, lookup
+from .._values import copy_tree, lookup, nesting
 from ..errors import ConfigError, YAMLError
+from ..yaml import MAX_NESTING
 from .apply import suggest_key
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -32,6 +33,10 @@ HYDRA_RESOLVERS = {  # Hydra's, which tinyxp leaves out: what to write instead
     "hydra": "tinyxp has no Hydra runtime node: a run's directory is ctx.info.run_dir, set xp.log_dir for where runs go",
     "now": "tinyxp has no 'now' resolver: a run's start time is in info.yaml (ctx.info.start_time)",
 }
+# How many characters (each list item and mapping entry counting one) interpolation may
+# make in one config: a few references to references, ten wide and eight deep, would
+# otherwise make 10^8 copies from a 1 KB file (docs/configuration.md)
+MAX_INTERPOLATED_SIZE = 1_000_000
 
 
 def resolve_interpolations(tree: dict[str, Any], origins: dict[str, str] | None = None) -> dict[str, Any]:
@@ -40,7 +45,8 @@ def resolve_interpolations(tree: dict[str, Any], origins: dict[str, str] | None 
     A value that is one whole ${...} keeps the referenced value's type; inside a longer
     string it is formatted in. origins maps dotted keys to the file each came from, for
     errors. Raises ConfigError for a dangling reference, a cycle, an unset variable,
-    an unknown resolver or a malformed ${.
+    an unknown resolver or a malformed ${, and for values that would nest more than
+    MAX_NESTING deep or make more than MAX_INTERPOLATED_SIZE characters.
     """
     return _Resolver(tree, origins or {}).resolve_node(tree, ())
 
@@ -53,6 +59,7 @@ class _Resolver:
         self.origins = origins
         self.resolving: list[Path] = []
         self.resolved: dict[Path, Any] = {}
+        self.made = 0  # characters and entries made so far
 
     def resolve_node(self, node: Any, path: Path) -> Any:
         if isinstance(node, dict):
@@ -70,8 +77,31 @@ class _Resolver:
     def interpolate(self, text: str, path: Path) -> Any:
         pieces = self.split(text, path)
         if len(pieces) == 1 and isinstance(pieces[0], tuple):
-            return copy_tree(self.evaluate(*pieces[0], path))
-        return "".join(p if isinstance(p, str) else _format(self.evaluate(*p, path)) for p in pieces)
+            return self.copy(self.evaluate(*pieces[0], path), text, path)
+        made = "".join(p if isinstance(p, str) else _format(self.evaluate(*p, path)) for p in pieces)
+        self.count(len(made), text, path)
+        return made
+
+    def count(self, size: int, reference: str, path: Path) -> None:
+        """Count what interpolation makes; raises ConfigError past MAX_INTERPOLATED_SIZE."""
+        self.made += size
+        if self.made > MAX_INTERPOLATED_SIZE:
+            raise self.error(
+                f"Cannot resolve {reference!r} in {_dotted(path)!r}: interpolation would make more than "
+                f"{MAX_INTERPOLATED_SIZE:,} characters (references repeated inside references?)", path
+            )
+
+    def copy(self, value: Any, reference: str, path: Path) -> Any:
+        """A copy of a referenced value at path, counted; raises ConfigError when too big or deep."""
+        if len(path) + nesting(value) > MAX_NESTING:
+            raise self.error(
+                f"Cannot resolve {reference!r} in {_dotted(path)!r}: the value would nest more than {MAX_NESTING} levels deep",
+                path,
+            )
+        if isinstance(value, (dict, list)):
+            self.count(_size(value), reference, path)
+            return copy_tree(value)
+        return value
 
     def split(self, text: str, path: Path) -> Pieces:
         """The literal text and the ${...} of text, each ${ matched with its } across nesting."""
@@ -155,6 +185,9 @@ class _Resolver:
         if target in self.resolving:
             chain = self.cycle(target)
             raise self.error(f"Cannot resolve {reference!r} in {_dotted(path)!r}: interpolation cycle {' -> '.join(chain)}", path)
+        if len(self.resolving) >= 2 * MAX_NESTING:  # each reference stacks its string and its target
+            raise self.error(f"Cannot resolve {reference!r} in {_dotted(path)!r}: more than {MAX_NESTING} references, "
+                             "each to the next", path)
         found, node = lookup(self.tree, target)
         if not found:
             dotted = _dotted(target)
@@ -213,6 +246,23 @@ def _closing(text: str, start: int) -> int:
         if not depth:
             return end
     return -1
+
+
+def _size(tree: Any) -> int:
+    """The entries and string characters of nested dicts and lists, counted without recursion."""
+    size = 0
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            size += len(node) + sum(map(len, node))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            size += len(node)
+            stack.extend(node)
+        elif isinstance(node, str):
+            size += len(node)
+    return size
 
 
 def _dotted(path: Path) -> str:

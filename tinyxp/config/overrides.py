@@ -18,46 +18,22 @@ import math
 from itertools import product
 
 from .. import yaml
-from ..errors import OverrideError, TinyxpError, YAMLError
+from .._values import nesting
+from ..yaml import MAX_NESTING
+from ..errors import OverrideError, YAMLError
 from ._tokenizer import Tokenizer, split_elements
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Sequence
+    from typing import Any, Sequence
+
+    from ._range import Range
 
 KINDS = ("set", "add", "force", "delete")
 PREFIXES = {"set": "", "add": "+", "force": "++", "delete": "~"}
-SWEEP_TOKEN = "+sweep"
-CONFIG_OPTIONS = ("config_name", "config_path", "config_dir")
-
-GRAMMAR_HELP = """\
-overrides:
-  key=VALUE           set an existing key             optimizer.lr=0.01
-  +key=VALUE          add a key that does not exist   +data.augment=true
-  ++key=VALUE         add or set a key                ++seed=3
-  ~key, ~key=VALUE    delete a key (if it is VALUE)   ~scheduler
-  GROUP=OPTION        choose a config group option    model=vit  model/backbone=resnet  db@backup=pg
-  +GROUP=OPTION       add a config group              +experiment=fast
-  ~GROUP              drop a config group             ~logger
-  xp.NAME=VALUE       a tinyxp setting                xp.log_dir=runs
-
-  VALUE is YAML: 0.1, 1e-3, true, null, 'a string', [1, 2], {a: 1}
-
-sweeps (every combination is run; the first swept key varies slowest):
-  +sweep, -m          allow a sweep                   +sweep lr=1e-3,1e-4 seed=range(3)
-  a,b,c               comma-separated values          model=resnet,vit
-  range([a, ]b[, s])  numbers from a (0) below b      seed=range(1, 4)
-                      by step s (1), ints or floats   lr=range(0.1, 0.4, 0.1)
-  choice(a, b)        the listed values               opt=choice(sgd, adam)
-  'a,b' or a\\,b       not a sweep: one string         msg='a,b'
-
-random search (xp.trials samples drawn with xp.search_seed, each run with every grid setting):
-  uniform(a, b)       a float from a to b             wd=uniform(0, 0.1)
-  loguniform(a, b)    its logarithm uniform, a > 0    lr=loguniform(1e-5, 1e-1)
-  randint(a, b)       an integer, a and b included    depth=randint(2, 8)
-  choice(a, b)        one of the values               opt=choice(sgd, adam)
-                      +sweep lr=loguniform(1e-5, 1e-1) seed=range(3) xp.trials=20
-"""
+INF = float("inf")
+# the most runs a sweep may describe unless xp.max_runs says otherwise
+DEFAULT_MAX_RUNS = 100_000
 
 
 class _Fields:
@@ -111,10 +87,15 @@ class _FrozenRecord(_Fields):
 
 
 class Sweep(_FrozenRecord):
-    """The values a swept key takes, in order."""
+    """The values a swept key takes, in order: a tuple, or a lazy range (_range.Range)."""
 
     FIELDS = ("values",)
     values: tuple
+
+    @property
+    def size(self) -> int:
+        """How many values, counted without making them: a range may have more than memory holds."""
+        return getattr(self.values, "size", None) or len(self.values)
 
 
 class Choice(Sweep):
@@ -141,24 +122,6 @@ class Override(_FrozenRecord):
     key: str
     value: Any
     text: str
-
-
-class CommandLine(_Record):
-    """What parse_command_line found: the overrides, the flags and the primary config's options.
-
-    config_options holds those given of config_name (-cn), config_path (-cp), config_dir (-cd).
-    """
-
-    FIELDS = ("overrides", "multirun", "show_config", "config_options")
-    overrides: list[Override]
-    multirun: bool
-    show_config: bool
-    config_options: dict[str, str]
-
-    def __init__(self, overrides: list[Override], multirun: bool, show_config: bool,
-                 config_options: dict[str, str] | None = None) -> None:
-        super().__init__(overrides, multirun, show_config, config_options or {})
-
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -199,7 +162,22 @@ def parse_override(text: str) -> Override:
         tokenizer.raise_syntax_error(
             f"Expected a value after '{key}=', got '=' (quote a value that starts with '=')"
         )
-    return Override(kind, key, _parse_value(tokenizer), text)
+    value_start = tokenizer.position
+    value = _parse_value(tokenizer)
+    depth = key.count(".") + 1 + _nesting(value)
+    if depth > MAX_NESTING:
+        raise OverrideError(
+            f"Cannot nest a value more than {MAX_NESTING} levels deep: the key {key!r} and its value nest {depth} deep",
+            source=text, pos=value_start, length=len(text) - value_start,
+        )
+    return Override(kind, key, value, text)
+
+
+def _nesting(value: Any) -> int:
+    """How deep a value nests, or the deepest of a sweep's values (a range's are numbers)."""
+    if isinstance(value, Sweep):
+        return max(map(nesting, value.values), default=0) if isinstance(value.values, tuple) else 0
+    return nesting(value)
 
 
 def _parse_key(tokenizer: Tokenizer, *, after: str) -> str:
@@ -236,7 +214,7 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
             )
         name = function.text[:-1]
         if name == "range":
-            return Sweep(tuple(_parse_range(source, function.position, spans)))
+            return Sweep(_parse_range(source, function.position, spans))
         if name in RANDOM_FUNCTIONS:
             return _parse_random(source, name, function.position, spans)
         return Choice(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
@@ -244,8 +222,6 @@ def _parse_value(tokenizer: Tokenizer) -> Any:
     if len(spans) == 1:
         return _parse_element(source, start, len(source), in_sweep=False)
     return Sweep(tuple(_parse_element(source, s, e, in_sweep=True) for s, e in spans))
-
-
 
 
 def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
@@ -271,7 +247,7 @@ def _parse_element(source: str, start: int, end: int, *, in_sweep: bool) -> Any:
         raise OverrideError(f"Invalid value {text!r}: {err.message}", source=source, pos=pos) from None
 
 
-def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[Any]:
+def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> Range:
     """range := 'range(' number (',' number (',' number)?)? ')'
 
     range(stop), range(start, stop) or range(start, stop, step) of ints or floats.
@@ -286,10 +262,10 @@ def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[
     numbers = []
     for s, e in spans:
         value = _parse_element(source, s, e, in_sweep=True)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value in (INF, -INF) or value != value:
             text = source[s:e].strip()
             raise OverrideError(
-                f"Expected a number as argument of range(), got {text!r}",
+                f"Expected a finite number as argument of range(), got {text!r}",
                 source=source, pos=s + len(source[s:e]) - len(source[s:e].lstrip()), length=len(text),
             )
         numbers.append(value)
@@ -301,8 +277,10 @@ def _parse_range(source: str, start: int, spans: list[tuple[int, int]]) -> list[
     if step == 0:
         s, e = spans[2]
         raise OverrideError("Cannot use a step of 0 in range()", source=source, pos=s + len(source[s:e]) - len(source[s:e].lstrip()))
-    values = _range_values(first, stop, step)
-    if not values:
+    from ._range import Range  # only for a range
+
+    values = Range(first, stop, step)
+    if not values.size:
         raise OverrideError(
             f"Cannot sweep over an empty range: {source[whole[0]:whole[1]]!r} has no values",
             source=source, pos=whole[0], length=whole[1] - whole[0],
@@ -342,102 +320,29 @@ def _parse_random(source: str, name: str, start: int, spans: list[tuple[int, int
     return Distribution(name, low, high)
 
 
-def _range_values(start: Any, stop: Any, step: Any) -> list[Any]:
-    if all(isinstance(n, int) for n in (start, stop, step)):
-        return list(range(start, stop, step))
-    from decimal import Decimal  # only for float ranges: decimal costs a few ms to import
-
-    # Decimal of the shortest repr, so that range(0, 0.3, 0.1) gives 0.1, 0.2, not 0.30000000000000004
-    first, last, by = (Decimal(repr(float(n))) for n in (start, stop, step))
-    count = max(0, math.ceil((last - first) / by))
-    return [float(first + i * by) for i in range(count)]
-
-
-# --- the command line -----------------------------------------------------------------
-
-
-def parse_command_line(args: Sequence[str], *, prog: str = "train.py",
-                       config_help: Callable[[dict[str, str]], str] | None = None) -> CommandLine:
-    """Parse a launched script's arguments: the override tokens, +sweep, -m, --cfg, -cn, -cp, -cd, --help.
-
-    --help prints the usage, the override grammar and config_help(config_options) (the
-    config groups and the composed config), then raises SystemExit(0). Raises
-    OverrideError for a bad token or a key given twice.
-    """
-    args = list(args)
-    config_options: dict[str, str] = {}
-    if any(arg.startswith("-") for arg in args):
-        parser = _build_parser(prog)
-        namespace = parser.parse_intermixed_args(args)
-        tokens, multirun, show_config = namespace.overrides, namespace.multirun, namespace.cfg
-        config_options = {name: getattr(namespace, name) for name in CONFIG_OPTIONS if getattr(namespace, name) is not None}
-        if namespace.help:  # after parsing, so that -cn and -cp count wherever they are
-            _print_help(parser, config_help, config_options)
-    else:  # argparse (a few ms to import) would hand every token back as it is
-        tokens, multirun, show_config = args, False, False
-    overrides: list[Override] = []
-    seen: dict[str, Override] = {}
-    for token in tokens:
-        if token == SWEEP_TOKEN:
-            multirun = True
-            continue
-        override = parse_override(token)
-        if override.key in seen:
-            raise OverrideError(
-                f"Cannot override {override.key!r} twice (also in {seen[override.key].text!r})",
-                source=token, pos=len(PREFIXES[override.kind]), length=len(override.key),
-            )
-        seen[override.key] = override
-        overrides.append(override)
-    return CommandLine(overrides, multirun, show_config, config_options)
-
-
-def _print_help(parser: Any, config_help: Callable[[dict[str, str]], str] | None, config_options: dict[str, str]) -> None:
-    parser.print_help()
-    if config_help is not None:
-        try:
-            text = config_help(config_options)
-        except TinyxpError as err:
-            text = f"# Cannot compose the config:\n{err}"
-        print(f"\n{text.rstrip()}")
-    parser.exit()
-
-
-def _build_parser(prog: str) -> Any:
-    import argparse  # only for options: a few ms to import
-
-    parser = argparse.ArgumentParser(
-        prog=prog, add_help=False, epilog=GRAMMAR_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="key=VALUE, +key=VALUE, ++key=VALUE, ~key, +sweep")
-    parser.add_argument("-h", "--help", action="store_true",
-                        help="show this help, the override grammar, the config groups and the config, and exit")
-    parser.add_argument("-m", "--multirun", action="store_true", help="run every combination of the swept values (same as +sweep)")
-    parser.add_argument("--cfg", action="store_true", help="print the composed config and exit")
-    parser.add_argument("-cn", "--config-name", dest="config_name", metavar="NAME",
-                        help="the primary config: NAME.yaml in the config folder (default: config)")
-    parser.add_argument("-cp", "--config-path", dest="config_path", metavar="PATH",
-                        help="the config folder instead of the decorator's config_path (relative to the script)")
-    parser.add_argument("-cd", "--config-dir", dest="config_dir", metavar="DIR",
-                        help="one more config folder, searched after the config folder")
-    return parser
-
-
 # --- sweeps and settings --------------------------------------------------------------
 
 
-def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> list[list[Override]]:
+def expand_sweeps(overrides: Sequence[Override], *, multirun: bool, max_runs: int = DEFAULT_MAX_RUNS) -> list[list[Override]]:
     """Every setting a sweep describes: the Cartesian product, the first swept key slowest.
 
-    Without a sweep, one setting: the overrides as they are. Raises OverrideError for a
-    sweep when multirun is false, saying how many runs it describes.
+    Without a sweep, one setting: the overrides as they are. The runs are counted before
+    any is made: raises OverrideError for more than max_runs (xp.max_runs), naming each
+    swept key and its count, and for a sweep when multirun is false, saying how many
+    runs it describes.
     """
     swept = [o for o in overrides if isinstance(o.value, Sweep)]
     if not swept:
         return [list(overrides)]
     count = 1
     for override in swept:
-        count *= len(override.value.values)
+        count *= override.value.size
+    if count > max_runs:
+        counts = ", ".join(f"{o.text!r} has {format_count(o.value.size)} values" for o in swept)
+        raise OverrideError(
+            f"Cannot expand a sweep of {format_count(count)} runs, more than xp.max_runs={max_runs}: {counts} "
+            "(set xp.max_runs to allow more)"
+        )
     if not multirun:
         tokens = " ".join(o.text for o in swept)
         raise OverrideError(
@@ -449,6 +354,13 @@ def expand_sweeps(overrides: Sequence[Override], *, multirun: bool) -> list[list
         for o in overrides
     ]
     return [list(setting) for setting in product(*choices)]
+
+
+def format_count(count: int) -> str:
+    """A count as a message shows it: digits, or 'about 10^N' past fifteen of them."""
+    if count < 10**15:
+        return str(count)
+    return f"about 10^{int(count.bit_length() * 0.30103)}"  # str() refuses ints of over 4300 digits
 
 
 def make_override(kind: str, key: str, value: Any) -> Override:

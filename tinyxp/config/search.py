@@ -15,14 +15,14 @@ import os
 
 from .. import yaml
 from ..errors import OverrideError
-from .overrides import Choice, Distribution, Override, Sweep, expand_sweeps, make_override, parse_override
-from .settings import SETTINGS_FILE, compose_xp
+from .overrides import Choice, Distribution, Override, Sweep, expand_sweeps, format_count, make_override, parse_override
+from .settings import SETTINGS_FILE, compose_xp, max_runs
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any
 
-    from .overrides import CommandLine
+    from .command_line import CommandLine
 
 SEARCH_KEYS = ("xp.sweep", "xp.trials", "xp.search_seed")
 SIGNIFICANT_DIGITS = 6  # a sampled float, as labels, tokens and tables show it
@@ -42,6 +42,7 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
     if not (command_line.multirun or has_random or search):
         return expand_sweeps(overrides, multirun=False)  # a plain run reads no settings file here
     xp = compose_xp(config_path, search)
+    limit = max_runs(config_path, command_line.overrides)
     if command_line.multirun:
         given = {o.key for o in overrides}
         from_xp = any(o.key == "xp.sweep" for o in search)
@@ -60,15 +61,16 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
                 f"Cannot run xp.trials={trials} samples: no random parameter to sample "
                 "(such as lr=loguniform(1e-5,1e-1), uniform(a,b), randint(a,b) or choice(a,b))"
             )
-        return expand_sweeps(overrides, multirun=command_line.multirun)
+        return expand_sweeps(overrides, multirun=command_line.multirun, max_runs=limit)
     if not command_line.multirun:
         tokens = " ".join(overrides[i].text for i in drawn)
         raise OverrideError(
             f"Cannot run a random search without +sweep: {tokens!r} describes xp.trials={trials} runs; "
             "add +sweep (or -m) to run them all"
         )
+    _check_search_size(trials, [o for i, o in enumerate(overrides) if i not in drawn], limit)
     return [setting for trial in _samples(overrides, drawn, trials, xp.search_seed)
-            for setting in expand_sweeps(trial, multirun=True)]
+            for setting in expand_sweeps(trial, multirun=True, max_runs=limit)]
 
 
 def _samples(overrides: list[Override], drawn: list[int], trials: int, seed: int) -> list[list[Override]]:
@@ -127,3 +129,14 @@ def _declared_sweep(entries: dict[str, Any], config_path: str, from_command_line
             )
         result.append(Override(head.kind, head.key, Sweep(tuple(value)) if isinstance(value, list) else value, text))
     return result
+
+
+def _check_search_size(trials: int, grid: list[Override], limit: int) -> None:
+    """Raises OverrideError when trials x the grid's settings is more than xp.max_runs, before any sample is drawn."""
+    count = trials
+    for override in grid:
+        if isinstance(override.value, Sweep):
+            count *= override.value.size
+    if count > limit:
+        raise OverrideError(f"Cannot run a random search of {format_count(count)} runs (xp.trials={trials} samples, "
+                            f"each with every grid setting), more than xp.max_runs={limit} (set xp.max_runs to allow more)")

@@ -14,7 +14,7 @@ from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
 from .compose import Config, load_mapping
 from .interpolate import resolve_interpolations
-from .overrides import Sweep
+from .overrides import DEFAULT_MAX_RUNS, Sweep
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "trials": (None, "positive integer or null"),
     # the random search's seed: the same seed draws the same samples
     "search_seed": (0, "integer"),
+    # the most runs a sweep may describe: counted before any is made
+    "max_runs": (DEFAULT_MAX_RUNS, "positive integer"),
 }
 XP_DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in XP_SETTINGS.items()}
 PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded
@@ -108,6 +110,18 @@ def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
     for name in PATH_SETTINGS:  # the shell leaves ~ alone in xp.log_dir=~/logs and in tinyxp.yaml
         xp[name] = os.path.expanduser(xp[name])
     return Config(xp)
+
+
+def max_runs(config_path: str, overrides: Sequence[Override]) -> int:
+    """xp.max_runs for a command line, read before its sweeps are expanded.
+
+    The settings are composed without the swept overrides (which expand_sweeps counts);
+    the default when nothing is swept. Raises as compose_xp does.
+    """
+    fixed = [o for o in overrides if not isinstance(o.value, Sweep)]
+    if len(fixed) == len(overrides):
+        return DEFAULT_MAX_RUNS
+    return int(compose_xp(config_path, fixed).max_runs)
 
 
 def _file_settings(config_path: str) -> dict[str, Any]:
@@ -211,6 +225,8 @@ def _matches(expected: Any, value: Any) -> bool:
         return is_int
     if expected == "mapping":
         return isinstance(value, dict)
+    if expected == "positive integer":
+        return is_int and value > 0
     if expected == "positive number":
         return (is_int or isinstance(value, float)) and value > 0
     if expected == "list of tags":

@@ -15,7 +15,8 @@ from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
 from ..config.settings import compose_xp
-from ..config.overrides import make_override, parse_command_line
+from ..config.command_line import parse_command_line
+from ..config.overrides import make_override
 from ..config.search import expand_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
@@ -129,12 +130,37 @@ def _shell_words(line: str) -> list[tuple[str, int, int, int | None]]:
                 chars.append(line[i + 1:i + 2])
                 i += 2
             else:
-                if char in "$`;&|<>" and special is None:
+                if special is None and (char in "$`;&|<>" or _expands(line, start, i)):
                     special = i
                 chars.append(char)
                 i += 1
         words.append(("".join(chars), start, i, special))
     return words
+
+
+def _expands(line: str, start: int, i: int) -> bool:
+    """Whether bash expands the unquoted line[i] of the word starting at start: a tilde
+    after the '=' or a ':' of `key=~/x` (a home folder), or the '{' of `{a,b}` / `{1..3}`
+    (several words)."""
+    if line[i] == "~":
+        return i > start and line[i - 1] in "=:" and "=" in line[start:i]
+    if line[i] != "{":
+        return False
+    depth, separated, j = 0, False, i
+    while j < len(line) and line[j] not in " \t":
+        char = line[j]
+        if char in "'\"\\":  # quoted text inside the braces is text; it does not stop them
+            end = j + 1 if char == "\\" else line.find(char, j + 1)
+            if end < 0:
+                return False
+            j = end + 1
+            continue
+        depth += (char == "{") - (char == "}")
+        separated = separated or (depth == 1 and (char == "," or line.startswith("..", j)))
+        if depth == 0:
+            return separated
+        j += 1
+    return False
 
 
 def _is_python(word: str) -> bool:
@@ -240,6 +266,16 @@ def parse_job_script(text: str, *, path: str = "<script>") -> JobScript:
 
 
 def _special_message(word: str, char: str) -> str:
+    if char == "{":
+        return (
+            f"Cannot read {word!r} as the shell would: it expands the braces into several words "
+            "(quote the value to keep it as it is, or sweep with a comma: key=a,b)"
+        )
+    if char == "~":
+        return (
+            f"Cannot read {word!r} as the shell would: it replaces that '~' with a home folder "
+            "(quote it to keep '~', write null for null, or read the environment in the config: ${env:HOME})"
+        )
     if char in "$`":
         return (
             f"Cannot expand {word!r} at submission: tinyxp reads the overrides before the job's shell runs "

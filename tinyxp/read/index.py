@@ -12,11 +12,9 @@ middle of a file becomes a column when that file's values are loaded.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
-import stat
 import sys
 
 from .._contract import (
@@ -27,6 +25,7 @@ from .._files import notes_values, write_atomic
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
 from ..yaml import load as load_yaml
+from .files import MAX_METADATA_BYTES, UnreadableFile, load_metadata, open_run_file, read_run_file
 from .mlxp import from_mlxp
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -39,7 +38,7 @@ PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
 PEEK_BYTES = 4 * TAIL_BYTES
 JSON_DECODE = json.JSONDecoder().decode
-READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # no newline translation on Windows
+LINKED_RUN_PROBLEM = "a symbolic link named like a run: not followed (runs are folders of the log folder)"
 
 
 # -- building and refreshing ---------------------------------------------------------
@@ -58,25 +57,30 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
         names = sorted_run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
         raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
-    for name in names:
+    for name, is_link in names:
         run_dir = os.path.join(log_dir, name)
+        if is_link:  # it may lead out of the log folder, or to another run: reported, not listed
+            entries[name] = {"stamps": [None, None, {}, None], "problems": [LINKED_RUN_PROBLEM]}
+            continue
         entry = old.get(name)
         if entry is None:  # new: read_run takes the stamps of what it reads
             entries[name] = {}  # keeps the run id order
             to_read.append((name, run_dir, None))
             continue
-        old_stamps = entry["stamps"]
         if entry.get("finished"):
-            # a finished run's metrics and artifacts are final until info.yaml changes
-            # (a resumed run rewrites it first): three stats instead of a folder scan
+            # a finished run changes when resumed (info.yaml is rewritten first), tagged, or
+            # when a post-hoc tinyxp.Logger(run) logs into it: stats of its files, and of
+            # metrics/, whose time changes when a file is added, are cheaper than a folder scan
             metadata = f"{run_dir}/{METADATA_DIR}/"
-            unchanged = [old_stamps[0], old_stamps[1], old_stamps[3]] == [
-                file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE), file_stamp(metadata + NOTES_FILE)
-            ]
-            metric_stamps = None
+            metrics_dir = f"{run_dir}/{METRICS_DIR}"
+            stamps: list[Any] = [file_stamp(metadata + INFO_FILE), file_stamp(metadata + CONFIG_FILE),
+                                 {log: metric_file_stamp(metrics_dir, log) for log in entry["stamps"][2]},
+                                 file_stamp(metadata + NOTES_FILE)]
+            unchanged = entry["stamps"] == stamps and entry.get("metrics_folder") == file_stamp(metrics_dir)
+            metric_stamps: dict[str, list[int]] | None = None
         else:
             stamps = stat_run(run_dir)
-            unchanged = old_stamps == stamps
+            unchanged = entry["stamps"] == stamps
             metric_stamps = stamps[2]
         if unchanged:
             entries[name] = entry
@@ -103,10 +107,10 @@ def load_index(paths: Iterable[str], log_dir: str) -> tuple[str | None, dict[str
     best: tuple[float, str | None, dict[str, dict[str, Any]]] = (-1.0, None, {})
     for path in paths:
         try:
-            with open(path, "rb") as file:
-                data = json.loads(file.read())
-            stamp = os.stat(path).st_mtime
-        except (OSError, ValueError):
+            raw, st = read_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
+            data = json.loads(raw)
+            stamp = st.st_mtime
+        except (OSError, ValueError, RecursionError, ReaderError):
             continue  # absent or corrupt: rebuilt by refresh
         if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or data.get("log_dir") != log_dir:
             continue
@@ -131,32 +135,66 @@ def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, 
 
 
 def valid_entry(entry: Any) -> bool:
-    """Whether an index entry has the shape read_run gives (else the run is read again)."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("stamps"), list) or len(entry["stamps"]) != 4:
+    """Whether an index entry has the shape read_run gives (else the run is read again).
+
+    The index file may have been damaged or edited: nothing in it is trusted unchecked.
+    """
+    if not isinstance(entry, dict) or not valid_stamps(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
         return False
     if "values" not in entry:
         return True
     metrics = entry.get("metrics")
     return (
         isinstance(entry["values"], dict)
-        and isinstance(entry.get("artifacts"), list)
+        and all_strings(entry.get("artifacts"))
         and isinstance(metrics, dict)
-        and all(isinstance(meta, dict) and isinstance(meta.get("keys"), list) for meta in metrics.values())
+        and all(valid_metric(meta) for meta in metrics.values())
     )
+
+
+def valid_stamps(stamps: Any) -> bool:
+    """[info stamp, config stamp, {log_name: stamp}, notes stamp], a stamp being [size, mtime_ns] or None."""
+    return (
+        isinstance(stamps, list) and len(stamps) == 4
+        and all(stamp is None or valid_stamp(stamp) for stamp in (stamps[0], stamps[1], stamps[3]))
+        and isinstance(stamps[2], dict) and all(map(valid_stamp, stamps[2].values()))
+    )
+
+
+def valid_stamp(stamp: Any) -> bool:
+    return type(stamp) is list and len(stamp) == 2 and type(stamp[0]) is int and type(stamp[1]) is int
+
+
+def valid_metric(meta: Any) -> bool:
+    """{"stamp", "keys", "last", and "summary": {key: {"last", "min", "max", "count"}} once computed}."""
+    if not isinstance(meta, dict) or not valid_stamp(meta.get("stamp")) or not all_strings(meta.get("keys")):
+        return False
+    summary = meta.get("summary", {})
+    return isinstance(meta.get("last", {}), dict) and isinstance(summary, dict) and all(isinstance(s, dict) for s in summary.values())
+
+
+def all_strings(items: Any) -> bool:
+    return type(items) is list and set(map(type, items)) <= {str}
 
 
 # -- scanning ------------------------------------------------------------------------
 
 
-def sorted_run_names(log_dir: str) -> list[str]:
-    """The names of the run directories of log_dir (named by integers, as the logger
-    allocates them: ASCII digits, no leading zero), in numeric order."""
+def sorted_run_names(log_dir: str) -> list[tuple[str, bool]]:
+    """(name, is a symbolic link) of the run directories of log_dir, in numeric order.
+
+    Run directories are named by integers, as the logger allocates them (ASCII digits,
+    no leading zero); a symbolic link named so is listed too, never followed.
+    """
     names = []
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if is_run_id(entry.name) and entry.is_dir():
-                names.append(entry.name)
-    names.sort(key=int)
+            if is_run_id(entry.name):
+                if entry.is_symlink():
+                    names.append((entry.name, True))
+                elif entry.is_dir(follow_symlinks=False):
+                    names.append((entry.name, False))
+    names.sort(key=lambda item: int(item[0]))
     return names
 
 
@@ -174,7 +212,7 @@ def stat_metrics(run_dir: str) -> dict[str, list[int]]:
             for entry in entries:
                 name = metric_log_name(entry.name)
                 if name and (name not in metrics or entry.name.endswith(METRIC_SUFFIX)):
-                    st = entry.stat()
+                    st = entry.stat(follow_symlinks=False)  # a link or a FIFO: reported when read
                     metrics[name] = [st.st_size, st.st_mtime_ns]
     except OSError:
         pass
@@ -202,9 +240,14 @@ def metric_log_name(file_name: str) -> str:
     return ""
 
 
+def metric_file_stamp(metrics_dir: str, log_name: str) -> list[int] | None:
+    """file_stamp of metrics/<log_name>.jsonl, or of MLXP's .json when there is no such file."""
+    return file_stamp(f"{metrics_dir}/{log_name}{METRIC_SUFFIX}") or file_stamp(f"{metrics_dir}/{log_name}{MLXP_METRIC_SUFFIX}")
+
+
 def file_stamp(path: str) -> list[int] | None:
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
@@ -216,7 +259,7 @@ def list_artifacts(run_dir: str) -> list[str]:
     try:
         with os.scandir(os.path.join(run_dir, ARTIFACTS_DIR)) as formats:
             for fmt in formats:
-                if fmt.is_dir() and not fmt.name.startswith("."):
+                if fmt.is_dir(follow_symlinks=False) and not fmt.name.startswith("."):
                     found.extend(artifact_files(fmt.path, fmt.name + "/"))
     except OSError:
         pass
@@ -230,7 +273,9 @@ def artifact_files(folder: str, prefix: str) -> list[str]:
     try:
         with os.scandir(folder) as items:
             for item in items:
-                if item.is_dir():
+                if item.is_symlink():  # not followed: it may lead out of the run
+                    continue
+                if item.is_dir(follow_symlinks=False):
                     if not item.name.startswith("."):
                         found.extend(artifact_files(item.path, f"{prefix}{item.name}/"))
                 elif not item.name.startswith(TMP_PREFIX):
@@ -252,11 +297,9 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
     values: dict[str, Any] = {}
     for index, part in enumerate(("info", "config")):
-        path = f"{run_dir}/{METADATA_DIR}/{part}.yaml"
         try:
-            raw, st = read_file(path)
+            data, st = load_metadata(run_dir, f"{part}.yaml")
             stamps[index] = [st.st_size, st.st_mtime_ns]
-            data = load_yaml(raw.decode("utf-8"), path=path)
         except FileNotFoundError:
             problems.append(f"missing metadata/{part}.yaml")
             if part == "info":
@@ -267,7 +310,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
                 return entry
             continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:
-            problems.append(f"cannot read metadata/{part}.yaml: {first_line(err)}")
+            problems.append(f"cannot read metadata/{part}.yaml: {reason(err)}")
             continue
         if data is None:
             data = {}
@@ -286,6 +329,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
     entry["values"] = values
+    entry["metrics_folder"] = file_stamp(f"{run_dir}/{METRICS_DIR}")  # before it is listed: what is added later shows
     old_metrics = (old or {}).get("metrics", {})
     metrics = {}
     for log_name in sorted(metric_stamps) if metric_stamps is not None else metric_names(run_dir):
@@ -293,9 +337,15 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
         if metric_stamps is not None and previous is not None and previous.get("stamp") == metric_stamps[log_name]:
             metrics[log_name] = previous
             continue
-        stamp, keys, last, torn = peek_metric_file(f"{run_dir}/{METRICS_DIR}/{log_name}{METRIC_SUFFIX}")
-        if stamp is None:  # a run MLXP wrote
-            stamp, keys, last, torn = peek_metric_file(f"{run_dir}/{METRICS_DIR}/{log_name}{MLXP_METRIC_SUFFIX}")
+        relative = f"{METRICS_DIR}/{log_name}{METRIC_SUFFIX}"
+        try:
+            stamp, keys, last, torn = peek_metric_file(run_dir, relative)
+            if stamp is None:  # a run MLXP wrote
+                relative = f"{METRICS_DIR}/{log_name}{MLXP_METRIC_SUFFIX}"
+                stamp, keys, last, torn = peek_metric_file(run_dir, relative)
+        except UnreadableFile as err:
+            problems.append(f"cannot read {relative}: {err.reason}")
+            continue
         if stamp is None:
             continue  # removed since the folder was listed
         metrics[log_name] = {"stamp": stamp, "keys": keys, "last": last}
@@ -311,45 +361,33 @@ def read_notes(run_dir: str, stamps: list[Any], problems: list[str]) -> dict[str
     """{"tags": [...], "note": str or None} from metadata/notes.yaml; its stamp goes in stamps[3]."""
     notes: Any = None
     try:
-        raw, st = read_file(f"{run_dir}/{METADATA_DIR}/{NOTES_FILE}")
+        raw, st = read_run_file(run_dir, f"{METADATA_DIR}/{NOTES_FILE}", limit=MAX_METADATA_BYTES)
         stamps[3] = [st.st_size, st.st_mtime_ns]
         notes = load_yaml(raw.decode("utf-8"))
     except FileNotFoundError:
         pass
     except (OSError, UnicodeDecodeError, TinyxpError) as err:
-        problems.append(f"cannot read metadata/{NOTES_FILE}: {first_line(err)}")
+        problems.append(f"cannot read metadata/{NOTES_FILE}: {reason(err)}")
     return notes_values(notes)
 
 
-def read_file(path: str) -> tuple[bytes, os.stat_result]:
-    """The bytes of a file and its os.fstat, with the fewest system calls (the reader
-    opens thousands of small files); raises OSError like open()."""
-    fd = os.open(path, READ_FLAGS)
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        return os.read(fd, st.st_size), st
-    finally:
-        os.close(fd)
-
-
-def peek_metric_file(path: str) -> tuple[list[int] | None, list[str], dict[str, Any], bool]:
+def peek_metric_file(run_dir: str, relative: str) -> tuple[list[int] | None, list[str], dict[str, Any], bool]:
     """(stamp, keys of the first and last complete lines, the last complete line, torn last line?)
 
     The stamp is [size, mtime_ns] as of the read, None when the file is gone. Reads the
-    first line and the last TAIL_BYTES only: metric files of long runs are big.
+    first line and the last TAIL_BYTES only: metric files of long runs are big. Raises
+    UnreadableFile for a symbolic link or what is not a regular file.
     """
     try:
-        fd = os.open(path, READ_FLAGS)
+        fd, st = open_run_file(run_dir, relative)
         try:
-            st = os.fstat(fd)
             size = st.st_size
             head = os.read(fd, min(size, PEEK_BYTES))  # a small file whole, in one read
             cut = head.find(b"\n") + 1
             first = head[:cut] if cut else head
             if not cut and len(head) < size:  # a first line longer than PEEK_BYTES
-                with open(path, "rb") as file:
+                with os.fdopen(os.dup(fd), "rb") as file:
+                    file.seek(0)
                     first = file.readline()
             # the tail starts one byte early: a newline there means it starts at a line
             start = max(len(first), size - TAIL_BYTES) - 1
@@ -361,7 +399,7 @@ def peek_metric_file(path: str) -> tuple[list[int] | None, list[str], dict[str, 
         finally:
             os.close(fd)
     except OSError:
-        return file_stamp(path), [], {}, False
+        return None, [], {}, False
     stamp = [size, st.st_mtime_ns]
     if not first.endswith(b"\n"):
         return stamp, [], {}, bool(first)
@@ -437,6 +475,11 @@ def split_metric_column(column: str, metrics: dict[str, Any]) -> tuple[str | Non
 
 def first_line(err: BaseException) -> str:
     return str(err).split("\n", 1)[0]
+
+
+def reason(err: BaseException) -> str:
+    """Why a file of a run could not be read, for a problem line that names the file already."""
+    return err.reason if isinstance(err, UnreadableFile) else first_line(err)
 
 
 # -- where the index lives -----------------------------------------------------------

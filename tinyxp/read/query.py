@@ -13,7 +13,8 @@ A query is parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Fiel
 Summary operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
-and `summary(function, column)` returns a metric summary. Never evaluated with eval.
+and `summary(function, column)` returns a metric summary. Never evaluated with eval;
+nesting deeper than yaml.MAX_NESTING is an error.
 
 A missing value compares like null: it equals null, differs from everything else, and
 matches no ordering comparison; nor does a value of another type.
@@ -24,6 +25,7 @@ import operator
 import re
 
 from .._values import type_name
+from ..yaml import MAX_NESTING, MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
 from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Token
 
@@ -53,7 +55,7 @@ TOKEN_RULES = [
     ("LBRACKET", r"\["),
     ("RBRACKET", r"\]"),
     ("COMMA", r","),
-    ("NUMBER", r"[-+]?(?:\d[\d_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"),
+    ("NUMBER", r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"),  # no two ways to read a digit: linear time
     ("STRING", r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""),
     ("NAME", r"[A-Za-z_][\w\-]*(?:\.[\w\-/]+)*"),
 ]
@@ -82,6 +84,7 @@ class Tokens:
         self.source = source
         self.items = tokenize(source)
         self.index = 0
+        self.depth = 0  # the '(', 'not' and '[' around the next token: RecursionError past a thousand
 
     @property
     def next(self) -> Token:
@@ -94,6 +97,12 @@ class Tokens:
     def read(self) -> Token:
         token = self.items[self.index]
         self.index += 1
+        if token.kind in ("LPAREN", "LBRACKET", "NOT"):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise QueryError(f"Cannot nest a query more than {MAX_NESTING} levels deep", source=self.source, pos=token.pos, length=len(token.text))
+        elif token.kind in ("RPAREN", "RBRACKET"):
+            self.depth -= 1
         return token
 
     def expect(self, kind: str, expected: str) -> Token:
@@ -169,7 +178,9 @@ def parse_factor(tokens: Tokens) -> Node:
     """factor := ('~' | 'not') factor | '(' expr ')' | comparison"""
     if tokens.check("NOT"):
         tokens.read()
-        return Not(parse_factor(tokens))
+        tree: Node = Not(parse_factor(tokens))
+        tokens.depth -= 1
+        return tree
     if tokens.check("LPAREN"):
         opening = tokens.read()
         tree = parse_expr(tokens)
@@ -207,6 +218,7 @@ def parse_not_in(tokens: Tokens, where: str) -> bool:
     negate = tokens.check("NOT")
     if negate:
         tokens.read()
+        tokens.depth -= 1  # 'not in' nests nothing
     if not tokens.check("IN"):
         raise tokens.error(f"Expected 'in' after {repr('not') if negate else where}")
     return negate
@@ -233,7 +245,11 @@ def parse_literal(tokens: Tokens) -> Any:
     if token.kind == "NUMBER":
         tokens.read()
         text = token.text.replace("_", "")
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        if any(c in text for c in ".eE"):
+            return float(text)
+        if len(text) > MAX_NUMBER_DIGITS:  # Python refuses to convert longer ones
+            raise QueryError(f"Invalid integer: more than {MAX_NUMBER_DIGITS} digits", source=tokens.source, pos=token.pos, length=len(token.text))
+        return int(text)
     if token.kind == "STRING":
         tokens.read()
         return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), "\\" + m.group(1)), token.text[1:-1])

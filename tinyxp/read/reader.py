@@ -135,7 +135,8 @@ class Reader:
             values = dict(values)
             values["info.status"] = LOST
         metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
-        return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name)
+        sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
+        return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name, sizes=sizes)
 
     def _summarizer(self, row: Row) -> Callable[[str, str], Any]:
         entry = self._entries[row.run_id]  # type: ignore[index]  # a row of this Reader has its run id

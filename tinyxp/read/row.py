@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from .mlxp import metric_path
 from ..errors import ReaderError
+from .files import UnreadableFile, read_run_file
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -52,24 +53,25 @@ class ShortNames(Mapping):
 
 # -- values --------------------------------------------------------------------------
 
-def read_metric_file(path: str) -> dict[str, list[Any]]:
-    """key -> values in file order, from a JSON-lines metrics file; a torn last line is ignored.
+def read_metric_file(run_dir: str, relative: str, size: int | None = None) -> dict[str, list[Any]]:
+    """key -> values in file order, from a run's JSON-lines metrics file ('metrics/train.jsonl').
 
-    Lines that are not JSON objects are skipped (the file is only ever appended to whole
-    lines, so these come from outside tinyxp).
+    Reads the first `size` bytes when given (what the index saw); a torn last line is
+    ignored, and so are lines that are not JSON objects (the file is only ever appended
+    to whole lines, so these come from outside tinyxp). Raises OSError, and
+    files.UnreadableFile for a symbolic link or what is not a regular file.
     """
-    with open(path, "rb") as file:
-        data = file.read()
+    data, _ = read_run_file(run_dir, relative, size=size)
     data = data[: data.rfind(b"\n") + 1]
     try:
         # one json.loads over the whole file is several times faster than one per line
         records = json.loads(b"[" + data.rstrip(b"\n").replace(b"\n", b",") + b"]")
-    except ValueError:
+    except (ValueError, RecursionError):
         records = []
         for line in data.splitlines():
             try:
                 records.append(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):  # a line nested a thousand deep is not a record of log_metrics
                 continue
     columns: dict[str, list[Any]] = {}
     for record in records:
@@ -150,7 +152,7 @@ class Artifact:
 class Row(Mapping):
     """One run: static config/info values, lazy metric columns, artifact columns."""
 
-    __slots__ = ("static", "run_dir", "run_id", "_metrics", "_artifacts", "_loaded")
+    __slots__ = ("static", "run_dir", "run_id", "_metrics", "_artifacts", "_loaded", "_sizes")
 
     def __init__(
         self,
@@ -160,6 +162,7 @@ class Row(Mapping):
         metrics: dict[str, list[str]] | None = None,
         artifacts: Sequence[str] = (),
         run_id: str | None = None,
+        sizes: dict[str, int] | None = None,
         _loaded: dict[str, dict[str, list[Any]]] | None = None,
     ) -> None:
         self.static = static
@@ -167,6 +170,7 @@ class Row(Mapping):
         self.run_id = run_id
         self._metrics = metrics or {}
         self._artifacts = artifacts
+        self._sizes = sizes or {}  # log name -> the bytes of its file the index saw: read no more
         self._loaded = {} if _loaded is None else _loaded  # log name -> key -> values
 
     def __getitem__(self, column: str) -> Any:
@@ -187,7 +191,11 @@ class Row(Mapping):
         raise KeyError(column)
 
     def metric_file(self, log_name: str) -> dict[str, list[Any]]:
-        """All columns of metrics/<log_name>.jsonl (or .json), read once (raises ReaderError if unreadable)."""
+        """All columns of metrics/<log_name>.jsonl (or .json), read once (raises ReaderError if unreadable).
+
+        Only the lines the index saw are read, so that every value of a Reader is as of its
+        last refresh(): last(train.loss) is then row["train.loss"][-1].
+        """
         loaded = self._loaded.get(log_name)
         if loaded is None:
             loaded = self._loaded[log_name] = self._read_metric_file(log_name)
@@ -195,10 +203,13 @@ class Row(Mapping):
 
     def _read_metric_file(self, log_name: str) -> dict[str, list[Any]]:
         path = metric_path(self._path(), log_name)
+        relative = os.path.relpath(path, self._path())
         try:
-            return read_metric_file(path)
+            return read_metric_file(self._path(), relative.replace(os.sep, "/"), self._sizes.get(log_name))
         except OSError as err:
             raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
+        except UnreadableFile as err:
+            raise ReaderError(f"Cannot read metrics file {path!r}: {err.reason}") from None
 
     def _path(self, *parts: str) -> str:
         assert self.run_dir is not None  # a row with metrics or artifacts has its run folder
@@ -242,7 +253,8 @@ class Row(Mapping):
 
     def with_values(self, values: dict[str, Any]) -> Row:
         """A row with more static columns, sharing this row's loaded metric files."""
-        return Row({**self.static, **values}, run_dir=self.run_dir, metrics=self._metrics, artifacts=self._artifacts, run_id=self.run_id, _loaded=self._loaded)
+        return Row({**self.static, **values}, run_dir=self.run_dir, metrics=self._metrics, artifacts=self._artifacts, run_id=self.run_id,
+                   sizes=self._sizes, _loaded=self._loaded)
 
     def record(self, *, lazy: bool = True) -> dict[str, Any]:
         """A plain dict: static values, every metric column, artifact paths.

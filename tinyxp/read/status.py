@@ -52,7 +52,8 @@ def is_lost(run_dir: str, lost_after: float, now: float | None = None) -> bool:
 
 
 def mtime(path: str) -> float | None:
+    """When path was last changed; a symbolic link's own time, not its target's (never followed)."""
     try:
-        return os.stat(path).st_mtime
+        return os.lstat(path).st_mtime
     except OSError:
         return None

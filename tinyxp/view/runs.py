@@ -4,10 +4,11 @@ from __future__ import annotations
 import os
 
 from .._contract import INFO_FILE, METADATA_DIR
-from .._files import read_notes, read_yaml
+from .._files import read_notes
 from ..errors import ReaderError, TinyxpError
 from ..read.frame import check_column
-from ..read.index import first_line, list_artifacts, metric_names
+from ..read.files import UnreadableFile, load_metadata
+from ..read.index import list_artifacts, metric_names, reason
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
 from ..read.mlxp import metric_path
 from ..read.row import SHORT_NAMES, Artifact, read_metric_file, summarize
@@ -90,40 +91,42 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
     be read is named in its section, and the rest is shown.
     """
     info_path = os.path.join(run_dir, METADATA_DIR, INFO_FILE)
-    if not os.path.isfile(info_path):
+    if not os.path.lexists(info_path):
         what = "does not exist" if not os.path.exists(run_dir) else "is not a run directory (no metadata/info.yaml)"
         raise ReaderError(f"Cannot show {run_dir!r}: it {what}")
     sections = []
     for part in ("config", "info"):
-        path = os.path.join(run_dir, METADATA_DIR, f"{part}.yaml")
         try:
-            data = read_yaml(path)
+            data, _ = load_metadata(run_dir, f"{part}.yaml")
         except FileNotFoundError:
             sections.append(f"{part}: (missing metadata/{part}.yaml)")
             continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:  # damaged: show the rest
-            sections.append(f"{part}: (cannot read metadata/{part}.yaml: {first_line(err)})")
+            sections.append(f"{part}: (cannot read metadata/{part}.yaml: {reason(err)})")
             continue
         if part == "info" and isinstance(data, dict) and data.get("status") == "RUNNING":
             if is_lost(run_dir, silence_allowed(lost_after, data.get("heartbeat_interval"))):
                 data["status"] = "LOST"
         body = dump(data).rstrip("\n") if data else "{}"
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
-    rows = []
+    rows, unreadable = [], []
     for log_name in metric_names(run_dir):
-        path = metric_path(run_dir, log_name)
+        relative = os.path.relpath(metric_path(run_dir, log_name), run_dir).replace(os.sep, "/")
         try:
-            columns = read_metric_file(path)
+            columns = read_metric_file(run_dir, relative)
+        except UnreadableFile as err:
+            unreadable.append(f"  {relative}: (cannot read: {err.reason})")
+            continue
         except OSError as err:
-            raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
+            raise ReaderError(f"Cannot read metrics file {os.path.join(run_dir, relative)!r}: {err.strerror}") from None
         for key, values in columns.items():
             stats = summarize(values)
             rows.append([f"{log_name}.{key}", *(format_cell(stats[f]) for f in ("count", "last", "min", "max"))])
     if rows:
         table = format_table(["metric", "count", "last", "min", "max"], rows)
-        sections.append("metrics:\n" + "\n".join("  " + line for line in table.split("\n")))
+        sections.append("metrics:\n" + "\n".join(["  " + line for line in table.split("\n")] + unreadable))
     else:
-        sections.append("metrics: (none)")
+        sections.append("metrics: (none)" + "".join("\n" + line for line in unreadable))
     notes = read_notes(run_dir)
     if notes["tags"]:
         sections.append(f"tags: {', '.join(notes['tags'])}")

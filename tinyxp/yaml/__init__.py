@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..errors import YAMLError
 from ._dumper import dump, dump_value
 from ._parser import NOT_SIMPLE, load, load_value, parse_document, parse_simple
+from ._scalars import MAX_NESTING, MAX_NUMBER_DIGITS
 
 # parse_document, parse_simple and NOT_SIMPLE are not public: tests/test_yaml.py checks
 # parse_simple, the fast path for what dump() writes, against the full parser.
-__all__ = ["load", "load_value", "dump", "dump_value", "YAMLError"]
+__all__ = ["load", "load_value", "dump", "dump_value", "YAMLError", "MAX_NESTING", "MAX_NUMBER_DIGITS"]

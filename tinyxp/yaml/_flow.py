@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from . import _re
 from ._scalars import (
+    MAX_NESTING,
     duplicate_error,
     error,
     indicator_error,
     is_dash,
     is_indicator,
     line_of,
+    nesting_error,
     parse_quoted,
     resolve_plain,
     token_at,
@@ -28,13 +30,16 @@ RE_FLOW_PLAIN = _re.RE_FLOW_PLAIN
 RE_FLOW_SPACE = _re.RE_FLOW_SPACE
 
 
-def parse_flow_node(src: str, pos: Pos) -> tuple[Pos, Any]:
-    """flow node := flow sequence | flow mapping | quoted | plain"""
+def parse_flow_node(src: str, pos: Pos, depth: int) -> tuple[Pos, Any]:
+    """flow node := flow sequence | flow mapping | quoted | plain
+
+    `depth` counts the collections around the node: one more than MAX_NESTING is refused.
+    """
     c = src[pos] if pos < len(src) else ""
     if c == "[":
-        return parse_flow_sequence(src, pos)
+        return parse_flow_sequence(src, pos, depth + 1)
     if c == "{":
-        return parse_flow_mapping(src, pos)
+        return parse_flow_mapping(src, pos, depth + 1)
     pos, text, plain = parse_flow_scalar(src, pos)
     return pos, resolve_plain(text) if plain else text
 
@@ -56,8 +61,10 @@ def parse_flow_scalar(src: str, pos: Pos) -> tuple[Pos, str, bool]:
     return m.end(), m.group(), True
 
 
-def parse_flow_sequence(src: str, pos: Pos) -> tuple[Pos, list[Any]]:
+def parse_flow_sequence(src: str, pos: Pos, depth: int) -> tuple[Pos, list[Any]]:
     """flow sequence := '[' [flow node (',' flow node)* [',']] ']'"""
+    if depth > MAX_NESTING:
+        raise nesting_error(src, pos)
     start = pos
     items: list[Any] = []
     pos = RE_FLOW_SPACE.match(src, pos + 1).end()
@@ -68,7 +75,7 @@ def parse_flow_sequence(src: str, pos: Pos) -> tuple[Pos, list[Any]]:
         if not c:
             raise flow_error(src, start, pos, "sequence", "]")
         if c == "{" or c == "[":
-            pos, item = parse_flow_node(src, pos)
+            pos, item = parse_flow_node(src, pos, depth)
         else:
             pos, text, plain = parse_flow_scalar(src, pos)
             pos = RE_FLOW_SPACE.match(src, pos).end()
@@ -78,7 +85,7 @@ def parse_flow_sequence(src: str, pos: Pos) -> tuple[Pos, list[Any]]:
                 pos = RE_FLOW_SPACE.match(src, pos + 1).end()
                 value = None
                 if src[pos : pos + 1] not in (",", "]", ""):
-                    pos, value = parse_flow_node(src, pos)
+                    pos, value = parse_flow_node(src, pos, depth)
                 item = {text: value}
             else:
                 item = resolve_plain(text) if plain else text
@@ -105,8 +112,10 @@ def flow_error(src: str, start: Pos, pos: Pos, what: str, close: str) -> YAMLErr
     return error(src, pos, f"Expected ',' or {close!r} in a flow {what}, found {token!r}", len(token))
 
 
-def parse_flow_mapping(src: str, pos: Pos) -> tuple[Pos, dict[str, Any]]:
+def parse_flow_mapping(src: str, pos: Pos, depth: int) -> tuple[Pos, dict[str, Any]]:
     """flow mapping := '{' [key [':' [flow node]] (',' ...)* [',']] '}'"""
+    if depth > MAX_NESTING:
+        raise nesting_error(src, pos)
     start = pos
     result: dict[str, Any] = {}
     key_pos: dict[str, Pos] = {}
@@ -131,7 +140,7 @@ def parse_flow_mapping(src: str, pos: Pos) -> tuple[Pos, dict[str, Any]]:
         if src[pos : pos + 1] == ":":
             pos = RE_FLOW_SPACE.match(src, pos + 1).end()
             if src[pos : pos + 1] not in (",", "}", ""):
-                pos, value = parse_flow_node(src, pos)
+                pos, value = parse_flow_node(src, pos, depth)
                 pos = RE_FLOW_SPACE.match(src, pos).end()
         result[key] = value
         c = src[pos] if pos < len(src) else ""

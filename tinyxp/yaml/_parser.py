@@ -22,7 +22,9 @@ from ._scalars import (
     indicator_error,
     is_dash,
     is_indicator,
+    MAX_NESTING,
     is_marker,
+    nesting_error,
     parse_block_scalar,
     parse_quoted,
     resolve_plain,
@@ -65,10 +67,6 @@ def load(text: str, path: str | None = None) -> Any:
     except YAMLError as err:
         err.path = path
         raise
-    except RecursionError:
-        # one Python frame per level of nesting: a document nested thousands deep is
-        # refused rather than crashing the reader
-        raise YAMLError("Cannot read collections nested this deeply", path=path) from None
 
 
 def load_value(text: str) -> Any:
@@ -80,10 +78,7 @@ def load_value(text: str) -> Any:
     pos = RE_FLOW_SPACE.match(text).end() if text[:1] in " \t\n" else 0
     c = text[pos : pos + 1]
     if c == "[" or c == "{":
-        try:
-            pos, value = parse_flow_node(text, pos)
-        except RecursionError:
-            raise YAMLError("Cannot read collections nested this deeply", source=text, pos=pos) from None
+        pos, value = parse_flow_node(text, pos, 0)
         what = "flow sequence" if c == "[" else "flow mapping"
     elif c == '"' or c == "'":
         pos, value = parse_quoted(text, pos)
@@ -105,7 +100,7 @@ def parse_document(src: str) -> Any:
     if pos >= len(src):
         return None
     col = column(src, pos)
-    pos, value = parse_block_node(src, pos, col, -1)
+    pos, value = parse_block_node(src, pos, col, -1, 0)
     if pos < len(src):
         raise bad_indentation(src, pos, col)
     return value
@@ -185,6 +180,8 @@ def parse_simple(src: str) -> Any:
                     key = key[:-1]  # `key:` at the end of its line
             if indent != col or opened is not None:
                 if indent > col and opened is not None:
+                    if len(stack) == MAX_NESTING:  # parse_document says where
+                        return NOT_SIMPLE
                     stack.append((col, current))
                     collection, slot = opened
                     collection[slot] = current = [] if key is None else {}
@@ -230,25 +227,30 @@ def parse_simple(src: str) -> Any:
 # --- block collections --------------------------------------------------------------
 
 
-def parse_block_node(src: str, pos: Pos, col: int, indent: int) -> tuple[Pos, Any]:
-    """node := sequence | mapping | value, starting at pos (column col > indent)."""
+def parse_block_node(src: str, pos: Pos, col: int, indent: int, depth: int) -> tuple[Pos, Any]:
+    """node := sequence | mapping | value, starting at pos (column col > indent).
+
+    `depth` counts the collections around the node: one more than MAX_NESTING is refused.
+    """
     c = src[pos]
     if c == "-" and is_dash(src, pos):
-        return parse_block_sequence(src, pos, col)
+        return parse_block_sequence(src, pos, col, depth + 1)
     if c == '"' or c == "'":
         end, _ = parse_quoted(src, pos)
         if RE_COLON.match(src, end):
-            return parse_block_mapping(src, pos, col)
+            return parse_block_mapping(src, pos, col, depth + 1)
     else:
         # a key needs a ':'; looking for one first spares the regex on most values
         eol = src.find("\n", pos)
         if src.find(":", pos, eol if eol >= 0 else len(src)) >= 0 and RE_KEY.match(src, pos):
-            return parse_block_mapping(src, pos, col)
-    return parse_value(src, pos, indent)
+            return parse_block_mapping(src, pos, col, depth + 1)
+    return parse_value(src, pos, indent, depth)
 
 
-def parse_block_mapping(src: str, pos: Pos, indent: int) -> tuple[Pos, dict[str, Any]]:
+def parse_block_mapping(src: str, pos: Pos, indent: int, depth: int) -> tuple[Pos, dict[str, Any]]:
     """mapping := (key ':' [value | nested node])+, every key at column `indent`."""
+    if depth > MAX_NESTING:
+        raise nesting_error(src, pos)
     result: dict[str, Any] = {}
     key_pos: dict[str, Pos] = {}
     n = len(src)
@@ -285,14 +287,14 @@ def parse_block_mapping(src: str, pos: Pos, indent: int) -> tuple[Pos, dict[str,
         vpos = m.end()
         c = src[vpos] if vpos < n else "\n"
         if c == "\n" or c == "#":
-            pos, result[key] = parse_nested(src, vpos, indent, in_mapping=True)
+            pos, result[key] = parse_nested(src, vpos, indent, depth, in_mapping=True)
         else:
-            pos, result[key] = parse_value(src, vpos, indent)
+            pos, result[key] = parse_value(src, vpos, indent, depth)
         if sibling_column(src, pos, indent) < indent:
             return pos, result
 
 
-def parse_nested(src: str, pos: Pos, indent: int, *, in_mapping: bool) -> tuple[Pos, Any]:
+def parse_nested(src: str, pos: Pos, indent: int, depth: int, *, in_mapping: bool) -> tuple[Pos, Any]:
     """The value of a key or item with nothing after its indicator (pos is at the line
     end or a comment): the node indented more on the next lines, a sequence at the
     key's own column, or None."""
@@ -301,9 +303,9 @@ def parse_nested(src: str, pos: Pos, indent: int, *, in_mapping: bool) -> tuple[
     if pos < len(src):
         col = column(src, pos)
         if col > indent:
-            return parse_block_node(src, pos, col, indent)
+            return parse_block_node(src, pos, col, indent, depth)
         if in_mapping and col == indent and is_dash(src, pos):
-            return parse_block_sequence(src, pos, col, in_mapping=True)
+            return parse_block_sequence(src, pos, col, depth + 1, in_mapping=True)
     return pos, None
 
 
@@ -332,9 +334,11 @@ def key_error(src: str, pos: Pos) -> YAMLError:
 
 
 def parse_block_sequence(
-    src: str, pos: Pos, indent: int, in_mapping: bool = False
+    src: str, pos: Pos, indent: int, depth: int, in_mapping: bool = False
 ) -> tuple[Pos, list[Any]]:
     """sequence := ('-' [node])+, every '-' at column `indent`."""
+    if depth > MAX_NESTING:
+        raise nesting_error(src, pos)
     items: list[Any] = []
     n = len(src)
     while True:
@@ -355,9 +359,9 @@ def parse_block_sequence(
         p = RE_SPACES.match(src, pos + 1).end()
         c = src[p] if p < n else "\n"
         if c == "\n" or c == "#":
-            pos, value = parse_nested(src, p, indent, in_mapping=False)
+            pos, value = parse_nested(src, p, indent, depth, in_mapping=False)
         else:
-            pos, value = parse_block_node(src, p, indent + p - pos, indent)
+            pos, value = parse_block_node(src, p, indent + p - pos, indent, depth)
         items.append(value)
         if sibling_column(src, pos, indent) < indent:
             return pos, items
@@ -376,7 +380,7 @@ def item_error(src: str, pos: Pos) -> YAMLError:
 # --- values on one line -------------------------------------------------------------
 
 
-def parse_value(src: str, pos: Pos, indent: int) -> tuple[Pos, Any]:
+def parse_value(src: str, pos: Pos, indent: int, depth: int) -> tuple[Pos, Any]:
     """value := flow | quoted | block scalar | plain, then the end of the line.
 
     `indent` is the column of the enclosing block collection: continuation lines of a
@@ -384,7 +388,7 @@ def parse_value(src: str, pos: Pos, indent: int) -> tuple[Pos, Any]:
     """
     c = src[pos]
     if c == "[" or c == "{":
-        end, value = parse_flow_node(src, pos)
+        end, value = parse_flow_node(src, pos, depth)
         what = "flow sequence" if c == "[" else "flow mapping"
     elif c == '"' or c == "'":
         end, value = parse_quoted(src, pos)

@@ -27,6 +27,13 @@ RE_TOKEN = _re.RE_TOKEN
 
 Pos = int
 
+# How deep collections may nest in a config file, an override value, a query and what
+# interpolation makes: deeper is an error, not a RecursionError (docs/configuration.md)
+MAX_NESTING = 100
+# How many characters an integer may have in YAML, an override or a query: Python
+# refuses to convert (and to print) decimal integers of more than 4,300 digits
+MAX_NUMBER_DIGITS = 1000
+
 # The characters a number may start with: resolve_plain tries RE_NUMBER only on these.
 NUMBER_START = frozenset("0123456789+-.")
 # What may start a line that skip_lines must look into: indentation, a tab, a comment,
@@ -65,6 +72,11 @@ INDICATORS = {
 
 def error(src: str, pos: Pos, message: str, length: int = 1) -> YAMLError:
     return YAMLError(message, source=src, pos=pos, length=length)
+
+
+def nesting_error(src: str, pos: Pos) -> YAMLError:
+    """The error for a collection nested one level deeper than MAX_NESTING."""
+    return error(src, pos, f"Cannot nest collections more than {MAX_NESTING} levels deep")
 
 
 def column(src: str, pos: Pos) -> int:
@@ -158,6 +170,9 @@ def resolve_plain(text: str) -> Any:
         m = RE_NUMBER.match(text)
         if m is not None:
             kind = m.lastindex
+            if len(text) > MAX_NUMBER_DIGITS and kind != 2:
+                # Python refuses to convert longer decimal integers, and to print them
+                raise YAMLError(f"Invalid integer {text[:12]}...: more than {MAX_NUMBER_DIGITS} digits; quote it to keep a string")
             if kind == 1:
                 return int(text)
             if kind == 2:
