@@ -168,10 +168,48 @@ def cmd_sub(args: argparse.Namespace) -> int:
     return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
 
 
+def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
+    from .view.plot import add_plot_arguments as add
+
+    add(parser)
+    add_reading_arguments(parser)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .view.plot import plot_runs
+
+    plot_runs(*read_runs(args), args, sys.stdout)
+    return 0
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    from .view.report import add_report_arguments as add
+
+    add(parser)
+    add_reading_arguments(parser)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .view.report import write_report
+
+    reader, df = read_runs(args)
+    write_report(reader, df, args)
+    print(f"tinyxp: wrote {args.output} ({len(df)} runs)", file=sys.stderr)
+    return 0
+
+
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+    add_scheduler_check_argument(parser)
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
+    "plot": ("draw a metric of the runs in the terminal (or as SVG)", add_plot_arguments, cmd_plot),
+    "report": ("write one self-contained HTML page of the runs: table, charts, differences", add_report_arguments, cmd_report),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
 }
 

@@ -1,0 +1,173 @@
+"""The maths of a line chart, for the terminal plot and the SVG charts alike.
+
+Pure functions over points (x, y), where y is None for a gap (a value that is not a
+finite number, or not positive on a log axis): smoothing, min/max bucket downsampling,
+mean and spread bands over several curves, scales and nice ticks.
+"""
+from __future__ import annotations
+
+import math
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Sequence, Tuple
+
+    Point = Tuple[float, Optional[float]]
+    Points = List[Point]
+
+
+def number(value: Any) -> float | None:
+    """value as a finite float; None for strings, booleans, None, NaN and infinities."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def to_points(values: Sequence[Any], xs: Sequence[Any] | None = None) -> Points:
+    """Points of a metric column: x from xs when given (one per value), else the position."""
+    if xs is None or len(xs) != len(values):
+        return [(float(i), number(v)) for i, v in enumerate(values)]
+    points = []
+    for i, (x, v) in enumerate(zip(xs, values)):
+        fx = number(x)
+        points.append((float(i) if fx is None else fx, number(v)))
+    return points
+
+
+def smooth(points: Points, window: int) -> Points:
+    """A trailing moving average over the last `window` numbers; gaps stay gaps."""
+    if window <= 1:
+        return list(points)
+    out: Points = []
+    recent: list[float] = []
+    total = 0.0
+    for x, y in points:
+        if y is None:
+            out.append((x, None))
+            continue
+        recent.append(y)
+        total += y
+        if len(recent) > window:
+            total -= recent.pop(0)
+        out.append((x, total / len(recent)))
+    return out
+
+
+def downsample(points: Points, buckets: int) -> Points:
+    """At most about 2 x buckets points: the first and last point and, in each of `buckets`
+    runs of consecutive points, the lowest and the highest (in x order).
+
+    This min/max bucket method keeps spikes that averaging would hide. A bucket holding
+    a gap keeps one gap point, so a gap never disappears.
+    """
+    if buckets < 1 or len(points) <= 2 * buckets + 2:
+        return list(points)
+    size = (len(points) - 2) / buckets
+    out: Points = [points[0]]
+    for b in range(buckets):
+        chunk = points[1 + int(b * size): 1 + int((b + 1) * size)]
+        numbers = [p for p in chunk if p[1] is not None]
+        kept: Points = []
+        if numbers:
+            low = min(numbers, key=lambda p: p[1])  # type: ignore[arg-type,return-value]
+            high = max(numbers, key=lambda p: p[1])  # type: ignore[arg-type,return-value]
+            kept = [low] if low is high else sorted([low, high], key=lambda p: p[0])
+        if len(numbers) < len(chunk):
+            gap = next(p for p in chunk if p[1] is None)
+            kept = sorted(kept + [gap], key=lambda p: p[0])
+        out.extend(kept)
+    out.append(points[-1])
+    return out
+
+
+def band(curves: Sequence[Points], spread: str = "std") -> list[tuple[float, float, float, float]]:
+    """(x, mean, low, high) at every x where a curve has a number, over the curves that have one.
+
+    low and high are mean -/+ one (population) standard deviation, or the min and max
+    with spread="minmax".
+    """
+    at: dict[float, list[float]] = {}
+    for points in curves:
+        for x, y in points:
+            if y is not None:
+                at.setdefault(x, []).append(y)
+    out = []
+    for x in sorted(at):
+        ys = at[x]
+        mean = sum(ys) / len(ys)
+        if spread == "minmax":
+            low, high = min(ys), max(ys)
+        else:
+            std = math.sqrt(sum((y - mean) ** 2 for y in ys) / len(ys))
+            low, high = mean - std, mean + std
+        out.append((x, mean, low, high))
+    return out
+
+
+def for_log(points: Points) -> Points:
+    """Points with every y that is not positive turned into a gap (a log axis cannot show it)."""
+    return [(x, y if y is not None and y > 0 else None) for x, y in points]
+
+
+def extent(values: Sequence[float], log: bool = False) -> tuple[float, float]:
+    """(low, high) of the values, widened when they are all equal; (0, 1) or (1, 10) for none."""
+    if log:
+        values = [v for v in values if v > 0]
+    if not values:
+        return (1.0, 10.0) if log else (0.0, 1.0)
+    low, high = min(values), max(values)
+    if low == high:
+        if log:
+            return low / 2, high * 2
+        pad = abs(low) * 0.1 or 1.0
+        return low - pad, high + pad
+    return low, high
+
+
+class Scale:
+    """Maps a domain [low, high] (linear or log10) onto pixels [start, end]."""
+
+    def __init__(self, low: float, high: float, start: float, end: float, log: bool = False) -> None:
+        self.log = log
+        self.low, self.high = (math.log10(low), math.log10(high)) if log else (low, high)
+        self.start, self.end = start, end
+
+    def __call__(self, value: float) -> float:
+        if self.log:
+            value = math.log10(value)
+        return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 x 10^k) covering [low, high], about `count` of them."""
+    if high <= low:
+        return [low]
+    raw = (high - low) / max(1, count)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [round(i * step, 12) for i in range(first, last + 1)]
+
+
+def log_ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Powers of ten in [low, high] (every k-th when there are many); nice ticks when none."""
+    first, last = math.ceil(math.log10(low) - 1e-9), math.floor(math.log10(high) + 1e-9)
+    if last < first:
+        return nice_ticks(low, high, 3)
+    every = max(1, math.ceil((last - first + 1) / count))
+    return [10.0 ** k for k in range(first, last + 1, every)]
+
+
+def ticks(low: float, high: float, log: bool = False, count: int = 5) -> list[float]:
+    return log_ticks(low, high, count) if log else nice_ticks(low, high, count)
+
+
+def format_tick(value: float) -> str:
+    """A short label: 0.001, 2.5, 1e+06, 120."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e5 or abs(value) < 1e-3:
+        return f"{value:.0e}" if value == float(f"{value:.0e}") else f"{value:.2g}"
+    return f"{value:.6g}"
