@@ -40,11 +40,18 @@ class Curve:
         return self.status in PARTIAL_STATUSES or self.status == "LOST"
 
 
-def run_metrics(df: DataFrame) -> list[str]:
-    """The metric columns of the rows of df, in first-seen order."""
+def run_metrics(df: DataFrame, *, load: bool = False) -> list[str]:
+    """The metric columns of the rows of df, in first-seen order.
+
+    The index knows the keys of each metric file's first and last lines; load=True reads
+    the files for the keys that only lines in between have.
+    """
     seen: dict[str, None] = {}
     for row in df:
         if isinstance(row, Row):
+            if load:
+                for log_name in row._metrics:
+                    row.metric_file(log_name)
             seen.update(dict.fromkeys(row.metric_columns()))
     return list(seen)
 
@@ -54,8 +61,12 @@ def default_metrics(available: Sequence[str]) -> list[str]:
     return [name for name in available if name.rpartition(".")[2] not in COUNTERS] or list(available)
 
 
-def check_metrics(metrics: Sequence[str], available: Sequence[str]) -> None:
+def check_metrics(metrics: Sequence[str], df: DataFrame) -> None:
     """Raise ReaderError for a metric no selected run has, with did-you-mean."""
+    available = run_metrics(df)
+    if all(metric in available for metric in metrics):
+        return
+    available = run_metrics(df, load=True)
     for metric in metrics:
         if metric not in available:
             hint = suggest(metric, available) or (f"; they have {', '.join(map(repr, available))}" if available else "; they have none")

@@ -90,7 +90,7 @@ def render_plot(title: str, curves: Sequence[Curve], *, width: int, height: int 
     for row in range(height):
         axis = ("┤" if unicode else "+") if row in tick_rows else ("│" if unicode else "|")
         lines.append(tick_rows.get(row, "").rjust(margin - 1) + " " + axis + "".join(canvas.cell(row, c, color) for c in range(canvas.columns)))
-    lines += x_axis(x, canvas, margin, log_x, unicode, x_label)
+    lines += x_axis(x, canvas, margin, log_x, unicode, x_label + (" (log)" if log_x else ""))
     lines += legend(curves, width, unicode, color)
     return "\n".join(line.rstrip() for line in lines)
 
@@ -98,7 +98,7 @@ def render_plot(title: str, curves: Sequence[Curve], *, width: int, height: int 
 def x_axis(x: Scale, canvas: Canvas, margin: int, log: bool, unicode: bool, x_label: str) -> list[str]:
     """The x axis with a mark under each tick, and the tick labels under it where they fit."""
     axis = list(("─" if unicode else "-") * canvas.columns)
-    under = [" "] * (canvas.columns + margin + 8)
+    under = [" "] * (canvas.columns + margin + 1)
     low, high = (10 ** x.low, 10 ** x.high) if log else (x.low, x.high)
     for tick in ticks(low, high, log, max(2, canvas.columns // 12)):
         column = round(x(tick)) // canvas.dx
@@ -107,11 +107,13 @@ def x_axis(x: Scale, canvas: Canvas, margin: int, log: bool, unicode: bool, x_la
         axis[column] = "┬" if unicode else "+"
         label = format_tick(tick)
         start = margin + column - len(label) // 2
-        if all(c == " " for c in under[max(0, start - 1): start + len(label) + 1]):
+        if start + len(label) <= len(under) and all(c == " " for c in under[max(0, start - 1): start + len(label) + 1]):
             under[start: start + len(label)] = label
     corner = "└" if unicode else "+"
-    suffix = " (log)" if log else ""
-    return [" " * margin + corner + "".join(axis), "".join(under).rstrip() + f"  {x_label}{suffix}"]
+    labels = "".join(under).rstrip()
+    if len(labels) + len(x_label) + 2 <= len(under):
+        labels += "  " + x_label
+    return [" " * margin + corner + "".join(axis), labels]
 
 
 def legend(curves: Sequence[Curve], width: int, unicode: bool, color: bool) -> list[str]:
@@ -153,7 +155,7 @@ def plot_runs(reader: Reader, df: DataFrame, args: argparse.Namespace, out: IO[s
     Raises ReaderError for no runs, an unknown metric or --by key, a terminal under
     MIN_WIDTH columns, or an SVG path that cannot be written.
     """
-    from .curves import check_metrics, curves_of, resolve_keys, run_metrics
+    from .curves import check_metrics, curves_of, resolve_keys
     from .options import check_smooth, write_output
 
     check_smooth(args.smooth)
@@ -162,7 +164,7 @@ def plot_runs(reader: Reader, df: DataFrame, args: argparse.Namespace, out: IO[s
         render_plot("", [], width=width)  # raises: say so before reading any metric
     if not len(df):
         raise ReaderError("Cannot plot: no runs match the query" if args.query.strip() else f"Cannot plot: no runs in {args.log_dir!r}")
-    check_metrics([args.metric], run_metrics(df))
+    check_metrics([args.metric], df)
     by = resolve_keys(args.by, list(reader.fields))
     curves = curves_of(df, args.metric, by, window=args.smooth, spread=args.band)
     log_y = args.log_y or args.metric in args.log
@@ -172,7 +174,16 @@ def plot_runs(reader: Reader, df: DataFrame, args: argparse.Namespace, out: IO[s
         write_output(args.svg, render_chart(args.metric, curves, log_x=args.log_x, log_y=log_y, standalone=True), "chart")
         print(f"tinyxp: wrote {args.svg}", file=sys.stderr)
         return
-    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
     color = out.isatty() and not os.environ.get("NO_COLOR")
-    print(render_plot(args.metric, curves, width=width, height=max(4, args.height), unicode=encoding == "utf8",
+    print(render_plot(args.metric, curves, width=width, height=max(4, args.height), unicode=speaks_utf8(out),
                       color=color, log_x=args.log_x, log_y=log_y), file=out)
+
+
+def speaks_utf8(out: IO[str]) -> bool:
+    """Whether out encodes UTF-8 and the locale (LC_ALL, LC_CTYPE or LANG, the first set) is a UTF-8 one.
+
+    Python reads a C locale as UTF-8, but a terminal in the C locale may not show braille.
+    """
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    locale = next((os.environ[name] for name in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(name)), "")
+    return encoding == "utf8" and "utf8" in locale.lower().replace("-", "")

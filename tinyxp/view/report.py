@@ -12,7 +12,7 @@ from html import escape
 
 from ..read.row import Row, summarize
 from ..read.text import format_cell
-from .curves import COUNTERS, check_metrics, curves_of, default_metrics, resolve_keys, run_metrics
+from .curves import check_metrics, curves_of, default_metrics, resolve_keys, run_metrics
 from .options import check_smooth, write_output
 from .page import cell, render_page, runs_table, simple_table
 from .svg import MAX_POINTS, render_chart
@@ -53,9 +53,8 @@ def write_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str
         page = render_page(title, generated(args.query, 0), [("Runs", f'<p class="empty">No runs {escape(what)}.</p>')])
         write_output(args.output, page, "report")
         return page
-    available = run_metrics(df)
-    check_metrics(args.metrics, available)
-    metrics = args.metrics or default_metrics(available)
+    check_metrics(args.metrics, df)
+    metrics = args.metrics or default_metrics(run_metrics(df, load=True))
     by = resolve_keys(args.by, list(reader.fields))
     sections = [("Runs", runs_section(rows, metrics, os.path.dirname(os.path.abspath(args.output))))]
     sections.append(("Charts", charts_section(df, metrics, by, args)))
@@ -134,9 +133,8 @@ def charts_section(df: DataFrame, metrics: Sequence[str], by: Sequence[str], arg
     for metric in metrics:
         curves = curves_of(df, metric, by, window=args.smooth, spread=args.band)
         log_y = args.log_y or metric in args.log
-        x_label = "step" if metric.rpartition(".")[2] in COUNTERS else "step (the log's own step/epoch column when it has one)"
         charts.append(f'<div class="figure" data-metric="{escape(metric)}">'
-                      + render_chart(metric, curves, log_x=args.log_x, log_y=log_y, x_label=x_label) + "</div>")
+                      + render_chart(metric, curves, log_x=args.log_x, log_y=log_y) + "</div>")
     how = [f"Each chart keeps at most about {MAX_POINTS:,} points: a curve longer than its share is downsampled "
            "by min/max buckets (the lowest and highest value of each run of consecutive points)."]
     if by:
@@ -144,6 +142,7 @@ def charts_section(df: DataFrame, metrics: Sequence[str], by: Sequence[str], arg
         how.append(f"Lines are means over the runs of each group of {escape(', '.join(by))}; the band shows {spread}.")
     if args.smooth > 1:
         how.append(f"Values are smoothed by a trailing mean over {args.smooth} values.")
+    how.append("The x axis is the log's own step, epoch or iteration column when it has one value per point, else the point's position.")
     how.append("Dashed lines are runs still RUNNING or LOST; values that are not finite numbers are gaps.")
     return f'<p class="note">{" ".join(how)}</p>\n' + "\n".join(charts)
 

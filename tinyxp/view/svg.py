@@ -52,9 +52,9 @@ def path_data(points: Points, x: Scale, y: Scale) -> str:
     return "".join(parts)
 
 
-def band_data(spread: Sequence[tuple[float, float, float, float]], x: Scale, y: Scale, log: bool) -> str:
-    """A closed outline around low..high, or '' when a log axis cannot show the band's low edge."""
-    rows = [(px, low, high) for px, _, low, high in spread if not log or low > 0]
+def band_data(spread: Sequence[tuple[float, float, float, float]], x: Scale, y: Scale) -> str:
+    """A closed outline around low..high where log axes can show it, or '' when that leaves under 2 points."""
+    rows = [(px, low, high) for px, _, low, high in spread if (not y.log or low > 0) and (not x.log or px > 0)]
     if len(rows) < 2:
         return ""
     upper = [f"{round(x(px))},{round(y(high))}" for px, _, high in rows]
@@ -69,7 +69,7 @@ def render_chart(title: str, curves: Sequence[Curve], *, log_x: bool = False, lo
     xs = [px for points in series for px, py in points if py is not None]
     ys = [py for points in series for _, py in points if py is not None]
     for curve in curves:
-        if curve.spread and not log_y:
+        if curve.spread:
             ys += [v for _, _, low, high in curve.spread for v in (low, high)]
     x = Scale(*extent(xs, log_x), LEFT, WIDTH - RIGHT, log_x)
     y = Scale(*extent(ys, log_y), TOP + PLOT_HEIGHT, TOP, log_y)
@@ -83,7 +83,7 @@ def render_chart(title: str, curves: Sequence[Curve], *, log_x: bool = False, lo
     out += axes(x, y, log_x, log_y, x_label)
     for index, (curve, points) in enumerate(zip(curves, series)):
         if curve.spread:
-            outline = band_data(curve.spread, x, y, log_y)
+            outline = band_data(curve.spread, x, y)
             if outline:
                 out.append(f'<path class="band" fill="{color(index)}" d="{outline}"/>')
         out.append(line(index, curve, path_data(points, x, y)))
