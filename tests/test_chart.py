@@ -16,12 +16,13 @@ NAN, INF = float("nan"), float("inf")
 
 class NumbersTest(unittest.TestCase):
     def test_number_keeps_finite_numbers_only(self) -> None:
-        self.assertEqual([chart.number(v) for v in (1, 2.5, True, "3", None, NAN, INF, -INF, [1])], [1.0, 2.5, None, None, None, None, None, None, None])
+        self.assertEqual([chart.number(v) for v in (1, 2.5, True, "3", None, NAN, INF, -INF, [1], 10 ** 400)], [1.0, 2.5, None, None, None, None, None, None, None, None])
 
     def test_points_take_x_from_a_column_of_the_same_length(self) -> None:
         self.assertEqual(chart.to_points([1, "x", NAN]), [(0.0, 1.0), (1.0, None), (2.0, None)])
         self.assertEqual(chart.to_points([1, 2], [10, 20]), [(10.0, 1.0), (20.0, 2.0)])
         self.assertEqual(chart.to_points([1, 2], [10, None]), [(10.0, 1.0), (1.0, 2.0)])  # a bad x: the position
+        self.assertEqual(chart.to_points([1, 2], [10 ** 400, 3.5]), [(0.0, 1.0), (3.5, 2.0)])
         self.assertEqual(chart.to_points([1, 2], [10]), [(0.0, 1.0), (1.0, 2.0)])  # lengths differ: positions
 
     def test_smooth_is_a_trailing_mean_keeping_gaps(self) -> None:

@@ -20,25 +20,29 @@ def number(value: Any) -> float | None:
     """value as a finite float; None for strings, booleans, None, NaN and infinities."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the floats
+        return None
     return value if math.isfinite(value) else None
 
 
 def to_points(values: Sequence[Any], xs: Sequence[Any] | None = None) -> Points:
     """Points of a metric column: x from xs when given (one per value), else the position."""
+    # finite floats and ints, by far the most common values, skip the call (v - v is NaN for NaN and infinities)
+    ys = [v if type(v) is float and v - v == 0.0 else number(v) for v in values]
     if xs is None or len(xs) != len(values):
-        return [(float(i), number(v)) for i, v in enumerate(values)]
-    points = []
-    for i, (x, v) in enumerate(zip(xs, values)):
-        fx = number(x)
-        points.append((float(i) if fx is None else fx, number(v)))
-    return points
+        return list(zip(map(float, range(len(ys))), ys))
+    fx = [float(x) if type(x) is int and -1e300 < x < 1e300 else number(x) for x in xs]
+    if None in fx:
+        fx = [float(i) if x is None else x for i, x in enumerate(fx)]
+    return list(zip(fx, ys))  # type: ignore[arg-type]  # no None left in fx
 
 
 def smooth(points: Points, window: int) -> Points:
     """A trailing moving average over the last `window` numbers; gaps stay gaps."""
     if window <= 1:
-        return list(points)
+        return points
     out: Points = []
     recent: list[float] = []
     total = 0.0
@@ -63,22 +67,29 @@ def downsample(points: Points, buckets: int) -> Points:
     """
     if buckets < 1 or len(points) <= 2 * buckets + 2:
         return list(points)
+    ys = [y for _, y in points]
+    gaps = None in ys
     size = (len(points) - 2) / buckets
-    out: Points = [points[0]]
+    kept = [0]
     for b in range(buckets):
-        chunk = points[1 + int(b * size): 1 + int((b + 1) * size)]
-        numbers = [p for p in chunk if p[1] is not None]
-        kept: Points = []
-        if numbers:
-            low = min(numbers, key=lambda p: p[1])  # type: ignore[arg-type,return-value]
-            high = max(numbers, key=lambda p: p[1])  # type: ignore[arg-type,return-value]
-            kept = [low] if low is high else sorted([low, high], key=lambda p: p[0])
-        if len(numbers) < len(chunk):
-            gap = next(p for p in chunk if p[1] is None)
-            kept = sorted(kept + [gap], key=lambda p: p[0])
-        out.extend(kept)
-    out.append(points[-1])
-    return out
+        start, end = 1 + int(b * size), 1 + int((b + 1) * size)
+        chunk = ys[start:end]
+        if gaps and None in chunk:
+            kept += bucket_with_gap(chunk, start)
+            continue
+        low, high = chunk.index(min(chunk)), chunk.index(max(chunk))  # type: ignore[type-var]  # no None here
+        kept += (start + low,) if low == high else (start + min(low, high), start + max(low, high))
+    kept.append(len(points) - 1)
+    return [points[i] for i in kept]
+
+
+def bucket_with_gap(chunk: list[float | None], start: int) -> list[int]:
+    """The indices (from start) of a bucket's first gap, lowest and highest number, in order."""
+    picks = {chunk.index(None)}
+    numbers = [(y, i) for i, y in enumerate(chunk) if y is not None]
+    if numbers:
+        picks.update((min(numbers)[1], max(numbers)[1]))
+    return [start + i for i in sorted(picks)]
 
 
 def band(curves: Sequence[Points], spread: str = "std") -> list[tuple[float, float, float, float]]:

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from typing import Any, Sequence
 
     from ..read.frame import DataFrame
+    from typing import Dict, Optional, Tuple
+
     from .chart import Points
+
+    PointCache = Dict[Tuple[Optional[str], str], Points]
 
 # columns that count rather than measure: the x axis when present, never charted by default
 COUNTERS = ("step", "epoch", "iteration", "iter")
@@ -95,8 +99,21 @@ def resolve_keys(keys: Sequence[str], fields: Sequence[str]) -> list[str]:
     return resolved
 
 
-def run_points(row: Row, metric: str, window: int = 1) -> Points:
-    """The points of one run's metric: x from its log's step/epoch column when it has one per value."""
+def run_points(row: Row, metric: str, window: int = 1, cache: PointCache | None = None) -> Points:
+    """The points of one run's metric, smoothed: x from its log's step/epoch column when it has one per value.
+
+    cache keeps the points before smoothing, for a report that needs them twice.
+    """
+    key = (row.run_id, metric)
+    points = cache.get(key) if cache is not None else None
+    if points is None:
+        points = raw_points(row, metric)
+        if cache is not None:
+            cache[key] = points
+    return smooth(points, window)
+
+
+def raw_points(row: Row, metric: str) -> Points:
     values = row.get(metric)
     if not isinstance(values, list):
         return []
@@ -105,33 +122,34 @@ def run_points(row: Row, metric: str, window: int = 1) -> Points:
     if log_name is not None and key not in COUNTERS:
         columns = row.metric_file(log_name)
         xs = next((columns[c] for c in COUNTERS if len(columns.get(c, ())) == len(values)), None)
-    return smooth(to_points(values, xs), window)
+    return to_points(values, xs)
 
 
 def short_key(key: str) -> str:
     return key[len("config."):] if key.startswith("config.") else key
 
 
-def run_curves(df: DataFrame, metric: str, *, window: int = 1) -> list[Curve]:
+def run_curves(df: DataFrame, metric: str, *, window: int = 1, cache: PointCache | None = None) -> list[Curve]:
     """One curve per run that has the metric, labelled `run ID`."""
     curves = []
     for row in df:
         if isinstance(row, Row):
-            points = run_points(row, metric, window)
+            points = run_points(row, metric, window, cache)
             if points:
                 status = str(row.get("info.status") or "")
                 curves.append(Curve(f"run {row.run_id}", points, runs=[str(row.run_id)], status=status))
     return curves
 
 
-def group_curves(df: DataFrame, metric: str, by: Sequence[str], *, window: int = 1, spread: str = "std") -> list[Curve]:
+def group_curves(df: DataFrame, metric: str, by: Sequence[str], *, window: int = 1, spread: str = "std",
+                 cache: PointCache | None = None) -> list[Curve]:
     """One curve per value of the `by` keys: the mean over its runs, with a band (std or minmax)."""
     groups: dict[Any, list[tuple[Row, Points]]] = {}
     labels: dict[Any, str] = {}
     for row in df:
         if not isinstance(row, Row):
             continue
-        points = run_points(row, metric, window)
+        points = run_points(row, metric, window, cache)
         if not points:
             continue
         values = tuple(row.get(key) for key in by)
@@ -149,11 +167,12 @@ def group_curves(df: DataFrame, metric: str, by: Sequence[str], *, window: int =
     return curves
 
 
-def curves_of(df: DataFrame, metric: str, by: Sequence[str] = (), *, window: int = 1, spread: str = "std") -> list[Curve]:
+def curves_of(df: DataFrame, metric: str, by: Sequence[str] = (), *, window: int = 1, spread: str = "std",
+              cache: PointCache | None = None) -> list[Curve]:
     """The curves of metric: per run, or per group of the `by` keys."""
     if by:
-        return group_curves(df, metric, by, window=window, spread=spread)
-    return run_curves(df, metric, window=window)
+        return group_curves(df, metric, by, window=window, spread=spread, cache=cache)
+    return run_curves(df, metric, window=window, cache=cache)
 
 
 def chart_points(curves: Sequence[Curve], log_x: bool, log_y: bool, buckets: int) -> list[Points]:

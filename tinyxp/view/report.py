@@ -10,9 +10,9 @@ import time
 from datetime import datetime
 from html import escape
 
-from ..read.row import Row, summarize
+from ..read.row import Row
 from ..read.text import format_cell
-from .curves import check_metrics, curves_of, default_metrics, resolve_keys, run_metrics
+from .curves import check_metrics, curves_of, default_metrics, resolve_keys, run_metrics, run_points
 from .options import check_smooth, write_output
 from .page import cell, render_page, runs_table, simple_table
 from .svg import MAX_POINTS, render_chart
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ..read.frame import DataFrame
     from ..read.reader import Reader
+    from .curves import PointCache
 
 TAG_COLUMNS = ("notes.tags", "info.tags")  # where a run's tags are, when tinyxp tag has set some
 
@@ -56,8 +57,9 @@ def write_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str
     check_metrics(args.metrics, df)
     metrics = args.metrics or default_metrics(run_metrics(df, load=True))
     by = resolve_keys(args.by, list(reader.fields))
-    sections = [("Runs", runs_section(rows, metrics, os.path.dirname(os.path.abspath(args.output))))]
-    sections.append(("Charts", charts_section(df, metrics, by, args)))
+    cache: PointCache = {}
+    sections = [("Runs", runs_section(rows, metrics, os.path.dirname(os.path.abspath(args.output)), cache))]
+    sections.append(("Charts", charts_section(df, metrics, by, args, cache)))
     sections.append(("Differences between runs", differences_section(df, rows)))
     page = render_page(title, generated(args.query, len(rows)), sections)
     write_output(args.output, page, "report")
@@ -70,7 +72,7 @@ def generated(query: str, count: int) -> str:
     return f"{count} run{'s' if count != 1 else ''}{selection}; written {escape(when)}."
 
 
-def runs_section(rows: Sequence[Row], metrics: Sequence[str], here: str) -> str:
+def runs_section(rows: Sequence[Row], metrics: Sequence[str], here: str, cache: PointCache) -> str:
     """The runs table: id (a link to the run folder), status, duration, tags, varying config keys, metric summaries."""
     from ..read.frame import DataFrame
 
@@ -94,15 +96,16 @@ def runs_section(rows: Sequence[Row], metrics: Sequence[str], here: str) -> str:
         cells += [value_cell(row.get(key)) for key in varying]
         for metric in metrics:
             values = row.get(metric)
-            stats = summarize(values) if isinstance(values, list) else {}
-            cells += [value_cell(stats.get("last")), value_cell(stats.get("min"))]
+            numbers = [y for _, y in run_points(row, metric, cache=cache) if y is not None]
+            cells += [value_cell(values[-1] if values else None), value_cell(min(numbers) if numbers else None)]
         table_rows.append((str(row.run_id), cells))
     return runs_table(columns, table_rows)
 
 
 def value_cell(value: Any) -> str:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return cell(escape(format_cell(value, 60)), repr(value) if number else None, number=number)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return cell(format_cell(value), repr(value), number=True)  # a number's text needs no escaping
+    return cell(escape(format_cell(value, 60)))
 
 
 def duration(row: Row, now: float) -> float | None:
@@ -127,11 +130,11 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"
 
 
-def charts_section(df: DataFrame, metrics: Sequence[str], by: Sequence[str], args: argparse.Namespace) -> str:
+def charts_section(df: DataFrame, metrics: Sequence[str], by: Sequence[str], args: argparse.Namespace, cache: PointCache) -> str:
     """One SVG chart per metric, and a line saying how curves were reduced."""
     charts = []
     for metric in metrics:
-        curves = curves_of(df, metric, by, window=args.smooth, spread=args.band)
+        curves = curves_of(df, metric, by, window=args.smooth, spread=args.band, cache=cache)
         log_y = args.log_y or metric in args.log
         charts.append(f'<div class="figure" data-metric="{escape(metric)}">'
                       + render_chart(metric, curves, log_x=args.log_x, log_y=log_y) + "</div>")
