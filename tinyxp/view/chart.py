@@ -29,14 +29,22 @@ def number(value: Any) -> float | None:
 
 def to_points(values: Sequence[Any], xs: Sequence[Any] | None = None) -> Points:
     """Points of a metric column: x from xs when given (one per value), else the position."""
-    # finite floats and ints, by far the most common values, skip the call (v - v is NaN for NaN and infinities)
-    ys = [v if type(v) is float and v - v == 0.0 else number(v) for v in values]
     if xs is None or len(xs) != len(values):
-        return list(zip(map(float, range(len(ys))), ys))
+        xs = range(len(values))
+    return list(zip(x_values(xs), y_values(values)))
+
+
+def y_values(values: Sequence[Any]) -> list[float | None]:
+    # finite floats, by far the most common values, skip the call (v - v is NaN for NaN and infinities)
+    return [v if type(v) is float and v - v == 0.0 else number(v) for v in values]
+
+
+def x_values(xs: Sequence[Any]) -> list[float]:
+    """The numbers of xs, with its position for an x that is not a finite number."""
     fx = [float(x) if type(x) is int and -1e300 < x < 1e300 else number(x) for x in xs]
     if None in fx:
-        fx = [float(i) if x is None else x for i, x in enumerate(fx)]
-    return list(zip(fx, ys))  # type: ignore[arg-type]  # no None left in fx
+        return [float(i) if x is None else x for i, x in enumerate(fx)]
+    return fx  # type: ignore[return-value]  # no None in it
 
 
 def smooth(points: Points, window: int) -> Points:
@@ -148,6 +156,15 @@ class Scale:
         if self.log:
             value = math.log10(value)
         return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)
+
+    def pixels(self, values: Sequence[float | None]) -> list[int]:
+        """Whole pixels of many values at once (a None, or a value a log axis cannot show, maps to low)."""
+        low, start, factor = self.low, self.start, (self.end - self.start) / (self.high - self.low)
+        if self.log:
+            logs = [math.log10(v) if v is not None and v > 0 else low for v in values]
+        else:
+            logs = [low if v is None else v for v in values]
+        return [round(start + (v - low) * factor) for v in logs]
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:

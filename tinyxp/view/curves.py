@@ -10,7 +10,7 @@ from ..errors import ReaderError, suggest
 from ..read.frame import hashable
 from ..read.index import split_metric_column
 from ..read.row import Row
-from .chart import band, downsample, for_log, smooth, to_points
+from .chart import band, downsample, for_log, smooth, to_points, x_values, y_values
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
     from .chart import Points
 
-    PointCache = Dict[Tuple[Optional[str], str], Points]
+    # (run id, metric) -> its points; (run id, " x" + log name) -> the x of that log's lines
+    PointCache = Dict[Tuple[Optional[str], str], list]
 
 # columns that count rather than measure: the x axis when present, never charted by default
 COUNTERS = ("step", "epoch", "iteration", "iter")
@@ -107,22 +108,28 @@ def run_points(row: Row, metric: str, window: int = 1, cache: PointCache | None 
     key = (row.run_id, metric)
     points = cache.get(key) if cache is not None else None
     if points is None:
-        points = raw_points(row, metric)
+        points = raw_points(row, metric, {} if cache is None else cache)
         if cache is not None:
             cache[key] = points
     return smooth(points, window)
 
 
-def raw_points(row: Row, metric: str) -> Points:
+def raw_points(row: Row, metric: str, cache: PointCache) -> Points:
     values = row.get(metric)
     if not isinstance(values, list):
         return []
     log_name, key = split_metric_column(metric, row._metrics)
-    xs = None
-    if log_name is not None and key not in COUNTERS:
+    if log_name is None or key in COUNTERS:
+        return to_points(values)
+    x_key = (row.run_id, " x" + log_name)
+    xs = cache.get(x_key)
+    if xs is None or len(xs) != len(values):
         columns = row.metric_file(log_name)
-        xs = next((columns[c] for c in COUNTERS if len(columns.get(c, ())) == len(values)), None)
-    return to_points(values, xs)
+        column = next((columns[c] for c in COUNTERS if len(columns.get(c, ())) == len(values)), None)
+        if column is None:
+            return to_points(values)
+        xs = cache[x_key] = x_values(column)
+    return list(zip(xs, y_values(values)))
 
 
 def short_key(key: str) -> str:

@@ -156,7 +156,7 @@ def plot_runs(reader: Reader, df: DataFrame, args: argparse.Namespace, out: IO[s
     MIN_WIDTH columns, or an SVG path that cannot be written.
     """
     from .curves import check_metrics, curves_of, resolve_keys
-    from .options import check_smooth, write_output
+    from .options import check_smooth, paused_gc, write_output
 
     check_smooth(args.smooth)
     width = shutil.get_terminal_size().columns
@@ -166,7 +166,8 @@ def plot_runs(reader: Reader, df: DataFrame, args: argparse.Namespace, out: IO[s
         raise ReaderError("Cannot plot: no runs match the query" if args.query.strip() else f"Cannot plot: no runs in {args.log_dir!r}")
     check_metrics([args.metric], df)
     by = resolve_keys(args.by, list(reader.fields))
-    curves = curves_of(df, args.metric, by, window=args.smooth, spread=args.band)
+    with paused_gc():
+        curves = curves_of(df, args.metric, by, window=args.smooth, spread=args.band)
     log_y = args.log_y or args.metric in args.log
     if args.svg is not None:
         from .svg import render_chart

@@ -13,7 +13,7 @@ from html import escape
 from ..read.row import Row
 from ..read.text import format_cell
 from .curves import check_metrics, curves_of, default_metrics, resolve_keys, run_metrics, run_points
-from .options import check_smooth, write_output
+from .options import check_smooth, paused_gc, write_output
 from .page import cell, render_page, runs_table, simple_table
 from .svg import MAX_POINTS, render_chart
 
@@ -47,6 +47,11 @@ def write_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str
     that cannot be written (nothing is written then).
     """
     check_smooth(args.smooth)
+    with paused_gc():
+        return build_report(reader, df, args)
+
+
+def build_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str:
     rows = [row for row in df if isinstance(row, Row)]
     title = f"tinyxp report: {reader.log_dir}"
     if not rows:

@@ -38,17 +38,18 @@ def path_data(points: Points, x: Scale, y: Scale) -> str:
     parts: list[str] = []
     pen_up = True
     last = None
-    for px, py in points + [(0.0, None)]:
+    for (_, py), here in zip(points, zip(x.pixels([p[0] for p in points]), y.pixels([p[1] for p in points]))):
         if py is None:
             if parts and parts[-1][0] == "M":
                 parts.append("h0")
             pen_up = True
             continue
-        here = (round(x(px)), round(y(py)))
         if here == last and not pen_up:
             continue
         parts.append(f"{'M' if pen_up else 'L'}{here[0]},{here[1]}")
         pen_up, last = False, here
+    if parts and parts[-1][0] == "M":
+        parts.append("h0")
     return "".join(parts)
 
 
