@@ -182,6 +182,14 @@ class PlotTest(unittest.TestCase):
         self.assertIn("m (log y)", text)
         self.assertIn("and 3 more", text)
 
+    def test_tick_labels_that_would_overlap_are_left_out(self) -> None:
+        from tinyxp.view.plot import Canvas, x_axis
+
+        canvas = Canvas(10, 1, unicode=False)
+        axis, labels = x_axis(chart.Scale(0, 1e6, 0, 9), canvas, 2, False, False, "step")
+        self.assertEqual(axis, "  ++---+----+")
+        self.assertEqual(labels, "   0 5e+05")  # 1e+06 would touch 5e+05; no room for the axis name
+
     def test_too_narrow(self) -> None:
         with self.assertRaises(ReaderError) as caught:
             render_plot("m", [], width=MIN_WIDTH - 1)

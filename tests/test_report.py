@@ -141,6 +141,66 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(run_cli("plot", self.log_dir, "train.loss", env={"COLUMNS": "39"}), (2, "", message))
 
 
+class CurvesTest(unittest.TestCase):
+    """view/curves.py on runs that lack a metric, hold it only in middle lines, or are plain rows."""
+
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_run(self.log_dir, 1, {"lr": 0.1, "seed": 0}, metrics={"train": [{"loss": 2.0}, {"loss": 1.0, "extra": 5}, {"loss": 0.5}]})
+        synth.write_run(self.log_dir, 2, {"lr": 0.1, "seed": 1}, metrics={"train": [{"loss": 3.0}, {"loss": 1.0}]})
+        synth.write_run(self.log_dir, 3, {"lr": 0.2, "seed": 0}, metrics={"other": [{"x": 1}]},
+                        info={"status": "RUNNING", "start_time": "not a time", "duration_s": None})
+        from tinyxp.read.reader import Reader
+
+        with mock.patch("sys.stderr", io.StringIO()):
+            self.reader = Reader(self.log_dir, progress=False)
+
+    def test_metric_in_middle_lines_only_is_found(self) -> None:
+        from tinyxp.view.curves import check_metrics, run_metrics
+
+        df = self.reader.filter()
+        self.assertNotIn("train.extra", run_metrics(df))  # the index knows first and last lines
+        check_metrics(["train.extra"], df)
+        self.assertIn("train.extra", run_metrics(df))
+
+    def test_runs_without_the_metric_and_plain_rows_are_left_out(self) -> None:
+        from tinyxp.read.frame import DataFrame
+        from tinyxp.view.curves import curves_of, run_metrics
+
+        df = DataFrame([*self.reader.filter(), {"config.lr": 1}])
+        self.assertEqual([c.label for c in curves_of(df, "train.loss")], ["run 1", "run 2"])
+        grouped = curves_of(df, "train.loss", ["config.lr"])
+        self.assertEqual([(c.label, c.points) for c in grouped], [("lr=0.1 (2 runs)", [(0.0, 2.5), (1.0, 1.0), (2.0, 0.5)])])
+        self.assertEqual(run_metrics(df), ["train.loss", "train.extra", "other.x"])  # train.jsonl was read
+
+    def test_by_keys_resolve_by_their_ending(self) -> None:
+        from tinyxp.view.curves import resolve_keys
+
+        fields = ["config.optimizer.lr", "config.seed", "info.status", "config.a.seed"]
+        self.assertEqual(resolve_keys(["lr", "info.status", "config.seed", "optimizer.lr"], fields),
+                         ["config.optimizer.lr", "info.status", "config.seed", "config.optimizer.lr"])
+
+    def test_a_start_time_that_is_not_a_time(self) -> None:
+        from tinyxp.view.report import duration, format_duration
+
+        row = self.reader.filter("config.lr == 0.2")[0]
+        self.assertIsNone(duration(row, time.time()))
+        self.assertEqual([format_duration(s) for s in (None, 5.25, 75, 7300)], ["", "5.2s", "1m15s", "2h01m"])
+
+    def test_gc_stays_off_when_it_was_off(self) -> None:
+        import gc
+
+        from tinyxp.view.options import paused_gc
+
+        gc.disable()
+        try:
+            with paused_gc():
+                self.assertFalse(gc.isenabled())
+            self.assertFalse(gc.isenabled())
+        finally:
+            gc.enable()
+
+
 class PlotCommandTest(unittest.TestCase):
     def setUp(self) -> None:
         self.root = temp_dir(self)

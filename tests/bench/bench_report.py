@@ -128,6 +128,7 @@ def bench_plot(root: str, n_runs: int) -> None:
     log_dir = os.path.join(root, "plot-logs")
     synth.write_tree(log_dir, n_runs, 100)
     env = script_env({"COLUMNS": "100"})
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's installed tinyxp has its bytecode cached
     argv = [sys.executable, "-m", "tinyxp", "plot", log_dir, "train.loss", "--no-scheduler-check"]
 
     def command(args: List[str]) -> Callable[[], object]:

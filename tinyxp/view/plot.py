@@ -37,16 +37,16 @@ class Canvas:
         self.bits = [[0] * columns for _ in range(rows)]
         self.owner = [[-1] * columns for _ in range(rows)]
 
-    def dot(self, x: int, y: int, curve: int) -> None:
-        column, row = x // self.dx, y // self.dy
-        if 0 <= column < self.columns and 0 <= row < self.rows:
-            self.bits[row][column] |= DOT_BITS[y % self.dy][x % self.dx] if self.unicode else 1
-            self.owner[row][column] = curve
-
     def segment(self, a: tuple[int, int], b: tuple[int, int], curve: int) -> None:
+        """Set the dots on the straight line from a to b (both included)."""
         steps = max(abs(b[0] - a[0]), abs(b[1] - a[1]), 1)
+        dx, dy, bits, owner = self.dx, self.dy, self.bits, self.owner
+        step_x, step_y = (b[0] - a[0]) / steps, (b[1] - a[1]) / steps
         for i in range(steps + 1):
-            self.dot(round(a[0] + (b[0] - a[0]) * i / steps), round(a[1] + (b[1] - a[1]) * i / steps), curve)
+            x, y = round(a[0] + step_x * i), round(a[1] + step_y * i)
+            column, row = x // dx, y // dy  # inside: the scales map the data onto the canvas
+            bits[row][column] |= DOT_BITS[y % dy][x % dx] if self.unicode else 1
+            owner[row][column] = curve
 
     def cell(self, row: int, column: int, color: bool) -> str:
         bits, owner = self.bits[row][column], self.owner[row][column]
@@ -69,7 +69,7 @@ def render_plot(title: str, curves: Sequence[Curve], *, width: int, height: int 
     xs = [x for points in series for x, y in points if y is not None]
     ys = [y for points in series for _, y in points if y is not None]
     y_low, y_high = extent(ys, log_y)
-    y_ticks = ticks(y_low, y_high, log_y, max(2, height // 4))
+    y_ticks = ticks(y_low, y_high, log_y, max(3, height // 3))
     labels = {tick: format_tick(tick) for tick in y_ticks}
     margin = max(len(label) for label in labels.values()) + 1
     canvas = Canvas(width - margin - 1, height, unicode)
@@ -77,11 +77,10 @@ def render_plot(title: str, curves: Sequence[Curve], *, width: int, height: int 
     y = Scale(y_low, y_high, height * canvas.dy - 1, 0, log_y)
     for index, points in enumerate(series):
         previous = None
-        for px, py in points:
+        for (_, py), here in zip(points, zip(x.pixels([p[0] for p in points]), y.pixels([p[1] for p in points]))):
             if py is None:
                 previous = None
                 continue
-            here = (round(x(px)), round(y(py)))
             canvas.segment(previous or here, here, index)
             previous = here
     tick_rows = {round(y(tick)) // canvas.dy: labels[tick] for tick in y_ticks}
@@ -101,12 +100,10 @@ def x_axis(x: Scale, canvas: Canvas, margin: int, log: bool, unicode: bool, x_la
     under = [" "] * (canvas.columns + margin + 1)
     low, high = (10 ** x.low, 10 ** x.high) if log else (x.low, x.high)
     for tick in ticks(low, high, log, max(2, canvas.columns // 12)):
-        column = round(x(tick)) // canvas.dx
-        if not 0 <= column < canvas.columns:
-            continue
+        column = round(x(tick)) // canvas.dx  # ticks lie within the data's extent
         axis[column] = "┬" if unicode else "+"
         label = format_tick(tick)
-        start = margin + column - len(label) // 2
+        start = margin + 1 + column - len(label) // 2
         if start + len(label) <= len(under) and all(c == " " for c in under[max(0, start - 1): start + len(label) + 1]):
             under[start: start + len(label)] = label
     corner = "└" if unicode else "+"
