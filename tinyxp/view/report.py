@@ -63,9 +63,10 @@ def build_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str
     metrics = args.metrics or default_metrics(run_metrics(df, load=True))
     by = resolve_keys(args.by, list(reader.fields))
     cache: PointCache = {}
-    sections = [("Runs", runs_section(rows, metrics, os.path.dirname(os.path.abspath(args.output)), cache))]
+    varying = df.diff("config.")
+    sections = [("Runs", runs_section(rows, varying, metrics, os.path.dirname(os.path.abspath(args.output)), cache))]
     sections.append(("Charts", charts_section(df, metrics, by, args, cache)))
-    sections.append(("Differences between runs", differences_section(df, rows)))
+    sections.append(("Differences between runs", differences_section(rows, varying)))
     page = render_page(title, generated(args.query, len(rows)), sections)
     write_output(args.output, page, "report")
     return page
@@ -77,11 +78,8 @@ def generated(query: str, count: int) -> str:
     return f"{count} run{'s' if count != 1 else ''}{selection}; written {escape(when)}."
 
 
-def runs_section(rows: Sequence[Row], metrics: Sequence[str], here: str, cache: PointCache) -> str:
+def runs_section(rows: Sequence[Row], varying: Sequence[str], metrics: Sequence[str], here: str, cache: PointCache) -> str:
     """The runs table: id (a link to the run folder), status, duration, tags, varying config keys, metric summaries."""
-    from ..read.frame import DataFrame
-
-    varying = DataFrame(rows).diff("config.")
     tags = any(row.get(column) for row in rows for column in TAG_COLUMNS)
     columns = ["id", "status", "duration", *(["tags"] if tags else []), *(k[len("config."):] for k in varying)]
     for metric in metrics:
@@ -108,8 +106,10 @@ def runs_section(rows: Sequence[Row], metrics: Sequence[str], here: str, cache: 
 
 
 def value_cell(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return cell(format_cell(value), repr(value), number=True)  # a number's text needs no escaping
+    if type(value) is float:  # the most common cell, written directly; a number's text needs no escaping
+        return f'<td data-v="{value!r}" class="n">{value:.6g}</td>'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return cell(format_cell(value), repr(value), number=True)
     return cell(escape(format_cell(value, 60)))
 
 
@@ -155,9 +155,8 @@ def charts_section(df: DataFrame, metrics: Sequence[str], by: Sequence[str], arg
     return f'<p class="note">{" ".join(how)}</p>\n' + "\n".join(charts)
 
 
-def differences_section(df: DataFrame, rows: Sequence[Row]) -> str:
+def differences_section(rows: Sequence[Row], varying: Sequence[str]) -> str:
     """The config keys whose values differ, with the runs holding each value; the code each run ran."""
-    varying = df.diff("config.")
     config_rows = []
     for key in varying:
         holders: dict[str, list[str]] = {}
