@@ -102,6 +102,27 @@ class ReportTest(unittest.TestCase):
         synth.write_run(self.log_dir, 13, {"seed": 8}, info={"tags": ["best", "v2"]})
         self.assertIn("<td>best, v2</td>", self.report())
 
+    def test_image_artifacts_are_embedded_then_linked(self) -> None:
+        from tinyxp.view import report
+
+        run_dir = synth.write_run(self.log_dir, 13, {"seed": 8})
+        png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+        for name in ("a.png", "b.svg", "notes.txt"):
+            os.makedirs(os.path.join(run_dir, "artifacts", "image"), exist_ok=True)
+            with open(os.path.join(run_dir, "artifacts", "image", name), "wb") as file:
+                file.write(png)
+        os.symlink(os.path.join(run_dir, "gone.png"), os.path.join(run_dir, "artifacts", "image", "c.png"))
+        page = self.report("-q", "config.seed == 8")
+        self.assertIn('<img src="data:image/png;base64,iVBORw0KGgo', page)
+        self.assertIn('<img src="logs/13/artifacts/image/c.png"', page)  # unreadable: linked
+        self.assertIn("run 13: image/b.svg</figcaption>", page)
+        self.assertNotIn("notes.txt</figcaption>", page)
+        with mock.patch.object(report, "EMBED_BYTES", 150):
+            page = self.report("-q", "config.seed == 8")
+        self.assertIn('<img src="logs/13/artifacts/image/b.svg"', page)
+        self.assertIn("2 image(s) past 0 MB are linked", page)
+        self.assertNotIn("<h2>Images</h2>", self.report("-q", "config.seed == 0"))
+
     def test_empty_selection_says_so(self) -> None:
         page = self.report("-q", "config.seed == 99")
         self.assertIn("No runs match the query &#x27;config.seed == 99&#x27;.", page)
@@ -223,6 +244,11 @@ class PlotCommandTest(unittest.TestCase):
                 self.assertEqual(status, 0)
                 self.assertTrue(out.isascii(), out)
                 self.assertIn("** optimizer.lr=0.1 (2 runs)", out)
+
+    def test_a_counter_is_drawn_against_its_position(self) -> None:
+        status, out, _ = run_cli("plot", self.log_dir, "train.epoch", "--height", "4")
+        self.assertEqual(status, 0)
+        self.assertIn("15 ┤", out)
 
     def test_svg_writes_the_same_chart(self) -> None:
         path = os.path.join(self.root, "loss.svg")

@@ -24,6 +24,8 @@ th.asc:after{content:" \\25B2"}th.desc:after{content:" \\25BC"}.scroll{overflow:
 .s-COMPLETE{color:#2a7a2a}.s-FAILED,.s-LOST{color:#b22}.s-RUNNING,.s-PENDING{color:#a60}.s-INTERRUPTED{color:#a0a}
 .note{color:#666}.empty{font-size:1.2em;padding:2em;background:#fff4e0}input{font:inherit;padding:3px 6px;width:24em}
 svg.chart{width:100%;height:auto;max-width:1000px;display:block}.line.hl{stroke-width:4}
+.images{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figure img{max-width:320px;max-height:240px;display:block}
+figcaption{font-size:12px;color:#555}
 """
 
 SCRIPT = """

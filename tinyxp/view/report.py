@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from .curves import PointCache
 
 TAG_COLUMNS = ("notes.tags", "info.tags")  # where a run's tags are, when tinyxp tag has set some
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".svg": "image/svg+xml", ".webp": "image/webp"}
+EMBED_BYTES = 1_000_000  # images embedded in the page, in all; later ones are linked
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +70,9 @@ def build_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str
     sections = [("Runs", runs_section(rows, varying, metrics, os.path.dirname(os.path.abspath(args.output)), cache))]
     sections.append(("Charts", charts_section(df, metrics, by, args, cache)))
     sections.append(("Differences between runs", differences_section(rows, varying)))
+    images = images_section(rows, os.path.dirname(os.path.abspath(args.output)))
+    if images:
+        sections.append(("Images", images))
     page = render_page(title, generated(args.query, len(rows)), sections)
     write_output(args.output, page, "report")
     return page
@@ -187,3 +193,43 @@ def compact(ids: Sequence[str]) -> str:
         else:
             spans.append([n, n])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def images_section(rows: Sequence[Row], here: str) -> str:
+    """The image artifacts of the runs (.png, .jpg, .gif, .svg, .webp), embedded while they fit
+    in EMBED_BYTES, linked (relative to the page) after that; '' when there is none."""
+    import base64
+
+    figures = []
+    budget = EMBED_BYTES
+    linked = 0
+    for row in rows:
+        for column in row.keys():
+            kind = IMAGE_TYPES.get(os.path.splitext(column)[1].lower()) if column.startswith("artifacts.") else None
+            if kind is None:
+                continue
+            path = row[column].path
+            data = read_within(path, budget)
+            if data is None:  # too big for the page, or unreadable: a link does what it can
+                source = escape(os.path.relpath(path, here))
+                linked += 1
+            else:
+                source = f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
+                budget -= len(data)
+            name = escape(column[len("artifacts."):])
+            figures.append(f'<figure><img src="{source}" alt="{name}"><figcaption>run {escape(str(row.run_id))}: {name}</figcaption></figure>')
+    if not figures:
+        return ""
+    note = f'<p class="note">{linked} image(s) past {EMBED_BYTES // 1_000_000} MB are linked, not embedded.</p>' if linked else ""
+    return note + '<div class="images">' + "".join(figures) + "</div>"
+
+
+def read_within(path: str, budget: int) -> bytes | None:
+    """The bytes of the file when it has at most budget of them; None when larger or unreadable."""
+    try:
+        if os.path.getsize(path) > budget:
+            return None
+        with open(path, "rb") as file:
+            return file.read(budget + 1)
+    except OSError:
+        return None
