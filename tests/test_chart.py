@@ -18,12 +18,11 @@ class NumbersTest(unittest.TestCase):
     def test_number_keeps_finite_numbers_only(self) -> None:
         self.assertEqual([chart.number(v) for v in (1, 2.5, True, "3", None, NAN, INF, -INF, [1], 10 ** 400)], [1.0, 2.5, None, None, None, None, None, None, None, None])
 
-    def test_points_take_x_from_a_column_of_the_same_length(self) -> None:
-        self.assertEqual(chart.to_points([1, "x", NAN]), [(0.0, 1.0), (1.0, None), (2.0, None)])
-        self.assertEqual(chart.to_points([1, 2], [10, 20]), [(10.0, 1.0), (20.0, 2.0)])
-        self.assertEqual(chart.to_points([1, 2], [10, None]), [(10.0, 1.0), (1.0, 2.0)])  # a bad x: the position
-        self.assertEqual(chart.to_points([1, 2], [10 ** 400, 3.5]), [(0.0, 1.0), (3.5, 2.0)])
-        self.assertEqual(chart.to_points([1, 2], [10]), [(0.0, 1.0), (1.0, 2.0)])  # lengths differ: positions
+    def test_x_and_y_values(self) -> None:
+        self.assertEqual(chart.y_values([1, "x", NAN, 2.5, INF, None]), [1.0, None, None, 2.5, None, None])
+        self.assertEqual(chart.x_values([10, 20.5]), [10.0, 20.5])
+        self.assertEqual(chart.x_values([10, None, 10 ** 400, "a"]), [10.0, 1.0, 2.0, 3.0])  # a bad x: its position
+        self.assertEqual(chart.x_values(range(2)), [0.0, 1.0])
 
     def test_smooth_is_a_trailing_mean_keeping_gaps(self) -> None:
         points = [(0.0, 1.0), (1.0, 3.0), (2.0, None), (3.0, 5.0), (4.0, 7.0)]
@@ -103,7 +102,7 @@ class NumbersTest(unittest.TestCase):
 
 
 def curve(label: str, ys: list, status: str = "", spread: list | None = None) -> Curve:
-    return Curve(label, chart.to_points(ys), runs=[label], status=status, spread=spread)
+    return Curve(label, list(zip(chart.x_values(range(len(ys))), chart.y_values(ys))), runs=[label], status=status, spread=spread)
 
 
 class SvgTest(unittest.TestCase):

@@ -27,14 +27,8 @@ def number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def to_points(values: Sequence[Any], xs: Sequence[Any] | None = None) -> Points:
-    """Points of a metric column: x from xs when given (one per value), else the position."""
-    if xs is None or len(xs) != len(values):
-        xs = range(len(values))
-    return list(zip(x_values(xs), y_values(values)))
-
-
 def y_values(values: Sequence[Any]) -> list[float | None]:
+    """The numbers of a metric column, None for a value that is not a finite number (a gap)."""
     # finite floats, by far the most common values, skip the call (v - v is NaN for NaN and infinities)
     return [v if type(v) is float and v - v == 0.0 else number(v) for v in values]
 
@@ -73,11 +67,15 @@ def downsample(points: Points, buckets: int) -> Points:
     This min/max bucket method keeps spikes that averaging would hide. A bucket holding
     a gap keeps one gap point, so a gap never disappears.
     """
-    if buckets < 1 or len(points) <= 2 * buckets + 2:
-        return list(points)
-    ys = [y for _, y in points]
+    return [points[i] for i in downsample_indices([y for _, y in points], buckets)]
+
+
+def downsample_indices(ys: Sequence[float | None], buckets: int) -> list[int]:
+    """The indices of the points `downsample` keeps, given their y values."""
+    if buckets < 1 or len(ys) <= 2 * buckets + 2:
+        return list(range(len(ys)))
     gaps = None in ys
-    size = (len(points) - 2) / buckets
+    size = (len(ys) - 2) / buckets
     kept = [0]
     for b in range(buckets):
         start, end = 1 + int(b * size), 1 + int((b + 1) * size)
@@ -87,11 +85,11 @@ def downsample(points: Points, buckets: int) -> Points:
             continue
         low, high = chunk.index(min(chunk)), chunk.index(max(chunk))  # type: ignore[type-var]  # no None here
         kept += (start + low,) if low == high else (start + min(low, high), start + max(low, high))
-    kept.append(len(points) - 1)
-    return [points[i] for i in kept]
+    kept.append(len(ys) - 1)
+    return kept
 
 
-def bucket_with_gap(chunk: list[float | None], start: int) -> list[int]:
+def bucket_with_gap(chunk: Sequence[float | None], start: int) -> list[int]:
     """The indices (from start) of a bucket's first gap, lowest and highest number, in order."""
     picks = {chunk.index(None)}
     numbers = [(y, i) for i, y in enumerate(chunk) if y is not None]

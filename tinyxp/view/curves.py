@@ -10,19 +10,20 @@ from ..errors import ReaderError, suggest
 from ..read.frame import hashable
 from ..read.index import split_metric_column
 from ..read.row import Row
-from .chart import band, downsample, for_log, smooth, to_points, x_values, y_values
+from .chart import band, downsample, downsample_indices, for_log, smooth, x_values, y_values
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Sequence
 
     from ..read.frame import DataFrame
-    from typing import Dict, Optional, Tuple
+    from typing import Dict, List, Optional, Tuple
 
     from .chart import Points
 
-    # (run id, metric) -> its points; (run id, " x" + log name) -> the x of that log's lines
-    PointCache = Dict[Tuple[Optional[str], str], list]
+    Series = Tuple[List[float], List[Optional[float]]]
+    # (run id, metric) -> its (xs, ys); (run id, " x" + log name) -> (the x of that log's lines, [])
+    PointCache = Dict[Tuple[Optional[str], str], Series]
 
 # columns that count rather than measure: the x axis when present, never charted by default
 COUNTERS = ("step", "epoch", "iteration", "iter")
@@ -30,15 +31,26 @@ PARTIAL_STATUSES = ("RUNNING", "PENDING")
 
 
 class Curve:
-    """One line of a chart: a label, its points, the band around it (groups), its runs."""
+    """One line of a chart: a label, its points, the band around it (groups), its runs.
 
-    def __init__(self, label: str, points: Points, *, runs: Sequence[str] = (), status: str = "",
-                 spread: list[tuple[float, float, float, float]] | None = None) -> None:
+    The points may be given as columns (xs, ys) instead: a chart then downsamples them
+    without making a pair of every value first.
+    """
+
+    def __init__(self, label: str, points: Points | None = None, *, columns: Series | None = None, runs: Sequence[str] = (),
+                 status: str = "", spread: list[tuple[float, float, float, float]] | None = None) -> None:
         self.label = label
-        self.points = points
+        self._points = points
+        self.columns = columns
         self.runs = list(runs)
         self.status = status  # RUNNING / LOST: a curve that may still grow, or stopped short
         self.spread = spread
+
+    @property
+    def points(self) -> Points:
+        if self._points is None:
+            self._points = list(zip(*self.columns)) if self.columns else []
+        return self._points
 
     @property
     def partial(self) -> bool:
@@ -101,35 +113,36 @@ def resolve_keys(keys: Sequence[str], fields: Sequence[str]) -> list[str]:
 
 
 def run_points(row: Row, metric: str, window: int = 1, cache: PointCache | None = None) -> Points:
-    """The points of one run's metric, smoothed: x from its log's step/epoch column when it has one per value.
+    """The points of one run's metric, smoothed: x from its log's step/epoch column when it has one per value."""
+    return smooth(list(zip(*run_series(row, metric, cache))), window)
 
-    cache keeps the points before smoothing, for a report that needs them twice.
-    """
+
+def run_series(row: Row, metric: str, cache: PointCache | None = None) -> Series:
+    """(xs, ys) of one run's metric; cache keeps them, for a report that needs them twice."""
     key = (row.run_id, metric)
-    points = cache.get(key) if cache is not None else None
-    if points is None:
-        points = raw_points(row, metric, {} if cache is None else cache)
+    series = cache.get(key) if cache is not None else None
+    if series is None:
+        series = raw_series(row, metric, {} if cache is None else cache)
         if cache is not None:
-            cache[key] = points
-    return smooth(points, window)
+            cache[key] = series
+    return series
 
 
-def raw_points(row: Row, metric: str, cache: PointCache) -> Points:
+def raw_series(row: Row, metric: str, cache: PointCache) -> Series:
     values = row.get(metric)
     if not isinstance(values, list):
-        return []
+        return [], []
+    ys = y_values(values)
     log_name, key = split_metric_column(metric, row._metrics)
     if log_name is None or key in COUNTERS:
-        return to_points(values)
+        return x_values(range(len(ys))), ys
     x_key = (row.run_id, " x" + log_name)
-    xs = cache.get(x_key)
-    if xs is None or len(xs) != len(values):
+    series = cache.get(x_key)
+    if series is None or len(series[0]) != len(values):
         columns = row.metric_file(log_name)
-        column = next((columns[c] for c in COUNTERS if len(columns.get(c, ())) == len(values)), None)
-        if column is None:
-            return to_points(values)
-        xs = cache[x_key] = x_values(column)
-    return list(zip(xs, y_values(values)))
+        column = next((columns[c] for c in COUNTERS if len(columns.get(c, ())) == len(values)), range(len(ys)))
+        series = cache[x_key] = (x_values(column), [])
+    return series[0], ys
 
 
 def short_key(key: str) -> str:
@@ -141,10 +154,11 @@ def run_curves(df: DataFrame, metric: str, *, window: int = 1, cache: PointCache
     curves = []
     for row in df:
         if isinstance(row, Row):
-            points = run_points(row, metric, window, cache)
-            if points:
+            xs, ys = run_series(row, metric, cache)
+            if ys:
                 status = str(row.get("info.status") or "")
-                curves.append(Curve(f"run {row.run_id}", points, runs=[str(row.run_id)], status=status))
+                points = smooth(list(zip(xs, ys)), window) if window > 1 else None
+                curves.append(Curve(f"run {row.run_id}", points, columns=(xs, ys), runs=[str(row.run_id)], status=status))
     return curves
 
 
@@ -187,6 +201,10 @@ def chart_points(curves: Sequence[Curve], log_x: bool, log_y: bool, buckets: int
     downsampled to at most about 2 x buckets points."""
     out = []
     for curve in curves:
+        if curve._points is None and curve.columns and not log_x and not log_y:
+            xs, ys = curve.columns
+            out.append([(xs[i], ys[i]) for i in downsample_indices(ys, buckets)])
+            continue
         points = for_log(curve.points) if log_y else curve.points
         if log_x:
             points = [(x, y) for x, y in points if x > 0]

@@ -12,7 +12,7 @@ from html import escape
 
 from ..read.row import Row
 from ..read.text import format_cell
-from .curves import check_metrics, curves_of, default_metrics, resolve_keys, run_metrics, run_points
+from .curves import check_metrics, curves_of, default_metrics, resolve_keys, run_metrics, run_series
 from .options import check_smooth, paused_gc, write_output
 from .page import cell, render_page, runs_table, simple_table
 from .svg import MAX_POINTS, render_chart
@@ -105,7 +105,7 @@ def runs_section(rows: Sequence[Row], varying: Sequence[str], metrics: Sequence[
         cells += [value_cell(row.get(key)) for key in varying]
         for metric in metrics:
             values = row.get(metric)
-            numbers = [y for _, y in run_points(row, metric, cache=cache) if y is not None]
+            numbers = [y for y in run_series(row, metric, cache)[1] if y is not None]
             cells += [value_cell(values[-1] if values else None), value_cell(min(numbers) if numbers else None)]
         table_rows.append((str(row.run_id), cells))
     return runs_table(columns, table_rows)
