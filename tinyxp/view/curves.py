@@ -14,11 +14,9 @@ from .chart import band, downsample, downsample_indices, for_log, smooth, x_valu
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
 
     from ..read.frame import DataFrame
-    from typing import Dict, List, Optional, Tuple
-
     from .chart import Points
 
     Series = Tuple[List[float], List[Optional[float]]]
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
 
 # columns that count rather than measure: the x axis when present, never charted by default
 COUNTERS = ("step", "epoch", "iteration", "iter")
-PARTIAL_STATUSES = ("RUNNING", "PENDING")
+PARTIAL_STATUSES = ("RUNNING", "PENDING", "LOST")  # a curve that may still grow, or stopped short
 
 
 class Curve:
@@ -43,7 +41,7 @@ class Curve:
         self._points = points
         self.columns = columns
         self.runs = list(runs)
-        self.status = status  # RUNNING / LOST: a curve that may still grow, or stopped short
+        self.status = status
         self.spread = spread
 
     @property
@@ -54,7 +52,7 @@ class Curve:
 
     @property
     def partial(self) -> bool:
-        return self.status in PARTIAL_STATUSES or self.status == "LOST"
+        return self.status in PARTIAL_STATUSES
 
 
 def run_metrics(df: DataFrame, *, load: bool = False) -> list[str]:

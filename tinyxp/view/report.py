@@ -67,10 +67,11 @@ def build_report(reader: Reader, df: DataFrame, args: argparse.Namespace) -> str
     by = resolve_keys(args.by, list(reader.fields))
     cache: PointCache = {}
     varying = df.diff("config.")
-    sections = [("Runs", runs_section(rows, varying, metrics, os.path.dirname(os.path.abspath(args.output)), cache))]
+    here = os.path.dirname(os.path.abspath(args.output))  # links are relative to the page
+    sections = [("Runs", runs_section(rows, varying, metrics, here, cache))]
     sections.append(("Charts", charts_section(df, metrics, by, args, cache)))
     sections.append(("Differences between runs", differences_section(rows, varying)))
-    images = images_section(rows, os.path.dirname(os.path.abspath(args.output)))
+    images = images_section(rows, here)
     if images:
         sections.append(("Images", images))
     page = render_page(title, generated(args.query, len(rows)), sections)
