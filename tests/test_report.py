@@ -238,7 +238,9 @@ class PlotCommandTest(unittest.TestCase):
         self.assertIn("━━ run 1", out)
 
     def test_ascii_when_the_locale_or_output_is_not_utf8(self) -> None:
-        for env, encoding in (({"LANG": "C"}, "utf-8"), ({"LC_ALL": "en_US.ISO-8859-1"}, "utf-8"), ({}, "ascii")):
+        cases = (({"LANG": "C"}, "utf-8"), ({"LC_ALL": "en_US.ISO-8859-1"}, "utf-8"), ({}, "ascii"),
+                 ({"LANG": "", "LC_CTYPE": "C.UTF-8"}, "utf-8"))  # Python's own coercion of a C locale
+        for env, encoding in cases:
             with self.subTest(env=env, encoding=encoding):
                 status, out, _ = run_cli("plot", self.log_dir, "train.loss", "--by", "optimizer.lr", env=env, encoding=encoding)
                 self.assertEqual(status, 0)
@@ -249,6 +251,11 @@ class PlotCommandTest(unittest.TestCase):
         status, out, _ = run_cli("plot", self.log_dir, "train.epoch", "--height", "4")
         self.assertEqual(status, 0)
         self.assertIn("15 ┤", out)
+
+    def test_a_user_utf8_ctype_is_utf8(self) -> None:
+        status, out, _ = run_cli("plot", self.log_dir, "train.loss", env={"LANG": "", "LC_CTYPE": "en_US.UTF-8"})
+        self.assertEqual(status, 0)
+        self.assertFalse(out.isascii())
 
     def test_svg_writes_the_same_chart(self) -> None:
         path = os.path.join(self.root, "loss.svg")

@@ -25,6 +25,7 @@ DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row in c
 MARKS = "*+ox#@%&=~"
 ANSI = (34, 33, 32, 31, 35, 36, 94, 93, 92, 91)
 LEGEND_MAX = 12
+COERCED = ("C.UTF-8", "C.utf8", "UTF-8")  # what Python sets LC_CTYPE to in a C locale
 
 
 class Canvas:
@@ -178,10 +179,10 @@ def plot_runs(reader: Reader, df: DataFrame, args: argparse.Namespace, out: IO[s
 
 
 def speaks_utf8(out: IO[str]) -> bool:
-    """Whether out encodes UTF-8 and the locale (LC_ALL, LC_CTYPE or LANG, the first set) is a UTF-8 one.
-
-    Python reads a C locale as UTF-8, but a terminal in the C locale may not show braille.
-    """
+    """Whether out encodes UTF-8 and the locale (LC_ALL, LC_CTYPE or LANG, the first set) is a UTF-8 one."""
     encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
-    locale = next((os.environ[name] for name in ("LC_ALL", "LC_CTYPE", "LANG") if os.environ.get(name)), "")
+    names = [os.environ.get(name, "") for name in ("LC_ALL", "LC_CTYPE", "LANG")]
+    if not names[0] and names[1] in COERCED and names[2] in ("", "C", "POSIX"):
+        return False  # Python itself set LC_CTYPE (PEP 538) because the locale was C: the terminal may not be UTF-8
+    locale = next((name for name in names if name), "")
     return encoding == "utf8" and "utf8" in locale.lower().replace("-", "")
