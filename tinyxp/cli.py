@@ -39,9 +39,7 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sort", default=None, metavar="KEY", help="sort by these comma-separated columns; -KEY or KEY:desc for descending")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
     parser.add_argument("--wide", action="store_true", help="print every column and whole cells, however wide the terminal")
-    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
-                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
-    add_scheduler_check_argument(parser)
+    add_reading_arguments(parser)
 
 
 def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
@@ -139,9 +137,7 @@ def table_values(reader: Reader, df: DataFrame, columns: list[str], sort: list[s
 
 def add_show_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="one run directory, e.g. logs/7")
-    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
-                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
-    add_scheduler_check_argument(parser)
+    add_reading_arguments(parser)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -182,8 +178,7 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="two run ids or more, e.g. 3 7 12")
     parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
     parser.add_argument("--all", action="store_true", help="show every key, not only those that differ")
-    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
-                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+    add_lost_after_argument(parser)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -203,8 +198,7 @@ def add_tail_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
     parser.add_argument("-n", "--lines", type=int, default=10, help="lines to show of each file (default: 10)")
     parser.add_argument("-f", "--follow", action="store_true", help="then print new lines until the run ends (Ctrl-C stops)")
-    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
-                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+    add_lost_after_argument(parser)
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
@@ -252,9 +246,7 @@ def add_resubmit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("log_dir", help="the parent log directory")
     parser.add_argument("-q", "--query", required=True, help="the runs to submit again, e.g. \"info.status in ['FAILED', 'LOST']\"")
     parser.add_argument("--scheduler", help="the scheduler (default: the one each run was submitted to)")
-    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
-                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
-    add_scheduler_check_argument(parser)
+    add_reading_arguments(parser)
 
 
 def cmd_resubmit(args: argparse.Namespace) -> int:
@@ -268,12 +260,55 @@ def cmd_resubmit(args: argparse.Namespace) -> int:
     return resubmit_runs(run_dirs, scheduler=args.scheduler)
 
 
+def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
+    from .view.plot import add_plot_arguments as add
+
+    add(parser)
+    add_reading_arguments(parser)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .view.plot import plot_runs
+
+    plot_runs(*read_runs(args), args, sys.stdout)
+    return 0
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    from .view.report import add_report_arguments as add
+
+    add(parser)
+    add_reading_arguments(parser)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .view.report import write_report
+
+    reader, df = read_runs(args)
+    write_report(reader, df, args)
+    print(f"tinyxp: wrote {args.output} ({len(df)} runs)", file=sys.stderr)
+    return 0
+
+
+def add_reading_arguments(parser: argparse.ArgumentParser) -> None:
+    """--lost-after and --no-scheduler-check: the options of every command that lists runs."""
+    add_lost_after_argument(parser)
+    add_scheduler_check_argument(parser)
+
+
+def add_lost_after_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lost-after", type=float, default=DEFAULT_LOST_AFTER, metavar="SECONDS",
+                        help=f"a RUNNING run silent this long reads as LOST (default: {DEFAULT_LOST_AFTER})")
+
+
 # name -> (help, add_arguments, run)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "runs": ("list runs, one line each, optionally filtered by a query", add_runs_arguments, cmd_runs),
     "show": ("print one run's config, info and metric summaries", add_show_arguments, cmd_show),
     "compare": ("show runs side by side: what differs in config, code, host, status and metrics", add_compare_arguments, cmd_compare),
     "tail": ("a run's status, heartbeat, latest metrics and output; -f follows it", add_tail_arguments, cmd_tail),
+    "plot": ("draw a metric of the runs in the terminal (or as SVG)", add_plot_arguments, cmd_plot),
+    "report": ("write one self-contained HTML page of the runs: table, charts, differences", add_report_arguments, cmd_report),
     "sub": ("expand and submit a job script (SLURM, OAR, PBS, SGE, LSF)", add_sub_arguments, cmd_sub),
     **TIDY_COMMANDS,  # tag, note, rm, restore, gc
     "rerun": ("start a new run from a run's config and code, with overrides", add_rerun_arguments, cmd_rerun),
