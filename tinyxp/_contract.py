@@ -80,7 +80,22 @@ NO_ARRAY_TASK = {"lsf": 0}
 RESTART_COUNT_ENVS = {"slurm": "SLURM_RESTART_COUNT"}
 # the order in which a job's variables are looked for: the first scheduler whose job id is set wins
 JOB_DETECTION_ORDER = ("slurm", "oar", "lsf", "sge", "pbs", "torque")
-SCHEDULERS = tuple(JOB_ID_ENVS)  # the names xp.scheduler accepts, one row each in jobs/backends.py
+SCHEDULERS = tuple(JOB_ID_ENVS)  # the batch schedulers, one row each in jobs/backends.py
+LOCAL_SCHEDULER = "local"  # xp.scheduler=local: a sweep as processes on this machine (jobs/local.py)
+
+# the GPUs a process may use (xp.gpus gives each local worker its own)
+GPU_ENV = "CUDA_VISIBLE_DEVICES"
+
+# a process's rank in a multi-process job, per launcher: (rank, world size, job key) variables,
+# looked for in this order; the job key names the rendezvous file the ranks share
+RANK_ENVS = {
+    "torchrun": ("RANK", "WORLD_SIZE", "TORCHELASTIC_RUN_ID"),
+    "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_orte_hnp_uri"),
+    "slurm": ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_JOB_ID"),
+}
+LOCAL_RANK_ENVS = ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
+SLURM_STEP_ENV = "SLURM_STEP_ID"  # with SLURM_JOB_ID, the key of an srun step's rendezvous
+RANKS_DIR = "ranks"  # in TINYXP_DIR: one rendezvous file per multi-process job, holding its run id
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
 DEFAULT_SIGNAL_GRACE = 120

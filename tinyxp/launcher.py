@@ -16,7 +16,9 @@ import sys
 import time
 
 from . import yaml
-from ._contract import INFO_FILE, JOB_ID_ENVS, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER
+from ._contract import (
+    INFO_FILE, JOB_ID_ENVS, LOCAL_SCHEDULER, METADATA_DIR, RANK_ENVS, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER,
+)
 from ._files import ensure_log_dir, find_above, read_yaml, update_info
 from .config import compose, overrides, search, settings
 from .errors import ConfigError, LoggerError, TinyxpError
@@ -25,6 +27,7 @@ from .run.run import Context, Plan, Run, parse_run_id
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
     from typing import Any, Callable
 
     from .config.compose import Config
@@ -37,12 +40,14 @@ EXIT_SWEEP_FAILED = 1
 
 def launch(
     config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None, *,
-    seeding_function: Callable[[Any], Any] | None = None,
+    seeding_function: Callable[[Any], Any] | None = None, executor: Executor | None = None,
 ):
     """Decorator turning task(ctx) into a program configured from the command line.
 
     config_path is relative to the folder of the file that defines the task.
-    seeding_function is MLXP's name of seed_fn (give one of them). The
+    seeding_function is MLXP's name of seed_fn (give one of them). With executor (any
+    concurrent.futures.Executor) every setting runs as its own process through it, as
+    with xp.scheduler=local. The
     decorated function takes an optional list of arguments (default: sys.argv[1:]).
     A single run returns the task's value and re-raises its exception after recording
     it; a sweep returns the list of values (None for a failed run) and raises
@@ -67,7 +72,7 @@ def launch(
                 plans, multirun = _plan(script, config_dir, seed_fn, args)
                 if plans is None:  # --cfg
                     return None
-                status = _delegate(script, args, plans)
+                status = _delegate(script, args, plans, executor)
             except TinyxpError as err:
                 _fail_submitted_run(err)
                 if not from_cli:
@@ -153,13 +158,23 @@ def _dump(config: Config) -> str:
     return yaml.dump(config.to_dict())
 
 
-def _delegate(script: str, args: list[str], plans: list[Plan]) -> int | None:
-    """Exit status when the runs happen elsewhere (a git snapshot, a scheduler); else None."""
+def _delegate(script: str, args: list[str], plans: list[Plan], executor: Executor | None) -> int | None:
+    """Exit status when the runs happen elsewhere (a git snapshot, processes, a scheduler); else None."""
     xp = plans[0].xp
+    settings.check_max_parallel(xp, len(plans), processes=xp.scheduler == LOCAL_SCHEDULER or executor is not None)
     if xp.snapshot and not os.environ.get(SNAPSHOT_ENV):
         from .run import relaunch  # subprocess and json: only for xp.snapshot=true
 
         return relaunch.relaunch_in_snapshot(script, args, xp)
+    if (xp.scheduler == LOCAL_SCHEDULER or executor is not None) and not os.environ.get(RUN_DIR_ENV):
+        from .jobs import local  # threads and subprocesses: only for a sweep run as processes
+
+        failures = local.run_local_sweep(script, [p.setting for p in plans], [p.label for p in plans],
+                                         [p.config for p in plans], xp, executor=executor)
+        _print_summary(len(plans), failures)
+        if failures:
+            raise SystemExit(EXIT_SWEEP_FAILED)
+        return 0
     if xp.scheduler:
         from .jobs import submit  # the schedulers' tables: only for xp.scheduler
 
@@ -229,7 +244,7 @@ def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: l
             if run.interrupted:  # the whole sweep is being stopped
                 raise
             traceback.print_exc()
-            failures.append((plan, run.shown_dir, err))
+            failures.append((plan.label, run.shown_dir, f"{type(err).__name__}: {err}"))
             results.append(None)
     _print_summary(len(plans), failures)
     if failures:
@@ -237,8 +252,9 @@ def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: l
     return results
 
 
-def _print_summary(total: int, failures: list[Any]) -> None:
+def _print_summary(total: int, failures: list[tuple[str, str, str]]) -> None:
+    """The end of a sweep: failures are (label, run dir, why)."""
     lines = [f"sweep: {total} runs, {total - len(failures)} complete, {len(failures)} failed"]
-    for plan, shown_dir, err in failures:
-        lines.append(f"  FAILED {plan.label} -> {shown_dir}: {type(err).__name__}: {err}")
+    for label, shown_dir, why in failures:
+        lines.append(f"  FAILED {label} -> {shown_dir}: {why}")
     print("\n".join(lines), file=sys.stderr)

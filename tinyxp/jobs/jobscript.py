@@ -14,7 +14,7 @@ from collections import namedtuple
 from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
-from ..config.settings import compose_xp
+from ..config.settings import check_max_parallel, compose_xp
 from ..config.overrides import make_override, parse_command_line
 from ..config.search import expand_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
@@ -343,6 +343,8 @@ def submit_job_script(
             settings = expanded
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)
+            if not array:
+                check_max_parallel(xp, len(expanded), processes=False)
             log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
             if xp.get("snapshot") and dry_run:
                 out(f"# {path}:{command.line}: xp.snapshot=true: the jobs run from a snapshot taken at submission; a dry run takes none")

@@ -95,6 +95,41 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
+def prepare_runs(sweep: Submission) -> list[tuple[int, str]]:
+    """Allocate and write the run directory of every setting of sweep (info.yaml PENDING).
+
+    Returns their (run_id, run_dir) pairs; on an error the run directories made so far are removed.
+    """
+    runs: list[tuple[int, str]] = []
+    try:
+        for i, setting in enumerate(sweep.settings):
+            run_id, run_dir = allocate_run_dir(sweep.log_dir)
+            runs.append((run_id, run_dir))
+            os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
+            if sweep.configs is not None:
+                write_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE), to_plain(sweep.configs[i]))
+            if sweep.xp is not None:
+                write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
+                if xp_setting(sweep.xp, "tags"):  # shown while PENDING; the job adds them again, harmlessly
+                    update_notes(run_dir, add=xp_setting(sweep.xp, "tags"))
+            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
+    except BaseException:
+        _remove([run_dir for _, run_dir in runs])
+        raise
+    return runs
+
+
+def _remove(paths: Sequence[str]) -> None:
+    """Remove the run directories and scripts a failed preparation made."""
+    import shutil  # only to clean up after a failure
+
+    for path in paths:
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.exists(path):
+            os.unlink(path)
+
+
 def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_dir: str | None = None) -> list[tuple[list[tuple[int, str]], str, str]]:
     """Write every run directory and job script of sweep; nothing is submitted.
 
@@ -105,24 +140,12 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     """
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
     dry = run_ids is not None
-    made: list[str] = []
+    if run_ids is not None:
+        runs = [(run_id, os.path.join(sweep.log_dir, str(run_id))) for run_id in run_ids[:len(sweep.settings)]]
+    else:
+        runs = prepare_runs(sweep)
+    made: list[str] = [] if dry else [run_dir for _, run_dir in runs]
     try:
-        runs: list[tuple[int, str]] = []
-        for i, setting in enumerate(sweep.settings):
-            if run_ids is not None:
-                runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
-                continue
-            run_id, run_dir = allocate_run_dir(sweep.log_dir)
-            made.append(run_dir)
-            runs.append((run_id, run_dir))
-            os.makedirs(os.path.join(run_dir, METADATA_DIR), exist_ok=True)
-            if sweep.configs is not None:
-                write_yaml(os.path.join(run_dir, METADATA_DIR, CONFIG_FILE), to_plain(sweep.configs[i]))
-            if sweep.xp is not None:
-                write_yaml(os.path.join(run_dir, METADATA_DIR, XP_FILE), to_plain(sweep.xp))
-                if xp_setting(sweep.xp, "tags"):  # shown while PENDING; the job adds them again, harmlessly
-                    update_notes(run_dir, add=xp_setting(sweep.xp, "tags"))
-            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), _pending_info(sweep, run_id, run_dir, setting))
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
             for (run_id, run_dir), setting in zip(runs, sweep.settings)
@@ -164,13 +187,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                     os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, SCRIPT_FILE))
         return jobs
     except BaseException:
-        import shutil  # only to clean up after a failure
-
-        for path in made:
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.exists(path):
-                os.unlink(path)
+        _remove(made)
         raise
 
 
