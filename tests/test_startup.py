@@ -28,6 +28,7 @@ from tinyxp.config.overrides import CommandLine, Override, Sweep, _build_parser,
 HEAVY_MODULES = (
     "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess",
     "tinyxp.jobs.backends", "tinyxp.run.git", "tinyxp.run.snapshot", "tinyxp.run.job", "tinyxp._commands",
+    "tinyxp.run.ranks", "tinyxp.jobs.local",
 )
 
 

@@ -86,15 +86,21 @@ LOCAL_SCHEDULER = "local"  # xp.scheduler=local: a sweep as processes on this ma
 # the GPUs a process may use (xp.gpus gives each local worker its own)
 GPU_ENV = "CUDA_VISIBLE_DEVICES"
 
-# a process's rank in a multi-process job, per launcher: (rank, world size, job key) variables,
-# looked for in this order; the job key names the rendezvous file the ranks share
+# a process's rank in a multi-process job, per launcher, looked for in this order: the rank
+# and world-size variables; the variables that together name the job (its ranks' rendezvous);
+# the rank on this node
 RANK_ENVS = {
-    "torchrun": ("RANK", "WORLD_SIZE", "TORCHELASTIC_RUN_ID"),
-    "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_MCA_orte_hnp_uri"),
-    "slurm": ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_JOB_ID"),
+    "torchrun": ("RANK", "WORLD_SIZE"),
+    "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+    "slurm": ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS"),  # srun sets the step's; a batch script has SLURM_PROCID alone
 }
-LOCAL_RANK_ENVS = ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
-SLURM_STEP_ENV = "SLURM_STEP_ID"  # with SLURM_JOB_ID, the key of an srun step's rendezvous
+RANK_JOB_ENVS = {
+    "torchrun": ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RESTART_COUNT"),
+    "mpi": ("OMPI_MCA_orte_hnp_uri", "PMIX_NAMESPACE", "OMPI_MCA_ess_base_jobid"),
+    "slurm": ("SLURM_JOB_ID", "SLURM_STEP_ID"),
+}
+LOCAL_RANK_ENVS = {"torchrun": "LOCAL_RANK", "mpi": "OMPI_COMM_WORLD_LOCAL_RANK", "slurm": "SLURM_LOCALID"}
+RANK_MAY_BE_ALONE = ("slurm",)  # launchers whose rank variable is set without a world size in a single process
 RANKS_DIR = "ranks"  # in TINYXP_DIR: one rendezvous file per multi-process job, holding its run id
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)

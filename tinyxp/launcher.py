@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
     from .config.compose import Config
+    from .run.ranks import Rank
 
 __all__ = ["Context", "launch"]
 
@@ -72,6 +73,7 @@ def launch(
                 plans, multirun = _plan(script, config_dir, seed_fn, args)
                 if plans is None:  # --cfg
                     return None
+                rank = _rank()
                 status = _delegate(script, args, plans, executor)
             except TinyxpError as err:
                 _fail_submitted_run(err)
@@ -84,7 +86,7 @@ def launch(
                     raise SystemExit(status)
                 return status
             try:
-                return _run_all(task, script, seed_fn, plans, multirun)
+                return _run_all(task, script, seed_fn, plans, multirun, rank)
             except TinyxpError as err:  # bad input to tinyxp from the task, e.g. a metric that is not JSON
                 if not from_cli:
                     raise
@@ -226,18 +228,31 @@ def _scheduler_job() -> dict[str, Any] | None:
     return job_from_environment()
 
 
-def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan], multirun: bool) -> Any:
+def _rank() -> Rank | None:
+    """This process's rank in a multi-process job; outside one, run/ranks.py is not even imported."""
+    if not any(os.environ.get(name) for names in RANK_ENVS.values() for name in names):
+        return None
+    from .run.ranks import rank_from_environment
+
+    return rank_from_environment()
+
+
+def _run_all(
+    task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan], multirun: bool, rank: Rank | None,
+) -> Any:
     recorder = _git_recorder(os.path.dirname(script), plans[0].xp.log_dir) if any(p.xp.logging for p in plans) else no_git
     job = _scheduler_job()
     if not multirun:
-        return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None).execute(task)
+        return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None,
+                   rank=rank and rank.for_setting(0)).execute(task)
     import traceback  # only for a sweep, which prints a failed run's traceback and goes on
 
     results: list[Any] = []
     failures = []
     for index, plan in enumerate(plans, 1):
         progress = f"[{index}/{len(plans)}] {plan.label}"
-        run = Run(plan, script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=progress)
+        run = Run(plan, script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=progress,
+                  rank=rank and rank.for_setting(index))
         try:
             results.append(run.execute(task))
         except (Exception, SystemExit) as err:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
     from .logger import Logger
+    from .ranks import Rank
 
 
 class Context:
@@ -81,8 +82,13 @@ def parse_run_id(value: Any) -> int:
 class Run:
     """One run of the task: its directory, info.yaml, heartbeat, signals and captured output."""
 
-    def __init__(self, plan: Plan, *, script: str, seed_fn: Any, recorder: Any, job: Any, progress: str | None) -> None:
+    def __init__(
+        self, plan: Plan, *, script: str, seed_fn: Any, recorder: Any, job: Any, progress: str | None,
+        rank: Rank | None = None,
+    ) -> None:
         self.plan = plan
+        self.rank = rank
+        self.attached = rank is not None and rank.rank > 0  # another rank's run: rank 0 records it
         self.script = script
         self.seed_fn = seed_fn
         self.recorder = recorder
@@ -142,12 +148,25 @@ class Run:
         if xp.logging:
             from .logger import Logger  # json and the artifact formats: only for the runs that log
 
-            info = self._open_run_dir(info)
-            self.logger = Logger(info["run_dir"])
-        if self.progress:
+            info = self._attach(start) if self.attached else self._open_run_dir(info)
+            self.logger = Logger(info["run_dir"], rank=self.rank.rank if self.rank else 0)
+        if self.progress and not self.attached:
             print(f"{self.progress} -> {self.shown_dir}", file=sys.stderr)
-        self.ctx = Context(self.plan.config, Config(info), self.logger, xp)
+        self.ctx = Context(self.plan.config, Config({**info, "rank": self.rank.rank if self.rank else 0}), self.logger, xp)
         return self.ctx
+
+    def _attach(self, start: float) -> dict[str, Any]:
+        """Another rank's info: that of the run rank 0 created (xp.run_id, or its rendezvous file)."""
+        from .ranks import find_run
+
+        assert self.rank is not None
+        log_dir = os.path.abspath(self.plan.xp.log_dir)
+        run_id = self.plan.xp.run_id
+        run_id = parse_run_id(run_id) if run_id is not None else find_run(log_dir, self.rank, started=start)
+        run_dir = os.path.join(log_dir, str(run_id))
+        self.run_dir = run_dir
+        self.shown_dir = os.path.normpath(os.path.join(self.plan.xp.log_dir, str(run_id)))
+        return dict(read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE)) or {}, run_id=run_id, run_dir=run_dir)
 
     def _new_info(self, start: float) -> dict[str, Any]:
         work_dir = os.getcwd()
@@ -168,6 +187,8 @@ class Run:
         info["heartbeat_interval"] = self.plan.xp.heartbeat_interval  # the reader's LOST allows a few of them
         if self.job:
             info["scheduler"] = self.job
+        if self.rank:
+            info["ranks"] = self.rank.record()
         return info
 
     def _open_run_dir(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +219,10 @@ class Run:
         self.git_pending = early_git is not None and "dirty" not in early_git
         self.info = info
         self._write_info()
+        if self.rank:
+            from .ranks import publish_run
+
+            publish_run(info["log_dir"], self.rank, run_id)
         return info
 
     def _resume(self, run_id: int, run_dir: str, info: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +272,7 @@ class Run:
 
     def _watch(self) -> None:
         """Start the heartbeat and the output capture (logged runs), install the signal handlers."""
-        if self.run_dir:
+        if self.run_dir and not self.attached:
             self.heartbeat = heartbeat()
             self.heartbeat.follow(self)
             if self.plan.xp.capture_output:
@@ -293,7 +318,7 @@ class Run:
         import traceback  # only when a run fails
 
         final.update(status="FAILED", error={"type": type(err).__name__, "message": str(err)})
-        if self.run_dir:
+        if self.run_dir and not self.attached:
             text = traceback.format_exc()
             write_atomic(os.path.join(self.run_dir, METADATA_DIR, TRACEBACK_FILE), text)
             if self.capture is not None:  # Python prints it after the capture ends: keep it in stderr.log too
@@ -320,7 +345,7 @@ class Run:
             self.capture.stop()
         if self.logger is not None:
             self.logger.close()
-        if self.run_dir is None:
+        if self.run_dir is None or self.attached:
             return
         final.setdefault("status", "FAILED")  # a BaseException we could not classify
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
