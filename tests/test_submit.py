@@ -285,7 +285,7 @@ class SubCommandTest(unittest.TestCase):
         fake_env(self)
         calls = []
 
-        def submit_script(scheduler, path):
+        def submit_script(scheduler, path, after=()):
             calls.append(path)
             if len(calls) == 2:
                 raise KeyboardInterrupt

@@ -181,6 +181,9 @@ def _delegate(script: str, args: list[str], plans: list[Plan], executor: Executo
         from .jobs import submit  # the schedulers' tables: only for xp.scheduler
 
         return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp)
+    given = [o.text for o in plans[0].setting if o.key in ("xp.after", "xp.chain")]
+    if given and not os.environ.get(RUN_DIR_ENV):
+        raise ConfigError(f"Invalid {given[0]!r} for a run in this process: it orders scheduler jobs (set xp.scheduler)")
     _check_run_dirs(plans)
     return None
 

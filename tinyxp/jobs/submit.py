@@ -15,13 +15,16 @@ import time
 from collections import namedtuple
 
 from .._contract import (
-    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
+    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, RUN_DIR_ENV, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE,
+    STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
-from .._files import allocate_run_dir, ensure_log_dir, next_free_run_id, update_info, update_notes, write_atomic, write_yaml
+from .._files import (
+    allocate_run_dir, ensure_log_dir, next_free_run_id, read_yaml, update_info, update_notes, write_atomic, write_yaml,
+)
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
-from ..errors import SchedulerError
+from ..errors import SchedulerError, TinyxpError
 from ..run.info import new_run_info, shell_command
 from .backends import (
     JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_script,
@@ -35,24 +38,26 @@ if TYPE_CHECKING:
     from ..config.overrides import Override
 
 JOBS_DIR = os.path.join(TINYXP_DIR, "jobs")  # in the log dir: array scripts and the scheduler's own logs
-JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for the job itself
+JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir", "xp.after", "xp.chain")  # submission's own: the job gets none of them
 
 
 Submission = namedtuple(
     "Submission",
     "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
-    "signal_grace configs script xp git",
-    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None),
+    "signal_grace configs script xp git after_jobs chain",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, (), 1),
 )
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
 command is everything before the overrides ([env..., python, options..., script]);
 settings the parsed overrides (Override) of each setting; configs the composed config of each;
 script the python script when command does not end with it; xp the xp settings written
-to xp.yaml (launcher); git info.git at submission, for the PENDING runs.
+to xp.yaml (launcher); git info.git at submission, for the PENDING runs; after_jobs the
+job ids the jobs wait for (xp.after); chain the number of jobs per job script, each
+starting when the previous has ended (xp.chain).
 """
 
-Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
+Submitted = namedtuple("Submitted", "run_id run_dir job_id script chained", defaults=((),))
 
 
 def without_job_keys(setting: Sequence[Override], keys: Sequence[str] = JOB_KEYS) -> list[Override]:
@@ -202,7 +207,7 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
     done: list[Submitted] = []
     for k, (runs, path, _) in enumerate(jobs):
         try:
-            ids = submit_script(sweep.scheduler, path)
+            ids = submit_script(sweep.scheduler, path, after=sweep.after_jobs)
         except (SchedulerError, KeyboardInterrupt) as err:
             # Ctrl-C too: the runs left over must not stay PENDING, and the user must
             # learn which jobs went
@@ -211,11 +216,31 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
             for run_id, run_dir in unsubmitted:
                 update_info(run_dir, status="FAILED", error={"type": "SchedulerError", "message": f"Not submitted: {reason}"})
             raise SchedulerError(_failure_message(reason, done, unsubmitted, len(jobs), k)) from None
+        chained = _submit_chain(sweep, path, ids)
         for index, (run_id, run_dir) in enumerate(runs):
             job = _job_record(sweep, ids, index)
-            update_info(run_dir, scheduler=job)
-            done.append(Submitted(run_id, run_dir, job["job_id"], path))
+            update_info(run_dir, scheduler=job, **({"chained_jobs": chained} if chained else {}))
+            done.append(Submitted(run_id, run_dir, job["job_id"], path, chained))
     return done
+
+
+def _submit_chain(sweep: Submission, path: str, ids: dict[str, Any]) -> list[str]:
+    """Submit path again sweep.chain - 1 times, each job after the previous; their job ids.
+
+    Raises SchedulerError naming the jobs queued already when one cannot be submitted.
+    """
+    chained: list[str] = []
+    previous = list(ids["job_ids"])
+    for segment in range(2, sweep.chain + 1):
+        try:
+            more = submit_script(sweep.scheduler, path, after=previous)
+        except SchedulerError as err:
+            queued = ", ".join([ids["job_id"], *chained])
+            raise SchedulerError(f"Cannot submit job {segment} of xp.chain={sweep.chain}: {err.message}\n"
+                                 f"Queued already: job {queued} (cancel them, or submit the rest with xp.after)") from None
+        chained.append(more["job_id"])
+        previous = list(more["job_ids"])
+    return chained
 
 
 def _job_record(sweep: Submission, ids: dict[str, Any], index: int) -> dict[str, Any]:
@@ -259,7 +284,42 @@ def write_dry_run(sweep: Submission, script_dir: str) -> list[tuple[str, str]]:
 
 def print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = print) -> None:
     for s in submitted:
-        out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}: {s.run_dir}")
+        then = f", then {', '.join(s.chained)}" if s.chained else ""
+        out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}{then}: {s.run_dir}")
+
+
+def resolve_after(value: Any, scheduler: str, log_dir: str) -> tuple[str, ...]:
+    """The job ids that xp.after (or `tinyxp sub --after`) names: a run of log_dir, or job:ID.
+
+    A run's job is its last chained job, or its own. Raises SchedulerError for a run
+    that does not exist or has no job of this scheduler (nothing is written).
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str) and value.startswith("job:"):
+        return (value[4:],)
+    run_dir = os.path.join(log_dir, str(value))
+    try:
+        info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE)) or {}
+    except (OSError, TinyxpError):
+        raise SchedulerError(
+            f"Unknown run {value} for xp.after: no run {run_dir!r} (a job id is written xp.after=job:ID)"
+        ) from None
+    job = info.get("scheduler")
+    job = job if isinstance(job, dict) else {}
+    chained = info.get("chained_jobs") or []
+    job_id = chained[-1] if chained else job.get("job_id")
+    if not job_id or job.get("name") != scheduler:
+        ran = f"a {job.get('name')} job" if job.get("name") else "no scheduler job"
+        raise SchedulerError(f"Cannot start after run {value}: it ran as {ran}, not a {scheduler} job with an id "
+                             "(a job id is written xp.after=job:ID)")
+    return (str(job_id),)
+
+
+def chain_setup() -> str:
+    """The setup line by which a chained job whose run is COMPLETE already ends at once."""
+    info = f'"${RUN_DIR_ENV}/{METADATA_DIR}/{INFO_FILE}"'
+    return f"if grep -qx 'status: COMPLETE' {info}; then echo 'tinyxp: the run is COMPLETE: nothing left to chain'; exit 0; fi"
 
 
 def own_directives(scheduler: str, options: Sequence[str], where: str) -> list[str]:
@@ -320,6 +380,10 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
     setup = list(xp_setting(xp, "setup") or [])
     if os.environ.get(SNAPSHOT_ENV):  # submitted from a snapshot (relaunch_in_snapshot): the job records it too
         setup.insert(0, snapshot_setup(os.environ[SNAPSHOT_ENV]))
+    chain = int(xp_setting(xp, "chain"))
+    if chain > 1:
+        setup.append(chain_setup())
+    after_jobs = resolve_after(xp_setting(xp, "after"), scheduler, log_dir)
     sweep = Submission(
         scheduler=scheduler,
         log_dir=log_dir,
@@ -336,6 +400,8 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         configs=configs,
         xp=to_plain(xp),
         git=record_git(script, log_dir),
+        after_jobs=after_jobs,
+        chain=chain,
     )
     print_submitted(submit_sweep(sweep), scheduler)
     return 0
