@@ -171,8 +171,8 @@ def _delegate(script: str, args: list[str], plans: list[Plan], executor: Executo
     if (xp.scheduler == LOCAL_SCHEDULER or executor is not None) and not os.environ.get(RUN_DIR_ENV):
         from .jobs import local  # threads and subprocesses: only for a sweep run as processes
 
-        failures = local.run_local_sweep(script, [p.setting for p in plans], [p.label for p in plans],
-                                         [p.config for p in plans], xp, executor=executor)
+        failures = local.run_local_sweep(script, [p.setting for p in plans], [p.label for p in plans], xp,
+                                         executor=executor)
         _print_summary(len(plans), failures)
         if failures:
             raise SystemExit(EXIT_SWEEP_FAILED)

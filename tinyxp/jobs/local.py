@@ -11,6 +11,7 @@ with SIGINT and marks their runs INTERRUPTED.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -24,12 +25,12 @@ from ..config.settings import xp_setting
 from ..errors import ConfigError, TinyxpError
 from ..run.info import format_time
 from .gpus import gpu_slots
-from .submit import Submission, job_tokens, prepare_runs, to_plain
+from .submit import Submission, job_tokens, prepare_runs
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
-    from typing import Any, Sequence
+    from typing import Any, Callable, Sequence
 
 STOP_TIMEOUT = 60  # seconds the processes get to record INTERRUPTED after SIGINT, before SIGKILL
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C
@@ -61,8 +62,7 @@ def check_local(xp: Any) -> None:
 
 
 def run_local_sweep(
-    script: str, settings: Sequence[Any], labels: Sequence[str], configs: Sequence[Any], xp: Any, *,
-    executor: Executor | None = None,
+    script: str, settings: Sequence[Any], labels: Sequence[str], xp: Any, *, executor: Executor | None = None,
 ) -> list[tuple[str, str, str]]:
     """Run each setting as its own process; returns the failures as (label, run dir, why).
 
@@ -70,6 +70,7 @@ def run_local_sweep(
     settings before any run directory is made, and SystemExit(130) after Ctrl-C.
     """
     check_local(xp)
+    _Children.stopping = False  # a sweep stopped earlier in this interpreter stops no other
     gpus = xp_setting(xp, "gpus")
     if executor is not None and gpus == "auto":
         gpus = None  # the executor's workers may be other machines: this one's GPUs say nothing
@@ -78,12 +79,14 @@ def run_local_sweep(
         max_parallel = len(settings) if executor is not None else _cpu_count()
     if slots == [None]:
         slots = [None] * max_parallel
-    runs = _prepare(script, settings, labels, configs, xp)
-    pool = executor or ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="tinyxp-local")
+    runs = _prepare(script, settings, labels, xp)
     env = {"PYTHONUNBUFFERED": "1"}
     previous = _on_sigterm(_raise_interrupt)
+    pool = executor or _thread_pool(slots)
     try:
-        return _run_all(pool, runs, slots, env)
+        if executor is None:  # all queued at once: a thread starts the next process as soon as its last ends
+            return _run_all(pool, runs, [None] * len(runs), env, run_in_slot)
+        return _run_all(pool, runs, slots, env, run_process)
     except KeyboardInterrupt:
         _stop(runs)
         print(f"sweep interrupted: {len(runs)} runs in {os.path.dirname(runs[0].shown_dir) or '.'}", file=sys.stderr)
@@ -94,13 +97,16 @@ def run_local_sweep(
             pool.shutdown(wait=False)
 
 
-def _prepare(script: str, settings: Sequence[Any], labels: Sequence[str], configs: Sequence[Any], xp: Any) -> list[LocalRun]:
-    """Allocate and write every run directory (PENDING), before any process starts."""
+def _prepare(script: str, settings: Sequence[Any], labels: Sequence[str], xp: Any) -> list[LocalRun]:
+    """Allocate every run directory with its PENDING info, before any process starts.
+
+    Each process writes its config.yaml and xp.yaml itself when it starts, soon after.
+    """
     log_dir = os.path.abspath(xp_setting(xp, "log_dir"))
     python = xp_setting(xp, "python") or sys.executable
     sweep = Submission(
         scheduler="local", log_dir=log_dir, name="", command=[python, script], settings=[list(s) for s in settings],
-        work_dir=os.getcwd(), configs=list(configs), xp=to_plain(xp),
+        work_dir=os.getcwd(),
     )
     runs = []
     for (run_id, run_dir), setting, label in zip(prepare_runs(sweep), settings, labels):
@@ -109,33 +115,58 @@ def _prepare(script: str, settings: Sequence[Any], labels: Sequence[str], config
     return runs
 
 
-def _run_all(pool: Executor, runs: list[LocalRun], slots: list[str | None], env: dict[str, str]) -> list[tuple[str, str, str]]:
-    """Keep len(slots) runs going until all have ended; each in-flight run holds one slot."""
+def _thread_pool(slots: list[str | None]) -> ThreadPoolExecutor:
+    """A thread per slot, each holding its slot's GPUs for all the runs it starts."""
+    free: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    for slot in slots:
+        free.put(slot)
+
+    def take_slot() -> None:
+        _Children.slot.gpus = free.get()
+
+    return ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="tinyxp-local", initializer=take_slot)
+
+
+def run_in_slot(argv: list[str], cwd: str, env: dict[str, str], run_dir: str) -> int | None:
+    """run_process with the GPUs of this thread's slot."""
+    gpus = _Children.slot.gpus
+    return run_process(argv, cwd, env if gpus is None else {**env, GPU_ENV: gpus}, run_dir)
+
+
+def _run_all(
+    pool: Executor, runs: list[LocalRun], slots: list[str | None], env: dict[str, str], run: Callable[..., int | None],
+) -> list[tuple[str, str, str]]:
+    """Keep len(slots) runs submitted until all have ended; each submitted run holds one slot."""
     failures = []
     waiting = list(runs)
     free = list(slots)
-    going: dict[Future[Any], tuple[LocalRun, str | None, float]] = {}
+    going: dict[Future[Any], tuple[LocalRun, str | None]] = {}
     finished = 0
     while waiting or going:
         while waiting and free:
-            run, slot = waiting.pop(0), free.pop(0)
-            run_env = dict(env, **{RUN_DIR_ENV: run.run_dir}, **({GPU_ENV: slot} if slot is not None else {}))
-            going[pool.submit(run_process, run.argv, os.getcwd(), run_env, run.run_dir)] = (run, slot, time.monotonic())
-        done, _ = wait(list(going), return_when=FIRST_COMPLETED)
+            item, slot = waiting.pop(0), free.pop(0)
+            item_env = dict(env, **{RUN_DIR_ENV: item.run_dir}, **({GPU_ENV: slot} if slot is not None else {}))
+            going[pool.submit(run, item.argv, os.getcwd(), item_env, item.run_dir)] = (item, slot)
+        try:
+            done, _ = wait(list(going), return_when=FIRST_COMPLETED)
+        except KeyboardInterrupt:
+            for future in going:  # those not started yet never start
+                future.cancel()
+            raise
         for future in done:
-            run, slot, started = going.pop(future)
+            item, slot = going.pop(future)
             free.append(slot)
             finished += 1
-            status, why = _outcome(run, future)
-            print(f"[{finished}/{len(runs)}] {status} {run.label} -> {run.shown_dir} "
-                  f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
+            status, why, duration = _outcome(item, future)
+            print(f"[{finished}/{len(runs)}] {status} {item.label} -> {item.shown_dir}{duration}", file=sys.stderr)
             if status != "COMPLETE":
-                failures.append((run.label, run.shown_dir, why))
+                failures.append((item.label, item.shown_dir, why))
     return failures
 
 
-def _outcome(run: LocalRun, future: Future[Any]) -> tuple[str, str]:
-    """The run's final status and, unless COMPLETE, why; a process that could not say is FAILED here."""
+def _outcome(run: LocalRun, future: Future[Any]) -> tuple[str, str, str]:
+    """The run's final status, why unless COMPLETE, and its duration as shown; a process that
+    could not say is FAILED here."""
     try:
         code = future.result()
         why = f"exit status {code}"
@@ -152,7 +183,9 @@ def _outcome(run: LocalRun, future: Future[Any]) -> tuple[str, str]:
     error = info.get("error")
     if isinstance(error, dict) and error.get("type"):
         why = f"{error['type']}: {error.get('message', '')}"
-    return status, why + f" (output: {os.path.join(run.shown_dir, STDERR_FILE)})"
+    duration = info.get("duration_s")
+    shown = f" ({duration:.1f} s)" if isinstance(duration, (int, float)) else ""
+    return status, why + f" (output: {os.path.join(run.shown_dir, STDERR_FILE)})", shown
 
 
 def _info(run_dir: str) -> dict[str, Any]:
@@ -168,6 +201,7 @@ class _Children:
     lock = threading.Lock()
     running: set[subprocess.Popen[bytes]] = set()
     stopping = False
+    slot = threading.local()  # .gpus: the GPUs of the thread pool's thread
 
 
 def run_process(argv: list[str], cwd: str, env: dict[str, str], run_dir: str) -> int | None:
@@ -225,8 +259,6 @@ def _stop(runs: list[LocalRun]) -> None:
     for run in runs:
         if _info(run.run_dir).get("status") in LIVE_STATUSES:
             update_info(run.run_dir, status="INTERRUPTED", end_time=now)
-    with _Children.lock:
-        _Children.stopping = False
 
 
 def _pids_of_live_runs(runs: list[LocalRun]) -> list[int]:
