@@ -216,5 +216,81 @@ class GpuSlotsTest(unittest.TestCase):
         self.assertTrue(str(caught.exception).startswith("Invalid xp.max_parallel 2 for 3 separate sge jobs"))
 
 
+class LocalInternalsTest(unittest.TestCase):
+    """What the sweeps above rarely meet: processes that end without a word, a stop, odd platforms."""
+
+    def setUp(self):
+        self.root = temp_dir(self)
+        self.run_dir = os.path.join(self.root, "1")
+        os.makedirs(os.path.join(self.run_dir, "metadata"))
+        self.run = local.LocalRun("lr=1", 1, self.run_dir, "logs/1", [sys.executable, "-c", "pass"])
+
+    def set_info(self, **info) -> None:
+        from tinyxp._files import write_yaml
+
+        write_yaml(os.path.join(self.run_dir, "metadata", "info.yaml"), info)
+
+    def future(self, result=None, error=None):
+        from concurrent.futures import Future
+
+        future = Future()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+        return future
+
+    def test_outcomes(self):
+        self.set_info(status="RUNNING")
+        status, why, shown = local._outcome(self.run, self.future(-9))
+        self.assertEqual((status, shown), ("FAILED", ""))
+        self.assertEqual(why, "LocalProcessError: the process ended without recording its end: exit status -9 "
+                              "(output: logs/1/stderr.log)")
+        self.set_info(status="COMPLETE", duration_s=2.0)
+        self.assertEqual(local._outcome(self.run, self.future(1))[::2], ("FAILED", " (2.0 s)"))
+        self.set_info(status="PENDING")
+        status, why, _ = local._outcome(self.run, self.future(error=RuntimeError("pool broken")))
+        self.assertEqual(status, "FAILED")
+        self.assertIn("the process ended without recording its end: RuntimeError: pool broken", why)
+
+    def test_run_process_starts_nothing_once_stopped(self):
+        self.set_info(status="INTERRUPTED")
+        self.assertIsNone(local.run_process(self.run.argv, self.root, {}, self.run_dir))
+        self.set_info(status="PENDING")
+        with mock.patch.object(local._Children, "stopping", True):
+            self.assertIsNone(local.run_process(self.run.argv, self.root, {}, self.run_dir))
+        self.assertEqual(local.run_process(self.run.argv, self.root, {}, self.run_dir), 0)
+
+    def test_stop_signals_the_process_a_run_records(self):
+        sleeper = start_process(self, [sys.executable, "-c", "import time; time.sleep(60)"])
+        from tinyxp.run.info import hostname
+
+        self.set_info(status="RUNNING", hostname=hostname(), pid=sleeper.pid)
+        gone = local.LocalRun("x", 2, os.path.join(self.root, "2"), "logs/2", [])
+        local._stop([self.run, gone])
+        finish(sleeper)
+        self.assertEqual(sleeper.returncode, -signal.SIGINT)
+        self.assertEqual(status_of(self.run_dir), "INTERRUPTED")
+        local._Children.stopping = False
+
+    def test_interrupt_kills_what_does_not_stop(self):
+        process = mock.Mock()
+        process.wait.side_effect = [subprocess.TimeoutExpired("x", 1), 0]
+        local._interrupt(process)
+        process.send_signal.assert_called_once_with(signal.SIGINT)
+        process.kill.assert_called_once_with()
+
+    def test_platform_fallbacks(self):
+        with mock.patch.object(local.os, "sched_getaffinity", side_effect=AttributeError, create=True):
+            self.assertEqual(local._cpu_count(), os.cpu_count() or 1)
+        self.assertIsNone(local._on_sigterm(None))
+        with mock.patch.object(local.signal, "signal", side_effect=ValueError):
+            self.assertIsNone(local._on_sigterm(local._raise_interrupt))
+        with self.assertRaises(KeyboardInterrupt):
+            local._raise_interrupt(signal.SIGTERM, None)
+        with self.assertRaises(ConfigError):
+            local.check_local({"logging": True, "run_id": 3})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -176,8 +176,8 @@ def _outcome(run: LocalRun, future: Future[Any]) -> tuple[str, str, str]:
     status = info.get("status")
     if status in LIVE_STATUSES or status is None:
         status = "FAILED"
-        update_info(run.run_dir, status=status, end_time=format_time(time.time()),
-                    error={"type": "LocalProcessError", "message": f"the process ended without recording its end: {why}"})
+        info["error"] = {"type": "LocalProcessError", "message": f"the process ended without recording its end: {why}"}
+        update_info(run.run_dir, status=status, end_time=format_time(time.time()), error=info["error"])
     elif status == "COMPLETE" and code not in (0, None):
         status = "FAILED"  # recorded COMPLETE, then the process failed (an atexit hook, a crash at exit)
     error = info.get("error")
@@ -208,8 +208,11 @@ def run_process(argv: list[str], cwd: str, env: dict[str, str], run_dir: str) ->
     """Run one setting's process, its output appended to run_dir's logs; its exit status.
 
     Module-level, so that a process pool can pickle it. None when the sweep was
-    stopped before it started. Ctrl-C in this worker stops the process with SIGINT.
+    stopped before it started (its run is no longer PENDING: an executor's worker learns
+    it so). Ctrl-C in this worker stops the process with SIGINT.
     """
+    if _info(run_dir).get("status") != "PENDING":
+        return None
     with open(os.path.join(run_dir, STDOUT_FILE), "ab") as out, open(os.path.join(run_dir, STDERR_FILE), "ab") as err:
         with _Children.lock:
             if _Children.stopping:
