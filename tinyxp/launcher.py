@@ -163,12 +163,13 @@ def _dump(config: Config) -> str:
 def _delegate(script: str, args: list[str], plans: list[Plan], executor: Executor | None) -> int | None:
     """Exit status when the runs happen elsewhere (a git snapshot, processes, a scheduler); else None."""
     xp = plans[0].xp
-    settings.check_max_parallel(xp, len(plans), processes=xp.scheduler == LOCAL_SCHEDULER or executor is not None)
+    in_processes = xp.scheduler == LOCAL_SCHEDULER or (executor is not None and not xp.scheduler)
+    settings.check_max_parallel(xp, len(plans), processes=in_processes)
     if xp.snapshot and not os.environ.get(SNAPSHOT_ENV):
         from .run import relaunch  # subprocess and json: only for xp.snapshot=true
 
         return relaunch.relaunch_in_snapshot(script, args, xp)
-    if (xp.scheduler == LOCAL_SCHEDULER or executor is not None) and not os.environ.get(RUN_DIR_ENV):
+    if in_processes and not os.environ.get(RUN_DIR_ENV):
         from .jobs import local  # threads and subprocesses: only for a sweep run as processes
 
         failures = local.run_local_sweep(script, [p.setting for p in plans], [p.label for p in plans], xp,

@@ -308,6 +308,8 @@ class Run:
         self._after_interrupt(signum)
 
     def _after_interrupt(self, signum: int | None) -> None:
+        if self.attached:  # rank 0 asks for the job's requeue, once
+            return
         requeue_after(signum, requeue=bool(self.plan.xp.requeue), job=self.job)
 
     def _record_exception(self, final: dict[str, Any], err: BaseException) -> None:
