@@ -93,6 +93,16 @@ class SubAfterTest(unittest.TestCase):
         self.assertEqual(status, 2)
         self.assertIn("argument --after: Expected a run id or job:ID, got 'later'", err)
 
+    def test_max_parallel_without_an_array_submits_nothing(self):
+        status, out, err = self.sub(text="#SBATCH -t 1\npython train.py +sweep lr=0.1,0.2 xp.max_parallel=2\n")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "tinyxp: error: jobs.sh:2: Invalid xp.max_parallel 2 for 2 separate slurm jobs: it limits "
+                              "the processes of xp.scheduler=local and the tasks of a job array (xp.array=true); drop "
+                              "it or set one of those\n")
+        self.assertEqual(run_dirs(self.log_dir), [])
+        status, _, err = self.sub("--array", text="#SBATCH -t 1\npython train.py +sweep lr=0.1,0.2 xp.max_parallel=2\n")
+        self.assertEqual((status, err), (0, ""))
+
     def test_xp_after_on_the_python_line(self):
         status, _, err = self.sub(text="#SBATCH -t 1\npython train.py lr=0.1 xp.after=job:55\n")
         self.assertEqual((status, err), (0, ""))

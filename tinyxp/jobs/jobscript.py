@@ -345,7 +345,7 @@ def submit_job_script(
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)
             if not array:
-                check_max_parallel(xp, len(expanded), processes=False)
+                check_max_parallel({**xp, "scheduler": name}, len(expanded), processes=False)
             log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
             if xp.get("snapshot") and dry_run:
                 out(f"# {path}:{command.line}: xp.snapshot=true: the jobs run from a snapshot taken at submission; a dry run takes none")
