@@ -6,6 +6,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 import unittest
 from unittest import mock
 
@@ -23,6 +24,7 @@ BODY = """\
 import os, time
 ctx.logger.log_metrics({"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "pid": os.getpid()}, log_name="env")
 print("output of", ctx.config.lr)
+os.write(1, b"written by C\\n")
 while os.path.exists(os.path.join(os.path.dirname(__file__), "block")):
     time.sleep(0.05)
 if ctx.config.lr == 0.3:
@@ -82,7 +84,7 @@ class LocalSweepTest(unittest.TestCase):
         self.assertIn("sweep: 4 runs, 3 complete, 1 failed\n  FAILED lr=0.3 xp.scheduler=local xp.max_parallel=2 "
                       "-> logs/3: ValueError: bad lr (output: logs/3/stderr.log)\n", result.stderr)
         with open(os.path.join(self.run_dir(2), "stdout.log")) as file:
-            self.assertEqual(file.read(), "output of 0.2\n")
+            self.assertEqual(file.read(), "output of 0.2\nwritten by C\n")
         with open(os.path.join(self.run_dir(3), "stderr.log")) as file:
             self.assertIn("ValueError: bad lr", file.read())
         pids = {read_jsonl(os.path.join(self.run_dir(i), "metrics", "env.jsonl"))[0]["pid"] for i in (1, 2, 3, 4)}
@@ -163,13 +165,34 @@ class LocalSweepTest(unittest.TestCase):
         self.assertIn("sweep: 3 runs, 2 complete, 1 failed\n", result.stderr)
         self.assertEqual(read_yaml(os.path.join(self.run_dir(1), "metadata", "info.yaml"))["pid"] != os.getpid(), True)
 
+    def test_a_thread_pool_starts_a_python_per_run_with_its_gpus(self):
+        script = write_project(self.root, script=EXECUTOR_SCRIPT)
+        result = run_process([sys.executable, script, "+sweep", "lr=0.1,0.2", "xp.gpus=[1,3]"], cwd=self.root,
+                             env={**self.env, "THREADS": "1", "FAKE_GPUS": "4"}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual({self.gpus_of(1), self.gpus_of(2)}, {"1", "3"})
+        info = read_yaml(os.path.join(self.run_dir(1), "metadata", "info.yaml"))
+        self.assertEqual(info["argv"][1:], ["lr=0.1", "xp.gpus=[1, 3]", "xp.run_id=1", f"xp.log_dir={self.logs}", "xp.scheduler=null"])
+
+    def test_a_task_that_exits_with_a_status(self):
+        script = write_project(self.root, body="raise SystemExit(ctx.config.lr > 0.15 and 3)\n")
+        result = self.run_sweep("+sweep", "lr=0.1,0.2", "xp.scheduler=local")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual([status_of(self.run_dir(i)) for i in (1, 2)], ["COMPLETE", "FAILED"])
+        self.assertIn("FAILED lr=0.2 xp.scheduler=local -> logs/2: SystemExit: 3", result.stderr)
+
 
 EXECUTOR_SCRIPT = """\
-from concurrent.futures import ProcessPoolExecutor
+import os
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import tinyxp
 
-@tinyxp.launch(config_path="configs", executor=ProcessPoolExecutor(2))
+POOL = ThreadPoolExecutor(2) if os.environ.get("THREADS") else ProcessPoolExecutor(2)
+
+@tinyxp.launch(config_path="configs", executor=POOL)
 def train(ctx):
+    ctx.logger.log_metrics({"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "pid": os.getpid()}, log_name="env")
     if ctx.config.lr == 0.3:
         raise ValueError("bad lr")
 
@@ -223,7 +246,7 @@ class LocalInternalsTest(unittest.TestCase):
         self.root = temp_dir(self)
         self.run_dir = os.path.join(self.root, "1")
         os.makedirs(os.path.join(self.run_dir, "metadata"))
-        self.run = local.LocalRun("lr=1", 1, self.run_dir, "logs/1", [sys.executable, "-c", "pass"])
+        self.run = local.LocalRun(0, "lr=1", 1, self.run_dir, "logs/1", [sys.executable, "-c", "pass"])
 
     def set_info(self, **info) -> None:
         from tinyxp._files import write_yaml
@@ -266,8 +289,8 @@ class LocalInternalsTest(unittest.TestCase):
         from tinyxp.run.info import hostname
 
         self.set_info(status="RUNNING", hostname=hostname(), pid=sleeper.pid)
-        gone = local.LocalRun("x", 2, os.path.join(self.root, "2"), "logs/2", [])
-        local._stop([self.run, gone])
+        gone = local.LocalRun(1, "x", 2, os.path.join(self.root, "2"), "logs/2", [])
+        local._stop([self.run, gone], fork=False)
         finish(sleeper)
         self.assertEqual(sleeper.returncode, -signal.SIGINT)
         self.assertEqual(status_of(self.run_dir), "INTERRUPTED")
@@ -279,6 +302,21 @@ class LocalInternalsTest(unittest.TestCase):
         local._interrupt(process)
         process.send_signal.assert_called_once_with(signal.SIGINT)
         process.kill.assert_called_once_with()
+
+    def test_a_forked_process_that_ignores_sigint_is_killed(self):
+        from tinyxp.jobs import forked
+
+        def stubborn(run):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            time.sleep(30)
+
+        pid = forked._fork(self.run, None, stubborn)
+        forked.running[pid] = (self.run, None)
+        forked.stop_forked(0.3)
+        self.assertEqual(forked.running, {})
+        with self.assertRaises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        self.assertEqual(forked._exit_status(0x0300), 3)
 
     def test_platform_fallbacks(self):
         with mock.patch.object(local.os, "sched_getaffinity", side_effect=AttributeError, create=True):

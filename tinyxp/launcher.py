@@ -74,7 +74,8 @@ def launch(
                 if plans is None:  # --cfg
                     return None
                 rank = _rank()
-                status = _delegate(script, args, plans, executor)
+                runner = _runner(task, script, seed_fn, plans)
+                status = _delegate(script, args, plans, executor, runner)
             except TinyxpError as err:
                 _fail_submitted_run(err)
                 if not from_cli:
@@ -160,7 +161,9 @@ def _dump(config: Config) -> str:
     return yaml.dump(config.to_dict())
 
 
-def _delegate(script: str, args: list[str], plans: list[Plan], executor: Executor | None) -> int | None:
+def _delegate(
+    script: str, args: list[str], plans: list[Plan], executor: Executor | None, runner: Callable[[Any], Any],
+) -> int | None:
     """Exit status when the runs happen elsewhere (a git snapshot, processes, a scheduler); else None."""
     xp = plans[0].xp
     in_processes = xp.scheduler == LOCAL_SCHEDULER or (executor is not None and not xp.scheduler)
@@ -173,7 +176,7 @@ def _delegate(script: str, args: list[str], plans: list[Plan], executor: Executo
         from .jobs import local  # threads and subprocesses: only for a sweep run as processes
 
         failures = local.run_local_sweep(script, [p.setting for p in plans], [p.label for p in plans], xp,
-                                         executor=executor)
+                                         executor=executor, runner=runner)
         _print_summary(len(plans), failures)
         if failures:
             raise SystemExit(EXIT_SWEEP_FAILED)
@@ -230,6 +233,22 @@ def _scheduler_job() -> dict[str, Any] | None:
     from .run.job import job_from_environment
 
     return job_from_environment()
+
+
+def _runner(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan]) -> Callable[[Any], Any]:
+    """What runs one run of a local sweep in a process forked from this one, as its job would."""
+
+    def run_in_this_process(run: Any) -> Any:
+        from .jobs.submit import job_setting
+
+        plan = plans[run.index]
+        log_dir = os.path.dirname(run.run_dir)
+        xp = compose.Config({**plan.xp.to_dict(), "run_id": run.run_id, "log_dir": log_dir, "scheduler": None})
+        own = Plan(job_setting(plan.setting, run.run_id, log_dir), plan.config, xp, plan.label)
+        recorder = _git_recorder(os.path.dirname(script), log_dir)
+        return Run(own, script=script, seed_fn=seed_fn, recorder=recorder, job=_scheduler_job(), progress=None).execute(task)
+
+    return run_in_this_process
 
 
 def _rank() -> Rank | None:

@@ -11,7 +11,6 @@ with SIGINT and marks their runs INTERRUPTED.
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -24,13 +23,14 @@ from .._files import read_yaml, update_info
 from ..config.settings import xp_setting
 from ..errors import ConfigError, TinyxpError
 from ..run.info import format_time
+from .forked import fork_all, stop_forked
 from .gpus import gpu_slots
 from .submit import Submission, job_tokens, prepare_runs
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
-    from typing import Any, Callable, Sequence
+    from typing import Any, Callable, Iterator, Sequence
 
 STOP_TIMEOUT = 60  # seconds the processes get to record INTERRUPTED after SIGINT, before SIGKILL
 EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C
@@ -39,9 +39,10 @@ EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C
 class LocalRun:
     """One setting of a local sweep: its run and the command that fills it."""
 
-    __slots__ = ("label", "run_id", "run_dir", "shown_dir", "argv")
+    __slots__ = ("index", "label", "run_id", "run_dir", "shown_dir", "argv")
 
-    def __init__(self, label: str, run_id: int, run_dir: str, shown_dir: str, argv: list[str]) -> None:
+    def __init__(self, index: int, label: str, run_id: int, run_dir: str, shown_dir: str, argv: list[str]) -> None:
+        self.index = index  # in the sweep's settings
         self.label = label
         self.run_id = run_id
         self.run_dir = run_dir
@@ -63,11 +64,15 @@ def check_local(xp: Any) -> None:
 
 def run_local_sweep(
     script: str, settings: Sequence[Any], labels: Sequence[str], xp: Any, *, executor: Executor | None = None,
+    runner: Callable[[LocalRun], Any] | None = None,
 ) -> list[tuple[str, str, str]]:
     """Run each setting as its own process; returns the failures as (label, run dir, why).
 
-    Prints a progress line per finished run on stderr. Raises ConfigError for bad
-    settings before any run directory is made, and SystemExit(130) after Ctrl-C.
+    runner(run) runs one run in this process: with it, and without an executor, the
+    processes are forked from this one (where os.fork exists); else each is a new
+    python, started by the executor (by default a thread pool). Prints a progress line
+    per finished run on stderr. Raises ConfigError for bad settings before any run
+    directory is made, and SystemExit(130) after Ctrl-C.
     """
     check_local(xp)
     _Children.stopping = False  # a sweep stopped earlier in this interpreter stops no other
@@ -80,21 +85,35 @@ def run_local_sweep(
     if slots == [None]:
         slots = [None] * max_parallel
     runs = _prepare(script, settings, labels, xp)
-    env = {"PYTHONUNBUFFERED": "1"}
+    fork = executor is None and runner is not None and hasattr(os, "fork")
+    pool = None if fork else executor or ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="tinyxp-local")
     previous = _on_sigterm(_raise_interrupt)
-    pool = executor or _thread_pool(slots)
     try:
-        if executor is None:  # all queued at once: a thread starts the next process as soon as its last ends
-            return _run_all(pool, runs, [None] * len(runs), env, run_in_slot)
-        return _run_all(pool, runs, slots, env, run_process)
+        if pool is None:
+            assert runner is not None
+            ended = fork_all(runs, slots, runner)
+        else:
+            ended = _submit_all(pool, runs, slots)
+        return _report(ended, len(runs))
     except KeyboardInterrupt:
-        _stop(runs)
+        _stop(runs, fork=pool is None)
         print(f"sweep interrupted: {len(runs)} runs in {os.path.dirname(runs[0].shown_dir) or '.'}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
     finally:
         _on_sigterm(previous)
-        if executor is None:
+        if pool is not None and executor is None:
             pool.shutdown(wait=False)
+
+
+def _report(ended: Iterator[tuple[LocalRun, Any]], total: int) -> list[tuple[str, str, str]]:
+    """A progress line per run as it ends; the failures."""
+    failures = []
+    for finished, (run, result) in enumerate(ended, 1):
+        status, why, duration = _outcome(run, result)
+        print(f"[{finished}/{total}] {status} {run.label} -> {run.shown_dir}{duration}", file=sys.stderr)
+        if status != "COMPLETE":
+            failures.append((run.label, run.shown_dir, why))
+    return failures
 
 
 def _prepare(script: str, settings: Sequence[Any], labels: Sequence[str], xp: Any) -> list[LocalRun]:
@@ -109,44 +128,23 @@ def _prepare(script: str, settings: Sequence[Any], labels: Sequence[str], xp: An
         work_dir=os.getcwd(),
     )
     runs = []
-    for (run_id, run_dir), setting, label in zip(prepare_runs(sweep), settings, labels):
+    for index, ((run_id, run_dir), setting, label) in enumerate(zip(prepare_runs(sweep), settings, labels)):
         shown = os.path.normpath(os.path.join(xp_setting(xp, "log_dir"), str(run_id)))
-        runs.append(LocalRun(label, run_id, run_dir, shown, [python, script, *job_tokens(setting, run_id, log_dir)]))
+        runs.append(LocalRun(index, label, run_id, run_dir, shown, [python, script, *job_tokens(setting, run_id, log_dir)]))
     return runs
 
 
-def _thread_pool(slots: list[str | None]) -> ThreadPoolExecutor:
-    """A thread per slot, each holding its slot's GPUs for all the runs it starts."""
-    free: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    for slot in slots:
-        free.put(slot)
-
-    def take_slot() -> None:
-        _Children.slot.gpus = free.get()
-
-    return ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="tinyxp-local", initializer=take_slot)
-
-
-def run_in_slot(argv: list[str], cwd: str, env: dict[str, str], run_dir: str) -> int | None:
-    """run_process with the GPUs of this thread's slot."""
-    gpus = _Children.slot.gpus
-    return run_process(argv, cwd, env if gpus is None else {**env, GPU_ENV: gpus}, run_dir)
-
-
-def _run_all(
-    pool: Executor, runs: list[LocalRun], slots: list[str | None], env: dict[str, str], run: Callable[..., int | None],
-) -> list[tuple[str, str, str]]:
-    """Keep len(slots) runs submitted until all have ended; each submitted run holds one slot."""
-    failures = []
+def _submit_all(pool: Executor, runs: list[LocalRun], slots: list[str | None]) -> Iterator[tuple[LocalRun, Any]]:
+    """Keep len(slots) runs submitted to pool until all have ended; yields (run, its future) as each ends."""
     waiting = list(runs)
     free = list(slots)
     going: dict[Future[Any], tuple[LocalRun, str | None]] = {}
-    finished = 0
+    env = {"PYTHONUNBUFFERED": "1"}
     while waiting or going:
         while waiting and free:
-            item, slot = waiting.pop(0), free.pop(0)
-            item_env = dict(env, **{RUN_DIR_ENV: item.run_dir}, **({GPU_ENV: slot} if slot is not None else {}))
-            going[pool.submit(run, item.argv, os.getcwd(), item_env, item.run_dir)] = (item, slot)
+            run, slot = waiting.pop(0), free.pop(0)
+            run_env = dict(env, **{RUN_DIR_ENV: run.run_dir}, **({GPU_ENV: slot} if slot is not None else {}))
+            going[pool.submit(run_process, run.argv, os.getcwd(), run_env, run.run_dir)] = (run, slot)
         try:
             done, _ = wait(list(going), return_when=FIRST_COMPLETED)
         except KeyboardInterrupt:
@@ -154,21 +152,16 @@ def _run_all(
                 future.cancel()
             raise
         for future in done:
-            item, slot = going.pop(future)
+            run, slot = going.pop(future)
             free.append(slot)
-            finished += 1
-            status, why, duration = _outcome(item, future)
-            print(f"[{finished}/{len(runs)}] {status} {item.label} -> {item.shown_dir}{duration}", file=sys.stderr)
-            if status != "COMPLETE":
-                failures.append((item.label, item.shown_dir, why))
-    return failures
+            yield run, future
 
 
-def _outcome(run: LocalRun, future: Future[Any]) -> tuple[str, str, str]:
+def _outcome(run: LocalRun, result: Any) -> tuple[str, str, str]:
     """The run's final status, why unless COMPLETE, and its duration as shown; a process that
-    could not say is FAILED here."""
+    could not say is FAILED here. result: the exit status, or the executor's future of it."""
     try:
-        code = future.result()
+        code = result.result() if hasattr(result, "result") else result
         why = f"exit status {code}"
     except Exception as err:  # the executor could not run it (a broken pool, a lost worker)
         code, why = None, f"{type(err).__name__}: {err}"
@@ -201,7 +194,6 @@ class _Children:
     lock = threading.Lock()
     running: set[subprocess.Popen[bytes]] = set()
     stopping = False
-    slot = threading.local()  # .gpus: the GPUs of the thread pool's thread
 
 
 def run_process(argv: list[str], cwd: str, env: dict[str, str], run_dir: str) -> int | None:
@@ -241,8 +233,10 @@ def _interrupt(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_TIMEOUT)
 
 
-def _stop(runs: list[LocalRun]) -> None:
+def _stop(runs: list[LocalRun], *, fork: bool) -> None:
     """Stop the running processes and mark every run still live INTERRUPTED."""
+    if fork:
+        stop_forked(STOP_TIMEOUT)
     with _Children.lock:
         _Children.stopping = True
         running = list(_Children.running)

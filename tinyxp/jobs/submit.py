@@ -65,11 +65,16 @@ def without_job_keys(setting: Sequence[Override], keys: Sequence[str] = JOB_KEYS
     return [override for override in setting if override.key not in keys]
 
 
-def job_tokens(setting: Sequence[Override], run_id: int, log_dir: str) -> list[str]:
-    """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
+def job_setting(setting: Sequence[Override], run_id: int, log_dir: str) -> list[Override]:
+    """The setting of the job: its own run id and log dir, the scheduler off."""
     own = [make_override("set", "xp.run_id", run_id), make_override("set", "xp.log_dir", log_dir),
            make_override("set", "xp.scheduler", None)]
-    return setting_tokens([*without_job_keys(setting), *own])
+    return [*without_job_keys(setting), *own]
+
+
+def job_tokens(setting: Sequence[Override], run_id: int, log_dir: str) -> list[str]:
+    """The setting's tokens for the job (job_setting's)."""
+    return setting_tokens(job_setting(setting, run_id, log_dir))
 
 
 def to_plain(obj: Any) -> Any:
