@@ -311,7 +311,8 @@ class LocalInternalsTest(unittest.TestCase):
             time.sleep(30)
 
         pid = forked._fork(self.run, None, stubborn)
-        forked.running[pid] = (self.run, None)
+        self.assertEqual(forked.running, {pid: (self.run, None)})
+        time.sleep(0.2)  # the process ignores SIGINT by now
         forked.stop_forked(0.3)
         self.assertEqual(forked.running, {})
         with self.assertRaises(ChildProcessError):

@@ -39,8 +39,7 @@ def fork_all(runs: list[Run], slots: list[str | None], runner: Callable[[Run], A
     free = list(slots)
     while waiting or running:
         while waiting and free:
-            run, slot = waiting.pop(0), free.pop(0)
-            running[_fork(run, slot, runner)] = (run, slot)
+            _fork(waiting.pop(0), free.pop(0), runner)
         pid, status = os.wait()
         if pid not in running:  # a child of the script's own
             continue
@@ -83,17 +82,25 @@ def _exit_status(status: int) -> int:
 
 
 def _fork(run: Run, slot: str | None, runner: Callable[[Run], Any]) -> int:
-    """Start run in a forked process; its pid. The process never returns from here."""
+    """Start run in a forked process, in `running`; its pid. The process never returns from here.
+
+    Ctrl-C waits while the process forks: the parent records its pid before it can stop
+    it, and the process cannot leave here by a KeyboardInterrupt into the parent's code.
+    """
     sys.stdout.flush()  # else what the parent buffered would be written by every child too
     sys.stderr.flush()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     pid = os.fork()
     if pid:
+        running[pid] = (run, slot)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return pid
     status = 1
     try:
         os.setpgid(0, 0)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         _redirect_output(run.run_dir)
         os.environ[RUN_DIR_ENV] = run.run_dir
         if slot is not None:
