@@ -175,6 +175,19 @@ class LocalSweepTest(unittest.TestCase):
         info = read_yaml(os.path.join(self.run_dir(1), "metadata", "info.yaml"))
         self.assertEqual(info["argv"][1:], ["lr=0.1", "xp.gpus=[1, 3]", "xp.run_id=1", f"xp.log_dir={self.logs}", "xp.scheduler=null"])
 
+    def test_ctrl_c_stops_an_executors_processes(self):
+        script = write_project(self.root, script=EXECUTOR_SCRIPT)
+        open(os.path.join(self.root, "block"), "w").close()
+        process = start_process(self, [sys.executable, script, "+sweep", "lr=0.1,0.2,0.4"], cwd=self.root,
+                                env={**self.env, "THREADS": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True)
+        wait_until(lambda: all(os.path.exists(os.path.join(self.run_dir(i), "metrics", "env.jsonl")) for i in (1, 2)),
+                   "two runs started")
+        process.send_signal(signal.SIGINT)
+        _, stderr = finish(process)
+        self.assertEqual(process.returncode, 130, stderr)
+        self.assertEqual([status_of(self.run_dir(i)) for i in (1, 2, 3)], ["INTERRUPTED"] * 3)
+
     def test_a_task_that_exits_with_a_status(self):
         script = write_project(self.root, body="raise SystemExit(ctx.config.lr > 0.15 and 3)\n")
         result = self.run_sweep("+sweep", "lr=0.1,0.2", "xp.scheduler=local")
@@ -184,7 +197,7 @@ class LocalSweepTest(unittest.TestCase):
 
 
 EXECUTOR_SCRIPT = """\
-import os
+import os, time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import tinyxp
 
@@ -193,6 +206,8 @@ POOL = ThreadPoolExecutor(2) if os.environ.get("THREADS") else ProcessPoolExecut
 @tinyxp.launch(config_path="configs", executor=POOL)
 def train(ctx):
     ctx.logger.log_metrics({"gpus": os.environ.get("CUDA_VISIBLE_DEVICES"), "pid": os.getpid()}, log_name="env")
+    while os.path.exists(os.path.join(os.path.dirname(__file__), "block")):
+        time.sleep(0.05)
     if ctx.config.lr == 0.3:
         raise ValueError("bad lr")
 
