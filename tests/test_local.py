@@ -245,6 +245,17 @@ class GpuSlotsTest(unittest.TestCase):
         for bad in ([], "a", [True], [-1], "0,,1", 1.5):
             self.assertIsNone(parse_gpu_list(bad), bad)
 
+    def test_a_comma_in_xp_gpus_lists_gpus(self):
+        from tinyxp.config.overrides import parse_command_line
+        from tinyxp.config.search import expand_command_line
+
+        config_dir = os.path.dirname(write_project(temp_dir(self)))
+        for tokens, gpus in ((["xp.gpus=0,1"], [0, 1]), (["+sweep", "xp.gpus=2,3", "lr=1,2"], [2, 3]),
+                             (["xp.gpus=auto"], "auto")):
+            settings = expand_command_line(parse_command_line(tokens), os.path.join(config_dir, "configs"))
+            self.assertEqual([[o.value for o in s if o.key == "xp.gpus"] for s in settings], [[gpus]] * len(settings))
+        self.assertEqual(len(settings), 1)
+
     def test_max_parallel_checks(self):
         check_max_parallel({"max_parallel": 2}, 3, processes=True)
         check_max_parallel({"max_parallel": 2, "array": True, "scheduler": "slurm"}, 3, processes=False)
