@@ -1,12 +1,13 @@
 """xp.scheduler=local and @launch(executor=...): a sweep as separate processes.
 
 Every run directory is written first (info.yaml PENDING), as for a scheduler; then each
-setting runs as `python script <setting> xp.run_id=<id> xp.scheduler=null`, at most
-xp.max_parallel at a time, its output in its run directory's stdout.log and stderr.log,
-with its own GPUs (xp.gpus). A thread pool of this process starts them, or any
-concurrent.futures.Executor the user gives (a process pool, Dask's or Ray's), whose
-workers run the same module-level function. Ctrl-C (or SIGTERM) stops the processes
-with SIGINT and marks their runs INTERRUPTED.
+setting runs in a process of its own, at most xp.max_parallel at a time, its output in
+its run directory's stdout.log and stderr.log, with its own GPUs (xp.gpus), filling its
+run as a job does (`xp.run_id=<id> xp.scheduler=null`). The processes are forked from
+this one (forked.py); with an executor (any concurrent.futures.Executor: a thread or
+process pool, Dask's, Ray's), or where there is no fork, each is a new python started
+by the executor's workers through the module-level run_process. Ctrl-C (or SIGTERM)
+stops the processes with SIGINT and marks their runs INTERRUPTED.
 """
 from __future__ import annotations
 
