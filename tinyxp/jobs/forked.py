@@ -125,7 +125,11 @@ def _fork(run: Run, slot: str | None, runner: Callable[[Run], Any]) -> int:
 
 
 def _redirect_output(run_dir: str) -> None:
-    """File descriptors 1 and 2 (and so sys.stdout and sys.stderr) to the run's logs."""
+    """File descriptors 1 and 2 (and so sys.stdout and sys.stderr) to the run's logs; 0 from
+    /dev/null (a process group that is not the terminal's would be stopped reading it)."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     for fd, name in ((1, STDOUT_FILE), (2, STDERR_FILE)):
         log = os.open(os.path.join(run_dir, name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
         os.dup2(log, fd)
