@@ -37,9 +37,9 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
     +sweep, a bad xp.sweep entry, random parameters without xp.trials, or xp.trials
     without any.
     """
-    given = [_as_list(o) if o.key in LIST_KEYS else o for o in command_line.overrides]
-    search = [o for o in given if o.key in SEARCH_KEYS]  # settings of the search, not of a run
-    overrides = [o for o in given if o.key not in SEARCH_KEYS]
+    listed = [_as_list(o) if o.key in LIST_KEYS else o for o in command_line.overrides]
+    search = [o for o in listed if o.key in SEARCH_KEYS]  # settings of the search, not of a run
+    overrides = [o for o in listed if o.key not in SEARCH_KEYS]
     has_random = any(isinstance(o.value, Distribution) for o in overrides)
     if not (command_line.multirun or has_random or search):
         return expand_sweeps(overrides, multirun=False)  # a plain run reads no settings file here
