@@ -413,10 +413,10 @@ class ComposeXpTest(unittest.TestCase):
             "xp.dirty=true": "Invalid value True for the tinyxp setting 'dirty' (expected one of ask, ignore, commit, patch, error)\n"
                              "    xp.dirty=true\n             ^^^^",
             "xp.scheduler=true": "Invalid value True for the tinyxp setting 'scheduler' "
-                                 "(expected one of null, slurm, oar, pbs, torque, sge, lsf)\n"
+                                 "(expected one of null, local, slurm, oar, pbs, torque, sge, lsf)\n"
                                  "    xp.scheduler=true\n                 ^^^^",
             "xp.scheduler=slrum": "Invalid value 'slrum' for the tinyxp setting 'scheduler'; did you mean 'slurm'? "
-                                  "(expected one of null, slurm, oar, pbs, torque, sge, lsf)\n"
+                                  "(expected one of null, local, slurm, oar, pbs, torque, sge, lsf)\n"
                                   "    xp.scheduler=slrum\n                 ^^^^^",
             "xp.logging=1": "Invalid value 1 for the tinyxp setting 'logging': expected a boolean\n    xp.logging=1\n               ^",
             "xp.heartbeat_interval=0": "Invalid value 0 for the tinyxp setting 'heartbeat_interval': expected a positive number\n"

@@ -29,6 +29,7 @@ from tinyxp.config.overrides import Override, Sweep
 HEAVY_MODULES = (
     "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess",
     "tinyxp.jobs.backends", "tinyxp.run.git", "tinyxp.run.snapshot", "tinyxp.run.job", "tinyxp._commands",
+    "tinyxp.run.ranks", "tinyxp.jobs.local",
 )
 
 

@@ -81,7 +81,28 @@ NO_ARRAY_TASK = {"lsf": 0}
 RESTART_COUNT_ENVS = {"slurm": "SLURM_RESTART_COUNT"}
 # the order in which a job's variables are looked for: the first scheduler whose job id is set wins
 JOB_DETECTION_ORDER = ("slurm", "oar", "lsf", "sge", "pbs", "torque")
-SCHEDULERS = tuple(JOB_ID_ENVS)  # the names xp.scheduler accepts, one row each in jobs/backends.py
+SCHEDULERS = tuple(JOB_ID_ENVS)  # the batch schedulers, one row each in jobs/backends.py
+LOCAL_SCHEDULER = "local"  # xp.scheduler=local: a sweep as processes on this machine (jobs/local.py)
+
+# the GPUs a process may use (xp.gpus gives each local worker its own)
+GPU_ENV = "CUDA_VISIBLE_DEVICES"
+
+# a process's rank in a multi-process job, per launcher, looked for in this order: the rank
+# and world-size variables; the variables that together name the job (its ranks' rendezvous);
+# the rank on this node
+RANK_ENVS = {
+    "torchrun": ("RANK", "WORLD_SIZE"),
+    "mpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+    "slurm": ("SLURM_PROCID", "SLURM_STEP_NUM_TASKS"),  # srun sets the step's; a batch script has SLURM_PROCID alone
+}
+RANK_JOB_ENVS = {
+    "torchrun": ("TORCHELASTIC_RUN_ID", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RESTART_COUNT"),
+    "mpi": ("OMPI_MCA_orte_hnp_uri", "PMIX_NAMESPACE", "OMPI_MCA_ess_base_jobid"),
+    "slurm": ("SLURM_JOB_ID", "SLURM_STEP_ID"),
+}
+LOCAL_RANK_ENVS = {"torchrun": "LOCAL_RANK", "mpi": "OMPI_COMM_WORLD_LOCAL_RANK", "slurm": "SLURM_LOCALID"}
+RANK_MAY_BE_ALONE = ("slurm",)  # launchers whose rank variable is set without a world size in a single process
+RANKS_DIR = "ranks"  # in TINYXP_DIR: one rendezvous file per multi-process job, holding its run id
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
 DEFAULT_SIGNAL_GRACE = 120

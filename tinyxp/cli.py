@@ -166,12 +166,24 @@ def add_sub_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--array", action="store_true", help="submit each command's settings as one job array")
     parser.add_argument("--scheduler", choices=sorted(BACKENDS),
                         help="the scheduler, when the script has no directive (or torque for #PBS)")
+    parser.add_argument("--after", metavar="RUN_OR_JOB", type=_run_or_job,
+                        help="start the jobs when this run's job (a run id of the log folder) or job:ID has ended")
+
+
+def _run_or_job(text: str) -> int | str:
+    """--after's value: a run id, or job:ID as it is."""
+    if text.isdigit():
+        return int(text)
+    if not text.startswith("job:") or len(text) == 4:
+        raise argparse.ArgumentTypeError(f"Expected a run id or job:ID, got {text!r}")
+    return text
 
 
 def cmd_sub(args: argparse.Namespace) -> int:
     from .jobs.jobscript import submit_job_script
 
-    return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run)
+    return submit_job_script(args.script, scheduler=args.scheduler, array=args.array, dry_run=args.dry_run,
+                             after=args.after)
 
 
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,9 @@ import sys
 import time
 
 from . import yaml
-from ._contract import INFO_FILE, JOB_ID_ENVS, METADATA_DIR, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER
+from ._contract import (
+    INFO_FILE, JOB_ID_ENVS, LOCAL_SCHEDULER, METADATA_DIR, RANK_ENVS, RUN_DIR_ENV, SNAPSHOT_ENV, SNAPSHOT_MARKER,
+)
 from ._files import ensure_log_dir, find_above, read_yaml, update_info
 from .config import compose, overrides, search, settings
 from .config.command_line import CONFIG_OPTIONS, parse_command_line
@@ -26,9 +28,11 @@ from .run.run import Context, Plan, Run, parse_run_id
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
     from typing import Any, Callable
 
     from .config.compose import Config
+    from .run.ranks import Rank
 
 __all__ = ["Context", "launch"]
 
@@ -38,13 +42,16 @@ EXIT_BAD_INPUT = 2
 def launch(
     config_path: str = "configs", seed_fn: Callable[[Any], Any] | None = None, *,
     seeding_function: Callable[[Any], Any] | None = None, config_name: str | None = None,
+    executor: Executor | None = None,
 ):
     """Decorator turning task(ctx) into a program configured from the command line.
 
     config_path is relative to the folder of the file that defines the task;
     config_name names the primary config in it (default: config.yaml or config.json).
     The command line's --config-name/-cn, --config-path/-cp and --config-dir/-cd
-    replace them. seeding_function is MLXP's name of seed_fn (give one of them). The
+    replace them. seeding_function is MLXP's name of seed_fn (give one of them). With
+    executor (any concurrent.futures.Executor) every setting runs as its own process
+    through it, as with xp.scheduler=local. The
     decorated function takes an optional list of arguments (default: sys.argv[1:]).
     A single run returns the task's value and re-raises its exception after recording
     it; a sweep returns the list of values (None for a failed run) and raises
@@ -72,7 +79,9 @@ def launch(
                 plans = _continue_sweep(script, plans)
                 if not plans:  # every setting has its run already
                     return [] if multirun else None
-                status = _delegate(script, args, plans)
+                rank = _rank()
+                runner = _runner(task, script, seed_fn, plans)
+                status = _delegate(script, args, plans, executor, runner)
             except TinyxpError as err:
                 _fail_submitted_run(err)
                 if not from_cli:
@@ -84,7 +93,7 @@ def launch(
                     raise SystemExit(status)
                 return status
             try:
-                return _run_all(task, script, seed_fn, plans, multirun)
+                return _run_all(task, script, seed_fn, plans, multirun, rank)
             except TinyxpError as err:  # bad input to tinyxp from the task, e.g. a metric that is not JSON
                 if not from_cli:
                     raise
@@ -223,18 +232,36 @@ def _dump(config: Config) -> str:
     return yaml.dump(config.to_dict())
 
 
-def _delegate(script: str, args: list[str], plans: list[Plan]) -> int | None:
-    """Exit status when the runs happen elsewhere (a git snapshot, a scheduler); else None."""
+def _delegate(
+    script: str, args: list[str], plans: list[Plan], executor: Executor | None, runner: Callable[[Any], Any],
+) -> int | None:
+    """Exit status when the runs happen elsewhere (a git snapshot, processes, a scheduler); else None."""
     xp = plans[0].xp
+    in_processes = xp.scheduler == LOCAL_SCHEDULER or (executor is not None and not xp.scheduler)
+    settings.check_max_parallel(xp, len(plans), processes=in_processes)
     if xp.snapshot and not os.environ.get(SNAPSHOT_ENV):
         from .run import relaunch  # subprocess and json: only for xp.snapshot=true
 
         return relaunch.relaunch_in_snapshot(script, args, xp)
+    if in_processes and not os.environ.get(RUN_DIR_ENV):
+        from .jobs import local  # threads and subprocesses: only for a sweep run as processes
+
+        failures = local.run_local_sweep(script, [p.setting for p in plans], [p.label for p in plans], xp,
+                                         executor=executor, runner=runner)
+        from .run.sweep import EXIT_SWEEP_FAILED, processes_summary
+
+        print(processes_summary(len(plans), failures), file=sys.stderr)
+        if failures:
+            raise SystemExit(EXIT_SWEEP_FAILED)
+        return 0
     if xp.scheduler:
         from .jobs import submit  # the schedulers' tables: only for xp.scheduler
 
         return submit.submit_from_launcher(script, [p.setting for p in plans], [p.config for p in plans], xp,
                                            config_args=plans[0].config_args, resume_ids=[p.resume_id for p in plans])
+    given = [o.text for o in plans[0].setting if o.key in ("xp.after", "xp.chain")]
+    if given and not os.environ.get(RUN_DIR_ENV):
+        raise ConfigError(f"Invalid {given[0]!r} for a run in this process: it orders scheduler jobs (set xp.scheduler)")
     _check_run_dirs(plans)
     return None
 
@@ -282,13 +309,43 @@ def _scheduler_job() -> dict[str, Any] | None:
     return job_from_environment()
 
 
-def _run_all(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan], multirun: bool) -> Any:
+def _runner(task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan]) -> Callable[[Any], Any]:
+    """What runs one run of a local sweep in a process forked from this one, as its job would."""
+
+    def run_in_this_process(run: Any) -> Any:
+        from .jobs.submit import job_setting
+
+        plan = plans[run.index]
+        log_dir = os.path.dirname(run.run_dir)
+        xp = compose.Config({**plan.xp.to_dict(), "run_id": run.run_id, "log_dir": log_dir, "scheduler": None})
+        own = Plan(job_setting(plan.setting, run.run_id, log_dir), plan.config, xp, plan.label)
+        recorder = _git_recorder(os.path.dirname(script), log_dir)
+        return Run(own, script=script, seed_fn=seed_fn, recorder=recorder, job=_scheduler_job(), progress=None).execute(task)
+
+    return run_in_this_process
+
+
+def _rank() -> Rank | None:
+    """This process's rank in a multi-process job; outside one, run/ranks.py is not even imported."""
+    if not any(os.environ.get(name) for names in RANK_ENVS.values() for name in names):
+        return None
+    from .run.ranks import rank_from_environment
+
+    return rank_from_environment()
+
+
+def _run_all(
+    task: Callable[[Context], Any], script: str, seed_fn: Any, plans: list[Plan], multirun: bool, rank: Rank | None,
+) -> Any:
     recorder = _git_recorder(os.path.dirname(script), plans[0].xp.log_dir) if any(p.xp.logging for p in plans) else no_git
     job = _scheduler_job()
     if not multirun:
-        return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None).execute(task)
+        return Run(plans[0], script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=None,
+                   rank=rank and rank.for_setting(0)).execute(task)
     from .run.sweep import Sweep  # only for a sweep
 
+    numbers = {id(plan): index for index, plan in enumerate(plans, 1)}  # a rank's rendezvous is per setting
     return Sweep(plans).run(lambda plan, progress: Run(
         plan, script=script, seed_fn=seed_fn, recorder=recorder, job=job, progress=progress,
+        rank=rank and rank.for_setting(numbers[id(plan)]),
     ), task)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .command_line import CommandLine
 
 SEARCH_KEYS = ("xp.sweep", "xp.trials", "xp.search_seed")
+LIST_KEYS = ("xp.gpus",)  # a comma in their value makes a list, not a sweep: xp.gpus=0,1 gives each process both
 SIGNIFICANT_DIGITS = 6  # a sampled float, as labels, tokens and tables show it
 
 
@@ -36,8 +37,9 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
     +sweep, a bad xp.sweep entry, random parameters without xp.trials, or xp.trials
     without any.
     """
-    search = [o for o in command_line.overrides if o.key in SEARCH_KEYS]  # settings of the search, not of a run
-    overrides = [o for o in command_line.overrides if o.key not in SEARCH_KEYS]
+    listed = [_as_list(o) if o.key in LIST_KEYS else o for o in command_line.overrides]
+    search = [o for o in listed if o.key in SEARCH_KEYS]  # settings of the search, not of a run
+    overrides = [o for o in listed if o.key not in SEARCH_KEYS]
     has_random = any(isinstance(o.value, Distribution) for o in overrides)
     if not (command_line.multirun or has_random or search):
         return expand_sweeps(overrides, multirun=False)  # a plain run reads no settings file here
@@ -71,6 +73,13 @@ def expand_command_line(command_line: CommandLine, config_path: str) -> list[lis
     _check_search_size(trials, [o for i, o in enumerate(overrides) if i not in drawn], limit)
     return [setting for trial in _samples(overrides, drawn, trials, xp.search_seed)
             for setting in expand_sweeps(trial, multirun=True, max_runs=limit)]
+
+
+def _as_list(override: Override) -> Override:
+    """The override with its comma-separated values as one list (choice(...) stays a choice)."""
+    if type(override.value) is not Sweep:
+        return override
+    return Override(override.kind, override.key, list(override.value.values), override.text)
 
 
 def _samples(overrides: list[Override], drawn: list[int], trials: int, seed: int) -> list[list[Override]]:

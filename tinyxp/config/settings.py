@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .._contract import DEFAULT_LOG_DIR, DEFAULT_SIGNAL_GRACE, SCHEDULERS, TAG_RULE, is_tag
+from .._contract import DEFAULT_LOG_DIR, DEFAULT_SIGNAL_GRACE, LOCAL_SCHEDULER, SCHEDULERS, TAG_RULE, is_tag
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
@@ -54,7 +54,7 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "dirty": ("ask", ("ask", "ignore", "commit", "patch", "error")),
     # may prompt (only when stdin is a terminal)
     "interactive": (True, "boolean"),
-    # null or one of _contract.SCHEDULERS (choices: see _choices)
+    # null, local (processes on this machine) or one of _contract.SCHEDULERS (choices: see _choices)
     "scheduler": (None, "scheduler name or null"),
     # directive options, e.g. ["--time=01:00:00"]
     "scheduler_options": ([], "list of strings"),
@@ -66,8 +66,14 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "python": (None, "string or null"),
     # submit a sweep as one job array
     "array": (False, "boolean"),
-    # at most this many array tasks at once
-    "max_parallel": (None, "integer or null"),
+    # at most this many array tasks (xp.array) or local processes (xp.scheduler=local) at once
+    "max_parallel": (None, "positive integer or null"),
+    # xp.scheduler=local: the GPUs shared out among the processes (auto: those nvidia-smi -L lists)
+    "gpus": ("auto", "GPU list, auto or null"),
+    # start the jobs after this run (its id) or job (job:ID) ends
+    "after": (None, "run id, job:ID or null"),
+    # submit each run as this many jobs, each resuming the run after the previous one ends
+    "chain": (1, "positive integer"),
     # ask for a signal before the time limit; checkpoint and requeue
     "requeue": (False, "boolean"),
     # seconds before the time limit that the signal comes
@@ -85,12 +91,41 @@ XP_DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in XP_SETTIN
 PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded
 
 
+RE_JOB_REF = re.compile(r"job:[\w.\[\]-]+\Z")  # xp.after=job:ID: a scheduler's job id, safe on a command line
+
+
+def parse_gpu_list(value: Any) -> list[str] | None:
+    """xp.gpus as a list of GPU indices ([0, 2], "0,2", 3), or None when it is not one."""
+    if isinstance(value, str):
+        value = [int(part) if part.strip().isdigit() else part for part in value.split(",")]
+    elif not isinstance(value, list):
+        value = [value]
+    if not value or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+        return None
+    return [str(v) for v in value]
+
+
 def xp_setting(xp: Any, name: str) -> Any:
     """xp.<name> from a Config or a plain dict, its default when absent."""
     try:
         return xp[name]
     except (KeyError, TypeError):
         return getattr(xp, name, XP_DEFAULTS.get(name))
+
+
+def check_max_parallel(xp: Any, runs: int, *, processes: bool) -> None:
+    """Raises ConfigError when xp.max_parallel would limit nothing: a sweep run one setting
+    after another in this process, or as separate jobs (it limits the processes of
+    xp.scheduler=local and the tasks of a job array)."""
+    limit = xp_setting(xp, "max_parallel")
+    if limit is None or runs < 2 or processes or xp_setting(xp, "array"):
+        return
+    scheduler = xp_setting(xp, "scheduler")
+    where = f"separate {scheduler} jobs" if scheduler else "runs one after another in this process"
+    raise ConfigError(
+        f"Invalid xp.max_parallel {limit} for {runs} {where}: it limits the processes of "
+        "xp.scheduler=local and the tasks of a job array (xp.array=true); drop it or set one of those"
+    )
 
 
 def compose_xp(config_path: str, setting: Sequence[Override]) -> Config:
@@ -201,7 +236,7 @@ def _choices(expected: Any) -> tuple[Any, ...] | None:
     if isinstance(expected, tuple):
         return expected
     if expected == "scheduler name or null":
-        return (None, *SCHEDULERS)
+        return (None, LOCAL_SCHEDULER, *SCHEDULERS)
     return None
 
 
@@ -216,7 +251,13 @@ def _matches(expected: Any, value: Any) -> bool:
     if expected == "string or null":
         return value is None or isinstance(value, str)
     if expected == "scheduler name or null":
-        return value is None or (isinstance(value, str) and value in SCHEDULERS)
+        return value is None or (isinstance(value, str) and value in (LOCAL_SCHEDULER, *SCHEDULERS))
+    if expected == "GPU list, auto or null":
+        return value is None or value == "auto" or parse_gpu_list(value) is not None
+    if expected == "run id, job:ID or null":
+        return value is None or (is_int and value > 0) or (isinstance(value, str) and RE_JOB_REF.match(value) is not None)
+    if expected == "positive integer":
+        return is_int and value > 0
     if expected == "integer or null":
         return value is None or is_int
     if expected == "positive integer or null":

@@ -52,7 +52,7 @@ class Backend:
     __slots__ = (
         "name", "prefix", "submit", "re_job_id", "job_id_env", "task_env", "array_job_env", "first_index",
         "array_logs", "directives", "owned", "stdin_script", "forward_signal", "resubmits", "re_array_id",
-        "task_job", "bracket_arrays", "asks_max_array",
+        "task_job", "bracket_arrays", "asks_max_array", "depend",
     )
 
     def __init__(
@@ -60,7 +60,7 @@ class Backend:
         array_logs: tuple[str, str], directives: Callable[[JobSpec], list[str]], owned: tuple[str, ...],
         stdin_script: bool = False, forward_signal: bool = False, resubmits: bool = False,
         re_array_id: re.Pattern[str] | None = None, task_job: str | None = "{job}_{task}", bracket_arrays: bool = False,
-        asks_max_array: bool = False,
+        asks_max_array: bool = False, depend: Callable[[Sequence[str]], list[str]],
     ) -> None:
         self.name = name
         self.prefix = prefix  # directive prefix, e.g. "#SBATCH"
@@ -80,6 +80,7 @@ class Backend:
         self.task_job = task_job  # an array task's job id from the array's; None: every task is a job
         self.bracket_arrays = bracket_arrays  # an array id `N[]` names a task `N[index]`
         self.asks_max_array = asks_max_array  # the cluster tells its largest array (scontrol show config)
+        self.depend = depend  # job ids -> submit options starting the job once they have all ended
 
     def __repr__(self) -> str:
         return f"Backend(name={self.name!r})"
@@ -150,13 +151,17 @@ def _lsf_directives(spec: JobSpec) -> list[str]:
     return lines
 
 
+def _pbs_depend(ids: Sequence[str]) -> list[str]:
+    return ["-W", f"depend=afterany:{':'.join(ids)}"]
+
+
 BACKENDS: dict[str, Backend] = {
     "slurm": Backend(
         name="slurm", prefix="#SBATCH", submit=("sbatch", "--parsable"),
         re_job_id=re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M), first_index=0,
         array_logs=("%A_%a.out", "%A_%a.err"), directives=_slurm_directives,
         owned=("-o", "--output", "-e", "--error", "-a", "--array"), forward_signal=True,
-        asks_max_array=True,
+        asks_max_array=True, depend=lambda ids: [f"--dependency=afterany:{':'.join(ids)}"],
     ),
     "oar": Backend(
         name="oar", prefix="#OAR", submit=("oarsub", "-S"),
@@ -164,30 +169,33 @@ BACKENDS: dict[str, Backend] = {
         array_logs=("%jobid%.out", "%jobid%.err"), directives=_oar_directives,
         owned=("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
         re_array_id=re.compile(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", re.M), resubmits=True, task_job=None,
+        depend=lambda ids: [word for job in ids for word in ("-a", job)],
     ),
     "pbs": Backend(
         name="pbs", prefix="#PBS", submit=("qsub",),
         re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
         array_logs=("^array_index^.out", "^array_index^.err"), directives=_pbs_directives,
-        owned=("-o", "-e", "-j", "-J"), bracket_arrays=True,
+        owned=("-o", "-e", "-j", "-J"), bracket_arrays=True, depend=_pbs_depend,
     ),
     "torque": Backend(
         name="torque", prefix="#PBS", submit=("qsub",),
         re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
         array_logs=("", ""), directives=_torque_directives, owned=("-o", "-e", "-j", "-t"),
-        bracket_arrays=True,
+        bracket_arrays=True, depend=_pbs_depend,
     ),
     "sge": Backend(
         name="sge", prefix="#$", submit=("qsub", "-terse"),
         re_job_id=re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M), first_index=1,
         array_logs=("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), directives=_sge_directives,
         owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job="{job}.{task}",
+        depend=lambda ids: ["-hold_jid", ",".join(job.split(".")[0] for job in ids)],  # a task N.i: its array N
     ),
     "lsf": Backend(
         name="lsf", prefix="#BSUB", submit=("bsub",),
         re_job_id=re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M), first_index=1,
         array_logs=("%J_%I.out", "%J_%I.err"), directives=_lsf_directives, owned=("-o", "-oo", "-e", "-eo"),
         stdin_script=True, resubmits=True, task_job="{job}[{task}]",
+        depend=lambda ids: ["-w", " && ".join(f"ended({job})" for job in ids)],
     ),
 }
 
@@ -348,16 +356,17 @@ def indent_output(output: str) -> str:
     return "\n".join("    " + line for line in text.split("\n"))
 
 
-def submit_script(scheduler: str, script_path: str) -> dict[str, Any]:
-    """Submit a job script; returns parse_job_id's dict.
+def submit_script(scheduler: str, script_path: str, *, after: Sequence[str] = ()) -> dict[str, Any]:
+    """Submit a job script (to start once the jobs `after` have ended); returns parse_job_id's dict.
 
     Raises SchedulerError quoting the command's whole output when it fails.
     """
     backend = get_backend(scheduler)
+    options = backend.depend(after) if after else []
     if backend.stdin_script:
-        argv, stdin_path = list(backend.submit), script_path
+        argv, stdin_path = [*backend.submit, *options], script_path
     else:
-        argv, stdin_path = [*backend.submit, script_path], None
+        argv, stdin_path = [*backend.submit, *options, script_path], None
     status, output = run_command(argv, stdin_path=stdin_path)
     if status != 0:
         raise SchedulerError(

@@ -14,7 +14,7 @@ from collections import namedtuple
 from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
-from ..config.settings import compose_xp
+from ..config.settings import check_max_parallel, compose_xp
 from ..config.command_line import parse_command_line
 from ..config.overrides import make_override
 from ..config.search import expand_command_line
@@ -23,8 +23,8 @@ from ..run.info import ShellText
 from .backends import DIRECTIVE_PREFIXES, get_backend
 from .task_source import script_file, task_config, with_command_line
 from .submit import (
-    Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
-    to_plain, without_job_keys, write_dry_run,
+    Submission, chain_setup, check_submittable, own_directives, print_submitted, record_git, resolve_after,
+    snapshot_setup, submit_sweep, to_plain, without_job_keys, write_dry_run,
 )
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -353,14 +353,15 @@ def _snapshot_job(command: Command, target: str, xp: dict[str, Any], job: _Job) 
 
 def submit_job_script(
     path: str, *, scheduler: str | None = None, array: bool = False, dry_run: bool = False,
-    out: Any = print,
+    after: int | str | None = None, out: Any = print,
 ) -> int:
     """`tinyxp sub`: expand a job script's python commands and submit one job per setting.
 
     With array, each command's settings go as one job array (chunked to the cluster's
     limit); with dry_run the scripts are written to <log_dir>/.tinyxp/dry-run and
-    printed, and nothing is submitted. Raises SchedulerError (bad script, failed
-    submission) or OverrideError (bad override on a python line).
+    printed, and nothing is submitted. after (a run id or job:ID) makes the jobs wait for
+    that run's job, as xp.after does. Raises SchedulerError (bad script, failed
+    submission, unknown after) or OverrideError (bad override on a python line).
     """
     try:
         with open(path, encoding="utf-8") as file:
@@ -397,6 +398,8 @@ def submit_job_script(
             settings = expanded
             xp = _command_xp(config_dir, expanded[0])
             check_submittable(xp)
+            if not array:
+                check_max_parallel({**xp, "scheduler": name}, len(expanded), processes=False)
             log_dir = os.path.abspath(os.path.join(work_dir, str(xp["log_dir"])))
             if xp.get("snapshot") and dry_run:
                 out(f"# {path}:{command.line}: xp.snapshot=true: the jobs run from a snapshot taken at submission; a dry run takes none")
@@ -412,6 +415,8 @@ def submit_job_script(
             raise type(err)(f"{path}:{command.line}: {err}") from None
         if not settings:  # every setting has its run already
             continue
+        after_jobs = resolve_after(after if after is not None else xp.get("after"), name, log_dir)
+        chain = int(xp.get("chain") or 1)
         sweep = Submission(
             scheduler=name,
             log_dir=log_dir,
@@ -421,8 +426,10 @@ def submit_job_script(
             settings=settings,
             work_dir=job.work_dir,
             directives=directives,
-            setup=job.setup,
+            setup=[*job.setup, chain_setup()] if chain > 1 else job.setup,
             after=script.after,
+            after_jobs=after_jobs,
+            chain=chain,
             shebang=script.shebang,
             array=array or bool(xp.get("array")),
             max_parallel=xp.get("max_parallel"),

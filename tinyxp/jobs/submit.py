@@ -15,7 +15,8 @@ import time
 from collections import namedtuple
 
 from .._contract import (
-    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
+    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, RUN_DIR_ENV, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE,
+    STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
 from .._files import (
@@ -25,7 +26,7 @@ from .._files import (
 from ..config.resume import config_hash
 from ..config.settings import xp_setting
 from ..config.overrides import make_override, setting_tokens
-from ..errors import SchedulerError
+from ..errors import SchedulerError, TinyxpError
 from ..run.info import new_run_info, shell_command
 from .backends import (
     JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_script,
@@ -39,14 +40,14 @@ if TYPE_CHECKING:
     from ..config.overrides import Override
 
 JOBS_DIR = os.path.join(TINYXP_DIR, "jobs")  # in the log dir: array scripts and the scheduler's own logs
-JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir", "xp.skip")  # set (or done) by submission for the job itself
+JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir", "xp.skip", "xp.after", "xp.chain")  # submission's own: the job gets none of them
 
 
 Submission = namedtuple(
     "Submission",
     "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
-    "signal_grace configs script xp git resume_ids",
-    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, None),
+    "signal_grace configs script xp git resume_ids after_jobs chain",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, None, (), 1),
 )
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
@@ -54,10 +55,12 @@ command is everything before the overrides ([env..., python, options..., script]
 settings the parsed overrides (Override) of each setting; configs the composed config of each;
 script the python script when command does not end with it; xp the xp settings written
 to xp.yaml (launcher); git info.git at submission, for the PENDING runs; resume_ids per
-setting the id of its existing run to submit again (xp.skip), or None for a new run.
+setting the id of its existing run to submit again (xp.skip), or None for a new run;
+after_jobs the job ids the jobs wait for (xp.after); chain the number of jobs per job
+script, each starting when the previous has ended (xp.chain).
 """
 
-Submitted = namedtuple("Submitted", "run_id run_dir job_id script")
+Submitted = namedtuple("Submitted", "run_id run_dir job_id script chained", defaults=((),))
 
 
 def without_job_keys(setting: Sequence[Override], keys: Sequence[str] = JOB_KEYS) -> list[Override]:
@@ -65,11 +68,16 @@ def without_job_keys(setting: Sequence[Override], keys: Sequence[str] = JOB_KEYS
     return [override for override in setting if override.key not in keys]
 
 
-def job_tokens(setting: Sequence[Override], run_id: int, log_dir: str) -> list[str]:
-    """The setting's tokens for the job: its own run id and log dir, the scheduler off."""
+def job_setting(setting: Sequence[Override], run_id: int, log_dir: str) -> list[Override]:
+    """The setting of the job: its own run id and log dir, the scheduler off."""
     own = [make_override("set", "xp.run_id", run_id), make_override("set", "xp.log_dir", log_dir),
            make_override("set", "xp.scheduler", None)]
-    return setting_tokens([*without_job_keys(setting), *own])
+    return [*without_job_keys(setting), *own]
+
+
+def job_tokens(setting: Sequence[Override], run_id: int, log_dir: str) -> list[str]:
+    """The setting's tokens for the job (job_setting's)."""
+    return setting_tokens(job_setting(setting, run_id, log_dir))
 
 
 def to_plain(obj: Any) -> Any:
@@ -100,24 +108,21 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_dir: str | None = None) -> list[tuple[list[tuple[int, str]], str, str]]:
-    """Write every run directory and job script of sweep; nothing is submitted.
+def prepare_runs(sweep: Submission, made: list[str] | None = None,
+                 resubmitted: list[tuple[str, dict[str, Any]]] | None = None) -> list[tuple[int, str]]:
+    """Write the run directory of every setting of sweep (info.yaml PENDING): a new one, or
+    with sweep.resume_ids an existing run's, submitted again (its earlier launches kept).
 
-    Returns one (runs, script path, script text) per job to submit, runs being the
-    (run_id, run_dir) pairs it covers. With run_ids (a dry run) no run directory is
-    allocated and the scripts go to script_dir. On an error the run directories made
-    so far are removed.
+    Returns their (run_id, run_dir) pairs. The new run directories are appended to made
+    and the existing runs, with their info before, to resubmitted; without those lists
+    (the local scheduler) an error undoes what was written itself.
     """
-    get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
-    dry = run_ids is not None
-    made: list[str] = []
-    resubmitted: list[tuple[str, dict[str, Any]]] = []  # (run dir, its info before) of the existing runs
+    undo_here = made is None
+    made = [] if made is None else made
+    resubmitted = [] if resubmitted is None else resubmitted
+    runs: list[tuple[int, str]] = []
     try:
-        runs: list[tuple[int, str]] = []
         for i, setting in enumerate(sweep.settings):
-            if run_ids is not None:
-                runs.append((run_ids[i], os.path.join(sweep.log_dir, str(run_ids[i]))))
-                continue
             existing = sweep.resume_ids[i] if sweep.resume_ids else None
             if existing is not None:
                 runs.append((existing, _resubmit(sweep, existing, resubmitted)))
@@ -136,6 +141,43 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
             if sweep.configs is not None:  # to find the setting's run again (xp.skip)
                 info["config_hash"] = config_hash(sweep.configs[i])
             write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), info)
+    except BaseException:
+        if undo_here:
+            _undo(made, resubmitted)
+        raise
+    return runs
+
+
+def _undo(made: Sequence[str], resubmitted: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Remove the run directories and scripts a failed preparation made; give resubmitted runs their info back."""
+    import shutil  # only to clean up after a failure
+
+    for run_dir, before in resubmitted:
+        write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), before)
+    for path in made:
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.exists(path):
+            os.unlink(path)
+
+
+def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_dir: str | None = None) -> list[tuple[list[tuple[int, str]], str, str]]:
+    """Write every run directory and job script of sweep; nothing is submitted.
+
+    Returns one (runs, script path, script text) per job to submit, runs being the
+    (run_id, run_dir) pairs it covers. With run_ids (a dry run) no run directory is
+    allocated and the scripts go to script_dir. On an error the run directories made
+    so far are removed.
+    """
+    get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
+    dry = run_ids is not None
+    made: list[str] = []
+    resubmitted: list[tuple[str, dict[str, Any]]] = []  # (run dir, its info before) of the existing runs
+    try:
+        if run_ids is not None:
+            runs = [(run_id, os.path.join(sweep.log_dir, str(run_id))) for run_id in run_ids[:len(sweep.settings)]]
+        else:
+            runs = prepare_runs(sweep, made, resubmitted)
         tasks = [
             Task(run_dir, [*sweep.command, *job_tokens(setting, run_id, sweep.log_dir)])
             for (run_id, run_dir), setting in zip(runs, sweep.settings)
@@ -179,15 +221,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
                     os.symlink(os.path.relpath(path, run_dir), os.path.join(run_dir, SCRIPT_FILE))
         return jobs
     except BaseException:
-        import shutil  # only to clean up after a failure
-
-        for run_dir, before in resubmitted:
-            write_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE), before)
-        for path in made:
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.exists(path):
-                os.unlink(path)
+        _undo(made, resubmitted)
         raise
 
 
@@ -203,15 +237,17 @@ def _resubmit(sweep: Submission, run_id: int, resubmitted: list[tuple[str, dict[
     return run_dir
 
 
-def record_job(run_dir: str, job: dict[str, Any]) -> None:
-    """info.scheduler of a new run; for a run submitted again, the job id of its pending launch."""
+def record_job(run_dir: str, job: dict[str, Any], chained: Sequence[str] = ()) -> None:
+    """info.scheduler of a new run (and info.chained_jobs, xp.chain's later jobs); for a run
+    submitted again, the job id of its pending launch."""
     from ..run.history import is_resubmitted, with_launch_fields
 
     info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE))
+    chain = {"chained_jobs": list(chained)} if chained else {}
     if is_resubmitted(info):
-        update_info(run_dir, **with_launch_fields(info, scheduler=job["name"], job_id=job["job_id"]))
+        update_info(run_dir, **with_launch_fields(info, scheduler=job["name"], job_id=job["job_id"]), **chain)
     else:
-        update_info(run_dir, scheduler=job)
+        update_info(run_dir, scheduler=job, **chain)
 
 
 def submit_sweep(sweep: Submission) -> list[Submitted]:
@@ -225,7 +261,7 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
     done: list[Submitted] = []
     for k, (runs, path, _) in enumerate(jobs):
         try:
-            ids = submit_script(sweep.scheduler, path)
+            ids = submit_script(sweep.scheduler, path, after=sweep.after_jobs)
         except (SchedulerError, KeyboardInterrupt) as err:
             # Ctrl-C too: the runs left over must not stay PENDING, and the user must
             # learn which jobs went
@@ -234,11 +270,31 @@ def submit_sweep(sweep: Submission) -> list[Submitted]:
             for run_id, run_dir in unsubmitted:
                 update_info(run_dir, status="FAILED", error={"type": "SchedulerError", "message": f"Not submitted: {reason}"})
             raise SchedulerError(_failure_message(reason, done, unsubmitted, len(jobs), k)) from None
+        chained = _submit_chain(sweep, path, ids)
         for index, (run_id, run_dir) in enumerate(runs):
             job = _job_record(sweep, ids, index)
-            record_job(run_dir, job)
-            done.append(Submitted(run_id, run_dir, job["job_id"], path))
+            record_job(run_dir, job, chained)
+            done.append(Submitted(run_id, run_dir, job["job_id"], path, chained))
     return done
+
+
+def _submit_chain(sweep: Submission, path: str, ids: dict[str, Any]) -> list[str]:
+    """Submit path again sweep.chain - 1 times, each job after the previous; their job ids.
+
+    Raises SchedulerError naming the jobs queued already when one cannot be submitted.
+    """
+    chained: list[str] = []
+    previous = list(ids["job_ids"])
+    for segment in range(2, sweep.chain + 1):
+        try:
+            more = submit_script(sweep.scheduler, path, after=previous)
+        except SchedulerError as err:
+            queued = ", ".join([ids["job_id"], *chained])
+            raise SchedulerError(f"Cannot submit job {segment} of xp.chain={sweep.chain}: {err.message}\n"
+                                 f"Queued already: job {queued} (cancel them, or submit the rest with xp.after)") from None
+        chained.append(more["job_id"])
+        previous = list(more["job_ids"])
+    return chained
 
 
 def _job_record(sweep: Submission, ids: dict[str, Any], index: int) -> dict[str, Any]:
@@ -282,7 +338,42 @@ def write_dry_run(sweep: Submission, script_dir: str) -> list[tuple[str, str]]:
 
 def print_submitted(submitted: Sequence[Submitted], scheduler: str, out: Any = print) -> None:
     for s in submitted:
-        out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}: {s.run_dir}")
+        then = f", then {', '.join(s.chained)}" if s.chained else ""
+        out(f"Submitted run {s.run_id} as {scheduler} job {s.job_id}{then}: {s.run_dir}")
+
+
+def resolve_after(value: Any, scheduler: str, log_dir: str) -> tuple[str, ...]:
+    """The job ids that xp.after (or `tinyxp sub --after`) names: a run of log_dir, or job:ID.
+
+    A run's job is its last chained job, or its own. Raises SchedulerError for a run
+    that does not exist or has no job of this scheduler (nothing is written).
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str) and value.startswith("job:"):
+        return (value[4:],)
+    run_dir = os.path.join(log_dir, str(value))
+    try:
+        info = read_yaml(os.path.join(run_dir, METADATA_DIR, INFO_FILE)) or {}
+    except (OSError, TinyxpError):
+        raise SchedulerError(
+            f"Unknown run {value} for xp.after: no run {run_dir!r} (a job id is written xp.after=job:ID)"
+        ) from None
+    job = info.get("scheduler")
+    job = job if isinstance(job, dict) else {}
+    chained = info.get("chained_jobs") or []
+    job_id = chained[-1] if chained else job.get("job_id")
+    if not job_id or job.get("name") != scheduler:
+        ran = f"a {job.get('name')} job" if job.get("name") else "no scheduler job"
+        raise SchedulerError(f"Cannot start after run {value}: it ran as {ran}, not a {scheduler} job with an id "
+                             "(a job id is written xp.after=job:ID)")
+    return (str(job_id),)
+
+
+def chain_setup() -> str:
+    """The setup line by which a chained job whose run is COMPLETE already ends at once."""
+    info = f'"${RUN_DIR_ENV}/{METADATA_DIR}/{INFO_FILE}"'
+    return f"if grep -qx 'status: COMPLETE' {info}; then echo 'tinyxp: the run is COMPLETE: nothing left to chain'; exit 0; fi"
 
 
 def own_directives(scheduler: str, options: Sequence[str], where: str) -> list[str]:
@@ -346,6 +437,10 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
     setup = list(xp_setting(xp, "setup") or [])
     if os.environ.get(SNAPSHOT_ENV):  # submitted from a snapshot (relaunch_in_snapshot): the job records it too
         setup.insert(0, snapshot_setup(os.environ[SNAPSHOT_ENV]))
+    chain = int(xp_setting(xp, "chain"))
+    if chain > 1:
+        setup.append(chain_setup())
+    after_jobs = resolve_after(xp_setting(xp, "after"), scheduler, log_dir)
     sweep = Submission(
         scheduler=scheduler,
         log_dir=log_dir,
@@ -364,6 +459,8 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         xp=to_plain(xp),
         git=record_git(script, log_dir),
         resume_ids=list(resume_ids) if resume_ids and any(i is not None for i in resume_ids) else None,
+        after_jobs=after_jobs,
+        chain=chain,
     )
     print_submitted(submit_sweep(sweep), scheduler)
     return 0

@@ -173,11 +173,13 @@ class Logger:
     """Writes one run's metrics, artifacts and checkpoints under run_dir.
 
     Used by @launch (ctx.logger) and standalone: `tinyxp.Logger("logs/7")`. Folders
-    are created on first use.
+    are created on first use. The logger of a rank other than 0 in a multi-process job
+    writes nothing but the metrics logged with all_ranks=True.
     """
 
-    def __init__(self, run_dir: str) -> None:
+    def __init__(self, run_dir: str, *, rank: int = 0) -> None:
         self._run_dir = os.path.abspath(run_dir)
+        self._rank = rank
         self._metric_fds: dict[str, int] = {}
         self._formats: dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
         self._swept_folders: set[str] = set()  # artifact folders cleared of stale temporary files
@@ -196,8 +198,11 @@ class Logger:
         name = os.path.basename(self._run_dir)
         return int(name) if is_run_id(name) else None
 
-    def log_metrics(self, metrics: dict[str, Any], log_name: str = "train") -> None:
+    def log_metrics(self, metrics: dict[str, Any], log_name: str = "train", *, all_ranks: bool = False) -> None:
         """Append metrics as one JSON line to metrics/<log_name>.jsonl.
+
+        On a rank r other than 0 of a multi-process job nothing is written, unless
+        all_ranks: then the line goes to metrics/<log_name>.rank<r>.jsonl.
 
         The line is handed to the operating system before returning (no fsync). NaN and
         infinities are written as NaN/Infinity, which json.loads reads back. Raises
@@ -205,6 +210,10 @@ class Logger:
         reader keeps for its own columns (info, config, artifacts, tags, note, or one of
         them and a dot); nothing is written.
         """
+        if self._rank:
+            if not all_ranks:
+                return
+            log_name = f"{check_name(log_name, 'metric log name')}.rank{self._rank}"
         if not isinstance(metrics, dict):
             raise LoggerError(f"Invalid metrics: expected a dict, got {type(metrics).__name__}")
         try:
@@ -241,8 +250,11 @@ class Logger:
     def tag(self, *tags: str) -> list[str]:
         """Add tags to the run (metadata/notes.yaml, as `tinyxp tag`); returns all its tags.
 
-        Raises LoggerError for a tag queries could not name (nothing is written).
+        Raises LoggerError for a tag queries could not name (nothing is written). Rank 0
+        alone writes them in a multi-process job.
         """
+        if self._rank:
+            return list(tags)
         os.makedirs(os.path.join(self._run_dir, METADATA_DIR), exist_ok=True)
         return update_notes(self._run_dir, add=tags)["tags"]
 
@@ -273,9 +285,12 @@ class Logger:
         The format's extension is added to name when missing (`preds` -> preds.pkl); name
         may hold sub-folders (`ckpt/epoch3`). Formats: pickle, json, text, numpy (.npy),
         npz (a dict of arrays), torch, image (PNG bytes or a matplotlib figure).
-        Raises LoggerError for a bad name or an unknown format.
+        Raises LoggerError for a bad name or an unknown format. Rank 0 alone writes
+        artifacts and checkpoints in a multi-process job.
         """
         path, (_, save, _, binary) = self._artifact_path(name, format)
+        if self._rank:
+            return path
         folder = os.path.dirname(path)
         try:
             os.makedirs(folder, exist_ok=True)

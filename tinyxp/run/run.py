@@ -14,7 +14,7 @@ import threading
 import time
 
 from .._contract import CONFIG_FILE, INFO_FILE, METADATA_DIR, SNAPSHOT_ENV, TRACEBACK_FILE, XP_FILE
-from .._files import allocate_run_dir, os_reason, update_notes, write_atomic, write_yaml
+from .._files import allocate_run_dir, os_reason, read_run_yaml, update_notes, write_atomic, write_yaml
 from ..config.compose import Config
 from ..config.resume import changed_keys, config_hash
 from ..config.overrides import setting_tokens
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, NoReturn
 
     from .logger import Logger
+    from .ranks import Rank
 
 
 class Context:
@@ -86,8 +87,13 @@ def parse_run_id(value: Any) -> int:
 class Run:
     """One run of the task: its directory, info.yaml, heartbeat, signals and captured output."""
 
-    def __init__(self, plan: Plan, *, script: str, seed_fn: Any, recorder: Any, job: Any, progress: str | None) -> None:
+    def __init__(
+        self, plan: Plan, *, script: str, seed_fn: Any, recorder: Any, job: Any, progress: str | None,
+        rank: Rank | None = None,
+    ) -> None:
         self.plan = plan
+        self.rank = rank
+        self.attached = rank is not None and rank.rank > 0  # another rank's run: rank 0 records it
         self.script = script
         self.seed_fn = seed_fn
         self.recorder = recorder
@@ -180,16 +186,29 @@ class Run:
             from .logger import Logger  # json and the artifact formats: only for the runs that log
 
             try:
-                info = self._open_run_dir(info)
+                info = self._attach(start) if self.attached else self._open_run_dir(info)
             except BaseException as err:
                 self._abandon_start(err)
-            self.logger = Logger(info["run_dir"])
-        if self.progress:
+            self.logger = Logger(info["run_dir"], rank=self.rank.rank if self.rank else 0)
+        if self.progress and not self.attached:
             print(f"{self.progress} -> {self.shown_dir}", file=sys.stderr)
-        elif self.run_dir and _is_terminal(sys.stderr):  # a pipe or a job's log keeps only the task's output
+        elif self.run_dir and not self.attached and _is_terminal(sys.stderr):  # a pipe or a job's log keeps only the task's output
             print(f"tinyxp: run {info['run_id']} -> {self.shown_dir}", file=sys.stderr)
-        self.ctx = Context(self.plan.config, Config(info), self.logger, xp)
+        self.ctx = Context(self.plan.config, Config({**info, "rank": self.rank.rank if self.rank else 0}), self.logger, xp)
         return self.ctx
+
+    def _attach(self, start: float) -> dict[str, Any]:
+        """Another rank's info: that of the run rank 0 created (xp.run_id, or its rendezvous file)."""
+        from .ranks import find_run
+
+        assert self.rank is not None
+        log_dir = os.path.abspath(self.plan.xp.log_dir)
+        run_id = self.plan.xp.run_id
+        run_id = parse_run_id(run_id) if run_id is not None else find_run(log_dir, self.rank, started=start)
+        run_dir = os.path.join(log_dir, str(run_id))
+        self.run_dir = run_dir
+        self.shown_dir = os.path.normpath(os.path.join(self.plan.xp.log_dir, str(run_id)))
+        return dict(read_run_yaml(run_dir, os.path.join(run_dir, METADATA_DIR, INFO_FILE)) or {}, run_id=run_id, run_dir=run_dir)
 
     def _new_info(self, start: float) -> dict[str, Any]:
         work_dir = os.getcwd()
@@ -217,6 +236,8 @@ class Run:
             info["config_hash"] = config_hash(self.plan.config)
         if self.plan.xp.rerun_of is not None:
             info["rerun_of"] = parse_run_id(self.plan.xp.rerun_of)
+        if self.rank:
+            info["ranks"] = self.rank.record()
         return info
 
     def _open_run_dir(self, info: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +276,10 @@ class Run:
         self.git_pending = early_git is not None and "dirty" not in early_git
         self.info = info
         self._write_info()
+        if self.rank:
+            from .ranks import publish_run
+
+            publish_run(info["log_dir"], self.rank, run_id)
         return info
 
     def _abandon_start(self, err: BaseException) -> NoReturn:
@@ -331,7 +356,7 @@ class Run:
 
     def _watch(self) -> None:
         """Start the heartbeat and the output capture (logged runs)."""
-        if self.run_dir:
+        if self.run_dir and not self.attached:
             self.heartbeat = heartbeat()
             self.heartbeat.follow(self)
             if self.plan.xp.capture_output:
@@ -368,6 +393,8 @@ class Run:
         self._after_interrupt(signum)
 
     def _after_interrupt(self, signum: int | None) -> None:
+        if self.attached:  # rank 0 asks for the job's requeue, once
+            return
         requeue_after(signum, requeue=bool(self.plan.xp.requeue), job=self.job)
 
     def _record_exception(self, final: dict[str, Any], err: BaseException) -> None:
@@ -378,7 +405,7 @@ class Run:
         import traceback  # only when a run fails
 
         final.update(status="FAILED", error={"type": type(err).__name__, "message": str(err)})
-        if self.run_dir:
+        if self.run_dir and not self.attached:
             text = traceback.format_exc()
             path = os.path.join(self.run_dir, METADATA_DIR, TRACEBACK_FILE)
             try:
@@ -411,7 +438,7 @@ class Run:
         if self.logger is not None:
             self.logger.close()
         self.status = final.setdefault("status", "FAILED")  # FAILED: a BaseException we could not classify
-        if self.run_dir is None:
+        if self.run_dir is None or self.attached:
             return
         final.update(end_time=format_time(end), duration_s=round(duration, 6))
         git = self._git_info()

@@ -82,9 +82,18 @@ class Sweep:
             head = f"sweep: stopped by {signal.Signals(self.stop_signal).name}: "
             counts += [f"{self.interrupted is not None:d} interrupted", f"{len(self.plans) - attempted} not started"]
         lines = [head + ", ".join(counts)]
-        for plan, shown_dir, err in self.failures:
-            lines.append(f"  FAILED {plan.label} -> {shown_dir}: {type(err).__name__}: {err}")
+        lines += [failed_line(plan.label, shown_dir, f"{type(err).__name__}: {err}") for plan, shown_dir, err in self.failures]
         if self.interrupted is not None:
             lines.append(f"  INTERRUPTED {self.interrupted[0].label} -> {self.interrupted[1]}")
         lines += [f"  NOT STARTED {plan.label}" for plan in self.plans[attempted:]]
         return "\n".join(lines)
+
+
+def failed_line(label: str, shown_dir: str, why: str) -> str:
+    return f"  FAILED {label} -> {shown_dir}: {why}"
+
+
+def processes_summary(total: int, failures: list[tuple[str, str, str]]) -> str:
+    """The summary of a sweep run as separate processes (xp.scheduler=local): failures are (label, run dir, why)."""
+    lines = [f"sweep: {total} runs, {total - len(failures)} complete, {len(failures)} failed"]
+    return "\n".join(lines + [failed_line(*failure) for failure in failures])
