@@ -264,14 +264,14 @@ class SlurmTest(unittest.TestCase):
         (run_dir,) = run_dirs(self.log_dir)
         job_id = info(run_dir)["scheduler"]["job_id"]
         self.submitted.append(job_id)
-        self.assertIn("#SBATCH --signal=B:USR1@60\n", read(os.path.join(run_dir, "script.sh")))
+        self.assertIn("#SBATCH --signal=B:USR2@60\n", read(os.path.join(run_dir, "script.sh")))
         wait_for_status(run_dir, ("RUNNING",))
         stdout_log = os.path.join(run_dir, "stdout.log")
         wait_until(lambda: os.path.exists(stdout_log) and "attempt 1" in read(stdout_log),  # once its handler is registered
                    lambda: f"the task did not start: stdout.log holds {read(stdout_log) if os.path.exists(stdout_log) else None!r}",
                    timeout=TIMEOUT, interval=0.1)
         time.sleep(0.3)  # a few steps
-        scancel("--signal=USR1", "--batch", str(job_id))
+        scancel("--signal=USR2", "--batch", str(job_id))
         interrupted = wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))
         self.assertEqual(interrupted["status"], "INTERRUPTED")
         with open(os.path.join(run_dir, "artifacts", "pickle", "last.pkl"), "rb") as file:

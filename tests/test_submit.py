@@ -176,7 +176,8 @@ class SubCommandTest(unittest.TestCase):
                 "#!/bin/bash", "#SBATCH --job-name=train", f"#SBATCH --output={run_dir}/stdout.log",
                 f"#SBATCH --error={run_dir}/stderr.log", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G",
             ])
-            self.assertEqual(script[7:], [
+            self.assertEqual(script[7], "export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends")
+        self.assertEqual(script[8:], [
                 f"export TINYXP_RUN_DIR={run_dir}", f"cd {self.root}", "module load python", 'export GREETING="hello there"',
                 f"python train.py lr={0.1 * (i + 1):g} '+msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
                 f"xp.log_dir={self.log_dir} xp.scheduler=null",
@@ -612,10 +613,10 @@ class LauncherTest(unittest.TestCase):
         folder = temp_dir(self)
         write_files(folder, {"scontrol": "#!/bin/sh\necho 'scontrol: error: Invalid job id specified'\nexit 1\n"})
         os.chmod(os.path.join(folder, "scontrol"), 0o755)
-        script = write_project(self.root, body="import os, signal\nos.kill(os.getpid(), signal.SIGUSR1)\n")
+        script = write_project(self.root, body="import os, signal\nos.kill(os.getpid(), signal.SIGUSR2)\n")
         done = run_script(script, ["xp.requeue=true"], env={"PATH": folder + os.pathsep + os.environ["PATH"],
                                                             "SLURM_JOB_ID": "9"})
-        self.assertEqual(done.returncode, 128 + 10)
+        self.assertEqual(done.returncode, 128 + 12)
         self.assertEqual(done.stderr, "tinyxp: error: Cannot requeue SLURM job 9: scontrol exited with status 1:\n"
                                       "    scontrol: error: Invalid job id specified\n")
         record = info(run_dirs(self.log_dir)[0])

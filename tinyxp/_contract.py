@@ -73,6 +73,10 @@ SCHEDULERS = tuple(JOB_ID_ENVS)  # the names xp.scheduler accepts, one row each 
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
 DEFAULT_SIGNAL_GRACE = 120
+# the signals xp.requeue_signal accepts (names without SIG), and its default: not USR1,
+# which NCCL takes for itself; USR2 is also what SGE's -notify sends before a kill
+REQUEUE_SIGNALS = ("USR1", "USR2", "HUP", "TERM")
+DEFAULT_REQUEUE_SIGNAL = "USR2"
 
 
 def is_run_id(name: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .._contract import DEFAULT_SIGNAL_GRACE, SCHEDULERS
+from .._contract import DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, REQUEUE_SIGNALS, SCHEDULERS
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
@@ -62,6 +62,8 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "requeue": (False, "boolean"),
     # seconds before the time limit that the signal comes
     "signal_grace": (DEFAULT_SIGNAL_GRACE, "positive number"),
+    # the signal that asks a run to checkpoint and requeue (also handled outside jobs)
+    "requeue_signal": (DEFAULT_REQUEUE_SIGNAL, REQUEUE_SIGNALS),
 }
 XP_DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in XP_SETTINGS.items()}
 PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded

@@ -11,7 +11,7 @@ import re
 import sys
 from collections import namedtuple
 
-from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
+from .._contract import DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
 from ..config.settings import compose_xp
@@ -365,6 +365,7 @@ def submit_job_script(
             max_parallel=xp.get("max_parallel"),
             requeue=bool(xp.get("requeue")),
             signal_grace=int(xp.get("signal_grace") or DEFAULT_SIGNAL_GRACE),
+            requeue_signal=xp.get("requeue_signal") or DEFAULT_REQUEUE_SIGNAL,
             configs=configs,
             git=job.git if job.git is not None else (None if dry_run else record_git(os.path.join(work_dir, target), log_dir)),
         )

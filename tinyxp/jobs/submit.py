@@ -15,7 +15,7 @@ import time
 from collections import namedtuple
 
 from .._contract import (
-    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
+    CONFIG_FILE, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE, STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
 from .._files import allocate_run_dir, ensure_log_dir, next_run_id, update_info, write_atomic, write_yaml
@@ -41,8 +41,9 @@ JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir")  # set by submission for 
 Submission = namedtuple(
     "Submission",
     "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
-    "signal_grace configs script xp git",
-    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None),
+    "signal_grace configs script xp git requeue_signal",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None,
+              DEFAULT_REQUEUE_SIGNAL),
 )
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
@@ -128,7 +129,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
         common = dict(
             scheduler=sweep.scheduler, name=sweep.name, work_dir=sweep.work_dir, directives=sweep.directives,
             setup=sweep.setup, after=sweep.after, requeue=sweep.requeue, signal_grace=sweep.signal_grace,
-            shebang=sweep.shebang,
+            shebang=sweep.shebang, requeue_signal=sweep.requeue_signal,
         )
         jobs = []
         if sweep.array:
@@ -315,6 +316,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         max_parallel=xp_setting(xp, "max_parallel"),
         requeue=bool(xp_setting(xp, "requeue")),
         signal_grace=int(xp_setting(xp, "signal_grace")),
+        requeue_signal=xp_setting(xp, "requeue_signal"),
         configs=configs,
         xp=to_plain(xp),
         git=record_git(script, log_dir),

@@ -43,7 +43,7 @@ class Context:
         self._preempt_handlers: list[Callable[[], Any]] = []
 
     def on_preempt(self, fn: Callable[[], Any]) -> Callable[[], Any]:
-        """Call fn() when SIGTERM, SIGINT or SIGUSR1 arrives, before the run stops.
+        """Call fn() when SIGTERM, SIGINT or xp.requeue_signal (SIGUSR2) arrives, before the run stops.
 
         Typically saves a checkpoint. Returns fn, so it also works as a decorator.
         """
@@ -244,7 +244,7 @@ class Run:
             self.heartbeat.follow(self)
             if self.plan.xp.capture_output:
                 self.capture = Capture(self.run_dir)
-        self.previous_handlers = install_signal_handlers(self._handle_signal)
+        self.previous_handlers = install_signal_handlers(self._handle_signal, self.plan.xp.requeue_signal)
 
     def _handle_signal(self, signum: int, frame: Any) -> None:
         if self.finishing:
@@ -275,7 +275,7 @@ class Run:
         self._after_interrupt(signum)
 
     def _after_interrupt(self, signum: int | None) -> None:
-        requeue_after(signum, requeue=bool(self.plan.xp.requeue), job=self.job)
+        requeue_after(signum, requeue=bool(self.plan.xp.requeue), requeue_signal=self.plan.xp.requeue_signal, job=self.job)
 
     def _record_exception(self, final: dict[str, Any], err: BaseException) -> None:
         """FAILED with the error and its traceback, or COMPLETE for sys.exit(0)."""
