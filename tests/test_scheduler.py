@@ -379,8 +379,17 @@ class EnvironmentTest(unittest.TestCase):
         ({"JOB_ID": "30", "SGE_TASK_ID": "undefined", "SGE_ROOT": "/opt/sge"},
          {"name": "sge", "job_id": "30", "array_job_id": None, "array_task_id": None}),
         ({"JOB_ID": "30"}, None),
+        # an SGE or LSF array task is the job `N.i` or `N[i]` it was at submission, not the array N
+        ({"JOB_ID": "31", "SGE_TASK_ID": "2", "SGE_ROOT": "/opt/sge"},
+         {"name": "sge", "job_id": "31.2", "array_job_id": "31", "array_task_id": 2}),
         ({"LSB_JOBID": "40", "LSB_JOBINDEX": "0"}, {"name": "lsf", "job_id": "40", "array_job_id": None, "array_task_id": None}),
-        ({"LSB_JOBID": "41", "LSB_JOBINDEX": "5"}, {"name": "lsf", "job_id": "41", "array_job_id": "41", "array_task_id": 5}),
+        ({"LSB_JOBID": "41", "LSB_JOBINDEX": "5"}, {"name": "lsf", "job_id": "41[5]", "array_job_id": "41", "array_task_id": 5}),
+        # OAR sets its array variables in every job: a plain job is no array ...
+        ({"OAR_JOB_ID": "21", "OAR_ARRAY_ID": "21", "OAR_ARRAY_INDEX": "1"},
+         {"name": "oar", "job_id": "21", "array_job_id": None, "array_task_id": None}),
+        # ... but the first task of an array tinyxp wrote is
+        ({"OAR_JOB_ID": "21", "OAR_ARRAY_ID": "21", "OAR_ARRAY_INDEX": "1", "TINYXP_ARRAY": "1"},
+         {"name": "oar", "job_id": "21", "array_job_id": "21", "array_task_id": 1}),
     ]
 
     def test_job_from_environment(self):

@@ -309,11 +309,22 @@ class SubCommandTest(unittest.TestCase):
             status = cli.main(["sub", "jobs.sh"])
         self.assertEqual(status, 2)
         self.assertEqual(err.getvalue(), (
-            "tinyxp: error: Cannot submit job 1 of 2: Cannot run 'sbatch': command not found on PATH\n"
-            "Nothing was submitted\n"
-            "Not submitted, marked FAILED: runs 1, 2\n"
+            "tinyxp: error: Cannot submit to slurm: 'sbatch' is not on PATH (it comes with the Debian/Ubuntu package "
+            "slurm-client, or the cluster's SLURM module; submit from a machine of the cluster, or load its module)\n"
         ))
-        self.assertEqual([info(d)["status"] for d in run_dirs(self.log_dir)], ["FAILED", "FAILED"])
+        self.assertFalse(os.path.exists(self.log_dir))  # nothing made, nothing submitted
+
+    def test_scheduler_commands_missing_from_the_launcher(self):
+        # one message naming the command and its package, exit 2, no run directory
+        for scheduler, command, package in (("oar", "oarsub", "oar-user"), ("sge", "qsub", "gridengine-client")):
+            with self.subTest(scheduler):
+                script = write_project(self.root)
+                done = run_script(script, [f"xp.scheduler={scheduler}"], env={"PATH": temp_dir(self)})
+                self.assertEqual(done.returncode, 2)
+                self.assertIn(f"Cannot submit to {scheduler}: '{command}' is not on PATH (it comes with the "
+                              f"Debian/Ubuntu package {package};", done.stderr)
+                self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+                self.assertFalse(os.path.exists(self.log_dir))
 
     def test_bad_script_exits_2_without_traceback(self):
         status, out, err = self.sub("#!/bin/bash\necho nothing to run\n")

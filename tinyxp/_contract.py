@@ -65,6 +65,12 @@ JOB_REQUIRED_ENVS = {"sge": ("SGE_TASK_ID", "SGE_ROOT")}
 JOB_EXCLUDED_ENVS = {"pbs": ("PBS_ARRAYID",)}
 # per scheduler, the array index it sets outside arrays (LSF: LSB_JOBINDEX=0)
 NO_ARRAY_TASK = {"lsf": 0}
+# schedulers that set their array variables in every job (OAR: array id = job id, index 1):
+# there, a job with those values is an array task only when its script exports ARRAY_ENV
+ARRAY_VARIABLES_ALWAYS = ("oar",)
+ARRAY_ENV = "TINYXP_ARRAY"  # exported (=1) by the array scripts tinyxp writes
+# per scheduler whose array tasks share the array's job id variable, a task's own job id
+TASK_JOB_IDS = {"sge": "{job}.{task}", "lsf": "{job}[{task}]"}
 # per scheduler, the variable counting the job's requeues
 RESTART_COUNT_ENVS = {"slurm": "SLURM_RESTART_COUNT"}
 # the order in which a job's variables are looked for: the first scheduler whose job id is set wins

@@ -16,7 +16,8 @@ from collections import namedtuple
 from .._commands import NOT_FOUND, CommandNotRun
 from .._commands import run_command as run_external
 from .._contract import (
-    ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV,
+    ARRAY_ENV, ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV,
+    TASK_JOB_IDS,
 )
 from ..errors import SchedulerError, suggest
 from ..run.info import render_command
@@ -190,14 +191,14 @@ BACKENDS: dict[str, Backend] = {
         name="sge", prefix="#$", submit=("qsub", "-terse"),
         re_job_id=re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M), first_index=1,
         array_logs=("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), directives=_sge_directives,
-        owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job="{job}.{task}", signals=("USR1", "USR2"),
+        owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job=TASK_JOB_IDS["sge"], signals=("USR1", "USR2"),
         package="the Debian/Ubuntu package gridengine-client",
     ),
     "lsf": Backend(
         name="lsf", prefix="#BSUB", submit=("bsub",),
         re_job_id=re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M), first_index=1,
         array_logs=("%J_%I.out", "%J_%I.err"), directives=_lsf_directives, owned=("-o", "-oo", "-e", "-eo"),
-        stdin_script=True, resubmits=True, task_job="{job}[{task}]",
+        stdin_script=True, resubmits=True, task_job=TASK_JOB_IDS["lsf"],
         package="IBM Spectrum LSF (source the cluster's profile.lsf)",
     ),
 }
@@ -262,6 +263,7 @@ def render_script(spec: JobSpec) -> str:
         run_dirs = [f'run_dir={_q(t.run_dir)}; export {RUN_DIR_ENV}="$run_dir"' for t in spec.tasks]
         lines += _task_cases(variable, backend.first_index, run_dirs, default=True)
         lines.append('exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"')
+        lines.append(f"export {ARRAY_ENV}=1  # an array task, whatever the scheduler's variables say")
     else:
         lines.append(f"export {RUN_DIR_ENV}={_q(spec.tasks[0].run_dir)}")  # the job's launcher knows its run
     lines.append(f"cd {_q(spec.work_dir)}")
@@ -335,11 +337,13 @@ def array_log_paths(scheduler: str, folder: str) -> tuple[str, str]:
 def run_command(argv: Sequence[str], *, stdin_path: str | None = None, timeout: float = 120) -> tuple[int, str]:
     """Run an external command (sbatch, oarsub, qsub, bsub, scontrol); (exit status, output).
 
-    Standard output and error come back together, as a user would see them. Raises
-    SchedulerError when the command is not found or does not finish in time.
+    Standard output and error come back together, as a user would see them. PWD is
+    set to the working folder (oarsub reads it, and fails with status 8 without it).
+    Raises SchedulerError when the command is not found or does not finish in time.
     """
     try:
-        status, output, _ = run_external(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True)
+        status, output, _ = run_external(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True,
+                                         env={"PWD": os.getcwd()})
     except CommandNotRun as err:
         shown = argv[0] if err.why == NOT_FOUND else render_command(argv)
         raise SchedulerError(f"Cannot run {shown!r}: {err.reason}") from None
@@ -381,6 +385,20 @@ def indent_output(output: str) -> str:
     """A command's output, indented under the message that quotes it."""
     text = output.rstrip("\n") or "(no output)"
     return "\n".join("    " + line for line in text.split("\n"))
+
+
+def check_commands(scheduler: str) -> None:
+    """Raises SchedulerError when the scheduler's submit command is not on PATH, naming it
+    and where it comes from: before any run directory is made."""
+    import shutil
+
+    backend = get_backend(scheduler)
+    command = backend.submit[0]
+    if shutil.which(command) is None:
+        raise SchedulerError(
+            f"Cannot submit to {scheduler}: {command!r} is not on PATH (it comes with {backend.package}; "
+            "submit from a machine of the cluster, or load its module)"
+        )
 
 
 def submit_script(scheduler: str, script_path: str) -> dict[str, Any]:

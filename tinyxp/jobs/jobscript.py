@@ -18,7 +18,7 @@ from ..config.settings import compose_xp
 from ..config.overrides import expand_sweeps, make_override, parse_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
-from .backends import DIRECTIVE_PREFIXES, get_backend
+from .backends import DIRECTIVE_PREFIXES, check_commands, get_backend
 from .submit import (
     Submission, check_submittable, own_directives, print_submitted, record_git, snapshot_setup, submit_sweep,
     to_plain, without_job_keys, write_dry_run,
@@ -322,6 +322,8 @@ def submit_job_script(
     elif scheduler is not None and script.scheduler is not None and scheduler != script.scheduler:
         raise SchedulerError(f"{path}: Cannot submit {script.scheduler} directives to --scheduler {scheduler}")
     get_backend(name)
+    if not dry_run:
+        check_commands(name)
     directives = own_directives(name, script.directives, path)
     work_dir = os.getcwd()
     total = 0

@@ -24,7 +24,7 @@ from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
 from ..run.info import new_run_info, shell_command
 from .backends import (
-    JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_script,
+    JobSpec, Task, array_log_paths, check_commands, get_backend, max_array_size, owned_option, render_script,
     submit_script, task_job_id,
 )
 
@@ -295,7 +295,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
     SchedulerError for an unknown scheduler or a failed submission.
     """
     scheduler = xp_setting(xp, "scheduler")
-    get_backend(scheduler)
+    check_commands(scheduler)
     check_submittable(xp)
     python = xp_setting(xp, "python") or sys.executable
     script = os.path.abspath(script_path)

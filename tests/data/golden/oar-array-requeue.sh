@@ -16,6 +16,7 @@ case "${OAR_ARRAY_INDEX}" in
   *) echo "tinyxp: no task ${OAR_ARRAY_INDEX} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
+export TINYXP_ARRAY=1  # an array task, whatever the scheduler's variables say
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate
