@@ -45,21 +45,25 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-scheduler-check", dest="scheduler_check", action="store_false",
-        help="do not ask SLURM (squeue) about PENDING runs whose job ended before it started; "
+        help="do not ask the schedulers (squeue, oarstat, qstat) about runs whose job ended without them recording it; "
         "by default such runs are marked INTERRUPTED (cancelled) or FAILED first",
     )
 
 
 def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> bool:
-    """Ask SLURM about the PENDING runs among runs ((run dir, its info.* values)) when squeue is here.
+    """Ask the schedulers (squeue, oarstat, qstat: those on PATH) about the runs among runs
+    ((run dir, its info.* values)) whose job may have ended without them recording it.
 
-    Returns whether a run changed. Warnings (squeue failing) are printed, never raised.
+    Returns whether a run changed. Warnings (a scheduler failing) are printed, never raised.
     """
     import shutil
 
+    from ._contract import SETTLE_COMMANDS, SETTLE_STATUSES
+
     run_dirs = [run_dir for run_dir, values in runs
-                if values.get("info.status") == "PENDING" and values.get("info.scheduler.name") == "slurm"]
-    if not run_dirs or not shutil.which("squeue"):
+                if values.get("info.status") in SETTLE_STATUSES.get(str(values.get("info.scheduler.name")), ())
+                and shutil.which(SETTLE_COMMANDS[str(values.get("info.scheduler.name"))])]
+    if not run_dirs:
         return False
     from .jobs.settle import SchedulerWarning, settle_pending_runs
 
