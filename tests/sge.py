@@ -17,6 +17,7 @@ environment (jobs inherit the daemon's). qmaster and execd bind ports 6444 and 6
 from __future__ import annotations
 
 import atexit
+import glob
 import os
 import shutil
 import socket
@@ -34,13 +35,16 @@ SPOOL = "/var/spool/gridengine"
 QMASTER_PID = os.path.join(SPOOL, "qmaster", "qmaster.pid")
 ENV = {"SGE_ROOT": SGE_ROOT, "SGE_CELL": SGE_CELL}
 START_TIMEOUT = 60.0
+NOTIFY = "00:00:05"  # -notify: SIGUSR2 this long before the kill at h_rt (SGE's default: 60 s)
 
 _state = {"checked": False, "reason": None}
 _started: List[str] = []
 
 
 def execd_pid_file() -> str:
-    return os.path.join(SPOOL, "execd", socket.gethostname(), "execd.pid")
+    """The execd's pid file: its spool folder is named as SGE resolves the host (maybe `localhost`)."""
+    found = sorted(glob.glob(os.path.join(SPOOL, "execd", "*", "execd.pid")))
+    return found[0] if found else os.path.join(SPOOL, "execd", socket.gethostname(), "execd.pid")
 
 
 def host_aliases() -> str:
@@ -79,14 +83,15 @@ def _configure() -> None:
                            "stop_proc_args NONE\nallocation_rule $pe_slots\ncontrol_slaves TRUE\n"
                            "job_is_first_task TRUE\nurgency_slots min\naccounting_summary FALSE\nqsort_args NONE\n")
             run(["qconf", "-Ap", pe])
-        if run(["qconf", "-sq", "all.q"], check=False).returncode != 0:
-            queue = os.path.join(folder, "all.q")
-            with open(queue, "w") as file:
-                file.write(edit_config(run(["qconf", "-sq"]).stdout, {
-                    "qname": "all.q", "hostlist": host, "slots": str(os.cpu_count() or 1), "pe_list": "smp",
-                    "shell": "/bin/bash", "shell_start_mode": "unix_behavior", "load_thresholds": "NONE",
-                }, separator=" "))
-            run(["qconf", "-Aq", queue])
+        queue = os.path.join(folder, "all.q")
+        exists = run(["qconf", "-sq", "all.q"], check=False).returncode == 0
+        with open(queue, "w") as file:
+            file.write(edit_config(run(["qconf", "-sq", *(["all.q"] if exists else [])]).stdout, {
+                "qname": "all.q", "hostlist": host, "slots": str(os.cpu_count() or 1), "pe_list": "smp",
+                "shell": "/bin/bash", "shell_start_mode": "unix_behavior", "load_thresholds": "NONE",
+                "notify": NOTIFY,
+            }, separator=" "))
+        run(["qconf", "-Mq" if exists else "-Aq", queue])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
