@@ -1,4 +1,4 @@
-"""PENDING SLURM runs whose job ended before python started: scheduler.settle_pending_runs, tinyxp runs/show."""
+"""Runs whose job ended without them recording it (SLURM, OAR, SGE; PBS, Torque, LSF by fakes): settle_pending_runs, tinyxp runs/show."""
 from __future__ import annotations
 
 import contextlib
@@ -75,7 +75,7 @@ class SettleTest(SettleCase):
         make_run(self.log_dir, 10, "110")  # timed out while its setup ran
         make_run(self.log_dir, 11, "111", status="COMPLETE")  # not PENDING: not asked about
         make_run(self.log_dir, 12, None)  # being submitted: no job id yet
-        make_run(self.log_dir, 13, "113", name="pbs")  # a scheduler not asked
+        make_run(self.log_dir, 13, "113", name="pbs", status="RUNNING")  # PBS: only PENDING runs are asked about
         make_run(self.log_dir, 14, "80_3")  # scancel of a queued array task leaves no trace in its array
         log = self.fake_squeue(["101 CANCELLED", "103 RUNNING", "104 PENDING", "80_1 CANCELLED", "80_2 PENDING",
                                 "107 FAILED", "109 CANCELLED", "110 TIMEOUT", "111 CANCELLED", "113 CANCELLED"])
@@ -95,8 +95,9 @@ class SettleTest(SettleCase):
             "FAILED", "job 108 ended before its run started (SLURM no longer knows it)" + see))
         self.assertEqual(error_of(self.log_dir, 9), ("INTERRUPTED", "job 109 was cancelled before its run started" + see))
         self.assertEqual(error_of(self.log_dir, 10), ("INTERRUPTED", "job 110 ended TIMEOUT before its run started"))
-        for run_id in (3, 4, 6, 12, 13):
+        for run_id in (3, 4, 6, 12):
             self.assertEqual(error_of(self.log_dir, run_id), ("PENDING", None))
+        self.assertEqual(error_of(self.log_dir, 13), ("RUNNING", None))
         self.assertEqual(error_of(self.log_dir, 11), ("COMPLETE", None))
         record = info(self.log_dir, 1)
         self.assertEqual(record["error"]["type"], "SchedulerError")
@@ -161,7 +162,7 @@ job-ID  prior   name       user         state submit/start at     queue         
 KILLED = "jobnumber    {}\nfailed       100 : assumedly after job\nexit_status  137                  (Killed)\n"
 
 
-class OarSgeTest(SettleCase):
+class OtherSchedulersTest(SettleCase):
     """OAR and SGE: PENDING runs whose job was deleted while queued, RUNNING runs whose job
     was deleted while it ran (killed with SIGKILL, which the run cannot catch)."""
 
@@ -222,6 +223,47 @@ class OarSgeTest(SettleCase):
         self.assertIn("reached its time limit (qacct: failed 37, exit status 137)", error_of(self.log_dir, 8)[1])
         for run_id, status in ((1, "PENDING"), (2, "RUNNING"), (4, "RUNNING"), (6, "RUNNING")):
             self.assertEqual(error_of(self.log_dir, run_id), (status, None))
+
+    def test_pbs_torque_lsf(self):
+        # PBS, Torque and LSF have no real cluster in the tests: their answers as documented
+        make_run(self.log_dir, 1, "21.srv", name="pbs")  # qdel while queued: finished, never started
+        make_run(self.log_dir, 2, "22.srv", name="pbs", logs=True)  # started, ended before python
+        make_run(self.log_dir, 3, "23[1].srv", name="pbs")  # queued array task
+        make_run(self.log_dir, 4, "24.srv", name="torque")  # Torque: completed, never started
+        make_run(self.log_dir, 5, "31", name="lsf")  # bkill while pending
+        make_run(self.log_dir, 6, "32[2]", name="lsf")  # pending array task
+        make_run(self.log_dir, 7, "33", name="lsf")  # unknown
+        make_run(self.log_dir, 8, "34", name="lsf", logs=True)  # ran, ended DONE before python
+        with open(self.states, "w") as file:
+            file.write("Job Id: 21.srv\n    job_state = F\n    Exit_status = -3\nJob Id: 22.srv\n    job_state = F\n"
+                       "    Exit_status = 1\nJob Id: 23[1].srv\n    job_state = Q\nJob Id: 24.srv\n    job_state = C\n")
+        bjobs = os.path.join(temp_dir(self), "bjobs")
+        with open(bjobs, "w") as file:
+            file.write("31 0 EXIT\n32 2 PEND\n34 0 DONE\nJob <33> is not found\n")
+        log = fake_env(self, TINYXP_FAKE_QSTAT=self.states, TINYXP_FAKE_BJOBS=bjobs)
+        self.assertEqual(self.settle(), ([(1, "INTERRUPTED"), (2, "FAILED"), (4, "INTERRUPTED"), (5, "INTERRUPTED"),
+                                          (8, "FAILED")], []))
+        self.assertEqual(read_lines(log), ["bjobs -a -noheader -o jobid jobindex stat 31 32[2] 33 34",
+                                           "qstat -x -f 21.srv 22.srv 23[1].srv", "qstat -f 24.srv"])
+        self.assertEqual(error_of(self.log_dir, 1), ("INTERRUPTED", CANCELLED.format("21.srv")))
+        self.assertEqual(error_of(self.log_dir, 2), ("FAILED", "job 22.srv ended (exit status 1) before its run started: "
+                                                     "see its stdout.log and stderr.log"))
+        self.assertEqual(error_of(self.log_dir, 5), ("INTERRUPTED", "job 31 ended EXIT (bkill, or a failure) before its "
+                                                     "run started"))
+        self.assertEqual(error_of(self.log_dir, 8)[0], "FAILED")
+        for run_id in (3, 6, 7):
+            self.assertEqual(error_of(self.log_dir, run_id), ("PENDING", None))
+
+    def test_pbs_and_lsf_failing(self):
+        make_run(self.log_dir, 1, "21.srv", name="pbs")
+        make_run(self.log_dir, 2, "31", name="lsf")
+        fake_env(self, TINYXP_FAKE_FAIL_AT="1", TINYXP_FAKE_QSTAT=self.states, TINYXP_FAKE_BJOBS=self.states)
+        open(self.states, "w").close()
+        self.assertEqual(self.settle(), ([], ["Cannot ask LSF about PENDING runs: bjobs exited with status 1:\n"
+                                              "    LSF is down. Please wait ..."]))
+        os.environ["TINYXP_FAKE_FAIL_AT"] = "4"  # bjobs is call 3, qstat call 4
+        self.assertEqual(self.settle()[1], ["Cannot ask PBS about PENDING runs: qstat exited with status 1:\n"
+                                            "    error: commlib error: got select error (Connection refused)"])
 
     def test_failing_scheduler_changes_nothing(self):
         make_run(self.log_dir, 1, "11", name="oar", status="RUNNING")

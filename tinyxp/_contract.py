@@ -78,8 +78,9 @@ JOB_DETECTION_ORDER = ("slurm", "oar", "lsf", "sge", "pbs", "torque")
 SCHEDULERS = tuple(JOB_ID_ENVS)
 # per scheduler that can be asked what became of a job: the command asked, and the statuses
 # of the runs asked about (OAR and SGE kill a deleted job with SIGKILL: its run stays RUNNING)
-SETTLE_COMMANDS = {"slurm": "squeue", "oar": "oarstat", "sge": "qstat"}
-SETTLE_STATUSES = {"slurm": ("PENDING",), "oar": ("PENDING", "RUNNING"), "sge": ("PENDING", "RUNNING")}  # the names xp.scheduler accepts, one row each in jobs/backends.py
+SETTLE_COMMANDS = {"slurm": "squeue", "oar": "oarstat", "sge": "qstat", "pbs": "qstat", "torque": "qstat", "lsf": "bjobs"}
+SETTLE_STATUSES = {"slurm": ("PENDING",), "oar": ("PENDING", "RUNNING"), "sge": ("PENDING", "RUNNING"),
+                   "pbs": ("PENDING",), "torque": ("PENDING",), "lsf": ("PENDING",)}  # the names xp.scheduler accepts, one row each in jobs/backends.py
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
 DEFAULT_SIGNAL_GRACE = 120

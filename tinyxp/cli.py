@@ -45,7 +45,7 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-scheduler-check", dest="scheduler_check", action="store_false",
-        help="do not ask the schedulers (squeue, oarstat, qstat) about runs whose job ended without them recording it; "
+        help="do not ask the schedulers (squeue, oarstat, qstat, bjobs) about runs whose job ended without them recording it; "
         "by default such runs are marked INTERRUPTED (cancelled) or FAILED first",
     )
 

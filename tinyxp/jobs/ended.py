@@ -1,4 +1,4 @@
-"""What each scheduler says of jobs: alive, or how they ended (squeue; oarstat; qstat and qacct).
+"""What each scheduler says of jobs: alive, or how they ended (squeue; oarstat; qstat and qacct; bjobs).
 
 A query takes {job id: run dir} and returns {job id: (kind, detail)} for the jobs it
 has an answer for, kind being "alive", "cancelled", "interrupted", "failed" or "gone"
@@ -17,7 +17,7 @@ from .backends import indent_output, run_command
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Dict, Optional, Tuple
+    from typing import Callable, Dict, Optional, Tuple
 
     Answer = Optional[Dict[str, Tuple[str, Optional[str]]]]
 
@@ -167,4 +167,57 @@ def _sge_accounting(job_id: str) -> tuple[str, str | None]:
     return "failed", f"ended ({shown})"
 
 
-QUERIES = {"slurm": query_slurm, "oar": query_oar, "sge": query_sge}
+def query_pbs(jobs: dict[str, str], *, history: bool = True) -> Answer:
+    """`qstat [-x] -f ID ...` (PBS Pro needs -x for finished jobs; Torque shows them as C
+    for a while): a job finished (F, C) that never started was deleted while queued."""
+    argv = ["qstat", *(["-x"] if history else []), "-f", *sorted(jobs)]
+    done = _ask(argv, "PBS about PENDING runs")
+    if done is None:
+        return None
+    answer: dict[str, tuple[str, str | None]] = {}
+    for block in re.split(r"^Job Id:\s*", done[1], flags=re.M)[1:]:
+        job_id = block.split(None, 1)[0]
+        state = re.search(r"^\s*job_state\s*=\s*(\S+)", block, re.M)
+        code = re.search(r"^\s*[Ee]xit_status\s*=\s*(\S+)", block, re.M)
+        if state is None or state.group(1) not in ("F", "C"):
+            answer[job_id] = ("alive", None)
+        elif not started(jobs.get(job_id, "")):
+            answer[job_id] = ("cancelled", None)
+        else:
+            answer[job_id] = ("failed", f"ended (exit status {code.group(1) if code else '?'})")
+    if done[0] != 0 and not answer:
+        _failed(argv, "PBS about PENDING runs", *done)
+        return None
+    return answer
+
+
+def query_torque(jobs: dict[str, str]) -> Answer:
+    return query_pbs(jobs, history=False)
+
+
+def query_lsf(jobs: dict[str, str]) -> Answer:
+    """`bjobs -a -noheader -o "jobid jobindex stat" ID ...`: DONE or EXIT (bkill, or a failure)."""
+    argv = ["bjobs", "-a", "-noheader", "-o", "jobid jobindex stat", *sorted(jobs)]
+    done = _ask(argv, "LSF about PENDING runs")
+    if done is None:
+        return None
+    answer: dict[str, tuple[str, str | None]] = {}
+    for line in done[1].splitlines():
+        words = line.split()
+        if len(words) != 3 or not words[0].isdigit():
+            continue  # "Job <N> is not found"
+        job_id = words[0] if words[1] == "0" else f"{words[0]}[{words[1]}]"
+        if words[2] == "EXIT":
+            answer[job_id] = ("interrupted", "ended EXIT (bkill, or a failure)")
+        elif words[2] == "DONE":
+            answer[job_id] = ("failed", "ended DONE")
+        else:
+            answer[job_id] = ("alive", None)
+    if done[0] != 0 and not answer and "is not found" not in done[1]:
+        _failed(argv, "LSF about PENDING runs", *done)
+        return None
+    return answer
+
+
+QUERIES: dict[str, Callable[[dict[str, str]], Answer]] = {"slurm": query_slurm, "oar": query_oar, "sge": query_sge, "pbs": query_pbs, "torque": query_torque,
+           "lsf": query_lsf}

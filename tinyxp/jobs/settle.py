@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Sequence
 
-LABELS = {"slurm": "SLURM", "oar": "OAR", "sge": "SGE"}
+LABELS = {"slurm": "SLURM", "oar": "OAR", "sge": "SGE", "pbs": "PBS", "torque": "Torque", "lsf": "LSF"}
 
 
 def _live_runs(log_dir: str, run_dirs: Sequence[str] | None) -> dict[str, dict[str, tuple[str, str]]]:
