@@ -571,6 +571,15 @@ class LauncherTest(unittest.TestCase):
         self.calls = os.path.join(self.root, "calls.log")
         self.env = {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": self.calls}
 
+    def test_requeue_signal_the_scheduler_cannot_send(self):
+        done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=sge", "xp.requeue=true",
+                                        "xp.requeue_signal=HUP"], env=self.env)
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertEqual(done.stderr, "error: Invalid xp.requeue_signal 'HUP' for sge: it sends only USR1 or USR2 before "
+                                      "a time limit (set xp.requeue_signal=USR2)\n")
+        self.assertFalse(os.path.exists(self.log_dir))  # nothing made
+        self.assertFalse(os.path.exists(self.calls))  # nothing submitted
+
     def test_sweep_becomes_pending_runs(self):
         done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=slurm",
                                         "xp.scheduler_options=['--time=01:00:00']", "xp.setup=['module load x']"],

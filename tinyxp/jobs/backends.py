@@ -246,11 +246,8 @@ def render_script(spec: JobSpec) -> str:
         raise SchedulerError("Cannot write a job script without a task")
     if len(spec.tasks) > 1 and not spec.array:
         raise SchedulerError(f"Cannot run {len(spec.tasks)} tasks in one job without an array")
-    if spec.requeue and backend.signals is not None and spec.requeue_signal not in backend.signals:
-        raise SchedulerError(
-            f"Invalid xp.requeue_signal {spec.requeue_signal!r} for {backend.name}: it sends only "
-            f"{' or '.join(backend.signals)} before a time limit (set xp.requeue_signal={backend.signals[-1]})"
-        )
+    if spec.requeue:
+        check_requeue_signal(spec.scheduler, spec.requeue_signal)
     lines = [spec.shebang]
     for option in [*backend.directives(spec), *spec.directives]:
         if "\n" in option or "\r" in option:  # the next line would run as a shell command
@@ -281,6 +278,16 @@ def render_script(spec: JobSpec) -> str:
             lines.append('exit "$status"')
     lines += spec.after
     return "\n".join(lines) + "\n"
+
+
+def check_requeue_signal(scheduler: str, requeue_signal: str) -> None:
+    """Raises SchedulerError when the scheduler cannot send requeue_signal before a time limit."""
+    backend = get_backend(scheduler)
+    if backend.signals is not None and requeue_signal not in backend.signals:
+        raise SchedulerError(
+            f"Invalid xp.requeue_signal {requeue_signal!r} for {backend.name}: it sends only "
+            f"{' or '.join(backend.signals)} before a time limit (set xp.requeue_signal={backend.signals[-1]})"
+        )
 
 
 def _render_task(argv: Sequence[str], requeue_signal: str | None) -> str:

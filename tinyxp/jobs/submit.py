@@ -24,7 +24,7 @@ from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError
 from ..run.info import new_run_info, shell_command
 from .backends import (
-    JobSpec, Task, array_log_paths, check_commands, get_backend, max_array_size, owned_option, render_script,
+    JobSpec, Task, array_log_paths, check_commands, check_requeue_signal, get_backend, max_array_size, owned_option, render_script,
     submit_script, task_job_id,
 )
 
@@ -105,6 +105,8 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     so far are removed.
     """
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
+    if sweep.requeue:
+        check_requeue_signal(sweep.scheduler, sweep.requeue_signal)
     dry = run_ids is not None
     made: list[str] = []
     try:
