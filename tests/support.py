@@ -181,13 +181,14 @@ _watchdog = _Watchdog()
 
 
 def kill_process(process: subprocess.Popen) -> None:
-    """Kill a process that is still running, with its process group when it leads one."""
-    if process.returncode is not None:
-        return
+    """Kill a process that is still running, and its process group when it leads one.
+
+    The group is killed even when its leader has ended: a child left behind (a job
+    script's python) would hold the pipes open, and reading them would never end."""
     try:
-        if hasattr(os, "killpg") and os.getpgid(process.pid) == process.pid:
+        if hasattr(os, "killpg") and getattr(process, "leads_group", False):
             os.killpg(process.pid, signal.SIGKILL)  # started by start_process: its children too
-        else:
+        elif process.returncode is None:
             process.kill()
     except OSError:  # ended meanwhile
         pass
@@ -219,6 +220,7 @@ def run_process(
     if input is not None:
         options["stdin"] = subprocess.PIPE
     with subprocess.Popen(argv, start_new_session=True, **options) as process:
+        process.leads_group = True  # type: ignore[attr-defined]
         entry = _watchdog.watch(process, timeout)
         try:
             stdout, stderr = process.communicate(input)  # hygiene: bounded, the watchdog kills it at the deadline
@@ -239,6 +241,7 @@ def start_process(test: unittest.TestCase, argv: Sequence[str], **options: Any) 
     """subprocess.Popen(argv, **options) in its own process group; when the test ends it is
     killed (with its children) if still running, waited for and its pipes closed."""
     process = subprocess.Popen(argv, start_new_session=True, **options)
+    process.leads_group = True  # type: ignore[attr-defined]
     test.addCleanup(stop_process, process)
     return process
 
@@ -354,7 +357,9 @@ def start_script(
     options = _script_process(script, args, cwd, env)
     if test is not None:
         return start_process(test, options.pop("args"), **options)
-    return subprocess.Popen(start_new_session=True, **options)
+    process = subprocess.Popen(start_new_session=True, **options)
+    process.leads_group = True  # type: ignore[attr-defined]
+    return process
 
 
 def wait_for_line(process: subprocess.Popen, prefix: str, timeout: float = WAIT_TIMEOUT) -> str:

@@ -489,8 +489,8 @@ class SignalTest(LaunchTestCase):
         self.assertTrue(stderr.startswith("Traceback (most recent call last):\n"), stderr)
         self.assertTrue(stderr.endswith("\nKeyboardInterrupt\n"), stderr)
 
-    def test_sigusr1_leaves_status_interrupted(self):
-        self.assertEqual(self.interrupt(signal.SIGUSR1), (128 + signal.SIGUSR1, ""))
+    def test_requeue_signal_leaves_status_interrupted(self):
+        self.assertEqual(self.interrupt(signal.SIGUSR2), (128 + signal.SIGUSR2, ""))  # xp.requeue_signal's default
 
 
 QUICKSTART = os.path.join(REPO_ROOT, "examples", "quickstart", "train.py")
@@ -542,14 +542,15 @@ train()
 
 
 class RequeueTest(LaunchTestCase):
-    def test_sigusr1_with_requeue_asks_the_scheduler(self):
+    def test_requeue_signal_with_requeue_asks_the_scheduler(self):
         # a SLURM job as the environment says it; scontrol is replaced by a print
         env = {"SLURM_JOB_ID": "42", "SLURM_ARRAY_TASK_ID": "", "SLURM_ARRAY_JOB_ID": "", "SLURM_RESTART_COUNT": ""}
-        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true"], env=env, test=self)
+        process = start_script(self.project(script=REQUEUED), ["xp.requeue=true", "xp.requeue_signal=HUP"], env=env,
+                               test=self)
         wait_for_line(process, "started")
-        process.send_signal(signal.SIGUSR1)
+        process.send_signal(signal.SIGHUP)
         self.assertEqual(finish(process), ("requeue 42\n", ""))
-        self.assertEqual(process.returncode, 128 + signal.SIGUSR1)
+        self.assertEqual(process.returncode, 128 + signal.SIGHUP)
         info = info_of(self.run_dir(1))
         self.assertEqual((info["status"], info["scheduler"]["job_id"]), ("INTERRUPTED", "42"))
 

@@ -246,17 +246,17 @@ class InProcessTest(unittest.TestCase):
 
     def test_a_signal_while_a_run_fails_to_start_is_sent_again(self):
         received = []
-        previous = signal.signal(signal.SIGUSR1, lambda signum, frame: received.append(signum))
-        self.addCleanup(signal.signal, signal.SIGUSR1, previous)
+        previous = signal.signal(signal.SIGUSR2, lambda signum, frame: received.append(signum))
+        self.addCleanup(signal.signal, signal.SIGUSR2, previous)
 
         def fail_to_open(run, start):
-            os.kill(os.getpid(), signal.SIGUSR1)  # held by the run, which is starting
+            os.kill(os.getpid(), signal.SIGUSR2)  # held by the run, which is starting
             self.assertEqual(received, [])
             raise LoggerError("cannot open")
 
         with unittest.mock.patch("tinyxp.run.run.Run._open", fail_to_open), self.assertRaises(LoggerError):
             self.train([f"xp.log_dir={self.logs}"])
-        self.assertEqual(received, [signal.SIGUSR1])
+        self.assertEqual(received, [signal.SIGUSR2])
 
     def test_a_sweep_stops_at_a_run_that_cannot_start(self):
         real_open = run_module.Run._open_run_dir
@@ -287,7 +287,7 @@ class InProcessTest(unittest.TestCase):
                 os.kill(os.getpid(), signal.SIGTERM)  # after the run: the sweep's handler has it
                 return 1
 
-        plans = [unittest.mock.Mock(label=f"seed={seed}") for seed in range(3)]
+        plans = [unittest.mock.Mock(label=f"seed={seed}", xp=unittest.mock.Mock(requeue_signal="USR2")) for seed in range(3)]
         with self.assertRaises(SystemExit) as caught:
             Sweep(plans).run(Signalling, None)
         self.assertEqual(caught.exception.code, 128 + signal.SIGTERM)

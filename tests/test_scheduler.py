@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import unittest
 from unittest import mock
@@ -71,22 +72,40 @@ def read_lines(path: str) -> list:
         return file.read().splitlines()
 
 
-def signal_until_it_ends(process, timeout: float = 30.0) -> tuple:
-    """Send SIGUSR1 to a requeue wrapper until it ends; returns (the rest of stdout, exit status).
+# A child that exits 7 on SIGUSR2 once its handler is installed (after `delay` seconds), as
+# tinyxp's run does; a bash child could not, since it cannot trap a signal it started with ignored.
+CHILD = """\
+import signal, sys, time
+time.sleep({delay})
+signal.signal(signal.SIGUSR2, lambda *_: (print("got USR2", flush=True), sys.exit({status})))
+print("ready", flush=True)
+time.sleep(60)
+"""
 
-    The signal is sent again every two seconds: one that comes while the child is being
-    started (between fork and exec) reaches neither the wrapper's trap nor the child's.
-    A scheduler's signal comes minutes after the start, past that window.
+
+def write_child(folder: str, *, delay: float = 0.0, status: int = 7) -> list:
+    path = os.path.join(folder, "child.py")
+    with open(path, "w") as file:
+        file.write(CHILD.format(delay=delay, status=status))
+    return [sys.executable, path]
+
+
+def signal_until_it_ends(process, timeout: float = 30.0) -> tuple:
+    """Send SIGUSR2 to a requeue wrapper until it ends; returns (the rest of stdout, exit status).
+
+    The signal is sent again every two seconds: one that comes while the wrapper is
+    starting its child (between fork and exec) reaches neither the wrapper's trap nor
+    the child's. A scheduler's signal comes minutes after the start, past that window.
     """
     deadline = time.monotonic() + timeout
     while True:
-        process.send_signal(signal.SIGUSR1)
+        process.send_signal(signal.SIGUSR2)
         try:
             process.wait(timeout=2)
             break
         except subprocess.TimeoutExpired:
             if time.monotonic() > deadline:
-                raise AssertionError(f"the requeue wrapper did not end within {timeout:g} s of SIGUSR1") from None
+                raise AssertionError(f"the requeue wrapper did not end within {timeout:g} s of SIGUSR2") from None
     return finish(process, 10)[0], process.returncode
 
 
@@ -143,43 +162,53 @@ class GoldenTest(unittest.TestCase):
 
     def test_requeue_script_forwards_the_signal_and_keeps_the_exit_status(self):
         folder = temp_dir(self)
-        child = os.path.join(folder, "child.sh")
-        with open(child, "w") as file:
-            file.write("trap 'trap \"\" USR1; echo got USR1; exit 7' USR1\necho ready\nwhile :; do sleep 0.05; done\n")
-        spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, ["bash", child])], work_dir=folder,
+        spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, write_child(folder))], work_dir=folder,
                        stdout="o", stderr="e", requeue=True)
         process = start_process(self, ["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE,
                                 universal_newlines=True)
         self.assertEqual(wait_for_line(process, "ready", timeout=30), "ready\n")
-        # SIGUSR1, to the batch shell only, as --signal=B: does
-        self.assertEqual(signal_until_it_ends(process), ("got USR1\n", 7))
+        # SIGUSR2, to the batch shell only, as --signal=B: does
+        self.assertEqual(signal_until_it_ends(process), ("got USR2\n", 7))
 
     def test_oar_requeue_script_exits_99_after_the_signal(self):
         folder = temp_dir(self)
-        child = os.path.join(folder, "child.sh")
-        with open(child, "w") as file:
-            file.write("trap 'exit 0' USR1\necho ready\nwhile :; do sleep 0.05; done\n")
-        spec = JobSpec(scheduler="oar", name="t", tasks=[Task(folder, ["bash", child])], work_dir=folder,
+        spec = JobSpec(scheduler="oar", name="t", tasks=[Task(folder, write_child(folder, status=0))], work_dir=folder,
                        stdout="o", stderr="e", requeue=True)
         process = start_process(self, ["bash", "-c", scheduler.render_script(spec)], stdout=subprocess.PIPE,
                                 universal_newlines=True)
         self.assertEqual(wait_for_line(process, "ready", timeout=30), "ready\n")
-        self.assertEqual(signal_until_it_ends(process), ("", 99))
+        self.assertEqual(signal_until_it_ends(process), ("got USR2\n", 99))
 
-    def test_signal_before_the_child_is_known_is_forwarded(self):
-        # Under load the child can be running when the signal comes, before the wrapper has
-        # run `child=$!`: its trap then has no child to forward to. The wrapper is made to
-        # signal itself at that point, once the child is ready; before the fix it hung.
+    def test_signal_before_the_child_has_its_handler_is_sent_again(self):
+        # The signal comes just after the child started, before the wrapper knows its pid
+        # and a second before the child installs its handler: the child starts with the
+        # signal ignored, so it survives, and the wrapper sends it again until handled.
         folder = temp_dir(self)
-        child = os.path.join(folder, "child.sh")
-        with open(child, "w") as file:
-            file.write("trap 'echo got USR1; exit 7' USR1\ntouch ready\nwhile :; do sleep 0.05; done\n")
-        spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, ["bash", child])], work_dir=folder,
-                       stdout="o", stderr="e", requeue=True)
-        late = "n=0; while [ ! -e ready ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; kill -USR1 $$\nchild=$!\n"
-        script = scheduler.render_script(spec).replace("child=$!\n", late, 1)
+        spec = JobSpec(scheduler="slurm", name="t", tasks=[Task(folder, write_child(folder, delay=1.0))],
+                       work_dir=folder, stdout="o", stderr="e", requeue=True)
+        script = scheduler.render_script(spec).replace("child=$!\n", "kill -USR2 $$\nchild=$!\n", 1)
         process = start_process(self, ["bash", "-c", script], stdout=subprocess.PIPE, universal_newlines=True)
-        self.assertEqual((finish(process, timeout=60)[0], process.returncode), ("got USR1\n", 7))
+        self.assertEqual((finish(process, timeout=60)[0], process.returncode), ("ready\ngot USR2\n", 7))
+
+    def test_requeue_signal_the_scheduler_cannot_send(self):
+        spec = JobSpec(scheduler="sge", name="t", tasks=TASKS[:1], work_dir="/", stdout="o", stderr="e", requeue=True,
+                       requeue_signal="HUP")
+        with self.assertRaises(SchedulerError) as caught:
+            scheduler.render_script(spec)
+        self.assertEqual(str(caught.exception), "Invalid xp.requeue_signal 'HUP' for sge: it sends only USR1 or USR2 "
+                         "before a time limit (set xp.requeue_signal=USR2)")
+        self.assertIn("#$ -notify\n", scheduler.render_script(spec._replace(requeue_signal="USR2")))
+        self.assertNotIn("-notify", scheduler.render_script(spec._replace(requeue_signal="USR1")))  # -l s_rt is the user's
+
+    def test_requeue_signal_in_each_directive(self):
+        spec = JobSpec(scheduler="slurm", name="t", tasks=TASKS[:1], work_dir="/", stdout="o", stderr="e", requeue=True,
+                       requeue_signal="HUP")
+        self.assertIn("#SBATCH --signal=B:HUP@120\n", scheduler.render_script(spec))
+        self.assertIn("#OAR --signal 1\n", scheduler.render_script(spec._replace(scheduler="oar")))
+        self.assertIn("#BSUB -wa HUP -wt 2\n", scheduler.render_script(spec._replace(scheduler="lsf")))
+        term = scheduler.render_script(spec._replace(requeue_signal="TERM"))
+        self.assertIn("trap 'preempted=1; kill -TERM \"$child\" 2>/dev/null' TERM\n", term)
+        self.assertNotIn("trap ''", term)  # the task's own children must stop on TERM
 
     def test_oar_refuses_a_throttle(self):
         spec = JobSpec(scheduler="oar", name="t", tasks=TASKS, work_dir="/", stdout="o", stderr="e", array=True,
@@ -350,8 +379,17 @@ class EnvironmentTest(unittest.TestCase):
         ({"JOB_ID": "30", "SGE_TASK_ID": "undefined", "SGE_ROOT": "/opt/sge"},
          {"name": "sge", "job_id": "30", "array_job_id": None, "array_task_id": None}),
         ({"JOB_ID": "30"}, None),
+        # an SGE or LSF array task is the job `N.i` or `N[i]` it was at submission, not the array N
+        ({"JOB_ID": "31", "SGE_TASK_ID": "2", "SGE_ROOT": "/opt/sge"},
+         {"name": "sge", "job_id": "31.2", "array_job_id": "31", "array_task_id": 2}),
         ({"LSB_JOBID": "40", "LSB_JOBINDEX": "0"}, {"name": "lsf", "job_id": "40", "array_job_id": None, "array_task_id": None}),
-        ({"LSB_JOBID": "41", "LSB_JOBINDEX": "5"}, {"name": "lsf", "job_id": "41", "array_job_id": "41", "array_task_id": 5}),
+        ({"LSB_JOBID": "41", "LSB_JOBINDEX": "5"}, {"name": "lsf", "job_id": "41[5]", "array_job_id": "41", "array_task_id": 5}),
+        # OAR sets its array variables in every job: a plain job is no array ...
+        ({"OAR_JOB_ID": "21", "OAR_ARRAY_ID": "21", "OAR_ARRAY_INDEX": "1"},
+         {"name": "oar", "job_id": "21", "array_job_id": None, "array_task_id": None}),
+        # ... but the first task of an array tinyxp wrote is
+        ({"OAR_JOB_ID": "21", "OAR_ARRAY_ID": "21", "OAR_ARRAY_INDEX": "1", "TINYXP_ARRAY": "1"},
+         {"name": "oar", "job_id": "21", "array_job_id": "21", "array_task_id": 1}),
     ]
 
     def test_job_from_environment(self):

@@ -16,59 +16,16 @@ import sys
 import time
 import unittest
 
-from tinyxp._files import read_yaml
-
-from . import slurm
+from . import jobs_support, slurm
+from .jobs_support import BODY, CONFIG, PREEMPT_BODY, TIMEOUT, TRICKY, info, read, run_dirs, tinyxp_runs
 from .support import run_process, run_script, script_env, temp_dir, wait_until, write_files, write_project
 
 SLOW = os.environ.get("TINYXP_SLOW_TESTS") == "1"
-TIMEOUT = 60.0
-TRICKY = "$(touch {marker}) `touch {marker}` \"q\" it's  two  spaces"
-
-CONFIG = "lr: 0.1\nmsg: hi\nsleep: 0\n"
-BODY = """\
-import time
-print("lr", ctx.config.lr, "msg", ctx.config.msg, flush=True)
-print("to stderr", file=sys.stderr, flush=True)
-time.sleep(float(ctx.config.sleep))
-"""
-PREEMPT_BODY = """\
-import time
-state = {"step": 0, "attempts": 0}
-try:
-    state = ctx.logger.load_checkpoint("last")
-except tinyxp.NoCheckpoint:
-    pass
-state["attempts"] += 1
-ctx.on_preempt(lambda: ctx.logger.log_checkpoint(state, name="last"))
-print("attempt", state["attempts"], "from step", state["step"], flush=True)
-if state["attempts"] == 1:
-    for _ in range(3000):  # until the preemption signal comes
-        state["step"] += 1
-        time.sleep(0.1)
-    raise RuntimeError("no preemption signal came")
-"""
-
-
-def info(run_dir: str) -> dict:
-    return read_yaml(os.path.join(run_dir, "metadata", "info.yaml"))
 
 
 def wait_for_status(run_dir: str, statuses, timeout: float = TIMEOUT) -> dict:
     """Poll a run's info.yaml until its status is one of statuses; returns the info."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = info(run_dir)
-        except Exception:  # between the job's writes; try again
-            last = None
-        if last and last.get("status") in statuses:
-            return last
-        time.sleep(0.2)
-    job = last and (last.get("scheduler") or {}).get("job_id")
-    state = run_process(["scontrol", "show", "job", str(job)], stdout=subprocess.PIPE, universal_newlines=True, timeout=30).stdout
-    raise AssertionError(f"{run_dir} did not reach {statuses} in {timeout:g} s: {last}\n{state}")
+    return jobs_support.wait_for_status(run_dir, statuses, timeout, describe=show_job)
 
 
 def wait_for_job_end(job_id: str, timeout: float = TIMEOUT) -> str:
@@ -99,15 +56,6 @@ def mem_request(test: unittest.TestCase) -> str:
     if memory is None:
         test.skipTest("the SLURM nodes declare no RealMemory (sinfo -o %m shows 1): a --mem request cannot be met")
     return f"--mem={min(100, memory)}M"
-
-
-def read(path: str) -> str:
-    with open(path, encoding="utf-8") as file:
-        return file.read()
-
-
-def run_dirs(log_dir: str) -> list:
-    return [os.path.join(log_dir, n) for n in sorted(os.listdir(log_dir), key=lambda n: (len(n), n)) if n.isdigit()]
 
 
 @unittest.skipIf(slurm.ensure_cluster() is not None, f"no SLURM: {slurm.ensure_cluster()}")
@@ -234,10 +182,7 @@ class SlurmTest(unittest.TestCase):
         self.assertEqual(wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))["status"], "INTERRUPTED")
 
     def tinyxp_runs_statuses(self):
-        done = run_process([sys.executable, "-m", "tinyxp", "runs", self.log_dir, "--format=json", "-c", "id,status,info.error.message"],
-                           cwd=self.root, env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-        self.assertEqual((done.returncode, done.stderr), (0, ""))
-        return [(row["status"], row["info.error.message"]) for row in json.loads(done.stdout)]
+        return tinyxp_runs(self.log_dir, self.root)
 
     def test_scancel_while_queued_ends_interrupted(self):
         self.submit_with_launcher("xp.scheduler_options=['--begin=now+3600']")  # held: they stay queued
@@ -264,14 +209,14 @@ class SlurmTest(unittest.TestCase):
         (run_dir,) = run_dirs(self.log_dir)
         job_id = info(run_dir)["scheduler"]["job_id"]
         self.submitted.append(job_id)
-        self.assertIn("#SBATCH --signal=B:USR1@60\n", read(os.path.join(run_dir, "script.sh")))
+        self.assertIn("#SBATCH --signal=B:USR2@60\n", read(os.path.join(run_dir, "script.sh")))
         wait_for_status(run_dir, ("RUNNING",))
         stdout_log = os.path.join(run_dir, "stdout.log")
         wait_until(lambda: os.path.exists(stdout_log) and "attempt 1" in read(stdout_log),  # once its handler is registered
                    lambda: f"the task did not start: stdout.log holds {read(stdout_log) if os.path.exists(stdout_log) else None!r}",
                    timeout=TIMEOUT, interval=0.1)
         time.sleep(0.3)  # a few steps
-        scancel("--signal=USR1", "--batch", str(job_id))
+        scancel("--signal=USR2", "--batch", str(job_id))
         interrupted = wait_for_status(run_dir, ("INTERRUPTED", "FAILED", "COMPLETE"))
         self.assertEqual(interrupted["status"], "INTERRUPTED")
         with open(os.path.join(run_dir, "artifacts", "pickle", "last.pkl"), "rb") as file:

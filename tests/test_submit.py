@@ -190,7 +190,8 @@ class SubCommandTest(unittest.TestCase):
                 "#!/bin/bash", "#SBATCH --job-name=train", f"#SBATCH --output={run_dir}/stdout.log",
                 f"#SBATCH --error={run_dir}/stderr.log", "#SBATCH --time=00:10:00", "#SBATCH --mem=1G",
             ])
-            self.assertEqual(script[7:], [
+            self.assertEqual(script[7], "export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends")
+        self.assertEqual(script[8:], [
                 f"export TINYXP_RUN_DIR={run_dir}", f"cd {self.root}", "module load python", 'export GREETING="hello there"',
                 f"python train.py lr={0.1 * (i + 1):g} '+msg='\"'\"'$(touch x)'\"'\"'' xp.run_id={i + 1} "
                 f"xp.log_dir={self.log_dir} xp.scheduler=null",
@@ -322,11 +323,22 @@ class SubCommandTest(unittest.TestCase):
             status = cli.main(["sub", "jobs.sh"])
         self.assertEqual(status, 2)
         self.assertEqual(err.getvalue(), (
-            "tinyxp: error: Cannot submit job 1 of 2: Cannot run 'sbatch': command not found on PATH\n"
-            "Nothing was submitted\n"
-            "Not submitted, marked FAILED: runs 1, 2\n"
+            "tinyxp: error: Cannot submit to slurm: 'sbatch' is not on PATH (it comes with the Debian/Ubuntu package "
+            "slurm-client, or the cluster's SLURM module; submit from a machine of the cluster, or load its module)\n"
         ))
-        self.assertEqual([info(d)["status"] for d in run_dirs(self.log_dir)], ["FAILED", "FAILED"])
+        self.assertFalse(os.path.exists(self.log_dir))  # nothing made, nothing submitted
+
+    def test_scheduler_commands_missing_from_the_launcher(self):
+        # one message naming the command and its package, exit 2, no run directory
+        for scheduler, command, package in (("oar", "oarsub", "oar-user"), ("sge", "qsub", "gridengine-client")):
+            with self.subTest(scheduler):
+                script = write_project(self.root)
+                done = run_script(script, [f"xp.scheduler={scheduler}"], env={"PATH": temp_dir(self)})
+                self.assertEqual(done.returncode, 2)
+                self.assertIn(f"Cannot submit to {scheduler}: '{command}' is not on PATH (it comes with the "
+                              f"Debian/Ubuntu package {package};", done.stderr)
+                self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+                self.assertFalse(os.path.exists(self.log_dir))
 
     def test_bad_script_exits_2_without_traceback(self):
         status, out, err = self.sub("#!/bin/bash\necho nothing to run\n")
@@ -686,6 +698,15 @@ class LauncherTest(unittest.TestCase):
         self.calls = os.path.join(self.root, "calls.log")
         self.env = {"PATH": FAKEBIN + os.pathsep + os.environ["PATH"], "TINYXP_FAKE_LOG": self.calls}
 
+    def test_requeue_signal_the_scheduler_cannot_send(self):
+        done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=sge", "xp.requeue=true",
+                                        "xp.requeue_signal=HUP"], env=self.env)
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertEqual(done.stderr, "error: Invalid xp.requeue_signal 'HUP' for sge: it sends only USR1 or USR2 before "
+                                      "a time limit (set xp.requeue_signal=USR2)\n")
+        self.assertFalse(os.path.exists(self.log_dir))  # nothing made
+        self.assertFalse(os.path.exists(self.calls))  # nothing submitted
+
     def test_sweep_becomes_pending_runs(self):
         done = run_script(self.script, ["+sweep", "lr=0.1,0.2", "xp.scheduler=slurm",
                                         "xp.scheduler_options=['--time=01:00:00']", "xp.setup=['module load x']"],
@@ -745,10 +766,10 @@ class LauncherTest(unittest.TestCase):
         folder = temp_dir(self)
         write_files(folder, {"scontrol": "#!/bin/sh\necho 'scontrol: error: Invalid job id specified'\nexit 1\n"})
         os.chmod(os.path.join(folder, "scontrol"), 0o755)
-        script = write_project(self.root, body="import os, signal\nos.kill(os.getpid(), signal.SIGUSR1)\n")
+        script = write_project(self.root, body="import os, signal\nos.kill(os.getpid(), signal.SIGUSR2)\n")
         done = run_script(script, ["xp.requeue=true"], env={"PATH": folder + os.pathsep + os.environ["PATH"],
                                                             "SLURM_JOB_ID": "9"})
-        self.assertEqual(done.returncode, 128 + 10)
+        self.assertEqual(done.returncode, 128 + 12)
         self.assertEqual(done.stderr, "tinyxp: error: Cannot requeue SLURM job 9: scontrol exited with status 1:\n"
                                       "    scontrol: error: Invalid job id specified\n")
         record = info(run_dirs(self.log_dir)[0])

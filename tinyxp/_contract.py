@@ -77,11 +77,23 @@ JOB_REQUIRED_ENVS = {"sge": ("SGE_TASK_ID", "SGE_ROOT")}
 JOB_EXCLUDED_ENVS = {"pbs": ("PBS_ARRAYID",)}
 # per scheduler, the array index it sets outside arrays (LSF: LSB_JOBINDEX=0)
 NO_ARRAY_TASK = {"lsf": 0}
+# schedulers that set their array variables in every job (OAR: array id = job id, index 1):
+# there, a job with those values is an array task only when its script exports ARRAY_ENV
+ARRAY_VARIABLES_ALWAYS = ("oar",)
+ARRAY_ENV = "TINYXP_ARRAY"  # exported (=1) by the array scripts tinyxp writes
+# per scheduler whose array tasks share the array's job id variable, a task's own job id
+TASK_JOB_IDS = {"sge": "{job}.{task}", "lsf": "{job}[{task}]"}
 # per scheduler, the variable counting the job's requeues
 RESTART_COUNT_ENVS = {"slurm": "SLURM_RESTART_COUNT"}
 # the order in which a job's variables are looked for: the first scheduler whose job id is set wins
 JOB_DETECTION_ORDER = ("slurm", "oar", "lsf", "sge", "pbs", "torque")
 SCHEDULERS = tuple(JOB_ID_ENVS)  # the batch schedulers, one row each in jobs/backends.py
+# per scheduler that can be asked what became of a job: the command asked, and the statuses
+# of the runs asked about (OAR and SGE kill a deleted job with SIGKILL: its run stays RUNNING)
+SETTLE_COMMANDS = {"slurm": "squeue", "oar": "oarstat", "sge": "qstat", "pbs": "qstat", "torque": "qstat", "lsf": "bjobs"}
+SETTLE_STATUSES = {"slurm": ("PENDING",), "oar": ("PENDING", "RUNNING"), "sge": ("PENDING", "RUNNING"),
+                   "pbs": ("PENDING",), "torque": ("PENDING",), "lsf": ("PENDING",)}
+
 LOCAL_SCHEDULER = "local"  # xp.scheduler=local: a sweep as processes on this machine (jobs/local.py)
 
 # the GPUs a process may use (xp.gpus gives each local worker its own)
@@ -106,6 +118,10 @@ RANKS_DIR = "ranks"  # in TINYXP_DIR: one rendezvous file per multi-process job,
 
 # seconds before a job's time limit at which the scheduler signals it (xp.signal_grace)
 DEFAULT_SIGNAL_GRACE = 120
+# the signals xp.requeue_signal accepts (names without SIG), and its default: not USR1,
+# which NCCL takes for itself; USR2 is also what SGE's -notify sends before a kill
+REQUEUE_SIGNALS = ("USR1", "USR2", "HUP", "TERM")
+DEFAULT_REQUEUE_SIGNAL = "USR2"
 
 
 def is_run_id(name: str) -> bool:

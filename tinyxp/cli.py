@@ -45,20 +45,21 @@ def add_runs_arguments(parser: argparse.ArgumentParser) -> None:
 def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-scheduler-check", dest="scheduler_check", action="store_false",
-        help="do not ask SLURM (squeue) about PENDING runs whose job ended before it started; "
+        help="do not ask the schedulers (squeue, oarstat, qstat, bjobs) about runs whose job ended without them recording it; "
         "by default such runs are marked INTERRUPTED (cancelled) or FAILED first",
     )
 
 
 def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> bool:
-    """Ask SLURM about the PENDING runs among runs ((run dir, its info.* values)) when squeue is here.
+    """Ask the schedulers (squeue, oarstat, qstat: those on PATH) about the runs among runs
+    ((run dir, its info.* values)) whose job may have ended without them recording it.
 
-    Returns whether a run changed. Warnings (squeue failing) are printed, never raised.
+    Returns whether a run changed. Warnings (a scheduler failing) are printed, never raised.
     """
-    import shutil
+    from ._contract import SETTLE_COMMANDS, SETTLE_STATUSES
 
-    run_dirs = [run_dir for run_dir, values in runs if values.get("info.status") == "PENDING" and _slurm_job(values)]
-    if not run_dirs or not shutil.which("squeue"):
+    run_dirs = [run_dir for run_dir, values in runs if _settled_by(values, SETTLE_COMMANDS, SETTLE_STATUSES)]
+    if not run_dirs:
         return False
     from .jobs.settle import SchedulerWarning, settle_pending_runs
 
@@ -69,11 +70,15 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
     return bool(settled)
 
 
-def _slurm_job(values: dict[str, Any]) -> bool:
-    """Whether a run's latest job is a SLURM job: its own, or its pending launch's when submitted again."""
+def _settled_by(values: dict[str, Any], commands: dict[str, str], statuses: dict[str, tuple[str, ...]]) -> bool:
+    """Whether a run's latest job (its own, or its pending launch's when submitted again) may
+    have ended unrecorded and its scheduler can be asked (its command is on PATH)."""
+    import shutil
+
     launches = values.get("info.launches")
     last = launches[-1] if isinstance(launches, list) and launches and isinstance(launches[-1], dict) else {}
-    return "slurm" in (values.get("info.scheduler.name"), last.get("scheduler"))
+    name = str(last.get("scheduler") or values.get("info.scheduler.name"))
+    return values.get("info.status") in statuses.get(name, ()) and shutil.which(commands[name]) is not None
 
 
 def print_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -230,7 +235,7 @@ def ask_scheduler(info: dict[str, Any]) -> str | None:
     job = info.get("scheduler")
     if info.get("status") != "PENDING" or not isinstance(job, dict) or job.get("name") != "slurm" or not shutil.which("squeue"):
         return None
-    from .jobs.settle import SchedulerWarning, query_slurm_states
+    from .jobs.ended import SchedulerWarning, query_slurm_states
 
     job_id = str(job.get("job_id"))
     with warnings.catch_warnings(record=True) as caught:

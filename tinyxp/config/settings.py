@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import re
 
-from .._contract import DEFAULT_LOG_DIR, DEFAULT_SIGNAL_GRACE, LOCAL_SCHEDULER, SCHEDULERS, TAG_RULE, is_tag
+from .._contract import (
+    DEFAULT_LOG_DIR, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, LOCAL_SCHEDULER, REQUEUE_SIGNALS, SCHEDULERS, TAG_RULE, is_tag,
+)
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
 from .apply import override_error
@@ -86,6 +88,8 @@ XP_SETTINGS: dict[str, tuple[Any, Any]] = {
     "search_seed": (0, "integer"),
     # the most runs a sweep may describe: counted before any is made
     "max_runs": (DEFAULT_MAX_RUNS, "positive integer"),
+    # the signal that asks a run to checkpoint and requeue (also handled outside jobs)
+    "requeue_signal": (DEFAULT_REQUEUE_SIGNAL, REQUEUE_SIGNALS),
 }
 XP_DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in XP_SETTINGS.items()}
 PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded

@@ -15,7 +15,10 @@ from collections import namedtuple
 
 from .._commands import NOT_FOUND, CommandNotRun
 from .._commands import run_command as run_external
-from .._contract import ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV
+from .._contract import (
+    ARRAY_ENV, ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, JOB_ID_ENVS, RUN_DIR_ENV,
+    TASK_JOB_IDS,
+)
 from ..errors import SchedulerError, suggest
 from ..run.info import render_command
 
@@ -26,6 +29,10 @@ if TYPE_CHECKING:
 DEFAULT_MAX_ARRAY_SIZE = 1001  # SLURM's default MaxArraySize; used when the cluster does not say
 PREEMPT_EXIT_CODE = 99  # OAR (-t idempotent), SGE and LSF (-Q 99) resubmit a job that exits with it
 SHEBANG = "#!/bin/bash"
+# Linux's numbers of the requeue signals, for OAR's --signal (the nodes' numbers, not this machine's)
+SIGNAL_NUMBERS = {"HUP": 1, "USR1": 10, "USR2": 12, "TERM": 15}
+# assignments (NAME=value, the value possibly quoted) at the start of a user's command line
+RE_ASSIGNMENTS = re.compile(r"""(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"(?:[^"\\]|\\.)*"|\\.|[^\s'"\\])*\s+)*""")
 
 
 Task = namedtuple("Task", "run_dir argv")
@@ -33,8 +40,9 @@ Task.__doc__ = "One run of a job: its run directory and the command (a sequence 
 
 JobSpec = namedtuple(
     "JobSpec",
-    "scheduler name tasks work_dir stdout stderr directives setup after array max_parallel requeue signal_grace shebang",
-    defaults=((), (), (), False, None, False, DEFAULT_SIGNAL_GRACE, SHEBANG),
+    "scheduler name tasks work_dir stdout stderr directives setup after array max_parallel requeue signal_grace shebang "
+    "requeue_signal",
+    defaults=((), (), (), False, None, False, DEFAULT_SIGNAL_GRACE, SHEBANG, DEFAULT_REQUEUE_SIGNAL),
 )
 JobSpec.__doc__ = """Everything a job script holds; `render_script(spec)` is its text.
 
@@ -51,16 +59,17 @@ class Backend:
 
     __slots__ = (
         "name", "prefix", "submit", "re_job_id", "job_id_env", "task_env", "array_job_env", "first_index",
-        "array_logs", "directives", "owned", "stdin_script", "forward_signal", "resubmits", "re_array_id",
-        "task_job", "bracket_arrays", "asks_max_array", "depend",
+        "array_logs", "directives", "owned", "stdin_script", "resubmits", "re_array_id",
+        "task_job", "bracket_arrays", "asks_max_array", "depend", "signals", "package",
     )
 
     def __init__(
         self, *, name: str, prefix: str, submit: tuple[str, ...], re_job_id: re.Pattern[str], first_index: int,
         array_logs: tuple[str, str], directives: Callable[[JobSpec], list[str]], owned: tuple[str, ...],
-        stdin_script: bool = False, forward_signal: bool = False, resubmits: bool = False,
+        stdin_script: bool = False, resubmits: bool = False,
         re_array_id: re.Pattern[str] | None = None, task_job: str | None = "{job}_{task}", bracket_arrays: bool = False,
         asks_max_array: bool = False, depend: Callable[[Sequence[str]], list[str]],
+        signals: tuple[str, ...] | None = None, package: str = "",
     ) -> None:
         self.name = name
         self.prefix = prefix  # directive prefix, e.g. "#SBATCH"
@@ -74,13 +83,14 @@ class Backend:
         self.directives = directives
         self.owned = owned  # options tinyxp sets itself (logs, arrays); a later directive would win
         self.stdin_script = stdin_script  # the script is read from standard input (bsub < script)
-        self.forward_signal = forward_signal  # the preemption signal reaches only the batch shell
         self.resubmits = resubmits  # resubmits a job that exits with PREEMPT_EXIT_CODE
         self.re_array_id = re_array_id  # the array's own id in the submit output, when every task is a job
         self.task_job = task_job  # an array task's job id from the array's; None: every task is a job
         self.bracket_arrays = bracket_arrays  # an array id `N[]` names a task `N[index]`
         self.asks_max_array = asks_max_array  # the cluster tells its largest array (scontrol show config)
         self.depend = depend  # job ids -> submit options starting the job once they have all ended
+        self.signals = signals  # the requeue signals it can send before the limit; None: any
+        self.package = package  # where its commands come from, for the message when they are missing
 
     def __repr__(self) -> str:
         return f"Backend(name={self.name!r})"
@@ -96,7 +106,7 @@ def _slurm_directives(spec: JobSpec) -> list[str]:
         throttle = f"%{spec.max_parallel}" if spec.max_parallel else ""
         lines.append(f"--array=0-{len(spec.tasks) - 1}{throttle}")
     if spec.requeue:
-        lines += ["--open-mode=append", f"--signal=B:USR1@{spec.signal_grace}", "--requeue"]
+        lines += ["--open-mode=append", f"--signal=B:{spec.requeue_signal}@{spec.signal_grace}", "--requeue"]
     return lines
 
 
@@ -109,7 +119,7 @@ def _oar_directives(spec: JobSpec) -> list[str]:
             )
         lines.append(f"--array {len(spec.tasks)}")
     if spec.requeue:
-        lines += [f"--checkpoint {spec.signal_grace}", "--signal 10", "-t idempotent"]
+        lines += [f"--checkpoint {spec.signal_grace}", f"--signal {SIGNAL_NUMBERS[spec.requeue_signal]}", "-t idempotent"]
     return lines
 
 
@@ -134,8 +144,8 @@ def _sge_directives(spec: JobSpec) -> list[str]:
         lines.append(f"-t 1-{len(spec.tasks)}")
         if spec.max_parallel:
             lines.append(f"-tc {spec.max_parallel}")
-    if spec.requeue:
-        lines += ["-notify", "-r y"]
+    if spec.requeue:  # USR2 comes with -notify before a kill; USR1 at a soft limit the user sets (-l s_rt)
+        lines += ["-notify", "-r y"] if spec.requeue_signal == "USR2" else ["-r y"]
     return lines
 
 
@@ -147,7 +157,7 @@ def _lsf_directives(spec: JobSpec) -> list[str]:
     lines = [f"-J {name}", f"-o {_q(spec.stdout)}", f"-e {_q(spec.stderr)}"]
     if spec.requeue:
         minutes = max(1, -(-spec.signal_grace // 60))  # -wt is in minutes: round up
-        lines += [f"-wa USR1 -wt {minutes}", f'-Q "{PREEMPT_EXIT_CODE}"']
+        lines += [f"-wa {spec.requeue_signal} -wt {minutes}", f'-Q "{PREEMPT_EXIT_CODE}"']
     return lines
 
 
@@ -160,42 +170,47 @@ BACKENDS: dict[str, Backend] = {
         name="slurm", prefix="#SBATCH", submit=("sbatch", "--parsable"),
         re_job_id=re.compile(r"^(?P<job_id>\d+)(?:;(?P<cluster>\S+))?\s*$", re.M), first_index=0,
         array_logs=("%A_%a.out", "%A_%a.err"), directives=_slurm_directives,
-        owned=("-o", "--output", "-e", "--error", "-a", "--array"), forward_signal=True,
+        owned=("-o", "--output", "-e", "--error", "-a", "--array"),
         asks_max_array=True, depend=lambda ids: [f"--dependency=afterany:{':'.join(ids)}"],
+        package="the Debian/Ubuntu package slurm-client, or the cluster's SLURM module",
     ),
     "oar": Backend(
         name="oar", prefix="#OAR", submit=("oarsub", "-S"),
         re_job_id=re.compile(r"^OAR_JOB_ID=(?P<job_id>\d+)\s*$", re.M), first_index=1,
         array_logs=("%jobid%.out", "%jobid%.err"), directives=_oar_directives,
-        owned=("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"), forward_signal=True,
+        owned=("-O", "--stdout", "-E", "--stderr", "--array", "--array-param-file"),
         re_array_id=re.compile(r"^OAR_ARRAY_ID=(?P<array_id>\d+)\s*$", re.M), resubmits=True, task_job=None,
         depend=lambda ids: [word for job in ids for word in ("-a", job)],
+        package="the Debian/Ubuntu package oar-user",
     ),
     "pbs": Backend(
         name="pbs", prefix="#PBS", submit=("qsub",),
         re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
         array_logs=("^array_index^.out", "^array_index^.err"), directives=_pbs_directives,
         owned=("-o", "-e", "-j", "-J"), bracket_arrays=True, depend=_pbs_depend,
+        package="the PBS Pro (OpenPBS) client commands",
     ),
     "torque": Backend(
         name="torque", prefix="#PBS", submit=("qsub",),
         re_job_id=re.compile(r"^(?P<job_id>\d+(?:\[\d*\])?(?:\.\S+)?)\s*$", re.M), first_index=0,
         array_logs=("", ""), directives=_torque_directives, owned=("-o", "-e", "-j", "-t"),
-        bracket_arrays=True, depend=_pbs_depend,
+        bracket_arrays=True, depend=_pbs_depend, package="the Debian/Ubuntu package torque-client",
     ),
     "sge": Backend(
         name="sge", prefix="#$", submit=("qsub", "-terse"),
         re_job_id=re.compile(r"^(?P<job_id>\d+)(?:\.(?P<tasks>\d+-\d+:\d+))?\s*$", re.M), first_index=1,
         array_logs=("$JOB_ID.$TASK_ID.out", "$JOB_ID.$TASK_ID.err"), directives=_sge_directives,
-        owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job="{job}.{task}",
+        owned=("-o", "-e", "-j", "-t", "-tc"), resubmits=True, task_job=TASK_JOB_IDS["sge"], signals=("USR1", "USR2"),
         depend=lambda ids: ["-hold_jid", ",".join(job.split(".")[0] for job in ids)],  # a task N.i: its array N
+        package="the Debian/Ubuntu package gridengine-client",
     ),
     "lsf": Backend(
         name="lsf", prefix="#BSUB", submit=("bsub",),
         re_job_id=re.compile(r"^Job <(?P<job_id>\d+)> is submitted", re.M), first_index=1,
         array_logs=("%J_%I.out", "%J_%I.err"), directives=_lsf_directives, owned=("-o", "-oo", "-e", "-eo"),
-        stdin_script=True, resubmits=True, task_job="{job}[{task}]",
+        stdin_script=True, resubmits=True, task_job=TASK_JOB_IDS["lsf"],
         depend=lambda ids: ["-w", " && ".join(f"ended({job})" for job in ids)],
+        package="IBM Spectrum LSF (source the cluster's profile.lsf)",
     ),
 }
 
@@ -242,53 +257,85 @@ def render_script(spec: JobSpec) -> str:
         raise SchedulerError("Cannot write a job script without a task")
     if len(spec.tasks) > 1 and not spec.array:
         raise SchedulerError(f"Cannot run {len(spec.tasks)} tasks in one job without an array")
+    if spec.requeue:
+        check_requeue_signal(spec.scheduler, spec.requeue_signal)
     lines = [spec.shebang]
     for option in [*backend.directives(spec), *spec.directives]:
         if "\n" in option or "\r" in option:  # the next line would run as a shell command
             raise SchedulerError(f"Invalid directive {option!r}: a directive cannot hold a line break")
         lines.append(f"{backend.prefix} {option}")
-    lines.append("")
+    lines += ["", "export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends"]
     variable = backend.task_env[0]
     if spec.array:
         # the scheduler's own log holds only what happens before this redirection
         run_dirs = [f'run_dir={_q(t.run_dir)}; export {RUN_DIR_ENV}="$run_dir"' for t in spec.tasks]
         lines += _task_cases(variable, backend.first_index, run_dirs, default=True)
         lines.append('exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"')
+        lines.append(f"export {ARRAY_ENV}=1  # an array task, whatever the scheduler's variables say")
     else:
         lines.append(f"export {RUN_DIR_ENV}={_q(spec.tasks[0].run_dir)}")  # the job's launcher knows its run
     lines.append(f"cd {_q(spec.work_dir)}")
     lines += spec.setup
-    background = " &" if spec.requeue else ""
     if spec.requeue:
-        lines.append(_render_trap(backend))
+        lines.append(_render_trap(spec.requeue_signal))
+    commands = [_render_task(t.argv, spec.requeue_signal if spec.requeue else None) for t in spec.tasks]
     if spec.array:
-        commands = [render_command(t.argv) + background for t in spec.tasks]
         lines += _task_cases(variable, backend.first_index, commands, default=False)
     else:
-        lines.append(render_command(spec.tasks[0].argv) + background)
+        lines += commands
     if spec.requeue:
-        lines += _render_wait(backend)
+        lines += _render_wait(backend, spec.requeue_signal)
         if not spec.after:
             lines.append('exit "$status"')
     lines += spec.after
     return "\n".join(lines) + "\n"
 
 
-def _render_trap(backend: Backend) -> str:
+def check_requeue_signal(scheduler: str, requeue_signal: str) -> None:
+    """Raises SchedulerError when the scheduler cannot send requeue_signal before a time limit."""
+    backend = get_backend(scheduler)
+    if backend.signals is not None and requeue_signal not in backend.signals:
+        raise SchedulerError(
+            f"Invalid xp.requeue_signal {requeue_signal!r} for {backend.name}: it sends only "
+            f"{' or '.join(backend.signals)} before a time limit (set xp.requeue_signal={backend.signals[-1]})"
+        )
+
+
+def _render_task(argv: Sequence[str], requeue_signal: str | None) -> str:
+    """The line that runs a task: in the foreground, or with a requeue signal in the
+    background, started with that signal ignored (TERM excepted: the task's own children
+    must stop on it) so that one coming before python's handler is not fatal; tinyxp's
+    handler replaces the ignore, and the wrapper sends the signal again."""
+    command = render_command(argv)
+    if requeue_signal is None:
+        return command
+    if requeue_signal == "TERM":
+        return command + " &"
+    found = RE_ASSIGNMENTS.match(command)
+    start = found.end() if found else 0
+    return f"(trap '' {requeue_signal}; {command[:start]}exec {command[start:]}) &"
+
+
+def _render_trap(requeue_signal: str) -> str:
     # Set before python starts: a signal that came before the trap would end the batch
-    # shell and leave python running without it.
-    forward = ' kill -USR1 "$child" 2>/dev/null;' if backend.forward_signal else ""
-    return f"trap 'preempted=1;{forward}' USR1"
+    # shell and leave python running without it. Until `child=$!` there is no child to
+    # forward to: the wait loop sends it again.
+    return f"trap 'preempted=1; kill -{requeue_signal} \"$child\" 2>/dev/null' {requeue_signal}"
 
 
-def _render_wait(backend: Backend) -> list[str]:
+def _render_wait(backend: Backend, requeue_signal: str) -> list[str]:
     # A batch shell runs no trap while a foreground child runs: python runs in the
-    # background and the shell waits, so that the signal reaches python at once.
-    lines = ["child=$!"]
-    if backend.forward_signal:  # a signal before `child=$!` found no child to forward to
-        lines.append('if [ -n "${preempted:-}" ]; then kill -USR1 "$child" 2>/dev/null; fi')
-    lines += [
-        'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
+    # background and the shell waits, so that the signal reaches python at once. After
+    # a signal, it is sent again each second, five times: one that came before python
+    # installed its handler (and was ignored) is handled then; tinyxp ignores repeats.
+    lines = [
+        "child=$!",
+        "resent=0",
+        'while kill -0 "$child" 2>/dev/null; do',
+        '    if [ -n "${preempted:-}" ] && [ "$resent" -lt 5 ]; then',
+        f'        sleep 1; kill -{requeue_signal} "$child" 2>/dev/null; resent=$((resent + 1))',
+        '    else wait "$child"; fi',
+        "done",
         'wait "$child"',
         "status=$?",
     ]
@@ -308,11 +355,13 @@ def array_log_paths(scheduler: str, folder: str) -> tuple[str, str]:
 def run_command(argv: Sequence[str], *, stdin_path: str | None = None, timeout: float = 120) -> tuple[int, str]:
     """Run an external command (sbatch, oarsub, qsub, bsub, scontrol); (exit status, output).
 
-    Standard output and error come back together, as a user would see them. Raises
-    SchedulerError when the command is not found or does not finish in time.
+    Standard output and error come back together, as a user would see them. PWD is
+    set to the working folder (oarsub reads it, and fails with status 8 without it).
+    Raises SchedulerError when the command is not found or does not finish in time.
     """
     try:
-        status, output, _ = run_external(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True)
+        status, output, _ = run_external(argv, stdin_path=stdin_path, timeout=timeout, merge_stderr=True,
+                                         env={"PWD": os.getcwd()})
     except CommandNotRun as err:
         shown = argv[0] if err.why == NOT_FOUND else render_command(argv)
         raise SchedulerError(f"Cannot run {shown!r}: {err.reason}") from None
@@ -354,6 +403,20 @@ def indent_output(output: str) -> str:
     """A command's output, indented under the message that quotes it."""
     text = output.rstrip("\n") or "(no output)"
     return "\n".join("    " + line for line in text.split("\n"))
+
+
+def check_commands(scheduler: str) -> None:
+    """Raises SchedulerError when the scheduler's submit command is not on PATH, naming it
+    and where it comes from: before any run directory is made."""
+    import shutil
+
+    backend = get_backend(scheduler)
+    command = backend.submit[0]
+    if shutil.which(command) is None:
+        raise SchedulerError(
+            f"Cannot submit to {scheduler}: {command!r} is not on PATH (it comes with {backend.package}; "
+            "submit from a machine of the cluster, or load its module)"
+        )
 
 
 def submit_script(scheduler: str, script_path: str, *, after: Sequence[str] = ()) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import re
 import sys
 from collections import namedtuple
 
-from .._contract import DEFAULT_SIGNAL_GRACE, TINYXP_DIR
+from .._contract import DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, TINYXP_DIR
 from .._files import ensure_log_dir
 from ..config.compose import compose
 from ..config.settings import check_max_parallel, compose_xp
@@ -20,7 +20,7 @@ from ..config.overrides import make_override
 from ..config.search import expand_command_line
 from ..errors import ConfigError, SchedulerError, TinyxpError, suggest
 from ..run.info import ShellText
-from .backends import DIRECTIVE_PREFIXES, get_backend
+from .backends import DIRECTIVE_PREFIXES, check_commands, get_backend
 from .task_source import script_file, task_config, with_command_line
 from .submit import (
     Submission, chain_setup, check_submittable, own_directives, print_submitted, record_git, resolve_after,
@@ -377,6 +377,8 @@ def submit_job_script(
     elif scheduler is not None and script.scheduler is not None and scheduler != script.scheduler:
         raise SchedulerError(f"{path}: Cannot submit {script.scheduler} directives to --scheduler {scheduler}")
     get_backend(name)
+    if not dry_run:
+        check_commands(name)
     directives = own_directives(name, script.directives, path)
     work_dir = os.getcwd()
     total = 0
@@ -435,6 +437,7 @@ def submit_job_script(
             max_parallel=xp.get("max_parallel"),
             requeue=bool(xp.get("requeue")),
             signal_grace=int(xp.get("signal_grace") or DEFAULT_SIGNAL_GRACE),
+            requeue_signal=xp.get("requeue_signal") or DEFAULT_REQUEUE_SIGNAL,
             configs=configs,
             git=job.git if job.git is not None else (None if dry_run else record_git(os.path.join(work_dir, target), log_dir)),
             resume_ids=resume_ids,

@@ -15,8 +15,8 @@ import time
 from collections import namedtuple
 
 from .._contract import (
-    CONFIG_FILE, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, RUN_DIR_ENV, SCRIPT_FILE, SNAPSHOT_ENV, STDERR_FILE,
-    STDOUT_FILE,
+    CONFIG_FILE, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, INFO_FILE, METADATA_DIR, RUN_DIR_ENV, SCRIPT_FILE, SNAPSHOT_ENV,
+    STDERR_FILE, STDOUT_FILE,
     TINYXP_DIR, XP_FILE,
 )
 from .._files import (
@@ -29,7 +29,7 @@ from ..config.overrides import make_override, setting_tokens
 from ..errors import SchedulerError, TinyxpError
 from ..run.info import new_run_info, shell_command
 from .backends import (
-    JobSpec, Task, array_log_paths, get_backend, max_array_size, owned_option, render_script,
+    JobSpec, Task, array_log_paths, check_commands, check_requeue_signal, get_backend, max_array_size, owned_option, render_script,
     submit_script, task_job_id,
 )
 
@@ -46,8 +46,9 @@ JOB_KEYS = ("xp.scheduler", "xp.run_id", "xp.log_dir", "xp.skip", "xp.after", "x
 Submission = namedtuple(
     "Submission",
     "scheduler log_dir name command settings work_dir directives setup after shebang array max_parallel requeue "
-    "signal_grace configs script xp git resume_ids after_jobs chain",
-    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, None, (), 1),
+    "signal_grace configs script xp git resume_ids after_jobs chain requeue_signal",
+    defaults=((), (), (), "#!/bin/bash", False, None, False, DEFAULT_SIGNAL_GRACE, None, None, None, None, None, (), 1,
+              DEFAULT_REQUEUE_SIGNAL),
 )
 Submission.__doc__ = """A batch of runs to submit: one python command, its settings and how its jobs look.
 
@@ -170,6 +171,8 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
     so far are removed.
     """
     get_backend(sweep.scheduler)  # an unknown scheduler fails before any run directory exists
+    if sweep.requeue:
+        check_requeue_signal(sweep.scheduler, sweep.requeue_signal)
     dry = run_ids is not None
     made: list[str] = []
     resubmitted: list[tuple[str, dict[str, Any]]] = []  # (run dir, its info before) of the existing runs
@@ -185,7 +188,7 @@ def prepare(sweep: Submission, *, run_ids: Sequence[int] | None = None, script_d
         common = dict(
             scheduler=sweep.scheduler, name=sweep.name, work_dir=sweep.work_dir, directives=sweep.directives,
             setup=sweep.setup, after=sweep.after, requeue=sweep.requeue, signal_grace=sweep.signal_grace,
-            shebang=sweep.shebang,
+            shebang=sweep.shebang, requeue_signal=sweep.requeue_signal,
         )
         jobs = []
         if sweep.array:
@@ -429,7 +432,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
     SchedulerError for an unknown scheduler or a failed submission.
     """
     scheduler = xp_setting(xp, "scheduler")
-    get_backend(scheduler)
+    check_commands(scheduler)
     check_submittable(xp)
     python = xp_setting(xp, "python") or sys.executable
     script = os.path.abspath(script_path)
@@ -455,6 +458,7 @@ def submit_from_launcher(script_path: str, settings: list[Sequence[Override]], c
         max_parallel=xp_setting(xp, "max_parallel"),
         requeue=bool(xp_setting(xp, "requeue")),
         signal_grace=int(xp_setting(xp, "signal_grace")),
+        requeue_signal=xp_setting(xp, "requeue_signal"),
         configs=configs,
         xp=to_plain(xp),
         git=record_git(script, log_dir),

@@ -5,8 +5,8 @@ import os
 
 from .._commands import CommandNotRun, run_command
 from .._contract import (
-    ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, JOB_DETECTION_ORDER, JOB_EXCLUDED_ENVS, JOB_ID_ENVS, JOB_REQUIRED_ENVS,
-    NO_ARRAY_TASK, RESTART_COUNT_ENVS,
+    ARRAY_ENV, ARRAY_JOB_ENVS, ARRAY_TASK_ENVS, ARRAY_VARIABLES_ALWAYS, JOB_DETECTION_ORDER, JOB_EXCLUDED_ENVS,
+    JOB_ID_ENVS, JOB_REQUIRED_ENVS, NO_ARRAY_TASK, RESTART_COUNT_ENVS, TASK_JOB_IDS,
 )
 from ..errors import SchedulerError
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def job_from_environment() -> dict[str, Any] | None:
     """The scheduler job this process runs in, for info.scheduler (None outside a job).
 
-    Keys: name, job_id, array_job_id, array_task_id (and restarts when known).
+    Keys: name, job_id, array_job_id, array_task_id (and restarts when known). An array
+    task's job_id is its own (SGE `N.i`, LSF `N[i]`), as at submission.
     """
     env = os.environ
     for name in JOB_DETECTION_ORDER:
@@ -34,8 +35,12 @@ def job_from_environment() -> dict[str, Any] | None:
         if task_id is not None and task_id == NO_ARRAY_TASK.get(name):
             task_id = None
         array_job_id = next((env[v] for v in ARRAY_JOB_ENVS[name] if v in env), None)
+        if name in ARRAY_VARIABLES_ALWAYS and (array_job_id, task_id) == (job_id, 1) and not env.get(ARRAY_ENV):
+            task_id = None  # OAR's values for a job that is no array
         if task_id is None:
             array_job_id = None
+        elif name in TASK_JOB_IDS and array_job_id:
+            job_id = TASK_JOB_IDS[name].format(job=array_job_id, task=task_id)  # the task, not its array
         job = {"name": name, "job_id": job_id, "array_job_id": array_job_id, "array_task_id": task_id}
         restarts = env.get(RESTART_COUNT_ENVS[name]) if name in RESTART_COUNT_ENVS else None
         if restarts and restarts.isdigit():

@@ -24,21 +24,22 @@ if TYPE_CHECKING:
 
         def record_git(self) -> None: ...
 
-PREEMPT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
+PREEMPT_SIGNALS = ("SIGTERM", "SIGINT")  # and the run's xp.requeue_signal
 
 
 class Preempted(BaseException):
-    """Raised in the task by SIGTERM or SIGUSR1; a BaseException so `except Exception` lets it pass."""
+    """Raised in the task by SIGTERM or the requeue signal; a BaseException so `except Exception` lets it pass."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
-def install_signal_handlers(handle: Callable[[int, Any], None]) -> dict[int, Any]:
-    """Make handle receive PREEMPT_SIGNALS; returns the previous handlers (none outside the main thread)."""
+def install_signal_handlers(handle: Callable[[int, Any], None], requeue_signal: str) -> dict[int, Any]:
+    """Make handle receive PREEMPT_SIGNALS and SIG<requeue_signal>; returns the previous
+    handlers (none outside the main thread)."""
     previous = {}
-    for name in PREEMPT_SIGNALS:
+    for name in (*PREEMPT_SIGNALS, "SIG" + requeue_signal):
         signum = getattr(signal, name, None)
         if signum is None:
             continue
@@ -64,9 +65,9 @@ def interrupt_task(signum: int) -> None:
     raise Preempted(signum)
 
 
-def requeue_after(signum: int | None, *, requeue: bool, job: dict[str, Any] | None) -> None:
-    """After SIGUSR1 with xp.requeue=true, ask the scheduler to run the job again."""
-    if signum != getattr(signal, "SIGUSR1", None) or not requeue:
+def requeue_after(signum: int | None, *, requeue: bool, requeue_signal: str, job: dict[str, Any] | None) -> None:
+    """After SIG<requeue_signal> with xp.requeue=true, ask the scheduler to run the job again."""
+    if signum is None or signum != getattr(signal, "SIG" + requeue_signal, None) or not requeue:
         return
     if not job:
         print("tinyxp: warning: xp.requeue is set but this process is not a scheduler job", file=sys.stderr)

@@ -50,7 +50,7 @@ class Context:
         return self.xp
 
     def on_preempt(self, fn: Callable[[], Any]) -> Callable[[], Any]:
-        """Call fn() when SIGTERM, SIGINT or SIGUSR1 arrives, before the run stops.
+        """Call fn() when SIGTERM, SIGINT or xp.requeue_signal (SIGUSR2) arrives, before the run stops.
 
         Typically saves a checkpoint. Returns fn, so it also works as a decorator.
         """
@@ -161,7 +161,7 @@ class Run:
         handlers are back.
         """
         self.starting = True
-        self.previous_handlers = install_signal_handlers(self._handle_signal)
+        self.previous_handlers = install_signal_handlers(self._handle_signal, self.plan.xp.requeue_signal)
         try:
             ctx = self._open(start)
         except BaseException:
@@ -395,7 +395,7 @@ class Run:
     def _after_interrupt(self, signum: int | None) -> None:
         if self.attached:  # rank 0 asks for the job's requeue, once
             return
-        requeue_after(signum, requeue=bool(self.plan.xp.requeue), job=self.job)
+        requeue_after(signum, requeue=bool(self.plan.xp.requeue), requeue_signal=self.plan.xp.requeue_signal, job=self.job)
 
     def _record_exception(self, final: dict[str, Any], err: BaseException) -> None:
         """FAILED with the error and its traceback, or COMPLETE for sys.exit(0)."""

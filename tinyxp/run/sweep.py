@@ -34,7 +34,7 @@ class Sweep:
 
     def run(self, new_run: Callable[[Plan, str], Run], task: Callable[[Context], Any]) -> list[Any]:
         """The task's values (None for a run that failed); SystemExit after the summary on a failure or a signal."""
-        previous = install_signal_handlers(self._stop_between_runs)
+        previous = install_signal_handlers(self._stop_between_runs, self.plans[0].xp.requeue_signal)
         try:
             for index, plan in enumerate(self.plans, 1):
                 if self.stop_signal is not None:

@@ -2,11 +2,12 @@
 #BSUB -J "train[1-3]%2"
 #BSUB -o /logs/.tinyxp/jobs/%J_%I.out
 #BSUB -e /logs/.tinyxp/jobs/%J_%I.err
-#BSUB -wa USR1 -wt 2
+#BSUB -wa USR2 -wt 2
 #BSUB -Q "99"
 #BSUB -W 60
 #BSUB -n 4
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 case "${LSB_JOBINDEX}" in
   1) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
   2) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
@@ -14,17 +15,23 @@ case "${LSB_JOBINDEX}" in
   *) echo "tinyxp: no task ${LSB_JOBINDEX} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
+export TINYXP_ARRAY=1  # an array task, whatever the scheduler's variables say
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate
-trap 'preempted=1;' USR1
+trap 'preempted=1; kill -USR2 "$child" 2>/dev/null' USR2
 case "${LSB_JOBINDEX}" in
-  1) python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 & ;;
-  2) python3 train.py lr=0.0001 'msg=a b' xp.run_id=4 & ;;
-  3) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
+  1) (trap '' USR2; exec python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3) & ;;
+  2) (trap '' USR2; exec python3 train.py lr=0.0001 'msg=a b' xp.run_id=4) & ;;
+  3) (trap '' USR2; exec python3 train.py lr=0.01 'msg="q"' xp.run_id=5) & ;;
 esac
 child=$!
-while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+resent=0
+while kill -0 "$child" 2>/dev/null; do
+    if [ -n "${preempted:-}" ] && [ "$resent" -lt 5 ]; then
+        sleep 1; kill -USR2 "$child" 2>/dev/null; resent=$((resent + 1))
+    else wait "$child"; fi
+done
 wait "$child"
 status=$?
 if [ -n "${preempted:-}" ]; then exit 99; fi  # resubmit

@@ -5,6 +5,7 @@
 #BSUB -W 60
 #BSUB -n 4
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11

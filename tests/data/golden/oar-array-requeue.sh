@@ -4,10 +4,11 @@
 #OAR -E /logs/.tinyxp/jobs/%jobid%.err
 #OAR --array 3
 #OAR --checkpoint 90
-#OAR --signal 10
+#OAR --signal 12
 #OAR -t idempotent
 #OAR -l nodes=1,walltime=1:00:00
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 case "${OAR_ARRAY_INDEX}" in
   1) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
   2) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
@@ -15,18 +16,23 @@ case "${OAR_ARRAY_INDEX}" in
   *) echo "tinyxp: no task ${OAR_ARRAY_INDEX} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
+export TINYXP_ARRAY=1  # an array task, whatever the scheduler's variables say
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate
-trap 'preempted=1; kill -USR1 "$child" 2>/dev/null;' USR1
+trap 'preempted=1; kill -USR2 "$child" 2>/dev/null' USR2
 case "${OAR_ARRAY_INDEX}" in
-  1) python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 & ;;
-  2) python3 train.py lr=0.0001 'msg=a b' xp.run_id=4 & ;;
-  3) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
+  1) (trap '' USR2; exec python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3) & ;;
+  2) (trap '' USR2; exec python3 train.py lr=0.0001 'msg=a b' xp.run_id=4) & ;;
+  3) (trap '' USR2; exec python3 train.py lr=0.01 'msg="q"' xp.run_id=5) & ;;
 esac
 child=$!
-if [ -n "${preempted:-}" ]; then kill -USR1 "$child" 2>/dev/null; fi
-while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+resent=0
+while kill -0 "$child" 2>/dev/null; do
+    if [ -n "${preempted:-}" ] && [ "$resent" -lt 5 ]; then
+        sleep 1; kill -USR2 "$child" 2>/dev/null; resent=$((resent + 1))
+    else wait "$child"; fi
+done
 wait "$child"
 status=$?
 if [ -n "${preempted:-}" ]; then exit 99; fi  # resubmit

@@ -7,6 +7,7 @@
 #PBS -l select=1:ncpus=4
 #PBS -l walltime=01:00:00
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 case "${PBS_ARRAY_INDEX}" in
   0) run_dir=/logs/3; export TINYXP_RUN_DIR="$run_dir" ;;
   1) run_dir=/logs/4; export TINYXP_RUN_DIR="$run_dir" ;;
@@ -14,17 +15,23 @@ case "${PBS_ARRAY_INDEX}" in
   *) echo "tinyxp: no task ${PBS_ARRAY_INDEX} in this array" >&2; exit 1 ;;
 esac
 exec >>"$run_dir/stdout.log" 2>>"$run_dir/stderr.log"
+export TINYXP_ARRAY=1  # an array task, whatever the scheduler's variables say
 cd '/work/my project'
 module load python/3.11
 source ~/venv/bin/activate
-trap 'preempted=1;' USR1
+trap 'preempted=1; kill -USR2 "$child" 2>/dev/null' USR2
 case "${PBS_ARRAY_INDEX}" in
-  0) python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3 & ;;
-  1) python3 train.py lr=0.0001 'msg=a b' xp.run_id=4 & ;;
-  2) python3 train.py lr=0.01 'msg="q"' xp.run_id=5 & ;;
+  0) (trap '' USR2; exec python3 train.py lr=0.001 'msg='"'"'$(touch x)'"'"'' xp.run_id=3) & ;;
+  1) (trap '' USR2; exec python3 train.py lr=0.0001 'msg=a b' xp.run_id=4) & ;;
+  2) (trap '' USR2; exec python3 train.py lr=0.01 'msg="q"' xp.run_id=5) & ;;
 esac
 child=$!
-while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+resent=0
+while kill -0 "$child" 2>/dev/null; do
+    if [ -n "${preempted:-}" ] && [ "$resent" -lt 5 ]; then
+        sleep 1; kill -USR2 "$child" 2>/dev/null; resent=$((resent + 1))
+    else wait "$child"; fi
+done
 wait "$child"
 status=$?
 exit "$status"

@@ -5,6 +5,7 @@
 #PBS -l select=1:ncpus=4
 #PBS -l walltime=01:00:00
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11

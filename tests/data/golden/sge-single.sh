@@ -6,6 +6,7 @@
 #$ -l h_rt=01:00:00
 #$ -pe smp 4
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11

@@ -5,6 +5,7 @@
 #SBATCH --time=01:00:00
 #SBATCH --gres=gpu:1
 
+export PYTHONUNBUFFERED=1  # stdout.log fills as the job prints, not when it ends
 export TINYXP_RUN_DIR=/logs/3
 cd '/work/my project'
 module load python/3.11
