@@ -126,6 +126,14 @@ class ExpandTest(unittest.TestCase):
                          ["lr=1 seed=0", "lr=1 seed=1", "lr=2 seed=0", "lr=2 seed=1"])
         self.assertEqual(self.settings("opt=choice(a, b)", "-m"), ["opt=a", "opt=b"])  # choice is a grid without xp.trials
 
+    def test_a_random_search_is_counted_against_max_runs_before_any_sample(self):
+        message = self.error("+sweep", "lr=loguniform(1e-4, 1e-1)", "seed=range(10)", "xp.trials=20", "xp.max_runs=100")
+        self.assertEqual(message.splitlines()[0],
+                         "Cannot run a random search of 200 runs (xp.trials=20 samples, each with every grid setting), "
+                         "more than xp.max_runs=100 (set xp.max_runs to allow more)")
+        self.assertEqual(len(self.settings("+sweep", "lr=loguniform(1e-4, 1e-1)", "seed=range(10)", "xp.trials=10",
+                                           "xp.max_runs=100")), 100)
+
     def test_declared_sweep_joins_the_command_line(self):
         declared = "sweep:\n  seed: range(2)\n  opt: [sgd, 'a,b']\n  +extra.flag: true\n"
         self.assertEqual(self.settings("+sweep", "lr=1,2", tinyxp_yaml=declared), [

@@ -270,8 +270,6 @@ def _matches(expected: Any, value: Any) -> bool:
         return is_int
     if expected == "mapping":
         return isinstance(value, dict)
-    if expected == "positive integer":
-        return is_int and value > 0
     if expected == "positive number":
         return (is_int or isinstance(value, float)) and value > 0
     if expected == "list of tags":
