@@ -192,6 +192,20 @@ class SlurmTest(unittest.TestCase):
             ("INTERRUPTED", f"job {first} was cancelled before it started"), ("PENDING", None), ("PENDING", None),
         ])
 
+    def test_after_and_chain_make_slurm_dependencies(self):
+        held = run_script(self.script, ["xp.scheduler=slurm", "xp.scheduler_options=['--begin=now+3600']"], cwd=self.root)
+        self.assertEqual(held.returncode, 0, held.stderr)
+        first = info(run_dirs(self.log_dir)[0])["scheduler"]["job_id"]
+        self.submitted.append(first)
+        done = run_script(self.script, ["xp.scheduler=slurm", "xp.after=1", "xp.chain=2"], cwd=self.root)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        record = info(run_dirs(self.log_dir)[1])
+        second, (third,) = record["scheduler"]["job_id"], record["chained_jobs"]
+        self.submitted += [second, third]
+        self.assertIn(f"Dependency=afterany:{first}", show_job(second))  # run 1 resolved to its job
+        self.assertIn(f"Dependency=afterany:{second}", show_job(third))  # the chain's next segment
+        self.assertIn("Reason=Dependency", show_job(second))
+
     def test_scancel_of_a_queued_array_task_ends_interrupted(self):
         self.submit_with_launcher("xp.array=true", "xp.scheduler_options=['--begin=now+3600']")
         second = info(run_dirs(self.log_dir)[1])["scheduler"]["job_id"]
