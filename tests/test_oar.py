@@ -130,6 +130,17 @@ class OarTest(unittest.TestCase):
             ("INTERRUPTED", f"job {first} was cancelled before it started"), ("PENDING", None), ("PENDING", None),
         ])
 
+    def test_after_and_chain_make_oar_dependencies(self):
+        self.launch(self.script, f"xp.scheduler_options={json.dumps([RESOURCES, '--hold'])}")  # held: it stays queued
+        first = info(run_dirs(self.log_dir)[0])["scheduler"]["job_id"]
+        self.launch(self.script, f"xp.scheduler_options={json.dumps([RESOURCES])}", "xp.after=1", "xp.chain=2")
+        record = info(run_dirs(self.log_dir)[1])
+        second, (third,) = record["scheduler"]["job_id"], record["chained_jobs"]
+        self.submitted.append(third)
+        for job, predecessor in ((second, first), (third, second)):  # run 1 resolved to its job; the chain's next segment
+            shown = run_process(["oarstat", "-fj", str(job)], stdout=subprocess.PIPE, universal_newlines=True, timeout=30).stdout
+            self.assertRegex(shown, rf"dependencies = {predecessor}\b")
+
     def test_checkpoint_signal_reaches_on_preempt(self):
         # --checkpoint 40 --signal 12: SIGUSR2 40 s before the walltime (OAR checks about
         # every 10 s). OAR resubmits the idempotent job only when it ran more than 60 s.

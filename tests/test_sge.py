@@ -102,6 +102,18 @@ class SgeTest(unittest.TestCase):
             ("PENDING", None), ("PENDING", None),
         ])
 
+    def test_after_and_chain_hold_jobs(self):
+        self.submit("xp.scheduler_options=['-h']", sweep=False)  # held: it stays queued
+        first = info(run_dirs(self.log_dir)[0])["scheduler"]["job_id"]
+        done = run_script(self.script, ["xp.scheduler=sge", SETUP, "xp.after=1", "xp.chain=2"], cwd=self.root)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        record = info(run_dirs(self.log_dir)[1])
+        second, (third,) = record["scheduler"]["job_id"], record["chained_jobs"]
+        self.submitted += [second, third]
+        for job, predecessor in ((second, first), (third, second)):  # run 1 resolved to its job; the chain's next segment
+            shown = run_process(["qstat", "-j", job], stdout=subprocess.PIPE, universal_newlines=True, timeout=30).stdout
+            self.assertRegex(shown, rf"jid_predecessor_list[^:]*:\s*{predecessor}\b")
+
     def preempt(self, *args):
         """Submit a task that checkpoints in on_preempt; wait until it is INTERRUPTED; (run dir, checkpoint)."""
         script = write_project(self.root, body=PREEMPT_BODY, config=CONFIG)
