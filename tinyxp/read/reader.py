@@ -8,9 +8,10 @@ import warnings
 from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
-from .index import INDEX_NAME, collect_fields, fallback_index_path, load_index, save_index, split_metric_column, update_entries
+from .index import collect_fields, split_metric_column, update_entries
 from .row import Row, ShortNames, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
+from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -49,10 +50,18 @@ class Reader:
         self.lost_after = lost_after
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.index_paths = [os.path.join(self.log_dir, TINYXP_DIR, INDEX_NAME), fallback_index_path(self.log_dir, index_dir)]
-        # where the index was read or written; None: memory
-        self.index_path, self._entries = load_index(self.index_paths, self.log_dir)
+        with paused_gc():
+            loaded = load_index(self.index_paths, self.log_dir)
+        if loaded.newer is not None:  # left as it is for the newer tinyxp: this one keeps its own index elsewhere
+            path, version = loaded.newer
+            self.index_paths.remove(path)
+            warnings.warn(f"The run index {path!r} was written by a newer tinyxp (index version {version}): left as it is; "
+                          f"this tinyxp keeps its own in {self.index_paths[0]!r}", ReaderWarning, stacklevel=2)
+        self.index_path = loaded.path  # where the index was read or written; None: memory
+        self._entries = loaded.entries
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
+        self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
         self._fields: dict[str, str] | None = None
         self._warned_memory = False
         self.refresh()
@@ -87,12 +96,14 @@ class Reader:
 
         Raises QueryError for a syntax error, an unknown field or an impossible comparison.
         """
-        rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
+        with paused_gc():
+            rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
         if query and query.strip():
             from .query import compile_query  # the query language's patterns: only when a query is given
 
             predicate = compile_query(query, with_short_names(self.fields))
-            rows = [row for row in rows if predicate(ShortNames(row.static), self._summarizer(row))]
+            with paused_gc():
+                rows = [row for row in rows if predicate(ShortNames(row.static), self._summarizer(row))]
             self.save_index()
         return DataFrame(rows)
 
@@ -114,10 +125,13 @@ class Reader:
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
-        entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
+        with paused_gc():
+            entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
         if changed:
             self._dirty = True
             self._fields = None
+            if self._changed is not None:
+                self._changed |= changed
         self._entries = entries
         mark_lost(entries, self.log_dir, self.lost_after)
         self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
@@ -158,6 +172,8 @@ class Reader:
                 if entry.get("finished"):
                     meta.setdefault("summary", {})[key] = cached
                     self._dirty = True
+                    if self._changed is not None:
+                        self._changed.add(row.run_id)  # type: ignore[arg-type]  # a row of this Reader has its run id
             return cached.get(function)
 
         return summary
@@ -168,10 +184,13 @@ class Reader:
         """Write the index if it changed (new runs, summaries cached by `summary`); else do nothing."""
         if not self._dirty:
             return
-        self.index_path = save_index(self.index_paths, self.log_dir, self._entries)
+        with paused_gc():
+            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path)
         if self.index_path is not None:
             self._dirty = False
+            self._changed = set()
             return
+        self._changed = None  # when a folder becomes writable again, all of it
         if not self._warned_memory:
             self._warned_memory = True
             tried = ", ".join(repr(path) for path in self.index_paths)
