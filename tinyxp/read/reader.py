@@ -9,7 +9,7 @@ from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
 from .index import collect_fields, split_metric_column, update_entries
-from .row import Row, ShortNames, summarize, with_short_names
+from .row import SHORT_NAMES, Row, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
 from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
 
@@ -27,6 +27,13 @@ def describe_ids(names: list[str]) -> str:
         else:
             spans.append([value, value])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans) or "none"
+
+
+def values_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The values of an index entry as its row has them: a lost run's status is LOST."""
+    if entry.get("lost"):
+        return {**entry["values"], "info.status": LOST}
+    return entry["values"]
 
 
 class ReaderWarning(UserWarning):
@@ -96,15 +103,19 @@ class Reader:
 
         Raises QueryError for a syntax error, an unknown field or an impossible comparison.
         """
-        with paused_gc():
-            rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
+        entries = [(name, entry) for name, entry in self._entries.items() if "values" in entry]
         if query and query.strip():
             from .query import compile_query  # the query language's patterns: only when a query is given
 
-            predicate = compile_query(query, with_short_names(self.fields))
-            with paused_gc():
-                rows = [row for row in rows if predicate(ShortNames(row.static), self._summarizer(row))]
+            fields = self.fields
+            aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
+            predicate = compile_query(query, with_short_names(fields), aliases)
+            with paused_gc():  # the values are tested as they are; a row is made for each run that matches
+                entries = [(name, entry) for name, entry in entries
+                           if predicate(values_of(entry), self._summarizer(name, entry))]
             self.save_index()
+        with paused_gc():
+            rows = [self._row(name, entry) for name, entry in entries]
         return DataFrame(rows)
 
     def run(self, run_id: int | str) -> Row:
@@ -121,7 +132,9 @@ class Reader:
 
         Cached in the index for finished runs.
         """
-        return self._summarizer(row)(function, column)
+        name = row.run_id
+        assert name is not None  # a row of this Reader has its run id
+        return self._summarizer(name, self._entries[name], row)(function, column)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
@@ -143,17 +156,13 @@ class Reader:
     # -- rows and summaries ----------------------------------------------------------
 
     def _row(self, name: str, entry: dict[str, Any]) -> Row:
-        values = entry["values"]
-        lost = entry.get("lost")
-        if lost:
-            values = dict(values)
-            values["info.status"] = LOST
+        values = values_of(entry)
         metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
         sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
         return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name, sizes=sizes)
 
-    def _summarizer(self, row: Row) -> Callable[[str, str], Any]:
-        entry = self._entries[row.run_id]  # type: ignore[index]  # a row of this Reader has its run id
+    def _summarizer(self, name: str, entry: dict[str, Any], row: Row | None = None) -> Callable[[str, str], Any]:
+        """summary(function, column) of the run's metric columns; its row is made only to read a metrics file."""
 
         def summary(function: str, column: str) -> Any:
             log_name, key = split_metric_column(column, entry["metrics"])
@@ -165,7 +174,7 @@ class Reader:
                 last = meta.get("last", {})
                 if function == "last" and key in last:
                     return last[key]
-                values = row.get(column)
+                values = (row or self._row(name, entry)).get(column)
                 if values is None:
                     return None
                 cached = summarize(values)
@@ -173,7 +182,7 @@ class Reader:
                     meta.setdefault("summary", {})[key] = cached
                     self._dirty = True
                     if self._changed is not None:
-                        self._changed.add(row.run_id)  # type: ignore[arg-type]  # a row of this Reader has its run id
+                        self._changed.add(name)
             return cached.get(function)
 
         return summary
