@@ -110,9 +110,17 @@ class Reader:
             fields = self.fields
             aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
             predicate = compile_query(query, with_short_names(fields), aliases)
+            current: list[Any] = [None, None]  # (name, entry) of the run being tested: no closure made per run
+
+            def summary(function: str, column: str) -> Any:
+                return self._summarizer(current[0], current[1])(function, column)
+
+            matches = []
             with paused_gc():  # the values are tested as they are; a row is made for each run that matches
-                entries = [(name, entry) for name, entry in entries
-                           if predicate(values_of(entry), self._summarizer(name, entry))]
+                for current[:] in entries:
+                    if predicate(values_of(current[1]), summary):
+                        matches.append((current[0], current[1]))
+            entries = matches
             self.save_index()
         with paused_gc():
             rows = [self._row(name, entry) for name, entry in entries]
@@ -146,6 +154,7 @@ class Reader:
             if self._changed is not None:
                 self._changed |= changed
         self._entries = entries
+        self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
         self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
         if self.problems:
@@ -156,10 +165,12 @@ class Reader:
     # -- rows and summaries ----------------------------------------------------------
 
     def _row(self, name: str, entry: dict[str, Any]) -> Row:
-        values = values_of(entry)
-        metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
-        sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
-        return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name, sizes=sizes)
+        shape = self._shapes.get(name)
+        if shape is None:  # the same for every row of the run until the next refresh
+            metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
+            sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
+            shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
+        return Row(values_of(entry), run_dir=shape[0], metrics=shape[1], artifacts=entry["artifacts"], run_id=name, sizes=shape[2])
 
     def _summarizer(self, name: str, entry: dict[str, Any], row: Row | None = None) -> Callable[[str, str], Any]:
         """summary(function, column) of the run's metric columns; its row is made only to read a metrics file."""
