@@ -73,6 +73,18 @@ def read_metric_file(run_dir: str, relative: str, size: int | None = None) -> di
                 records.append(json.loads(line))
             except (ValueError, RecursionError):  # a line nested a thousand deep is not a record of log_metrics
                 continue
+    return records_to_columns(records)
+
+
+def records_to_columns(records: list[Any]) -> dict[str, list[Any]]:
+    """key -> its values in record order, over the records that are JSON objects."""
+    first = records[0] if records else None
+    # the usual file, objects with the same keys: one list per key at once
+    if type(first) is dict and set(map(type, records)) == {dict} and set(map(len, records)) == {len(first)}:
+        try:
+            return {key: [record[key] for record in records] for key in first}
+        except KeyError:  # the same number of keys, not the same keys
+            pass
     columns: dict[str, list[Any]] = {}
     for record in records:
         if isinstance(record, dict):
