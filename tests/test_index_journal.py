@@ -19,6 +19,7 @@ from .bench import synth
 from .support import join_thread, temp_dir
 from tinyxp import yaml
 from tinyxp.read import index as index_module
+from tinyxp.read import reader as reader_module
 from tinyxp.read import store as store_module
 from tinyxp.read.reader import Reader, ReaderWarning
 
@@ -189,6 +190,74 @@ class JournalTest(unittest.TestCase):
         for name in reader.fields:
             if name.startswith("config."):
                 self.assertEqual(reader.runs[name], fresh.runs[name], name)
+
+
+class FieldsTest(unittest.TestCase):
+    """Reader.fields are saved with the index and trusted only when no entry changed since."""
+
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 5, n_lines=3)
+        self.index = os.path.join(self.log_dir, ".tinyxp", "index.json")
+        self.journal = os.path.join(self.log_dir, ".tinyxp", "index.journal")
+        quiet_reader(self.log_dir).filter("config.seed == 0")  # the fields go to the journal
+
+    def fields_collected(self) -> tuple:
+        calls = []
+        original = reader_module.collect_fields
+
+        def counting(entries):
+            calls.append(1)
+            return original(entries)
+
+        with mock.patch.object(reader_module, "collect_fields", counting):
+            reader = quiet_reader(self.log_dir)
+            fields = reader.fields
+        return fields, len(calls)
+
+    def test_saved_fields_are_used(self) -> None:
+        fields, collected = self.fields_collected()
+        self.assertEqual((fields["config.seed"], collected), ("int", 0))
+        with mock.patch.object(store_module, "JOURNAL_SHARE", 0), mock.patch.object(store_module, "JOURNAL_MIN_BYTES", 0):
+            append(os.path.join(self.log_dir, "2", "metadata", "config.yaml"), "extra: 1\n")
+            quiet_reader(self.log_dir).filter("config.extra == 1")  # the whole index written, then the fields found
+        fields, collected = self.fields_collected()
+        self.assertEqual((fields["config.extra"], collected), ("int", 0))
+
+    def test_an_entry_written_after_the_fields_makes_them_collected_again(self) -> None:
+        append(os.path.join(self.log_dir, "2", "metadata", "config.yaml"), "extra: 1\n")
+        quiet_reader(self.log_dir)  # appends run 2's entry, after the fields line, without fields
+        fields, collected = self.fields_collected()
+        self.assertEqual((fields["config.extra"], collected), ("int", 1))
+
+    def test_fields_of_another_index_file_or_damaged_are_not_used(self) -> None:
+        with open(self.journal, encoding="utf-8") as file:
+            line = json.loads(file.read().splitlines()[-1])
+        self.assertEqual(line[0], "")
+        for name, record in {"another index": {**line[1], "index": [1, 2]}, "damaged": {**line[1], "fields": {"config.seed": 3}},
+                             "not a mapping": [1]}.items():
+            with self.subTest(case=name):
+                with open(self.journal, "w", encoding="utf-8") as file:
+                    file.write(json.dumps(["", record]) + "\n")
+                fields, collected = self.fields_collected()
+                self.assertEqual((fields["config.seed"], collected), ("int", 1))
+
+    def test_fields_in_the_index_file_are_dropped_with_a_damaged_entry(self) -> None:
+        with mock.patch.object(store_module, "JOURNAL_SHARE", 0), mock.patch.object(store_module, "JOURNAL_MIN_BYTES", 0):
+            append(os.path.join(self.log_dir, "2", "metadata", "config.yaml"), "extra: 1\n")
+            quiet_reader(self.log_dir).filter("config.extra == 1")
+            reader = quiet_reader(self.log_dir)
+            reader.fields
+            reader.save_index()  # the fields written in index.json
+        with open(self.index, encoding="utf-8") as file:
+            data = json.load(file)
+        self.assertEqual(data["fields"]["config.extra"], "int")
+        data["runs"]["2"]["stamps"] = "damaged"
+        data["fields"] = {"config.seed": "int"}  # what a wrong cache would give
+        with open(self.index, "w", encoding="utf-8") as file:
+            json.dump(data, file)
+        fields, collected = self.fields_collected()
+        self.assertEqual((fields["config.extra"], collected), ("int", 1))
 
 
 # -- the oracle ------------------------------------------------------------------------

@@ -69,7 +69,8 @@ class Reader:
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
         self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
-        self._fields: dict[str, str] | None = None
+        self._fields = loaded.fields
+        self._fields_saved = loaded.fields is not None
         self._warned_memory = False
         self.refresh()
 
@@ -85,7 +86,7 @@ class Reader:
     def fields(self) -> dict[str, str]:
         """Every column -> its type name: config.*, info.*, metric and artifact columns."""
         if self._fields is None:
-            self._fields = collect_fields(self._entries.values())
+            self._fields = collect_fields(self._entries.values())  # saved with the index at the next save_index
         return self._fields
 
     @property
@@ -150,7 +151,7 @@ class Reader:
             entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
         if changed:
             self._dirty = True
-            self._fields = None
+            self._fields, self._fields_saved = None, False
             if self._changed is not None:
                 self._changed |= changed
         self._entries = entries
@@ -201,14 +202,15 @@ class Reader:
     # -- the index file --------------------------------------------------------------
 
     def save_index(self) -> None:
-        """Write the index if it changed (new runs, summaries cached by `summary`); else do nothing."""
-        if not self._dirty:
+        """Write the index if it changed (new runs, summaries cached by `summary`, fields found); else do nothing."""
+        if not self._dirty and (self._fields_saved or self._fields is None):
             return
         with paused_gc():
-            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path)
+            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path, self._fields)
         if self.index_path is not None:
             self._dirty = False
             self._changed = set()
+            self._fields_saved = self._fields is not None
             return
         self._changed = None  # when a folder becomes writable again, all of it
         if not self._warned_memory:

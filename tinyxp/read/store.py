@@ -34,6 +34,7 @@ JOURNAL_SUFFIX = ".journal"
 JOURNAL_MIN_BYTES = 256 * 1024  # below this the journal is not folded in, whatever the index's size
 JOURNAL_SHARE = 0.25  # else, once it holds this share of the index file's bytes
 JSON_DECODE = json.JSONDecoder().decode
+FIELDS_LINE = ""  # the run id of the journal line that holds the fields: no run is named so
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | NOFOLLOW
 
 
@@ -59,11 +60,12 @@ def journal_path(index_path: str) -> str:
 
 
 class Loaded:
-    """What load_index found: the index path and its entries, and an index of a newer tinyxp."""
+    """What load_index found: the index path, its entries and fields, and an index of a newer tinyxp."""
 
     def __init__(self) -> None:
         self.path: str | None = None
         self.entries: dict[str, dict[str, Any]] = {}
+        self.fields: dict[str, str] | None = None  # Reader.fields as of the entries, when saved with them
         self.newer: tuple[str, int] | None = None  # (path, version) of an index a newer tinyxp wrote
 
 
@@ -86,18 +88,28 @@ def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
         if version == INDEX_VERSION and isinstance(runs, dict) and st.st_mtime > best:
             best = st.st_mtime
             loaded.path, loaded.entries = path, runs
+            loaded.fields = data.get("fields") if valid_fields(data.get("fields")) else None
+            stamp = [st.st_size, st.st_mtime_ns]
     if loaded.path is not None:
-        apply_journal(journal_path(loaded.path), loaded.entries)
+        apply_journal(journal_path(loaded.path), loaded, stamp)
+        count = len(loaded.entries)
         loaded.entries = {name: entry for name, entry in loaded.entries.items() if valid_entry(entry)}
+        if len(loaded.entries) != count:
+            loaded.fields = None
     return loaded
 
 
-def apply_journal(path: str, runs: dict[str, Any]) -> None:
-    """Apply the lines of the journal at path to runs, in order; a line that is not `[id, entry]` is skipped."""
+def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
+    """Apply the lines of the journal at path to the loaded index, in order; a line that is not `[id, entry]` is skipped.
+
+    A line `["", {"index": stamp, "fields": fields}]` gives the fields when it is the
+    last line and was written beside the index file read (its size and mtime_ns).
+    """
     try:
         raw, _ = read_run_file(os.path.dirname(path), os.path.basename(path))
     except (OSError, ReaderError):
         return
+    runs = loaded.entries
     for line in raw.split(b"\n"):
         try:
             name, entry = JSON_DECODE(line.decode("utf-8"))
@@ -105,30 +117,43 @@ def apply_journal(path: str, runs: dict[str, Any]) -> None:
             continue
         if type(name) is not str:
             continue
+        if name == FIELDS_LINE:
+            found = entry.get("fields") if isinstance(entry, dict) and entry.get("index") == index_stamp else None
+            loaded.fields = found if valid_fields(found) else None
+            continue
+        loaded.fields = None  # the fields of the runs before this line
         if entry is None:
             runs.pop(name, None)
         else:
             runs[name] = entry
 
 
-def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]], changed: set[str] | None, loaded_from: str | None) -> str | None:
+def valid_fields(fields: Any) -> bool:
+    return isinstance(fields, dict) and all(type(kind) is str for kind in fields.values())
+
+
+def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]], changed: set[str] | None,
+               loaded_from: str | None, fields: dict[str, str] | None = None) -> str | None:
     """Write the index to the first of paths that can be written; that path, or None.
 
     With the names of the `changed` entries, and the index at loaded_from, these are
-    appended to its journal while the journal stays small; else the whole index is written.
+    appended to its journal while the journal stays small; else the whole index is
+    written. `fields`, when known, are saved after the entries.
     """
     for path in paths:
         try:
-            if changed is None or path != loaded_from or not append_journal(path, entries, changed):
-                write_whole(path, log_dir, entries)
+            if changed is None or path != loaded_from or not append_journal(path, entries, changed, fields):
+                write_whole(path, log_dir, entries, fields)
         except OSError:
             continue
         return path
     return None
 
 
-def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]]) -> None:
-    data = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
+def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]], fields: dict[str, str] | None) -> None:
+    data: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
+    if fields is not None:
+        data["fields"] = fields
     text = json.dumps(data, separators=(",", ":"), check_circular=False)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_atomic(path, text)
@@ -138,18 +163,21 @@ def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]]) -> 
         pass
 
 
-def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[str]) -> bool:
-    """Append the changed entries to the journal of the index at path; False when the journal would grow too big."""
-    if not changed:
+def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[str], fields: dict[str, str] | None) -> bool:
+    """Append the changed entries (and the fields) to the journal of the index at path; False when the journal would grow too big."""
+    if not changed and fields is None:
         return True
-    lines = "".join(json.dumps([name, entries.get(name)], separators=(",", ":"), check_circular=False) + "\n" for name in sorted(changed))
-    data = lines.encode("utf-8")
+    lines = [[name, entries.get(name)] for name in sorted(changed)]
+    st = os.stat(path)
+    if fields is not None:
+        lines.append([FIELDS_LINE, {"index": [st.st_size, st.st_mtime_ns], "fields": fields}])
+    data = "".join(json.dumps(line, separators=(",", ":"), check_circular=False) + "\n" for line in lines).encode("utf-8")
     journal = journal_path(path)
     try:
         size = os.lstat(journal).st_size
     except FileNotFoundError:
         size = 0
-    if size + len(data) > max(JOURNAL_MIN_BYTES, os.stat(path).st_size * JOURNAL_SHARE):
+    if size + len(data) > max(JOURNAL_MIN_BYTES, st.st_size * JOURNAL_SHARE):
         return False
     fd = os.open(journal, APPEND_FLAGS, 0o666)
     try:
