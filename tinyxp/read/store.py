@@ -193,8 +193,10 @@ def valid_entry(entry: Any) -> bool:
     """Whether an index entry has the shape read_run gives (else the run is read again).
 
     The index file may have been damaged or edited: nothing in it is trusted unchecked.
+    Its stamps are only checked for their shape here: update_entries keeps an entry only
+    when they equal the stamps of the files now, which are valid.
     """
-    if not isinstance(entry, dict) or not valid_stamps(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
+    if type(entry) is not dict or not stamps_shape(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
         return False
     if "values" not in entry:
         return True
@@ -207,13 +209,8 @@ def valid_entry(entry: Any) -> bool:
     )
 
 
-def valid_stamps(stamps: Any) -> bool:
-    """[info stamp, config stamp, {log_name: stamp}, notes stamp], a stamp being [size, mtime_ns] or None."""
-    return (
-        isinstance(stamps, list) and len(stamps) == 4
-        and all(stamp is None or valid_stamp(stamp) for stamp in (stamps[0], stamps[1], stamps[3]))
-        and isinstance(stamps[2], dict) and all(map(valid_stamp, stamps[2].values()))
-    )
+def stamps_shape(stamps: Any) -> bool:
+    return type(stamps) is list and len(stamps) == 4 and type(stamps[2]) is dict
 
 
 def valid_stamp(stamp: Any) -> bool:
@@ -229,7 +226,10 @@ def valid_metric(meta: Any) -> bool:
 
 
 def all_strings(items: Any) -> bool:
-    return type(items) is list and set(map(type, items)) <= {str}
+    return type(items) is list and (not items or set(map(type, items)) == STR_ONLY)
+
+
+STR_ONLY = {str}
 
 
 def fallback_index_path(log_dir: str, index_dir: str | None) -> str:
