@@ -173,6 +173,22 @@ class FastComparisonTest(unittest.TestCase):
         self.assertEqual(matching("config.model == 'mlp' & config.seed == 2 & info.status == 'COMPLETE'"), [2])
         self.assertEqual(matching("config.seed == 9 | config.model == 'cnn' | config.mixed == 3"), [1, 3])
 
+    def test_deep_queries_are_written_out_in_part(self) -> None:
+        deep = "~" * 41 + "(config.seed == 1)"  # deeper than query_code.MAX_DEPTH
+        self.assertEqual(matching(deep), [0, 2])
+        nested = "(" * 35 + "config.model == 'mlp' | config.seed in [1]" + ")" * 35
+        self.assertEqual(matching(nested), [0, 1, 2, 3])
+        deep_and = "~" * 32 + "(config.seed == 1 & config.model == 'cnn' & info.status == 'FAILED')"
+        self.assertEqual(matching(deep_and), [1])  # an even number of negations
+        deep_or = "~" * 32 + "(config.seed == 0 | config.seed == 2 | info.status == 'RUNNING')"
+        self.assertEqual(matching(deep_or), [0, 2, 3])
+
+    def test_negations_of_written_out_comparisons(self) -> None:
+        self.assertEqual(matching("config.seed != 1"), [0, 2])
+        self.assertEqual(matching("config.model != 'mlp'"), [1, 3])
+        self.assertEqual(matching("info.status not in ['COMPLETE', 'FAILED']"), [3])
+        self.assertEqual(matching("config.seed not in [0, 2]"), [1, 3])
+
     def test_aliases_name_the_key_the_values_have(self) -> None:
         predicate = compile_query("id in [2, 3] & status == 'FAILED'", {**FIELDS, "id": "int", "status": "str"},
                                   {"id": "info.run_id", "status": "info.status"})

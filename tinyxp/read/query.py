@@ -13,8 +13,9 @@ A query is parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Fiel
 Summary operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
-and `summary(function, column)` returns a metric summary. Never evaluated with eval;
-nesting deeper than yaml.MAX_NESTING is an error.
+and `summary(function, column)` returns a metric summary, written out as one Python
+function by query_code (the query's text is never evaluated); nesting deeper than
+yaml.MAX_NESTING is an error.
 
 A missing value compares like null: it equals null, differs from everything else, and
 matches no ordering comparison; nor does a value of another type.
@@ -27,6 +28,7 @@ import re
 from .._values import type_name
 from ..yaml import MAX_NESTING, MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
+from .query_code import to_function
 from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Token
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -288,7 +290,8 @@ def compile_query(source: str, fields: dict[str, str], aliases: dict[str, str] |
     function, a metric column compared without a summary, or a comparison no value of
     the field can satisfy.
     """
-    return compile_tree(parse(source), source, fields, aliases or {})
+    aliases = aliases or {}
+    return to_function(parse(source), lambda tree: compile_tree(tree, source, fields, aliases), aliases)
 
 
 def compile_tree(tree: Node, source: str, fields: dict[str, str], aliases: dict[str, str]) -> Predicate:
@@ -304,25 +307,19 @@ def compile_tree(tree: Node, source: str, fields: dict[str, str], aliases: dict[
         options = tree.options
         for option in options:
             check_types(tree.operand, "in", option, kinds, source, tree.token)
-        found = compile_in(options, get, tree.operand, aliases)
         if tree.negate:
-            return lambda values, summary: not found(values, summary)
-        return found
+            return lambda values, summary: not any(equal(get(values, summary), option) for option in options)
+        return lambda values, summary: any(equal(get(values, summary), option) for option in options)
     op, literal = tree.op, tree.literal
     check_types(tree.operand, op, literal, kinds, source, tree.token)
     if op == "==":
-        return compile_equal(literal, get, tree.operand, aliases)
+        return lambda values, summary: equal(get(values, summary), literal)
     if op == "!=":
-        same = compile_equal(literal, get, tree.operand, aliases)
-        return lambda values, summary: not same(values, summary)
+        return lambda values, summary: not equal(get(values, summary), literal)
     compare = ORDERINGS[op]
     if isinstance(literal, str):
         return lambda values, summary: _str_order(compare, get(values, summary), literal)
     return lambda values, summary: _number_order(compare, get(values, summary), literal)
-
-
-# The predicate runs once per run: for the common comparisons of a field with strings or
-# numbers, a closure that does what equal() would in one or two operations.
 
 
 def combine(parts: list[Predicate], any_of: bool) -> Predicate:
@@ -331,35 +328,6 @@ def combine(parts: list[Predicate], any_of: bool) -> Predicate:
     if any_of:
         return lambda values, summary: first(values, summary) or rest(values, summary)
     return lambda values, summary: first(values, summary) and rest(values, summary)
-
-
-def compile_equal(literal: Any, get: Callable[..., Any], operand: Operand, aliases: dict[str, str]) -> Predicate:
-    if isinstance(operand, Field) and is_plain(literal):
-        name = aliases.get(operand.name, operand.name)
-        if isinstance(literal, str):  # a string equals only that string
-            return lambda values, summary: values.get(name) == literal
-        return lambda values, summary: values.get(name) == literal and values.get(name) is not True and values.get(name) is not False
-    return lambda values, summary: equal(get(values, summary), literal)
-
-
-def compile_in(options: list[Any], get: Callable[..., Any], operand: Operand, aliases: dict[str, str]) -> Predicate:
-    if isinstance(operand, Field) and options and all(map(is_plain, options)):
-        name = aliases.get(operand.name, operand.name)
-        if all(isinstance(option, str) for option in options):
-            strings = frozenset(options)
-            return lambda values, summary: type(values.get(name)) is str and values.get(name) in strings
-        if not any(isinstance(option, str) for option in options):
-            numbers = frozenset(options)
-            return lambda values, summary: type(values.get(name)) in NUMBER_TYPES and values.get(name) in numbers
-    return lambda values, summary: any(equal(get(values, summary), option) for option in options)
-
-
-NUMBER_TYPES = (int, float)
-
-
-def is_plain(literal: Any) -> bool:
-    """A string or a number that is not a boolean: what the fast comparisons handle."""
-    return type(literal) in (str, int, float)
 
 
 def compile_has(tree: Has, get: Callable[..., Any], kinds: set[str], source: str) -> Predicate:
