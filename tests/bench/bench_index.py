@@ -2,7 +2,7 @@
 
     python tests/bench/bench_index.py                  # 1,000 / 10,000 / 50,000 runs x 100 metric lines
     python tests/bench/bench_index.py --sizes 1000 10000 --reps 5
-    python tests/bench/bench_index.py --sizes 100000 --lines 5   # the 100k case: one short metric file per run
+    python tests/bench/bench_index.py --sizes 1000 100000 --lines 5 --index-only   # the 100k case: short metric files
 
 Each figure is given as the median and min-max of `--reps` (>= 5) repetitions, each
 repetition timing tinyxp and its floor back to back. Page cache: warm; every tree is read
@@ -146,7 +146,7 @@ def ratios(pairs: List[tuple]) -> str:
     return f"{statistics.median(values):6.2f}x (min-max {min(values):.2f}-{max(values):.2f})"
 
 
-def bench_size(n_runs: int, n_lines: int, reps: int, root: str, results: Dict[str, Dict[int, float]]) -> None:
+def bench_size(n_runs: int, n_lines: int, reps: int, root: str, results: Dict[str, Dict[int, float]], index_only: bool = False) -> None:
     log_dir = os.path.join(root, f"logs-{n_runs}")
     start = time.perf_counter()
     synth.write_tree(log_dir, n_runs, n_lines)
@@ -190,6 +190,9 @@ def bench_size(n_runs: int, n_lines: int, reps: int, root: str, results: Dict[st
         pairs.append((float(out.stdout), clock(lambda: [v for v in values if plain_predicate(v)])))
     record("compound query, first in a process", pairs, "<= 3x")
     del values, reader
+    if index_only:
+        shutil.rmtree(log_dir, ignore_errors=True)
+        return
 
     def aggregate() -> object:
         groups = Reader(log_dir, progress=False).filter().groupby(["config.model.name", "config.optimizer.lr"])
@@ -232,6 +235,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
     parser.add_argument("--lines", type=int, default=100)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--index-only", action="store_true", help="the index and the query only (the 100k case)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())};"
@@ -240,7 +244,7 @@ def main() -> None:
     results: Dict[str, Dict[int, float]] = {}
     try:
         for n_runs in args.sizes:
-            bench_size(n_runs, args.lines, args.reps, root, results)
+            bench_size(n_runs, args.lines, args.reps, root, results, args.index_only)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if len(args.sizes) > 1:

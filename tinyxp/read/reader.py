@@ -104,6 +104,10 @@ class Reader:
 
         Raises QueryError for a syntax error, an unknown field or an impossible comparison.
         """
+        with paused_gc():  # thousands of rows: see store.paused_gc
+            return self._filter(query)
+
+    def _filter(self, query: str | None) -> DataFrame:
         entries = [(name, entry) for name, entry in self._entries.items() if "values" in entry]
         if query and query.strip():
             from .query import compile_query  # the query language's patterns: only when a query is given
@@ -117,15 +121,12 @@ class Reader:
                 return self._summarizer(current[0], current[1])(function, column)
 
             matches = []
-            with paused_gc():  # the values are tested as they are; a row is made for each run that matches
-                for current[:] in entries:
-                    if predicate(values_of(current[1]), summary):
-                        matches.append((current[0], current[1]))
+            for current[:] in entries:  # the values are tested as they are; a row is made for each run that matches
+                if predicate(values_of(current[1]), summary):
+                    matches.append((current[0], current[1]))
             entries = matches
             self.save_index()
-        with paused_gc():
-            rows = [self._row(name, entry) for name, entry in entries]
-        return DataFrame(rows)
+        return DataFrame([self._row(name, entry) for name, entry in entries])
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
