@@ -13,7 +13,7 @@ from unittest import mock
 from .support import temp_dir
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.read.frame import DataFrame, GroupedDataFrame
-from tinyxp.read.row import Artifact, Row, read_metric_file, summarize
+from tinyxp.read.row import Artifact, Row, read_metric_file, records_to_columns, summarize
 from tinyxp.read.text import format_table
 
 try:
@@ -119,6 +119,12 @@ class MetricFileTest(unittest.TestCase):
         with open(path, "w") as file:
             file.write('{"loss": 1}\nnot json\n[1]\n{"loss": 2}\n')
         self.assertEqual(read_metric_file(os.path.dirname(path), "train.jsonl"), {"loss": [1, 2]})
+
+    def test_columns_of_records_with_other_keys(self) -> None:
+        self.assertEqual(records_to_columns([{"a": 1, "b": 2}, {"b": 3, "a": 4}]), {"a": [1, 4], "b": [2, 3]})
+        self.assertEqual(records_to_columns([{"a": 1}, {"b": 2}]), {"a": [1], "b": [2]})
+        self.assertEqual(records_to_columns([{"a": 1}, {"a": 2, "b": 3}, 5]), {"a": [1, 2], "b": [3]})
+        self.assertEqual(records_to_columns([]), {})
 
     def test_summarize(self) -> None:
         self.assertEqual(summarize([3, "x", 1.5, True, 2]), {"last": 2, "min": 1.5, "max": 3, "count": 5})

@@ -157,6 +157,45 @@ class EvaluationTest(unittest.TestCase):
         self.assertEqual(repr(tokenize("a == 1")[1]), "Token('OP', '==', 2)")
 
 
+class FastComparisonTest(unittest.TestCase):
+    """Comparisons of a field with strings and numbers take shortcuts: the same answers as equal()."""
+
+    def test_equality_and_membership_keep_booleans_numbers_and_strings_apart(self) -> None:
+        self.assertEqual(matching("config.seed == 1.0"), [1, 3])
+        self.assertEqual(matching("config.seed in [1, 2.0]"), [1, 2, 3])
+        self.assertEqual(matching("config.mixed in ['x', 3]"), [2, 3])
+        self.assertEqual(matching("config.mixed in ['x', 'y']"), [2])
+        self.assertEqual(matching("config.mixed not in [3]"), [0, 1, 2])
+        self.assertEqual(matching("config.maybe in [null, 0.5]"), [0, 1, 2, 3])  # a missing value is null
+        self.assertEqual(matching("last(train.loss) in [0.5, 0.05]"), [0, 1])
+        predicate = compile_query("config.seed in [1, 2]", {"config.seed": "bool|int"})
+        self.assertEqual([predicate({"config.seed": value}, None) for value in (True, 1, 2.0, "1")], [False, True, True, False])
+        self.assertEqual(matching("config.model == 'mlp' & config.seed == 2 & info.status == 'COMPLETE'"), [2])
+        self.assertEqual(matching("config.seed == 9 | config.model == 'cnn' | config.mixed == 3"), [1, 3])
+
+    def test_deep_queries_are_written_out_in_part(self) -> None:
+        deep = "~" * 41 + "(config.seed == 1)"  # deeper than query_code.MAX_DEPTH
+        self.assertEqual(matching(deep), [0, 2])
+        nested = "(" * 35 + "config.model == 'mlp' | config.seed in [1]" + ")" * 35
+        self.assertEqual(matching(nested), [0, 1, 2, 3])
+        deep_and = "~" * 32 + "(config.seed == 1 & config.model == 'cnn' & info.status == 'FAILED')"
+        self.assertEqual(matching(deep_and), [1])  # an even number of negations
+        deep_or = "~" * 32 + "(config.seed == 0 | config.seed == 2 | info.status == 'RUNNING')"
+        self.assertEqual(matching(deep_or), [0, 2, 3])
+
+    def test_negations_of_written_out_comparisons(self) -> None:
+        self.assertEqual(matching("config.seed != 1"), [0, 2])
+        self.assertEqual(matching("config.model != 'mlp'"), [1, 3])
+        self.assertEqual(matching("info.status not in ['COMPLETE', 'FAILED']"), [3])
+        self.assertEqual(matching("config.seed not in [0, 2]"), [1, 3])
+
+    def test_aliases_name_the_key_the_values_have(self) -> None:
+        predicate = compile_query("id in [2, 3] & status == 'FAILED'", {**FIELDS, "id": "int", "status": "str"},
+                                  {"id": "info.run_id", "status": "info.status"})
+        self.assertTrue(predicate({"info.run_id": 2, "info.status": "FAILED"}, lambda *_: None))
+        self.assertFalse(predicate({"info.run_id": 2, "info.status": "COMPLETE"}, lambda *_: None))
+
+
 class SyntaxErrorTest(unittest.TestCase):
     def test_each_syntax_error(self) -> None:
         cases = {

@@ -15,6 +15,7 @@ from unittest import mock
 from .bench import synth
 from .support import REPO_ROOT, finish, join_thread, run_script, start_script, temp_dir, wait_for_line, write_project
 from tinyxp.read import index as index_module
+from tinyxp.read import store as store_module
 from tinyxp.errors import QueryError, ReaderError
 from tinyxp.read.index import peek_metric_file
 from tinyxp.read.reader import Reader, ReaderWarning
@@ -102,8 +103,7 @@ class ReaderTest(unittest.TestCase):
         synth.write_run(self.log_dir, 7, {"seed": 9}, status="RUNNING", metrics={"train": [{"loss": 0.001}]})
         reader = quiet_reader(self.log_dir, lost_after=1e9)
         self.assertEqual(reader.filter("min(train.loss) < 0.215")["info.run_id"], [3, 4, 7])
-        with open(reader.index_path) as file:
-            runs = json.load(file)["runs"]
+        runs = store_module.load_index([reader.index_path], reader.log_dir).entries  # index.json and its journal
         self.assertIn("loss", runs["3"]["metrics"]["train"]["summary"])
         self.assertNotIn("summary", runs["7"]["metrics"]["train"])
         with mock.patch("tinyxp.read.row.read_metric_file", side_effect=AssertionError("read again")):
@@ -286,7 +286,7 @@ class IndexTest(unittest.TestCase):
         from tinyxp._files import write_atomic
 
         cache = temp_dir(self)
-        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(index_module, "write_atomic", refuse_log_dir):
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}), mock.patch.object(store_module, "write_atomic", refuse_log_dir):
             reader = quiet_reader(self.log_dir)
             self.assertEqual((len(reader), reader.caught), (4, []))
             self.assertEqual(os.path.dirname(reader.index_path), os.path.join(cache, "tinyxp", "index"))

@@ -12,7 +12,6 @@ middle of a file becomes a column when that file's values are loaded.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from .._contract import (
     ARTIFACTS_DIR, CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX,
     NOTES_FILE, TMP_PREFIX, is_reserved_log_name, is_run_id,
 )
-from .._files import notes_values, write_atomic
+from .._files import notes_values
 from .._values import FIELD_TYPES, type_name
 from ..errors import ReaderError, TinyxpError
 from ..yaml import load as load_yaml
@@ -32,8 +31,6 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Iterable
 
-INDEX_VERSION = 2
-INDEX_NAME = "index.json"
 PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
 PEEK_BYTES = 4 * TAIL_BYTES
@@ -44,8 +41,8 @@ LINKED_RUN_PROBLEM = "a symbolic link named like a run: not followed (runs are f
 # -- building and refreshing ---------------------------------------------------------
 
 
-def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], bool]:
-    """(the entries of the runs of log_dir now, whether any was read or removed).
+def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """(the entries of the runs of log_dir now, the names of those read again or removed).
 
     Re-reads only new runs and runs whose files changed since `old`; shows a progress
     line on stderr when asked and there are many. Raises ReaderError when log_dir cannot
@@ -96,85 +93,9 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
             print(f"\rtinyxp: indexing runs {count}/{len(to_read)}", end="", file=sys.stderr, flush=True)
     if show:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
-    return entries, bool(to_read) or len(entries) != len(old)
-
-
-# -- the index file ------------------------------------------------------------------
-
-
-def load_index(paths: Iterable[str], log_dir: str) -> tuple[str | None, dict[str, dict[str, Any]]]:
-    """(its path, the entries) of the newest valid index of log_dir among paths, or (None, {})."""
-    best: tuple[float, str | None, dict[str, dict[str, Any]]] = (-1.0, None, {})
-    for path in paths:
-        try:
-            raw, st = read_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
-            data = json.loads(raw)
-            stamp = st.st_mtime
-        except (OSError, ValueError, RecursionError, ReaderError):
-            continue  # absent or corrupt: rebuilt by refresh
-        if not isinstance(data, dict) or data.get("version") != INDEX_VERSION or data.get("log_dir") != log_dir:
-            continue
-        runs = data.get("runs")
-        if isinstance(runs, dict) and stamp > best[0]:
-            best = (stamp, path, {name: entry for name, entry in runs.items() if valid_entry(entry)})
-    return best[1], best[2]
-
-
-def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]]) -> str | None:
-    """Write the index to the first of paths that can be written; that path, or None."""
-    data = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
-    text = json.dumps(data, separators=(",", ":"), check_circular=False)
-    for path in paths:
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            write_atomic(path, text)
-        except OSError:
-            continue
-        return path
-    return None
-
-
-def valid_entry(entry: Any) -> bool:
-    """Whether an index entry has the shape read_run gives (else the run is read again).
-
-    The index file may have been damaged or edited: nothing in it is trusted unchecked.
-    """
-    if not isinstance(entry, dict) or not valid_stamps(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
-        return False
-    if "values" not in entry:
-        return True
-    metrics = entry.get("metrics")
-    return (
-        isinstance(entry["values"], dict)
-        and all_strings(entry.get("artifacts"))
-        and isinstance(metrics, dict)
-        and all(valid_metric(meta) for meta in metrics.values())
-    )
-
-
-def valid_stamps(stamps: Any) -> bool:
-    """[info stamp, config stamp, {log_name: stamp}, notes stamp], a stamp being [size, mtime_ns] or None."""
-    return (
-        isinstance(stamps, list) and len(stamps) == 4
-        and all(stamp is None or valid_stamp(stamp) for stamp in (stamps[0], stamps[1], stamps[3]))
-        and isinstance(stamps[2], dict) and all(map(valid_stamp, stamps[2].values()))
-    )
-
-
-def valid_stamp(stamp: Any) -> bool:
-    return type(stamp) is list and len(stamp) == 2 and type(stamp[0]) is int and type(stamp[1]) is int
-
-
-def valid_metric(meta: Any) -> bool:
-    """{"stamp", "keys", "last", and "summary": {key: {"last", "min", "max", "count"}} once computed}."""
-    if not isinstance(meta, dict) or not valid_stamp(meta.get("stamp")) or not all_strings(meta.get("keys")):
-        return False
-    summary = meta.get("summary", {})
-    return isinstance(meta.get("last", {}), dict) and isinstance(summary, dict) and all(isinstance(s, dict) for s in summary.values())
-
-
-def all_strings(items: Any) -> bool:
-    return type(items) is list and set(map(type, items)) <= {str}
+    changed = {name for name, _, _ in to_read}
+    changed.update(name for name in old if name not in entries)
+    return entries, changed
 
 
 # -- scanning ------------------------------------------------------------------------
@@ -480,15 +401,3 @@ def first_line(err: BaseException) -> str:
 def reason(err: BaseException) -> str:
     """Why a file of a run could not be read, for a problem line that names the file already."""
     return err.reason if isinstance(err, UnreadableFile) else first_line(err)
-
-
-# -- where the index lives -----------------------------------------------------------
-
-
-def fallback_index_path(log_dir: str, index_dir: str | None) -> str:
-    """The index path used when log_dir is not writable: index_dir or a per-user cache."""
-    if index_dir is None:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        index_dir = os.path.join(cache, "tinyxp", "index")
-    digest = hashlib.sha1(log_dir.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return os.path.join(index_dir, f"index-{digest}.json")

@@ -13,8 +13,9 @@ A query is parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Fiel
 Summary operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
-and `summary(function, column)` returns a metric summary. Never evaluated with eval;
-nesting deeper than yaml.MAX_NESTING is an error.
+and `summary(function, column)` returns a metric summary, written out as one Python
+function by query_code (the query's text is never evaluated); nesting deeper than
+yaml.MAX_NESTING is an error.
 
 A missing value compares like null: it equals null, differs from everything else, and
 matches no ordering comparison; nor does a value of another type.
@@ -27,6 +28,7 @@ import re
 from .._values import type_name
 from ..yaml import MAX_NESTING, MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
+from .query_code import to_function
 from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Token
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -280,24 +282,25 @@ def parse_list(tokens: Tokens) -> list[Any]:
 # -- checking and compiling ----------------------------------------------------------
 
 
-def compile_query(source: str, fields: dict[str, str]) -> Predicate:
+def compile_query(source: str, fields: dict[str, str], aliases: dict[str, str] | None = None) -> Predicate:
     """A predicate for the query, checked against `fields` (name -> type name).
 
-    Raises QueryError for a syntax error, an unknown field or function, a metric column
-    compared without a summary, or a comparison no value of the field can satisfy.
+    `aliases` maps a field name of the query to the key the values have it under
+    (`id` -> `info.run_id`). Raises QueryError for a syntax error, an unknown field or
+    function, a metric column compared without a summary, or a comparison no value of
+    the field can satisfy.
     """
-    return compile_tree(parse(source), source, fields)
+    aliases = aliases or {}
+    return to_function(parse(source), lambda tree: compile_tree(tree, source, fields, aliases), aliases)
 
 
-def compile_tree(tree: Node, source: str, fields: dict[str, str]) -> Predicate:
+def compile_tree(tree: Node, source: str, fields: dict[str, str], aliases: dict[str, str]) -> Predicate:
     if isinstance(tree, (Or, And)):
-        parts = [compile_tree(part, source, fields) for part in tree.parts]
-        combine = any if isinstance(tree, Or) else all
-        return lambda values, summary: combine(part(values, summary) for part in parts)
+        return combine([compile_tree(part, source, fields, aliases) for part in tree.parts], isinstance(tree, Or))
     if isinstance(tree, Not):
-        inner = compile_tree(tree.inner, source, fields)
+        inner = compile_tree(tree.inner, source, fields, aliases)
         return lambda values, summary: not inner(values, summary)
-    get, kinds = compile_operand(tree.operand, source, fields)
+    get, kinds = compile_operand(tree.operand, source, fields, aliases)
     if isinstance(tree, Has):
         return compile_has(tree, get, kinds, source)
     if isinstance(tree, In):
@@ -317,6 +320,14 @@ def compile_tree(tree: Node, source: str, fields: dict[str, str]) -> Predicate:
     if isinstance(literal, str):
         return lambda values, summary: _str_order(compare, get(values, summary), literal)
     return lambda values, summary: _number_order(compare, get(values, summary), literal)
+
+
+def combine(parts: list[Predicate], any_of: bool) -> Predicate:
+    """The parts joined by `or` (any_of) or `and`, evaluated left to right, stopping early."""
+    first, rest = parts[0], combine(parts[1:], any_of) if len(parts) > 2 else parts[1]
+    if any_of:
+        return lambda values, summary: first(values, summary) or rest(values, summary)
+    return lambda values, summary: first(values, summary) and rest(values, summary)
 
 
 def compile_has(tree: Has, get: Callable[..., Any], kinds: set[str], source: str) -> Predicate:
@@ -344,7 +355,7 @@ def _number_order(compare: Callable[[Any, Any], bool], value: Any, literal: Any)
     return isinstance(value, (int, float)) and not isinstance(value, bool) and compare(value, literal)
 
 
-def compile_operand(operand: Operand, source: str, fields: dict[str, str]) -> tuple[Callable[..., Any], set[str]]:
+def compile_operand(operand: Operand, source: str, fields: dict[str, str], aliases: dict[str, str]) -> tuple[Callable[..., Any], set[str]]:
     """(getter(values, summary), the type names the operand can have)."""
     name, token = operand.name, operand.token
     assert token is not None  # a parsed operand has its tokens
@@ -360,7 +371,8 @@ def compile_operand(operand: Operand, source: str, fields: dict[str, str]) -> tu
             )
         if kind == "artifact":
             raise QueryError(f"Cannot compare artifact column {name!r}", source=source, pos=token.pos, length=len(name))
-        return (lambda values, summary: values.get(name)), set(kind.split("|"))
+        key = aliases.get(name, name)
+        return (lambda values, summary: values.get(key)), set(kind.split("|"))
     summary_name = operand.function
     if summary_name not in SUMMARIES:
         function = operand.function_token

@@ -8,9 +8,10 @@ import warnings
 from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
-from .index import INDEX_NAME, collect_fields, fallback_index_path, load_index, save_index, split_metric_column, update_entries
-from .row import Row, ShortNames, summarize, with_short_names
+from .index import collect_fields, split_metric_column, update_entries
+from .row import SHORT_NAMES, Row, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
+from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -26,6 +27,13 @@ def describe_ids(names: list[str]) -> str:
         else:
             spans.append([value, value])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans) or "none"
+
+
+def values_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """The values of an index entry as its row has them: a lost run's status is LOST."""
+    if entry.get("lost"):
+        return {**entry["values"], "info.status": LOST}
+    return entry["values"]
 
 
 class ReaderWarning(UserWarning):
@@ -49,11 +57,20 @@ class Reader:
         self.lost_after = lost_after
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.index_paths = [os.path.join(self.log_dir, TINYXP_DIR, INDEX_NAME), fallback_index_path(self.log_dir, index_dir)]
-        # where the index was read or written; None: memory
-        self.index_path, self._entries = load_index(self.index_paths, self.log_dir)
+        with paused_gc():
+            loaded = load_index(self.index_paths, self.log_dir)
+        if loaded.newer is not None:  # left as it is for the newer tinyxp: this one keeps its own index elsewhere
+            path, version = loaded.newer
+            self.index_paths.remove(path)
+            warnings.warn(f"The run index {path!r} was written by a newer tinyxp (index version {version}): left as it is; "
+                          f"this tinyxp keeps its own in {self.index_paths[0]!r}", ReaderWarning, stacklevel=2)
+        self.index_path = loaded.path  # where the index was read or written; None: memory
+        self._entries = loaded.entries
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
-        self._fields: dict[str, str] | None = None
+        self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
+        self._fields = loaded.fields
+        self._fields_saved = loaded.fields is not None
         self._warned_memory = False
         self.refresh()
 
@@ -69,7 +86,7 @@ class Reader:
     def fields(self) -> dict[str, str]:
         """Every column -> its type name: config.*, info.*, metric and artifact columns."""
         if self._fields is None:
-            self._fields = collect_fields(self._entries.values())
+            self._fields = collect_fields(self._entries.values())  # saved with the index at the next save_index
         return self._fields
 
     @property
@@ -87,14 +104,29 @@ class Reader:
 
         Raises QueryError for a syntax error, an unknown field or an impossible comparison.
         """
-        rows = [self._row(run_id, entry) for run_id, entry in self._entries.items() if "values" in entry]
+        with paused_gc():  # thousands of rows: see store.paused_gc
+            return self._filter(query)
+
+    def _filter(self, query: str | None) -> DataFrame:
+        entries = [(name, entry) for name, entry in self._entries.items() if "values" in entry]
         if query and query.strip():
             from .query import compile_query  # the query language's patterns: only when a query is given
 
-            predicate = compile_query(query, with_short_names(self.fields))
-            rows = [row for row in rows if predicate(ShortNames(row.static), self._summarizer(row))]
+            fields = self.fields
+            aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
+            predicate = compile_query(query, with_short_names(fields), aliases)
+            current: list[Any] = [None, None]  # (name, entry) of the run being tested: no closure made per run
+
+            def summary(function: str, column: str) -> Any:
+                return self._summarizer(current[0], current[1])(function, column)
+
+            matches = []
+            for current[:] in entries:  # the values are tested as they are; a row is made for each run that matches
+                if predicate(values_of(current[1]), summary):
+                    matches.append((current[0], current[1]))
+            entries = matches
             self.save_index()
-        return DataFrame(rows)
+        return DataFrame([self._row(name, entry) for name, entry in entries])
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
@@ -110,15 +142,21 @@ class Reader:
 
         Cached in the index for finished runs.
         """
-        return self._summarizer(row)(function, column)
+        name = row.run_id
+        assert name is not None  # a row of this Reader has its run id
+        return self._summarizer(name, self._entries[name], row)(function, column)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
-        entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
+        with paused_gc():
+            entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
         if changed:
             self._dirty = True
-            self._fields = None
+            self._fields, self._fields_saved = None, False
+            if self._changed is not None:
+                self._changed |= changed
         self._entries = entries
+        self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
         self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
         if self.problems:
@@ -129,17 +167,15 @@ class Reader:
     # -- rows and summaries ----------------------------------------------------------
 
     def _row(self, name: str, entry: dict[str, Any]) -> Row:
-        values = entry["values"]
-        lost = entry.get("lost")
-        if lost:
-            values = dict(values)
-            values["info.status"] = LOST
-        metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
-        sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
-        return Row(values, run_dir=os.path.join(self.log_dir, name), metrics=metrics, artifacts=entry["artifacts"], run_id=name, sizes=sizes)
+        shape = self._shapes.get(name)
+        if shape is None:  # the same for every row of the run until the next refresh
+            metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
+            sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
+            shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
+        return Row(values_of(entry), run_dir=shape[0], metrics=shape[1], artifacts=entry["artifacts"], run_id=name, sizes=shape[2])
 
-    def _summarizer(self, row: Row) -> Callable[[str, str], Any]:
-        entry = self._entries[row.run_id]  # type: ignore[index]  # a row of this Reader has its run id
+    def _summarizer(self, name: str, entry: dict[str, Any], row: Row | None = None) -> Callable[[str, str], Any]:
+        """summary(function, column) of the run's metric columns; its row is made only to read a metrics file."""
 
         def summary(function: str, column: str) -> Any:
             log_name, key = split_metric_column(column, entry["metrics"])
@@ -151,13 +187,15 @@ class Reader:
                 last = meta.get("last", {})
                 if function == "last" and key in last:
                     return last[key]
-                values = row.get(column)
+                values = (row or self._row(name, entry)).get(column)
                 if values is None:
                     return None
                 cached = summarize(values)
                 if entry.get("finished"):
                     meta.setdefault("summary", {})[key] = cached
                     self._dirty = True
+                    if self._changed is not None:
+                        self._changed.add(name)
             return cached.get(function)
 
         return summary
@@ -165,13 +203,17 @@ class Reader:
     # -- the index file --------------------------------------------------------------
 
     def save_index(self) -> None:
-        """Write the index if it changed (new runs, summaries cached by `summary`); else do nothing."""
-        if not self._dirty:
+        """Write the index if it changed (new runs, summaries cached by `summary`, fields found); else do nothing."""
+        if not self._dirty and (self._fields_saved or self._fields is None):
             return
-        self.index_path = save_index(self.index_paths, self.log_dir, self._entries)
+        with paused_gc():
+            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path, self._fields)
         if self.index_path is not None:
             self._dirty = False
+            self._changed = set()
+            self._fields_saved = self._fields is not None
             return
+        self._changed = None  # when a folder becomes writable again, all of it
         if not self._warned_memory:
             self._warned_memory = True
             tried = ", ".join(repr(path) for path in self.index_paths)

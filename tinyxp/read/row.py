@@ -13,7 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 
-from .mlxp import metric_path
+from .._contract import METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX
 from ..errors import ReaderError
 from .files import UnreadableFile, read_run_file
 
@@ -73,6 +73,18 @@ def read_metric_file(run_dir: str, relative: str, size: int | None = None) -> di
                 records.append(json.loads(line))
             except (ValueError, RecursionError):  # a line nested a thousand deep is not a record of log_metrics
                 continue
+    return records_to_columns(records)
+
+
+def records_to_columns(records: list[Any]) -> dict[str, list[Any]]:
+    """key -> its values in record order, over the records that are JSON objects."""
+    first = records[0] if records else None
+    # the usual file, objects with the same keys: one list per key at once
+    if type(first) is dict and set(map(type, records)) == {dict} and set(map(len, records)) == {len(first)}:
+        try:
+            return {key: [record[key] for record in records] for key in first}
+        except KeyError:  # the same number of keys, not the same keys
+            pass
     columns: dict[str, list[Any]] = {}
     for record in records:
         if isinstance(record, dict):
@@ -202,10 +214,14 @@ class Row(Mapping):
         return loaded
 
     def _read_metric_file(self, log_name: str) -> dict[str, list[Any]]:
-        path = metric_path(self._path(), log_name)
-        relative = os.path.relpath(path, self._path())
+        run_dir, size = self._path(), self._sizes.get(log_name)
+        path = f"{run_dir}/{METRICS_DIR}/{log_name}{METRIC_SUFFIX}"
         try:
-            return read_metric_file(self._path(), relative.replace(os.sep, "/"), self._sizes.get(log_name))
+            try:
+                return read_metric_file(run_dir, f"{METRICS_DIR}/{log_name}{METRIC_SUFFIX}", size)
+            except FileNotFoundError:  # a run MLXP wrote: metrics/<log_name>.json
+                path = f"{run_dir}/{METRICS_DIR}/{log_name}{MLXP_METRIC_SUFFIX}"
+                return read_metric_file(run_dir, f"{METRICS_DIR}/{log_name}{MLXP_METRIC_SUFFIX}", size)
         except OSError as err:
             raise ReaderError(f"Cannot read metrics file {path!r}: {err.strerror}") from None
         except UnreadableFile as err:

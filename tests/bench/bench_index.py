@@ -1,0 +1,258 @@
+"""The reader at scale (issue 13): every figure a ratio to its floor, measured in the same run.
+
+    python tests/bench/bench_index.py                  # 1,000 / 10,000 / 50,000 runs x 100 metric lines
+    python tests/bench/bench_index.py --sizes 1000 10000 --reps 5
+    python tests/bench/bench_index.py --sizes 1000 100000 --lines 5 --index-only   # the 100k case: short metric files
+
+Each figure is given as the median and min-max of `--reps` (>= 5) repetitions, each
+repetition timing tinyxp and its floor back to back. Page cache: warm; every tree is read
+once whole before timing, and the floors read the same files. Per-run costs at the largest
+size over the smallest are the linearity figures.
+
+Floors: cold index, a plain loop reading every run's info.yaml and config.yaml; warm
+Reader(), os.scandir of the log folder and one os.stat per run; after 1% of runs changed,
+that plus reading and parsing the changed runs' metadata; compound query, the same
+predicate in plain Python over the loaded values; groupby + aggregate, one json.loads per
+metric file; `tinyxp runs`, a minimal process reading index.json and printing the same table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from typing import Callable, Dict, List
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from tests.bench import synth  # noqa: E402
+from tests.support import run_process  # noqa: E402
+from tinyxp import yaml  # noqa: E402
+from tinyxp.read.reader import Reader  # noqa: E402
+
+QUERY = "config.optimizer.lr in [0.1, 0.01] & config.model.name == 'mlp' & info.status == 'COMPLETE' | config.seed == 3"
+
+
+def plain_predicate(v: dict) -> bool:
+    return (v["config.optimizer.lr"] in (0.1, 0.01) and v["config.model.name"] == "mlp" and v["info.status"] == "COMPLETE") or v["config.seed"] == 3
+
+
+FIRST_QUERY = """\
+import sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, sys.argv[1])
+from tinyxp.read.reader import Reader
+reader = Reader(sys.argv[2], progress=False)
+start = time.perf_counter()
+reader.filter(sys.argv[3])
+print(time.perf_counter() - start)
+"""
+
+MEMORY = """\
+import gc, json, sys, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, sys.argv[1])
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+if sys.argv[3] == "tinyxp":
+    from tinyxp.read.reader import Reader
+    gc.collect(); before = rss()
+    kept = Reader(sys.argv[2], progress=False)
+else:  # the config and info values themselves, one dict per run
+    with open(sys.argv[2] + "/.tinyxp/index.json", "rb") as f:
+        raw = f.read()
+    gc.collect(); before = rss()
+    kept = [entry["values"] for entry in json.loads(raw)["runs"].values()]
+    del raw
+gc.collect()
+print(rss() - before)
+"""
+
+MINIMAL_RUNS = """\
+import json, sys
+with open(sys.argv[1] + "/.tinyxp/index.json", "rb") as f:
+    runs = json.loads(f.read())["runs"]
+columns = sys.argv[2:]
+def cell(entry, column):
+    if column.startswith("last("):
+        log, _, key = column[5:-1].partition(".")
+        value = entry["metrics"].get(log, {}).get("last", {}).get(key)
+    else:
+        value = entry["values"].get({"id": "info.run_id", "status": "info.status"}.get(column, column))
+    return "" if value is None else str(value)
+table = [columns] + [[cell(entry, c) for c in columns] for entry in runs.values() if "values" in entry]
+widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
+sys.stdout.write("".join("  ".join(c.rjust(w) for c, w in zip(row, widths)) + "\\n" for row in table))
+"""
+
+
+def clock(function: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def run_dirs(log_dir: str) -> List[str]:
+    return [entry.path for entry in os.scandir(log_dir) if entry.name.isdigit()]
+
+
+def read_metadata(log_dir: str) -> None:
+    for run_dir in run_dirs(log_dir):
+        for name in ("info.yaml", "config.yaml"):
+            with open(f"{run_dir}/metadata/{name}", "rb") as file:
+                file.read()
+
+
+def stat_runs(log_dir: str) -> None:
+    with os.scandir(log_dir) as entries:
+        for entry in entries:
+            if entry.name.isdigit():
+                os.stat(entry.path)
+
+
+def loads_metric_files(log_dir: str) -> None:
+    for run_dir in run_dirs(log_dir):
+        with open(f"{run_dir}/metrics/train.jsonl", "rb") as file:
+            json.loads(b"[" + file.read().rstrip(b"\n").replace(b"\n", b",") + b"]")
+
+
+def change(log_dir: str, names: List[str], step: int) -> None:
+    """Append a metric line to each of these runs (a post-hoc Logger)."""
+    for name in names:
+        path = os.path.join(log_dir, name, "metrics", "train.jsonl")
+        with open(path, "a") as file:
+            file.write(json.dumps({"epoch": 1000 + step, "loss": 0.5, "acc": 0.5}) + "\n")
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000 * (step + 1)))
+
+
+def reread(log_dir: str, names: List[str]) -> None:
+    for name in names:
+        for part in ("info.yaml", "config.yaml"):
+            with open(os.path.join(log_dir, name, "metadata", part), encoding="utf-8") as file:
+                yaml.load(file.read())
+
+
+def ratios(pairs: List[tuple]) -> str:
+    values = [a / b for a, b in pairs]
+    return f"{statistics.median(values):6.2f}x (min-max {min(values):.2f}-{max(values):.2f})"
+
+
+def bench_size(n_runs: int, n_lines: int, reps: int, root: str, results: Dict[str, Dict[int, float]], index_only: bool = False) -> None:
+    log_dir = os.path.join(root, f"logs-{n_runs}")
+    start = time.perf_counter()
+    synth.write_tree(log_dir, n_runs, n_lines)
+    print(f"\n{n_runs:,} runs x {n_lines} metric lines (written in {time.perf_counter() - start:.0f} s); page cache warm")
+    read_metadata(log_dir)
+    loads_metric_files(log_dir)
+
+    def record(name: str, pairs: List[tuple], target: str) -> None:
+        results.setdefault(name, {})[n_runs] = statistics.median(a for a, _ in pairs) / n_runs
+        floor = statistics.median(b for _, b in pairs)
+        print(f"  {name:<34} {ratios(pairs)}  tinyxp {statistics.median(a for a, _ in pairs) * 1000:8.1f} ms,"
+              f" floor {floor * 1000:7.1f} ms  target {target}")
+
+    def cold() -> Reader:
+        shutil.rmtree(os.path.join(log_dir, ".tinyxp"), ignore_errors=True)
+        return Reader(log_dir, progress=False)
+
+    pairs = []
+    for _ in range(reps):
+        pairs.append((clock(cold), clock(lambda: read_metadata(log_dir))))
+    record("cold index", pairs, "<= 4x")
+    pairs = [(clock(lambda: Reader(log_dir, progress=False)), clock(lambda: stat_runs(log_dir))) for _ in range(reps)]
+    record("warm Reader()", pairs, "<= 2x")
+    names = sorted(os.listdir(log_dir))
+    changed = [name for name in names if name.isdigit()][:: 100]
+    pairs = []
+    for step in range(reps):
+        change(log_dir, changed, step)
+        tinyxp = clock(lambda: Reader(log_dir, progress=False))
+        floor = clock(lambda: (stat_runs(log_dir), reread(log_dir, changed)))
+        pairs.append((tinyxp, floor))
+    record("after 1% of runs changed", pairs, "<= 2x")
+    reader = Reader(log_dir, progress=False)
+    values = [row.static for row in reader.filter()]
+    pairs = [(clock(lambda: reader.filter(QUERY)), clock(lambda: [v for v in values if plain_predicate(v)])) for _ in range(reps)]
+    record("compound query (warm process)", pairs, "<= 3x")
+    pairs = []
+    for _ in range(reps):
+        out = run_process([sys.executable, "-c", FIRST_QUERY, ROOT, log_dir, QUERY], check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True, timeout=900)
+        pairs.append((float(out.stdout), clock(lambda: [v for v in values if plain_predicate(v)])))
+    record("compound query, first in a process", pairs, "<= 3x")
+    del values, reader
+    if index_only:
+        shutil.rmtree(log_dir, ignore_errors=True)
+        return
+
+    def aggregate() -> object:
+        groups = Reader(log_dir, progress=False).filter().groupby(["config.model.name", "config.optimizer.lr"])
+        return groups.aggregate((lambda curves: statistics.mean(c[-1] for c in curves), "train.loss"))
+
+    pairs = [(clock(aggregate), clock(lambda: loads_metric_files(log_dir))) for _ in range(reps)]
+    record("groupby + aggregate of train.loss", pairs, "<= 1.5x")
+    measure_memory(log_dir, n_runs)
+    if n_runs <= 20000:
+        measure_runs_command(log_dir, reps)
+    shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def measure_memory(log_dir: str, n_runs: int) -> None:
+    sizes = {}
+    for side in ("tinyxp", "values"):
+        out = run_process([sys.executable, "-c", MEMORY, ROOT, log_dir, side], check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True, timeout=900)
+        sizes[side] = int(out.stdout)
+    extra = (sizes["tinyxp"] - sizes["values"]) / n_runs / 1024
+    print(f"  {'memory (RSS growth)':<34} {sizes['tinyxp'] / n_runs / 1024:6.2f} KB a run, {extra:.2f} KB beyond the values"
+          f" ({sizes['values'] / n_runs / 1024:.2f} KB)  target <= 3 KB beyond")
+
+
+def measure_runs_command(log_dir: str, reps: int) -> None:
+    command = [sys.executable, "-m", "tinyxp", "runs", log_dir]
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    header = run_process(command, check=True, stdout=subprocess.PIPE, universal_newlines=True, env=env, timeout=900).stdout.split("\n", 1)[0]
+    minimal = [sys.executable, "-c", MINIMAL_RUNS, log_dir, *header.split()]
+    pairs = []
+    for _ in range(reps):
+        tinyxp = clock(lambda: run_process(command, check=True, stdout=subprocess.DEVNULL, env=env, timeout=900))
+        floor = clock(lambda: run_process(minimal, check=True, stdout=subprocess.DEVNULL, timeout=900))
+        pairs.append((tinyxp, floor))
+    print(f"  {'`tinyxp runs` (a process)':<34} {ratios(pairs)}  target <= 1.3x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    parser.add_argument("--lines", type=int, default=100)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--index-only", action="store_true", help="the index and the query only (the 100k case)")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())};"
+          f" median and min-max of {args.reps} repetitions")
+    root = tempfile.mkdtemp(prefix="tinyxp-bench-index-")
+    results: Dict[str, Dict[int, float]] = {}
+    try:
+        for n_runs in args.sizes:
+            bench_size(n_runs, args.lines, args.reps, root, results, args.index_only)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if len(args.sizes) > 1:
+        small, large = min(args.sizes), max(args.sizes)
+        print(f"\nlinearity: per-run cost at {large:,} runs / at {small:,} (target <= 1.3)")
+        for name, by_size in results.items():
+            print(f"  {name:<34} {by_size[large] / by_size[small]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

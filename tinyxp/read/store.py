@@ -1,0 +1,246 @@
+"""The index on disk: one JSON file of every run's entry, and a journal of the entries changed since.
+
+`index.json` holds {"version", "log_dir", "runs": {run id: entry}}; `index.journal`
+beside it holds one `[run id, entry]` JSON line per entry read again since (`[run id,
+null]` for a run removed), appended in one write. A refresh that changed a few runs
+appends their lines instead of rewriting every run's entry; once the journal outgrows
+a quarter of the index file, the next write folds it in (a new index.json, replaced
+atomically, then the journal removed).
+
+Nothing here is trusted: every entry is checked for the shape read_run gives and, by
+the reader, against the (size, mtime_ns) of the files it came from, so a torn journal
+line, lines two readers appended at once, a journal older or newer than the index, or
+lines lost to a readers' race only make the runs concerned be read again.
+"""
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+
+from ..errors import ReaderError
+from .._files import write_atomic
+from .files import NOFOLLOW, read_run_file
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Iterator
+
+INDEX_VERSION = 2  # the journal is beside the file: an older tinyxp reading index.json alone is still right
+INDEX_NAME = "index.json"
+JOURNAL_SUFFIX = ".journal"
+JOURNAL_MIN_BYTES = 256 * 1024  # below this the journal is not folded in, whatever the index's size
+JOURNAL_SHARE = 0.25  # else, once it holds this share of the index file's bytes
+JSON_DECODE = json.JSONDecoder().decode
+FIELDS_LINE = ""  # the run id of the journal line that holds the fields: no run is named so
+APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | NOFOLLOW
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Turn the cycle collector off while thousands of entries are made: they hold no
+    cycles, and a collection walks every object alive (2-3x the time of a load).
+
+    The first full collection of the process after a load still walks them once (about
+    0.15 s at 10,000 runs): tinyxp's own calls keep the collector paused, so that this
+    falls to whatever the program does next, if it allocates enough to trigger one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        # what was made is moved to the oldest generation at once: else the next young
+        # collection would walk all of it (0.1 s for 10,000 runs), and again one older
+        gc.freeze()
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+def journal_path(index_path: str) -> str:
+    return os.path.splitext(index_path)[0] + JOURNAL_SUFFIX
+
+
+class Loaded:
+    """What load_index found: the index path, its entries and fields, and an index of a newer tinyxp."""
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.fields: dict[str, str] | None = None  # Reader.fields as of the entries, when saved with them
+        self.newer: tuple[str, int] | None = None  # (path, version) of an index a newer tinyxp wrote
+
+
+def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
+    """The newest valid index of log_dir among paths, with its journal applied."""
+    loaded = Loaded()
+    best = -1.0
+    for path in paths:
+        try:
+            raw, st = read_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
+            data = json.loads(raw)
+        except (OSError, ValueError, RecursionError, ReaderError):
+            continue  # absent or corrupt: rebuilt by refresh
+        if not isinstance(data, dict) or data.get("log_dir") != log_dir:
+            continue
+        version = data.get("version")
+        if type(version) is int and version > INDEX_VERSION and loaded.newer is None:
+            loaded.newer = (path, version)
+        runs = data.get("runs")
+        if version == INDEX_VERSION and isinstance(runs, dict) and st.st_mtime > best:
+            best = st.st_mtime
+            loaded.path, loaded.entries = path, runs
+            loaded.fields = data.get("fields") if valid_fields(data.get("fields")) else None
+            stamp = [st.st_size, st.st_mtime_ns]
+    if loaded.path is not None:
+        apply_journal(journal_path(loaded.path), loaded, stamp)
+        count = len(loaded.entries)
+        loaded.entries = {name: entry for name, entry in loaded.entries.items() if valid_entry(entry)}
+        if len(loaded.entries) != count:
+            loaded.fields = None
+    return loaded
+
+
+def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
+    """Apply the lines of the journal at path to the loaded index, in order; a line that is not `[id, entry]` is skipped.
+
+    A line `["", {"index": stamp, "fields": fields}]` gives the fields when it is the
+    last line and was written beside the index file read (its size and mtime_ns).
+    """
+    try:
+        raw, _ = read_run_file(os.path.dirname(path), os.path.basename(path))
+    except (OSError, ReaderError):
+        return
+    runs = loaded.entries
+    for line in raw.split(b"\n"):
+        try:
+            name, entry = JSON_DECODE(line.decode("utf-8"))
+        except (ValueError, TypeError, RecursionError):  # torn, damaged, or not a pair
+            continue
+        if type(name) is not str:
+            continue
+        if name == FIELDS_LINE:
+            found = entry.get("fields") if isinstance(entry, dict) and entry.get("index") == index_stamp else None
+            loaded.fields = found if valid_fields(found) else None
+            continue
+        loaded.fields = None  # the fields of the runs before this line
+        if entry is None:
+            runs.pop(name, None)
+        else:
+            runs[name] = entry
+
+
+def valid_fields(fields: Any) -> bool:
+    return isinstance(fields, dict) and all(type(kind) is str for kind in fields.values())
+
+
+def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]], changed: set[str] | None,
+               loaded_from: str | None, fields: dict[str, str] | None = None) -> str | None:
+    """Write the index to the first of paths that can be written; that path, or None.
+
+    With the names of the `changed` entries, and the index at loaded_from, these are
+    appended to its journal while the journal stays small; else the whole index is
+    written. `fields`, when known, are saved after the entries.
+    """
+    for path in paths:
+        try:
+            if changed is None or path != loaded_from or not append_journal(path, entries, changed, fields):
+                write_whole(path, log_dir, entries, fields)
+        except OSError:
+            continue
+        return path
+    return None
+
+
+def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]], fields: dict[str, str] | None) -> None:
+    data: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
+    if fields is not None:
+        data["fields"] = fields
+    text = json.dumps(data, separators=(",", ":"), check_circular=False)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomic(path, text)
+    try:
+        os.unlink(journal_path(path))  # folded in
+    except FileNotFoundError:
+        pass
+
+
+def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[str], fields: dict[str, str] | None) -> bool:
+    """Append the changed entries (and the fields) to the journal of the index at path; False when the journal would grow too big."""
+    if not changed and fields is None:
+        return True
+    lines = [[name, entries.get(name)] for name in sorted(changed)]
+    st = os.stat(path)
+    if fields is not None:
+        lines.append([FIELDS_LINE, {"index": [st.st_size, st.st_mtime_ns], "fields": fields}])
+    data = "".join(json.dumps(line, separators=(",", ":"), check_circular=False) + "\n" for line in lines).encode("utf-8")
+    journal = journal_path(path)
+    try:
+        size = os.lstat(journal).st_size
+    except FileNotFoundError:
+        size = 0
+    if size + len(data) > max(JOURNAL_MIN_BYTES, st.st_size * JOURNAL_SHARE):
+        return False
+    fd = os.open(journal, APPEND_FLAGS, 0o666)
+    try:
+        written = os.write(fd, data)  # one write: readers appending at once do not interleave their lines
+        while written < len(data):  # pragma: no cover - a rare short write (full disk, signal); a torn line is skipped when read
+            written += os.write(fd, data[written:])
+    finally:
+        os.close(fd)
+    return True
+
+
+def valid_entry(entry: Any) -> bool:
+    """Whether an index entry has the shape read_run gives (else the run is read again).
+
+    The index file may have been damaged or edited: nothing in it is trusted unchecked.
+    Its stamps are only checked for their shape here: update_entries keeps an entry only
+    when they equal the stamps of the files now, which are valid.
+    """
+    if type(entry) is not dict or not stamps_shape(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
+        return False
+    if "values" not in entry:
+        return True
+    metrics = entry.get("metrics")
+    return (
+        isinstance(entry["values"], dict)
+        and all_strings(entry.get("artifacts"))
+        and isinstance(metrics, dict)
+        and all(valid_metric(meta) for meta in metrics.values())
+    )
+
+
+def stamps_shape(stamps: Any) -> bool:
+    return type(stamps) is list and len(stamps) == 4 and type(stamps[2]) is dict
+
+
+def valid_stamp(stamp: Any) -> bool:
+    return type(stamp) is list and len(stamp) == 2 and type(stamp[0]) is int and type(stamp[1]) is int
+
+
+def valid_metric(meta: Any) -> bool:
+    """{"stamp", "keys", "last", and "summary": {key: {"last", "min", "max", "count"}} once computed}."""
+    if not isinstance(meta, dict) or not valid_stamp(meta.get("stamp")) or not all_strings(meta.get("keys")):
+        return False
+    summary = meta.get("summary", {})
+    return isinstance(meta.get("last", {}), dict) and isinstance(summary, dict) and all(isinstance(s, dict) for s in summary.values())
+
+
+def all_strings(items: Any) -> bool:
+    return type(items) is list and (not items or set(map(type, items)) == STR_ONLY)
+
+
+STR_ONLY = {str}
+
+
+def fallback_index_path(log_dir: str, index_dir: str | None) -> str:
+    """The index path used when log_dir is not writable: index_dir or a per-user cache."""
+    if index_dir is None:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        index_dir = os.path.join(cache, "tinyxp", "index")
+    digest = hashlib.sha1(log_dir.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return os.path.join(index_dir, f"index-{digest}.json")
