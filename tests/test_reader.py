@@ -378,8 +378,11 @@ class PartialRunTest(unittest.TestCase):
         damaged = reader.filter()[1]  # its info.yaml cut short: config and metrics still read
         self.assertEqual((damaged.get("info.status"), damaged["config.seed"], damaged["train.epoch"]), (None, 0, [0, 1, 2]))
         self.assertEqual(reader.filter("info.status == 'COMPLETE'")["info.run_id"], [1, 3])
-        again = quiet_reader(self.log_dir)  # from the index: still reported, once
-        self.assertEqual(again.caught, [message])
+        again = quiet_reader(self.log_dir)  # from the index: said once already, not on every listing
+        self.assertEqual((again.caught, again.problems), ([], reader.problems))
+        os.remove(os.path.join(self.log_dir, "1", "metadata", "info.yaml"))  # a new problem is said, alone
+        third = quiet_reader(self.log_dir)
+        self.assertEqual(third.caught, [f"Read 1 partial run file(s) in part:\n  {run('1')}: missing metadata/info.yaml"])
 
     def test_torn_line_of_a_running_run_is_not_reported(self) -> None:
         synth.write_run(self.log_dir, 4, {}, status="RUNNING", metrics={"train": [{"loss": 1}]})

@@ -50,6 +50,7 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
     """
     entries: dict[str, dict[str, Any]] = {}
     to_read: list[tuple[str, str, dict[str, list[int]] | None]] = []
+    new_links: list[str] = []
     try:
         names = sorted_run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
@@ -58,6 +59,8 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
         run_dir = os.path.join(log_dir, name)
         if is_link:  # it may lead out of the log folder, or to another run: reported, not listed
             entries[name] = {"stamps": [None, None, {}, None], "problems": [LINKED_RUN_PROBLEM]}
+            if old.get(name) != entries[name]:
+                new_links.append(name)
             continue
         entry = old.get(name)
         if entry is None:  # new: read_run takes the stamps of what it reads
@@ -94,6 +97,7 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
     if show:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
     changed = {name for name, _, _ in to_read}
+    changed.update(new_links)
     changed.update(name for name in old if name not in entries)
     return entries, changed
 
@@ -232,6 +236,9 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
             continue
         except (OSError, UnicodeDecodeError, TinyxpError) as err:
             problems.append(f"cannot read metadata/{part}.yaml: {reason(err)}")
+            # its stamp now: read again when it changes, not on every refresh (a change
+            # between the read and this stat only makes one more read)
+            stamps[index] = file_stamp(f"{run_dir}/{METADATA_DIR}/{part}.yaml")
             continue
         if data is None:
             data = {}

@@ -159,9 +159,12 @@ class Reader:
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
         self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
-        if self.problems:
-            lines = "\n".join(f"  {path}: {problem}" for path, problem in self.problems)
-            warnings.warn(f"Read {len(self.problems)} partial run file(s) in part:\n{lines}", ReaderWarning, stacklevel=3)
+        # said once: when first seen or changed, not on every listing (self.problems keeps them all)
+        news = [(os.path.join(self.log_dir, name), problem) for name in sorted(changed & entries.keys(), key=int)
+                for problem in entries[name].get("problems", ())]
+        if news:
+            lines = "\n".join(f"  {path}: {problem}" for path, problem in news)
+            warnings.warn(f"Read {len(news)} partial run file(s) in part:\n{lines}", ReaderWarning, stacklevel=3)
         self.save_index()
 
     # -- rows and summaries ----------------------------------------------------------
