@@ -2,8 +2,10 @@
 bound, daemons by pid file, and waits with a deadline."""
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
+import sys
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -89,3 +91,39 @@ def edit_config(text: str, settings: Dict[str, str], *, separator: str) -> str:
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def ensure_started(state: Dict[str, object], name: str, missing: Callable[[], Optional[str]],
+                   start: Callable[[], None], stop_started: Callable[[], None]) -> Optional[str]:
+    """Start a test cluster once per process (stopped at exit); None when ready, else why
+    its tests skip: missing() (not installed), not root, or what failed at start-up."""
+    if state["checked"]:
+        return state["reason"]  # type: ignore[return-value]
+    state["checked"] = True
+    reason = missing()
+    if reason is None and (not hasattr(os, "geteuid") or os.geteuid() != 0):
+        reason = f"the test {name} cluster needs root to start its daemons"
+    elif reason is None:
+        try:
+            start()
+            atexit.register(stop_started)
+        except (SetupError, OSError) as err:
+            reason = f"cannot start the test {name} cluster: {err}"
+    state["reason"] = reason
+    return reason
+
+
+def command_main(argv: List[str], module: str, ensure: Callable[[], Optional[str]], started: List[str],
+                 describe: Callable[[], str], stop: Callable[[], None]) -> int:
+    """`python -m tests.<module> start|stop`: start the test cluster and leave it running, or stop it."""
+    command = argv[0] if argv else "start"
+    if command == "start":
+        reason = ensure()
+        started.clear()  # leave it running
+        print(reason or describe())
+        return 1 if reason else 0
+    if command == "stop":
+        stop()
+        return 0
+    print(f"usage: python -m tests.{module} start|stop", file=sys.stderr)
+    return 2

@@ -19,16 +19,17 @@ and Almighty bound to 127.0.0.1 (it binds 0.0.0.0:6666 and has no setting for it
 """
 from __future__ import annotations
 
-import atexit
 import os
 import pwd
 import re
 import shutil
 import socket
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from .daemons import SetupError, edit_config, pid_in, run, start_daemon, stop_pid_file, wait_for
+from .daemons import (
+    SetupError, command_main, edit_config, ensure_started, pid_in, run, start_daemon, stop_pid_file, wait_for,
+)
 
 PACKAGES = "postgresql oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql"
 USER = "tinyxp-oar"
@@ -39,7 +40,7 @@ SSHD_PID = "/var/run/oar-node_sshd.pid"
 START_TIMEOUT = 60.0
 PROBE_DIR = "/tmp/tinyxp-oar-probe"
 
-_state = {"checked": False, "reason": None}
+_state: Dict[str, object] = {"checked": False, "reason": None}
 _started: List[str] = []
 
 
@@ -177,36 +178,18 @@ def _stop_started() -> None:
 
 def ensure_cluster() -> Optional[str]:
     """Start the test cluster once per process; None when ready, else why the tests skip."""
-    if _state["checked"]:
-        return _state["reason"]
-    _state["checked"] = True
-    if not all(shutil.which(c) for c in ("oarsub", "oarstat", "oardel", "pg_ctlcluster")) or not os.path.exists(ALMIGHTY):
-        reason = f"OAR is not installed (apt-get install {PACKAGES})"
-    elif not hasattr(os, "geteuid") or os.geteuid() != 0:
-        reason = "the test OAR cluster needs root to start its daemons"
-    else:
-        try:
-            start()
-            atexit.register(_stop_started)
-            reason = None
-        except (SetupError, OSError) as err:
-            reason = f"cannot start the test OAR cluster: {err}"
-    _state["reason"] = reason
-    return reason
+    return ensure_started(_state, "OAR", _missing, start, _stop_started)
+
+
+def _missing() -> Optional[str]:
+    if all(shutil.which(c) for c in ("oarsub", "oarstat", "oardel", "pg_ctlcluster")) and os.path.exists(ALMIGHTY):
+        return None
+    return f"OAR is not installed (apt-get install {PACKAGES})"
 
 
 def main(argv: List[str]) -> int:
-    command = argv[0] if argv else "start"
-    if command == "start":
-        reason = ensure_cluster()
-        _started.clear()  # leave it running
-        print(reason or "OAR is up: " + run(["oarnodes", "-s"], check=False).stdout.strip())
-        return 1 if reason else 0
-    if command == "stop":
-        stop()
-        return 0
-    print("usage: python -m tests.oar start|stop", file=sys.stderr)
-    return 2
+    return command_main(argv, "oar", ensure_cluster, _started,
+                        lambda: "OAR is up: " + run(["oarnodes", "-s"], check=False).stdout.strip(), stop)
 
 
 if __name__ == "__main__":

@@ -16,16 +16,17 @@ environment (jobs inherit the daemon's). qmaster and execd bind ports 6444 and 6
 """
 from __future__ import annotations
 
-import atexit
 import glob
 import os
 import shutil
 import socket
 import sys
 import tempfile
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from .daemons import SetupError, edit_config, pid_in, run, start_daemon, stop_pid_file, wait_for
+from .daemons import (
+    SetupError, command_main, edit_config, ensure_started, pid_in, run, start_daemon, stop_pid_file, wait_for,
+)
 
 PACKAGES = "gridengine-master gridengine-exec gridengine-client"
 SGE_ROOT = "/var/lib/gridengine"
@@ -37,7 +38,7 @@ ENV = {"SGE_ROOT": SGE_ROOT, "SGE_CELL": SGE_CELL}
 START_TIMEOUT = 60.0
 NOTIFY = "00:00:05"  # -notify: SIGUSR2 this long before the kill at h_rt (SGE's default: 60 s)
 
-_state = {"checked": False, "reason": None}
+_state: Dict[str, object] = {"checked": False, "reason": None}
 _started: List[str] = []
 
 
@@ -141,36 +142,18 @@ def _stop_started() -> None:
 
 def ensure_cluster() -> Optional[str]:
     """Start the test cluster once per process; None when ready, else why the tests skip."""
-    if _state["checked"]:
-        return _state["reason"]
-    _state["checked"] = True
-    if not all(shutil.which(c) for c in ("qsub", "qacct")) or not os.path.exists("/usr/lib/gridengine/sge_qmaster"):
-        reason = f"SGE is not installed (apt-get install {PACKAGES}, with debconf preseeding as in .ci/run)"
-    elif not hasattr(os, "geteuid") or os.geteuid() != 0:
-        reason = "the test SGE cluster needs root to start its daemons"
-    else:
-        try:
-            start()
-            atexit.register(_stop_started)
-            reason = None
-        except (SetupError, OSError) as err:
-            reason = f"cannot start the test SGE cluster: {err}"
-    _state["reason"] = reason
-    return reason
+    return ensure_started(_state, "SGE", _missing, start, _stop_started)
+
+
+def _missing() -> Optional[str]:
+    if all(shutil.which(c) for c in ("qsub", "qacct")) and os.path.exists("/usr/lib/gridengine/sge_qmaster"):
+        return None
+    return f"SGE is not installed (apt-get install {PACKAGES}, with debconf preseeding as in .ci/run)"
 
 
 def main(argv: List[str]) -> int:
-    command = argv[0] if argv else "start"
-    if command == "start":
-        reason = ensure_cluster()
-        _started.clear()  # leave it running
-        print(reason or "SGE is up: " + run(["qstat", "-f"], check=False).stdout.strip())
-        return 1 if reason else 0
-    if command == "stop":
-        stop()
-        return 0
-    print("usage: python -m tests.sge start|stop", file=sys.stderr)
-    return 2
+    return command_main(argv, "sge", ensure_cluster, _started,
+                        lambda: "SGE is up: " + run(["qstat", "-f"], check=False).stdout.strip(), stop)
 
 
 if __name__ == "__main__":
