@@ -206,6 +206,24 @@ class SlurmTest(unittest.TestCase):
         self.assertIn(f"Dependency=afterany:{second}", show_job(third))  # the chain's next segment
         self.assertIn("Reason=Dependency", show_job(second))
 
+    def test_srun_ranks_make_one_run(self):
+        write_project(self.root, body='ctx.logger.log_metrics({"rank": ctx.info.rank}, log_name="ranks", all_ranks=True)\n', config=CONFIG)
+        write_files(self.root, {"ranks.sh": f"""\
+            #!/bin/bash
+            #SBATCH --ntasks=2 --time=00:05:00 --output={self.root}/ranks.out
+            srun --ntasks=2 {sys.executable} train.py
+            """})
+        done = run_process(["sbatch", "--parsable", "ranks.sh"], cwd=self.root, env=script_env(),
+                           stdout=subprocess.PIPE, universal_newlines=True, timeout=30)
+        job_id = done.stdout.strip().split(";")[0]
+        self.submitted.append(job_id)
+        self.assertEqual(wait_for_job_end(job_id), "COMPLETED", read(os.path.join(self.root, "ranks.out")))
+        (run_dir,) = run_dirs(self.log_dir)  # the two processes of one job step: one run
+        record = info(run_dir)
+        self.assertEqual((record["status"], record["ranks"]), ("COMPLETE", {"world_size": 2, "launcher": "slurm"}))
+        self.assertEqual(read(os.path.join(run_dir, "metrics", "ranks.jsonl")), '{"rank": 0}\n')
+        self.assertEqual(read(os.path.join(run_dir, "metrics", "ranks.rank1.jsonl")), '{"rank": 1}\n')
+
     def test_scancel_of_a_queued_array_task_ends_interrupted(self):
         self.submit_with_launcher("xp.array=true", "xp.scheduler_options=['--begin=now+3600']")
         second = info(run_dirs(self.log_dir)[1])["scheduler"]["job_id"]
