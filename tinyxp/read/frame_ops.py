@@ -17,7 +17,7 @@ from .row import Row, with_values
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Callable, Sequence, Tuple
+    from typing import Any, Callable, Iterator, Sequence, Tuple
 
     Map = Tuple[Any, ...]
 
@@ -28,22 +28,26 @@ def function_name(function: Callable[..., Any]) -> str:
     return getattr(function, "__name__", None) or type(function).__name__
 
 
-def normalize_maps(maps: Map | Sequence[Map], known: Sequence[str]) -> list[tuple[Callable[..., Any], str, str]]:
-    """[(function, column, output name)] from one map or a list of maps; raises ReaderError."""
+def map_items(maps: Map | Sequence[Map]) -> Iterator[tuple[Any, Callable[..., Any], list[str], list[str] | None]]:
+    """(the map, its function, its columns, its output names or None) of one map or each of a list; raises ReaderError."""
     if isinstance(maps, tuple) and maps and callable(maps[0]):
         maps = [maps]
-    normalized = []
     for item in maps:
         if not isinstance(item, tuple) or len(item) not in (2, 3) or not callable(item[0]):
             raise ReaderError(f"Invalid map {item!r}: expected (function, columns[, output names])")
-        function, columns = item[0], item[1]
-        columns = [columns] if isinstance(columns, str) else list(columns)
-        if len(item) == 3:
-            names = [item[2]] if isinstance(item[2], str) else list(item[2])
-            if len(names) != len(columns):
-                raise ReaderError(f"Invalid map {item!r}: {len(columns)} column(s) but {len(names)} output name(s)")
-        else:
+        columns = [item[1]] if isinstance(item[1], str) else list(item[1])
+        names = None if len(item) == 2 else [item[2]] if isinstance(item[2], str) else list(item[2])
+        yield item, item[0], columns, names
+
+
+def normalize_maps(maps: Map | Sequence[Map], known: Sequence[str]) -> list[tuple[Callable[..., Any], str, str]]:
+    """[(function, column, output name)] from one map or a list of maps; raises ReaderError."""
+    normalized = []
+    for item, function, columns, names in map_items(maps):
+        if names is None:
             names = [f"{function_name(function)}.{column}" for column in columns]
+        elif len(names) != len(columns):
+            raise ReaderError(f"Invalid map {item!r}: {len(columns)} column(s) but {len(names)} output name(s)")
         for column, name in zip(columns, names):
             check_column(column, known)
             normalized.append((function, column, name))
@@ -107,18 +111,11 @@ def normalize_joint_maps(maps: Map | Sequence[Map], known: Sequence[str]) -> lis
 
     The default output name is `<function name>(<column>,<column>)` (`<function name>.<column>` for one).
     """
-    if isinstance(maps, tuple) and maps and callable(maps[0]):
-        maps = [maps]
     normalized = []
-    for item in maps:
-        if not isinstance(item, tuple) or len(item) not in (2, 3) or not callable(item[0]):
-            raise ReaderError(f"Invalid map {item!r}: expected (function, columns[, output names])")
-        function, columns = item[0], [item[1]] if isinstance(item[1], str) else list(item[1])
-        if len(item) == 3:
-            names = [item[2]] if isinstance(item[2], str) else list(item[2])
-        elif len(columns) == 1:
+    for _, function, columns, names in map_items(maps):
+        if names is None and len(columns) == 1:
             names = [f"{function_name(function)}.{columns[0]}"]
-        else:
+        elif names is None:
             names = [f"{function_name(function)}({','.join(columns)})"]
         for column in columns:
             check_column(column, known)
