@@ -24,9 +24,16 @@ STATUSES = {"STARTING": "PENDING"}  # MLXP's name -> tinyxp's
 
 def metric_path(run_dir: str, log_name: str) -> str:
     """The metrics file of log_name: metrics/<log_name>.jsonl, or MLXP's .json when only that exists."""
-    path = os.path.join(run_dir, METRICS_DIR, log_name + METRIC_SUFFIX)
-    mlxp = os.path.join(run_dir, METRICS_DIR, log_name + MLXP_METRIC_SUFFIX)
-    return mlxp if not os.path.exists(path) and os.path.exists(mlxp) else path
+    return os.path.join(run_dir, metric_relative_path(run_dir, log_name))
+
+
+def metric_relative_path(run_dir: str, log_name: str) -> str:
+    """metric_path relative to run_dir, as 'metrics/<log_name>.jsonl' (or MLXP's .json)."""
+    relative = f"{METRICS_DIR}/{log_name}{METRIC_SUFFIX}"
+    mlxp = f"{METRICS_DIR}/{log_name}{MLXP_METRIC_SUFFIX}"
+    if not os.path.exists(os.path.join(run_dir, relative)) and os.path.exists(os.path.join(run_dir, mlxp)):
+        return mlxp
+    return relative
 
 
 def from_mlxp(values: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from ..read.frame import check_column
 from ..read.files import UnreadableFile, load_metadata
 from ..read.index import list_artifacts, metric_names, reason
 from ..read.query import SUMMARIES, Field, not_a_metric_message, parse_column, unknown_summary_message
-from ..read.mlxp import metric_path
+from ..read.mlxp import metric_relative_path
 from ..read.row import SHORT_NAMES, Artifact, read_metric_file, summarize
 from ..read.status import DEFAULT_LOST_AFTER, is_lost, silence_allowed
 from ..read.text import format_cell, format_table
@@ -111,7 +111,7 @@ def describe_run(run_dir: str, lost_after: float = DEFAULT_LOST_AFTER) -> str:
         sections.append(f"{part}:\n" + "\n".join("  " + line for line in body.split("\n")))
     rows, unreadable = [], []
     for log_name in metric_names(run_dir):
-        relative = os.path.relpath(metric_path(run_dir, log_name), run_dir).replace(os.sep, "/")
+        relative = metric_relative_path(run_dir, log_name)
         try:
             columns = read_metric_file(run_dir, relative)
         except UnreadableFile as err:
