@@ -56,9 +56,17 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
 
     Returns whether a run changed. Warnings (a scheduler failing) are printed, never raised.
     """
+    import shutil
+
     from ._contract import SETTLE_COMMANDS, SETTLE_STATUSES
 
-    run_dirs = [run_dir for run_dir, values in runs if _settled_by(values, SETTLE_COMMANDS, SETTLE_STATUSES)]
+    candidates = []  # (run dir, scheduler) of the runs in a status their scheduler can be asked about
+    for run_dir, values in runs:
+        name = _latest_scheduler(values)
+        if values.get("info.status") in SETTLE_STATUSES.get(name, ()):
+            candidates.append((run_dir, name))
+    askable = {name for name in {name for _, name in candidates} if shutil.which(SETTLE_COMMANDS[name])}  # once each
+    run_dirs = [run_dir for run_dir, name in candidates if name in askable]
     if not run_dirs:
         return False
     from .jobs.settle import SchedulerWarning, settle_pending_runs
@@ -70,15 +78,11 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
     return bool(settled)
 
 
-def _settled_by(values: dict[str, Any], commands: dict[str, str], statuses: dict[str, tuple[str, ...]]) -> bool:
-    """Whether a run's latest job (its own, or its pending launch's when submitted again) may
-    have ended unrecorded and its scheduler can be asked (its command is on PATH)."""
-    import shutil
-
+def _latest_scheduler(values: dict[str, Any]) -> str:
+    """The scheduler of a run's latest job: its own, or its pending launch's when submitted again."""
     launches = values.get("info.launches")
     last = launches[-1] if isinstance(launches, list) and launches and isinstance(launches[-1], dict) else {}
-    name = str(last.get("scheduler") or values.get("info.scheduler.name"))
-    return values.get("info.status") in statuses.get(name, ()) and shutil.which(commands[name]) is not None
+    return str(last.get("scheduler") or values.get("info.scheduler.name"))
 
 
 def print_warnings(caught: list[warnings.WarningMessage]) -> None:
