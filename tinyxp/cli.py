@@ -15,6 +15,7 @@ import warnings
 from ._contract import INFO_FILE
 from .errors import ReaderError, TinyxpError
 from .read.status import DEFAULT_LOST_AFTER
+from .view.options import add_log_dir_option
 from .view.tidy import TIDY_COMMANDS
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -197,7 +198,7 @@ def cmd_sub(args: argparse.Namespace) -> int:
 
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="RUN", help="two run ids or more, e.g. 3 7 12")
-    parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
+    add_log_dir_option(parser)
     parser.add_argument("--all", action="store_true", help="show every key, not only those that differ")
     add_lost_after_argument(parser)
 
@@ -216,7 +217,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def add_tail_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="RUN", help="a run id, e.g. 7")
-    parser.add_argument("-d", "--log-dir", default="logs", help="the parent log directory (default: ./logs)")
+    add_log_dir_option(parser)
     parser.add_argument("-n", "--lines", type=int, default=10, help="lines to show of each file (default: 10)")
     parser.add_argument("-f", "--follow", action="store_true", help="then print new lines until the run ends (Ctrl-C stops)")
     add_lost_after_argument(parser)
@@ -253,7 +254,7 @@ def ask_scheduler(info: dict[str, Any]) -> str | None:
 def add_rerun_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="the run to start again: its id (in --log-dir) or its directory, e.g. 7 or logs/7")
     parser.add_argument("overrides", nargs="*", help="overrides on top of the run's config, e.g. lr=0.01")
-    parser.add_argument("--log-dir", default="logs", help="the log directory of a run given by its id (default: logs)")
+    add_log_dir_option(parser)
     parser.add_argument("--scheduler", help="submit the new run to this scheduler instead of running it here")
 
 

@@ -1,10 +1,12 @@
-"""The options `tinyxp plot` and `tinyxp report` share (--by, --log-x/-y, --log, --smooth,
---band), and writing their output file whole or not at all."""
+"""The options several `tinyxp` commands share: the log folder of the commands that take run
+ids; those of `tinyxp plot` and `tinyxp report` (--by, --log-x/-y, --log, --smooth, --band),
+and writing their output file whole or not at all."""
 from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
 
+from .._contract import DEFAULT_LOG_DIR
 from .._files import os_reason, write_atomic
 from ..errors import ReaderError
 
@@ -12,6 +14,12 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     import argparse
     from typing import Iterator
+
+
+def add_log_dir_option(parser: argparse.ArgumentParser) -> None:
+    """-d, -l or --log-dir: the log folder in which run ids are looked up."""
+    parser.add_argument("-d", "-l", "--log-dir", default=DEFAULT_LOG_DIR,
+                        help=f"the parent log directory of the runs (default: {DEFAULT_LOG_DIR})")
 
 
 def add_chart_arguments(parser: argparse.ArgumentParser) -> None:

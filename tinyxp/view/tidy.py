@@ -12,11 +12,12 @@ import os
 import sys
 
 from .._contract import (
-    DEFAULT_LOG_DIR, INFO_FILE, LIVE_STATUSES, METADATA_DIR, SNAPSHOT_MARKER, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE,
+    INFO_FILE, LIVE_STATUSES, METADATA_DIR, SNAPSHOT_MARKER, TMP_PREFIX, TRASH_DIR, TRASH_LAST_ID_FILE,
     is_run_id,
 )
 from .._files import check_tag, os_reason, read_yaml, update_notes, write_atomic
 from ..errors import ReaderError, TinyxpError
+from .options import add_log_dir_option
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class Run:
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser, words: str, words_help: str) -> None:
-    parser.add_argument("-l", "--log-dir", default=DEFAULT_LOG_DIR, help=f"the parent log directory (default: {DEFAULT_LOG_DIR})")
+    add_log_dir_option(parser)
     parser.add_argument("-q", "--query", default="", help="also the runs matching this query, e.g. \"info.status == 'FAILED'\"")
     parser.add_argument("words", nargs="*" if words == "RUN" else "+", metavar=words, help=words_help)
 
@@ -67,13 +68,13 @@ def add_rm_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-l", "--log-dir", default=DEFAULT_LOG_DIR, help=f"the parent log directory (default: {DEFAULT_LOG_DIR})")
+    add_log_dir_option(parser)
     parser.add_argument("words", nargs="*", metavar="RUN", help="ids of runs in the trash")
     parser.add_argument("--all", action="store_true", help="restore every run in the trash")
 
 
 def add_gc_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-l", "--log-dir", default=DEFAULT_LOG_DIR, help=f"the parent log directory (default: {DEFAULT_LOG_DIR})")
+    add_log_dir_option(parser)
     parser.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     add_yes_argument(parser)
 
