@@ -6,6 +6,13 @@ names of its metric columns and its artifacts. The index file
 metadata/info.yaml, metadata/config.yaml, each metrics file and metadata/notes.yaml, so
 that a refresh re-reads only new and changed runs.
 
+An ended run is checked with one stat, of its metadata/ folder: every change tinyxp
+makes to a run replaces a file there (info.yaml on a resume, notes.yaml on a tag) or,
+for a standalone Logger writing metrics or artifacts, touches the folder. Its stamp is
+trusted once it is SETTLE_NS old: a change within the same tick of the file system's
+clock would not move it. Live runs, and ended runs whose folder moved, have every file
+checked.
+
 Metric columns are learnt from the first and the last complete line of each
 `metrics/<log_name>.jsonl` (the file is not parsed whole); a key that appears only in the
 middle of a file becomes a column when that file's values are loaded.
@@ -15,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 from .._contract import (
     ARTIFACTS_DIR, CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX,
@@ -35,20 +43,23 @@ PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
 PEEK_BYTES = 4 * TAIL_BYTES
 JSON_DECODE = json.JSONDecoder().decode
+SETTLE_NS = 2_000_000_000  # a metadata/ folder changed more recently may change again unseen (same clock tick, skew)
 LINKED_RUN_PROBLEM = "a symbolic link named like a run: not followed (runs are folders of the log folder)"
 
 
 # -- building and refreshing ---------------------------------------------------------
 
 
-def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """(the entries of the runs of log_dir now, the names of those read again or removed).
+def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], set[str], set[str]]:
+    """(the entries of the runs of log_dir now, the names of those read again or removed,
+    the names of those unchanged whose settled stamp was found or moved).
 
     Re-reads only new runs and runs whose files changed since `old`; shows a progress
     line on stderr when asked and there are many. Raises ReaderError when log_dir cannot
     be listed.
     """
     entries: dict[str, dict[str, Any]] = {}
+    restamped: set[str] = set()
     to_read: list[tuple[str, str, dict[str, list[int]] | None]] = []
     new_links: list[str] = []
     try:
@@ -68,6 +79,10 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
             to_read.append((name, run_dir, None))
             continue
         if entry.get("finished"):
+            folder = file_stamp(f"{run_dir}/{METADATA_DIR}")
+            if folder is not None and entry.get("settled") == folder:
+                entries[name] = entry  # the one stat of an ended run that did not change
+                continue
             # a finished run changes when resumed (info.yaml is rewritten first), tagged, or
             # when a post-hoc tinyxp.Logger(run) logs into it: stats of its files, and of
             # metrics/, whose time changes when a file is added, are cheaper than a folder scan
@@ -78,6 +93,9 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
                                  file_stamp(metadata + NOTES_FILE)]
             unchanged = entry["stamps"] == stamps and entry.get("metrics_folder") == file_stamp(metrics_dir)
             metric_stamps: dict[str, list[int]] | None = None
+            if unchanged and settled(folder) and entry.get("settled") != folder:
+                entry = {**entry, "settled": folder}
+                restamped.add(name)
         else:
             stamps = stat_run(run_dir)
             unchanged = entry["stamps"] == stamps
@@ -99,7 +117,7 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
     changed = {name for name, _, _ in to_read}
     changed.update(new_links)
     changed.update(name for name in old if name not in entries)
-    return entries, changed
+    return entries, changed, restamped
 
 
 # -- scanning ------------------------------------------------------------------------
@@ -170,6 +188,11 @@ def metric_file_stamp(metrics_dir: str, log_name: str) -> list[int] | None:
     return file_stamp(f"{metrics_dir}/{log_name}{METRIC_SUFFIX}") or file_stamp(f"{metrics_dir}/{log_name}{MLXP_METRIC_SUFFIX}")
 
 
+def settled(stamp: list[int] | None) -> bool:
+    """Whether a metadata/ folder's stamp is old enough to be trusted alone (SETTLE_NS)."""
+    return stamp is not None and time.time_ns() - stamp[1] > SETTLE_NS
+
+
 def file_stamp(path: str) -> list[int] | None:
     try:
         st = os.lstat(path)
@@ -220,6 +243,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     stamps: list[Any] = [None, None, metric_stamps, None]
     problems: list[str] = []
     entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
+    folder = file_stamp(f"{run_dir}/{METADATA_DIR}")  # before the files: a change while they are read moves it
     values: dict[str, Any] = {}
     for index, part in enumerate(("info", "config")):
         try:
@@ -256,6 +280,8 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     values.update(read_notes(run_dir, stamps, problems))
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
+    if entry["finished"] and settled(folder):
+        entry["settled"] = folder
     entry["values"] = values
     entry["metrics_folder"] = file_stamp(f"{run_dir}/{METRICS_DIR}")  # before it is listed: what is added later shows
     old_metrics = (old or {}).get("metrics", {})

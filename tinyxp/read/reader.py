@@ -149,12 +149,13 @@ class Reader:
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
         with paused_gc():
-            entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
+            entries, changed, restamped = update_entries(self.log_dir, self._entries, progress=self.progress)
         if changed:
-            self._dirty = True
             self._fields, self._fields_saved = None, False
+        if changed or restamped:
+            self._dirty = True
             if self._changed is not None:
-                self._changed |= changed
+                self._changed |= changed | restamped
         self._entries = entries
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)

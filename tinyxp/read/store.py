@@ -203,6 +203,8 @@ def valid_entry(entry: Any) -> bool:
     """
     if type(entry) is not dict or not stamps_shape(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
         return False
+    if "settled" in entry and not valid_stamp(entry["settled"]):
+        return False
     if "values" not in entry:
         return True
     metrics = entry.get("metrics")
