@@ -17,6 +17,7 @@ import warnings
 from unittest import mock
 
 from .bench import synth
+from .index_files import mark_run_changed, read_index_file, write_index_file
 from .support import join_thread, temp_dir
 from tinyxp import Logger, yaml
 from tinyxp._files import update_notes, write_atomic
@@ -44,6 +45,7 @@ def append(path: str, text: str) -> None:
     with open(path, "a", encoding="utf-8") as file:
         file.write(text)
     move_mtime(path)
+    mark_run_changed(path)
 
 
 def counted_reads(log_dir: str, **kwargs) -> tuple:
@@ -89,8 +91,7 @@ class JournalTest(unittest.TestCase):
         with mock.patch.object(store_module, "JOURNAL_MIN_BYTES", 0), mock.patch.object(store_module, "JOURNAL_SHARE", 0):
             reader = quiet_reader(self.log_dir)
         self.assertFalse(os.path.exists(self.journal))
-        with open(self.index, encoding="utf-8") as file:
-            self.assertEqual(json.load(file)["runs"]["4"]["values"]["config.extra"], 2)
+        self.assertEqual(read_index_file(self.index)["runs"]["4"]["values"]["config.extra"], 2)
         self.assertEqual(reader.filter("config.extra > 0")["info.run_id"], [3, 4])
         self.assertEqual(counted_reads(self.log_dir)[1], [])
 
@@ -124,12 +125,11 @@ class JournalTest(unittest.TestCase):
         self.assertEqual(counted_reads(self.log_dir)[1], [])
 
     def test_an_index_of_a_newer_tinyxp_is_left_alone_with_one_warning(self) -> None:
-        with open(self.index, encoding="utf-8") as file:
-            data = json.load(file)
+        data = read_index_file(self.index)
         data["version"] = 99
-        text = json.dumps(data)
-        with open(self.index, "w", encoding="utf-8") as file:
-            file.write(text)
+        write_index_file(self.index, data)
+        with open(self.index, encoding="utf-8") as file:
+            text = file.read()
         cache = temp_dir(self)
         with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}):
             reader = quiet_reader(self.log_dir)
@@ -251,13 +251,11 @@ class FieldsTest(unittest.TestCase):
             reader = quiet_reader(self.log_dir)
             reader.fields
             reader.save_index()  # the fields written in index.json
-        with open(self.index, encoding="utf-8") as file:
-            data = json.load(file)
+        data = read_index_file(self.index)
         self.assertEqual(data["fields"]["config.extra"], "int")
         data["runs"]["2"]["stamps"] = "damaged"
         data["fields"] = {"config.seed": "int"}  # what a wrong cache would give
-        with open(self.index, "w", encoding="utf-8") as file:
-            json.dump(data, file)
+        write_index_file(self.index, data)
         fields, collected = self.fields_collected()
         self.assertEqual((fields["config.extra"], collected), ("int", 1))
 
@@ -271,14 +269,16 @@ def age_runs(log_dir: str) -> None:
 
 
 def counted_stats(log_dir: str) -> tuple:
+    """(a Reader, the paths in runs it called os.lstat on)."""
     paths = []
-    original = index_module.file_stamp
+    original = os.lstat
 
-    def counting(path):
-        paths.append(path)
-        return original(path)
+    def counting(path, *args, **kwargs):
+        if ".tinyxp" not in str(path):
+            paths.append(path)
+        return original(path, *args, **kwargs)
 
-    with mock.patch.object(index_module, "file_stamp", counting):
+    with mock.patch.object(os, "lstat", counting):
         reader = quiet_reader(log_dir)
     return reader, paths
 
@@ -325,20 +325,24 @@ class SettledRunTest(unittest.TestCase):
             logger.log_metrics({"loss": 1.0}, all_ranks=True)
         self.assertGreater(os.stat(metadata).st_mtime_ns, past)
 
-    def test_a_bad_settled_stamp_in_the_index_makes_the_run_read_again(self) -> None:
+    def test_a_wrong_settled_stamp_makes_the_run_checked_a_damaged_one_the_index_rebuilt(self) -> None:
         age_runs(self.log_dir)
         quiet_reader(self.log_dir)
-        quiet_reader(self.log_dir)
         index = os.path.join(self.log_dir, ".tinyxp", "index.json")
-        with open(index, encoding="utf-8") as file:
-            data = json.load(file)
+        data = read_index_file(index)
         self.assertIn("settled", data["runs"]["2"])
-        data["runs"]["2"]["settled"] = "damaged"
-        with open(index, "w", encoding="utf-8") as file:
-            json.dump(data, file)
+        data["runs"]["2"]["settled"] = [4096, 1]
+        write_index_file(index, data)
         self.assertFalse(os.path.exists(os.path.join(self.log_dir, ".tinyxp", "index.journal")))  # the journal would mend it
-        _, calls = counted_reads(self.log_dir)
-        self.assertEqual(calls, ["2"])
+        _, paths = counted_stats(self.log_dir)
+        self.assertIn(os.path.join(self.run_dir, "metadata", "info.yaml"), paths)  # its files checked, unchanged: not read
+        _, paths = counted_stats(self.log_dir)  # its right stamp was kept (in the journal)
+        self.assertEqual(len(paths), 6)
+        data["runs"]["2"]["settled"] = "damaged"
+        write_index_file(index, data)
+        os.remove(os.path.join(self.log_dir, ".tinyxp", "index.journal"))
+        reader, calls = counted_reads(self.log_dir)
+        self.assertEqual((calls, len(reader)), (["1", "2", "3", "4", "5", "6"], 6))
 
 
 # -- the oracle ------------------------------------------------------------------------

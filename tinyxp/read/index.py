@@ -34,6 +34,7 @@ from ..errors import ReaderError, TinyxpError
 from ..yaml import load as load_yaml
 from .files import MAX_METADATA_BYTES, UnreadableFile, load_metadata, open_run_file, read_run_file
 from .mlxp import from_mlxp
+from .stored import Stored
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -50,33 +51,51 @@ LINKED_RUN_PROBLEM = "a symbolic link named like a run: not followed (runs are f
 # -- building and refreshing ---------------------------------------------------------
 
 
-def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], set[str], set[str]]:
+def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
+                   stored: Stored | None = None) -> tuple[dict[str, Any], set[str], set[str]]:
     """(the entries of the runs of log_dir now, the names of those read again or removed,
     the names of those unchanged whose settled stamp was found or moved).
 
     Re-reads only new runs and runs whose files changed since `old`; shows a progress
-    line on stderr when asked and there are many. Raises ReaderError when log_dir cannot
-    be listed.
+    line on stderr when asked and there are many. An entry of `old` may be a run's position
+    in `stored`: it stays one when its run is settled and unchanged. Raises ReaderError
+    when log_dir cannot be listed.
     """
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, Any] = {}
     restamped: set[str] = set()
-    to_read: list[tuple[str, str, dict[str, list[int]] | None]] = []
+    to_read: list[tuple[str, str, dict[str, list[int]] | None, dict[str, Any] | None]] = []
     new_links: list[str] = []
     try:
         names = sorted_run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
         raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
+    lstat = os.lstat
     for name, is_link in names:
-        run_dir = os.path.join(log_dir, name)
+        run_dir = f"{log_dir}{os.sep}{name}"
+        entry = old.get(name)
+        if type(entry) is int and not is_link:  # a run of the index file, not decoded
+            assert stored is not None  # where the position is
+            try:
+                if stored.is_settled(entry, lstat(f"{run_dir}{os.sep}{METADATA_DIR}")):
+                    entries[name] = entry  # the one stat of an ended run that did not change
+                    continue
+            except OSError:
+                pass
         if is_link:  # it may lead out of the log folder, or to another run: reported, not listed
             entries[name] = {"stamps": [None, None, {}, None], "problems": [LINKED_RUN_PROBLEM]}
-            if old.get(name) != entries[name]:
+            previous = old.get(name)
+            if type(previous) is int:
+                assert stored is not None  # where the position is
+                previous = stored.entry(previous)
+            if previous != entries[name]:
                 new_links.append(name)
             continue
-        entry = old.get(name)
+        if type(entry) is int:
+            assert stored is not None  # where the position is
+            entry = stored.entry(entry)  # None when damaged: read again
         if entry is None:  # new: read_run takes the stamps of what it reads
             entries[name] = {}  # keeps the run id order
-            to_read.append((name, run_dir, None))
+            to_read.append((name, run_dir, None, None))
             continue
         if entry.get("finished"):
             folder = file_stamp(f"{run_dir}/{METADATA_DIR}")
@@ -106,15 +125,15 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
                 entry["artifacts"] = list_artifacts(run_dir)
         else:
             entries[name] = {}
-            to_read.append((name, run_dir, metric_stamps))
+            to_read.append((name, run_dir, metric_stamps, entry))
     show = progress and len(to_read) > PROGRESS_MIN_RUNS
-    for count, (name, run_dir, metric_stamps) in enumerate(to_read, 1):
-        entries[name] = read_run(run_dir, metric_stamps, old.get(name))
+    for count, (name, run_dir, metric_stamps, previous) in enumerate(to_read, 1):
+        entries[name] = read_run(run_dir, metric_stamps, previous)
         if show and (count % 100 == 0 or count == len(to_read)):
             print(f"\rtinyxp: indexing runs {count}/{len(to_read)}", end="", file=sys.stderr, flush=True)
     if show:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
-    changed = {name for name, _, _ in to_read}
+    changed = {name for name, _, _, _ in to_read}
     changed.update(new_links)
     changed.update(name for name in old if name not in entries)
     return entries, changed, restamped
@@ -132,12 +151,13 @@ def sorted_run_names(log_dir: str) -> list[tuple[str, bool]]:
     names = []
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if is_run_id(entry.name):
+            if entry.name.isdigit() and is_run_id(entry.name):
                 if entry.is_symlink():
                     names.append((entry.name, True))
                 elif entry.is_dir(follow_symlinks=False):
                     names.append((entry.name, False))
-    names.sort(key=lambda item: int(item[0]))
+    names.sort()
+    names.sort(key=lambda item: len(item[0]))  # then by value: run ids have no leading zero
     return names
 
 

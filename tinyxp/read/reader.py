@@ -4,14 +4,17 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from itertools import compress, repeat
 
 from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
-from .index import collect_fields, split_metric_column, update_entries
-from .row import SHORT_NAMES, Row, summarize, with_short_names
+from .index import collect_fields, read_run, split_metric_column, update_entries
+from .query_tree import Field, operands
+from .row import SHORT_NAMES, Row, StoredRow, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
 from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
+from .stored import HAS_PROBLEMS, HAS_VALUES
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -65,7 +68,8 @@ class Reader:
             warnings.warn(f"The run index {path!r} was written by a newer tinyxp (index version {version}): left as it is; "
                           f"this tinyxp keeps its own in {self.index_paths[0]!r}", ReaderWarning, stacklevel=2)
         self.index_path = loaded.path  # where the index was read or written; None: memory
-        self._entries = loaded.entries
+        self._entries: dict[str, Any] = loaded.entries  # run id -> entry, or its position in self._stored, not decoded yet
+        self._stored = loaded.stored
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
         self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
@@ -77,7 +81,7 @@ class Reader:
     # -- public surface --------------------------------------------------------------
 
     def __len__(self) -> int:
-        return sum(1 for entry in self._entries.values() if "values" in entry)
+        return len(self._listed())
 
     def __repr__(self) -> str:
         return f"Reader({self.log_dir!r}: {len(self)} runs)"
@@ -86,7 +90,7 @@ class Reader:
     def fields(self) -> dict[str, str]:
         """Every column -> its type name: config.*, info.*, metric and artifact columns."""
         if self._fields is None:
-            self._fields = collect_fields(self._entries.values())  # saved with the index at the next save_index
+            self._fields = collect_fields(self._decoded().values())  # saved with the index at the next save_index
         return self._fields
 
     @property
@@ -108,34 +112,56 @@ class Reader:
             return self._filter(query)
 
     def _filter(self, query: str | None) -> DataFrame:
-        entries = [(name, entry) for name, entry in self._entries.items() if "values" in entry]
         if query and query.strip():
-            from .query import compile_query  # the query language's patterns: only when a query is given
+            from .query import compile_query, parse  # the query language's patterns: only when a query is given
 
             fields = self.fields
             aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
             predicate = compile_query(query, with_short_names(fields), aliases)
-            current: list[Any] = [None, None]  # (name, entry) of the run being tested: no closure made per run
+            compared = operands(parse(query))
+            stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
+            names = self._listed()
+            # the values are tested as they are; a row is made for each run that matches
+            tested = [stored[entry] if type(entry) is int else values_of(entry) for entry in map(self._entries.__getitem__, names)]
+            current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
-                return self._summarizer(current[0], current[1])(function, column)
+                return self._summarizer(current[0], self._entry(current[0]))(function, column)
 
-            matches = []
-            for current[:] in entries:  # the values are tested as they are; a row is made for each run that matches
-                if predicate(values_of(current[1]), summary):
-                    matches.append((current[0], current[1]))
-            entries = matches
+            if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run
+                matches = list(compress(names, map(predicate, tested, repeat(summary))))
+            else:
+                matches = []
+                for current[0], values in zip(names, tested):
+                    if predicate(values, summary):
+                        matches.append(current[0])
             self.save_index()
-        return DataFrame([self._row(name, entry) for name, entry in entries])
+            return DataFrame([self._row(name, self._entries[name]) for name in matches])
+        return DataFrame([self._row(name, self._entries[name]) for name in self._listed()])
+
+    def _listed(self) -> list[str]:
+        """The ids of the runs listed: those with values."""
+        flags = self._stored.flags if self._stored is not None else []
+        return [name for name, entry in self._entries.items() if (flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry)]
+
+    def _stored_values(self, keys: list[str]) -> list[dict[str, Any]]:
+        """Per run of the index file, the values of these keys a query reads (None for a key it lacks: a query reads values.get(key))."""
+        if self._stored is None or int not in set(map(type, self._entries.values())):
+            return []
+        columns = [self._stored.column(key) for key in keys]
+        if None in columns:  # a damaged line: every run is decoded, or read again
+            self._decoded()
+            return []
+        return list(map(dict, map(zip, repeat(keys), zip(*columns)))) if keys else [{}] * len(self._stored.ids)
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
         name = str(run_id)
         entry = self._entries.get(name)
-        if entry is None or "values" not in entry:
-            known = [key for key, entry in self._entries.items() if "values" in entry]
+        if entry is None or not (self._stored.flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry):  # type: ignore[union-attr]
+            known = self._listed()
             raise ReaderError(f"Unknown run {name} in {self.log_dir!r}: runs here are {describe_ids(known)}")
-        return self._row(name, entry)
+        return self._row(name, self._entry(name))
 
     def summary(self, row: Row, function: str, column: str) -> Any:
         """last / min / max / count of a metric column of one run (None if it has none).
@@ -144,12 +170,12 @@ class Reader:
         """
         name = row.run_id
         assert name is not None  # a row of this Reader has its run id
-        return self._summarizer(name, self._entries[name], row)(function, column)
+        return self._summarizer(name, self._entry(name), row)(function, column)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
         with paused_gc():
-            entries, changed, restamped = update_entries(self.log_dir, self._entries, progress=self.progress)
+            entries, changed, restamped = update_entries(self.log_dir, self._entries, progress=self.progress, stored=self._stored)
         if changed:
             self._fields, self._fields_saved = None, False
         if changed or restamped:
@@ -159,7 +185,10 @@ class Reader:
         self._entries = entries
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
-        self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
+        flags = self._stored.flags if self._stored is not None else []
+        self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items()
+                         if (flags[entry] & HAS_PROBLEMS if type(entry) is int else entry.get("problems"))
+                         for problem in self._entry(name).get("problems", ())]
         # said once: when first seen or changed, not on every listing (self.problems keeps them all)
         news = [(os.path.join(self.log_dir, name), problem) for name in sorted(changed & entries.keys(), key=int)
                 for problem in entries[name].get("problems", ())]
@@ -170,7 +199,34 @@ class Reader:
 
     # -- rows and summaries ----------------------------------------------------------
 
-    def _row(self, name: str, entry: dict[str, Any]) -> Row:
+    def _entry(self, name: str) -> dict[str, Any]:
+        """The entry of a run, decoded from the index file on first use (read again from its files when damaged there)."""
+        entry = self._entries[name]
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            entry = self._stored.entry(entry)
+            if entry is None:
+                with paused_gc():
+                    entry = read_run(os.path.join(self.log_dir, name), None, None)
+                self._dirty = True
+                self._changed = None  # the index file is damaged: written whole at the next save
+            self._entries[name] = entry
+        return entry
+
+    def _decoded_row(self, name: str) -> Row:
+        return self._row(name, self._entry(name))
+
+    def _decoded(self) -> dict[str, dict[str, Any]]:
+        """Every entry, decoded."""
+        with paused_gc():
+            for name, entry in self._entries.items():
+                if type(entry) is int:
+                    self._entry(name)
+        return self._entries
+
+    def _row(self, name: str, entry: Any) -> Row:
+        if type(entry) is int:  # the run's entry is decoded when the row is first read
+            return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self._decoded_row)
         shape = self._shapes.get(name)
         if shape is None:  # the same for every row of the run until the next refresh
             metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
@@ -211,7 +267,8 @@ class Reader:
         if not self._dirty and (self._fields_saved or self._fields is None):
             return
         with paused_gc():
-            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path, self._fields)
+            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path, self._fields,
+                                         self._decoded)
         if self.index_path is not None:
             self._dirty = False
             self._changed = set()

@@ -290,6 +290,33 @@ class Row(Mapping):
         return out
 
 
+LAZY_SLOTS = ("static", "_metrics", "_artifacts", "_sizes", "_loaded")
+
+
+class StoredRow(Row):
+    """A row of a run whose index entry is not decoded yet: `make(run_id)` gives its Row when first read.
+
+    Only run_dir and run_id are set; reading any other attribute finds its slot empty,
+    which is when Python calls __getattr__: every slot is then filled from make().
+    """
+
+    __slots__ = ("_make",)
+
+    def __init__(self, run_dir: str, run_id: str, make: Callable[[str], Row]) -> None:  # noqa: super().__init__ would decode
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self._make = make
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in LAZY_SLOTS:
+            raise AttributeError(name)
+        assert self.run_id is not None  # set by __init__
+        row = self._make(self.run_id)
+        for slot in LAZY_SLOTS:
+            setattr(self, slot, getattr(row, slot))
+        return getattr(self, name)
+
+
 def peek(row: Mapping, column: str) -> Any:
     return row.peek(column) if isinstance(row, Row) else row.get(column)
 

@@ -1,11 +1,12 @@
-"""The index on disk: one JSON file of every run's entry, and a journal of the entries changed since.
+"""The index on disk: one file of every run's entry, and a journal of the entries changed since.
 
-`index.json` holds {"version", "log_dir", "runs": {run id: entry}}; `index.journal`
-beside it holds one `[run id, entry]` JSON line per entry read again since (`[run id,
-null]` for a run removed), appended in one write. A refresh that changed a few runs
-appends their lines instead of rewriting every run's entry; once the journal outgrows
-a quarter of the index file, the next write folds it in (a new index.json, replaced
-atomically, then the journal removed).
+`index.json` holds the runs in the layout stored.py reads (a first line saying what
+a refresh needs of each run, then the values by column, then a line per run);
+`index.journal` beside it holds one `[run id, entry]` JSON line per entry read again
+since (`[run id, null]` for a run removed), appended in one write. A refresh that
+changed a few runs appends their lines instead of rewriting every run's entry; once the
+journal outgrows a quarter of the index file, the next write folds it in (a new
+index.json, replaced atomically, then the journal removed).
 
 Nothing here is trusted: every entry is checked for the shape read_run gives and, by
 the reader, against the (size, mtime_ns) of the files it came from, so a torn journal
@@ -22,18 +23,20 @@ from contextlib import contextmanager
 
 from ..errors import ReaderError
 from .._files import write_atomic
-from .files import NOFOLLOW, read_run_file
+from .files import NOFOLLOW, open_run_file, read_run_file
+from .stored import FINISHED, HAS_PROBLEMS, HAS_VALUES, RUN_LISTS, Stored, decode, valid_entry, valid_head
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Iterator
+    from typing import Any, Callable, Iterable, Iterator
 
-INDEX_VERSION = 2  # the journal is beside the file: an older tinyxp reading index.json alone is still right
+INDEX_VERSION = 3  # 3: line 0, a line per column, a line per run (stored.py); the journal is beside the file
 INDEX_NAME = "index.json"
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_MIN_BYTES = 256 * 1024  # below this the journal is not folded in, whatever the index's size
 JOURNAL_SHARE = 0.25  # else, once it holds this share of the index file's bytes
 JSON_DECODE = json.JSONDecoder().decode
+HEAD_CHUNK = 256 * 1024
 FIELDS_LINE = ""  # the run id of the journal line that holds the fields: no run is named so
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | NOFOLLOW
 
@@ -65,11 +68,16 @@ def journal_path(index_path: str) -> str:
 
 
 class Loaded:
-    """What load_index found: the index path, its entries and fields, and an index of a newer tinyxp."""
+    """What load_index found: the index path, its runs and fields, and an index of a newer tinyxp.
+
+    `entries` maps a run id to its entry, or to its position in the index file for a run
+    that `stored` decodes on demand (the journal's entries are decoded already).
+    """
 
     def __init__(self) -> None:
         self.path: str | None = None
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, Any] = {}
+        self.stored: Stored | None = None
         self.fields: dict[str, str] | None = None  # Reader.fields as of the entries, when saved with them
         self.newer: tuple[str, int] | None = None  # (path, version) of an index a newer tinyxp wrote
 
@@ -80,28 +88,60 @@ def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
     best = -1.0
     for path in paths:
         try:
-            raw, st = read_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
-            data = json.loads(raw)
-        except (OSError, ValueError, RecursionError, ReaderError):
-            continue  # absent or corrupt: rebuilt by refresh
-        if not isinstance(data, dict) or data.get("log_dir") != log_dir:
+            fd, st = open_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
+        except (OSError, ReaderError):
+            continue  # absent: built by refresh
+        try:
+            first = read_first_line(fd)
+        except OSError:
+            first = b""
+        head = decode(first)
+        stored = None
+        if isinstance(head, dict) and head.get("log_dir") == log_dir:  # else corrupt, or another folder's: rebuilt by refresh
+            version = head.get("version")
+            if type(version) is int and version > INDEX_VERSION and loaded.newer is None:
+                loaded.newer = (path, version)
+            if version == INDEX_VERSION and st.st_mtime > best:
+                stored = stored_runs(head, fd, len(first) + 1)
+        if stored is None:
+            os.close(fd)
             continue
-        version = data.get("version")
-        if type(version) is int and version > INDEX_VERSION and loaded.newer is None:
-            loaded.newer = (path, version)
-        runs = data.get("runs")
-        if version == INDEX_VERSION and isinstance(runs, dict) and st.st_mtime > best:
-            best = st.st_mtime
-            loaded.path, loaded.entries = path, runs
-            loaded.fields = data.get("fields") if valid_fields(data.get("fields")) else None
-            stamp = [st.st_size, st.st_mtime_ns]
+        if loaded.stored is not None:
+            loaded.stored.close()
+        best = st.st_mtime
+        loaded.path, (loaded.stored, loaded.entries) = path, stored
+        loaded.fields = head.get("fields") if valid_fields(head.get("fields")) else None
+        stamp = [st.st_size, st.st_mtime_ns]
     if loaded.path is not None:
         apply_journal(journal_path(loaded.path), loaded, stamp)
         count = len(loaded.entries)
-        loaded.entries = {name: entry for name, entry in loaded.entries.items() if valid_entry(entry)}
+        loaded.entries = {name: entry for name, entry in loaded.entries.items() if type(entry) is int or valid_entry(entry)}
         if len(loaded.entries) != count:
             loaded.fields = None
     return loaded
+
+
+def read_first_line(fd: int) -> bytes:
+    """The first line of an open file, without its newline (b"" when it has none)."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, HEAD_CHUNK)
+        end = chunk.find(b"\n")
+        if end >= 0:
+            chunks.append(chunk[:end])
+            return b"".join(chunks)
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+
+
+def stored_runs(head: dict[str, Any], fd: int, offset: int) -> tuple[Stored, dict[str, Any]] | None:
+    """(the runs of an index file, each run id -> its position there) from its line 0; None when it is not what it should be.
+
+    The lines after line 0 are read from fd, at offset, when first needed."""
+    if not valid_head(head):
+        return None
+    return Stored(head, fd, offset), dict(zip(head["ids"], range(len(head["ids"]))))
 
 
 def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
@@ -137,18 +177,19 @@ def valid_fields(fields: Any) -> bool:
     return isinstance(fields, dict) and all(type(kind) is str for kind in fields.values())
 
 
-def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]], changed: set[str] | None,
-               loaded_from: str | None, fields: dict[str, str] | None = None) -> str | None:
+def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, Any], changed: set[str] | None,
+               loaded_from: str | None, fields: dict[str, str] | None, decoded: Callable[[], dict[str, dict[str, Any]]]) -> str | None:
     """Write the index to the first of paths that can be written; that path, or None.
 
     With the names of the `changed` entries, and the index at loaded_from, these are
     appended to its journal while the journal stays small; else the whole index is
-    written. `fields`, when known, are saved after the entries.
+    written, of the entries decoded() gives (every run decoded). `fields`, when known,
+    are saved after the entries.
     """
     for path in paths:
         try:
             if changed is None or path != loaded_from or not append_journal(path, entries, changed, fields):
-                write_whole(path, log_dir, entries, fields)
+                write_whole(path, log_dir, decoded(), fields)
         except OSError:
             continue
         return path
@@ -156,10 +197,30 @@ def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, 
 
 
 def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]], fields: dict[str, str] | None) -> None:
-    data: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
+    """Write the index file in the layout stored.py reads, and remove its journal."""
+    shapes: dict[tuple[str, ...], int] = {}
+    columns: dict[str, list[Any]] = {}
+    head: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, **{key: [] for key in RUN_LISTS}}
+    for position, (name, entry) in enumerate(entries.items()):
+        values = entry.get("values")
+        shape = -1
+        if values is not None:
+            shape = shapes.setdefault(tuple(values), len(shapes))
+            for key, value in values.items():
+                column = columns.get(key)
+                if column is None:
+                    column = columns[key] = [None] * len(entries)
+                column[position] = value
+        flags = (HAS_VALUES if values is not None else 0) | (HAS_PROBLEMS if entry.get("problems") else 0) | (FINISHED if entry.get("finished") else 0)
+        settled = entry.get("settled") or [None, None]
+        for key, item in zip(RUN_LISTS, (name, flags, shape, *settled)):
+            head[key].append(item)
+    lines = [json.dumps(line, separators=(",", ":"), check_circular=False) + "\n"  # ASCII: a character is a byte
+             for line in [*columns.values(), *({key: value for key, value in entry.items() if key != "values"} for entry in entries.values())]]
+    head.update(shapes=list(shapes), columns=list(columns), sizes=list(map(len, lines)))
     if fields is not None:
-        data["fields"] = fields
-    text = json.dumps(data, separators=(",", ":"), check_circular=False)
+        head["fields"] = fields
+    text = json.dumps(head, separators=(",", ":"), check_circular=False) + "\n" + "".join(lines)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_atomic(path, text)
     try:
@@ -192,51 +253,6 @@ def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[s
     finally:
         os.close(fd)
     return True
-
-
-def valid_entry(entry: Any) -> bool:
-    """Whether an index entry has the shape read_run gives (else the run is read again).
-
-    The index file may have been damaged or edited: nothing in it is trusted unchecked.
-    Its stamps are only checked for their shape here: update_entries keeps an entry only
-    when they equal the stamps of the files now, which are valid.
-    """
-    if type(entry) is not dict or not stamps_shape(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
-        return False
-    if "settled" in entry and not valid_stamp(entry["settled"]):
-        return False
-    if "values" not in entry:
-        return True
-    metrics = entry.get("metrics")
-    return (
-        isinstance(entry["values"], dict)
-        and all_strings(entry.get("artifacts"))
-        and isinstance(metrics, dict)
-        and all(valid_metric(meta) for meta in metrics.values())
-    )
-
-
-def stamps_shape(stamps: Any) -> bool:
-    return type(stamps) is list and len(stamps) == 4 and type(stamps[2]) is dict
-
-
-def valid_stamp(stamp: Any) -> bool:
-    return type(stamp) is list and len(stamp) == 2 and type(stamp[0]) is int and type(stamp[1]) is int
-
-
-def valid_metric(meta: Any) -> bool:
-    """{"stamp", "keys", "last", and "summary": {key: {"last", "min", "max", "count"}} once computed}."""
-    if not isinstance(meta, dict) or not valid_stamp(meta.get("stamp")) or not all_strings(meta.get("keys")):
-        return False
-    summary = meta.get("summary", {})
-    return isinstance(meta.get("last", {}), dict) and isinstance(summary, dict) and all(isinstance(s, dict) for s in summary.values())
-
-
-def all_strings(items: Any) -> bool:
-    return type(items) is list and (not items or set(map(type, items)) == STR_ONLY)
-
-
-STR_ONLY = {str}
 
 
 def fallback_index_path(log_dir: str, index_dir: str | None) -> str:
