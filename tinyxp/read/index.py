@@ -66,22 +66,23 @@ def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
     to_read: list[tuple[str, str, dict[str, list[int]] | None, dict[str, Any] | None]] = []
     new_links: list[str] = []
     try:
-        names = sorted_run_names(log_dir)
+        names, links = run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
         raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
-    lstat = os.lstat
-    for name, is_link in names:
-        run_dir = f"{log_dir}{os.sep}{name}"
+    lstat, metadata = os.lstat, f"{os.sep}{METADATA_DIR}"
+    prefix = log_dir + os.sep
+    for name in names:
         entry = old.get(name)
-        if type(entry) is int and not is_link:  # a run of the index file, not decoded
+        if type(entry) is int and name not in links:  # a run of the index file, not decoded
             assert stored is not None  # where the position is
             try:
-                if stored.is_settled(entry, lstat(f"{run_dir}{os.sep}{METADATA_DIR}")):
+                if stored.is_settled(entry, lstat(prefix + name + metadata)):
                     entries[name] = entry  # the one stat of an ended run that did not change
                     continue
             except OSError:
                 pass
-        if is_link:  # it may lead out of the log folder, or to another run: reported, not listed
+        run_dir = prefix + name
+        if name in links:  # it may lead out of the log folder, or to another run: reported, not listed
             entries[name] = {"stamps": [None, None, {}, None], "problems": [LINKED_RUN_PROBLEM]}
             previous = old.get(name)
             if type(previous) is int:
@@ -90,16 +91,17 @@ def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
             if previous != entries[name]:
                 new_links.append(name)
             continue
+        position = None
         if type(entry) is int:
             assert stored is not None  # where the position is
-            entry = stored.entry(entry)  # None when damaged: read again
+            position, entry = entry, stored.entry(entry, with_values=False)  # None when damaged: read again
         if entry is None:  # new: read_run takes the stamps of what it reads
             entries[name] = {}  # keeps the run id order
             to_read.append((name, run_dir, None, None))
             continue
         if entry.get("finished"):
             folder = file_stamp(f"{run_dir}/{METADATA_DIR}")
-            if folder is not None and entry.get("settled") == folder:
+            if folder is not None and entry.get("settled") == folder and position is None:
                 entries[name] = entry  # the one stat of an ended run that did not change
                 continue
             # a finished run changes when resumed (info.yaml is rewritten first), tagged, or
@@ -119,7 +121,11 @@ def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
             stamps = stat_run(run_dir)
             unchanged = entry["stamps"] == stamps
             metric_stamps = stamps[2]
-        if unchanged:
+        if unchanged and position is not None:  # its values too, then
+            assert stored is not None  # where the position is
+            full = stored.entry(position)
+            entry = None if full is None else {**full, **entry}
+        if unchanged and entry is not None:
             entries[name] = entry
             if not entry.get("finished") and "values" in entry:
                 entry["artifacts"] = list_artifacts(run_dir)
@@ -142,23 +148,24 @@ def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
 # -- scanning ------------------------------------------------------------------------
 
 
-def sorted_run_names(log_dir: str) -> list[tuple[str, bool]]:
-    """(name, is a symbolic link) of the run directories of log_dir, in numeric order.
+def run_names(log_dir: str) -> tuple[list[str], set[str]]:
+    """(the names of the run directories of log_dir in numeric order, those that are symbolic links).
 
     Run directories are named by integers, as the logger allocates them (ASCII digits,
     no leading zero); a symbolic link named so is listed too, never followed.
     """
-    names = []
+    names, links = [], set()
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if entry.name.isdigit() and is_run_id(entry.name):
+            name = entry.name
+            if name.isdigit() and is_run_id(name):
                 if entry.is_symlink():
-                    names.append((entry.name, True))
+                    links.add(name)
+                    names.append(name)
                 elif entry.is_dir(follow_symlinks=False):
-                    names.append((entry.name, False))
-    names.sort()
-    names.sort(key=lambda item: len(item[0]))  # then by value: run ids have no leading zero
-    return names
+                    names.append(name)
+    names.sort(key=int)
+    return names, links
 
 
 def stat_run(run_dir: str) -> list[Any]:

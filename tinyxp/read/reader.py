@@ -185,9 +185,10 @@ class Reader:
         self._entries = entries
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
-        flags = self._stored.flags if self._stored is not None else []
-        self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items()
-                         if (flags[entry] & HAS_PROBLEMS if type(entry) is int else entry.get("problems"))
+        stored = self._stored
+        with_problems = {stored.ids[p] for p, flags in enumerate(stored.flags) if flags & HAS_PROBLEMS} if stored is not None else set()
+        with_problems.update(name for name, entry in entries.items() if type(entry) is dict and entry.get("problems"))
+        self.problems = [(os.path.join(self.log_dir, name), problem) for name in entries if name in with_problems
                          for problem in self._entry(name).get("problems", ())]
         # said once: when first seen or changed, not on every listing (self.problems keeps them all)
         news = [(os.path.join(self.log_dir, name), problem) for name in sorted(changed & entries.keys(), key=int)

@@ -114,10 +114,6 @@ def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
         stamp = [st.st_size, st.st_mtime_ns]
     if loaded.path is not None:
         apply_journal(journal_path(loaded.path), loaded, stamp)
-        count = len(loaded.entries)
-        loaded.entries = {name: entry for name, entry in loaded.entries.items() if type(entry) is int or valid_entry(entry)}
-        if len(loaded.entries) != count:
-            loaded.fields = None
     return loaded
 
 
@@ -167,10 +163,10 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
             loaded.fields = found if valid_fields(found) else None
             continue
         loaded.fields = None  # the fields of the runs before this line
-        if entry is None:
-            runs.pop(name, None)
-        else:
+        if entry is not None and valid_entry(entry):
             runs[name] = entry
+        else:  # removed, or damaged: read again
+            runs.pop(name, None)
 
 
 def valid_fields(fields: Any) -> bool:

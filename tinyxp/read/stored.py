@@ -103,8 +103,9 @@ class Stored:
         self.columns[key] = found
         return found
 
-    def entry(self, position: int) -> dict[str, Any] | None:
-        """The entry of the run at position, values included; None when a line it needs is damaged."""
+    def entry(self, position: int, with_values: bool = True) -> dict[str, Any] | None:
+        """The entry of the run at position, values included unless not with_values (they take
+        every column: a run changed is read again without them); None when a line it needs is damaged."""
         if self.entry_lines is None:  # the runs' lines, read at once
             first = self.entry_spans[0][0] if self.entry_spans else 0
             raw = self.read(first, sum(size for _, size in self.entry_spans))
@@ -113,7 +114,7 @@ class Stored:
         entry = decode_line(self.entry_lines[position], size)
         if type(entry) is not dict or "values" in entry:
             return None
-        if self.shape_of[position] >= 0:  # a run with values
+        if self.shape_of[position] >= 0 and with_values:
             values = self.all_values()
             if values is None:
                 return None
