@@ -69,14 +69,14 @@ def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
         names, links = run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
         raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
-    lstat, metadata = os.lstat, f"{os.sep}{METADATA_DIR}"
+    lstat, metadata_folder = os.lstat, f"{os.sep}{METADATA_DIR}"
     prefix = log_dir + os.sep
     for name in names:
         entry = old.get(name)
         if type(entry) is int and name not in links:  # a run of the index file, not decoded
             assert stored is not None  # where the position is
             try:
-                if stored.is_settled(entry, lstat(prefix + name + metadata)):
+                if stored.is_settled(entry, lstat(prefix + name + metadata_folder)):
                     entries[name] = entry  # the one stat of an ended run that did not change
                     continue
             except OSError:

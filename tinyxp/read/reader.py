@@ -73,6 +73,7 @@ class Reader:
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
         self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
+        self._restamped: set[str] = set()  # the entries whose settled stamp alone changed
         self._fields = loaded.fields
         self._fields_saved = loaded.fields is not None
         self._warned_memory = False
@@ -180,8 +181,9 @@ class Reader:
             self._fields, self._fields_saved = None, False
         if changed or restamped:
             self._dirty = True
+            self._restamped |= restamped
             if self._changed is not None:
-                self._changed |= changed | restamped
+                self._changed |= changed
         self._entries = entries
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
@@ -268,11 +270,11 @@ class Reader:
         if not self._dirty and (self._fields_saved or self._fields is None):
             return
         with paused_gc():
-            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path, self._fields,
-                                         self._decoded)
+            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self._restamped, self.index_path,
+                                         self._fields, self._stored, self._decoded)
         if self.index_path is not None:
             self._dirty = False
-            self._changed = set()
+            self._changed, self._restamped = set(), set()
             self._fields_saved = self._fields is not None
             return
         self._changed = None  # when a folder becomes writable again, all of it

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from ..errors import ReaderError
 from .._files import write_atomic
 from .files import NOFOLLOW, open_run_file, read_run_file
-from .stored import FINISHED, HAS_PROBLEMS, HAS_VALUES, RUN_LISTS, Stored, decode, valid_entry, valid_head
+from .stored import FINISHED, HAS_PROBLEMS, HAS_VALUES, RUN_LISTS, Stored, decode, valid_entry, valid_head, valid_stamp
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -36,8 +36,10 @@ JOURNAL_SUFFIX = ".journal"
 JOURNAL_MIN_BYTES = 256 * 1024  # below this the journal is not folded in, whatever the index's size
 JOURNAL_SHARE = 0.25  # else, once it holds this share of the index file's bytes
 JSON_DECODE = json.JSONDecoder().decode
+ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode  # ASCII only: a character is a byte
 HEAD_CHUNK = 256 * 1024
 FIELDS_LINE = ""  # the run id of the journal line that holds the fields: no run is named so
+SETTLED_LINE = "settled"  # [id, "settled", stamp]: a new settled stamp of an unchanged entry
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | NOFOLLOW
 
 
@@ -153,10 +155,13 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
     runs = loaded.entries
     for line in raw.split(b"\n"):
         try:
-            name, entry = JSON_DECODE(line.decode("utf-8"))
-        except (ValueError, TypeError, RecursionError):  # torn, damaged, or not a pair
+            name, entry, *settled = JSON_DECODE(line.decode("utf-8"))
+        except (ValueError, TypeError, RecursionError):  # torn, damaged, or not a list
             continue
         if type(name) is not str:
+            continue
+        if entry == SETTLED_LINE and len(settled) == 1:
+            settle(loaded, name, settled[0])
             continue
         if name == FIELDS_LINE:
             found = entry.get("fields") if isinstance(entry, dict) and entry.get("index") == index_stamp else None
@@ -169,67 +174,103 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
             runs.pop(name, None)
 
 
+def settle(loaded: Loaded, name: str, stamp: Any) -> None:
+    """Apply a line `[id, "settled", stamp]`: the run's entry is unchanged, its metadata/ folder has this stamp.
+
+    Whichever entry the run has when the line is read may take it: a reader writes the
+    line only when the files were as its entry says after the folder had that stamp, so
+    an entry read later has files at least as new (a wrong stamp only makes the run checked again).
+    """
+    entry = loaded.entries.get(name)
+    if not valid_stamp(stamp):
+        return
+    if type(entry) is int:
+        assert loaded.stored is not None  # where the position is
+        loaded.stored.settled_size[entry], loaded.stored.settled_mtime[entry] = stamp
+    elif entry is not None:
+        loaded.entries[name] = {**entry, "settled": stamp}
+
+
 def valid_fields(fields: Any) -> bool:
     return isinstance(fields, dict) and all(type(kind) is str for kind in fields.values())
 
 
-def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, Any], changed: set[str] | None,
-               loaded_from: str | None, fields: dict[str, str] | None, decoded: Callable[[], dict[str, dict[str, Any]]]) -> str | None:
+def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, Any], changed: set[str] | None, restamped: set[str],
+               loaded_from: str | None, fields: dict[str, str] | None, stored: Stored | None,
+               decoded: Callable[[], dict[str, dict[str, Any]]]) -> str | None:
     """Write the index to the first of paths that can be written; that path, or None.
 
     With the names of the `changed` entries, and the index at loaded_from, these are
-    appended to its journal while the journal stays small; else the whole index is
-    written, of the entries decoded() gives (every run decoded). `fields`, when known,
-    are saved after the entries.
+    appended to its journal while the journal stays small, and a short line for each
+    entry `restamped` (only its settled stamp changed); else the whole index is written:
+    the runs not decoded (their position in `stored`) are copied from it, or, when it
+    is damaged, every run is decoded by decoded(). `fields`, when known, are saved after
+    the entries.
     """
     for path in paths:
         try:
-            if changed is None or path != loaded_from or not append_journal(path, entries, changed, fields):
-                write_whole(path, log_dir, decoded(), fields)
+            if changed is None or path != loaded_from or not append_journal(path, entries, changed, restamped, fields):
+                old = stored.raw() if stored is not None else None
+                write_whole(path, log_dir, entries if old is not None else decoded(), fields, stored, old)
         except OSError:
             continue
         return path
     return None
 
 
-def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]], fields: dict[str, str] | None) -> None:
-    """Write the index file in the layout stored.py reads, and remove its journal."""
+def write_whole(path: str, log_dir: str, entries: dict[str, Any], fields: dict[str, str] | None,
+                stored: Stored | None = None, old: tuple[dict[str, list[Any]], list[bytes]] | None = None) -> None:
+    """Write the index file in the layout stored.py reads, and remove its journal.
+
+    An entry may be a run's position in `stored`, whose columns and entry lines are `old`.
+    """
     shapes: dict[tuple[str, ...], int] = {}
     columns: dict[str, list[Any]] = {}
     head: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, **{key: [] for key in RUN_LISTS}}
+    lines = []
     for position, (name, entry) in enumerate(entries.items()):
-        values = entry.get("values")
+        if type(entry) is int:  # copied: its values column by column, its line as it is
+            assert stored is not None and old is not None  # where the position is
+            keys = stored.shapes[stored.shape_of[entry]] if stored.shape_of[entry] >= 0 else None
+            items = None if keys is None else [(key, old[0][key][entry]) for key in keys]
+            flags, settled = stored.flags[entry], [stored.settled_size[entry], stored.settled_mtime[entry]]
+            lines.append(old[1][entry])
+        else:
+            values = entry.get("values")
+            items = None if values is None else values.items()
+            flags = (HAS_VALUES if values is not None else 0) | (HAS_PROBLEMS if entry.get("problems") else 0) | (FINISHED if entry.get("finished") else 0)
+            settled = entry.get("settled") or [None, None]
+            lines.append(ENCODE({key: value for key, value in entry.items() if key != "values"}).encode() + b"\n")  # ASCII
         shape = -1
-        if values is not None:
-            shape = shapes.setdefault(tuple(values), len(shapes))
-            for key, value in values.items():
+        if items is not None:
+            column_values = dict(items)
+            shape = shapes.setdefault(tuple(column_values), len(shapes))
+            for key, value in column_values.items():
                 column = columns.get(key)
                 if column is None:
                     column = columns[key] = [None] * len(entries)
                 column[position] = value
-        flags = (HAS_VALUES if values is not None else 0) | (HAS_PROBLEMS if entry.get("problems") else 0) | (FINISHED if entry.get("finished") else 0)
-        settled = entry.get("settled") or [None, None]
         for key, item in zip(RUN_LISTS, (name, flags, shape, *settled)):
             head[key].append(item)
-    lines = [json.dumps(line, separators=(",", ":"), check_circular=False) + "\n"  # ASCII: a character is a byte
-             for line in [*columns.values(), *({key: value for key, value in entry.items() if key != "values"} for entry in entries.values())]]
+    lines[:0] = [ENCODE(column).encode() + b"\n" for column in columns.values()]
     head.update(shapes=list(shapes), columns=list(columns), sizes=list(map(len, lines)))
     if fields is not None:
         head["fields"] = fields
-    text = json.dumps(head, separators=(",", ":"), check_circular=False) + "\n" + "".join(lines)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, text)
+    write_atomic(path, b"".join([ENCODE(head).encode(), b"\n", *lines]))
     try:
         os.unlink(journal_path(path))  # folded in
     except FileNotFoundError:
         pass
 
 
-def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[str], fields: dict[str, str] | None) -> bool:
-    """Append the changed entries (and the fields) to the journal of the index at path; False when the journal would grow too big."""
-    if not changed and fields is None:
+def append_journal(path: str, entries: dict[str, Any], changed: set[str], restamped: set[str], fields: dict[str, str] | None) -> bool:
+    """Append the changed entries, the restamped ones' stamps (and the fields) to the journal of the index at path;
+    False when the journal would grow too big."""
+    if not changed and not restamped and fields is None:
         return True
-    lines = [[name, entries.get(name)] for name in sorted(changed)]
+    lines: list[list[Any]] = [[name, entries.get(name)] for name in sorted(changed)]
+    lines += [[name, SETTLED_LINE, entries[name]["settled"]] for name in sorted(restamped - changed) if type(entries.get(name)) is dict]
     st = os.stat(path)
     if fields is not None:
         lines.append([FIELDS_LINE, {"index": [st.st_size, st.st_mtime_ns], "fields": fields}])

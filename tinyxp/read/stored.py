@@ -92,6 +92,22 @@ class Stored:
     def __del__(self) -> None:
         self.close()
 
+    def raw(self) -> tuple[dict[str, list[Any]], list[bytes]] | None:
+        """(every column, every run's line as read) to copy the runs not decoded; None when a line is damaged."""
+        columns = {key: self.column(key) for key in self.column_names}
+        lines = self.read_entry_lines()
+        if None in columns.values() or any(len(line) != size for line, (_, size) in zip(lines, self.entry_spans)):
+            return None
+        return columns, lines  # type: ignore[return-value]
+
+    def read_entry_lines(self) -> list[bytes]:
+        """The runs' lines, read at once on first need (a line shorter than its size: the file is damaged)."""
+        if self.entry_lines is None:
+            first = self.entry_spans[0][0] if self.entry_spans else 0
+            raw = self.read(first, sum(size for _, size in self.entry_spans))
+            self.entry_lines = [raw[start - first : start - first + size] for start, size in self.entry_spans]
+        return self.entry_lines
+
     def column(self, key: str) -> list[Any] | None:
         """The values of key, one per run (None where a run lacks it); None when its line is damaged."""
         if key in self.columns:
@@ -106,12 +122,8 @@ class Stored:
     def entry(self, position: int, with_values: bool = True) -> dict[str, Any] | None:
         """The entry of the run at position, values included unless not with_values (they take
         every column: a run changed is read again without them); None when a line it needs is damaged."""
-        if self.entry_lines is None:  # the runs' lines, read at once
-            first = self.entry_spans[0][0] if self.entry_spans else 0
-            raw = self.read(first, sum(size for _, size in self.entry_spans))
-            self.entry_lines = [raw[start - first : start - first + size] for start, size in self.entry_spans]
         _, size = self.entry_spans[position]
-        entry = decode_line(self.entry_lines[position], size)
+        entry = decode_line(self.read_entry_lines()[position], size)
         if type(entry) is not dict or "values" in entry:
             return None
         if self.shape_of[position] >= 0 and with_values:
