@@ -74,7 +74,7 @@ if sys.argv[3] == "tinyxp":
     from tinyxp.read.reader import Reader
     tracemalloc.start()
     kept = Reader(sys.argv[2], progress=False)
-    kept.filter()[0]["config.seed"]  # every run's values made
+    kept.filter()["config.seed"]  # every row read
 else:  # the config and info values themselves, one dict per run
     head, columns, _ = read_index(sys.argv[2])
     tracemalloc.start()
