@@ -188,7 +188,7 @@ class Reader:
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
         mark_lost(entries, self.log_dir, self.lost_after)
         stored = self._stored
-        with_problems = {stored.ids[p] for p, flags in enumerate(stored.flags) if flags & HAS_PROBLEMS} if stored is not None else set()
+        with_problems = set(compress(stored.ids, map(HAS_PROBLEMS.__and__, stored.flags))) if stored is not None else set()
         with_problems.update(name for name, entry in entries.items() if type(entry) is dict and entry.get("problems"))
         self.problems = [(os.path.join(self.log_dir, name), problem) for name in entries if name in with_problems
                          for problem in self._entry(name).get("problems", ())]

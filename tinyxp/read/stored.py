@@ -33,6 +33,7 @@ FINISHED = 4
 RUN_LISTS = ("ids", "flags", "shape_of", "settled_size", "settled_mtime")  # the keys of line 0 with an item a run
 JSON_DECODE = json.JSONDecoder().decode
 READ_CHUNK = 64 * 1024 * 1024
+LINES_READ_ALONE = 256  # runs' lines read one by one; beyond, all of them at once
 INT_ONLY = {int}
 INT_OR_NONE = {int, type(None)}
 
@@ -60,6 +61,7 @@ class Stored:
         self.column_spans = {key: (starts[i], sizes[i]) for i, key in enumerate(self.column_names)}
         self.entry_spans = list(zip(starts[len(self.column_names) : -1], sizes[len(self.column_names) :]))
         self.entry_lines: list[bytes] | None = None
+        self.lines_wanted = 0
         self.columns: dict[str, list[Any] | None] = {}
         self.values: list[dict[str, Any]] | None = None  # every run's values, made at once on first need
 
@@ -122,8 +124,13 @@ class Stored:
     def entry(self, position: int, with_values: bool = True) -> dict[str, Any] | None:
         """The entry of the run at position, values included unless not with_values (they take
         every column: a run changed is read again without them); None when a line it needs is damaged."""
-        _, size = self.entry_spans[position]
-        entry = decode_line(self.read_entry_lines()[position], size)
+        start, size = self.entry_spans[position]
+        self.lines_wanted += 1
+        if self.entry_lines is None and self.lines_wanted <= LINES_READ_ALONE:  # a few runs changed: their lines alone
+            line = self.read(start, size)
+        else:
+            line = self.read_entry_lines()[position]
+        entry = decode_line(line, size)
         if type(entry) is not dict or "values" in entry:
             return None
         if self.shape_of[position] >= 0 and with_values:
