@@ -3,7 +3,7 @@
 `start_recording(script_dir)` (through snapshot.start_recording, at the start of every
 logged run) reads HEAD from the .git files and runs `git status` in a background thread. Every git command goes through `run_git`.
 Snapshots of the code (xp.snapshot) are in snapshot.py. The modules that spawn
-(threading, shutil) are imported in the functions that need them: importing this
+(threading) are imported in the functions that need them: importing this
 module must cost a run nothing.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-from .._commands import NOT_FOUND, CommandNotRun, run_command
+from .._commands import NO_FOLDER, NOT_FOUND, CommandNotRun, on_path, run_command
 from .._files import find_above
 from ..errors import GitError
 from .info import no_git, render_command
@@ -41,8 +41,12 @@ def run_git(
     """
     command = ["git", *args]
     try:
+        # -C rather than cwd: without a folder, an environment or an input the seam runs
+        # git without importing subprocess (a launch in a repository records git status)
+        if not os.path.isdir(cwd):
+            raise CommandNotRun(NO_FOLDER)
         status, stdout, stderr = run_command(
-            command, cwd=cwd, env=env, input=None if stdin_text is None else stdin_text.encode("utf-8")
+            ["git", "-C", cwd, *args], env=env, input=None if stdin_text is None else stdin_text.encode("utf-8")
         )
     except CommandNotRun as err:
         reason = "git is not installed (not found on PATH)" if err.why == NOT_FOUND else err.reason
@@ -180,9 +184,7 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     root = find_work_tree(script_dir)
     if root is None:
         return no_git
-    import shutil  # only inside a repository
-
-    if shutil.which("git") is None:
+    if not on_path("git"):
         return no_git
     try:
         head: dict[str, Any] | None = drop_dirty_state(git_info(root, *read_head(root), []))
