@@ -9,7 +9,7 @@ import os
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from typing import Callable, Sequence
 
 NOT_FOUND = "not found"
 NO_FOLDER = "no folder"
@@ -67,9 +67,7 @@ def run_command(
     the program is missing, the folder does not exist, or it does not end in time.
     """
     if cwd is None and env is None and input is None and stdin_path is None and timeout is None and not merge_stderr:
-        spawn = getattr(os, "posix_spawnp", None)
-        if spawn is not None:
-            return _spawn_and_wait(spawn, argv)
+        return start_command(argv)()
     import subprocess
 
     stdin_file = open(stdin_path, "rb") if stdin_path else None
@@ -99,14 +97,18 @@ def run_command(
     return done.returncode, done.stdout, done.stderr or b""
 
 
-def _spawn_and_wait(spawn: Any, argv: Sequence[str]) -> tuple[int, bytes, bytes]:
-    """run_command's plain case with os.posix_spawnp: importing subprocess (with selectors,
-    signal and threading) would cost more than the command itself (git status at a launch).
+def start_command(argv: Sequence[str]) -> Callable[[], tuple[int, bytes, bytes]]:
+    """Start argv, standard input from /dev/null; the returned function waits for its end
+    and gives run_command's answer. Raises CommandNotRun when the program cannot start.
 
-    As subprocess.run would: standard input from /dev/null, SIGPIPE and SIGXFSZ back to
-    their default (Python ignores them), both outputs read to their end.
+    With os.posix_spawnp (POSIX), subprocess is not imported: with selectors, signal and
+    threading, it would cost more than the command itself (git status at a launch). As
+    subprocess would, SIGPIPE and SIGXFSZ are back to their default in the child (Python
+    ignores them).
     """
-    import select
+    spawn = getattr(os, "posix_spawnp", None)
+    if spawn is None:  # pragma: no cover (Windows)
+        return lambda: run_command(argv, input=b"")
     import signal
 
     out_r, out_w = os.pipe()
@@ -117,13 +119,21 @@ def _spawn_and_wait(spawn: Any, argv: Sequence[str]) -> tuple[int, bytes, bytes]
     try:
         pid = spawn(argv[0], list(argv), os.environ, file_actions=actions, setsigdef=defaults)
     except OSError as err:
-        for fd in (out_r, out_w, err_r, err_w):
+        for fd in (out_r, err_r):
             os.close(fd)
         if isinstance(err, FileNotFoundError):
             raise CommandNotRun(NOT_FOUND) from None
         raise CommandNotRun(OS_ERROR, err.strerror or str(err)) from None
-    os.close(out_w)
-    os.close(err_w)
+    finally:
+        os.close(out_w)
+        os.close(err_w)
+    return lambda: _wait(pid, out_r, err_r)
+
+
+def _wait(pid: int, out_r: int, err_r: int) -> tuple[int, bytes, bytes]:
+    """Read both outputs to their end, then the exit status (negative: killed by that signal)."""
+    import select
+
     chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
     pending = [out_r, err_r]
     while pending:
