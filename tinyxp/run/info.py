@@ -119,18 +119,20 @@ def user() -> str | None:
         found = os.environ.get(name)
         if found:
             return found
-    uid = getattr(os, "getuid", lambda: None)()
+    if not hasattr(os, "getuid"):  # pragma: no cover (Windows: no password database)
+        return None
+    uid = os.getuid()
     if uid not in _PASSWD_NAMES:  # asked once per process: a sweep's runs all ask
         try:
             import pwd  # only when no variable names the user
 
             _PASSWD_NAMES[uid] = pwd.getpwuid(uid).pw_name
-        except (ImportError, KeyError, TypeError):
+        except KeyError:
             _PASSWD_NAMES[uid] = None
     return _PASSWD_NAMES[uid]
 
 
-_PASSWD_NAMES: dict[int | None, str | None] = {}
+_PASSWD_NAMES: dict[int, str | None] = {}
 
 
 def write_final_info(path: str, info: dict[str, Any]) -> None:
