@@ -9,7 +9,7 @@ import unittest
 from unittest import mock
 
 from tinyxp import _commands
-from tinyxp._commands import NOT_FOUND, OS_ERROR, CommandNotRun, on_path, run_command
+from tinyxp._commands import NO_FOLDER, NOT_FOUND, OS_ERROR, TIMEOUT, CommandNotRun, on_path, run_command
 
 SPAWNS = hasattr(os, "posix_spawnp")
 
@@ -64,6 +64,21 @@ class SpawnTest(unittest.TestCase):
         with self.assertRaises(CommandNotRun):
             run_command(["tinyxp-no-such-program"])
         self.assertEqual(len(os.listdir("/proc/self/fd")), before)
+
+
+class SubprocessTest(unittest.TestCase):
+    """The cases posix_spawn leaves to subprocess: a folder, an input, a timeout."""
+
+    def test_errors(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        for argv, options, why in ((["tinyxp-no-such-program"], {"timeout": 30}, NOT_FOUND),
+                                   (["true"], {"cwd": os.path.join(tmp, "missing")}, NO_FOLDER),
+                                   (["sleep", "5"], {"timeout": 0.2}, TIMEOUT)):
+            with self.subTest(argv=argv), self.assertRaises(CommandNotRun) as caught:
+                run_command(argv, **options)
+            self.assertEqual(caught.exception.why, why)
+        self.assertEqual(run_command(["cat"], input=b"in"), (0, b"in", b""))
 
 
 class OnPathTest(unittest.TestCase):

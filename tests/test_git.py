@@ -143,6 +143,19 @@ class RunGitTest(RepoTestCase):
             tgit.run_git(["status"], missing)
         self.assertEqual(str(caught.exception), f"Cannot run `git status` in {missing}: the folder does not exist")
 
+    def test_start_git(self):
+        self.make_repo()
+        wait = tgit.start_git(["rev-parse", "HEAD"], self.root)
+        self.assertEqual(wait().strip(), self.head())
+        failing = tgit.start_git(["rev-parse", "--verify", "no such"], self.root)
+        with self.assertRaises(GitError) as caught:
+            failing()
+        self.assertEqual(str(caught.exception), f"Cannot run `git rev-parse --verify 'no such'` in {self.root}: fatal: Needed a single revision")
+        missing = os.path.join(self.tmp, "missing")
+        with self.assertRaises(GitError) as caught:
+            tgit.start_git(["status"], missing)
+        self.assertEqual(str(caught.exception), f"Cannot run `git status` in {missing}: the folder does not exist")
+
 
 class RecordingTest(RepoTestCase):
     def record(self, directory: str = None, **kwargs):
