@@ -14,6 +14,8 @@ import sys
 import unittest
 from unittest import mock
 
+from tinyxp.errors import YAMLError
+from tinyxp.run.info import format_time
 from tinyxp.yaml import _dumper, dump, load
 from tinyxp.yaml._re import RE_BLOCK_SAFE
 
@@ -29,6 +31,15 @@ PIECES = [
     "yes", "No", "ON", "off", "true", "FALSE", "tRuE", "null", "NULL", "~", "<<", ".inf", ".NaN",
     "---", "...", "0x1f", "0o17", "0b101", "1_000", "1e-3", "1.5e+3", "10.", ".5", "12:30",
     "2024-01-31", "T10:20:30", "+00:00", "Z", "3.11.7", "93d3612d", "train.py", "/tmp/logs/1",
+]
+
+
+# Strings that start like a number: run times, versions, config hashes, and their near misses.
+NUMBER_LIKE = [
+    format_time(0), format_time(1796696505.302826), "2026-12-08T02:04:30.602436-05:30", "2026-12-08T02:04:30.602436+0000",
+    "2026-12-08X02:04:30.602436+00:00", "2026-12-08T02:04:30.60243+00:00", "3.11.7", "0.1.0", "1.2", "12", "1_000",
+    "93d3612d25270407", "1234567890123456", "12e45", "12E45", "1e2e3", "0b1010", "0b", "0b102", "0x1f", "0o17", "0a",
+    ".", ".5", "._5", ".x", "+", "+1", "-.5", "+.inf", "-.inf", ".nan", "+x", "1" * 1001, "1" * 1001 + "x", "12:30", "1:2:3",
 ]
 
 
@@ -61,15 +72,24 @@ def random_value(rng: random.Random, depth: int = 0):
 class PlainStringTest(unittest.TestCase):
     def test_agrees_with_the_patterns(self):
         rng = random.Random(13)
-        texts = PIECES + AWKWARD + random_strings(rng, 30000)
+        texts = PIECES + AWKWARD + NUMBER_LIKE + random_strings(rng, 30000)
+        for _ in range(3000):  # digits with a few other characters: numbers, dates, hashes, versions
+            texts.append("".join(rng.choice("0123456789012345678901234567890abefxo.:+-_eTZ ") for _ in range(rng.randint(1, 10))))
         for text in texts:
-            if _dumper.is_plain_in_block(text) != _dumper.can_be_plain(text, RE_BLOCK_SAFE):
+            try:
+                expected = _dumper.can_be_plain(text, RE_BLOCK_SAFE)
+            except YAMLError:  # an integer of more than MAX_NUMBER_DIGITS digits
+                with self.assertRaises(YAMLError):
+                    _dumper.is_plain_in_block(text)
+                continue
+            if _dumper.is_plain_in_block(text) != expected:
                 self.fail(f"is_plain_in_block({text!r}) differs from the patterns")
 
     def test_common_strings_import_no_regex(self):
         code = ("import sys; from tinyxp.yaml import dump; "
                 "dump({'a': 'train.py', 'b': '/tmp/logs/1', 'c': 'cd /x && python t.py', 'd': 'yes', 'e': 'a: b', "
-                "'f': ['é x', ''], 'g': {'h': 1.5, 'i': None, 'j': True}}); print('re' in sys.modules)")
+                "'f': ['é x', ''], 'g': {'h': 1.5, 'i': None, 'j': True}, 'k': './logs', 'l': '2026-12-08T02:04:30.602436+00:00', "
+                "'m': '3.11.7', 'n': '93d3612d25270407', 'o': '12345678'}); print('re' in sys.modules)")
         result = run_process([sys.executable, "-S", "-c", code], env=script_env(), stdout=subprocess.PIPE,
                              universal_newlines=True, check=True, timeout=60)
         self.assertEqual(result.stdout.strip(), "False")
