@@ -1,0 +1,209 @@
+"""The fast path of load: a document in the shape dump() writes, read line by line.
+
+The reader loads the config.yaml and info.yaml of thousands of runs, all written by
+dump(): block mappings and sequences, `key: value` on one line, `key:` with the nested
+collection indented on the next lines, items `- value` that may open a collection on
+their own line (`- key: value`, `- - x`), strings quoted only when they must be, {} and
+[] for empty collections. load_fast reads that shape with string methods and dict
+lookups; anything else (a comment, a tab, a flow collection, a block scalar, a scalar
+over several lines, a key it would have to look at twice, every mistake) is NOT_FAST and
+left to the general parser (_parser.py), which also gives the errors. So the fast path
+never decides what a document means: it only reads, faster, the documents whose meaning
+is plain, and tests/test_yaml_fast.py checks it against the general parser.
+"""
+from __future__ import annotations
+
+from ..errors import YAMLError
+from . import _re
+from ._scalars import MAX_NESTING, parse_quoted, resolve_plain
+
+TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
+if TYPE_CHECKING:
+    from typing import Any
+
+NOT_FAST = object()
+
+# What a line does, once read (LINES keeps it): a line is (indent, kind, key, value).
+ENTRY = 0  # `key: value` in a mapping
+ENTRY_NEW = 1  # `key: {}` or `key: []`: value is dict or list, called for a new one
+OPEN = 2  # `key:`, the nested collection on the next lines
+ITEM = 3  # `- value` in a sequence
+ITEM_NEW = 4  # `- {}` or `- []`
+OPEN_ITEMS = 5  # items that open collections on their line: `- key: value`, `- - x`;
+# key is what they open ('{' a mapping, '[' a sequence), one per '- ' of the line but
+# the last of `- - x`, and value the line's (kind, key, value) in the innermost one
+# The kinds whose line starts with '- ': a collection opened by the line before is a list
+ITEM_KINDS = (ITEM, ITEM_NEW, OPEN_ITEMS)
+
+# The lines already read, as read: a lab's runs share most of their lines (the same
+# keys, the same settings, the same host), so most lines are read once per process. The
+# values kept are str, int, float, bool or None, which the documents may then share.
+LINES: dict[str, tuple[int, int, Any, Any]] = {}
+MAX_LINES = 20000  # then LINES starts again, so that unique lines cannot fill memory
+
+# The characters a plain scalar may start with when it is something else than a string
+# (a number, a word like null or true), or when the value is not a plain scalar at all
+# (quotes, flow collections, indicators): scalar() looks closer at those.
+SPECIAL_START = frozenset("0123456789+-.~nNtTfF'\"{[]},#&*!|>%@`?: ")
+# The characters a plain scalar may not start with ('-', '?' and ':' may when a
+# non-space follows).
+NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+
+
+def load_fast(text: str) -> Any:
+    """The value of a document in the shape dump() writes, or NOT_FAST.
+
+    `text` has no byte-order mark and no '\\r\\n' (load removes them).
+    """
+    if text[-1:] != "\n" or "\t" in text or "\r" in text or ("#" in text and " #" in text):
+        return NOT_FAST  # a tab or a comment may change what a line means
+    lines = text.split("\n")
+    lines.pop()  # after the last line break
+    try:
+        return read_lines(lines)
+    except YAMLError:  # an integer too long: the general parser says where
+        return NOT_FAST
+
+
+def read_lines(lines: list[str]) -> Any:
+    """The document made of these lines, or NOT_FAST."""
+    holder: dict[str, Any] = {}
+    stack: list[tuple[int, Any, bool]] = []  # the enclosing collections
+    current: Any = holder  # the innermost collection, its column, whether a list
+    col, in_list = -1, False
+    opened: Any = (holder, "")  # (collection, key or index) whose value the next line opens
+    known = LINES.get
+    for line in lines:
+        read = known(line)
+        if read is None:
+            read = read_line(line)
+            if read is None:
+                return NOT_FAST
+            if len(LINES) >= MAX_LINES:
+                LINES.clear()
+            LINES[line] = read
+        indent, kind, key, value = read
+        if indent != col or opened is not None:
+            if opened is not None:
+                if indent <= col or len(stack) == MAX_NESTING:
+                    return NOT_FAST  # `key:` and nothing nested, or too deep: the general parser says
+                stack.append((col, current, in_list))
+                in_list = kind in ITEM_KINDS
+                collection, slot = opened
+                collection[slot] = current = [] if in_list else {}
+                col, opened = indent, None
+            elif indent > col:
+                return NOT_FAST  # a scalar over several lines, or bad indentation
+            else:
+                while indent < col:
+                    col, current, in_list = stack.pop()
+                if indent != col:
+                    return NOT_FAST
+        if kind == OPEN_ITEMS:
+            for opens in key:
+                if not in_list or len(stack) == MAX_NESTING:
+                    return NOT_FAST
+                stack.append((col, current, in_list))
+                new: Any = [] if opens == "[" else {}
+                current.append(new)
+                col, current, in_list = col + 2, new, opens == "["
+            kind, key, value = value
+        if kind < ITEM:
+            if in_list or key in current:
+                return NOT_FAST  # a duplicate key is an error
+            if kind == ENTRY:
+                current[key] = value
+            elif kind == OPEN:
+                current[key] = None
+                opened = (current, key)
+            else:
+                current[key] = value()
+        else:
+            if not in_list:
+                return NOT_FAST
+            current.append(value if kind == ITEM else value())
+    return NOT_FAST if opened is not None else holder[""]
+
+
+def read_line(line: str) -> tuple[int, int, Any, Any] | None:
+    """What a line does (see LINES), or None when the fast path does not read it."""
+    body = line.lstrip(" ")
+    if not body:
+        return None  # a blank line
+    indent = len(line) - len(body)
+    opens = ""
+    while body[:2] == "- ":
+        body = body[2:]
+        if body[:2] == "- ":
+            opens += "["
+            continue
+        if not body:
+            return None  # a trailing space
+        if body[0] in "'\"" or not (": " in body or body[-1] == ":"):
+            value = scalar(body)
+            if value is NOT_FAST:
+                return None
+            if type(value) is dict or type(value) is list:
+                kind, value = ITEM_NEW, type(value)
+            else:
+                kind = ITEM
+            return (indent, OPEN_ITEMS, opens, (kind, None, value)) if opens else (indent, kind, None, value)
+        opens += "{"  # the item is a mapping whose first line this is
+        break
+    key, colon, text = body.partition(": ")
+    if colon:
+        value = scalar(text)
+        if value is NOT_FAST:
+            return None
+        kind = ENTRY
+        if type(value) is dict or type(value) is list:
+            kind, value = ENTRY_NEW, type(value)
+    elif body[-1] == ":":
+        key, kind, value = key[:-1], OPEN, None
+    else:
+        return None
+    if not (key.isidentifier() or is_plain_key(key)):
+        return None
+    return (indent, OPEN_ITEMS, opens, (kind, key, value)) if opens else (indent, kind, key, value)
+
+
+def scalar(text: str) -> Any:
+    """The value of a scalar, {} or [] that fills the rest of a line, or NOT_FAST."""
+    if not text:
+        return NOT_FAST
+    c = text[0]
+    if c not in SPECIAL_START:
+        if text[-1] in ": " or ": " in text:
+            return NOT_FAST  # an error, or a space the general parser would strip
+        return text
+    if c == "'" or c == '"':
+        if len(text) > 1 and text[-1] == c and c not in text[1:-1] and "\\" not in text:
+            return text[1:-1]
+        return quoted(text)
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    if c in NOT_PLAIN_START and (c not in "-?:" or text[1:2] in ("", " ")):
+        return NOT_FAST  # a flow collection, an indicator, '- ' or '? '
+    if text[-1] in ": " or ": " in text:
+        return NOT_FAST
+    return resolve_plain(text)
+
+
+def quoted(text: str) -> Any:
+    """A quoted scalar with escapes ('' or backslashes) that fills its line, or NOT_FAST."""
+    try:
+        end, value = parse_quoted(text, 0)
+    except YAMLError:
+        return NOT_FAST
+    return value if end == len(text) else NOT_FAST
+
+
+def is_plain_key(key: str) -> bool:
+    """Whether the general parser reads `key: ` as this key (for keys that are not
+    identifiers): RE_KEY says what a key is, and no document marker starts the line."""
+    if not key or key.startswith(("---", "...")):
+        return False
+    m = _re.RE_KEY.match(key + ": ")
+    return m is not None and m.group(1) == key
