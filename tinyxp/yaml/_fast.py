@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..errors import YAMLError
 from . import _re
-from ._scalars import MAX_NESTING, parse_quoted, resolve_plain
+from ._scalars import MAX_NESTING, MAX_NUMBER_DIGITS, parse_quoted, resolve_plain
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ OPEN_ITEMS = 5  # items that open collections on their line: `- key: value`, `- 
 # the last of `- - x`, and value the line's (kind, key, value) in the innermost one
 # The kinds whose line starts with '- ': a collection opened by the line before is a list
 ITEM_KINDS = (ITEM, ITEM_NEW, OPEN_ITEMS)
+# The column of the collection after a `key:`, until its first line says which it is
+OPENED = -2
 
 # The lines already read, as read: a lab's runs share most of their lines (the same
 # keys, the same settings, the same host), so most lines are read once per process. The
@@ -48,6 +50,7 @@ SPECIAL_START = frozenset("0123456789+-.~nNtTfF'\"{[]},#&*!|>%@`?: ")
 # The characters a plain scalar may not start with ('-', '?' and ':' may when a
 # non-space follows).
 NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+DIGITS = frozenset("0123456789")
 
 
 def load_fast(text: str) -> Any:
@@ -70,8 +73,8 @@ def read_lines(lines: list[str]) -> Any:
     holder: dict[str, Any] = {}
     stack: list[tuple[int, Any, bool]] = []  # the enclosing collections
     current: Any = holder  # the innermost collection, its column, whether a list
-    col, in_list = -1, False
-    opened: Any = (holder, "")  # (collection, key or index) whose value the next line opens
+    col, in_list = OPENED, False
+    opened: Any = (holder, "", -1)  # (collection, key or index, column) of a `key:` or `-`
     known = LINES.get
     for line in lines:
         read = known(line)
@@ -83,13 +86,13 @@ def read_lines(lines: list[str]) -> Any:
                 LINES.clear()
             LINES[line] = read
         indent, kind, key, value = read
-        if indent != col or opened is not None:
+        if indent != col:
             if opened is not None:
+                collection, slot, col = opened
                 if indent <= col or len(stack) == MAX_NESTING:
                     return NOT_FAST  # `key:` and nothing nested, or too deep: the general parser says
                 stack.append((col, current, in_list))
                 in_list = kind in ITEM_KINDS
-                collection, slot = opened
                 collection[slot] = current = [] if in_list else {}
                 col, opened = indent, None
             elif indent > col:
@@ -99,76 +102,97 @@ def read_lines(lines: list[str]) -> Any:
                     col, current, in_list = stack.pop()
                 if indent != col:
                     return NOT_FAST
-        if kind == OPEN_ITEMS:
-            for opens in key:
-                if not in_list or len(stack) == MAX_NESTING:
-                    return NOT_FAST
-                stack.append((col, current, in_list))
-                new: Any = [] if opens == "[" else {}
-                current.append(new)
-                col, current, in_list = col + 2, new, opens == "["
-            kind, key, value = value
-        if kind < ITEM:
+        if kind == ENTRY:
             if in_list or key in current:
                 return NOT_FAST  # a duplicate key is an error
-            if kind == ENTRY:
-                current[key] = value
-            elif kind == OPEN:
-                current[key] = None
-                opened = (current, key)
-            else:
-                current[key] = value()
-        else:
+            current[key] = value
+        elif kind == ITEM:
             if not in_list:
                 return NOT_FAST
-            current.append(value if kind == ITEM else value())
+            current.append(value)
+        else:
+            state = read_other(kind, key, value, current, col, in_list, stack)
+            if state is None:
+                return NOT_FAST
+            current, col, in_list, opened = state
     return NOT_FAST if opened is not None else holder[""]
+
+
+def read_other(kind: int, key: Any, value: Any, current: Any, col: int, in_list: bool, stack: list) -> Any:
+    """What the lines of the other kinds do: (current, col, in_list, opened), or None."""
+    if kind == OPEN_ITEMS:
+        for opens in key:
+            if not in_list or len(stack) == MAX_NESTING:
+                return None
+            stack.append((col, current, in_list))
+            new: Any = [] if opens == "[" else {}
+            current.append(new)
+            col, current, in_list = col + 2, new, opens == "["
+        kind, key, value = value
+    opened = None
+    if kind < ITEM:
+        if in_list or key in current:
+            return None
+        if kind == OPEN:
+            current[key] = None
+            opened, col = (current, key, col), OPENED
+        else:
+            current[key] = value if kind == ENTRY else value()
+    else:
+        if not in_list:
+            return None
+        current.append(value if kind == ITEM else value())
+    return current, col, in_list, opened
 
 
 def read_line(line: str) -> tuple[int, int, Any, Any] | None:
     """What a line does (see LINES), or None when the fast path does not read it."""
-    body = line.lstrip(" ")
-    if not body:
-        return None  # a blank line
-    indent = len(line) - len(body)
-    opens = ""
-    while body[:2] == "- ":
-        body = body[2:]
-        if body[:2] == "- ":
-            opens += "["
-            continue
-        if not body:
-            return None  # a trailing space
-        if body[0] in "'\"" or not (": " in body or body[-1] == ":"):
-            value = scalar(body)
-            if value is NOT_FAST:
-                return None
-            if type(value) is dict or type(value) is list:
-                kind, value = ITEM_NEW, type(value)
-            else:
-                kind = ITEM
-            return (indent, OPEN_ITEMS, opens, (kind, None, value)) if opens else (indent, kind, None, value)
-        opens += "{"  # the item is a mapping whose first line this is
-        break
+    if line[:1] == " ":
+        body = line.lstrip(" ")
+        indent = len(line) - len(body)
+    else:
+        body, indent = line, 0
+    if body[:2] == "- ":
+        return read_items(body, indent)
     key, colon, text = body.partition(": ")
     if colon:
         value = scalar(text)
         if value is NOT_FAST:
             return None
-        kind = ENTRY
-        if type(value) is dict or type(value) is list:
-            kind, value = ENTRY_NEW, type(value)
-    elif body[-1] == ":":
+        kind = ENTRY if value is not dict and value is not list else ENTRY_NEW
+    elif body[-1:] == ":":
         key, kind, value = key[:-1], OPEN, None
     else:
-        return None
-    if not (key.isidentifier() or is_plain_key(key)):
-        return None
-    return (indent, OPEN_ITEMS, opens, (kind, key, value)) if opens else (indent, kind, key, value)
+        return None  # a blank line, a scalar alone, a mistake
+    if key.isidentifier() or is_plain_key(key):
+        return indent, kind, key, value
+    return None
+
+
+def read_items(body: str, indent: int) -> tuple[int, int, Any, Any] | None:
+    """What a line that starts with '- ' does, or None."""
+    opens = ""
+    body = body[2:]
+    while body[:2] == "- ":
+        opens += "["
+        body = body[2:]
+    if body[:1] in ("'", '"') or not (": " in body or body[-1:] == ":"):
+        value = scalar(body)
+        if value is NOT_FAST:
+            return None
+        read = (ITEM if value is not dict and value is not list else ITEM_NEW, None, value)
+    else:
+        line = read_line(body)  # the first line of a mapping
+        if line is None or line[0] != 0:
+            return None
+        read = line[1:]
+        opens += "{"
+    return (indent, OPEN_ITEMS, opens, read) if opens else (indent, *read)
 
 
 def scalar(text: str) -> Any:
-    """The value of a scalar, {} or [] that fills the rest of a line, or NOT_FAST."""
+    """The value of a scalar that fills the rest of a line, or NOT_FAST; dict or list
+    for {} and [] (a new one for each document)."""
     if not text:
         return NOT_FAST
     c = text[0]
@@ -180,10 +204,16 @@ def scalar(text: str) -> Any:
         if len(text) > 1 and text[-1] == c and c not in text[1:-1] and "\\" not in text:
             return text[1:-1]
         return quoted(text)
+    if c in DIGITS and text.isascii():  # the usual numbers without a regular expression
+        if text.isdigit():
+            if len(text) <= MAX_NUMBER_DIGITS:  # else resolve_plain says why not
+                return int(text)
+        elif text.replace(".", "", 1).isdigit():
+            return float(text)
     if text == "{}":
-        return {}
+        return dict
     if text == "[]":
-        return []
+        return list
     if c in NOT_PLAIN_START and (c not in "-?:" or text[1:2] in ("", " ")):
         return NOT_FAST  # a flow collection, an indicator, '- ' or '? '
     if text[-1] in ": " or ": " in text:
