@@ -180,6 +180,12 @@ class FastPathTest(unittest.TestCase):
             self.assertEqual(load_fast("a: 1\nb: 2\nc: 3\nd: 4\n"), {"a": 1, "b": 2, "c": 3, "d": 4})
             self.assertEqual(list(_fast.LINES), ["d: 4"])
 
+    def test_long_lines_are_not_kept(self):
+        _fast.LINES.clear()
+        long = "x" * _fast.MAX_LINE_KEPT
+        self.assertEqual(load_fast(f"a: {long}\nb: 2\n"), {"a": long, "b": 2})
+        self.assertEqual(list(_fast.LINES), ["b: 2"])
+
 
 def nested_dicts(depth: int):
     value: object = 1

@@ -42,6 +42,7 @@ OPENED = -2
 # values kept are str, int, float, bool or None, which the documents may then share.
 LINES: dict[str, tuple[int, int, Any, Any]] = {}
 MAX_LINES = 20000  # then LINES starts again, so that unique lines cannot fill memory
+MAX_LINE_KEPT = 200  # characters: longer lines (a command, a message) are seldom seen twice
 
 # The characters a plain scalar may start with when it is something else than a string
 # (a number, a word like null or true), or when the value is not a plain scalar at all
@@ -82,9 +83,10 @@ def read_lines(lines: list[str]) -> Any:
             read = read_line(line)
             if read is None:
                 return NOT_FAST
-            if len(LINES) >= MAX_LINES:
-                LINES.clear()
-            LINES[line] = read
+            if len(line) <= MAX_LINE_KEPT:
+                if len(LINES) >= MAX_LINES:
+                    LINES.clear()
+                LINES[line] = read
         indent, kind, key, value = read
         if indent != col:
             if opened is not None:
@@ -156,10 +158,13 @@ def read_line(line: str) -> tuple[int, int, Any, Any] | None:
         return read_items(body, indent)
     key, colon, text = body.partition(": ")
     if colon:
-        value = scalar(text)
-        if value is NOT_FAST:
-            return None
-        kind = ENTRY if value is not dict and value is not list else ENTRY_NEW
+        if text[:1] not in SPECIAL_START and text[-1:] not in ": " and ": " not in text:
+            value, kind = text, ENTRY  # a plain string, the usual value (as in scalar)
+        else:
+            value = scalar(text)
+            if value is NOT_FAST:
+                return None
+            kind = ENTRY if value is not dict and value is not list else ENTRY_NEW
     elif body[-1:] == ":":
         key, kind, value = key[:-1], OPEN, None
     else:
