@@ -95,6 +95,24 @@ class FastPathTest(unittest.TestCase):
         self.assertGreater(taken, 1000)
         self.assertGreater(edits_taken, 1000)
 
+    def test_random_lines(self):
+        """Documents made of random lines of the shapes the fast path reads, at random
+        columns: the nesting, the items that open collections, what ends them."""
+        values = ["x", "1", "1.5", "true", "null", "'a'", "'a: b'", '"b\\tc"', "{}", "[]", "-", "-1", "a: b",
+                  "'", "x:", "|", "[1]", "é", "~"]
+        taken = 0
+        for seed in range(6000):
+            rng = random.Random(seed)
+            lines = []
+            for _ in range(rng.randint(1, 7)):
+                key = rng.choice(["a", "b", "a b", "1", "-x", "?"])
+                body = rng.choice([f"{key}: {rng.choice(values)}", f"{key}:", rng.choice(values)])
+                lines.append(" " * rng.choice([0, 0, 1, 2, 2, 4, 6]) + rng.choice(["", "", "- ", "- - "]) + body)
+            text = "\n".join(lines) + "\n"
+            with self.subTest(text=text):
+                taken += self.assert_agrees(text)
+        self.assertGreater(taken, 300)
+
     def test_run_metadata_takes_the_fast_path(self):
         info = {
             "run_id": 7, "status": "COMPLETE", "start_time": "2026-11-26T06:51:01.123456+00:00",
