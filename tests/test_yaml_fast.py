@@ -23,6 +23,7 @@ SCALARS = [
     'say "hi"', "back\\slash", "tab\tx", "a: b", "a #b", " lead", "trail ", "line1\nline2", "-", "- x",
     "?", "? x", ":x", "-x", "?x", "[]", "{}", "[1]", "&a", "*a", "!t", "%p", "@", "`", "|", ">",
     "---", "...", "--- x", "... x", "\x85", "\xa0", "\u2028", "\x0b", "\x00",
+    "x\n", "a\n\nb\n", "Traceback:\n  line 1\nError: boom", "\n\nlead", "tail\n\n\n", "a\n  b\n c", "k: |\n  v",
     1, -7, 0, 10**30, 0.25, 1e-7, 1e16, -0.0, float("inf"), float("-inf"), float("nan"),
     True, False, None, {}, [],
 ]
@@ -99,7 +100,7 @@ class FastPathTest(unittest.TestCase):
         """Documents made of random lines of the shapes the fast path reads, at random
         columns: the nesting, the items that open collections, what ends them."""
         values = ["x", "1", "1.5", "true", "null", "'a'", "'a: b'", '"b\\tc"', "{}", "[]", "-", "-1", "a: b",
-                  "'", "x:", "|", "[1]", "é", "~"]
+                  "'", "x:", "|", "|-", "|+", "[1]", "é", "~", ""]
         taken = 0
         for seed in range(6000):
             rng = random.Random(seed)
@@ -135,7 +136,7 @@ class FastPathTest(unittest.TestCase):
 
     def test_hand_written_documents_are_left_to_the_general_parser(self):
         for text in [
-            "a: 1 # comment\n", "# top\na: 1\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: |\n  x\n", "a: >\n  x\n",
+            "a: 1 # comment\n", "# top\na: 1\n", "a: [1, 2]\n", "a: {b: 1}\n", "a: >\n  x\n", "a: |2\n  x\n",
             "a: b\n  c\n", "a:\n- x\n", "a:\n", "a:\nb: 1\n", "a: 1\na: 2\n", "a:\n  b: 1\na: 2\n",
             "'1': a\n", "a: 1", "", "\n", "x\n", "1\n", "---\na: 1\n", "a: 1\n...\n", "a:  b\n",
             "a : b\n", "a:\tb\n", "\ta: 1\n", "a: 1\r\n", "a: b \n", "a: b:\n", "a: b: c\n",
@@ -157,6 +158,25 @@ class FastPathTest(unittest.TestCase):
                 self.assertEqual(load_fast(text), value)
                 self.assertTrue(self.assert_agrees(text))
         for text in ["a\xa0#b: 1\n", "a:\x0bb: 1\n", "a:\xa0#b: 1\n", "'a': 1\n", "a : 1\n", "...x: 1\n"]:
+            with self.subTest(text=text):
+                self.assertIs(load_fast(text), NOT_FAST)
+                self.assert_agrees(text)
+
+    def test_literal_block_scalars(self):
+        for text, value in [
+            ("a: |\n  x\n", {"a": "x\n"}), ("a: |-\n  x\n  y\nb: 1\n", {"a": "x\ny", "b": 1}),
+            ("a: |+\n  x\n\n\nb: 1\n", {"a": "x\n\n\n", "b": 1}), ("a: |\n\n  x\n", {"a": "\nx\n"}),
+            ("a: |-\nb: 1\n", {"a": "", "b": 1}), ("- |-\n  x\n- y\n", ["x", "y"]),
+            ("- - |\n    x\n  - |-\n    \"q\" \\ 'r'\n", [["x\n", "\"q\" \\ 'r'"]]),
+            ("- k: |-\n    x\n\n    y\n  j: |\n    z\n", [{"k": "x\n\ny", "j": "z\n"}]),
+            ("a: |\n  x\n  b: |\n  c\n", {"a": "x\nb: |\nc\n"}), ("a: x |\n", {"a": "x |"}),
+            ("a: |\n  x\n   \n", {"a": "x\n \n"}),
+        ]:
+            with self.subTest(text=text):
+                self.assertEqual(load_fast(text), value)
+                self.assertTrue(self.assert_agrees(text))
+        for text in ["a: |\n    x\n  y\n", "a: |-\n    x\n   y\n", "a: |\n  x\n y\n", "|\n x\n", "  |-\n",
+                     "a: |\n  x # y\n"]:
             with self.subTest(text=text):
                 self.assertIs(load_fast(text), NOT_FAST)
                 self.assert_agrees(text)

@@ -3,10 +3,11 @@
 The reader loads the config.yaml and info.yaml of thousands of runs, all written by
 dump(): block mappings and sequences, `key: value` on one line, `key:` with the nested
 collection indented on the next lines, items `- value` that may open a collection on
-their own line (`- key: value`, `- - x`), strings quoted only when they must be, {} and
-[] for empty collections. load_fast reads that shape with string methods and dict
-lookups; anything else (a comment, a tab, a flow collection, a block scalar, a scalar
-over several lines, a quoted key, every mistake) is NOT_FAST and
+their own line (`- key: value`, `- - x`), strings quoted only when they must be or as
+literal block scalars (`|-`), {} and [] for empty collections. load_fast reads that
+shape with string methods and dict lookups; anything else (a comment, a tab, a flow
+collection, a folded scalar, a scalar over several lines, a quoted key, every mistake)
+is NOT_FAST and
 left to the general parser (_parser.py), which also gives the errors. So the fast path
 never decides what a document means: it only reads, faster, the documents whose meaning
 is plain, and tests/test_yaml_fast.py checks it against the general parser.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from ..errors import YAMLError
 from . import _re
-from ._scalars import MAX_NESTING, MAX_NUMBER_DIGITS, parse_quoted, resolve_plain
+from ._scalars import MAX_NESTING, MAX_NUMBER_DIGITS, parse_block_scalar, parse_quoted, resolve_plain
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ SPECIAL_START = frozenset("0123456789+-.~nNtTfF'\"{[]},#&*!|>%@`?: ")
 # non-space follows).
 NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@` ")
 DIGITS = frozenset("0123456789")
+# The headers of the literal block scalars that dump() writes, which join_blocks reads
+BLOCK_HEADERS = ("|", "|-", "|+")
 
 
 def load_fast(text: str) -> Any:
@@ -64,6 +67,11 @@ def load_fast(text: str) -> Any:
     lines = text.split("\n")
     lines.pop()  # after the last line break
     try:
+        if "|" in text:
+            joined = join_blocks(lines)
+            if joined is None:
+                return NOT_FAST
+            lines = joined
         return read_lines(lines)
     except YAMLError:  # an integer too long: the general parser says where
         return NOT_FAST
@@ -224,6 +232,44 @@ def scalar(text: str) -> Any:
     if text[-1] in ": " or ": " in text:
         return NOT_FAST
     return resolve_plain(text)
+
+
+def join_blocks(lines: list[str]) -> list[str] | None:
+    """The lines, each literal block scalar that dump() writes (`key: |-` or `- |`, then
+    its indented lines) made one line, with its value as a double-quoted scalar.
+
+    parse_block_scalar reads the block, with the column of its collection: the value is
+    the general parser's. None when the block does not end where its indented lines do."""
+    joined: list[str] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        i += 1
+        header = line[line.rfind(" ") + 1 :]
+        if header not in BLOCK_HEADERS:
+            joined.append(line)
+            continue
+        body = line.lstrip(" ")
+        col = len(line) - len(body)  # of the collection that holds the block
+        while body[:2] == "- ":
+            body = body[2:]
+            col += 2
+        if body == header and body[:2] != line.lstrip(" ")[:2]:
+            col -= 2  # an item: the column of its '- '
+        elif body.partition(": ")[2] != header:
+            joined.append(line)  # not a block scalar: read_line says what it is
+            continue
+        start, margin = i - 1, " " * (col + 1)
+        while i < n and (not lines[i] or lines[i].startswith(margin)):
+            i += 1
+        src = "\n".join(lines[start:i]) + "\n"
+        at = len(line) - len(header)
+        end, value = parse_block_scalar(src, at, col)
+        if end != len(src):
+            return None  # the block ends earlier: the general parser says what follows
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        joined.append(f'{line[:at]}"{escaped}"')
+    return joined
 
 
 def quoted(text: str) -> Any:
