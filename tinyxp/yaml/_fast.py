@@ -7,10 +7,10 @@ their own line (`- key: value`, `- - x`), strings quoted only when they must be 
 literal block scalars (`|-`), {} and [] for empty collections. load_fast reads that
 shape with string methods and dict lookups; anything else (a comment, a tab, a flow
 collection, a folded scalar, a scalar over several lines, a quoted key, every mistake)
-is NOT_FAST and
-left to the general parser (_parser.py), which also gives the errors. So the fast path
-never decides what a document means: it only reads, faster, the documents whose meaning
-is plain, and tests/test_yaml_fast.py checks it against the general parser.
+is NOT_FAST and left to the general parser (_parser.py), which also gives the errors.
+So the fast path never decides what a document means: it only reads, faster, the
+documents whose meaning is plain, and tests/test_yaml_fast.py checks it against the
+general parser.
 """
 from __future__ import annotations
 
