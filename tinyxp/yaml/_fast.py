@@ -251,12 +251,15 @@ def join_blocks(lines: list[str]) -> list[str] | None:
             continue
         body = line.lstrip(" ")
         col = len(line) - len(body)  # of the collection that holds the block
+        dashes = 0
         while body[:2] == "- ":
             body = body[2:]
-            col += 2
-        if body == header and body[:2] != line.lstrip(" ")[:2]:
-            col -= 2  # an item: the column of its '- '
-        elif body.partition(": ")[2] != header:
+            dashes += 1
+        if body == header and dashes:
+            col += 2 * dashes - 2  # an item: the column of its '- '
+        elif body.partition(": ")[2] == header:
+            col += 2 * dashes  # a key: its column
+        else:
             joined.append(line)  # not a block scalar: read_line says what it is
             continue
         start, margin = i - 1, " " * (col + 1)
