@@ -100,7 +100,7 @@ class FastPathTest(unittest.TestCase):
         """Documents made of random lines of the shapes the fast path reads, at random
         columns: the nesting, the items that open collections, what ends them."""
         values = ["x", "1", "1.5", "true", "null", "'a'", "'a: b'", '"b\\tc"', "{}", "[]", "-", "-1", "a: b",
-                  "'", "x:", "|", "|-", "|+", "[1]", "é", "~", ""]
+                  "'", "x:", "|", "|-", "|+", "[1]", "é", "~", "", "x #y", "'x #y'", "# c"]
         taken = 0
         for seed in range(6000):
             rng = random.Random(seed)
@@ -162,6 +162,20 @@ class FastPathTest(unittest.TestCase):
                 self.assertIs(load_fast(text), NOT_FAST)
                 self.assert_agrees(text)
 
+    def test_comments_and_what_only_looks_like_one(self):
+        for text, value in [
+            ("a: 'x #y'\n", {"a": "x #y"}), ("- \"x #y\"\n", ["x #y"]), ("a#b: c#d\n", {"a#b": "c#d"}),
+            ("- k: 'issue #12'\n", [{"k": "issue #12"}]),
+        ]:
+            with self.subTest(text=text):
+                self.assertEqual(load_fast(text), value)
+                self.assertTrue(self.assert_agrees(text))
+        for text in ["a: x #y\n", "- x #y\n", "a: 1 #y\n", "- k: v #c\n", "a: 'x' # c\n", "a: # c\n", "# c\na: 1\n",
+                     "a: 1\n  # c\n", "a:\n  # c\n  b: 1\n", "a: b\n# c\n"]:
+            with self.subTest(text=text):
+                self.assertIs(load_fast(text), NOT_FAST)
+                self.assert_agrees(text)
+
     def test_literal_block_scalars(self):
         for text, value in [
             ("a: |\n  x\n", {"a": "x\n"}), ("a: |-\n  x\n  y\nb: 1\n", {"a": "x\ny", "b": 1}),
@@ -170,13 +184,13 @@ class FastPathTest(unittest.TestCase):
             ("- - |\n    x\n  - |-\n    \"q\" \\ 'r'\n", [["x\n", "\"q\" \\ 'r'"]]),
             ("- k: |-\n    x\n\n    y\n  j: |\n    z\n", [{"k": "x\n\ny", "j": "z\n"}]),
             ("a: |\n  x\n  b: |\n  c\n", {"a": "x\nb: |\nc\n"}), ("a: x |\n", {"a": "x |"}),
-            ("a: |\n  x\n   \n", {"a": "x\n \n"}),
+            ("a: |\n  x\n   \n", {"a": "x\n \n"}), ("a: |\n  x # y\n", {"a": "x # y\n"}),
         ]:
             with self.subTest(text=text):
                 self.assertEqual(load_fast(text), value)
                 self.assertTrue(self.assert_agrees(text))
         for text in ["a: |\n    x\n  y\n", "a: |-\n    x\n   y\n", "a: |\n  x\n y\n", "|\n x\n", "  |-\n",
-                     "a: |\n  x # y\n"]:
+                     "a: | # c\n  x\n"]:
             with self.subTest(text=text):
                 self.assertIs(load_fast(text), NOT_FAST)
                 self.assert_agrees(text)

@@ -62,8 +62,8 @@ def load_fast(text: str) -> Any:
 
     `text` has no byte-order mark and no '\\r\\n' (load removes them).
     """
-    if text[-1:] != "\n" or "\t" in text or "\r" in text or ("#" in text and " #" in text):
-        return NOT_FAST  # a tab or a comment may change what a line means
+    if text[-1:] != "\n" or "\t" in text or "\r" in text:
+        return NOT_FAST  # a tab may change what a line means
     lines = text.split("\n")
     lines.pop()  # after the last line break
     try:
@@ -166,7 +166,7 @@ def read_line(line: str) -> tuple[int, int, Any, Any] | None:
         return read_items(body, indent)
     key, colon, text = body.partition(": ")
     if colon:
-        if text[:1] not in SPECIAL_START and text[-1:] not in ": " and ": " not in text:
+        if text[:1] not in SPECIAL_START and text[-1:] not in ": " and ": " not in text and " #" not in text:
             value, kind = text, ENTRY  # a plain string, the usual value (as in scalar)
         else:
             value = scalar(text)
@@ -210,8 +210,8 @@ def scalar(text: str) -> Any:
         return NOT_FAST
     c = text[0]
     if c not in SPECIAL_START:
-        if text[-1] in ": " or ": " in text:
-            return NOT_FAST  # an error, or a space the general parser would strip
+        if text[-1] in ": " or ": " in text or " #" in text:
+            return NOT_FAST  # an error, a space the general parser would strip, a comment
         return text
     if c == "'" or c == '"':
         if len(text) > 1 and text[-1] == c and c not in text[1:-1] and "\\" not in text:
@@ -229,7 +229,7 @@ def scalar(text: str) -> Any:
         return list
     if c in NOT_PLAIN_START and (c not in "-?:" or text[1:2] in ("", " ")):
         return NOT_FAST  # a flow collection, an indicator, '- ' or '? '
-    if text[-1] in ": " or ": " in text:
+    if text[-1] in ": " or ": " in text or " #" in text:
         return NOT_FAST
     return resolve_plain(text)
 
