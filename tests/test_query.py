@@ -369,3 +369,42 @@ class TokenizerTest(unittest.TestCase):
                        "'a", "'a\\", "'a\\\nb'", "!= ! !x == = <= < >= > & && | || ~ ( ) [ ] ,", "in and or not inx", "\u00a0\t\n"):
             with self.subTest(source=source):
                 self.assertEqual(self.tokens(source), self.expected(source))
+
+
+class WrittenOutTest(unittest.TestCase):
+    """The query written out as one function (v[name], then v.get(name) for a run lacking a field) answers as its nodes' closures do."""
+
+    def test_random_queries_on_random_values(self) -> None:
+        import random
+
+        from tinyxp.read.query import compile_tree
+
+        rng = random.Random(8)
+        fields = {"config.a": "any", "config.b": "any", "info.status": "any", "id": "any"}
+        aliases = {"id": "info.run_id"}
+        values = [None, True, False, 0, 1, 1.0, 2, 2.5, "x", "1", "", [1], [1, 2], {"k": 1}, float("nan")]
+        literals = ["0", "1", "1.0", "2.5", "'x'", "'1'", "''", "true", "false", "null", "[1]"]
+
+        def comparison() -> str:
+            name = rng.choice(list(fields))
+            if rng.random() < 0.4:
+                options = [rng.choice(["0", "1", "2.5", "'x'", "'1'", "null", "true"]) for _ in range(rng.randint(1, 3))]
+                return f"{name} {rng.choice(['in', 'not in'])} [{', '.join(options)}]"
+            return f"{name} {rng.choice(['==', '!='])} {rng.choice(literals)}"
+
+        def query(depth: int) -> str:
+            if depth == 0 or rng.random() < 0.3:
+                return comparison()
+            form = rng.random()
+            if form < 0.2:
+                return f"~({query(depth - 1)})"
+            return f"({query(depth - 1)} {rng.choice(['&', '|'])} {query(depth - 1)})"
+
+        for _ in range(400):
+            text = query(3)
+            predicate = compile_query(text, fields, aliases)
+            reference = compile_tree(parse(text), text, fields, aliases)
+            for _ in range(10):
+                run = {key: rng.choice(values) for key in ("config.a", "config.b", "info.status", "info.run_id") if rng.random() < 0.8}
+                with self.subTest(query=text, run=run):
+                    self.assertEqual(predicate(run, None), reference(run, None))
