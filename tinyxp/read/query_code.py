@@ -34,9 +34,20 @@ def to_function(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[s
     slow = text.replace(OPEN, "v.get(").replace(CLOSE, ")")
     if OPEN not in text:
         return eval(f"lambda v, s: {slow}", names)  # noqa: S307 - generated names only (module docstring)
+    names["slow"] = compiled_later(slow, names)
     fast = text.replace(OPEN, "v[").replace(CLOSE, "]")
-    exec(f"def predicate(v, s):\n try:\n  return {fast}\n except KeyError:\n  return {slow}", names)  # noqa: S102 - the same
+    exec(f"def predicate(v, s):\n try:\n  return {fast}\n except KeyError:\n  return slow(v, s)", names)  # noqa: S102 - the same
     return names["predicate"]
+
+
+def compiled_later(text: str, names: dict[str, Any]) -> Any:
+    """predicate(v, s) of the expression, compiled when first called (a run lacking a field), then bound as `slow`."""
+
+    def slow(v: Any, s: Any) -> Any:
+        names["slow"] = eval(f"lambda v, s: {text}", names)  # noqa: S307 - generated names only (module docstring)
+        return names["slow"](v, s)
+
+    return slow
 
 
 def source(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, str], names: dict[str, Any], depth: int) -> str:

@@ -108,25 +108,25 @@ class Reader:
             return self._filter(query)
 
     def _filter(self, query: str | None) -> DataFrame:
-        entries = [(name, entry) for name, entry in self._entries.items() if "values" in entry]
-        if query and query.strip():
-            from .query import compile_query  # the query language's patterns: only when a query is given
+        if not (query and query.strip()):
+            return DataFrame([self._row(name, entry) for name, entry in self._entries.items() if "values" in entry])
+        from .query import compile_query  # the query language: only when a query is given
 
-            fields = self.fields
-            aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
-            predicate = compile_query(query, with_short_names(fields), aliases)
-            current: list[Any] = [None, None]  # (name, entry) of the run being tested: no closure made per run
+        fields = self.fields
+        aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
+        predicate = compile_query(query, with_short_names(fields), aliases)
+        current: tuple[str, dict[str, Any]] = ("", {})  # (name, entry) of the run being tested: no closure made per run
 
-            def summary(function: str, column: str) -> Any:
-                return self._summarizer(current[0], current[1])(function, column)
+        def summary(function: str, column: str) -> Any:
+            return self._summarizer(*current)(function, column)
 
-            matches = []
-            for current[:] in entries:  # the values are tested as they are; a row is made for each run that matches
-                if predicate(values_of(current[1]), summary):
-                    matches.append((current[0], current[1]))
-            entries = matches
-            self.save_index()
-        return DataFrame([self._row(name, entry) for name, entry in entries])
+        matches = []
+        for current in self._entries.items():  # the values are tested as they are; a row is made for each run that matches
+            entry = current[1]
+            if "values" in entry and predicate(entry["values"] if "lost" not in entry else values_of(entry), summary):
+                matches.append(current)
+        self.save_index()
+        return DataFrame([self._row(name, entry) for name, entry in matches])
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
@@ -172,10 +172,11 @@ class Reader:
     def _row(self, name: str, entry: dict[str, Any]) -> Row:
         shape = self._shapes.get(name)
         if shape is None:  # the same for every row of the run until the next refresh
-            metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
-            sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
+            metrics, sizes = {}, {}
+            for log, meta in entry["metrics"].items():
+                metrics[log], sizes[log] = meta["keys"], meta["stamp"][0]
             shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
-        return Row(values_of(entry), run_dir=shape[0], metrics=shape[1], artifacts=entry["artifacts"], run_id=name, sizes=shape[2])
+        return Row(values_of(entry), shape[0], shape[1], entry["artifacts"], name, shape[2])
 
     def _summarizer(self, name: str, entry: dict[str, Any], row: Row | None = None) -> Callable[[str, str], Any]:
         """summary(function, column) of the run's metric columns; its row is made only to read a metrics file."""

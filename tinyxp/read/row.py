@@ -169,7 +169,6 @@ class Row(Mapping):
     def __init__(
         self,
         static: dict[str, Any],
-        *,
         run_dir: str | None = None,
         metrics: dict[str, list[str]] | None = None,
         artifacts: Sequence[str] = (),
