@@ -9,7 +9,7 @@
     literal    := number | 'string' | "string" | true | false | null | list
     list       := '[' literal (',' literal)* ']'
 
-A query is tokenized (query_tokens), parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Field and
+A query is tokenized (query_tree), parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Field and
 Summary operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
@@ -29,8 +29,7 @@ from .._values import type_name
 from ..yaml import MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
 from .query_code import to_function
-from .query_tokens import Tokens, tokenize
-from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary
+from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Tokens, tokenize
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
