@@ -439,3 +439,59 @@ class ReprTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ShortcutTest(unittest.TestCase):
+    """The shortcuts for the usual values give what the general code gives."""
+
+    def test_diff_compares_as_group_keys(self) -> None:
+        import random
+
+        from tinyxp.read.frame_ops import hashable
+        from tinyxp.read.text import format_cell
+
+        def reference(rows: list, prefix: str) -> list:
+            varying = []
+            for key in DataFrame(rows).keys():
+                if key.startswith(prefix):
+                    values = [hashable(row.get(key)) for row in rows]
+                    if any(value != values[0] or type(value) is not type(values[0]) for value in values):
+                        varying.append(key)
+            return varying
+
+        pool = [None, True, False, 0, 1, 1.0, 2.5, float("nan"), "a", "", "…", '{"k": 1}', [1], [1.0], (1,), {"k": 1}, [[1], {"k": 1}]]
+        rng = random.Random(5)
+        for _ in range(3000):
+            rows = []
+            for _ in range(rng.randint(1, 4)):
+                values = {key: rng.choice(pool) for key in ("config.a", "config.b") if rng.random() < 0.8}
+                rows.append(Row(values, run_id="1") if rng.random() < 0.5 else values)
+            with self.subTest(rows=rows):
+                self.assertEqual(DataFrame(rows).diff(), reference(rows, "config."))
+
+    def test_cells_of_numbers_and_strings(self) -> None:
+        from tinyxp.read.row import NOT_LOADED
+        from tinyxp.read.text import format_cell
+
+        def reference(value: object, width: int = 24) -> str:  # format_cell without its shortcut
+            if value is NOT_LOADED:
+                return NOT_LOADED
+            if value is None:
+                return ""
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, float):
+                return f"{value:.6g}"
+            if isinstance(value, (list, tuple)) and len(value) > 4:
+                text = f"[{len(value)} values]"
+            elif isinstance(value, (list, tuple, dict)):
+                text = json.dumps(value, default=str)
+            else:
+                text = str(value)
+            return text if len(text) <= width else text[: width - 1] + "…"
+
+        for value in [None, True, 0, -3, 12345678901234567890 ** 2, 1.5, float("nan"), float("-inf"), 1e300, "", "a", "x" * 24, "x" * 25,
+                      NOT_LOADED, "…", [1], [1, 2, 3, 4, 5], {"k": 1}]:
+            for width in (24, 3, 10**6):
+                with self.subTest(value=value, width=width):
+                    self.assertEqual(format_cell(value, width), reference(value, width))
