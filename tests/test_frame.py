@@ -126,6 +126,41 @@ class MetricFileTest(unittest.TestCase):
         self.assertEqual(records_to_columns([{"a": 1}, {"a": 2, "b": 3}, 5]), {"a": [1, 2], "b": [3]})
         self.assertEqual(records_to_columns([]), {})
 
+    def test_columns_of_the_usual_records_and_of_others_are_those_of_each_record(self) -> None:
+        import random
+
+        def reference(records: list) -> dict:
+            columns: dict = {}
+            for record in records:
+                if isinstance(record, dict):
+                    for key, value in record.items():
+                        columns.setdefault(key, []).append(value)
+            return columns
+
+        rng = random.Random(3)
+        shapes = [{"a": 1, "b": 2.5}, {"b": 3, "a": float("nan")}, {"a": 1}, {"a": 1, "c": 2}, {"a": None, "b": [1]}, {}, [1, 2], "ab", 7, None]
+        for _ in range(3000):
+            records = [dict(shape) if isinstance(shape, dict) else shape for shape in rng.choices(shapes, k=rng.randint(0, 4))]
+            with self.subTest(records=records):
+                self.assertEqual(repr(records_to_columns(records)), repr(reference(records)))
+
+    def test_one_parse_of_the_file_or_one_per_line_give_the_same_columns(self) -> None:
+        folder = temp_dir(self)
+        texts = ['{"loss": 1, "acc": NaN}\n{"loss": 2, "acc": Infinity}\n', '{"loss": 1}\n\n{"loss": 2}\n\n\n', '{"loss": 1}\n3\n"x"\n{"loss": 2}\n',
+                 '{"loss": 1}\n{"loss": 2}\n{"lo', '{"loss": 1}\n{"loss": 2', '{"a": 1}\n{"b": 2}\n', '\n', '', '{"loss": 1}\r\n{"loss": 2}\r\n',
+                 '[' * 2000 + '\n{"loss": 1}\n', '{"loss": 1}\n{"loss": 2, "loss": 3}\n']
+        for index, text in enumerate(texts):
+            with open(os.path.join(folder, f"{index}.jsonl"), "w") as file:
+                file.write(text)
+            per_line = []
+            for line in text.encode()[: text.encode().rfind(b"\n") + 1].splitlines():
+                try:
+                    per_line.append(json.loads(line))
+                except (ValueError, RecursionError):
+                    continue
+            with self.subTest(text=text[:60]):
+                self.assertEqual(repr(read_metric_file(folder, f"{index}.jsonl")), repr(records_to_columns(per_line)))
+
     def test_summarize(self) -> None:
         self.assertEqual(summarize([3, "x", 1.5, True, 2]), {"last": 2, "min": 1.5, "max": 3, "count": 5})
         self.assertEqual(summarize([]), {"last": None, "min": None, "max": None, "count": 0})
@@ -448,7 +483,6 @@ class ShortcutTest(unittest.TestCase):
         import random
 
         from tinyxp.read.frame_ops import hashable
-        from tinyxp.read.text import format_cell
 
         def reference(rows: list, prefix: str) -> list:
             varying = []

@@ -4,7 +4,8 @@ from __future__ import annotations
 import unittest
 
 from tinyxp.errors import QueryError
-from tinyxp.read.query import compile_query, parse, tokenize
+from tinyxp.read.query import compile_query, parse
+from tinyxp.read.query_tree import tokenize
 
 FIELDS = {
     "config.lr": "float",

@@ -29,7 +29,7 @@ from .._values import type_name
 from ..yaml import MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
 from .query_code import to_function
-from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Tokens, tokenize
+from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Tokens
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any
 
 
 def describe_ids(names: list[str]) -> str:
@@ -118,7 +118,7 @@ class Reader:
         current: tuple[str, dict[str, Any]] = ("", {})  # (name, entry) of the run being tested: no closure made per run
 
         def summary(function: str, column: str) -> Any:
-            return self._summarizer(*current)(function, column)
+            return self._summary(current[0], current[1], function, column)
 
         matches = []
         for current in self._entries.items():  # the values are tested as they are; a row is made for each run that matches
@@ -144,7 +144,7 @@ class Reader:
         """
         name = row.run_id
         assert name is not None  # a row of this Reader has its run id
-        return self._summarizer(name, self._entries[name], row)(function, column)
+        return self._summary(name, self._entries[name], function, column, row)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
@@ -178,31 +178,27 @@ class Reader:
             shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
         return Row(values_of(entry), shape[0], shape[1], entry["artifacts"], name, shape[2])
 
-    def _summarizer(self, name: str, entry: dict[str, Any], row: Row | None = None) -> Callable[[str, str], Any]:
-        """summary(function, column) of the run's metric columns; its row is made only to read a metrics file."""
-
-        def summary(function: str, column: str) -> Any:
-            log_name, key = split_metric_column(column, entry["metrics"])
-            if log_name is None:
+    def _summary(self, name: str, entry: dict[str, Any], function: str, column: str, row: Row | None = None) -> Any:
+        """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file."""
+        log_name, key = split_metric_column(column, entry["metrics"])
+        if log_name is None:
+            return None
+        meta = entry["metrics"][log_name]
+        cached = meta.get("summary", {}).get(key)
+        if cached is None:
+            last = meta.get("last", {})
+            if function == "last" and key in last:
+                return last[key]
+            values = (row or self._row(name, entry)).get(column)
+            if values is None:
                 return None
-            meta = entry["metrics"][log_name]
-            cached = meta.get("summary", {}).get(key)
-            if cached is None:
-                last = meta.get("last", {})
-                if function == "last" and key in last:
-                    return last[key]
-                values = (row or self._row(name, entry)).get(column)
-                if values is None:
-                    return None
-                cached = summarize(values)
-                if entry.get("finished"):
-                    meta.setdefault("summary", {})[key] = cached
-                    self._dirty = True
-                    if self._changed is not None:
-                        self._changed.add(name)
-            return cached.get(function)
-
-        return summary
+            cached = summarize(values)
+            if entry.get("finished"):
+                meta.setdefault("summary", {})[key] = cached
+                self._dirty = True
+                if self._changed is not None:
+                    self._changed.add(name)
+        return cached.get(function)
 
     # -- the index file --------------------------------------------------------------
 
