@@ -206,3 +206,27 @@ class ShowTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ParserTest(unittest.TestCase):
+    """main() adds only the named command's arguments: the same ones the whole parser has."""
+
+    def help_of(self, parser, argv: list) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
+            parser.parse_args(argv)
+        return out.getvalue()
+
+    def test_each_command_alone_has_the_arguments_of_the_whole_parser(self) -> None:
+        from tinyxp.cli import COMMANDS, build_parser
+
+        whole = build_parser()
+        for name in COMMANDS:
+            with self.subTest(command=name):
+                self.assertEqual(self.help_of(build_parser(name), [name, "--help"]), self.help_of(whole, [name, "--help"]))
+        self.assertIn("runs", self.help_of(build_parser(), ["--help"]))
+
+    def test_help_and_bad_commands_from_main(self) -> None:
+        for argv in (["--help"], ["nonsense"], []):
+            with self.subTest(argv=argv), self.assertRaises(SystemExit):
+                run_cli(*argv)

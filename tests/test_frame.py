@@ -126,6 +126,41 @@ class MetricFileTest(unittest.TestCase):
         self.assertEqual(records_to_columns([{"a": 1}, {"a": 2, "b": 3}, 5]), {"a": [1, 2], "b": [3]})
         self.assertEqual(records_to_columns([]), {})
 
+    def test_columns_of_the_usual_records_and_of_others_are_those_of_each_record(self) -> None:
+        import random
+
+        def reference(records: list) -> dict:
+            columns: dict = {}
+            for record in records:
+                if isinstance(record, dict):
+                    for key, value in record.items():
+                        columns.setdefault(key, []).append(value)
+            return columns
+
+        rng = random.Random(3)
+        shapes = [{"a": 1, "b": 2.5}, {"b": 3, "a": float("nan")}, {"a": 1}, {"a": 1, "c": 2}, {"a": None, "b": [1]}, {}, [1, 2], "ab", 7, None]
+        for _ in range(3000):
+            records = [dict(shape) if isinstance(shape, dict) else shape for shape in rng.choices(shapes, k=rng.randint(0, 4))]
+            with self.subTest(records=records):
+                self.assertEqual(repr(records_to_columns(records)), repr(reference(records)))
+
+    def test_one_parse_of_the_file_or_one_per_line_give_the_same_columns(self) -> None:
+        folder = temp_dir(self)
+        texts = ['{"loss": 1, "acc": NaN}\n{"loss": 2, "acc": Infinity}\n', '{"loss": 1}\n\n{"loss": 2}\n\n\n', '{"loss": 1}\n3\n"x"\n{"loss": 2}\n',
+                 '{"loss": 1}\n{"loss": 2}\n{"lo', '{"loss": 1}\n{"loss": 2', '{"a": 1}\n{"b": 2}\n', '\n', '', '{"loss": 1}\r\n{"loss": 2}\r\n',
+                 '[' * 2000 + '\n{"loss": 1}\n', '{"loss": 1}\n{"loss": 2, "loss": 3}\n']
+        for index, text in enumerate(texts):
+            with open(os.path.join(folder, f"{index}.jsonl"), "w") as file:
+                file.write(text)
+            per_line = []
+            for line in text.encode()[: text.encode().rfind(b"\n") + 1].splitlines():
+                try:
+                    per_line.append(json.loads(line))
+                except (ValueError, RecursionError):
+                    continue
+            with self.subTest(text=text[:60]):
+                self.assertEqual(repr(read_metric_file(folder, f"{index}.jsonl")), repr(records_to_columns(per_line)))
+
     def test_summarize(self) -> None:
         self.assertEqual(summarize([3, "x", 1.5, True, 2]), {"last": 2, "min": 1.5, "max": 3, "count": 5})
         self.assertEqual(summarize([]), {"last": None, "min": None, "max": None, "count": 0})
@@ -439,3 +474,58 @@ class ReprTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ShortcutTest(unittest.TestCase):
+    """The shortcuts for the usual values give what the general code gives."""
+
+    def test_diff_compares_as_group_keys(self) -> None:
+        import random
+
+        from tinyxp.read.frame_ops import hashable
+
+        def reference(rows: list, prefix: str) -> list:
+            varying = []
+            for key in DataFrame(rows).keys():
+                if key.startswith(prefix):
+                    values = [hashable(row.get(key)) for row in rows]
+                    if any(value != values[0] or type(value) is not type(values[0]) for value in values):
+                        varying.append(key)
+            return varying
+
+        pool = [None, True, False, 0, 1, 1.0, 2.5, float("nan"), "a", "", "…", '{"k": 1}', [1], [1.0], (1,), {"k": 1}, [[1], {"k": 1}]]
+        rng = random.Random(5)
+        for _ in range(3000):
+            rows = []
+            for _ in range(rng.randint(1, 4)):
+                values = {key: rng.choice(pool) for key in ("config.a", "config.b") if rng.random() < 0.8}
+                rows.append(Row(values, run_id="1") if rng.random() < 0.5 else values)
+            with self.subTest(rows=rows):
+                self.assertEqual(DataFrame(rows).diff(), reference(rows, "config."))
+
+    def test_cells_of_numbers_and_strings(self) -> None:
+        from tinyxp.read.row import NOT_LOADED
+        from tinyxp.read.text import format_cell
+
+        def reference(value: object, width: int = 24) -> str:  # format_cell without its shortcut
+            if value is NOT_LOADED:
+                return NOT_LOADED
+            if value is None:
+                return ""
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, float):
+                return f"{value:.6g}"
+            if isinstance(value, (list, tuple)) and len(value) > 4:
+                text = f"[{len(value)} values]"
+            elif isinstance(value, (list, tuple, dict)):
+                text = json.dumps(value, default=str)
+            else:
+                text = str(value)
+            return text if len(text) <= width else text[: width - 1] + "…"
+
+        for value in [None, True, 0, -3, 12345678901234567890 ** 2, 1.5, float("nan"), float("-inf"), 1e300, "", "a", "x" * 24, "x" * 25,
+                      NOT_LOADED, "…", [1], [1, 2, 3, 4, 5], {"k": 1}]:
+            for width in (24, 3, 10**6):
+                with self.subTest(value=value, width=width):
+                    self.assertEqual(format_cell(value, width), reference(value, width))

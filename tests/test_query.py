@@ -4,7 +4,8 @@ from __future__ import annotations
 import unittest
 
 from tinyxp.errors import QueryError
-from tinyxp.read.query import compile_query, parse, tokenize
+from tinyxp.read.query import compile_query, parse
+from tinyxp.read.query_tree import tokenize
 
 FIELDS = {
     "config.lr": "float",
@@ -306,3 +307,105 @@ class FieldErrorTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TokenizerTest(unittest.TestCase):
+    """The tokenizer is written out by hand: it gives the tokens of the regular expressions it replaced."""
+
+    RULES = [
+        ("SPACE", r"\s+"),
+        ("OP", r"==|!=|<=|>=|<|>"),
+        ("AND", r"&&?"),
+        ("OR", r"\|\|?"),
+        ("NOT", r"~|!(?!=)"),
+        ("LPAREN", r"\("),
+        ("RPAREN", r"\)"),
+        ("LBRACKET", r"\["),
+        ("RBRACKET", r"\]"),
+        ("COMMA", r","),
+        ("NUMBER", r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"),
+        ("STRING", r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""),
+        ("NAME", r"[A-Za-z_][\w\-]*(?:\.[\w\-/]+)*"),
+    ]
+    # the characters the rules tell apart, and others: unicode digits, letters and spaces, a newline
+    ALPHABET = "aeEzZ_09 .,+-/\\'\"=!<>&|~()[]$\n\t\u00a0\u0663\u00b2\u2167\u00e9\u4e2d#"
+
+    def expected(self, source: str) -> list:
+        """(kind, text, pos) of each token as the regular expressions read them, or ("error", pos) at the first bad character."""
+        import re
+
+        pattern = re.compile("|".join(f"(?P<{name}>{rule})" for name, rule in self.RULES))
+        tokens, pos = [], 0
+        while pos < len(source):
+            match = pattern.match(source, pos)
+            if match is None:
+                return [*tokens, ("error", pos)]
+            kind = match.lastgroup
+            if kind != "SPACE":
+                text = match.group()
+                tokens.append((text.upper() if kind == "NAME" and text in ("and", "or", "not", "in") else kind, text, pos))
+            pos = match.end()
+        return [*tokens, ("END", "", len(source))]
+
+    def tokens(self, source: str) -> list:
+        try:
+            return [(token.kind, token.text, token.pos) for token in tokenize(source)]
+        except QueryError as err:
+            found = [(token.kind, token.text, token.pos) for token in tokenize(source[: err.pos])][:-1]
+            return [*found, ("error", err.pos)]
+
+    def test_random_text_gives_the_tokens_of_the_regular_expressions(self) -> None:
+        import random
+
+        rng = random.Random(13)
+        pieces = [*self.ALPHABET, "config.lr", "a.b/c-d", "and", "or", "not", "in", "1e5", "1.5e-3", ".5", "1_000", "'a\\'b'", "\"x\\\\\"",
+                  "\\\n", "1.", "e+", "'\\\n'"]
+        for _ in range(6000):
+            source = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+            with self.subTest(source=source):
+                self.assertEqual(self.tokens(source), self.expected(source))
+
+    def test_each_kind_of_token(self) -> None:
+        for source in ("a.b-c/d.e", "x.", "x./", "-1_0.5e+3", "+.5E2", "1e", "1ea", "1.x", "1..2", "٣", "²", "'a\\'b' \"c\"",
+                       "'a", "'a\\", "'a\\\nb'", "!= ! !x == = <= < >= > & && | || ~ ( ) [ ] ,", "in and or not inx", "\u00a0\t\n"):
+            with self.subTest(source=source):
+                self.assertEqual(self.tokens(source), self.expected(source))
+
+
+class WrittenOutTest(unittest.TestCase):
+    """The query written out as one function (v[name], then v.get(name) for a run lacking a field) answers as its nodes' closures do."""
+
+    def test_random_queries_on_random_values(self) -> None:
+        import random
+
+        from tinyxp.read.query import compile_tree
+
+        rng = random.Random(8)
+        fields = {"config.a": "any", "config.b": "any", "info.status": "any", "id": "any"}
+        aliases = {"id": "info.run_id"}
+        values = [None, True, False, 0, 1, 1.0, 2, 2.5, "x", "1", "", [1], [1, 2], {"k": 1}, float("nan")]
+        literals = ["0", "1", "1.0", "2.5", "'x'", "'1'", "''", "true", "false", "null", "[1]"]
+
+        def comparison() -> str:
+            name = rng.choice(list(fields))
+            if rng.random() < 0.4:
+                options = [rng.choice(["0", "1", "2.5", "'x'", "'1'", "null", "true"]) for _ in range(rng.randint(1, 3))]
+                return f"{name} {rng.choice(['in', 'not in'])} [{', '.join(options)}]"
+            return f"{name} {rng.choice(['==', '!='])} {rng.choice(literals)}"
+
+        def query(depth: int) -> str:
+            if depth == 0 or rng.random() < 0.3:
+                return comparison()
+            form = rng.random()
+            if form < 0.2:
+                return f"~({query(depth - 1)})"
+            return f"({query(depth - 1)} {rng.choice(['&', '|'])} {query(depth - 1)})"
+
+        for _ in range(400):
+            text = query(3)
+            predicate = compile_query(text, fields, aliases)
+            reference = compile_tree(parse(text), text, fields, aliases)
+            for _ in range(10):
+                run = {key: rng.choice(values) for key in ("config.a", "config.b", "info.status", "info.run_id") if rng.random() < 0.8}
+                with self.subTest(query=text, run=run):
+                    self.assertEqual(predicate(run, None), reference(run, None))

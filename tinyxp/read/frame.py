@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     Map = Tuple[Any, ...]
 
 MAX_REPR_ROWS = 20
+CONTAINERS = (list, dict, tuple)  # values that frame_ops.hashable changes or compares item by item
 MAX_REPR_WIDTH = 120
 
 
@@ -59,6 +60,30 @@ def sort_rows(rows: list[Any], columns: Sequence[str], values: Callable[[Any, st
         present.sort(key=lambda row: sort_key(values(row, column)), reverse=descending)
         rows = present + missing
     return rows
+
+
+def column_values(rows: Sequence[Mapping], column: str) -> list[Any]:
+    """[row.get(column) for row in rows], a Row's static values read directly (the usual columns)."""
+    values = []
+    for row in rows:
+        value = row.static.get(column, NOT_LOADED) if type(row) is Row else NOT_LOADED
+        values.append(row.get(column) if value is NOT_LOADED else value)
+    return values
+
+
+def varies(values: list[Any]) -> bool:
+    """Whether the values are not all the same, compared as group keys (frame_ops.hashable)."""
+    kind = type(values[0]) if values else None
+    if kind not in CONTAINERS:  # the usual case: no value to make hashable
+        for value in values:
+            if type(value) is not kind or value != values[0]:
+                if type(value) not in CONTAINERS:
+                    return True
+                break
+        else:
+            return False
+    keys = [hashable(value) for value in values]
+    return any(key != keys[0] or type(key) is not type(keys[0]) for key in keys)
 
 
 # -- DataFrame -----------------------------------------------------------------------
@@ -106,14 +131,7 @@ class DataFrame:
 
     def diff(self, prefix: str = "config.") -> list[str]:
         """The columns starting with prefix whose values are not the same in every row."""
-        varying = []
-        for key in self.keys():
-            if not key.startswith(prefix):
-                continue
-            values = [hashable(row.get(key)) for row in self._rows]
-            if any(value != values[0] or type(value) is not type(values[0]) for value in values):
-                varying.append(key)
-        return varying
+        return [key for key in self.keys() if key.startswith(prefix) and varies(column_values(self._rows, key))]
 
     def groupby(self, keys: str | Sequence[str]) -> GroupedDataFrame:
         """Group rows by the values of `keys`; raises ReaderError for a column no row has."""

@@ -9,7 +9,7 @@
     literal    := number | 'string' | "string" | true | false | null | list
     list       := '[' literal (',' literal)* ']'
 
-A query is parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Field and
+A query is tokenized (query_tree), parsed into a tree of nodes (Or, And, Not, Compare, In, Has over Field and
 Summary operands), checked against the known fields (unknown names get
 did-you-mean, impossible comparisons are refused) and compiled into a predicate
 `predicate(values, summary) -> bool`, where `values` maps field names to a run's values
@@ -26,48 +26,31 @@ import operator
 import re
 
 from .._values import type_name
-from ..yaml import MAX_NESTING, MAX_NUMBER_DIGITS
+from ..yaml import MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
 from .query_code import to_function
-from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Token
+from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Tokens
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
 
-    from .query_tree import Node, Operand
+    from .query_tree import Node, Operand, Token
 
     Predicate = Callable[[Mapping[str, Any], Callable[[str, str], Any]], bool]
 
 SUMMARIES = ("last", "min", "max", "count")
 # a summary column of a table (`tinyxp runs -c last(train.loss)`): the function and the column
-RE_SUMMARY_COLUMN = re.compile(r"(\w+)\((.+)\)$")
-KEYWORDS = {"and", "or", "not", "in"}
+SUMMARY_COLUMN = r"(\w+)\((.+)\)$"  # compiled when a table names its columns, not by every query
 CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 ORDERINGS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
-TOKEN_RULES = [
-    ("SPACE", r"\s+"),
-    ("OP", r"==|!=|<=|>=|<|>"),
-    ("AND", r"&&?"),
-    ("OR", r"\|\|?"),
-    ("NOT", r"~|!(?!=)"),
-    ("LPAREN", r"\("),
-    ("RPAREN", r"\)"),
-    ("LBRACKET", r"\["),
-    ("RBRACKET", r"\]"),
-    ("COMMA", r","),
-    ("NUMBER", r"[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"),  # no two ways to read a digit: linear time
-    ("STRING", r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""),
-    ("NAME", r"[A-Za-z_][\w\-]*(?:\.[\w\-/]+)*"),
-]
-RE_TOKEN = re.compile("|".join(f"(?P<{name}>{rule})" for name, rule in TOKEN_RULES))
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
 
 
 def parse_column(column: str) -> Field | Summary:
     """A column of a table: `function(name)` is a Summary (checked by the caller), else a Field."""
-    match = RE_SUMMARY_COLUMN.match(column)
+    match = re.match(SUMMARY_COLUMN, column)
     return Summary(match.group(1), match.group(2)) if match else Field(column)
 
 
@@ -77,73 +60,6 @@ def unknown_summary_message(function: str, where: str = "") -> str:
 
 def not_a_metric_message(function: str, name: str) -> str:
     return f"Cannot take {function}() of {name!r}: it is not a metric column"
-
-
-class Tokens:
-    """The tokens of a query and a cursor over them: `check`, `expect`, `read`."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items = tokenize(source)
-        self.index = 0
-        self.depth = 0  # the '(', 'not' and '[' around the next token: RecursionError past a thousand
-
-    @property
-    def next(self) -> Token:
-        return self.items[self.index]
-
-    def check(self, kind: str, *words: str) -> bool:
-        token = self.next
-        return token.kind == kind and (not words or token.text in words)
-
-    def read(self) -> Token:
-        token = self.items[self.index]
-        self.index += 1
-        if token.kind in ("LPAREN", "LBRACKET", "NOT"):
-            self.depth += 1
-            if self.depth > MAX_NESTING:
-                raise QueryError(f"Cannot nest a query more than {MAX_NESTING} levels deep", source=self.source, pos=token.pos, length=len(token.text))
-        elif token.kind in ("RPAREN", "RBRACKET"):
-            self.depth -= 1
-        return token
-
-    def expect(self, kind: str, expected: str) -> Token:
-        if not self.check(kind):
-            raise self.error(f"Expected {expected}")
-        return self.read()
-
-    def error(self, message: str, token: Token | None = None) -> QueryError:
-        token = token or self.next
-        if token.kind == "END":
-            message += ", got the end of the query"
-        else:
-            message += f", got {token.text!r}"
-        return QueryError(message, source=self.source, pos=token.pos, length=max(1, len(token.text)))
-
-
-def tokenize(source: str) -> list[Token]:
-    """The tokens of source, ending with an END token; raises QueryError on a bad character."""
-    tokens = []
-    pos = 0
-    while pos < len(source):
-        match = RE_TOKEN.match(source, pos)
-        if match is None:
-            char = source[pos]
-            if char in "'\"":
-                raise QueryError(f"Expected a closing {char} for the string", source=source, pos=pos)
-            if char == "=":
-                raise QueryError("Invalid operator '=': compare with '=='", source=source, pos=pos)
-            raise QueryError(f"Invalid character {char!r}", source=source, pos=pos)
-        kind = match.lastgroup
-        assert kind is not None  # every alternative of RE_TOKEN is a named group
-        if kind != "SPACE":
-            text = match.group()
-            if kind == "NAME" and text in KEYWORDS:
-                kind = {"and": "AND", "or": "OR", "not": "NOT", "in": "IN"}[text]
-            tokens.append(Token(kind, text, pos))
-        pos = match.end()
-    tokens.append(Token("END", "", len(source)))
-    return tokens
 
 
 # -- parsing: one function per rule --------------------------------------------------
@@ -254,7 +170,8 @@ def parse_literal(tokens: Tokens) -> Any:
         return int(text)
     if token.kind == "STRING":
         tokens.read()
-        return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), "\\" + m.group(1)), token.text[1:-1])
+        text = token.text[1:-1]
+        return re.sub(r"\\(.)", lambda m: ESCAPES.get(m.group(1), "\\" + m.group(1)), text) if "\\" in text else text
     if token.kind == "NAME" and token.text in CONSTANTS:
         tokens.read()
         return CONSTANTS[token.text]

@@ -8,6 +8,9 @@ of the query is ever evaluated. Comparisons of a field with strings and numbers 
 written out (one or two operations, the same answers as query.equal, which keeps
 booleans, numbers and strings apart); every other node, and a subtree nested deeper than
 MAX_DEPTH, is a call to its closure.
+
+The function reads each field once with `v[name]`, the fastest lookup, and evaluates
+the expression again with `v.get(name)` for a run that lacks one of the fields (KeyError).
 """
 from __future__ import annotations
 
@@ -21,13 +24,30 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 30  # of and/or/not written out: Python 3.8's parser stops at about 100 nested parentheses
 NUMBER_TYPES = (int, float)
+OPEN, CLOSE = "\x01", "\x02"  # around a field's bound name in the expression: v[...] or v.get(...)
 
 
 def to_function(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, str]) -> Any:
     """predicate(values, summary) for the tree; compile_node(node) gives a node's checked closure."""
-    names: dict[str, Any] = {"__builtins__": {}, "type": type, "str": str, "NUMBER_TYPES": NUMBER_TYPES}
+    names: dict[str, Any] = {"__builtins__": {}, "type": type, "str": str, "NUMBER_TYPES": NUMBER_TYPES, "KeyError": KeyError}
     text = source(tree, compile_node, aliases, names, 0)
-    return eval(f"lambda v, s: {text}", names)  # noqa: S307 - generated names only (module docstring)
+    slow = text.replace(OPEN, "v.get(").replace(CLOSE, ")")
+    if OPEN not in text:
+        return eval(f"lambda v, s: {slow}", names)  # noqa: S307 - generated names only (module docstring)
+    names["slow"] = compiled_later(slow, names)
+    fast = text.replace(OPEN, "v[").replace(CLOSE, "]")
+    exec(f"def predicate(v, s):\n try:\n  return {fast}\n except KeyError:\n  return slow(v, s)", names)  # noqa: S102 - the same
+    return names["predicate"]
+
+
+def compiled_later(text: str, names: dict[str, Any]) -> Any:
+    """predicate(v, s) of the expression, compiled when first called (a run lacking a field), then bound as `slow`."""
+
+    def slow(v: Any, s: Any) -> Any:
+        names["slow"] = eval(f"lambda v, s: {text}", names)  # noqa: S307 - generated names only (module docstring)
+        return names["slow"](v, s)
+
+    return slow
 
 
 def source(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, str], names: dict[str, Any], depth: int) -> str:
@@ -44,21 +64,26 @@ def source(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, s
 def leaf_source(tree: Node, aliases: dict[str, str], names: dict[str, Any]) -> str:
     """The expression of a comparison of a field with strings or numbers; "" for another node."""
     if isinstance(tree, Compare) and tree.op in ("==", "!=") and is_plain(tree.literal) and isinstance(tree.operand, Field):
-        get = f"v.get({bind(names, aliases.get(tree.operand.name, tree.operand.name))})"
+        get = field(tree.operand, aliases, names)
         literal = bind(names, tree.literal)
         if isinstance(tree.literal, str):  # a string equals only that string
             same = f"{get} == {literal}"
         else:  # True == 1 in Python, not here
-            same = f"({get} == {literal} and {get} is not True and {get} is not False)"
+            same = f"((_v := {get}) == {literal} and _v is not True and _v is not False)"
         return same if tree.op == "==" else f"(not {same})"
     if isinstance(tree, In) and isinstance(tree.operand, Field) and tree.options and all(map(is_plain, tree.options)):
         strings = all(isinstance(option, str) for option in tree.options)
         if strings or not any(isinstance(option, str) for option in tree.options):
-            get = f"v.get({bind(names, aliases.get(tree.operand.name, tree.operand.name))})"
-            kind = "type({get}) is str" if strings else "type({get}) in NUMBER_TYPES"
-            found = f"({kind.format(get=get)} and {get} in {bind(names, frozenset(tree.options))})"
+            get = field(tree.operand, aliases, names)
+            kind = "type(_v := {get}) is str" if strings else "type(_v := {get}) in NUMBER_TYPES"
+            found = f"({kind.format(get=get)} and _v in {bind(names, frozenset(tree.options))})"
             return f"(not {found})" if tree.negate else found
     return ""
+
+
+def field(operand: Field, aliases: dict[str, str], names: dict[str, Any]) -> str:
+    """The value of a field in the expression: its bound name between OPEN and CLOSE."""
+    return OPEN + bind(names, aliases.get(operand.name, operand.name)) + CLOSE
 
 
 def is_plain(literal: Any) -> bool:

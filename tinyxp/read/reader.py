@@ -18,7 +18,7 @@ from .stored import HAS_PROBLEMS, HAS_VALUES
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any
 
 
 def describe_ids(names: list[str]) -> str:
@@ -127,7 +127,7 @@ class Reader:
             current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
-                return self._summarizer(current[0], self._entry(current[0]))(function, column)
+                return self._summary(current[0], self._entry(current[0]), function, column)
 
             if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run
                 matches = list(compress(names, map(predicate, tested, repeat(summary))))
@@ -171,7 +171,7 @@ class Reader:
         """
         name = row.run_id
         assert name is not None  # a row of this Reader has its run id
-        return self._summarizer(name, self._entry(name), row)(function, column)
+        return self._summary(name, self._entry(name), function, column, row)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
@@ -232,36 +232,33 @@ class Reader:
             return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self._decoded_row)
         shape = self._shapes.get(name)
         if shape is None:  # the same for every row of the run until the next refresh
-            metrics = {log: meta["keys"] for log, meta in entry["metrics"].items()}
-            sizes = {log: meta["stamp"][0] for log, meta in entry["metrics"].items()}
+            metrics, sizes = {}, {}
+            for log, meta in entry["metrics"].items():
+                metrics[log], sizes[log] = meta["keys"], meta["stamp"][0]
             shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
-        return Row(values_of(entry), run_dir=shape[0], metrics=shape[1], artifacts=entry["artifacts"], run_id=name, sizes=shape[2])
+        return Row(values_of(entry), shape[0], shape[1], entry["artifacts"], name, shape[2])
 
-    def _summarizer(self, name: str, entry: dict[str, Any], row: Row | None = None) -> Callable[[str, str], Any]:
-        """summary(function, column) of the run's metric columns; its row is made only to read a metrics file."""
-
-        def summary(function: str, column: str) -> Any:
-            log_name, key = split_metric_column(column, entry["metrics"])
-            if log_name is None:
+    def _summary(self, name: str, entry: dict[str, Any], function: str, column: str, row: Row | None = None) -> Any:
+        """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file."""
+        log_name, key = split_metric_column(column, entry["metrics"])
+        if log_name is None:
+            return None
+        meta = entry["metrics"][log_name]
+        cached = meta.get("summary", {}).get(key)
+        if cached is None:
+            last = meta.get("last", {})
+            if function == "last" and key in last:
+                return last[key]
+            values = (row or self._row(name, entry)).get(column)
+            if values is None:
                 return None
-            meta = entry["metrics"][log_name]
-            cached = meta.get("summary", {}).get(key)
-            if cached is None:
-                last = meta.get("last", {})
-                if function == "last" and key in last:
-                    return last[key]
-                values = (row or self._row(name, entry)).get(column)
-                if values is None:
-                    return None
-                cached = summarize(values)
-                if entry.get("finished"):
-                    meta.setdefault("summary", {})[key] = cached
-                    self._dirty = True
-                    if self._changed is not None:
-                        self._changed.add(name)
-            return cached.get(function)
-
-        return summary
+            cached = summarize(values)
+            if entry.get("finished"):
+                meta.setdefault("summary", {})[key] = cached
+                self._dirty = True
+                if self._changed is not None:
+                    self._changed.add(name)
+        return cached.get(function)
 
     # -- the index file --------------------------------------------------------------
 

@@ -79,11 +79,13 @@ def read_metric_file(run_dir: str, relative: str, size: int | None = None) -> di
 def records_to_columns(records: list[Any]) -> dict[str, list[Any]]:
     """key -> its values in record order, over the records that are JSON objects."""
     first = records[0] if records else None
-    # the usual file, objects with the same keys: one list per key at once
-    if type(first) is dict and set(map(type, records)) == {dict} and set(map(len, records)) == {len(first)}:
+    # the usual file, objects with the same keys: one list per key at once. The first's
+    # keys found in every record and as many keys in all: no record has another key
+    if type(first) is dict:
         try:
-            return {key: [record[key] for record in records] for key in first}
-        except KeyError:  # the same number of keys, not the same keys
+            if sum(map(len, records)) == len(first) * len(records):
+                return {key: [record[key] for record in records] for key in first}
+        except (KeyError, TypeError):  # a record without one of the keys, or not an object (a number has no len())
             pass
     columns: dict[str, list[Any]] = {}
     for record in records:
@@ -169,7 +171,6 @@ class Row(Mapping):
     def __init__(
         self,
         static: dict[str, Any],
-        *,
         run_dir: str | None = None,
         metrics: dict[str, list[str]] | None = None,
         artifacts: Sequence[str] = (),

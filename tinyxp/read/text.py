@@ -17,6 +17,12 @@ MAX_CELL_WIDTH = 24
 
 def format_cell(value: Any, width: int = MAX_CELL_WIDTH) -> str:
     """A short text for a table cell: floats with 6 significant digits, long lists counted."""
+    kind = type(value)
+    if kind is float:
+        return f"{value:.6g}"
+    if (kind is int or kind is str) and value is not NOT_LOADED:  # the usual cells, without the checks below
+        text = str(value)
+        return text if len(text) <= width else text[: width - 1] + "…"
     if value is NOT_LOADED:
         return NOT_LOADED
     if value is None:

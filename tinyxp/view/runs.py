@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 COUNTERS = frozenset(("epoch", "epochs", "step", "steps", "global_step", "iter", "iters", "iteration", "batch", "batch_idx", "it"))
 
 
-def default_columns(reader: Reader) -> list[str]:
-    """id, status, tags (when a run has one), the config keys that vary across runs, last(...) of each metric but counters."""
-    runs = reader.runs
+def default_columns(reader: Reader, runs: DataFrame | None = None) -> list[str]:
+    """id, status, tags (when a run has one), the config keys that vary across runs, last(...) of each metric but counters.
+
+    `runs` is reader.runs when the caller has it already.
+    """
+    runs = reader.runs if runs is None else runs
     varying = runs.diff("config.")
     metrics = [name for name, kind in reader.fields.items() if kind.startswith("list[") and name.rsplit(".", 1)[-1] not in COUNTERS]
     tags = ["tags"] if any(row.get("tags") for row in runs) else []
