@@ -70,8 +70,8 @@ RE_KEY = lazy_compile(
 )
 
 # The common lines `key: value` and `- value` with a plain value that holds no ':' and
-# no '#', read with one match each, so that hand-written documents (which parse_simple
-# leaves to the general parser, say for a comment) are read fast too. One pattern for
+# no '#', read with one match each, so that hand-written documents (which the fast path
+# of _fast.py leaves to the general parser, say for a comment) are read fast too. One pattern for
 # both (an item has no key) compiles faster than two.
 RE_LINE = lazy_compile(
     # a key made of the usual characters of a name (group 1), ':' and spaces; or '-'
@@ -82,33 +82,6 @@ RE_LINE = lazy_compile(
     # then, as RE_NEXT, the blank and comment lines after it and the indentation of the
     # next line (group 3)
     + _NEXT_LINES
-)
-
-# A document in the shape dump() writes, line by line, for parse_simple: `key: value`,
-# `key:` (a nested collection follows) and `- value`, where an item may open a
-# collection on its own line (`- key: value`, `- - x`). Values hold no ': ' and no ' #'
-# and fit on their line: a quoted scalar without escapes or line breaks, {}, [], or a
-# plain scalar.
-_SIMPLE_VALUE = (
-    r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|"
-    + _PLAIN_FIRST
-    # a plain scalar: runs of ordinary characters, joined by spaces that a non-space
-    # follows, by ':' that a non-space follows, and by '#' (always after a non-space
-    # here); written unrolled, so that a line that does not match fails in linear time
-    + r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
-    r")"
-)
-_SIMPLE_KEY = r"[A-Za-z_][A-Za-z0-9_.\-]*:"
-RE_SIMPLE_LINES: AlwaysMatches = lazy_compile(  # type: ignore[assignment]
-    r"(?: *"  # each line: the indentation,
-    r"(?:- (?:- )*|)"  # the items it opens, if any (faster than (?:- )* on other lines),
-    r"(?:"
-    # then a value after them or after `key: ` (the value, the longest part, written
-    # once: a line with no item cannot pass the lookbehind, as ' *' follows a line break),
-    r"(?:(?<=- )|" + _SIMPLE_KEY + r" )" + _SIMPLE_VALUE
-    # or `key:` alone
-    + r"|" + _SIMPLE_KEY
-    + r")\n)*"
 )
 
 # The ':' after a quoted key, and the spaces after it.
