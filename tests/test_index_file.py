@@ -50,6 +50,21 @@ class IndexFileTest(unittest.TestCase):
         with self.assertRaises(AttributeError):
             rows[0].no_such_attribute
 
+    def test_a_table_of_a_few_columns_reads_those_columns(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        runs = reader.runs
+        self.assertEqual(runs.diff("config."), self.fresh.runs.diff("config."))
+        self.assertEqual(runs["config.seed"], self.fresh.runs["config.seed"])
+        self.assertEqual([reader.summary(row, "last", "train.loss") for row in runs],
+                         [self.fresh.summary(row, "last", "train.loss") for row in self.fresh.runs])
+        self.assertEqual(runs.keys(), self.fresh.runs.keys())
+        self.assertIn("config.seed", runs[0])
+        self.assertIsNone(reader._stored.values)  # no run's values made whole
+        self.assertEqual(set(map(type, reader._entries.values())), {int})
+        self.assertEqual(reader.summary(runs[0], "min", "train.loss"), self.fresh.summary(self.fresh.runs[0], "min", "train.loss"))
+        self.assertIs(type(reader._entries["1"]), dict)  # a summary cached: the run decoded, for the journal
+        self.assertEqual(runs[0].static, self.fresh.runs[0].static)
+
     def test_a_damaged_column_makes_the_runs_read_again(self) -> None:
         damage(self.index, b'"COMPLETE"')
         reader, _ = counted_reads(self.log_dir)

@@ -11,14 +11,14 @@ from ..errors import ReaderError
 from .frame import DataFrame
 from .index import collect_fields, read_run, split_metric_column, update_entries
 from .query_tree import Field, operands
-from .row import SHORT_NAMES, Row, StoredRow, summarize, with_short_names
+from .row import NOT_LOADED, SHORT_NAMES, Row, StoredRow, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
 from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
-from .stored import HAS_PROBLEMS, HAS_VALUES
+from .stored import DAMAGED, HAS_PROBLEMS, HAS_VALUES
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Sequence
 
 
 def describe_ids(names: list[str]) -> str:
@@ -127,7 +127,7 @@ class Reader:
             current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
-                return self._summary(current[0], self._entry(current[0]), function, column)
+                return self._summary(current[0], self._light_entry(current[0]), function, column)
 
             if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run
                 matches = list(compress(names, map(predicate, tested, repeat(summary))))
@@ -171,7 +171,7 @@ class Reader:
         """
         name = row.run_id
         assert name is not None  # a row of this Reader has its run id
-        return self._summary(name, self._entry(name), function, column, row)
+        return self._summary(name, self._light_entry(name), function, column, row)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
@@ -186,6 +186,7 @@ class Reader:
                 self._changed |= changed
         self._entries = entries
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
+        self._light: dict[str, dict[str, Any]] = {}  # runs not decoded: their entries without values, as rows and summaries read them
         mark_lost(entries, self.log_dir, self.lost_after)
         stored = self._stored
         with_problems = set(compress(stored.ids, map(HAS_PROBLEMS.__and__, stored.flags))) if stored is not None else set()
@@ -207,7 +208,9 @@ class Reader:
         entry = self._entries[name]
         if type(entry) is int:
             assert self._stored is not None  # where the position is
-            entry = self._stored.entry(entry)
+            light = self._light.pop(name, None)
+            values = self._stored.values_at(entry) if light is not None else None
+            entry = self._stored.entry(entry) if light is None else None if values is None else {**light, "values": values}
             if entry is None:
                 with paused_gc():
                     entry = read_run(os.path.join(self.log_dir, name), None, None)
@@ -216,8 +219,47 @@ class Reader:
             self._entries[name] = entry
         return entry
 
-    def _decoded_row(self, name: str) -> Row:
-        return self._row(name, self._entry(name))
+    # what a StoredRow asks of the run it stands for
+
+    def stored_value(self, name: str, column: str) -> Any:
+        """A config or info value of a run, from its column of the index while the run is not decoded; NOT_LOADED when it has none."""
+        entry = self._entries[name]
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            value = self._stored.value(entry, column)
+            if value is not DAMAGED:
+                return value
+        return values_of(self._entry(name)).get(column, NOT_LOADED)
+
+    def stored_keys(self, name: str) -> list[str]:
+        entry = self._entries[name]
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            return self._stored.keys_at(entry)
+        return list(values_of(entry))
+
+    def stored_values(self, name: str) -> dict[str, Any]:
+        return values_of(self._entry(name))
+
+    def stored_parts(self, name: str) -> tuple[dict[str, list[str]], Sequence[str], dict[str, int]]:
+        """(metric keys by log name, artifacts, metric file sizes) of a run, its values left undecoded."""
+        entry = self._light_entry(name)
+        _, metrics, sizes = self._row_shape(name, entry)
+        return metrics, entry["artifacts"], sizes
+
+    def _light_entry(self, name: str) -> dict[str, Any]:
+        """The entry of a run without its values while it is not decoded (the values take every column)."""
+        entry = self._entries[name]
+        if type(entry) is not int:
+            return entry
+        light = self._light.get(name)
+        if light is None:
+            assert self._stored is not None  # where the position is
+            light = self._stored.entry(entry, with_values=False)
+            if light is None:  # damaged: read again
+                return self._entry(name)
+            self._light[name] = light
+        return light
 
     def _decoded(self) -> dict[str, dict[str, Any]]:
         """Every entry, decoded."""
@@ -229,17 +271,25 @@ class Reader:
 
     def _row(self, name: str, entry: Any) -> Row:
         if type(entry) is int:  # the run's entry is decoded when the row is first read
-            return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self._decoded_row)
+            return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self)
+        run_dir, metrics, sizes = self._row_shape(name, entry)
+        return Row(values_of(entry), run_dir, metrics, entry["artifacts"], name, sizes)
+
+    def _row_shape(self, name: str, entry: dict[str, Any]) -> tuple[str, dict[str, list[str]], dict[str, int]]:
+        """(run folder, metric keys by log name, metric file sizes): the same for every row of the run until the next refresh."""
         shape = self._shapes.get(name)
-        if shape is None:  # the same for every row of the run until the next refresh
+        if shape is None:
             metrics, sizes = {}, {}
             for log, meta in entry["metrics"].items():
                 metrics[log], sizes[log] = meta["keys"], meta["stamp"][0]
             shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
-        return Row(values_of(entry), shape[0], shape[1], entry["artifacts"], name, shape[2])
+        return shape
 
     def _summary(self, name: str, entry: dict[str, Any], function: str, column: str, row: Row | None = None) -> Any:
-        """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file."""
+        """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file.
+
+        `entry` may be the run's light entry (_light_entry): its values are not needed.
+        """
         log_name, key = split_metric_column(column, entry["metrics"])
         if log_name is None:
             return None
@@ -249,12 +299,13 @@ class Reader:
             last = meta.get("last", {})
             if function == "last" and key in last:
                 return last[key]
-            values = (row or self._row(name, entry)).get(column)
+            values = (row or self._row(name, self._entries[name])).get(column)
             if values is None:
                 return None
             cached = summarize(values)
             if entry.get("finished"):
                 meta.setdefault("summary", {})[key] = cached
+                self._entry(name)  # a light entry (no values) becomes whole, this summary in: the journal takes it
                 self._dirty = True
                 if self._changed is not None:
                     self._changed.add(name)

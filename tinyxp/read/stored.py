@@ -27,6 +27,8 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any
 
+NOT_LOADED = "…"  # no such value (a row's NOT_LOADED)
+DAMAGED = object()  # a line of the file is not what line 0 says
 HAS_VALUES = 1  # flags of a run in line 0
 HAS_PROBLEMS = 2
 FINISHED = 4
@@ -62,6 +64,7 @@ class Stored:
         self.entry_spans = list(zip(starts[len(self.column_names) : -1], sizes[len(self.column_names) :]))
         self.entry_lines: list[bytes] | None = None
         self.lines_wanted = 0
+        self.shape_sets: dict[int, frozenset[str]] = {}
         self.columns: dict[str, list[Any] | None] = {}
         self.values: list[dict[str, Any]] | None = None  # every run's values, made at once on first need
 
@@ -109,6 +112,29 @@ class Stored:
             raw = self.read(first, sum(size for _, size in self.entry_spans))
             self.entry_lines = [raw[start - first : start - first + size] for start, size in self.entry_spans]
         return self.entry_lines
+
+    def value(self, position: int, key: str) -> Any:
+        """The value of key of the run at position; NOT_LOADED when the run has no such key, DAMAGED when its column is."""
+        shape = self.shape_of[position]
+        if shape < 0 or key not in self.shape_set(shape):
+            return NOT_LOADED
+        column = self.column(key)
+        return DAMAGED if column is None else column[position]
+
+    def keys_at(self, position: int) -> list[str]:
+        shape = self.shape_of[position]
+        return list(self.shapes[shape]) if shape >= 0 else []
+
+    def values_at(self, position: int) -> dict[str, Any] | None:
+        """The values of the run at position ({} for a run without), None when a column is damaged."""
+        values = self.all_values()
+        return None if values is None else values[position]
+
+    def shape_set(self, shape: int) -> frozenset[str]:
+        found = self.shape_sets.get(shape)
+        if found is None:
+            found = self.shape_sets[shape] = frozenset(self.shapes[shape])
+        return found
 
     def column(self, key: str) -> list[Any] | None:
         """The values of key, one per run (None where a run lacks it); None when its line is damaged."""
