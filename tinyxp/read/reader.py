@@ -282,7 +282,7 @@ class Reader:
             metrics, sizes = {}, {}
             for log, meta in entry["metrics"].items():
                 metrics[log], sizes[log] = meta["keys"], meta["stamp"][0]
-            shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
+            shape = self._shapes[name] = (f"{self.log_dir}{os.sep}{name}", metrics, sizes)
         return shape
 
     def _summary(self, name: str, entry: dict[str, Any], function: str, column: str, row: Row | None = None) -> Any:
