@@ -123,7 +123,8 @@ class Reader:
             stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
             names = self._listed()
             # the values are tested as they are; a row is made for each run that matches
-            tested = [stored[entry] if type(entry) is int else values_of(entry) for entry in map(self._entries.__getitem__, names)]
+            tested = [stored[entry] if type(entry) is int else entry["values"] if "lost" not in entry else values_of(entry)
+                      for entry in map(self._entries.__getitem__, names)]
             current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
