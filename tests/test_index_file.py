@@ -13,6 +13,7 @@ from .index_files import read_index_file
 from .support import temp_dir
 from .test_index_journal import age_runs, counted_reads, quiet_reader
 from tinyxp.read import store as store_module
+from tinyxp.read import stored as stored_module
 from tinyxp.read.row import StoredRow
 
 QUERY = "config.seed < 3 & info.status == 'COMPLETE'"
@@ -216,3 +217,17 @@ class DamagedIndexTest(unittest.TestCase):
             synth.write_run(self.log_dir, 8, {"seed": 1}, metrics={"train": [{"loss": 0.5}]})
             quiet_reader(self.log_dir)  # folded: the link's entry is in index.json now
         self.assertEqual(quiet_reader(self.log_dir).caught, [])
+
+
+class OpenFilesTest(unittest.TestCase):
+    def test_readers_kept_alive_keep_a_bounded_number_of_files_open(self) -> None:
+        log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(log_dir, 5, n_lines=3)
+        age_runs(log_dir)
+        expected = quiet_reader(log_dir).filter(QUERY)["info.run_id"]
+        with mock.patch.object(stored_module, "MAX_OPEN", 2):
+            readers = [quiet_reader(log_dir) for _ in range(5)]
+            self.assertLessEqual(sum(1 for reader in readers if reader._stored.fd is not None), 2)
+            for reader in readers:
+                self.assertEqual(reader.filter(QUERY)["info.run_id"], expected)
+                self.assertEqual(reader.filter()["train.loss"], readers[-1].filter()["train.loss"])
