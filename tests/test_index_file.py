@@ -157,9 +157,15 @@ class DamagedIndexTest(unittest.TestCase):
 
     def test_a_damaged_column_of_the_query(self) -> None:
         self.damage_in_place(b'"COMPLETE"')
+        self.damage_in_place(b'"stamps"')
         reader = quiet_reader(self.log_dir)
         self.assertIsNotNone(reader._fields)  # the query reads the column itself
-        self.assertEqual(reader.filter(QUERY)["info.run_id"], self.expected)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.assertEqual(reader.filter(QUERY)["info.run_id"], self.expected)
+            self.assertEqual(reader.filter()["train.loss"], self.fresh.runs["train.loss"])
+        self.assertEqual([str(w.message).count("is damaged") for w in caught], [1])  # said once
+        self.assertEqual(quiet_reader(self.log_dir).caught, [])  # written anew
 
     def test_a_damaged_column_read_by_a_row(self) -> None:
         self.damage_in_place(b'"COMPLETE"')
@@ -193,6 +199,8 @@ class DamagedIndexTest(unittest.TestCase):
                     file.write(json.dumps({**head, key: value}).encode() + b"\n" + rest)
                 reader, calls = counted_reads(self.log_dir)
                 self.assertEqual((len(calls), reader.filter(QUERY)["info.run_id"]), (6, self.expected))
+                self.assertEqual(len(reader.caught), 1)
+                self.assertIn("is damaged", reader.caught[0])
 
     def test_the_newest_of_two_indexes_is_read(self) -> None:
         cache = temp_dir(self)
