@@ -4,7 +4,8 @@ from __future__ import annotations
 import unittest
 
 from tinyxp.errors import QueryError
-from tinyxp.read.query import compile_query, parse
+from tinyxp.read.query import compile_query, compile_scan, parse
+from tinyxp.read.query_tree import operands
 from tinyxp.read.query_tree import tokenize
 
 FIELDS = {
@@ -401,11 +402,24 @@ class WrittenOutTest(unittest.TestCase):
                 return f"~({query(depth - 1)})"
             return f"({query(depth - 1)} {rng.choice(['&', '|'])} {query(depth - 1)})"
 
-        for _ in range(400):
-            text = query(3)
+        written_out = 0
+        for index in range(400):
+            text = query(3) if index % 4 else f"({query(2)}) & config.a < 2"  # with a node that is not written out
             predicate = compile_query(text, fields, aliases)
             reference = compile_tree(parse(text), text, fields, aliases)
-            for _ in range(10):
-                run = {key: rng.choice(values) for key in ("config.a", "config.b", "info.status", "info.run_id") if rng.random() < 0.8}
+            runs = [{key: rng.choice(values) for key in ("config.a", "config.b", "info.status", "info.run_id") if rng.random() < 0.8}
+                    for _ in range(10)]
+            for run in runs:
                 with self.subTest(query=text, run=run):
                     self.assertEqual(predicate(run, None), reference(run, None))
+            ids = list(range(len(runs)))
+            expected = [i for i, run in zip(ids, runs) if reference(run, None)]
+            keys = list(dict.fromkeys(aliases.get(o.name, o.name) for o in operands(parse(text))))
+            for given in (keys, None):  # rows as tuples of the values of keys (when every node is written out), or mappings
+                scan, positional = compile_scan(text, fields, aliases, given)
+                rows = [tuple(map(run.get, keys)) for run in runs] if positional else runs
+                written_out += positional
+                with self.subTest(query=text, keys=given):
+                    self.assertFalse(positional and (given is None or "<" in text))
+                    self.assertEqual(scan(ids, rows, None), expected)
+        self.assertGreater(written_out, 20)

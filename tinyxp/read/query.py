@@ -28,7 +28,7 @@ import re
 from .._values import type_name
 from ..yaml import MAX_NUMBER_DIGITS
 from ..errors import QueryError, suggest
-from .query_code import to_function
+from .query_code import to_function, to_scan
 from .query_tree import And, Compare, Field, Has, In, Not, Or, Summary, Tokens
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -209,6 +209,15 @@ def compile_query(source: str, fields: dict[str, str], aliases: dict[str, str] |
     """
     aliases = aliases or {}
     return to_function(parse(source), lambda tree: compile_tree(tree, source, fields, aliases), aliases)
+
+
+def compile_scan(source: str, fields: dict[str, str], aliases: dict[str, str], keys: list[str] | None) -> tuple[Callable[..., list[Any]], bool]:
+    """(scan(ids, rows, summary) -> the ids whose row matches the query, whether rows are tuples
+    of the values of keys), checked as compile_query checks it.
+
+    One list comprehension for all rows: what a filter runs when the query has no summary
+    (query_code.to_scan)."""
+    return to_scan(parse(source), lambda tree: compile_tree(tree, source, fields, aliases), aliases, keys)
 
 
 def compile_tree(tree: Node, source: str, fields: dict[str, str], aliases: dict[str, str]) -> Predicate:

@@ -40,6 +40,28 @@ def to_function(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[s
     return names["predicate"]
 
 
+def to_scan(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, str], keys: list[str] | None) -> tuple[Any, bool]:
+    """(scan(ids, rows, summary), whether its rows are tuples): the ids whose row matches,
+    the expression written inside one list comprehension, so that no function is called per run.
+
+    With `keys`, when every node is written out, a row is the tuple of the values of keys
+    (None for a value a run lacks, as `get` gives), read by position; else a row is a mapping.
+    """
+    names: dict[str, Any] = {"__builtins__": {}, "type": type, "str": str, "NUMBER_TYPES": NUMBER_TYPES, "KeyError": KeyError, "zip": zip}
+    text = source(tree, compile_node, aliases, names, 0)
+    if keys is not None and "(v, s)" not in text:  # no closure, which would want a mapping
+        parts = text.split(OPEN)
+        fast = parts[0] + "".join(f"v[{keys.index(names[bound])}]{rest}" for bound, rest in (part.split(CLOSE, 1) for part in parts[1:]))
+        exec(f"def scan(ids, rows, s):\n return [i for i, v in zip(ids, rows) if {fast}]", names)  # noqa: S102 - generated names only
+        return names["scan"], True
+    fast = text.replace(OPEN, "v[").replace(CLOSE, "]")
+    slow = text.replace(OPEN, "v.get(").replace(CLOSE, ")")
+    exec(  # noqa: S102 - generated names only (module docstring)
+        f"def scan(ids, rows, s):\n try:\n  return [i for i, v in zip(ids, rows) if {fast}]\n"
+        f" except KeyError:\n  return [i for i, v in zip(ids, rows) if {slow}]", names)
+    return names["scan"], False
+
+
 def compiled_later(text: str, names: dict[str, Any]) -> Any:
     """predicate(v, s) of the expression, compiled when first called (a run lacking a field), then bound as `slow`."""
 

@@ -78,6 +78,7 @@ class Reader:
         self._fields_saved = loaded.fields is not None
         self._warned_memory = False
         self._warned_damaged = False
+        self._listed_ids: list[str] | None = None  # the runs listed, as of the last refresh
         if loaded.damaged is not None:
             self._warn_damaged(loaded.damaged)
         self.refresh()
@@ -116,48 +117,57 @@ class Reader:
             return self._filter(query)
 
     def _filter(self, query: str | None) -> DataFrame:
-        if query and query.strip():
-            from .query import compile_query, parse  # the query language's patterns: only when a query is given
+        if not (query and query.strip()):
+            return DataFrame(LazyRows([(name, self._entries[name]) for name in self._listed()], self._row))
+        from .query import compile_query, compile_scan, parse  # the query language: only when a query is given
 
-            fields = self.fields
-            aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
-            predicate = compile_query(query, with_short_names(fields), aliases)
-            compared = operands(parse(query))
-            stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
-            names = self._listed()
-            # the values are tested as they are; a row is made for each run that matches
-            tested = [stored[entry] if type(entry) is int else entry["values"] if "lost" not in entry else values_of(entry)
-                      for entry in map(self._entries.__getitem__, names)]
+        fields = with_short_names(self.fields)
+        aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in self.fields}
+        compared = operands(parse(query))
+        keys = list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field)))
+        if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run tested, one comprehension for all
+            columns = self._stored is not None and int in set(map(type, self._entries.values()))  # runs not decoded: read by column
+            scan, positional = compile_scan(query, fields, aliases, keys if columns else None)
+            matches = scan(*self._tested(keys, positional), None)
+        else:
+            predicate = compile_query(query, fields, aliases)
             current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
                 return self._summary(current[0], self._light_entry(current[0]), function, column)
 
-            if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run
-                matches = list(compress(names, map(predicate, tested, repeat(summary))))
+            matches = []
+            for current[0], values in zip(*self._tested(keys, False)):
+                if predicate(values, summary):
+                    matches.append(current[0])
+        self.save_index()
+        return DataFrame(LazyRows([(name, self._entries[name]) for name in matches], self._row))
+
+    def _tested(self, keys: list[str], positional: bool) -> tuple[list[str], list[Any]]:
+        """(the listed runs, their values a query tests): tuples of the values of keys (None
+        for one a run lacks) when positional, else mappings; read from the index's columns for
+        the runs not decoded, as they are for the others."""
+        names = self._listed()
+        stored: list[Any] = []
+        if self._stored is not None and int in set(map(type, self._entries.values())):
+            columns = [self._stored.column(key) for key in keys]
+            if None in columns:  # a damaged line: every run is decoded, or read again
+                self._decoded()
+            elif positional:
+                stored = list(zip(*columns)) if keys else [()] * len(self._stored.ids)
             else:
-                matches = []
-                for current[0], values in zip(names, tested):
-                    if predicate(values, summary):
-                        matches.append(current[0])
-            self.save_index()
-            return DataFrame(LazyRows([(name, self._entries[name]) for name in matches], self._row))
-        return DataFrame(LazyRows([(name, self._entries[name]) for name in self._listed()], self._row))
+                stored = list(map(dict, map(zip, repeat(keys), zip(*columns)))) if keys else [{}] * len(self._stored.ids)
+        entries = map(self._entries.__getitem__, names)
+        if positional:
+            return names, [stored[entry] if type(entry) is int else tuple(map(values_of(entry).get, keys)) for entry in entries]
+        return names, [stored[entry] if type(entry) is int else entry["values"] if "lost" not in entry else values_of(entry) for entry in entries]
 
     def _listed(self) -> list[str]:
-        """The ids of the runs listed: those with values."""
-        flags = self._stored.flags if self._stored is not None else []
-        return [name for name, entry in self._entries.items() if (flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry)]
-
-    def _stored_values(self, keys: list[str]) -> list[dict[str, Any]]:
-        """Per run of the index file, the values of these keys a query reads (None for a key it lacks: a query reads values.get(key))."""
-        if self._stored is None or int not in set(map(type, self._entries.values())):
-            return []
-        columns = [self._stored.column(key) for key in keys]
-        if None in columns:  # a damaged line: every run is decoded, or read again
-            self._decoded()
-            return []
-        return list(map(dict, map(zip, repeat(keys), zip(*columns)))) if keys else [{}] * len(self._stored.ids)
+        """The ids of the runs listed (those with values), found once per refresh."""
+        if self._listed_ids is None:
+            flags = self._stored.flags if self._stored is not None else []
+            self._listed_ids = [name for name, entry in self._entries.items() if (flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry)]
+        return self._listed_ids
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
@@ -190,6 +200,7 @@ class Reader:
                 self._changed |= changed
         self._entries = entries
         self._shapes: dict[str, tuple[dict[str, Any], tuple[str, dict[str, list[str]], dict[str, int]]]] = {}
+        self._listed_ids = None
         self._light: dict[str, dict[str, Any]] = {}  # runs not decoded: their entries without values, as rows and summaries read them
         mark_lost(entries, self.log_dir, self.lost_after)
         stored = self._stored
@@ -221,6 +232,7 @@ class Reader:
                     entry = read_run(os.path.join(self.log_dir, name), None, None)
                 self._dirty = True
                 self._changed = None  # the index file is damaged: written whole at the next save
+                self._listed_ids = None  # read again, the run may have no values now
             self._entries[name] = entry
         return entry
 
