@@ -127,6 +127,11 @@ class IndexFileTest(unittest.TestCase):
         self.assertEqual((loaded.stored.settled_size[position], loaded.stored.settled_mtime[position]), (3, 4))
         self.assertEqual(loaded.entries["13"]["settled"], [5, 6])
 
+    def test_a_run_s_earlier_journal_lines_are_not_decoded(self) -> None:
+        lines = [b'["3",{"a":1}]', b'["4",null]', b'["3","settled",[1,2]]', b'["3", "settled", [1, 2]]', b'["3",{"a":2}]',
+                 b'["",{"fields":{}}]', b'["x",{}]', b'["4",{"b":1}]', b'["3",{"a":3}]', b'torn']
+        self.assertEqual(store_module.superseded_lines(lines), {0, 1, 4})
+
     def test_folding_copies_the_runs_not_decoded(self) -> None:
         synth.write_run(self.log_dir, 13, {"seed": 1}, metrics={"train": [{"loss": 0.5}]})
         with mock.patch.object(store_module, "JOURNAL_MIN_BYTES", 0), mock.patch.object(store_module, "JOURNAL_SHARE", 0):

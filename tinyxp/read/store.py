@@ -40,6 +40,7 @@ ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode  #
 HEAD_CHUNK = 256 * 1024
 FIELDS_LINE = ""  # the run id of the journal line that holds the fields: no run is named so
 SETTLED_LINE = "settled"  # [id, "settled", stamp]: a new settled stamp of an unchanged entry
+SETTLED_WORD = f'"{SETTLED_LINE}"'.encode()
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | NOFOLLOW
 
 
@@ -158,7 +159,12 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
     except (OSError, ReaderError):
         return
     runs = loaded.entries
-    for line in raw.split(b"\n"):
+    lines = raw.split(b"\n")
+    superseded = superseded_lines(lines)
+    for index, line in enumerate(lines):
+        if index in superseded:  # a later line gives the same run's entry: not decoded
+            loaded.fields = None
+            continue
         try:
             name, entry, *settled = JSON_DECODE(line.decode("utf-8"))
         except (ValueError, TypeError, RecursionError):  # torn, damaged, or not a list
@@ -177,6 +183,22 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
             runs[name] = entry
         else:  # removed, or damaged: read again
             runs.pop(name, None)
+
+
+def superseded_lines(lines: list[bytes]) -> set[int]:
+    """The indexes of the `[id, entry]` lines a later one of the same run replaces (lines
+    that start `["<digits>",` and are not settled lines)."""
+    latest: dict[bytes, int] = {}
+    superseded = set()
+    for index, line in enumerate(lines):
+        if line.startswith(b'["'):
+            end = line.find(b'"', 2)
+            name = line[2:end]
+            if name.isdigit() and not line[end + 1 : end + 16].lstrip(b", ").startswith(SETTLED_WORD):
+                if name in latest:
+                    superseded.add(latest[name])
+                latest[name] = index
+    return superseded
 
 
 def settle(loaded: Loaded, name: str, stamp: Any) -> None:
