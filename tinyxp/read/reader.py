@@ -79,6 +79,8 @@ class Reader:
         self._warned_memory = False
         self._warned_damaged = False
         self._listed_ids: list[str] | None = None  # the runs listed, as of the last refresh
+        self._compiled_for: dict[str, str] | None = None  # the fields the queries below were checked against
+        self._queries: dict[tuple[str, bool], tuple[list[str], Any, bool, Any]] = {}
         if loaded.damaged is not None:
             self._warn_damaged(loaded.damaged)
         self.refresh()
@@ -119,18 +121,11 @@ class Reader:
     def _filter(self, query: str | None) -> DataFrame:
         if not (query and query.strip()):
             return DataFrame(LazyRows([(name, self._entries[name]) for name in self._listed()], self._row))
-        from .query import compile_query, compile_scan, parse  # the query language: only when a query is given
-
-        fields = with_short_names(self.fields)
-        aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in self.fields}
-        compared = operands(parse(query))
-        keys = list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field)))
-        if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run tested, one comprehension for all
-            columns = self._stored is not None and int in set(map(type, self._entries.values()))  # runs not decoded: read by column
-            scan, positional = compile_scan(query, fields, aliases, keys if columns else None)
+        columns = self._stored is not None and int in set(map(type, self._entries.values()))  # runs not decoded: read by column
+        keys, scan, positional, predicate = self._compiled(query, columns)
+        if scan is not None:  # no summary: no need to know the run tested, one comprehension for all
             matches = scan(*self._tested(keys, positional), None)
         else:
-            predicate = compile_query(query, fields, aliases)
             current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
@@ -142,6 +137,28 @@ class Reader:
                     matches.append(current[0])
         self.save_index()
         return DataFrame(LazyRows([(name, self._entries[name]) for name in matches], self._row))
+
+    def _compiled(self, query: str, columns: bool) -> tuple[list[str], Any, bool, Any]:
+        """(the keys the query compares, its scan, whether the scan reads tuples, its predicate when it has
+        no scan: one with a summary), made once per query and fields. Raises QueryError."""
+        fields = self.fields
+        if self._compiled_for is not fields:
+            self._compiled_for, self._queries = fields, {}
+        found = self._queries.get((query, columns))
+        if found is None:
+            from .query import compile_query, compile_scan, parse  # the query language: only when a query is given
+
+            with_short = with_short_names(fields)
+            aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
+            compared = operands(parse(query))
+            keys = list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field)))
+            if all(isinstance(o, Field) for o in compared):
+                scan, positional = compile_scan(query, with_short, aliases, keys if columns else None)
+                found = (keys, scan, positional, None)
+            else:
+                found = (keys, None, False, compile_query(query, with_short, aliases))
+            self._queries[(query, columns)] = found
+        return found
 
     def _tested(self, keys: list[str], positional: bool) -> tuple[list[str], list[Any]]:
         """(the listed runs, their values a query tests): tuples of the values of keys (None
