@@ -18,6 +18,7 @@ from tinyxp.read.files import MAX_METADATA_BYTES, UnreadableFile, load_metadata,
 from tinyxp.read.reader import Reader, ReaderWarning
 
 from .bench import synth
+from .index_files import read_index_file, write_index_file
 from .support import REPO_ROOT, run_process, temp_dir
 
 HAS_FIFO = hasattr(os, "mkfifo")
@@ -218,8 +219,7 @@ class IndexEntryTest(unittest.TestCase):
         self.assertEqual(reader.summary(reader.runs[0], "max", "train.loss"), max(reader.runs[0]["train.loss"]))
         expected = [reader.summary(row, "min", "train.loss") for row in reader.runs]
         index_path = reader.index_path
-        with open(index_path) as file:
-            good = json.load(file)
+        good = read_index_file(index_path)
         damages = {
             "summary a list": lambda e: e["metrics"]["train"].__setitem__("summary", []),
             "summary of a key a string": lambda e: e["metrics"]["train"].__setitem__("summary", {"loss": "x"}),
@@ -235,8 +235,7 @@ class IndexEntryTest(unittest.TestCase):
             with self.subTest(damage=name):
                 damaged = json.loads(json.dumps(good))
                 damage(damaged["runs"]["1"])
-                with open(index_path, "w") as file:
-                    json.dump(damaged, file)
+                write_index_file(index_path, damaged)
                 reader, _ = read_with_warnings(log_dir)
                 self.assertEqual([reader.summary(row, "min", "train.loss") for row in reader.runs], expected)
 

@@ -143,6 +143,19 @@ class RunGitTest(RepoTestCase):
             tgit.run_git(["status"], missing)
         self.assertEqual(str(caught.exception), f"Cannot run `git status` in {missing}: the folder does not exist")
 
+    def test_start_git(self):
+        self.make_repo()
+        wait = tgit.start_git(["rev-parse", "HEAD"], self.root)
+        self.assertEqual(wait().strip(), self.head())
+        failing = tgit.start_git(["rev-parse", "--verify", "no such"], self.root)
+        with self.assertRaises(GitError) as caught:
+            failing()
+        self.assertEqual(str(caught.exception), f"Cannot run `git rev-parse --verify 'no such'` in {self.root}: fatal: Needed a single revision")
+        missing = os.path.join(self.tmp, "missing")
+        with self.assertRaises(GitError) as caught:
+            tgit.start_git(["status"], missing)
+        self.assertEqual(str(caught.exception), f"Cannot run `git status` in {missing}: the folder does not exist")
+
 
 class RecordingTest(RepoTestCase):
     def record(self, directory: str = None, **kwargs):
@@ -218,13 +231,19 @@ class RecordingTest(RepoTestCase):
     def test_git_status_failing_warns_once(self):
         self.make_repo()
         failure = GitError(f"Cannot run `git status` in {self.root}: fatal: detected dubious ownership in repository")
-        with mock.patch.object(tgit, "run_git", side_effect=failure):
-            get = tsnap.start_recording(self.root)
-            stderr = io.StringIO()
-            with contextlib.redirect_stderr(stderr):
-                head = {"commit": self.head(), "branch": "main", "root": self.root}  # read from the files
-                self.assertEqual((get(), get(), get(wait=False)), (head, head, head))
-        self.assertEqual(stderr.getvalue(), f"tinyxp: warning: info.git lacks the dirty state: {failure}\n")
+
+        def answer():
+            raise failure
+
+        # git status fails when it answers, or cannot start at all
+        for start_git in (mock.Mock(return_value=answer), mock.Mock(side_effect=failure)):
+            with self.subTest(start_git=start_git), mock.patch.object(tgit, "start_git", start_git):
+                get = tsnap.start_recording(self.root)
+                stderr = io.StringIO()
+                with contextlib.redirect_stderr(stderr):
+                    head = {"commit": self.head(), "branch": "main", "root": self.root}  # read from the files
+                    self.assertEqual((get(), get(), get(wait=False)), (head, head, head))
+                self.assertEqual(stderr.getvalue(), f"tinyxp: warning: info.git lacks the dirty state: {failure}\n")
 
     def test_changed_is_capped(self):
         self.make_repo()
@@ -238,13 +257,18 @@ class RecordingTest(RepoTestCase):
 
         self.make_repo()
         release = threading.Event()
-        real_run_git = tgit.run_git
+        real_start_git = tgit.start_git
 
-        def slow_run_git(*args, **kwargs):
-            wait_event(release, "the test never released git status")
-            return real_run_git(*args, **kwargs)
+        def slow_start_git(*args, **kwargs):
+            wait = real_start_git(*args, **kwargs)
 
-        with mock.patch.object(tgit, "run_git", slow_run_git):
+            def slow():
+                wait_event(release, "the test never released git status")
+                return wait()
+
+            return slow
+
+        with mock.patch.object(tgit, "start_git", slow_start_git):
             get = tsnap.start_recording(self.root)
             self.assertEqual(get(wait=False), {"commit": self.head(), "branch": "main", "root": self.root})
             release.set()
@@ -918,12 +942,16 @@ class EarlyRecordTest(RepoTestCase):
         write(os.path.join(self.root, "notes.txt"), "")
         module = support.load_script(script, "tinyxp_test_git_early")
         release = threading.Event()
-        real_run_git = tgit.run_git
+        real_start_git = tgit.start_git
 
-        def held_run_git(args, *rest, **options):
-            if "status" in args:
+        def held_start_git(args, *rest, **options):
+            wait = real_start_git(args, *rest, **options)
+
+            def held():
                 wait_event(release, "the task never released git status")
-            return real_run_git(args, *rest, **options)
+                return wait()
+
+            return held
 
         seen = []
 
@@ -940,7 +968,7 @@ class EarlyRecordTest(RepoTestCase):
                                    interval=0.01))
 
         module.HOOK = hook
-        with mock.patch.object(tgit, "run_git", held_run_git):
+        with mock.patch.object(tgit, "start_git", held_start_git):
             module.train(["xp.log_dir=" + os.path.join(self.root, "logs")])
         self.assertEqual(seen, [
             {"commit": self.head(), "branch": "main", "root": self.root},

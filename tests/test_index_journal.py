@@ -11,13 +11,16 @@ import os
 import random
 import shutil
 import threading
+import time
 import unittest
 import warnings
 from unittest import mock
 
 from .bench import synth
+from .index_files import mark_run_changed, read_index_file, write_index_file
 from .support import join_thread, temp_dir
-from tinyxp import yaml
+from tinyxp import Logger, yaml
+from tinyxp._files import update_notes, write_atomic
 from tinyxp.read import index as index_module
 from tinyxp.read import reader as reader_module
 from tinyxp.read import store as store_module
@@ -42,6 +45,7 @@ def append(path: str, text: str) -> None:
     with open(path, "a", encoding="utf-8") as file:
         file.write(text)
     move_mtime(path)
+    mark_run_changed(path)
 
 
 def counted_reads(log_dir: str, **kwargs) -> tuple:
@@ -87,8 +91,7 @@ class JournalTest(unittest.TestCase):
         with mock.patch.object(store_module, "JOURNAL_MIN_BYTES", 0), mock.patch.object(store_module, "JOURNAL_SHARE", 0):
             reader = quiet_reader(self.log_dir)
         self.assertFalse(os.path.exists(self.journal))
-        with open(self.index, encoding="utf-8") as file:
-            self.assertEqual(json.load(file)["runs"]["4"]["values"]["config.extra"], 2)
+        self.assertEqual(read_index_file(self.index)["runs"]["4"]["values"]["config.extra"], 2)
         self.assertEqual(reader.filter("config.extra > 0")["info.run_id"], [3, 4])
         self.assertEqual(counted_reads(self.log_dir)[1], [])
 
@@ -122,12 +125,11 @@ class JournalTest(unittest.TestCase):
         self.assertEqual(counted_reads(self.log_dir)[1], [])
 
     def test_an_index_of_a_newer_tinyxp_is_left_alone_with_one_warning(self) -> None:
-        with open(self.index, encoding="utf-8") as file:
-            data = json.load(file)
+        data = read_index_file(self.index)
         data["version"] = 99
-        text = json.dumps(data)
-        with open(self.index, "w", encoding="utf-8") as file:
-            file.write(text)
+        write_index_file(self.index, data)
+        with open(self.index, encoding="utf-8") as file:
+            text = file.read()
         cache = temp_dir(self)
         with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}):
             reader = quiet_reader(self.log_dir)
@@ -249,15 +251,98 @@ class FieldsTest(unittest.TestCase):
             reader = quiet_reader(self.log_dir)
             reader.fields
             reader.save_index()  # the fields written in index.json
-        with open(self.index, encoding="utf-8") as file:
-            data = json.load(file)
+        data = read_index_file(self.index)
         self.assertEqual(data["fields"]["config.extra"], "int")
         data["runs"]["2"]["stamps"] = "damaged"
         data["fields"] = {"config.seed": "int"}  # what a wrong cache would give
-        with open(self.index, "w", encoding="utf-8") as file:
-            json.dump(data, file)
+        write_index_file(self.index, data)
         fields, collected = self.fields_collected()
         self.assertEqual((fields["config.extra"], collected), ("int", 1))
+
+
+def age_runs(log_dir: str) -> None:
+    """Make every run's metadata/ folder old enough for its one stat to be trusted."""
+    past = time.time_ns() - 10 * index_module.SETTLE_NS
+    for name in os.listdir(log_dir):
+        if name.isdigit():
+            os.utime(os.path.join(log_dir, name, "metadata"), ns=(past, past))
+
+
+def counted_stats(log_dir: str) -> tuple:
+    """(a Reader, the paths in runs it called os.lstat on)."""
+    paths = []
+    original = os.lstat
+
+    def counting(path, *args, **kwargs):
+        if ".tinyxp" not in str(path):
+            paths.append(path)
+        return original(path, *args, **kwargs)
+
+    with mock.patch.object(os, "lstat", counting):
+        reader = quiet_reader(log_dir)
+    return reader, paths
+
+
+class SettledRunTest(unittest.TestCase):
+    """An ended run whose metadata/ folder is old is checked with one stat of that folder."""
+
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 6, n_lines=3)
+        self.run_dir = os.path.join(self.log_dir, "2")
+
+    def test_a_fresh_folder_is_not_trusted_an_old_one_is(self) -> None:
+        quiet_reader(self.log_dir)
+        _, paths = counted_stats(self.log_dir)
+        self.assertGreater(len(paths), 6 * 3)  # written just now: every file of every run is checked
+        age_runs(self.log_dir)
+        quiet_reader(self.log_dir)  # checks them all once more and trusts the folders from now on
+        _, paths = counted_stats(self.log_dir)
+        self.assertEqual(sorted(paths), sorted(os.path.join(self.log_dir, str(i), "metadata") for i in range(1, 7)))
+
+    def test_what_tinyxp_writes_into_an_ended_run_is_seen(self) -> None:
+        age_runs(self.log_dir)
+        quiet_reader(self.log_dir)
+        with Logger(self.run_dir) as logger:
+            logger.log_metrics({"epoch": 9, "loss": 0.125, "acc": 1.0})
+            logger.log_artifact([1, 2], "preds")
+        row = quiet_reader(self.log_dir).run(2)
+        self.assertEqual(quiet_reader(self.log_dir).filter("last(train.loss) == 0.125")["info.run_id"], [2])
+        self.assertIn("artifacts.pickle/preds.pkl", row.keys())
+        age_runs(self.log_dir)
+        quiet_reader(self.log_dir)
+        update_notes(self.run_dir, add=["best"])
+        self.assertEqual(quiet_reader(self.log_dir).filter("'best' in tags")["info.run_id"], [2])
+
+    def test_the_logger_of_a_running_run_leaves_the_folder_alone(self) -> None:
+        metadata = os.path.join(self.run_dir, "metadata")
+        past = time.time_ns() - 10 * index_module.SETTLE_NS
+        os.utime(metadata, ns=(past, past))
+        with Logger(self.run_dir, live=True) as logger:
+            logger.log_metrics({"loss": 1.0})
+        self.assertEqual(os.stat(metadata).st_mtime_ns, past)
+        with Logger(self.run_dir, live=True, rank=1) as logger:  # other ranks may log after rank 0 ended the run
+            logger.log_metrics({"loss": 1.0}, all_ranks=True)
+        self.assertGreater(os.stat(metadata).st_mtime_ns, past)
+
+    def test_a_wrong_settled_stamp_makes_the_run_checked_a_damaged_one_the_index_rebuilt(self) -> None:
+        age_runs(self.log_dir)
+        quiet_reader(self.log_dir)
+        index = os.path.join(self.log_dir, ".tinyxp", "index.json")
+        data = read_index_file(index)
+        self.assertIn("settled", data["runs"]["2"])
+        data["runs"]["2"]["settled"] = [4096, 1]
+        write_index_file(index, data)
+        self.assertFalse(os.path.exists(os.path.join(self.log_dir, ".tinyxp", "index.journal")))  # the journal would mend it
+        _, paths = counted_stats(self.log_dir)
+        self.assertIn(os.path.join(self.run_dir, "metadata", "info.yaml"), paths)  # its files checked, unchanged: not read
+        _, paths = counted_stats(self.log_dir)  # its right stamp was kept (in the journal)
+        self.assertEqual(len(paths), 6)
+        data["runs"]["2"]["settled"] = "damaged"
+        write_index_file(index, data)
+        os.remove(os.path.join(self.log_dir, ".tinyxp", "index.journal"))
+        reader, calls = counted_reads(self.log_dir)
+        self.assertEqual((calls, len(reader)), (["1", "2", "3", "4", "5", "6"], 6))
 
 
 # -- the oracle ------------------------------------------------------------------------
@@ -307,14 +392,20 @@ class OracleTest(unittest.TestCase):
         self.next_id += 1
 
     def resume(self, rng: random.Random, run_dir: str) -> None:
+        """What tinyxp does: info.yaml replaced, then metrics logged (a standalone Logger: into an ended run too)."""
         info_path = os.path.join(run_dir, "metadata", "info.yaml")
         with open(info_path, encoding="utf-8") as file:
             info = yaml.load(file.read())
         info["status"] = rng.choice(["RUNNING", "COMPLETE", "FAILED"])
-        with open(info_path, "w", encoding="utf-8") as file:
-            file.write(yaml.dump(info))
+        write_atomic(info_path, yaml.dump(info))
         move_mtime(info_path)
-        append(os.path.join(run_dir, "metrics", "train.jsonl"), json.dumps({"loss": round(rng.random(), 3)}) + "\n")
+        self.log(rng, run_dir)
+
+    def log(self, rng: random.Random, run_dir: str) -> None:
+        with Logger(run_dir) as logger:
+            for _ in range(rng.randrange(1, 3)):
+                logger.log_metrics({"loss": round(rng.random(), 3)})
+
 
     def corrupt(self, rng: random.Random) -> None:
         path = rng.choice([self.index, self.journal])
@@ -337,9 +428,13 @@ class OracleTest(unittest.TestCase):
 
     def step(self, rng: random.Random) -> None:
         runs = [os.path.join(self.log_dir, name) for name in os.listdir(self.log_dir) if name.isdigit()]
-        action = rng.choice(["launch", "launch", "resume", "remove", "corrupt"])
+        action = rng.choice(["launch", "launch", "resume", "log", "remove", "corrupt", "age", "age"])
         if action == "launch" or not runs:
             self.launch(rng)
+        elif action == "age":
+            age_runs(self.log_dir)
+        elif action == "log":
+            self.log(rng, rng.choice(runs))
         elif action == "resume":
             self.resume(rng, rng.choice(runs))
         elif action == "remove":

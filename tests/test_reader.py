@@ -13,6 +13,7 @@ from contextlib import redirect_stderr
 from unittest import mock
 
 from .bench import synth
+from .index_files import mark_run_changed, read_index_file, write_index_file
 from .support import REPO_ROOT, finish, join_thread, run_script, start_script, temp_dir, wait_for_line, write_project
 from tinyxp.read import index as index_module
 from tinyxp.read import store as store_module
@@ -34,6 +35,7 @@ def write_text(path: str, text: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as file:
         file.write(text)
+    mark_run_changed(path)
 
 
 def bump(path: str, text: str) -> None:
@@ -42,6 +44,7 @@ def bump(path: str, text: str) -> None:
         file.write(text)
     stat = os.stat(path)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    mark_run_changed(path)
 
 
 class ReaderTest(unittest.TestCase):
@@ -103,7 +106,8 @@ class ReaderTest(unittest.TestCase):
         synth.write_run(self.log_dir, 7, {"seed": 9}, status="RUNNING", metrics={"train": [{"loss": 0.001}]})
         reader = quiet_reader(self.log_dir, lost_after=1e9)
         self.assertEqual(reader.filter("min(train.loss) < 0.215")["info.run_id"], [3, 4, 7])
-        runs = store_module.load_index([reader.index_path], reader.log_dir).entries  # index.json and its journal
+        loaded = store_module.load_index([reader.index_path], reader.log_dir)  # index.json and its journal
+        runs = {name: entry if type(entry) is dict else loaded.stored.entry(entry) for name, entry in loaded.entries.items()}
         self.assertIn("loss", runs["3"]["metrics"]["train"]["summary"])
         self.assertNotIn("summary", runs["7"]["metrics"]["train"])
         with mock.patch("tinyxp.read.row.read_metric_file", side_effect=AssertionError("read again")):
@@ -170,9 +174,8 @@ class IndexTest(unittest.TestCase):
         reader, calls = self.count_reads()
         self.assertEqual(calls, ["1", "2", "3", "4"])
         self.assertEqual(reader.index_path, self.index)
-        with open(self.index) as file:
-            data = json.load(file)
-        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (2, self.log_dir, ["1", "2", "3", "4"]))
+        data = read_index_file(self.index)
+        self.assertEqual((data["version"], data["log_dir"], sorted(data["runs"])), (3, self.log_dir, ["1", "2", "3", "4"]))
         before = os.stat(self.index).st_mtime_ns
         reader, calls = self.count_reads()
         self.assertEqual((calls, len(reader)), ([], 4))
@@ -221,17 +224,15 @@ class IndexTest(unittest.TestCase):
                 write_text(self.index, text)
                 reader, calls = self.count_reads()
                 self.assertEqual((len(reader), calls), (4, ["1", "2", "3", "4"]))
-                with open(self.index) as file:
-                    self.assertEqual(len(json.load(file)["runs"]), 4)
+                self.assertEqual(len(read_index_file(self.index)["runs"]), 4)
 
     def test_malformed_entries_are_read_again(self) -> None:
         self.count_reads()
-        with open(self.index) as file:
-            data = json.load(file)
+        data = read_index_file(self.index)
         del data["runs"]["1"]["metrics"]
         data["runs"]["2"] = "junk"
         data["runs"]["3"]["stamps"] = None
-        write_text(self.index, json.dumps(data))
+        write_index_file(self.index, data)
         reader, calls = self.count_reads()
         self.assertEqual(calls, ["1", "2", "3"])
         self.assertEqual(len(reader.filter("last(train.loss) > 0")), 4)
@@ -312,8 +313,7 @@ class IndexTest(unittest.TestCase):
         for thread in threads:
             join_thread(thread)
         self.assertEqual(errors, [])
-        with open(self.index) as file:
-            self.assertEqual(len(json.load(file)["runs"]), 4)
+        self.assertEqual(len(read_index_file(self.index)["runs"]), 4)
         self.assertEqual(os.listdir(os.path.dirname(self.index)), ["index.json"])
 
     def test_progress_line_on_a_terminal(self) -> None:

@@ -27,7 +27,8 @@ from tinyxp.config.overrides import Override, Sweep
 # standard modules that cost milliseconds, the submission machinery, and what only a run
 # in a git working tree, a snapshot or a scheduler job needs.
 HEAVY_MODULES = (
-    "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess",
+    "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess", "shlex", "selectors",
+    "socket", "getpass", "datetime", "tempfile", "hashlib", "platform", "locale", "warnings", "contextlib", "math",
     "tinyxp.jobs.backends", "tinyxp.run.git", "tinyxp.run.snapshot", "tinyxp.run.job", "tinyxp._commands",
     "tinyxp.run.ranks", "tinyxp.jobs.local",
 )

@@ -9,7 +9,7 @@ import random
 import unittest
 
 from tinyxp.errors import YAMLError
-from tinyxp.yaml import NOT_SIMPLE, dump, dump_value, load, load_value, parse_document, parse_simple
+from tinyxp.yaml import dump, dump_value, load, load_value
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "yaml")
 
@@ -460,80 +460,6 @@ class DumpTest(unittest.TestCase):
             with self.assertRaises(TypeError) as cm:
                 function({1: "a"})
             self.assertEqual(str(cm.exception), "Cannot dump the mapping key 1: keys must be strings")
-
-
-class SimpleShapeTest(unittest.TestCase):
-    """parse_simple, the fast path for what dump() writes, against the full parser."""
-
-    SCALARS = [
-        "a", "b c", "a:b", "a#b", "x=y", "/p/q", "cd /w && python t.py a=1", "é", "-3", "1.5", "1e-3",
-        "0x1f", "-.5", ".inf", "10.", "~", "True", "FALSE", "null", "2026-01-01", "it's", "tab\tx",
-        1, -7, 0.25, True, None, {}, [],
-    ]
-    EDITS = [" ", "  ", "- ", ":", ": ", "#", " #c", "\n", "\t", "'", '"', "[", "{", "-", "? ", "&a", "\n  "]
-
-    def mild_value(self, rng: random.Random, depth: int = 0):
-        kind = rng.random()
-        if depth < 4 and kind < 0.3:
-            keys = ["a", "k.e-y", "x_1", "name", "lr", "é"]
-            return {rng.choice(keys) + str(rng.randrange(3)): self.mild_value(rng, depth + 1) for _ in range(rng.randrange(4))}
-        if depth < 4 and kind < 0.5:
-            return [self.mild_value(rng, depth + 1) for _ in range(rng.randrange(4))]
-        return rng.choice(self.SCALARS)
-
-    def assert_agrees(self, text: str) -> bool:
-        """parse_simple gives NOT_SIMPLE or what parse_document gives; whether it read text."""
-        fast = parse_simple(text)
-        try:
-            full = parse_document(text)
-        except YAMLError:
-            self.assertIs(fast, NOT_SIMPLE, text)
-            return False
-        self.assertTrue(fast is NOT_SIMPLE or same(fast, full), (text, fast, full))
-        return fast is not NOT_SIMPLE
-
-    def test_agrees_with_the_full_parser(self):
-        taken = 0
-        for name, text, _ in [*fixtures("valid", ".json"), *fixtures("invalid", ".err")]:
-            with self.subTest(name=name):
-                self.assert_agrees(text.replace("\r\n", "\n"))
-        for seed in range(1500):
-            rng = random.Random(seed)
-            text = dump(self.mild_value(rng))
-            with self.subTest(seed=seed, text=text):
-                taken += self.assert_agrees(text)
-                for _ in range(3):  # the same text with a few characters inserted or removed
-                    chars = list(text)
-                    for _ in range(rng.randint(1, 2)):
-                        at = rng.randrange(len(chars) + 1)
-                        if rng.random() < 0.3 and at < len(chars):
-                            del chars[at]
-                        else:
-                            chars.insert(at, rng.choice(self.EDITS))
-                    self.assert_agrees("".join(chars))
-                lines = text.split("\n")
-                for edit in (lambda line: "  " + line, lambda line: "- " + line, lambda line: line[1:]):
-                    at = rng.randrange(len(lines))
-                    self.assert_agrees("\n".join([*lines[:at], edit(lines[at]), *lines[at + 1 :]]))
-        self.assertGreater(taken, 300)  # the fast path was exercised, not only refused
-
-    def test_run_metadata_takes_the_fast_path(self):
-        info = {
-            "run_id": 7, "status": "COMPLETE", "start_time": "2026-11-26T06:51:01.123456+00:00",
-            "duration_s": 12.5, "python": {"executable": "/usr/bin/python3", "version": "3.11.7"},
-            "argv": ["train.py", "optimizer.lr=0.01", "seed=2"], "git": {"dirty": False, "changed": []},
-            "command": "cd /work && python train.py 'a b'", "error": None, "tags": {},
-            "layers": [{"size": 64, "act": "relu"}, {"size": 32}], "grid": [[1, 2], [3]],
-        }
-        text = dump(info)
-        self.assertIsNot(parse_simple(text), NOT_SIMPLE)
-        self.assertTrue(same(parse_simple(text), info))
-
-    def test_other_shapes_are_left_to_the_full_parser(self):
-        for text in ["a: 1 # comment\n", "a: [1, 2]\n", "a: |\n  x\n", "a: b\n  c\n", "a:\n- x\n", "a:\n",
-                     "a: 1\na: 2\n", "a: 'it''s'\n", "'1': a\n", "a: 1", "", "x\n", "---\na: 1\n", "a:  b\n"]:
-            with self.subTest(text=text):
-                self.assertIs(parse_simple(text), NOT_SIMPLE)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from .view.tidy import TIDY_COMMANDS
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Mapping, Sequence
 
     from .read.frame import DataFrame
     from .read.reader import Reader
@@ -51,9 +51,9 @@ def add_scheduler_check_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> bool:
+def settle_pending(log_dir: str, runs: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
     """Ask the schedulers (squeue, oarstat, qstat: those on PATH) about the runs among runs
-    ((run dir, its info.* values)) whose job may have ended without them recording it.
+    ((run dir, its values or row)) whose job may have ended without them recording it.
 
     Returns whether a run changed. Warnings (a scheduler failing) are printed, never raised.
     """
@@ -62,10 +62,13 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
     from ._contract import SETTLE_COMMANDS, SETTLE_STATUSES
 
     candidates = []  # (run dir, scheduler) of the runs in a status their scheduler can be asked about
+    live = {status for statuses in SETTLE_STATUSES.values() for status in statuses}
     for run_dir, values in runs:
-        name = _latest_scheduler(values)
-        if values.get("info.status") in SETTLE_STATUSES.get(name, ()):
-            candidates.append((run_dir, name))
+        status = values.get("info.status")
+        if status in live:  # most runs ended: their other values are not read
+            name = _latest_scheduler(values)
+            if status in SETTLE_STATUSES.get(name, ()):
+                candidates.append((run_dir, name))
     askable = {name for name in {name for _, name in candidates} if shutil.which(SETTLE_COMMANDS[name])}  # once each
     run_dirs = [run_dir for run_dir, name in candidates if name in askable]
     if not run_dirs:
@@ -79,7 +82,7 @@ def settle_pending(log_dir: str, runs: list[tuple[str, dict[str, object]]]) -> b
     return bool(settled)
 
 
-def _latest_scheduler(values: dict[str, Any]) -> str:
+def _latest_scheduler(values: Mapping[str, Any]) -> str:
     """The scheduler of a run's latest job: its own, or its pending launch's when submitted again."""
     launches = values.get("info.launches")
     last = launches[-1] if isinstance(launches, list) and launches and isinstance(launches[-1], dict) else {}
@@ -118,7 +121,7 @@ def read_runs(args: argparse.Namespace) -> tuple[Reader, DataFrame]:
         warnings.simplefilter("always", ReaderWarning)
         reader = Reader(args.log_dir, lost_after=args.lost_after)
         df = reader.filter()
-        runs = [(row.run_dir, row.static) for row in df if isinstance(row, Row) and row.run_dir]
+        runs = [(row.run_dir, row) for row in df if isinstance(row, Row) and row.run_dir]
         if args.scheduler_check and settle_pending(reader.log_dir, runs):
             reader.refresh()
             df = reader.filter(args.query)

@@ -1,6 +1,6 @@
 """Benchmark tinyxp.run.git and tinyxp.run.snapshot on a repository of 2,000 files.
 
-Run from the repository root: `python tests/bench/bench_git.py`. Each figure is shown in
+Run from the repository root: `python tests/bench/bench_git.py [--launch-only]`. Each figure is shown in
 milliseconds and as a ratio against a baseline measured in the same run:
 
 - recording info.git: start_recording (what a launch waits for) and the whole record
@@ -90,8 +90,12 @@ def write_task(folder: str) -> str:
     return os.path.join(folder, "task.py")
 
 
-def launch_ms(tmp: str, root: str) -> None:
-    """A whole launch in the repository (info.git recorded) against one outside any repository."""
+def launch_ms(tmp: str, root: str, reps: int = 25) -> None:
+    """A whole launch in the repository (info.git recorded) against one outside any repository.
+
+    Alternated, so that the load of a shared machine hits both alike; what recording adds
+    is the median (min-max) of the differences of consecutive pairs.
+    """
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                PYTHONPYCACHEPREFIX=os.path.join(tmp, "pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # compiled once, as on a user's machine
@@ -99,8 +103,8 @@ def launch_ms(tmp: str, root: str) -> None:
     scripts = {"inside": write_task(root), "outside": write_task(os.path.join(tmp, "outside"))}
     to_task: dict = {"inside": [], "outside": []}
     whole: dict = {"inside": [], "outside": []}
-    for i in range(12):
-        for where, script in scripts.items():  # alternated, so that the load hits both alike
+    for i in range(reps + 1):
+        for where, script in scripts.items():
             start = time.time()
             run_process([sys.executable, script, "xp.log_dir=" + os.path.join(tmp, "logs-" + where)], env=env, check=True)
             end = time.time()
@@ -110,9 +114,11 @@ def launch_ms(tmp: str, root: str) -> None:
                 whole[where].append((end - start) * 1000)
     for label, times in (("to the task's start", to_task), ("to its end (git status awaited)", whole)):
         inside, outside = statistics.median(times["inside"]), statistics.median(times["outside"])
+        adds = [a - b for a, b in zip(times["inside"], times["outside"])]
         print(f"baseline: a launch outside a repository, {label}: {outside:.1f} ms")
         show("  the same in the repository", inside, "outside", outside)
-        print(f"{'  so recording adds':<44} {inside - outside:8.1f} ms")
+        print(f"{'  so recording adds':<44} {statistics.median(adds):8.1f} ms (min-max {min(adds):.1f} to {max(adds):.1f},"
+              f" {reps} pairs)")
 
 
 def main() -> None:
@@ -123,6 +129,9 @@ def main() -> None:
         script = os.path.join(root, "train.py")
         commit = run_process(["git", "rev-parse", "HEAD"], cwd=root, check=True, stdout=subprocess.PIPE, timeout=60).stdout.decode().strip()
         print(f"repository of {N_FILES} files; python {sys.version.split()[0]}; {run_process(['git', '--version'], check=True, stdout=subprocess.PIPE, timeout=60).stdout.decode().strip()}")
+        if "--launch-only" in sys.argv[1:]:  # without the snapshots' heavy writing before it
+            launch_ms(tmp, root)
+            return
 
         spawn = median_ms(lambda: run_process(["git", "--version"], stdout=subprocess.DEVNULL, timeout=60), 20)
         print(f"{'baseline: start `git --version`':<44} {spawn:8.1f} ms")

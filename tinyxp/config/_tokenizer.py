@@ -6,7 +6,6 @@ at top-level commas, aware of quotes and brackets, then each is read as YAML.
 """
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 
 from ..errors import OverrideError
@@ -45,6 +44,8 @@ class Tokenizer:
 
     def check(self, name: str) -> bool:
         """Whether the next token is `name`; it is then kept for read()."""
+        import re  # here: a run without overrides does not import it
+
         match = re.compile(TOKEN_RULES[name]).match(self.source, self.position)
         if match is None:
             return False

@@ -7,7 +7,6 @@ searched (`--config-dir`), the first holding a config wins.
 from __future__ import annotations
 
 import os
-import re
 
 from .. import yaml
 from ..yaml import MAX_NESTING
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from typing import Any, Sequence
 
 EXTENSIONS = (".yaml", ".json")
-RE_HEADER_LINE = re.compile(r"\s*#\s*@")  # Hydra's header: the leading '# @key value' lines
 
 # (path, text) -> parsed content. Every run of a sweep composes the same files again:
 # they are read again (cheap) but parsed once per launch. Keyed by the text, so an
@@ -80,6 +78,8 @@ def _load_json(text: str, path: str) -> Any:
 
 def _check_json_nesting(text: str, path: str) -> None:
     """Raises ConfigError at the first bracket nested deeper than MAX_NESTING, as YAML does."""
+    import re  # only for .json config files
+
     depth = 0
     for match in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
         bracket = match.group()
@@ -110,6 +110,11 @@ def load_config_file(path: str) -> tuple[dict[str, Any], str | None, str]:
     return _mapping(_load_text(path, text), path), package_header(text, path), text
 
 
+def is_header_line(stripped: str) -> bool:
+    """Whether a stripped line is one of Hydra's header lines: '# @key value' (spaces allowed after '#')."""
+    return stripped.startswith("#") and stripped[1:].lstrip().startswith("@")
+
+
 def package_header(text: str, path: str) -> str | None:
     """The package of a `# @package NAME` line among the leading comment lines, or None.
 
@@ -120,7 +125,7 @@ def package_header(text: str, path: str) -> str | None:
     offset = 0
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
-        if stripped and not RE_HEADER_LINE.match(stripped):
+        if stripped and not is_header_line(stripped):
             break
         if stripped:
             words = stripped.lstrip("#").split()

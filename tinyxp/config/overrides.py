@@ -14,7 +14,6 @@ yaml.load_value (the YAML 1.2 core schema, quoted scalars, flow [..] and {..}).
 """
 from __future__ import annotations
 
-import math
 from itertools import product
 
 from .. import yaml
@@ -305,7 +304,8 @@ def _parse_random(source: str, name: str, start: int, spans: list[tuple[int, int
         text = source[s:e].strip()
         integer = isinstance(value, int) and not isinstance(value, bool)
         pos = s + len(source[s:e]) - len(source[s:e].lstrip())
-        if not (integer or (isinstance(value, float) and name != "randint" and math.isfinite(value))):
+        finite = isinstance(value, float) and value - value == 0  # not inf or nan, without importing math
+        if not (integer or (finite and name != "randint")):
             kind = "an integer" if name == "randint" else "a finite number"
             raise OverrideError(f"Expected {kind} as argument of {name}(), got {text!r}", source=source, pos=pos, length=len(text))
         if name == "loguniform" and value <= 0:

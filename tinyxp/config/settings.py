@@ -6,13 +6,13 @@ check_xp_value is the one check of every setting, wherever the value comes from.
 from __future__ import annotations
 
 import os
-import re
 
 from .._contract import (
     DEFAULT_LOG_DIR, DEFAULT_REQUEUE_SIGNAL, DEFAULT_SIGNAL_GRACE, LOCAL_SCHEDULER, REQUEUE_SIGNALS, SCHEDULERS, TAG_RULE, is_tag,
 )
 from .._values import copy_tree
 from ..errors import ConfigError, OverrideError, suggest
+from ..yaml._re import lazy_compile
 from .apply import override_error
 from .compose import Config, load_mapping
 from .interpolate import resolve_interpolations
@@ -95,7 +95,7 @@ XP_DEFAULTS: dict[str, Any] = {name: default for name, (default, _) in XP_SETTIN
 PATH_SETTINGS = ("log_dir", "snapshot_dir")  # ~ expanded
 
 
-RE_JOB_REF = re.compile(r"job:[\w.\[\]-]+\Z")  # xp.after=job:ID: a scheduler's job id, safe on a command line
+RE_JOB_REF = lazy_compile(r"job:[\w.\[\]-]+\Z")  # xp.after=job:ID: a scheduler's job id, safe on a command line
 
 
 def parse_gpu_list(value: Any) -> list[str] | None:
@@ -285,6 +285,8 @@ def _locate_key(path: str, name: str) -> dict[str, Any]:
             text = f.read()
     except OSError:
         return {"path": path}
+    import re  # only to point at a bad setting
+
     match = re.search(rf"^(['\"]?){re.escape(name)}\1[ \t]*:", text, re.MULTILINE)
     if match is None:
         return {"path": path}

@@ -16,7 +16,7 @@ from .._values import type_name
 from ..errors import ReaderError
 from . import frame_ops
 from .frame_ops import apply_map, check_column, describe_group, function_name, hashable, normalize_maps, selection
-from .row import NOT_LOADED, Row, ShortNames, is_metric, peek, record, summarize, with_short_names, with_values
+from .row import NOT_LOADED, Row, ShortNames, StoredRow, is_metric, peek, record, summarize, with_short_names, with_values
 from .text import csv_cell, format_cell, format_table
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -66,7 +66,7 @@ def column_values(rows: Sequence[Mapping], column: str) -> list[Any]:
     """[row.get(column) for row in rows], a Row's static values read directly (the usual columns)."""
     values = []
     for row in rows:
-        value = row.static.get(column, NOT_LOADED) if type(row) is Row else NOT_LOADED
+        value = row.static_value(column) if isinstance(row, StoredRow) else row.static.get(column, NOT_LOADED) if isinstance(row, Row) else NOT_LOADED
         values.append(row.get(column) if value is NOT_LOADED else value)
     return values
 

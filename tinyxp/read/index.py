@@ -6,6 +6,13 @@ names of its metric columns and its artifacts. The index file
 metadata/info.yaml, metadata/config.yaml, each metrics file and metadata/notes.yaml, so
 that a refresh re-reads only new and changed runs.
 
+An ended run is checked with one stat, of its metadata/ folder: every change tinyxp
+makes to a run replaces a file there (info.yaml on a resume, notes.yaml on a tag) or,
+for a standalone Logger writing metrics or artifacts, touches the folder. Its stamp is
+trusted once it is SETTLE_NS old: a change within the same tick of the file system's
+clock would not move it. Live runs, and ended runs whose folder moved, have every file
+checked.
+
 Metric columns are learnt from the first and the last complete line of each
 `metrics/<log_name>.jsonl` (the file is not parsed whole); a key that appears only in the
 middle of a file becomes a column when that file's values are loaded.
@@ -15,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 from .._contract import (
     ARTIFACTS_DIR, CONFIG_FILE, INFO_FILE, LIVE_STATUSES, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX,
@@ -26,6 +34,7 @@ from ..errors import ReaderError, TinyxpError
 from ..yaml import load as load_yaml
 from .files import MAX_METADATA_BYTES, UnreadableFile, load_metadata, open_run_file, read_run_file
 from .mlxp import from_mlxp
+from .stored import Stored
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -35,39 +44,66 @@ PROGRESS_MIN_RUNS = 300
 TAIL_BYTES = 4096
 PEEK_BYTES = 4 * TAIL_BYTES
 JSON_DECODE = json.JSONDecoder().decode
+SETTLE_NS = 2_000_000_000  # a metadata/ folder changed more recently may change again unseen (same clock tick, skew)
 LINKED_RUN_PROBLEM = "a symbolic link named like a run: not followed (runs are folders of the log folder)"
 
 
 # -- building and refreshing ---------------------------------------------------------
 
 
-def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bool) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """(the entries of the runs of log_dir now, the names of those read again or removed).
+def update_entries(log_dir: str, old: dict[str, Any], *, progress: bool,
+                   stored: Stored | None = None) -> tuple[dict[str, Any], set[str], set[str]]:
+    """(the entries of the runs of log_dir now, the names of those read again or removed,
+    the names of those unchanged whose settled stamp was found or moved).
 
     Re-reads only new runs and runs whose files changed since `old`; shows a progress
-    line on stderr when asked and there are many. Raises ReaderError when log_dir cannot
-    be listed.
+    line on stderr when asked and there are many. An entry of `old` may be a run's position
+    in `stored`: it stays one when its run is settled and unchanged. Raises ReaderError
+    when log_dir cannot be listed.
     """
-    entries: dict[str, dict[str, Any]] = {}
-    to_read: list[tuple[str, str, dict[str, list[int]] | None]] = []
+    entries: dict[str, Any] = {}
+    restamped: set[str] = set()
+    to_read: list[tuple[str, str, dict[str, list[int]] | None, dict[str, Any] | None]] = []
     new_links: list[str] = []
     try:
-        names = sorted_run_names(log_dir)
+        names, links = run_names(log_dir)
     except OSError as err:  # no permission to list it, or removed since
         raise ReaderError(f"Cannot read log directory {log_dir!r}: {err.strerror}") from None
-    for name, is_link in names:
-        run_dir = os.path.join(log_dir, name)
-        if is_link:  # it may lead out of the log folder, or to another run: reported, not listed
+    lstat, metadata_folder = os.lstat, f"{os.sep}{METADATA_DIR}"
+    prefix = log_dir + os.sep
+    for name in names:
+        entry = old.get(name)
+        if type(entry) is int and name not in links:  # a run of the index file, not decoded
+            assert stored is not None  # where the position is
+            try:
+                if stored.is_settled(entry, lstat(prefix + name + metadata_folder)):
+                    entries[name] = entry  # the one stat of an ended run that did not change
+                    continue
+            except OSError:
+                pass
+        run_dir = prefix + name
+        if name in links:  # it may lead out of the log folder, or to another run: reported, not listed
             entries[name] = {"stamps": [None, None, {}, None], "problems": [LINKED_RUN_PROBLEM]}
-            if old.get(name) != entries[name]:
+            previous = old.get(name)
+            if type(previous) is int:
+                assert stored is not None  # where the position is
+                previous = stored.entry(previous)
+            if previous != entries[name]:
                 new_links.append(name)
             continue
-        entry = old.get(name)
+        position = None
+        if type(entry) is int:
+            assert stored is not None  # where the position is
+            position, entry = entry, stored.entry(entry, with_values=False)  # None when damaged: read again
         if entry is None:  # new: read_run takes the stamps of what it reads
             entries[name] = {}  # keeps the run id order
-            to_read.append((name, run_dir, None))
+            to_read.append((name, run_dir, None, None))
             continue
         if entry.get("finished"):
+            folder = file_stamp(f"{run_dir}/{METADATA_DIR}")
+            if folder is not None and entry.get("settled") == folder and position is None:
+                entries[name] = entry  # the one stat of an ended run that did not change
+                continue
             # a finished run changes when resumed (info.yaml is rewritten first), tagged, or
             # when a post-hoc tinyxp.Logger(run) logs into it: stats of its files, and of
             # metrics/, whose time changes when a file is added, are cheaper than a folder scan
@@ -78,49 +114,58 @@ def update_entries(log_dir: str, old: dict[str, dict[str, Any]], *, progress: bo
                                  file_stamp(metadata + NOTES_FILE)]
             unchanged = entry["stamps"] == stamps and entry.get("metrics_folder") == file_stamp(metrics_dir)
             metric_stamps: dict[str, list[int]] | None = None
+            if unchanged and settled(folder) and entry.get("settled") != folder:
+                entry = {**entry, "settled": folder}
+                restamped.add(name)
         else:
             stamps = stat_run(run_dir)
             unchanged = entry["stamps"] == stamps
             metric_stamps = stamps[2]
-        if unchanged:
+        if unchanged and position is not None:  # its values too, then
+            assert stored is not None  # where the position is
+            full = stored.entry(position)
+            entry = None if full is None else {**full, **entry}
+        if unchanged and entry is not None:
             entries[name] = entry
             if not entry.get("finished") and "values" in entry:
                 entry["artifacts"] = list_artifacts(run_dir)
         else:
             entries[name] = {}
-            to_read.append((name, run_dir, metric_stamps))
+            to_read.append((name, run_dir, metric_stamps, entry))
     show = progress and len(to_read) > PROGRESS_MIN_RUNS
-    for count, (name, run_dir, metric_stamps) in enumerate(to_read, 1):
-        entries[name] = read_run(run_dir, metric_stamps, old.get(name))
+    for count, (name, run_dir, metric_stamps, previous) in enumerate(to_read, 1):
+        entries[name] = read_run(run_dir, metric_stamps, previous)
         if show and (count % 100 == 0 or count == len(to_read)):
             print(f"\rtinyxp: indexing runs {count}/{len(to_read)}", end="", file=sys.stderr, flush=True)
     if show:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr, flush=True)
-    changed = {name for name, _, _ in to_read}
+    changed = {name for name, _, _, _ in to_read}
     changed.update(new_links)
     changed.update(name for name in old if name not in entries)
-    return entries, changed
+    return entries, changed, restamped
 
 
 # -- scanning ------------------------------------------------------------------------
 
 
-def sorted_run_names(log_dir: str) -> list[tuple[str, bool]]:
-    """(name, is a symbolic link) of the run directories of log_dir, in numeric order.
+def run_names(log_dir: str) -> tuple[list[str], set[str]]:
+    """(the names of the run directories of log_dir in numeric order, those that are symbolic links).
 
     Run directories are named by integers, as the logger allocates them (ASCII digits,
     no leading zero); a symbolic link named so is listed too, never followed.
     """
-    names = []
+    names, links = [], set()
     with os.scandir(log_dir) as entries:
         for entry in entries:
-            if is_run_id(entry.name):
+            name = entry.name
+            if name.isdigit() and is_run_id(name):
                 if entry.is_symlink():
-                    names.append((entry.name, True))
+                    links.add(name)
+                    names.append(name)
                 elif entry.is_dir(follow_symlinks=False):
-                    names.append((entry.name, False))
-    names.sort(key=lambda item: int(item[0]))
-    return names
+                    names.append(name)
+    names.sort(key=int)
+    return names, links
 
 
 def stat_run(run_dir: str) -> list[Any]:
@@ -168,6 +213,11 @@ def metric_log_name(file_name: str) -> str:
 def metric_file_stamp(metrics_dir: str, log_name: str) -> list[int] | None:
     """file_stamp of metrics/<log_name>.jsonl, or of MLXP's .json when there is no such file."""
     return file_stamp(f"{metrics_dir}/{log_name}{METRIC_SUFFIX}") or file_stamp(f"{metrics_dir}/{log_name}{MLXP_METRIC_SUFFIX}")
+
+
+def settled(stamp: list[int] | None) -> bool:
+    """Whether a metadata/ folder's stamp is old enough to be trusted alone (SETTLE_NS)."""
+    return stamp is not None and time.time_ns() - stamp[1] > SETTLE_NS
 
 
 def file_stamp(path: str) -> list[int] | None:
@@ -220,6 +270,7 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     stamps: list[Any] = [None, None, metric_stamps, None]
     problems: list[str] = []
     entry: dict[str, Any] = {"stamps": stamps, "problems": problems}
+    folder = file_stamp(f"{run_dir}/{METADATA_DIR}")  # before the files: a change while they are read moves it
     values: dict[str, Any] = {}
     for index, part in enumerate(("info", "config")):
         try:
@@ -256,6 +307,8 @@ def read_run(run_dir: str, metric_stamps: dict[str, list[int]] | None, old: dict
     values.update(read_notes(run_dir, stamps, problems))
     status = values.get("info.status")
     entry["finished"] = status not in LIVE_STATUSES
+    if entry["finished"] and settled(folder):
+        entry["settled"] = folder
     entry["values"] = values
     entry["metrics_folder"] = file_stamp(f"{run_dir}/{METRICS_DIR}")  # before it is listed: what is added later shows
     old_metrics = (old or {}).get("metrics", {})

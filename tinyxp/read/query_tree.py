@@ -135,6 +135,15 @@ class Summary:
         return f"{self.function}({self.name})"
 
 
+def operands(tree: Node) -> list[Operand]:
+    """The fields and metric summaries a query compares, in order of appearance."""
+    if isinstance(tree, (Or, And)):
+        return [operand for part in tree.parts for operand in operands(part)]
+    if isinstance(tree, Not):
+        return operands(tree.inner)
+    return [tree.operand]
+
+
 # -- tokens --------------------------------------------------------------------------
 
 KEYWORDS = {"and", "or", "not", "in"}

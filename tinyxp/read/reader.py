@@ -4,18 +4,21 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from itertools import compress, repeat
 
 from .._contract import NOTES_COLUMNS, TINYXP_DIR
 from ..errors import ReaderError
 from .frame import DataFrame
-from .index import collect_fields, split_metric_column, update_entries
-from .row import SHORT_NAMES, Row, summarize, with_short_names
+from .index import collect_fields, read_run, split_metric_column, update_entries
+from .query_tree import Field, operands
+from .row import NOT_LOADED, SHORT_NAMES, Row, StoredRow, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
 from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
+from .stored import DAMAGED, HAS_PROBLEMS, HAS_VALUES
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Sequence
 
 
 def describe_ids(names: list[str]) -> str:
@@ -65,10 +68,12 @@ class Reader:
             warnings.warn(f"The run index {path!r} was written by a newer tinyxp (index version {version}): left as it is; "
                           f"this tinyxp keeps its own in {self.index_paths[0]!r}", ReaderWarning, stacklevel=2)
         self.index_path = loaded.path  # where the index was read or written; None: memory
-        self._entries = loaded.entries
+        self._entries: dict[str, Any] = loaded.entries  # run id -> entry, or its position in self._stored, not decoded yet
+        self._stored = loaded.stored
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
         self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
+        self._restamped: set[str] = set()  # the entries whose settled stamp alone changed
         self._fields = loaded.fields
         self._fields_saved = loaded.fields is not None
         self._warned_memory = False
@@ -77,7 +82,7 @@ class Reader:
     # -- public surface --------------------------------------------------------------
 
     def __len__(self) -> int:
-        return sum(1 for entry in self._entries.values() if "values" in entry)
+        return len(self._listed())
 
     def __repr__(self) -> str:
         return f"Reader({self.log_dir!r}: {len(self)} runs)"
@@ -86,7 +91,7 @@ class Reader:
     def fields(self) -> dict[str, str]:
         """Every column -> its type name: config.*, info.*, metric and artifact columns."""
         if self._fields is None:
-            self._fields = collect_fields(self._entries.values())  # saved with the index at the next save_index
+            self._fields = collect_fields(self._decoded().values())  # saved with the index at the next save_index
         return self._fields
 
     @property
@@ -108,34 +113,56 @@ class Reader:
             return self._filter(query)
 
     def _filter(self, query: str | None) -> DataFrame:
-        if not (query and query.strip()):
-            return DataFrame([self._row(name, entry) for name, entry in self._entries.items() if "values" in entry])
-        from .query import compile_query  # the query language: only when a query is given
+        if query and query.strip():
+            from .query import compile_query, parse  # the query language's patterns: only when a query is given
 
-        fields = self.fields
-        aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
-        predicate = compile_query(query, with_short_names(fields), aliases)
-        current: tuple[str, dict[str, Any]] = ("", {})  # (name, entry) of the run being tested: no closure made per run
+            fields = self.fields
+            aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
+            predicate = compile_query(query, with_short_names(fields), aliases)
+            compared = operands(parse(query))
+            stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
+            names = self._listed()
+            # the values are tested as they are; a row is made for each run that matches
+            tested = [stored[entry] if type(entry) is int else values_of(entry) for entry in map(self._entries.__getitem__, names)]
+            current = [""]  # the run being tested: no closure made per run
 
-        def summary(function: str, column: str) -> Any:
-            return self._summary(current[0], current[1], function, column)
+            def summary(function: str, column: str) -> Any:
+                return self._summary(current[0], self._light_entry(current[0]), function, column)
 
-        matches = []
-        for current in self._entries.items():  # the values are tested as they are; a row is made for each run that matches
-            entry = current[1]
-            if "values" in entry and predicate(entry["values"] if "lost" not in entry else values_of(entry), summary):
-                matches.append(current)
-        self.save_index()
-        return DataFrame([self._row(name, entry) for name, entry in matches])
+            if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run
+                matches = list(compress(names, map(predicate, tested, repeat(summary))))
+            else:
+                matches = []
+                for current[0], values in zip(names, tested):
+                    if predicate(values, summary):
+                        matches.append(current[0])
+            self.save_index()
+            return DataFrame([self._row(name, self._entries[name]) for name in matches])
+        return DataFrame([self._row(name, self._entries[name]) for name in self._listed()])
+
+    def _listed(self) -> list[str]:
+        """The ids of the runs listed: those with values."""
+        flags = self._stored.flags if self._stored is not None else []
+        return [name for name, entry in self._entries.items() if (flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry)]
+
+    def _stored_values(self, keys: list[str]) -> list[dict[str, Any]]:
+        """Per run of the index file, the values of these keys a query reads (None for a key it lacks: a query reads values.get(key))."""
+        if self._stored is None or int not in set(map(type, self._entries.values())):
+            return []
+        columns = [self._stored.column(key) for key in keys]
+        if None in columns:  # a damaged line: every run is decoded, or read again
+            self._decoded()
+            return []
+        return list(map(dict, map(zip, repeat(keys), zip(*columns)))) if keys else [{}] * len(self._stored.ids)
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
         name = str(run_id)
         entry = self._entries.get(name)
-        if entry is None or "values" not in entry:
-            known = [key for key, entry in self._entries.items() if "values" in entry]
+        if entry is None or not (self._stored.flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry):  # type: ignore[union-attr]
+            known = self._listed()
             raise ReaderError(f"Unknown run {name} in {self.log_dir!r}: runs here are {describe_ids(known)}")
-        return self._row(name, entry)
+        return self._row(name, self._entry(name))
 
     def summary(self, row: Row, function: str, column: str) -> Any:
         """last / min / max / count of a metric column of one run (None if it has none).
@@ -144,21 +171,28 @@ class Reader:
         """
         name = row.run_id
         assert name is not None  # a row of this Reader has its run id
-        return self._summary(name, self._entries[name], function, column, row)
+        return self._summary(name, self._light_entry(name), function, column, row)
 
     def refresh(self) -> None:
         """Pick up new, changed and removed runs; re-read only what changed on disk."""
         with paused_gc():
-            entries, changed = update_entries(self.log_dir, self._entries, progress=self.progress)
+            entries, changed, restamped = update_entries(self.log_dir, self._entries, progress=self.progress, stored=self._stored)
         if changed:
-            self._dirty = True
             self._fields, self._fields_saved = None, False
+        if changed or restamped:
+            self._dirty = True
+            self._restamped |= restamped
             if self._changed is not None:
                 self._changed |= changed
         self._entries = entries
         self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
+        self._light: dict[str, dict[str, Any]] = {}  # runs not decoded: their entries without values, as rows and summaries read them
         mark_lost(entries, self.log_dir, self.lost_after)
-        self.problems = [(os.path.join(self.log_dir, name), problem) for name, entry in entries.items() for problem in entry.get("problems", ())]
+        stored = self._stored
+        with_problems = set(compress(stored.ids, map(HAS_PROBLEMS.__and__, stored.flags))) if stored is not None else set()
+        with_problems.update(name for name, entry in entries.items() if type(entry) is dict and entry.get("problems"))
+        self.problems = [(os.path.join(self.log_dir, name), problem) for name in entries if name in with_problems
+                         for problem in self._entry(name).get("problems", ())]
         # said once: when first seen or changed, not on every listing (self.problems keeps them all)
         news = [(os.path.join(self.log_dir, name), problem) for name in sorted(changed & entries.keys(), key=int)
                 for problem in entries[name].get("problems", ())]
@@ -169,17 +203,93 @@ class Reader:
 
     # -- rows and summaries ----------------------------------------------------------
 
-    def _row(self, name: str, entry: dict[str, Any]) -> Row:
+    def _entry(self, name: str) -> dict[str, Any]:
+        """The entry of a run, decoded from the index file on first use (read again from its files when damaged there)."""
+        entry = self._entries[name]
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            light = self._light.pop(name, None)
+            values = self._stored.values_at(entry) if light is not None else None
+            entry = self._stored.entry(entry) if light is None else None if values is None else {**light, "values": values}
+            if entry is None:
+                with paused_gc():
+                    entry = read_run(os.path.join(self.log_dir, name), None, None)
+                self._dirty = True
+                self._changed = None  # the index file is damaged: written whole at the next save
+            self._entries[name] = entry
+        return entry
+
+    # what a StoredRow asks of the run it stands for
+
+    def stored_value(self, name: str, column: str) -> Any:
+        """A config or info value of a run, from its column of the index while the run is not decoded; NOT_LOADED when it has none."""
+        entry = self._entries[name]
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            value = self._stored.value(entry, column)
+            if value is not DAMAGED:
+                return value
+        return values_of(self._entry(name)).get(column, NOT_LOADED)
+
+    def stored_keys(self, name: str) -> list[str]:
+        entry = self._entries[name]
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            return self._stored.keys_at(entry)
+        return list(values_of(entry))
+
+    def stored_values(self, name: str) -> dict[str, Any]:
+        return values_of(self._entry(name))
+
+    def stored_parts(self, name: str) -> tuple[dict[str, list[str]], Sequence[str], dict[str, int]]:
+        """(metric keys by log name, artifacts, metric file sizes) of a run, its values left undecoded."""
+        entry = self._light_entry(name)
+        _, metrics, sizes = self._row_shape(name, entry)
+        return metrics, entry["artifacts"], sizes
+
+    def _light_entry(self, name: str) -> dict[str, Any]:
+        """The entry of a run without its values while it is not decoded (the values take every column)."""
+        entry = self._entries[name]
+        if type(entry) is not int:
+            return entry
+        light = self._light.get(name)
+        if light is None:
+            assert self._stored is not None  # where the position is
+            light = self._stored.entry(entry, with_values=False)
+            if light is None:  # damaged: read again
+                return self._entry(name)
+            self._light[name] = light
+        return light
+
+    def _decoded(self) -> dict[str, dict[str, Any]]:
+        """Every entry, decoded."""
+        with paused_gc():
+            for name, entry in self._entries.items():
+                if type(entry) is int:
+                    self._entry(name)
+        return self._entries
+
+    def _row(self, name: str, entry: Any) -> Row:
+        if type(entry) is int:  # the run's entry is decoded when the row is first read
+            return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self)
+        run_dir, metrics, sizes = self._row_shape(name, entry)
+        return Row(values_of(entry), run_dir, metrics, entry["artifacts"], name, sizes)
+
+    def _row_shape(self, name: str, entry: dict[str, Any]) -> tuple[str, dict[str, list[str]], dict[str, int]]:
+        """(run folder, metric keys by log name, metric file sizes): the same for every row of the run until the next refresh."""
         shape = self._shapes.get(name)
-        if shape is None:  # the same for every row of the run until the next refresh
+        if shape is None:
             metrics, sizes = {}, {}
             for log, meta in entry["metrics"].items():
                 metrics[log], sizes[log] = meta["keys"], meta["stamp"][0]
-            shape = self._shapes[name] = (os.path.join(self.log_dir, name), metrics, sizes)
-        return Row(values_of(entry), shape[0], shape[1], entry["artifacts"], name, shape[2])
+            shape = self._shapes[name] = (f"{self.log_dir}{os.sep}{name}", metrics, sizes)
+        return shape
 
     def _summary(self, name: str, entry: dict[str, Any], function: str, column: str, row: Row | None = None) -> Any:
-        """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file."""
+        """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file.
+
+        `entry` may be the run's light entry (_light_entry): its values are not needed.
+        """
         log_name, key = split_metric_column(column, entry["metrics"])
         if log_name is None:
             return None
@@ -189,12 +299,13 @@ class Reader:
             last = meta.get("last", {})
             if function == "last" and key in last:
                 return last[key]
-            values = (row or self._row(name, entry)).get(column)
+            values = (row or self._row(name, self._entries[name])).get(column)
             if values is None:
                 return None
             cached = summarize(values)
             if entry.get("finished"):
                 meta.setdefault("summary", {})[key] = cached
+                self._entry(name)  # a light entry (no values) becomes whole, this summary in: the journal takes it
                 self._dirty = True
                 if self._changed is not None:
                     self._changed.add(name)
@@ -207,10 +318,11 @@ class Reader:
         if not self._dirty and (self._fields_saved or self._fields is None):
             return
         with paused_gc():
-            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self.index_path, self._fields)
+            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self._restamped, self.index_path,
+                                         self._fields, self._stored, self._decoded)
         if self.index_path is not None:
             self._dirty = False
-            self._changed = set()
+            self._changed, self._restamped = set(), set()
             self._fields_saved = self._fields is not None
             return
         self._changed = None  # when a folder becomes writable again, all of it

@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from .._contract import METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX
 from ..errors import ReaderError
 from .files import UnreadableFile, read_run_file
+from .stored import NOT_LOADED
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator, Sequence
 
-NOT_LOADED = "…"
 SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}  # in queries and table columns
 
 
@@ -187,7 +187,7 @@ class Row(Mapping):
         self._loaded = {} if _loaded is None else _loaded  # log name -> key -> values
 
     def __getitem__(self, column: str) -> Any:
-        value = self.static.get(column, NOT_LOADED)
+        value = self.static_value(column)
         if value is not NOT_LOADED:
             return value
         if column.startswith("artifacts."):
@@ -202,6 +202,13 @@ class Row(Mapping):
                 if values is not None:
                     return values
         raise KeyError(column)
+
+    def static_value(self, column: str) -> Any:
+        """The config/info value of column; NOT_LOADED when the run has none."""
+        return self.static.get(column, NOT_LOADED)
+
+    def static_keys(self) -> list[str]:
+        return list(self.static)
 
     def metric_file(self, log_name: str) -> dict[str, list[Any]]:
         """All columns of metrics/<log_name>.jsonl (or .json), read once (raises ReaderError if unreadable).
@@ -240,7 +247,7 @@ class Row(Mapping):
         return columns
 
     def keys(self) -> list[str]:  # type: ignore[override]
-        return [*self.static, *self.metric_columns(), *(f"artifacts.{a}" for a in self._artifacts)]
+        return [*self.static_keys(), *self.metric_columns(), *(f"artifacts.{a}" for a in self._artifacts)]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
@@ -249,15 +256,16 @@ class Row(Mapping):
         return len(self.keys())
 
     def __contains__(self, column: object) -> bool:
-        return column in self.static or column in self.keys()
+        return (type(column) is str and self.static_value(column) is not NOT_LOADED) or column in self.keys()
 
     def __repr__(self) -> str:
         return f"Row({self.run_dir!r})" if self.run_dir else f"Row({self.static!r})"
 
     def peek(self, column: str) -> Any:
         """The value if it is in memory (no file is read); NOT_LOADED otherwise."""
-        if column in self.static:
-            return self.static[column]
+        value = self.static_value(column)
+        if value is not NOT_LOADED:
+            return value
         for log_name, loaded in self._loaded.items():
             if column.startswith(log_name + "."):
                 return loaded.get(column[len(log_name) + 1 :], NOT_LOADED)
@@ -289,6 +297,40 @@ class Row(Mapping):
         for artifact in self._artifacts:
             out[f"artifacts.{artifact}"] = self._path("artifacts", artifact)
         return out
+
+
+class StoredRow(Row):
+    """A row of a run whose index entry is not decoded yet; `source` (its Reader) decodes it.
+
+    A config or info value is read from its column of the index (`source.stored_value`),
+    the names of the run's values from the index too (`source.stored_keys`), so that a
+    table of a few columns decodes no more. The other slots are empty until first read,
+    which is when Python calls __getattr__: `static` from `source.stored_values`, the
+    metric and artifact names from `source.stored_parts`.
+    """
+
+    __slots__ = ("_source",)
+
+    def __init__(self, run_dir: str, run_id: str, source: Any) -> None:  # noqa: super().__init__ would decode
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self._source = source
+        self._loaded = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "static":
+            self.static = self._source.stored_values(self.run_id)
+        elif name in ("_metrics", "_artifacts", "_sizes"):
+            self._metrics, self._artifacts, self._sizes = self._source.stored_parts(self.run_id)
+        else:
+            raise AttributeError(name)
+        return getattr(self, name)
+
+    def static_value(self, column: str) -> Any:
+        return self._source.stored_value(self.run_id, column)
+
+    def static_keys(self) -> list[str]:
+        return self._source.stored_keys(self.run_id)
 
 
 def peek(row: Mapping, column: str) -> Any:

@@ -20,6 +20,8 @@ def mark_lost(entries: dict[str, dict[str, Any]], log_dir: str, lost_after: floa
     """Set "lost" in the index entry of every RUNNING run: whether it is lost now."""
     now = time.time()
     for name, entry in entries.items():
+        if type(entry) is not dict:  # a run of the index file not decoded yet: an ended one
+            continue
         values = entry.get("values", {})
         if values.get("info.status") == "RUNNING":
             threshold = silence_allowed(lost_after, values.get("info.heartbeat_interval"))

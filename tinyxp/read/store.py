@@ -1,11 +1,12 @@
-"""The index on disk: one JSON file of every run's entry, and a journal of the entries changed since.
+"""The index on disk: one file of every run's entry, and a journal of the entries changed since.
 
-`index.json` holds {"version", "log_dir", "runs": {run id: entry}}; `index.journal`
-beside it holds one `[run id, entry]` JSON line per entry read again since (`[run id,
-null]` for a run removed), appended in one write. A refresh that changed a few runs
-appends their lines instead of rewriting every run's entry; once the journal outgrows
-a quarter of the index file, the next write folds it in (a new index.json, replaced
-atomically, then the journal removed).
+`index.json` holds the runs in the layout stored.py reads (a first line saying what
+a refresh needs of each run, then the values by column, then a line per run);
+`index.journal` beside it holds one `[run id, entry]` JSON line per entry read again
+since (`[run id, null]` for a run removed), appended in one write. A refresh that
+changed a few runs appends their lines instead of rewriting every run's entry; once the
+journal outgrows a quarter of the index file, the next write folds it in (a new
+index.json, replaced atomically, then the journal removed).
 
 Nothing here is trusted: every entry is checked for the shape read_run gives and, by
 the reader, against the (size, mtime_ns) of the files it came from, so a torn journal
@@ -22,19 +23,23 @@ from contextlib import contextmanager
 
 from ..errors import ReaderError
 from .._files import write_atomic
-from .files import NOFOLLOW, read_run_file
+from .files import NOFOLLOW, open_run_file, read_run_file
+from .stored import FINISHED, HAS_PROBLEMS, HAS_VALUES, RUN_LISTS, Stored, decode, valid_entry, valid_head, valid_stamp
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Iterator
+    from typing import Any, Callable, Iterable, Iterator
 
-INDEX_VERSION = 2  # the journal is beside the file: an older tinyxp reading index.json alone is still right
+INDEX_VERSION = 3  # 3: line 0, a line per column, a line per run (stored.py); the journal is beside the file
 INDEX_NAME = "index.json"
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_MIN_BYTES = 256 * 1024  # below this the journal is not folded in, whatever the index's size
 JOURNAL_SHARE = 0.25  # else, once it holds this share of the index file's bytes
 JSON_DECODE = json.JSONDecoder().decode
+ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode  # ASCII only: a character is a byte
+HEAD_CHUNK = 256 * 1024
 FIELDS_LINE = ""  # the run id of the journal line that holds the fields: no run is named so
+SETTLED_LINE = "settled"  # [id, "settled", stamp]: a new settled stamp of an unchanged entry
 APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | NOFOLLOW
 
 
@@ -65,11 +70,16 @@ def journal_path(index_path: str) -> str:
 
 
 class Loaded:
-    """What load_index found: the index path, its entries and fields, and an index of a newer tinyxp."""
+    """What load_index found: the index path, its runs and fields, and an index of a newer tinyxp.
+
+    `entries` maps a run id to its entry, or to its position in the index file for a run
+    that `stored` decodes on demand (the journal's entries are decoded already).
+    """
 
     def __init__(self) -> None:
         self.path: str | None = None
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, Any] = {}
+        self.stored: Stored | None = None
         self.fields: dict[str, str] | None = None  # Reader.fields as of the entries, when saved with them
         self.newer: tuple[str, int] | None = None  # (path, version) of an index a newer tinyxp wrote
 
@@ -80,28 +90,56 @@ def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
     best = -1.0
     for path in paths:
         try:
-            raw, st = read_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
-            data = json.loads(raw)
-        except (OSError, ValueError, RecursionError, ReaderError):
-            continue  # absent or corrupt: rebuilt by refresh
-        if not isinstance(data, dict) or data.get("log_dir") != log_dir:
+            fd, st = open_run_file(os.path.dirname(path), os.path.basename(path))  # a FIFO would hang
+        except (OSError, ReaderError):
+            continue  # absent: built by refresh
+        try:
+            first = read_first_line(fd)
+        except OSError:
+            first = b""
+        head = decode(first)
+        stored = None
+        if isinstance(head, dict) and head.get("log_dir") == log_dir:  # else corrupt, or another folder's: rebuilt by refresh
+            version = head.get("version")
+            if type(version) is int and version > INDEX_VERSION and loaded.newer is None:
+                loaded.newer = (path, version)
+            if version == INDEX_VERSION and st.st_mtime > best:
+                stored = stored_runs(head, fd, len(first) + 1)
+        if stored is None:
+            os.close(fd)
             continue
-        version = data.get("version")
-        if type(version) is int and version > INDEX_VERSION and loaded.newer is None:
-            loaded.newer = (path, version)
-        runs = data.get("runs")
-        if version == INDEX_VERSION and isinstance(runs, dict) and st.st_mtime > best:
-            best = st.st_mtime
-            loaded.path, loaded.entries = path, runs
-            loaded.fields = data.get("fields") if valid_fields(data.get("fields")) else None
-            stamp = [st.st_size, st.st_mtime_ns]
+        if loaded.stored is not None:
+            loaded.stored.close()
+        best = st.st_mtime
+        loaded.path, (loaded.stored, loaded.entries) = path, stored
+        loaded.fields = head.get("fields") if valid_fields(head.get("fields")) else None
+        stamp = [st.st_size, st.st_mtime_ns]
     if loaded.path is not None:
         apply_journal(journal_path(loaded.path), loaded, stamp)
-        count = len(loaded.entries)
-        loaded.entries = {name: entry for name, entry in loaded.entries.items() if valid_entry(entry)}
-        if len(loaded.entries) != count:
-            loaded.fields = None
     return loaded
+
+
+def read_first_line(fd: int) -> bytes:
+    """The first line of an open file, without its newline (b"" when it has none)."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, HEAD_CHUNK)
+        end = chunk.find(b"\n")
+        if end >= 0:
+            chunks.append(chunk[:end])
+            return b"".join(chunks)
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+
+
+def stored_runs(head: dict[str, Any], fd: int, offset: int) -> tuple[Stored, dict[str, Any]] | None:
+    """(the runs of an index file, each run id -> its position there) from its line 0; None when it is not what it should be.
+
+    The lines after line 0 are read from fd, at offset, when first needed."""
+    if not valid_head(head):
+        return None
+    return Stored(head, fd, offset), dict(zip(head["ids"], range(len(head["ids"]))))
 
 
 def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
@@ -117,62 +155,122 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
     runs = loaded.entries
     for line in raw.split(b"\n"):
         try:
-            name, entry = JSON_DECODE(line.decode("utf-8"))
-        except (ValueError, TypeError, RecursionError):  # torn, damaged, or not a pair
+            name, entry, *settled = JSON_DECODE(line.decode("utf-8"))
+        except (ValueError, TypeError, RecursionError):  # torn, damaged, or not a list
             continue
         if type(name) is not str:
+            continue
+        if entry == SETTLED_LINE and len(settled) == 1:
+            settle(loaded, name, settled[0])
             continue
         if name == FIELDS_LINE:
             found = entry.get("fields") if isinstance(entry, dict) and entry.get("index") == index_stamp else None
             loaded.fields = found if valid_fields(found) else None
             continue
         loaded.fields = None  # the fields of the runs before this line
-        if entry is None:
-            runs.pop(name, None)
-        else:
+        if entry is not None and valid_entry(entry):
             runs[name] = entry
+        else:  # removed, or damaged: read again
+            runs.pop(name, None)
+
+
+def settle(loaded: Loaded, name: str, stamp: Any) -> None:
+    """Apply a line `[id, "settled", stamp]`: the run's entry is unchanged, its metadata/ folder has this stamp.
+
+    Whichever entry the run has when the line is read may take it: a reader writes the
+    line only when the files were as its entry says after the folder had that stamp, so
+    an entry read later has files at least as new (a wrong stamp only makes the run checked again).
+    """
+    entry = loaded.entries.get(name)
+    if not valid_stamp(stamp):
+        return
+    if type(entry) is int:
+        assert loaded.stored is not None  # where the position is
+        loaded.stored.settled_size[entry], loaded.stored.settled_mtime[entry] = stamp
+    elif entry is not None:
+        loaded.entries[name] = {**entry, "settled": stamp}
 
 
 def valid_fields(fields: Any) -> bool:
     return isinstance(fields, dict) and all(type(kind) is str for kind in fields.values())
 
 
-def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, dict[str, Any]], changed: set[str] | None,
-               loaded_from: str | None, fields: dict[str, str] | None = None) -> str | None:
+def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, Any], changed: set[str] | None, restamped: set[str],
+               loaded_from: str | None, fields: dict[str, str] | None, stored: Stored | None,
+               decoded: Callable[[], dict[str, dict[str, Any]]]) -> str | None:
     """Write the index to the first of paths that can be written; that path, or None.
 
     With the names of the `changed` entries, and the index at loaded_from, these are
-    appended to its journal while the journal stays small; else the whole index is
-    written. `fields`, when known, are saved after the entries.
+    appended to its journal while the journal stays small, and a short line for each
+    entry `restamped` (only its settled stamp changed); else the whole index is written:
+    the runs not decoded (their position in `stored`) are copied from it, or, when it
+    is damaged, every run is decoded by decoded(). `fields`, when known, are saved after
+    the entries.
     """
     for path in paths:
         try:
-            if changed is None or path != loaded_from or not append_journal(path, entries, changed, fields):
-                write_whole(path, log_dir, entries, fields)
+            if changed is None or path != loaded_from or not append_journal(path, entries, changed, restamped, fields):
+                old = stored.raw() if stored is not None else None
+                write_whole(path, log_dir, entries if old is not None else decoded(), fields, stored, old)
         except OSError:
             continue
         return path
     return None
 
 
-def write_whole(path: str, log_dir: str, entries: dict[str, dict[str, Any]], fields: dict[str, str] | None) -> None:
-    data: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, "runs": entries}
+def write_whole(path: str, log_dir: str, entries: dict[str, Any], fields: dict[str, str] | None,
+                stored: Stored | None = None, old: tuple[dict[str, list[Any]], list[bytes]] | None = None) -> None:
+    """Write the index file in the layout stored.py reads, and remove its journal.
+
+    An entry may be a run's position in `stored`, whose columns and entry lines are `old`.
+    """
+    shapes: dict[tuple[str, ...], int] = {}
+    columns: dict[str, list[Any]] = {}
+    head: dict[str, Any] = {"version": INDEX_VERSION, "log_dir": log_dir, **{key: [] for key in RUN_LISTS}}
+    lines = []
+    for position, (name, entry) in enumerate(entries.items()):
+        if type(entry) is int:  # copied: its values column by column, its line as it is
+            assert stored is not None and old is not None  # where the position is
+            keys = stored.shapes[stored.shape_of[entry]] if stored.shape_of[entry] >= 0 else None
+            items = None if keys is None else [(key, old[0][key][entry]) for key in keys]
+            flags, settled = stored.flags[entry], [stored.settled_size[entry], stored.settled_mtime[entry]]
+            lines.append(old[1][entry])
+        else:
+            values = entry.get("values")
+            items = None if values is None else values.items()
+            flags = (HAS_VALUES if values is not None else 0) | (HAS_PROBLEMS if entry.get("problems") else 0) | (FINISHED if entry.get("finished") else 0)
+            settled = entry.get("settled") or [None, None]
+            lines.append(ENCODE({key: value for key, value in entry.items() if key != "values"}).encode() + b"\n")  # ASCII
+        shape = -1
+        if items is not None:
+            column_values = dict(items)
+            shape = shapes.setdefault(tuple(column_values), len(shapes))
+            for key, value in column_values.items():
+                column = columns.get(key)
+                if column is None:
+                    column = columns[key] = [None] * len(entries)
+                column[position] = value
+        for key, item in zip(RUN_LISTS, (name, flags, shape, *settled)):
+            head[key].append(item)
+    lines[:0] = [ENCODE(column).encode() + b"\n" for column in columns.values()]
+    head.update(shapes=list(shapes), columns=list(columns), sizes=list(map(len, lines)))
     if fields is not None:
-        data["fields"] = fields
-    text = json.dumps(data, separators=(",", ":"), check_circular=False)
+        head["fields"] = fields
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, text)
+    write_atomic(path, b"".join([ENCODE(head).encode(), b"\n", *lines]))
     try:
         os.unlink(journal_path(path))  # folded in
     except FileNotFoundError:
         pass
 
 
-def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[str], fields: dict[str, str] | None) -> bool:
-    """Append the changed entries (and the fields) to the journal of the index at path; False when the journal would grow too big."""
-    if not changed and fields is None:
+def append_journal(path: str, entries: dict[str, Any], changed: set[str], restamped: set[str], fields: dict[str, str] | None) -> bool:
+    """Append the changed entries, the restamped ones' stamps (and the fields) to the journal of the index at path;
+    False when the journal would grow too big."""
+    if not changed and not restamped and fields is None:
         return True
-    lines = [[name, entries.get(name)] for name in sorted(changed)]
+    lines: list[list[Any]] = [[name, entries.get(name)] for name in sorted(changed)]
+    lines += [[name, SETTLED_LINE, entries[name]["settled"]] for name in sorted(restamped - changed) if type(entries.get(name)) is dict]
     st = os.stat(path)
     if fields is not None:
         lines.append([FIELDS_LINE, {"index": [st.st_size, st.st_mtime_ns], "fields": fields}])
@@ -192,49 +290,6 @@ def append_journal(path: str, entries: dict[str, dict[str, Any]], changed: set[s
     finally:
         os.close(fd)
     return True
-
-
-def valid_entry(entry: Any) -> bool:
-    """Whether an index entry has the shape read_run gives (else the run is read again).
-
-    The index file may have been damaged or edited: nothing in it is trusted unchecked.
-    Its stamps are only checked for their shape here: update_entries keeps an entry only
-    when they equal the stamps of the files now, which are valid.
-    """
-    if type(entry) is not dict or not stamps_shape(entry.get("stamps")) or not all_strings(entry.get("problems", [])):
-        return False
-    if "values" not in entry:
-        return True
-    metrics = entry.get("metrics")
-    return (
-        isinstance(entry["values"], dict)
-        and all_strings(entry.get("artifacts"))
-        and isinstance(metrics, dict)
-        and all(valid_metric(meta) for meta in metrics.values())
-    )
-
-
-def stamps_shape(stamps: Any) -> bool:
-    return type(stamps) is list and len(stamps) == 4 and type(stamps[2]) is dict
-
-
-def valid_stamp(stamp: Any) -> bool:
-    return type(stamp) is list and len(stamp) == 2 and type(stamp[0]) is int and type(stamp[1]) is int
-
-
-def valid_metric(meta: Any) -> bool:
-    """{"stamp", "keys", "last", and "summary": {key: {"last", "min", "max", "count"}} once computed}."""
-    if not isinstance(meta, dict) or not valid_stamp(meta.get("stamp")) or not all_strings(meta.get("keys")):
-        return False
-    summary = meta.get("summary", {})
-    return isinstance(meta.get("last", {}), dict) and isinstance(summary, dict) and all(isinstance(s, dict) for s in summary.values())
-
-
-def all_strings(items: Any) -> bool:
-    return type(items) is list and (not items or set(map(type, items)) == STR_ONLY)
-
-
-STR_ONLY = {str}
 
 
 def fallback_index_path(log_dir: str, index_dir: str | None) -> str:

@@ -3,7 +3,7 @@
 `start_recording(script_dir)` (through snapshot.start_recording, at the start of every
 logged run) reads HEAD from the .git files and runs `git status` in a background thread. Every git command goes through `run_git`.
 Snapshots of the code (xp.snapshot) are in snapshot.py. The modules that spawn
-(threading, shutil) are imported in the functions that need them: importing this
+(threading) are imported in the functions that need them: importing this
 module must cost a run nothing.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-from .._commands import NOT_FOUND, CommandNotRun, run_command
+from .._commands import NO_FOLDER, NOT_FOUND, CommandNotRun, on_path, run_command, start_command
 from .._files import find_above
 from ..errors import GitError
 from .info import no_git, render_command
@@ -39,18 +39,46 @@ def run_git(
     Raises GitError naming the repository, the command and git's own output when git
     is missing or the command fails (exits with a status not in `success`).
     """
-    command = ["git", *args]
     try:
+        _check_folder(cwd)
+        # -C rather than cwd: without a folder, an environment or an input, the seam
+        # starts git without importing subprocess (a launch in a repository runs git status)
         status, stdout, stderr = run_command(
-            command, cwd=cwd, env=env, input=None if stdin_text is None else stdin_text.encode("utf-8")
+            ["git", "-C", cwd, *args], env=env, input=None if stdin_text is None else stdin_text.encode("utf-8")
         )
     except CommandNotRun as err:
-        reason = "git is not installed (not found on PATH)" if err.why == NOT_FOUND else err.reason
-        raise GitError(f"Cannot run `{render_command(command)}` in {cwd}: {reason}") from None
+        raise _not_run(args, cwd, err) from None
+    return _output(args, cwd, status, stdout, stderr, raw=raw, success=success)
+
+
+def start_git(args: list[str], cwd: str) -> Callable[[], str]:
+    """Start `git <args>` in `cwd` now; the returned function waits for it and gives
+    run_git's answer (raising GitError as run_git does). Raises GitError when git cannot start."""
+    try:
+        _check_folder(cwd)
+        wait = start_command(["git", "-C", cwd, *args])
+    except CommandNotRun as err:
+        raise _not_run(args, cwd, err) from None
+    return lambda: _output(args, cwd, *wait())
+
+
+def _check_folder(cwd: str) -> None:
+    if not os.path.isdir(cwd):
+        raise CommandNotRun(NO_FOLDER)
+
+
+def _not_run(args: list[str], cwd: str, err: CommandNotRun) -> GitError:
+    reason = "git is not installed (not found on PATH)" if err.why == NOT_FOUND else err.reason
+    return GitError(f"Cannot run `{render_command(['git', *args])}` in {cwd}: {reason}")
+
+
+def _output(
+    args: list[str], cwd: str, status: int, stdout: bytes, stderr: bytes, *, raw: bool = False, success: tuple[int, ...] = (0,),
+) -> Any:
     if status not in success:
         output = (stderr.strip() or stdout.strip()).decode("utf-8", "replace")
         raise GitError(
-            f"Cannot run `{render_command(command)}` in {cwd}: " + (output or f"git exited with status {status}")
+            f"Cannot run `{render_command(['git', *args])}` in {cwd}: " + (output or f"git exited with status {status}")
         )
     return stdout if raw else stdout.decode("utf-8", "replace")
 
@@ -170,8 +198,8 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     `exclude` lists folders whose files are not changes (the log folder, when it is
     inside the repository).
 
-    HEAD is read from the .git files at once; `git status` runs in a background
-    thread. The returned function gives the mapping to store as info.git (None
+    HEAD is read from the .git files at once; `git status` starts at once, and a
+    background thread reads its answer. The returned function gives the mapping to store as info.git (None
     outside a repository or without git), waiting for `git status`; called with
     wait=False it returns at once, without dirty and changed while status runs.
     When `git status` fails, it gives HEAD without them (None if HEAD could not be
@@ -180,9 +208,7 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     root = find_work_tree(script_dir)
     if root is None:
         return no_git
-    import shutil  # only inside a repository
-
-    if shutil.which("git") is None:
+    if not on_path("git"):
         return no_git
     try:
         head: dict[str, Any] | None = drop_dirty_state(git_info(root, *read_head(root), []))
@@ -191,20 +217,27 @@ def start_recording(script_dir: str, *, exclude: Sequence[str] = ()) -> Callable
     import threading  # only inside a repository
 
     result: dict[str, Any] = {}
+    thread: threading.Thread | None = None
+    try:  # started here rather than in the thread, which may wait for the GIL
+        wait_status = start_git(STATUS_ARGS + ["--", "."] + exclusions(root, exclude), root)
+    except GitError as err:
+        result["error"] = err
+    else:
 
-    def run_status() -> None:
-        try:
-            result["status"] = parse_status(run_git(STATUS_ARGS + ["--", "."] + exclusions(root, exclude), root))
-        except GitError as err:
-            result["error"] = err
+        def run_status() -> None:
+            try:
+                result["status"] = parse_status(wait_status())
+            except GitError as err:
+                result["error"] = err
 
-    thread = threading.Thread(target=run_status, name="tinyxp-git-status", daemon=True)
-    thread.start()
+        thread = threading.Thread(target=run_status, name="tinyxp-git-status", daemon=True)
+        thread.start()
 
     def get(wait: bool = True) -> dict[str, Any] | None:
-        if not wait and thread.is_alive():
-            return None if head is None else dict(head)
-        thread.join()
+        if thread is not None:
+            if not wait and thread.is_alive():
+                return None if head is None else dict(head)
+            thread.join()
         if "error" in result:  # a git too old, a repository git refuses to read (safe.directory)
             if not result.get("warned"):
                 result["warned"] = True

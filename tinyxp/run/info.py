@@ -81,10 +81,21 @@ class ShellText(str):
     """Shell code written into a command line as it is: the command part of a user's own job-script line."""
 
 
+# The characters shlex.quote leaves a word unquoted with (\w in ASCII, and @%+=:,./-)
+SHELL_SAFE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-"
+
+
+def quote(word: str) -> str:
+    """shlex.quote(word), without importing shlex and re: every launch quotes its command."""
+    if not word:
+        return "''"
+    if not word.strip(SHELL_SAFE):
+        return word
+    return "'" + word.replace("'", "'\"'\"'") + "'"
+
+
 def render_command(argv: Sequence[str]) -> str:
     """argv as one shell line, every word quoted where needed, but ShellText as it is."""
-    from shlex import quote  # shlex imports re and more: only for the processes that quote
-
     return " ".join(word if isinstance(word, ShellText) else quote(str(word)) for word in argv)
 
 
@@ -108,12 +119,20 @@ def user() -> str | None:
         found = os.environ.get(name)
         if found:
             return found
-    try:
-        import pwd  # only when no variable names the user
-
-        return pwd.getpwuid(os.getuid()).pw_name
-    except (ImportError, KeyError, AttributeError):
+    if not hasattr(os, "getuid"):  # pragma: no cover (Windows: no password database)
         return None
+    uid = os.getuid()
+    if uid not in _PASSWD_NAMES:  # asked once per process: a sweep's runs all ask
+        try:
+            import pwd  # only when no variable names the user
+
+            _PASSWD_NAMES[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            _PASSWD_NAMES[uid] = None
+    return _PASSWD_NAMES[uid]
+
+
+_PASSWD_NAMES: dict[int, str | None] = {}
 
 
 def write_final_info(path: str, info: dict[str, Any]) -> None:

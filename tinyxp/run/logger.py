@@ -175,11 +175,16 @@ class Logger:
     Used by @launch (ctx.logger) and standalone: `tinyxp.Logger("logs/7")`. Folders
     are created on first use. The logger of a rank other than 0 in a multi-process job
     writes nothing but the metrics logged with all_ranks=True.
+
+    A standalone logger may write into a run that has ended: each of its writes also
+    touches metadata/, which is what readers look at to know that an ended run changed
+    (`live=True`, for the logger of the run this process executes, skips that).
     """
 
-    def __init__(self, run_dir: str, *, rank: int = 0) -> None:
+    def __init__(self, run_dir: str, *, rank: int = 0, live: bool = False) -> None:
         self._run_dir = os.path.abspath(run_dir)
         self._rank = rank
+        self._touched = None if live and not rank else os.path.join(self._run_dir, METADATA_DIR)
         self._metric_fds: dict[str, int] = {}
         self._formats: dict[str, ArtifactFormat] = dict(BUILTIN_FORMATS)
         self._swept_folders: set[str] = set()  # artifact folders cleared of stale temporary files
@@ -227,6 +232,15 @@ class Logger:
         written = os.write(fd, data)
         while written < len(data):  # rare short write (full disk, signal): finish the line
             written += os.write(fd, data[written:])
+        self._touch_metadata()
+
+    def _touch_metadata(self) -> None:
+        """Mark the run changed for the readers' indexes (see the class docstring)."""
+        if self._touched is not None:
+            try:
+                os.utime(self._touched)
+            except OSError:  # no metadata/: not a run the reader lists
+                pass
 
     def _open_metrics(self, log_name: str) -> int:
         check_name(log_name, "metric log name")
@@ -300,6 +314,7 @@ class Logger:
             self._swept_folders.add(folder)
             remove_stale_temporaries(folder)
         write_with(path, lambda file: save(obj, file), binary=binary, fsync=fsync, lock=True)
+        self._touch_metadata()
         return path
 
     def load_artifact(self, name: str, format: str = "pickle") -> Any:

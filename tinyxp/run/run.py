@@ -189,7 +189,7 @@ class Run:
                 info = self._attach(start) if self.attached else self._open_run_dir(info)
             except BaseException as err:
                 self._abandon_start(err)
-            self.logger = Logger(info["run_dir"], rank=self.rank.rank if self.rank else 0)
+            self.logger = Logger(info["run_dir"], rank=self.rank.rank if self.rank else 0, live=True)
         if self.progress and not self.attached:
             print(f"{self.progress} -> {self.shown_dir}", file=sys.stderr)
         elif self.run_dir and not self.attached and _is_terminal(sys.stderr):  # a pipe or a job's log keeps only the task's output

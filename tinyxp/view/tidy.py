@@ -131,7 +131,7 @@ def select_runs(log_dir: str, ids: list[int], query: str, *, broken: bool = Fals
         run_dir = os.path.join(reader.log_dir, str(run_id))
         row = rows.get(run_id)
         if row is not None:
-            chosen.append(Run(run_id, run_dir, row.static.get("info.status"), row.static.get("info.git.snapshot_dir")))
+            chosen.append(Run(run_id, run_dir, row.get("info.status"), row.get("info.git.snapshot_dir")))
         elif broken and os.path.isdir(run_dir):  # a run directory whose info.yaml is missing or unreadable
             chosen.append(Run(run_id, run_dir, None))
         else:
@@ -310,7 +310,7 @@ def unused_snapshots(log_dir: str, removed: list[Run]) -> tuple[list[str], dict[
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # partial runs: `tinyxp runs` reports them
-        used = {row.static.get("info.git.snapshot_dir") for row in run_rows(Reader(log_dir, progress=False).filter()).values()}
+        used = {row.get("info.git.snapshot_dir") for row in run_rows(Reader(log_dir, progress=False).filter()).values()}
     kept = {run.snapshot_dir: run for run in removed if run.snapshot_dir and run.status in LIVE_STATUSES}
     candidates = {run.snapshot_dir for run in removed if run.snapshot_dir} - used - set(kept)
     return sorted(path for path in candidates if isinstance(path, str) and os.path.isdir(path)), kept

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from ..errors import YAMLError
 from ._dumper import dump, dump_value
-from ._parser import NOT_SIMPLE, load, load_value, parse_document, parse_simple
+from ._fast import NOT_FAST, load_fast
+from ._parser import load, load_value, parse_document
 from ._scalars import MAX_NESTING, MAX_NUMBER_DIGITS
 
-# parse_document, parse_simple and NOT_SIMPLE are not public: tests/test_yaml.py checks
-# parse_simple, the fast path for what dump() writes, against the full parser.
+# parse_document, load_fast and NOT_FAST are not public: tests/test_yaml_fast.py checks
+# load_fast, the fast path for what dump() writes, against the full parser.
 __all__ = ["load", "load_value", "dump", "dump_value", "YAMLError", "MAX_NESTING", "MAX_NUMBER_DIGITS"]

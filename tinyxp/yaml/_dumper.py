@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from . import _re
 from ._re import YAML11_START
-from ._scalars import resolve_plain
+from ._scalars import MAX_NUMBER_DIGITS, NUMBER_START, WORDS, resolve_plain
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
@@ -33,6 +33,25 @@ DUMP_ESCAPES = {
 }
 # What dump writes on the line of its key or item (with empty collections).
 SCALARS = (str, int, float, type(None))
+# RE_WORD's characters: is_plain_in_block checks the common strings without a regex.
+WORD_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/")
+WORD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./=+-"
+# The first characters _PLAIN_FIRST refuses ('-', '?' and ':' only before a space or the end).
+NOT_PLAIN_FIRST = frozenset(" -?:,[]{}#&*!|>'\"%@`")
+# What number_like_is_plain looks at: digits, the characters every number and date of
+# RE_NUMBER and RE_YAML11 is written with, and the shape of a run's times.
+DIGITS = frozenset("0123456789")
+DIGITS_OR_UNDERSCORE = frozenset("0123456789_")
+HEX_DIGITS = "0123456789abcdefABCDEF"
+NUMBER_CHARS = "0123456789_+-.:eEbxoabcdefABCDEFTtZ \t"
+TIME_SHAPE = "0000-00-00T00:00:00.000000+00:00"
+# What RE_YAML11 matches among the strings that start with a letter, '<' or '='.
+YAML11_WORDS = frozenset(["yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "<<", "="])
+# Keys and one-line strings as dump writes them, by text: a sweep writes the same keys
+# and most of the same values in every run. Bounded: MAX_RENDERED texts, each short.
+RENDERED: dict[str, str] = {}
+MAX_RENDERED = 4096
+MAX_RENDERED_LENGTH = 256
 
 
 def dump(obj: Any) -> str:
@@ -87,13 +106,15 @@ def dump_flow(obj: Any) -> str:
 
 def dump_mapping(obj: Mapping, prefix: str, out: list[str]) -> None:
     for key, value in obj.items():
-        key = dump_key(check_key(key))
-        if isinstance(value, SCALARS):
+        key = RENDERED.get(key) or dump_key(check_key(key))
+        if type(value) is str:
+            out.append(f"{prefix}{key}: {RENDERED.get(value) or dump_string(value, prefix)}\n")
+        elif isinstance(value, SCALARS):
             out.append(f"{prefix}{key}: {dump_scalar(value, prefix)}\n")
         elif value and isinstance(value, (list, tuple)):
             out.append(f"{prefix}{key}:\n")
             dump_sequence(value, prefix + "  ", out)
-        elif value and isinstance(value, Mapping):
+        elif value and (type(value) is dict or isinstance(value, Mapping)):
             out.append(f"{prefix}{key}:\n")
             dump_mapping(value, prefix + "  ", out)
         else:
@@ -124,20 +145,81 @@ def can_be_plain(text: str, safe: re.Pattern[str]) -> bool:
     )
 
 
+def is_plain_in_block(text: str) -> bool:
+    """can_be_plain(text, RE_BLOCK_SAFE), without a regex for the common strings.
+
+    Words (RE_WORD), and printable strings that neither start nor end with a number or an
+    indicator, are decided here; the rest (numbers, dates) by can_be_plain's patterns.
+    """
+    first = text[:1]
+    if first in WORD_FIRST and not text.strip(WORD_CHARS):  # RE_WORD matches
+        return type(resolve_plain(text)) is str and text not in YAML11_WORDS
+    if not text or not text.isprintable() or not block_safe(text):
+        return False
+    if first in NUMBER_START:  # a number, a date, a version, a hash
+        plain = number_like_is_plain(text)
+        return can_be_plain(text, RE_BLOCK_SAFE) if plain is None else plain
+    return type(resolve_plain(text)) is str and text not in YAML11_WORDS
+
+
+def number_like_is_plain(text: str) -> bool | None:
+    """For a block-safe text starting with a digit, a sign or '.': whether neither RE_NUMBER
+    nor RE_YAML11 matches it (nor is it a word like .inf), when that is plain to see; None
+    when the patterns must say. The common cases: versions, run times, config hashes.
+    """
+    if text in WORDS:
+        return False
+    body = text[1:] if text[0] in "+-" else text
+    if body[:1] not in DIGITS and (body[:1] != "." or body[1:2] not in DIGITS_OR_UNDERSCORE):
+        return True  # every number and date of both patterns starts so
+    if text.strip(NUMBER_CHARS) or text.count(".") > 1 or len(text) > MAX_NUMBER_DIGITS:
+        return None if len(text) > MAX_NUMBER_DIGITS else True  # a long number is the patterns' error
+    if is_run_time(text):
+        return False  # a YAML 1.1 timestamp
+    if text[0] in DIGITS and not text.strip(HEX_DIGITS):
+        mantissa, e, exponent = text.lower().partition("e")
+        if text.isdigit() or (e and mantissa.isdigit() and exponent.isdigit()):
+            return False  # an integer or a float like 12e3
+        return not (text.startswith("0b") and len(text) > 2 and not text[2:].strip("01"))  # YAML 1.1 binary
+    return None
+
+
+def is_run_time(text: str) -> bool:
+    """Whether text has the shape of run/info.py's format_time (2026-12-08T10:20:30.123456+01:00)."""
+    return len(text) == len(TIME_SHAPE) and all(
+        c in DIGITS if shape == "0" else c == shape or (shape == "+" and c == "-") for c, shape in zip(text, TIME_SHAPE)
+    )
+
+
+def block_safe(text: str) -> bool:
+    """RE_BLOCK_SAFE.match(text) for a non-empty printable text (so ' ' is its only space)."""
+    first = text[0]
+    if first in NOT_PLAIN_FIRST and (first not in "-?:" or text[1:2] in ("", " ")):
+        return False
+    return not (
+        text.startswith(("---", "...")) or ": " in text or " #" in text or "  " in text or text[-1] in " :"
+    )
+
+
 def dump_key(key: str) -> str:
-    return key if can_be_plain(key, RE_BLOCK_SAFE) else quote(key)
+    return dump_string(key, "") if "\n" not in key else quote(key)
+
+
+def dump_string(text: str, prefix: str) -> str:
+    """A string on its line (or as a literal block); one-line results are kept in RENDERED."""
+    if "\n" in text:
+        literal = dump_literal(text, prefix + "  ")
+        return literal if literal is not None else quote(text)
+    rendered = text if is_plain_in_block(text) else quote(text)
+    if len(RENDERED) < MAX_RENDERED and len(text) <= MAX_RENDERED_LENGTH:
+        RENDERED[text] = rendered
+    return rendered
 
 
 def dump_scalar(obj: Any, prefix: str) -> str:
     """A scalar or an empty collection on one line (or a literal block for text)."""
     if isinstance(obj, str):
-        if can_be_plain(obj, RE_BLOCK_SAFE):
-            return obj
-        if "\n" in obj:
-            literal = dump_literal(obj, prefix + "  ")
-            if literal is not None:
-                return literal
-        return quote(obj)
+        return RENDERED.get(obj) or dump_string(obj, prefix)
     if obj is None:
         return "null"
     if obj is True:

@@ -1,22 +1,42 @@
 """The regular expressions of the YAML subset, each with what it matches and why.
 
-Every launch imports these, and compiling costs about a microsecond per character of
-pattern: the patterns are few, and they are concatenations of raw strings commented
-piece by piece rather than re.VERBOSE patterns, whose spaces and comments would be read
-by the compiler at every launch too (half as much again for RE_YAML11).
+Every launch imports these, but a plain launch need not pay for them: importing `re`
+(with enum and functools) and compiling the patterns cost a few ms, so each pattern is
+compiled on its first use (lazy_compile), and `re` imported then. The patterns are
+concatenations of raw strings commented piece by piece rather than re.VERBOSE patterns,
+whose spaces and comments the compiler would read too (half as much again for RE_YAML11).
 """
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
+    import re
     from typing import Protocol
 
     class AlwaysMatches(Protocol):
         """A pattern all of whose parts are optional: match() never returns None."""
 
         def match(self, string: str, pos: int = 0) -> re.Match[str]: ...
+
+
+class LazyPattern:
+    """A pattern compiled on its first use; then its methods are the compiled pattern's own."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __getattr__(self, name: str) -> object:
+        import re
+
+        compiled = re.compile(self.pattern)
+        # set on the instance: later calls find them without coming back here
+        self.__dict__.update(match=compiled.match, search=compiled.search, sub=compiled.sub)
+        return getattr(compiled, name)
+
+
+def lazy_compile(pattern: str) -> re.Pattern[str]:
+    """re.compile(pattern), done on the first use of the result (use inline flags: (?s))."""
+    return LazyPattern(pattern)  # type: ignore[return-value]
 
 
 # Fragments shared by several patterns.
@@ -33,10 +53,10 @@ _NEXT_LINES = r"(?:[ \t]*(?:#[^\n]*)?\n)*( *)"
 
 # From the start of a line: the blank and comment lines, and the indentation of the
 # next significant line. It matches at every position.
-RE_NEXT: AlwaysMatches = re.compile(_NEXT_LINES)  # type: ignore[assignment]
+RE_NEXT: AlwaysMatches = lazy_compile(_NEXT_LINES)  # type: ignore[assignment]
 
 # A plain key in block context (group 1), the ':' and the spaces after it.
-RE_KEY = re.compile(
+RE_KEY = lazy_compile(
     r"("
     + _PLAIN_FIRST
     # then anything but a line break, ':' only when a non-space follows (a:b is one
@@ -50,10 +70,10 @@ RE_KEY = re.compile(
 )
 
 # The common lines `key: value` and `- value` with a plain value that holds no ':' and
-# no '#', read with one match each, so that hand-written documents (which parse_simple
-# leaves to the general parser, say for a comment) are read fast too. One pattern for
+# no '#', read with one match each, so that hand-written documents (which the fast path
+# of _fast.py leaves to the general parser, say for a comment) are read fast too. One pattern for
 # both (an item has no key) compiles faster than two.
-RE_LINE = re.compile(
+RE_LINE = lazy_compile(
     # a key made of the usual characters of a name (group 1), ':' and spaces; or '-'
     r"(?:([A-Za-z_][\w.\-]*)[ \t]*:|-)[ ]+"
     # the value (group 2): it starts with none of the indicators (not even '-', '?',
@@ -64,60 +84,33 @@ RE_LINE = re.compile(
     + _NEXT_LINES
 )
 
-# A document in the shape dump() writes, line by line, for parse_simple: `key: value`,
-# `key:` (a nested collection follows) and `- value`, where an item may open a
-# collection on its own line (`- key: value`, `- - x`). Values hold no ': ' and no ' #'
-# and fit on their line: a quoted scalar without escapes or line breaks, {}, [], or a
-# plain scalar.
-_SIMPLE_VALUE = (
-    r"(?:'[^'\n]*'|\"[^\"\\\n]*\"|\{\}|\[\]|"
-    + _PLAIN_FIRST
-    # a plain scalar: runs of ordinary characters, joined by spaces that a non-space
-    # follows, by ':' that a non-space follows, and by '#' (always after a non-space
-    # here); written unrolled, so that a line that does not match fails in linear time
-    + r"[^\s#:]*(?:(?:[ \t]+(?=[^\s#])|:(?=\S)|#)[^\s#:]*)*"
-    r")"
-)
-_SIMPLE_KEY = r"[A-Za-z_][A-Za-z0-9_.\-]*:"
-RE_SIMPLE_LINES: AlwaysMatches = re.compile(  # type: ignore[assignment]
-    r"(?: *"  # each line: the indentation,
-    r"(?:- (?:- )*|)"  # the items it opens, if any (faster than (?:- )* on other lines),
-    r"(?:"
-    # then a value after them or after `key: ` (the value, the longest part, written
-    # once: a line with no item cannot pass the lookbehind, as ' *' follows a line break),
-    r"(?:(?<=- )|" + _SIMPLE_KEY + r" )" + _SIMPLE_VALUE
-    # or `key:` alone
-    + r"|" + _SIMPLE_KEY
-    + r")\n)*"
-)
-
 # The ':' after a quoted key, and the spaces after it.
-RE_COLON = re.compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
-RE_SPACES: AlwaysMatches = re.compile(r"[ \t]*")  # type: ignore[assignment]
+RE_COLON = lazy_compile(r"[ \t]*:(?:[ \t]+|(?=\n)|\Z)")
+RE_SPACES: AlwaysMatches = lazy_compile(r"[ \t]*")  # type: ignore[assignment]
 # What may end a line after a value: spaces, a comment (only after a space), the line
 # break or the end of the text.
-RE_LINE_END = re.compile(r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)")
+RE_LINE_END = lazy_compile(r"[ \t]*(?:(?<=[ \t])#[^\n]*)?(?:\n|\Z)")
 # Where a comment starts in a line: '#' after a space (a#b is a word).
-RE_COMMENT = re.compile(r"[ \t]#")
+RE_COMMENT = lazy_compile(r"[ \t]#")
 
 # --- scalars ------------------------------------------------------------------------
 
 # A single-quoted scalar: '' is a quote inside it; its text is group 1.
-RE_SINGLE = re.compile(r"'([^']*(?:''[^']*)*)'")
+RE_SINGLE = lazy_compile(r"'([^']*(?:''[^']*)*)'")
 # A double-quoted scalar: a backslash escapes any character, the line break included
-# (re.S); its text, escapes unread, is group 1.
-RE_DOUBLE = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+# ((?s), re.S); its text, escapes unread, is group 1.
+RE_DOUBLE = lazy_compile(r'(?s)"([^"\\]*(?:\\.[^"\\]*)*)"')
 # What follows '|' or '>' in the header of a block scalar: an indentation digit and a
 # chomping indicator, in either order (groups 1-2 or 3-4), or neither; then RE_LINE_END
 # must match. It matches at every position.
-RE_BLOCK_HEADER: AlwaysMatches = re.compile(  # type: ignore[assignment]
+RE_BLOCK_HEADER: AlwaysMatches = lazy_compile(  # type: ignore[assignment]
     r"(?:([1-9])([-+]?)|([-+])([1-9]?))?"
 )
 # A plain scalar that is a number in the core schema: an integer (group 1), a float
 # (group 2), a hexadecimal (group 3) or an octal integer (group 4), tried in this order
 # (12 is an integer before it is a float). One pattern rather than four: less to
 # compile, and one match where a number or a date like 2024-01-31 took two.
-RE_NUMBER = re.compile(
+RE_NUMBER = lazy_compile(
     r"([-+]?[0-9]+)\Z"  # 12, -3, +4, 010
     r"|([-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)\Z"  # 1.5, .5, 10., 1e-3
     r"|0x([0-9a-fA-F]+)\Z"
@@ -128,13 +121,13 @@ RE_NUMBER = re.compile(
 
 # Spaces, line breaks and comments between the items of a flow collection; a comment
 # starts only after a space or a line break. It matches at every position.
-RE_FLOW_SPACE: AlwaysMatches = re.compile(  # type: ignore[assignment]
+RE_FLOW_SPACE: AlwaysMatches = lazy_compile(  # type: ignore[assignment]
     r"[ \t\n]*(?:(?<=[ \t\n])#[^\n]*[ \t\n]*)*"
 )
 # A plain scalar inside a flow collection: it ends before , [ ] { }, before ': ' and
 # ' #', and at a line break. '-', '?' and ':' may start it before a character that is
 # neither a space nor a flow indicator.
-RE_FLOW_PLAIN = re.compile(
+RE_FLOW_PLAIN = lazy_compile(
     r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=[^\s,\[\]{}]))"
     r"(?:"
     r"[^\s,\[\]{}:#]+"  # ordinary characters
@@ -145,13 +138,13 @@ RE_FLOW_PLAIN = re.compile(
     r")*"
 )
 # The word at a position, for error messages: up to a space or a flow indicator.
-RE_TOKEN = re.compile(r"[^\s,\[\]{}]+")
+RE_TOKEN = lazy_compile(r"[^\s,\[\]{}]+")
 
 # --- dumping ------------------------------------------------------------------------
 
 # Strings dump() may write plain: nothing a reader would take for an indicator, a
 # comment, a key or a document marker (numbers and words like true are checked apart).
-RE_BLOCK_SAFE = re.compile(
+RE_BLOCK_SAFE = lazy_compile(
     r"(?!---|\.\.\.)"  # not a document marker
     + _PLAIN_FIRST
     # no ': ' and no line end after ':' (a key), no ' #' (a comment), single spaces
@@ -162,7 +155,7 @@ RE_BLOCK_SAFE = re.compile(
 # quotes, backslashes or parentheses, which the override grammar gives a meaning
 # (sweeps a,b, range(...), a\,b); ':' and spaces only before an ordinary character.
 _ORDINARY = r"[^\s:,\[\]{}#'\"\\()]"
-RE_VALUE_SAFE = re.compile(
+RE_VALUE_SAFE = lazy_compile(
     r"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`\\()]|[-?:](?=" + _ORDINARY + r"))"
     r"(?:[: ]?" + _ORDINARY + r")*\Z"  # each ordinary character, maybe after ':' or ' '
 )
@@ -170,7 +163,7 @@ RE_VALUE_SAFE = re.compile(
 # something else than a string: dump() quotes them too, so that its files read the same
 # everywhere. YAML11_START holds every first character they may have. (Alternatives
 # with the same start are written once, which costs less to compile.)
-RE_YAML11 = re.compile(
+RE_YAML11 = lazy_compile(
     r"(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF"  # booleans
     r"|<<|="  # the merge key and the value key
     r"|[-+]?(?:"  # numbers, signed or not:
@@ -186,7 +179,7 @@ RE_YAML11 = re.compile(
 )
 YAML11_START = frozenset("0123456789+-.yYnNoO<=")
 # A quick yes for the common strings, plain in both dump() and dump_value().
-RE_WORD = re.compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
+RE_WORD = lazy_compile(r"[A-Za-z_/][A-Za-z0-9_./=+-]*\Z")
 # The characters quote() looks at in a double-quoted scalar: all but printable ASCII,
 # and '"' and the backslash (escape_char keeps the printable ones as they are).
-RE_NEEDS_ESCAPE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+RE_NEEDS_ESCAPE = lazy_compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
