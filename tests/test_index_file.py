@@ -2,6 +2,7 @@
 stamps in the journal, and the journal folded in without decoding every run."""
 from __future__ import annotations
 
+import json
 import os
 import unittest
 import warnings
@@ -133,3 +134,85 @@ class IndexFileTest(unittest.TestCase):
 if __name__ == "__main__":
     with warnings.catch_warnings():
         unittest.main()
+
+
+class DamagedIndexTest(unittest.TestCase):
+    """Each kind of damage to the index file: the runs concerned are read again, the answers stay right."""
+
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 6, n_lines=3)
+        age_runs(self.log_dir)
+        self.index = os.path.join(self.log_dir, ".tinyxp", "index.json")
+        self.fresh = quiet_reader(self.log_dir)
+        self.expected = self.fresh.filter(QUERY)["info.run_id"]
+        self.fresh.save_index()
+
+    def damage_in_place(self, needle: bytes) -> None:
+        """Damage a line, the file keeping its size and time: the saved fields still apply to it."""
+        st = os.stat(self.index)
+        damage(self.index, needle)
+        os.utime(self.index, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    def test_a_damaged_column_of_the_query(self) -> None:
+        self.damage_in_place(b'"COMPLETE"')
+        reader = quiet_reader(self.log_dir)
+        self.assertIsNotNone(reader._fields)  # the query reads the column itself
+        self.assertEqual(reader.filter(QUERY)["info.run_id"], self.expected)
+
+    def test_a_damaged_column_read_by_a_row(self) -> None:
+        self.damage_in_place(b'"COMPLETE"')
+        reader = quiet_reader(self.log_dir)
+        rows = reader.filter()
+        self.assertEqual(rows["info.status"], self.fresh.runs["info.status"])
+        self.assertEqual(rows[0].keys(), self.fresh.runs[0].keys())
+
+    def test_a_damaged_run_line_read_by_a_row(self) -> None:
+        self.damage_in_place(b'"stamps"')
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.filter()[0]["train.loss"], self.fresh.runs[0]["train.loss"])
+
+    def test_line_0_of_the_wrong_shape(self) -> None:
+        with open(self.index, "rb") as file:
+            first, rest = file.read().split(b"\n", 1)
+        head = json.loads(first)
+        damages = {
+            "flags not a list": ("flags", "x"),
+            "a column name a number": ("columns", [1]),
+            "shapes of numbers": ("shapes", [[1]]),
+            "one flag missing": ("flags", head["flags"][:-1]),
+            "sizes of strings": ("sizes", ["1"] * len(head["sizes"])),
+            "a settled time a string": ("settled_mtime", ["x"] * len(head["ids"])),
+            "a shape out of range": ("shape_of", [99] * len(head["ids"])),
+            "a size of zero": ("sizes", [0] * len(head["sizes"])),
+        }
+        for what, (key, value) in damages.items():
+            with self.subTest(damage=what):
+                with open(self.index, "wb") as file:
+                    file.write(json.dumps({**head, key: value}).encode() + b"\n" + rest)
+                reader, calls = counted_reads(self.log_dir)
+                self.assertEqual((len(calls), reader.filter(QUERY)["info.run_id"]), (6, self.expected))
+
+    def test_the_newest_of_two_indexes_is_read(self) -> None:
+        cache = temp_dir(self)
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": cache}):
+            fallback = store_module.fallback_index_path(self.log_dir, None)
+            os.makedirs(os.path.dirname(fallback))
+            with open(self.index, "rb") as source, open(fallback, "wb") as copy:
+                copy.write(source.read())
+            later = os.stat(self.index).st_mtime_ns + 10**9
+            os.utime(fallback, ns=(later, later))
+            loaded = store_module.load_index([self.index, fallback], self.log_dir)
+            self.assertEqual(loaded.path, fallback)
+            self.assertEqual(set(map(type, loaded.entries.values())), {int})
+
+    def test_a_link_named_like_a_run_is_reported_once(self) -> None:
+        os.symlink(os.path.join(self.log_dir, "1"), os.path.join(self.log_dir, "7"))
+        first = quiet_reader(self.log_dir)
+        self.assertEqual(len([m for m in first.caught if "symbolic link" in m]), 1)
+        again = quiet_reader(self.log_dir)
+        self.assertEqual((again.caught, len(again)), ([], 6))
+        with mock.patch.object(store_module, "JOURNAL_SHARE", 0), mock.patch.object(store_module, "JOURNAL_MIN_BYTES", 0):
+            synth.write_run(self.log_dir, 8, {"seed": 1}, metrics={"train": [{"loss": 0.5}]})
+            quiet_reader(self.log_dir)  # folded: the link's entry is in index.json now
+        self.assertEqual(quiet_reader(self.log_dir).caught, [])

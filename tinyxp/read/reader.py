@@ -121,7 +121,10 @@ class Reader:
             predicate = compile_query(query, with_short_names(fields), aliases)
             compared = operands(parse(query))
             stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
-            names, tested = self._tested(stored)
+            names = self._listed()
+            # the values are tested as they are; a row is made for each run that matches
+            tested = [stored[entry] if type(entry) is int else entry["values"] if "lost" not in entry else values_of(entry)
+                      for entry in map(self._entries.__getitem__, names)]
             current = [""]  # the run being tested: no closure made per run
 
             def summary(function: str, column: str) -> Any:
@@ -137,21 +140,6 @@ class Reader:
             self.save_index()
             return DataFrame([self._row(name, self._entries[name]) for name in matches])
         return DataFrame([self._row(name, self._entries[name]) for name in self._listed()])
-
-    def _tested(self, stored: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-        """(the ids of the runs listed, the values a query tests: `stored` by position for a run not decoded), in one pass."""
-        flags = self._stored.flags if self._stored is not None else []
-        names: list[str] = []
-        tested: list[dict[str, Any]] = []
-        for name, entry in self._entries.items():  # the values are tested as they are; a row is made for each run that matches
-            if type(entry) is int:
-                if flags[entry] & HAS_VALUES:
-                    names.append(name)
-                    tested.append(stored[entry])
-            elif "values" in entry:
-                names.append(name)
-                tested.append(entry["values"] if "lost" not in entry else values_of(entry))
-        return names, tested
 
     def _listed(self) -> list[str]:
         """The ids of the runs listed: those with values."""
