@@ -4,7 +4,7 @@ from __future__ import annotations
 import unittest
 
 from tinyxp.errors import QueryError
-from tinyxp.read.query import compile_query, parse
+from tinyxp.read.query import compile_query, compile_query_parts, parse
 from tinyxp.read.query_tree import tokenize
 
 FIELDS = {
@@ -401,11 +401,35 @@ class WrittenOutTest(unittest.TestCase):
                 return f"~({query(depth - 1)})"
             return f"({query(depth - 1)} {rng.choice(['&', '|'])} {query(depth - 1)})"
 
+        by_columns_made = 0
         for _ in range(400):
             text = query(3)
-            predicate = compile_query(text, fields, aliases)
+            predicate, by_columns = compile_query_parts(text, fields, aliases)
             reference = compile_tree(parse(text), text, fields, aliases)
+            function = by_columns[1]() if by_columns else None
+            by_columns_made += function is not None
             for _ in range(10):
                 run = {key: rng.choice(values) for key in ("config.a", "config.b", "info.status", "info.run_id") if rng.random() < 0.8}
                 with self.subTest(query=text, run=run):
                     self.assertEqual(predicate(run, None), reference(run, None))
+                    if function is not None:  # the values as columns give: None for a missing one
+                        self.assertEqual(function(*(run.get(key) for key in by_columns[0])), reference(run, None))
+        self.assertGreater(by_columns_made, 50)
+
+    def test_queries_of_fields_only_are_written_as_functions_of_their_values(self) -> None:
+        keys, make = compile_query_parts("id in [2, 3] & status == 'FAILED' | id == 7", {**FIELDS, "id": "int", "status": "str"},
+                                         {"id": "info.run_id", "status": "info.status"})[1]
+        self.assertEqual(keys, ["info.run_id", "info.status"])
+        self.assertEqual([make()(*values) for values in [(2, "FAILED"), (2, "COMPLETE"), (7, None), (None, None), (True, "FAILED")]],
+                         [True, False, True, False, False])
+        for query in ("last(train.loss) < 1", "'good' in tags", "config.lr < 0.1", "config.flag == true", "~" * 41 + "(config.seed == 1)"):
+            with self.subTest(query=query):
+                self.assertIsNone(compile_query_parts(query, FIELDS)[1])
+
+
+class OperandsTest(unittest.TestCase):
+    def test_the_fields_and_summaries_a_query_compares(self) -> None:
+        from tinyxp.read.query_tree import operands
+
+        found = operands(parse("~(config.seed == 1) & (last(train.loss) < 2 | 'a' in tags)"))
+        self.assertEqual([operand.text for operand in found], ["config.seed", "last(train.loss)", "tags"])

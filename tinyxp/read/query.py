@@ -35,6 +35,7 @@ TYPE_CHECKING = False  # typing only for annotations: importing it costs every l
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping
 
+    from .query_code import ByColumns
     from .query_tree import Node, Operand, Token
 
     Predicate = Callable[[Mapping[str, Any], Callable[[str, str], Any]], bool]
@@ -206,6 +207,15 @@ def compile_query(source: str, fields: dict[str, str], aliases: dict[str, str] |
     (`id` -> `info.run_id`). Raises QueryError for a syntax error, an unknown field or
     function, a metric column compared without a summary, or a comparison no value of
     the field can satisfy.
+    """
+    return compile_query_parts(source, fields, aliases)[0]
+
+
+def compile_query_parts(source: str, fields: dict[str, str], aliases: dict[str, str] | None = None) -> tuple[Predicate, ByColumns | None]:
+    """(compile_query's predicate, (the keys the query reads, a maker of predicate(*their values))).
+
+    The second is None unless the query compares fields with strings and numbers only
+    (==, !=, in, not in); the function it makes takes None for a missing value.
     """
     aliases = aliases or {}
     return to_function(parse(source), lambda tree: compile_tree(tree, source, fields, aliases), aliases)

@@ -11,6 +11,8 @@ MAX_DEPTH, is a call to its closure.
 
 The function reads each field once with `v[name]`, the fastest lookup, and evaluates
 the expression again with `v.get(name)` for a run that lacks one of the fields (KeyError).
+A query of such comparisons only is also written as a function of the fields' values
+(by_columns), for runs whose values are columns of the index (read.stored).
 """
 from __future__ import annotations
 
@@ -18,26 +20,43 @@ from .query_tree import And, Compare, Field, In, Not, Or
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, List, Tuple
 
     from .query_tree import Node
+
+    ByColumns = Tuple[List[str], Callable[[], Callable[..., bool]]]
 
 MAX_DEPTH = 30  # of and/or/not written out: Python 3.8's parser stops at about 100 nested parentheses
 NUMBER_TYPES = (int, float)
 OPEN, CLOSE = "\x01", "\x02"  # around a field's bound name in the expression: v[...] or v.get(...)
 
 
-def to_function(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, str]) -> Any:
-    """predicate(values, summary) for the tree; compile_node(node) gives a node's checked closure."""
+def to_function(tree: Node, compile_node: Callable[[Node], Any], aliases: dict[str, str]) -> tuple[Any, ByColumns | None]:
+    """(predicate(values, summary) for the tree, by_columns(...) of it); compile_node(node) gives a node's checked closure."""
     names: dict[str, Any] = {"__builtins__": {}, "type": type, "str": str, "NUMBER_TYPES": NUMBER_TYPES, "KeyError": KeyError}
     text = source(tree, compile_node, aliases, names, 0)
     slow = text.replace(OPEN, "v.get(").replace(CLOSE, ")")
     if OPEN not in text:
-        return eval(f"lambda v, s: {slow}", names)  # noqa: S307 - generated names only (module docstring)
+        return eval(f"lambda v, s: {slow}", names), None  # noqa: S307 - generated names only (module docstring)
     names["slow"] = compiled_later(slow, names)
     fast = text.replace(OPEN, "v[").replace(CLOSE, "]")
     exec(f"def predicate(v, s):\n try:\n  return {fast}\n except KeyError:\n  return slow(v, s)", names)  # noqa: S102 - the same
-    return names["predicate"]
+    return names["predicate"], by_columns(text, names)
+
+
+def by_columns(text: str, names: dict[str, Any]) -> ByColumns | None:
+    """(the keys the expression reads, a maker of its function of their values, in that order), when it reads
+    fields only (no node's closure, which takes the values as a mapping); a missing value is None, as v.get gives."""
+    if "(v, s)" in text:
+        return None
+    keys: dict[str, str] = {}  # key -> its parameter
+    parts = text.split(OPEN)
+    body = [parts[0]]
+    for part in parts[1:]:
+        bound, rest = part.split(CLOSE, 1)
+        body.append(keys.setdefault(names[bound], f"c{len(keys)}") + rest)
+    code = f"lambda {', '.join(keys.values())}: {''.join(body)}"
+    return list(keys), lambda: eval(code, names)  # noqa: S307 - generated names only (module docstring)
 
 
 def compiled_later(text: str, names: dict[str, Any]) -> Any:

@@ -18,7 +18,7 @@ from .stored import DAMAGED, HAS_PROBLEMS, HAS_VALUES
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Sequence
+    from typing import Any, Callable, Sequence
 
 
 def describe_ids(names: list[str]) -> str:
@@ -114,11 +114,19 @@ class Reader:
 
     def _filter(self, query: str | None) -> DataFrame:
         if query and query.strip():
-            from .query import compile_query, parse  # the query language's patterns: only when a query is given
+            from .query import compile_query_parts, parse  # the query language's patterns: only when a query is given
 
             fields = self.fields
             aliases = {short: long for short, long in SHORT_NAMES.items() if long in fields and short not in fields}
-            predicate = compile_query(query, with_short_names(fields), aliases)
+            predicate, by_columns = compile_query_parts(query, with_short_names(fields), aliases)
+            hits = self._stored_hits(*by_columns) if by_columns is not None else None
+            if hits is not None:  # the runs not decoded tested on the index's columns: no mapping of their values made
+                names = self._listed()
+                unused = self._summary_of_none
+                matches = [name for name, entry in zip(names, map(self._entries.__getitem__, names))
+                           if (hits[entry] if type(entry) is int else predicate(entry["values"] if "lost" not in entry else values_of(entry), unused))]
+                self.save_index()
+                return DataFrame([self._row(name, self._entries[name]) for name in matches])
             compared = operands(parse(query))
             stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
             names = self._listed()
@@ -145,6 +153,22 @@ class Reader:
         """The ids of the runs listed: those with values."""
         flags = self._stored.flags if self._stored is not None else []
         return [name for name, entry in self._entries.items() if (flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry)]
+
+    def _stored_hits(self, keys: list[str], make: Callable[[], Callable[..., bool]]) -> list[bool] | None:
+        """Per run of the index file, whether a query holds, its function given the index's columns of its keys;
+        None when every run is decoded (or is now, a column being damaged)."""
+        if self._stored is None or int not in set(map(type, self._entries.values())):
+            return None
+        columns = [column for column in map(self._stored.column, keys) if column is not None]
+        if len(columns) < len(keys):  # a damaged line: every run is decoded, or read again
+            self._decoded()
+            return None
+        return list(map(make(), *columns))
+
+    @staticmethod
+    def _summary_of_none(function: str, column: str) -> Any:
+        """What a query of fields only is given for summaries, which it does not take."""
+        return None  # pragma: no cover - never called
 
     def _stored_values(self, keys: list[str]) -> list[dict[str, Any]]:
         """Per run of the index file, the values of these keys a query reads (None for a key it lacks: a query reads values.get(key))."""
