@@ -128,7 +128,8 @@ class Reader:
                 self.save_index()
                 return DataFrame([self._row(name, self._entries[name]) for name in matches])
             compared = operands(parse(query))
-            stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
+            keys = list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field)))
+            stored = [] if by_columns is not None else self._stored_values(keys)  # _stored_hits found every run decoded
             names = self._listed()
             # the values are tested as they are; a row is made for each run that matches
             tested = [stored[entry] if type(entry) is int else entry["values"] if "lost" not in entry else values_of(entry)
@@ -297,8 +298,8 @@ class Reader:
     def _row(self, name: str, entry: Any) -> Row:
         if type(entry) is int:  # the run's entry is decoded when the row is first read
             return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self)
-        run_dir, metrics, sizes = self._row_shape(name, entry)
-        return Row(values_of(entry), run_dir, metrics, entry["artifacts"], name, sizes)
+        run_dir, metrics, sizes = self._shapes.get(name) or self._row_shape(name, entry)
+        return Row(entry["values"] if "lost" not in entry else values_of(entry), run_dir, metrics, entry["artifacts"], name, sizes)
 
     def _row_shape(self, name: str, entry: dict[str, Any]) -> tuple[str, dict[str, list[str]], dict[str, int]]:
         """(run folder, metric keys by log name, metric file sizes): the same for every row of the run until the next refresh."""
