@@ -127,9 +127,12 @@ class Reader:
                            if (hits[entry] if type(entry) is int else predicate(entry["values"] if "lost" not in entry else values_of(entry), unused))]
                 self.save_index()
                 return DataFrame([self._row(name, self._entries[name]) for name in matches])
-            compared = operands(parse(query))
-            keys = list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field)))
-            stored = [] if by_columns is not None else self._stored_values(keys)  # _stored_hits found every run decoded
+            if by_columns is not None:  # fields only, and _stored_hits found every run decoded
+                stored, fields_only = [], True
+            else:
+                compared = operands(parse(query))
+                stored = self._stored_values(list(dict.fromkeys(aliases.get(o.name, o.name) for o in compared if isinstance(o, Field))))
+                fields_only = all(isinstance(o, Field) for o in compared)
             names = self._listed()
             # the values are tested as they are; a row is made for each run that matches
             tested = [stored[entry] if type(entry) is int else entry["values"] if "lost" not in entry else values_of(entry)
@@ -139,7 +142,7 @@ class Reader:
             def summary(function: str, column: str) -> Any:
                 return self._summary(current[0], self._light_entry(current[0]), function, column)
 
-            if all(isinstance(o, Field) for o in compared):  # no summary: no need to know the run
+            if fields_only:  # no summary: no need to know the run
                 matches = list(compress(names, map(predicate, tested, repeat(summary))))
             else:
                 matches = []
