@@ -57,6 +57,21 @@ class SpawnTest(unittest.TestCase):
             with_subprocess([data])
         self.assertEqual((caught.exception.why, caught.exception.reason), (OS_ERROR, "Permission denied"))
 
+    def test_descriptors_beyond_select_s_limit(self):
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 1100 and (hard != resource.RLIM_INFINITY and hard < 1100):
+            self.skipTest(f"at most {hard} open files here")
+        if soft < 1100:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1100, hard))
+            self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        held = []
+        self.addCleanup(lambda: [os.close(fd) for fd in held])
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        self.assertEqual(run_command(["sh", "-c", "echo out; echo err >&2"]), (0, b"out\n", b"err\n"))
+
     @unittest.skipUnless(os.path.isdir("/proc/self/fd"), "no /proc/self/fd to count open files")
     def test_no_file_left_open(self):
         before = len(os.listdir("/proc/self/fd"))

@@ -13,6 +13,7 @@ from .index_files import read_index_file
 from .support import temp_dir
 from .test_index_journal import age_runs, counted_reads, quiet_reader
 from tinyxp.read import store as store_module
+from tinyxp.read import stored as stored_module
 from tinyxp.read.row import StoredRow
 
 QUERY = "config.seed < 3 & info.status == 'COMPLETE'"
@@ -156,9 +157,15 @@ class DamagedIndexTest(unittest.TestCase):
 
     def test_a_damaged_column_of_the_query(self) -> None:
         self.damage_in_place(b'"COMPLETE"')
+        self.damage_in_place(b'"stamps"')
         reader = quiet_reader(self.log_dir)
         self.assertIsNotNone(reader._fields)  # the query reads the column itself
-        self.assertEqual(reader.filter(QUERY)["info.run_id"], self.expected)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.assertEqual(reader.filter(QUERY)["info.run_id"], self.expected)
+            self.assertEqual(reader.filter()["train.loss"], self.fresh.runs["train.loss"])
+        self.assertEqual([str(w.message).count("is damaged") for w in caught], [1])  # said once
+        self.assertEqual(quiet_reader(self.log_dir).caught, [])  # written anew
 
     def test_a_damaged_column_read_by_a_row(self) -> None:
         self.damage_in_place(b'"COMPLETE"')
@@ -192,6 +199,8 @@ class DamagedIndexTest(unittest.TestCase):
                     file.write(json.dumps({**head, key: value}).encode() + b"\n" + rest)
                 reader, calls = counted_reads(self.log_dir)
                 self.assertEqual((len(calls), reader.filter(QUERY)["info.run_id"]), (6, self.expected))
+                self.assertEqual(len(reader.caught), 1)
+                self.assertIn("is damaged", reader.caught[0])
 
     def test_the_newest_of_two_indexes_is_read(self) -> None:
         cache = temp_dir(self)
@@ -216,6 +225,20 @@ class DamagedIndexTest(unittest.TestCase):
             synth.write_run(self.log_dir, 8, {"seed": 1}, metrics={"train": [{"loss": 0.5}]})
             quiet_reader(self.log_dir)  # folded: the link's entry is in index.json now
         self.assertEqual(quiet_reader(self.log_dir).caught, [])
+
+
+class OpenFilesTest(unittest.TestCase):
+    def test_readers_kept_alive_keep_a_bounded_number_of_files_open(self) -> None:
+        log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(log_dir, 5, n_lines=3)
+        age_runs(log_dir)
+        expected = quiet_reader(log_dir).filter(QUERY)["info.run_id"]
+        with mock.patch.object(stored_module, "MAX_OPEN", 2):
+            readers = [quiet_reader(log_dir) for _ in range(5)]
+            self.assertLessEqual(sum(1 for reader in readers if reader._stored.fd is not None), 2)
+            for reader in readers:
+                self.assertEqual(reader.filter(QUERY)["info.run_id"], expected)
+                self.assertEqual(reader.filter()["train.loss"], readers[-1].filter()["train.loss"])
 
 
 class ColumnQueryTest(unittest.TestCase):

@@ -323,6 +323,17 @@ class InProcessTest(LaunchTestCase):
     def test_sweep_returns_the_values(self):
         self.assertEqual(self.train([self.log_dir_token, "+sweep", "lr=0.1,0.2,0.3"]), [10, 20, 30])
 
+    def test_sweep_composes_the_settings_once_per_distinct_xp_overrides(self):
+        from unittest import mock
+
+        from tinyxp.config import settings
+
+        with mock.patch.object(settings, "compose_xp", wraps=settings.compose_xp) as compose_xp:
+            self.train([self.log_dir_token, "+sweep", "lr=0.1,0.2,0.3", "xp.heartbeat_interval=10,20"])
+        self.assertEqual(compose_xp.call_count, 1 + 2)  # xp.max_runs, read before the sweep is expanded; then 2 of 6
+        self.assertEqual([read_yaml(os.path.join(self.run_dir(i), "metadata", "xp.yaml"))["heartbeat_interval"]
+                          for i in range(1, 7)], [10, 20, 10, 20, 10, 20])
+
     def test_sweep_with_a_failure_raises_system_exit(self):
         with self.assertRaises(SystemExit) as caught:
             self.train([self.log_dir_token, "+sweep", "lr=0.1,0.9"])

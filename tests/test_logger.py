@@ -158,6 +158,42 @@ class UpdateInfoTest(unittest.TestCase):
         self.assertEqual(files_module.read_yaml(os.path.join(run_dir, "metadata", "info.yaml")), info)
 
 
+class EncodeRecordTest(unittest.TestCase):
+    """encode_record writes flat records without json, byte for byte as json does."""
+
+    VALUES = [0, -7, 10 ** 30, True, False, None, 0.0, -0.0, 1.5, 1e-300, 1e16, 1 / 3, float("inf"), float("-inf"),
+              float("nan"), "", "a b", "train/loss", 'say "hi"', "back\\slash", "tab\t", "é", "名前", "\x7f", "\x00",
+              "😀", [1, 2], {"a": 1}, (1,), FakeScalar(2.5), FakeScalar(3), 2 ** 70]
+    KEYS = ["step", "loss", "", "a b", "é", 'q"uote', "x\\y", "\n", 1, 2.5, True, None]
+
+    def test_same_bytes_as_json(self):
+        import random
+
+        from tinyxp.run.logger import _to_json, encode_record
+
+        encoder = json.JSONEncoder(default=_to_json)
+        rng = random.Random(17)
+        records = [{}, {"step": 1, "loss": 0.5}] + [
+            {rng.choice(self.KEYS): rng.choice(self.VALUES) for _ in range(rng.randint(1, 5))} for _ in range(3000)]
+        for record in records:
+            self.assertEqual(encode_record(record), encoder.encode(record), record)
+
+    def test_errors_as_json(self):
+        from tinyxp.run.logger import _to_json, encode_record
+
+        def outcome(encode, record):
+            try:
+                return encode(record)
+            except (TypeError, ValueError) as err:
+                return type(err)
+
+        encoder = json.JSONEncoder(default=_to_json)
+        for record in ({"big": 10 ** 5000}, {"set": {1}}, {("tuple",): 1}, {"ok": 1, "set": {1}}):
+            with self.subTest(record=list(record)):
+                self.assertEqual(outcome(encode_record, record), outcome(encoder.encode, record))
+        self.assertIs(outcome(encode_record, {"set": {1}}), TypeError)
+
+
 class LogMetricsTest(unittest.TestCase):
     def setUp(self):
         self.run_dir = os.path.join(temp_dir(self), "5")

@@ -28,7 +28,7 @@ from tinyxp.config.overrides import Override, Sweep
 # in a git working tree, a snapshot or a scheduler job needs.
 HEAVY_MODULES = (
     "argparse", "dataclasses", "importlib", "inspect", "shutil", "typing", "subprocess", "shlex", "selectors",
-    "socket", "getpass", "datetime", "tempfile", "hashlib", "platform", "locale", "warnings", "contextlib", "math",
+    "socket", "getpass", "datetime", "tempfile", "hashlib", "platform", "locale", "warnings", "contextlib", "math", "json",
     "tinyxp.jobs.backends", "tinyxp.run.git", "tinyxp.run.snapshot", "tinyxp.run.job", "tinyxp._commands",
     "tinyxp.run.ranks", "tinyxp.jobs.local",
 )

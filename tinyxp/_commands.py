@@ -106,8 +106,10 @@ def start_command(argv: Sequence[str]) -> Callable[[], tuple[int, bytes, bytes]]
     subprocess would, SIGPIPE and SIGXFSZ are back to their default in the child (Python
     ignores them).
     """
+    import select
+
     spawn = getattr(os, "posix_spawnp", None)
-    if spawn is None:  # pragma: no cover (Windows)
+    if spawn is None or not hasattr(select, "poll"):  # pragma: no cover (Windows)
         return lambda: run_command(argv, input=b"")
     import signal
 
@@ -132,18 +134,31 @@ def start_command(argv: Sequence[str]) -> Callable[[], tuple[int, bytes, bytes]]
 
 def _wait(pid: int, out_r: int, err_r: int) -> tuple[int, bytes, bytes]:
     """Read both outputs to their end, then the exit status (negative: killed by that signal)."""
+    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    _read_to_end(chunks)
+    status = os.waitpid(pid, 0)[1]
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+    return code, b"".join(chunks[out_r]), b"".join(chunks[err_r])
+
+
+def _read_to_end(chunks: dict[int, list[bytes]]) -> None:
+    """Read each descriptor of chunks into its list until its end, then close it.
+
+    poll rather than select where there is one: a process with many files open (a data
+    loader's) gets descriptors beyond the 1024 that select takes.
+    """
     import select
 
-    chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
-    pending = [out_r, err_r]
+    pending = list(chunks)
+    poller = select.poll()
+    for fd in pending:
+        poller.register(fd, select.POLLIN)
     while pending:
-        for fd in select.select(pending, [], [])[0]:
+        for fd, _ in poller.poll():
             data = os.read(fd, 65536)
             if data:
                 chunks[fd].append(data)
             else:
                 pending.remove(fd)
+                poller.unregister(fd)
                 os.close(fd)
-    status = os.waitpid(pid, 0)[1]
-    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
-    return code, b"".join(chunks[out_r]), b"".join(chunks[err_r])

@@ -117,8 +117,12 @@ def _plan(script: str, config_dir: str, seed_fn: Any, args: list[str], config_na
     config_dir, config_name, extra_dirs = config_source(script, config_dir, config_name, command_line.config_options)
     expanded = search.expand_command_line(command_line, config_dir)
     plans = []
+    xp_by_overrides: dict[tuple[str, ...], Config] = {}  # a sweep's settings mostly share their xp.* overrides
     for setting in expanded:
-        xp = settings.compose_xp(config_dir, setting)
+        xp_overrides = tuple(o.text for o in setting if o.key == "xp" or o.key.startswith("xp."))
+        xp = xp_by_overrides.get(xp_overrides)
+        if xp is None:
+            xp = xp_by_overrides[xp_overrides] = settings.compose_xp(config_dir, setting)
         resumed = _resumed_config(config_dir, setting, xp)
         if resumed is not None:  # a resume or a rerun: the run's stored config (its info keeps its choices)
             config, choices = resumed, None

@@ -77,6 +77,9 @@ class Reader:
         self._fields = loaded.fields
         self._fields_saved = loaded.fields is not None
         self._warned_memory = False
+        self._warned_damaged = False
+        if loaded.damaged is not None:
+            self._warn_damaged(loaded.damaged)
         self.refresh()
 
     # -- public surface --------------------------------------------------------------
@@ -241,6 +244,7 @@ class Reader:
             values = self._stored.values_at(entry) if light is not None else None
             entry = self._stored.entry(entry) if light is None else None if values is None else {**light, "values": values}
             if entry is None:
+                self._warn_damaged(self.index_path)
                 with paused_gc():
                     entry = read_run(os.path.join(self.log_dir, name), None, None)
                 self._dirty = True
@@ -341,6 +345,13 @@ class Reader:
         return cached.get(function)
 
     # -- the index file --------------------------------------------------------------
+
+    def _warn_damaged(self, path: str | None) -> None:
+        """Say once that the index file is damaged: what it held is read again from the run folders."""
+        if not self._warned_damaged:
+            self._warned_damaged = True
+            warnings.warn(f"The run index {path!r} is damaged: the runs it held are read again from their folders, and it is "
+                          "written anew", ReaderWarning, stacklevel=4)
 
     def save_index(self) -> None:
         """Write the index if it changed (new runs, summaries cached by `summary`, fields found); else do nothing."""

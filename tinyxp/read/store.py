@@ -82,6 +82,7 @@ class Loaded:
         self.stored: Stored | None = None
         self.fields: dict[str, str] | None = None  # Reader.fields as of the entries, when saved with them
         self.newer: tuple[str, int] | None = None  # (path, version) of an index a newer tinyxp wrote
+        self.damaged: str | None = None  # the path of an index file whose line 0 does not read back
 
 
 def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
@@ -99,12 +100,16 @@ def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
             first = b""
         head = decode(first)
         stored = None
-        if isinstance(head, dict) and head.get("log_dir") == log_dir:  # else corrupt, or another folder's: rebuilt by refresh
+        if isinstance(head, dict) and head.get("log_dir") == log_dir:  # else another folder's, or damaged: rebuilt by refresh
             version = head.get("version")
             if type(version) is int and version > INDEX_VERSION and loaded.newer is None:
                 loaded.newer = (path, version)
             if version == INDEX_VERSION and st.st_mtime > best:
                 stored = stored_runs(head, fd, len(first) + 1)
+                if stored is None:
+                    loaded.damaged = path
+        elif not isinstance(head, dict):
+            loaded.damaged = path
         if stored is None:
             os.close(fd)
             continue

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from itertools import accumulate
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -36,6 +37,8 @@ RUN_LISTS = ("ids", "flags", "shape_of", "settled_size", "settled_mtime")  # the
 JSON_DECODE = json.JSONDecoder().decode
 READ_CHUNK = 64 * 1024 * 1024
 LINES_READ_ALONE = 256  # runs' lines read one by one; beyond, all of them at once
+MAX_OPEN = 64  # index files a process keeps open (each Reader one) before reading the oldest whole
+OPEN: list[weakref.ref[Stored]] = []
 INT_ONLY = {int}
 INT_OR_NONE = {int, type(None)}
 
@@ -58,6 +61,8 @@ class Stored:
         self.shapes: list[list[str]] = head["shapes"]
         self.column_names: list[str] = head["columns"]
         self.fd: int | None = fd
+        self.offset = offset  # where line 1 starts
+        self.rest: bytes | None = None  # the lines after line 0, once read whole (too many files open)
         sizes = head["sizes"]
         starts = list(accumulate([offset, *sizes]))
         self.column_spans = {key: (starts[i], sizes[i]) for i, key in enumerate(self.column_names)}
@@ -67,6 +72,7 @@ class Stored:
         self.shape_sets: dict[int, frozenset[str]] = {}
         self.columns: dict[str, list[Any] | None] = {}
         self.values: list[dict[str, Any]] | None = None  # every run's values, made at once on first need
+        keep_open(self)
 
     def is_settled(self, position: int, st: os.stat_result) -> bool:
         """Whether the run at position is an ended one whose metadata/ folder has this stat still."""
@@ -74,6 +80,8 @@ class Stored:
 
     def read(self, offset: int, size: int) -> bytes:
         """size bytes of the file at offset (fewer when it is shorter than line 0 says: damaged)."""
+        if self.rest is not None:
+            return self.rest[offset - self.offset : offset - self.offset + size]
         if self.fd is None or size <= 0:
             return b""
         try:
@@ -93,6 +101,16 @@ class Stored:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+    def read_whole(self) -> None:
+        """Read every line after line 0 into memory, and close the file."""
+        if self.fd is not None:
+            try:
+                size = os.fstat(self.fd).st_size - self.offset
+            except OSError:
+                size = 0
+            self.rest = self.read(self.offset, size)
+            self.close()
 
     def __del__(self) -> None:
         self.close()
@@ -186,6 +204,16 @@ class Stored:
                     values[position] = dict(zip(keys, row))
             self.values = values
         return self.values
+
+
+def keep_open(stored: Stored) -> None:
+    """Note an index file kept open; beyond MAX_OPEN of them, the oldest is read whole and closed."""
+    OPEN[:] = [ref for ref in OPEN if ref() is not None and ref().fd is not None]  # type: ignore[union-attr]
+    OPEN.append(weakref.ref(stored))
+    while len(OPEN) > MAX_OPEN:
+        oldest = OPEN.pop(0)()
+        if oldest is not None:
+            oldest.read_whole()
 
 
 def valid_head(head: Any) -> bool:

@@ -1,7 +1,8 @@
 """Git through subprocess: the state of the code a run records as info.git.
 
 `start_recording(script_dir)` (through snapshot.start_recording, at the start of every
-logged run) reads HEAD from the .git files and runs `git status` in a background thread. Every git command goes through `run_git`.
+logged run) reads HEAD from the .git files and starts `git status` at once (start_git), a
+background thread reading its answer. Every git command goes through `run_git` or `start_git`.
 Snapshots of the code (xp.snapshot) are in snapshot.py. The modules that spawn
 (threading) are imported in the functions that need them: importing this
 module must cost a run nothing.

@@ -5,7 +5,6 @@ whole line per os.write; artifacts are written atomically (_files.write_with).
 """
 from __future__ import annotations
 
-import json
 import os
 
 from .._contract import ARTIFACTS_DIR, METADATA_DIR, METRIC_SUFFIX, METRICS_DIR, RESERVED_LOG_NAMES, TMP_PREFIX, is_reserved_log_name, is_run_id
@@ -67,7 +66,52 @@ def _to_json(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-_ENCODER = json.JSONEncoder(default=_to_json)
+_JSON_ENCODER: Any = None
+_NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}  # and NaN, as json writes them
+
+
+def json_encoder() -> Any:
+    """json.JSONEncoder with the _to_json hook, made at the first record that needs it:
+    importing json (and re with it) costs a launch about 3 ms, and most records do not."""
+    global _JSON_ENCODER
+    if _JSON_ENCODER is None:
+        import json
+
+        _JSON_ENCODER = json.JSONEncoder(default=_to_json)
+    return _JSON_ENCODER
+
+
+def encode_record(metrics: dict[Any, Any]) -> str:
+    """The JSON line of a record, as json_encoder().encode writes it.
+
+    A flat record of plain values (string keys; int, float, bool, None and printable ASCII
+    strings) is written here, as fast as json's encoder and without importing it; any
+    other goes to json. Raises TypeError or ValueError as json does.
+    """
+    parts = []
+    for key, value in metrics.items():
+        kind = type(value)
+        if kind is float:
+            text = float.__repr__(value) if value - value == 0 else _NON_FINITE.get(value, "NaN")
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        elif kind is str and _plain_ascii(value):
+            text = f'"{value}"'
+        else:
+            return json_encoder().encode(metrics)
+        if type(key) is not str or not _plain_ascii(key):
+            return json_encoder().encode(metrics)
+        parts.append(f'"{key}": {text}')
+    return "{" + ", ".join(parts) + "}"
+
+
+def _plain_ascii(text: str) -> bool:
+    """Whether json writes text as it is, in quotes: printable ASCII without '"' or '\\'."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def _find_bad_value(metrics: dict[Any, Any]) -> str:
@@ -76,10 +120,16 @@ def _find_bad_value(metrics: dict[Any, Any]) -> str:
         if not isinstance(key, (str, int, float, bool)) and key is not None:
             return f"Invalid metric key {key!r} of type {type(key).__name__}: expected a string"
         try:
-            _ENCODER.encode(value)
+            json_encoder().encode(value)
         except (TypeError, ValueError):
             return f"Invalid metric {key!r}: value of type {type(value).__name__} is not JSON-serialisable"
     return "Invalid metrics: not JSON-serialisable"  # pragma: no cover (found above)
+
+
+def _json() -> Any:
+    import json  # only for the records and artifacts that need it
+
+    return json
 
 
 def _save_pickle(obj: Any, file: Any) -> None:
@@ -156,7 +206,7 @@ def _load_npz(file: Any) -> Any:
 
 BUILTIN_FORMATS: dict[str, ArtifactFormat] = {
     "pickle": (".pkl", _save_pickle, _load_pickle, True),
-    "json": (".json", lambda obj, file: json.dump(obj, file), json.load, False),
+    "json": (".json", lambda obj, file: _json().dump(obj, file), lambda file: _json().load(file), False),
     "text": (".txt", _save_text, lambda file: file.read(), False),
     "numpy": (".npy", _save_numpy, _load_numpy, True),  # numpy imported only when used
     "torch": (".pt", _save_torch, _load_torch, True),
@@ -222,7 +272,7 @@ class Logger:
         if not isinstance(metrics, dict):
             raise LoggerError(f"Invalid metrics: expected a dict, got {type(metrics).__name__}")
         try:
-            line = _ENCODER.encode(metrics)
+            line = encode_record(metrics)
         except (TypeError, ValueError):
             raise LoggerError(_find_bad_value(metrics)) from None
         data = (line + "\n").encode()

@@ -106,7 +106,7 @@ def dump_flow(obj: Any) -> str:
 
 def dump_mapping(obj: Mapping, prefix: str, out: list[str]) -> None:
     for key, value in obj.items():
-        key = RENDERED.get(key) or dump_key(check_key(key))
+        key = (type(key) is str and RENDERED.get(key)) or dump_key(check_key(key))
         if type(value) is str:
             out.append(f"{prefix}{key}: {RENDERED.get(value) or dump_string(value, prefix)}\n")
         elif isinstance(value, SCALARS):
@@ -148,8 +148,9 @@ def can_be_plain(text: str, safe: re.Pattern[str]) -> bool:
 def is_plain_in_block(text: str) -> bool:
     """can_be_plain(text, RE_BLOCK_SAFE), without a regex for the common strings.
 
-    Words (RE_WORD), and printable strings that neither start nor end with a number or an
-    indicator, are decided here; the rest (numbers, dates) by can_be_plain's patterns.
+    Words (RE_WORD), the other printable strings, and among those that start like a
+    number the common ones (versions, run times, hashes) are decided here; the rest by
+    can_be_plain's patterns.
     """
     first = text[:1]
     if first in WORD_FIRST and not text.strip(WORD_CHARS):  # RE_WORD matches
@@ -172,8 +173,10 @@ def number_like_is_plain(text: str) -> bool | None:
     body = text[1:] if text[0] in "+-" else text
     if body[:1] not in DIGITS and (body[:1] != "." or body[1:2] not in DIGITS_OR_UNDERSCORE):
         return True  # every number and date of both patterns starts so
-    if text.strip(NUMBER_CHARS) or text.count(".") > 1 or len(text) > MAX_NUMBER_DIGITS:
-        return None if len(text) > MAX_NUMBER_DIGITS else True  # a long number is the patterns' error
+    if len(text) > MAX_NUMBER_DIGITS:
+        return None  # a long integer is an error, which the patterns' path raises
+    if text.strip(NUMBER_CHARS) or text.count(".") > 1:
+        return True  # a character no number or date has, or two dots (a version)
     if is_run_time(text):
         return False  # a YAML 1.1 timestamp
     if text[0] in DIGITS and not text.strip(HEX_DIGITS):
@@ -187,7 +190,7 @@ def number_like_is_plain(text: str) -> bool | None:
 def is_run_time(text: str) -> bool:
     """Whether text has the shape of run/info.py's format_time (2026-12-08T10:20:30.123456+01:00)."""
     return len(text) == len(TIME_SHAPE) and all(
-        c in DIGITS if shape == "0" else c == shape or (shape == "+" and c == "-") for c, shape in zip(text, TIME_SHAPE)
+        (c in DIGITS) if shape == "0" else (c == shape or (shape == "+" and c == "-")) for c, shape in zip(text, TIME_SHAPE)
     )
 
 
