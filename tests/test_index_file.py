@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import unittest
 import warnings
 from unittest import mock
@@ -14,6 +15,7 @@ from .support import temp_dir
 from .test_index_journal import age_runs, counted_reads, quiet_reader
 from tinyxp.read import store as store_module
 from tinyxp.read import stored as stored_module
+from tinyxp._files import update_notes
 from tinyxp.read.row import StoredRow
 
 QUERY = "config.seed < 3 & info.status == 'COMPLETE'"
@@ -51,6 +53,23 @@ class IndexFileTest(unittest.TestCase):
         self.assertEqual(rows[0].static, self.fresh.run(rows[0].run_id).static)
         with self.assertRaises(AttributeError):
             rows[0].no_such_attribute
+
+    def test_rows_stay_as_of_the_refresh_that_made_them(self) -> None:
+        reader = quiet_reader(self.log_dir)
+        rows, matches = reader.filter(), reader.filter(QUERY)
+        first = rows[0]
+        shutil.rmtree(os.path.join(self.log_dir, "2"))
+        update_notes(os.path.join(self.log_dir, "1"), add=["late"])
+        reader.refresh()
+        self.assertEqual(len(reader), 11)
+        self.assertEqual(rows[1].static, self.fresh.run(2).static)  # run 2 as it was, though removed since
+        self.assertEqual(rows[1]["config.seed"], self.fresh.run(2)["config.seed"])
+        self.assertEqual(first["tags"], [])
+        self.assertEqual(reader.run(1)["tags"], ["late"])
+        self.assertEqual(matches["info.run_id"], self.expected)
+        self.assertIs(rows[0], first)
+        self.assertEqual([row.run_id for row in rows[2:4]], ["3", "4"])
+        self.assertEqual(rows[-1].run_id, "12")
 
     def test_a_table_of_a_few_columns_reads_those_columns(self) -> None:
         reader = quiet_reader(self.log_dir)

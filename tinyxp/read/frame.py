@@ -16,7 +16,7 @@ from .._values import type_name
 from ..errors import ReaderError
 from . import frame_ops
 from .frame_ops import apply_map, check_column, describe_group, function_name, hashable, normalize_maps, selection
-from .row import NOT_LOADED, Row, ShortNames, StoredRow, is_metric, peek, record, summarize, with_short_names, with_values
+from .row import NOT_LOADED, LazyRows, Row, ShortNames, StoredRow, is_metric, peek, record, summarize, with_short_names, with_values
 from .text import csv_cell, format_cell, format_table
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
@@ -97,7 +97,7 @@ class DataFrame:
     """
 
     def __init__(self, rows: Iterable[Mapping] = ()) -> None:
-        self._rows = list(rows)
+        self._rows: Sequence[Mapping] = rows if isinstance(rows, LazyRows) else list(rows)
         self._keys: list[str] | None = None
 
     def __len__(self) -> int:

@@ -11,7 +11,7 @@ from ..errors import ReaderError
 from .frame import DataFrame
 from .index import collect_fields, read_run, split_metric_column, update_entries
 from .query_tree import Field, operands
-from .row import NOT_LOADED, SHORT_NAMES, Row, StoredRow, summarize, with_short_names
+from .row import NOT_LOADED, SHORT_NAMES, LazyRows, Row, StoredRow, summarize, with_short_names
 from .status import DEFAULT_LOST_AFTER, LOST, mark_lost
 from .store import INDEX_NAME, fallback_index_path, load_index, paused_gc, save_index
 from .stored import DAMAGED, HAS_PROBLEMS, HAS_VALUES
@@ -129,7 +129,7 @@ class Reader:
                 matches = [name for name, entry in zip(names, map(self._entries.__getitem__, names))
                            if (hits[entry] if type(entry) is int else predicate(entry["values"] if "lost" not in entry else values_of(entry), unused))]
                 self.save_index()
-                return DataFrame([self._row(name, self._entries[name]) for name in matches])
+                return DataFrame(LazyRows([(name, self._entries[name]) for name in matches], self._row))
             if by_columns is not None:  # fields only, and _stored_hits found every run decoded
                 stored, fields_only = [], True
             else:
@@ -153,8 +153,8 @@ class Reader:
                     if predicate(values, summary):
                         matches.append(current[0])
             self.save_index()
-            return DataFrame([self._row(name, self._entries[name]) for name in matches])
-        return DataFrame([self._row(name, self._entries[name]) for name in self._listed()])
+            return DataFrame(LazyRows([(name, self._entries[name]) for name in matches], self._row))
+        return DataFrame(LazyRows([(name, self._entries[name]) for name in self._listed()], self._row))
 
     def _listed(self) -> list[str]:
         """The ids of the runs listed: those with values."""
@@ -217,7 +217,7 @@ class Reader:
             if self._changed is not None:
                 self._changed |= changed
         self._entries = entries
-        self._shapes: dict[str, tuple[str, dict[str, list[str]], dict[str, int]]] = {}
+        self._shapes: dict[str, tuple[dict[str, Any], tuple[str, dict[str, list[str]], dict[str, int]]]] = {}
         self._light: dict[str, dict[str, Any]] = {}  # runs not decoded: their entries without values, as rows and summaries read them
         mark_lost(entries, self.log_dir, self.lost_after)
         stored = self._stored
@@ -252,33 +252,39 @@ class Reader:
             self._entries[name] = entry
         return entry
 
-    # what a StoredRow asks of the run it stands for
+    # what a StoredRow asks of the run it stands for: the index file as this Reader read it
 
-    def stored_value(self, name: str, column: str) -> Any:
-        """A config or info value of a run, from its column of the index while the run is not decoded; NOT_LOADED when it has none."""
-        entry = self._entries[name]
-        if type(entry) is int:
-            assert self._stored is not None  # where the position is
-            value = self._stored.value(entry, column)
-            if value is not DAMAGED:
-                return value
-        return values_of(self._entry(name)).get(column, NOT_LOADED)
+    def stored_value(self, name: str, position: int, column: str) -> Any:
+        """A config or info value of a run, from its column of the index; NOT_LOADED when it has none."""
+        assert self._stored is not None  # where the position is
+        value = self._stored.value(position, column)
+        return values_of(self._stored_entry(name, position)).get(column, NOT_LOADED) if value is DAMAGED else value
 
-    def stored_keys(self, name: str) -> list[str]:
-        entry = self._entries[name]
-        if type(entry) is int:
-            assert self._stored is not None  # where the position is
-            return self._stored.keys_at(entry)
-        return list(values_of(entry))
+    def stored_keys(self, name: str, position: int) -> list[str]:
+        assert self._stored is not None  # where the position is
+        return self._stored.keys_at(position)
 
-    def stored_values(self, name: str) -> dict[str, Any]:
-        return values_of(self._entry(name))
+    def stored_values(self, name: str, position: int) -> dict[str, Any]:
+        return values_of(self._stored_entry(name, position))
 
-    def stored_parts(self, name: str) -> tuple[dict[str, list[str]], Sequence[str], dict[str, int]]:
+    def stored_parts(self, name: str, position: int) -> tuple[dict[str, list[str]], Sequence[str], dict[str, int]]:
         """(metric keys by log name, artifacts, metric file sizes) of a run, its values left undecoded."""
-        entry = self._light_entry(name)
+        assert self._stored is not None  # where the position is
+        entry = self._stored.entry(position, with_values=False) or self._stored_entry(name, position)
         _, metrics, sizes = self._row_shape(name, entry)
         return metrics, entry["artifacts"], sizes
+
+    def _stored_entry(self, name: str, position: int) -> dict[str, Any]:
+        """The entry the index file holds at position (the run's entry now, while not refreshed since)."""
+        current = self._entries.get(name)
+        if type(current) is int and current == position:
+            return self._entry(name)  # decoded once for the Reader and its rows
+        assert self._stored is not None  # where the position is
+        entry = self._stored.entry(position)
+        if entry is None:
+            self._warn_damaged(self.index_path)
+            entry = read_run(os.path.join(self.log_dir, name), None, None)
+        return entry
 
     def _light_entry(self, name: str) -> dict[str, Any]:
         """The entry of a run without its values while it is not decoded (the values take every column)."""
@@ -304,19 +310,19 @@ class Reader:
 
     def _row(self, name: str, entry: Any) -> Row:
         if type(entry) is int:  # the run's entry is decoded when the row is first read
-            return StoredRow(f"{self.log_dir}{os.sep}{name}", name, self)
-        run_dir, metrics, sizes = self._shapes.get(name) or self._row_shape(name, entry)
-        return Row(entry["values"] if "lost" not in entry else values_of(entry), run_dir, metrics, entry["artifacts"], name, sizes)
+            return StoredRow(f"{self.log_dir}{os.sep}{name}", name, entry, self)
+        run_dir, metrics, sizes = self._row_shape(name, entry)
+        return Row(values_of(entry), run_dir, metrics, entry["artifacts"], name, sizes)
 
     def _row_shape(self, name: str, entry: dict[str, Any]) -> tuple[str, dict[str, list[str]], dict[str, int]]:
-        """(run folder, metric keys by log name, metric file sizes): the same for every row of the run until the next refresh."""
-        shape = self._shapes.get(name)
-        if shape is None:
+        """(run folder, metric keys by log name, metric file sizes): the same for every row of the entry."""
+        cached = self._shapes.get(name)
+        if cached is None or cached[0] is not entry:
             metrics, sizes = {}, {}
             for log, meta in entry["metrics"].items():
                 metrics[log], sizes[log] = meta["keys"], meta["stamp"][0]
-            shape = self._shapes[name] = (f"{self.log_dir}{os.sep}{name}", metrics, sizes)
-        return shape
+            cached = self._shapes[name] = (entry, (f"{self.log_dir}{os.sep}{name}", metrics, sizes))
+        return cached[1]
 
     def _summary(self, name: str, entry: dict[str, Any], function: str, column: str, row: Row | None = None) -> Any:
         """function (last, min, max, count) of a metric column of the run; its row is made only to read a metrics file.

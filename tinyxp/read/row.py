@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from .._contract import METRIC_SUFFIX, METRICS_DIR, MLXP_METRIC_SUFFIX
 from ..errors import ReaderError
@@ -20,7 +20,7 @@ from .stored import NOT_LOADED
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterator, Sequence
+    from typing import Any, Callable, Iterator
 
 SHORT_NAMES = {"id": "info.run_id", "status": "info.status"}  # in queries and table columns
 
@@ -300,7 +300,7 @@ class Row(Mapping):
 
 
 class StoredRow(Row):
-    """A row of a run whose index entry is not decoded yet; `source` (its Reader) decodes it.
+    """A row of a run of the index file, as its Reader (`source`) read it, decoded on demand.
 
     A config or info value is read from its column of the index (`source.stored_value`),
     the names of the run's values from the index too (`source.stored_keys`), so that a
@@ -309,28 +309,55 @@ class StoredRow(Row):
     metric and artifact names from `source.stored_parts`.
     """
 
-    __slots__ = ("_source",)
+    __slots__ = ("_position", "_source")
 
-    def __init__(self, run_dir: str, run_id: str, source: Any) -> None:  # noqa: super().__init__ would decode
+    def __init__(self, run_dir: str, run_id: str, position: int, source: Any) -> None:  # noqa: super().__init__ would decode
         self.run_dir = run_dir
         self.run_id = run_id
+        self._position = position
         self._source = source
         self._loaded = {}
 
     def __getattr__(self, name: str) -> Any:
         if name == "static":
-            self.static = self._source.stored_values(self.run_id)
+            self.static = self._source.stored_values(self.run_id, self._position)
         elif name in ("_metrics", "_artifacts", "_sizes"):
-            self._metrics, self._artifacts, self._sizes = self._source.stored_parts(self.run_id)
+            self._metrics, self._artifacts, self._sizes = self._source.stored_parts(self.run_id, self._position)
         else:
             raise AttributeError(name)
         return getattr(self, name)
 
     def static_value(self, column: str) -> Any:
-        return self._source.stored_value(self.run_id, column)
+        return self._source.stored_value(self.run_id, self._position, column)
 
     def static_keys(self) -> list[str]:
-        return self._source.stored_keys(self.run_id)
+        return self._source.stored_keys(self.run_id, self._position)
+
+
+class LazyRows(Sequence):
+    """The rows of a DataFrame, each made when first read: `make(name, entry)` for the runs
+    of a Reader as its last refresh left them (a query's result is often never read whole)."""
+
+    def __init__(self, runs: list[tuple[str, Any]], make: Callable[[str, Any], Row]) -> None:
+        self._runs = runs
+        self._make = make
+        self._rows: list[Row | None] = [None] * len(runs)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._runs)))]
+        row = self._rows[index]
+        if row is None:
+            row = self._rows[index] = self._make(*self._runs[index])
+        return row
+
+    def __iter__(self) -> Iterator[Row]:
+        if None in self._rows:
+            self._rows = [row if row is not None else self._make(*run) for row, run in zip(self._rows, self._runs)]
+        return iter(self._rows)  # type: ignore[arg-type]
 
 
 def peek(row: Mapping, column: str) -> Any:
