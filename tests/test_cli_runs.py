@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import unittest
+import unittest.mock
 
 from .bench import synth
 from .support import finish, run_process, script_env, start_process, temp_dir
@@ -51,6 +52,17 @@ class RunsTest(unittest.TestCase):
             ["id", "status", "config.model.name", "config.model.num_units", "config.optimizer.lr",
              "last(test.acc)", "last(test.loss)", "last(train.acc)", "last(train.loss)"],  # no counters (epoch)
         )
+
+    def test_the_cycle_collector_is_paused_while_the_table_is_made_only(self) -> None:
+        import gc
+
+        from tinyxp.read import store
+
+        states = []
+        with unittest.mock.patch.object(store.gc, "disable", side_effect=lambda: states.append("disabled")):
+            self.assertEqual(run_cli("runs", self.log_dir)[0], 0)
+        self.assertIn("disabled", states)
+        self.assertTrue(gc.isenabled())
 
     def test_query_and_sort(self) -> None:
         status, out, _ = run_cli("runs", self.log_dir, "-q", "config.model.name == 'mlp'", "-c", "id", "--sort=-config.optimizer.lr")

@@ -263,3 +263,41 @@ class OpenFilesTest(unittest.TestCase):
             for reader in readers:
                 self.assertEqual(reader.filter(QUERY)["info.run_id"], expected)
                 self.assertEqual(reader.filter()["train.loss"], readers[-1].filter()["train.loss"])
+
+
+class ColumnQueryTest(unittest.TestCase):
+    """A query comparing fields with strings and numbers only runs on the index's columns: the answers of the general path."""
+
+    QUERIES = ["config.seed in [0, 1, 2] & info.status == 'COMPLETE'", "config.model.name != 'mlp' | config.seed == 3",
+               "status not in ['FAILED'] & id in [1, 4, 5]", "config.optimizer.lr == 0.01 | id == 2"]
+
+    def setUp(self) -> None:
+        self.log_dir = os.path.join(temp_dir(self), "logs")
+        synth.write_tree(self.log_dir, 6, n_lines=3)
+        age_runs(self.log_dir)
+        self.index = os.path.join(self.log_dir, ".tinyxp", "index.json")
+        quiet_reader(self.log_dir).filter("config.seed < 3")  # the index written with its fields
+
+    def expected(self, query: str) -> list:
+        reader = quiet_reader(self.log_dir)
+        reader._decoded()  # every run's values tested as a mapping
+        return reader.filter(query)["info.run_id"]
+
+    def test_runs_not_decoded_and_decoded(self) -> None:
+        for query in self.QUERIES:
+            with self.subTest(query=query):
+                reader = quiet_reader(self.log_dir)
+                self.assertEqual(set(map(type, reader._entries.values())), {int})
+                self.assertEqual(reader.filter(query)["info.run_id"], self.expected(query))
+                self.assertEqual(set(map(type, reader._entries.values())), {int})
+                reader.run(2).static, reader.run(5).static  # two runs decoded, the others tested on the columns
+                self.assertEqual(reader.filter(query)["info.run_id"], self.expected(query))
+
+    def test_a_damaged_column_of_the_query(self) -> None:
+        expected = self.expected(self.QUERIES[0])
+        st = os.stat(self.index)
+        damage(self.index, b'"COMPLETE"')
+        os.utime(self.index, ns=(st.st_atime_ns, st.st_mtime_ns))
+        reader = quiet_reader(self.log_dir)
+        self.assertEqual(reader.filter(self.QUERIES[0])["info.run_id"], expected)
+        self.assertNotIn(int, set(map(type, reader._entries.values())))  # every run decoded or read again
