@@ -16,9 +16,23 @@ from .test_index_journal import age_runs, counted_reads, quiet_reader
 from tinyxp.read import store as store_module
 from tinyxp.read import stored as stored_module
 from tinyxp._files import update_notes
+from tinyxp.read.reader import ReaderWarning
 from tinyxp.read.row import StoredRow
 
 QUERY = "config.seed < 3 & info.status == 'COMPLETE'"
+
+
+SAVED_FILTERS: list = []
+
+
+def setUpModule() -> None:
+    """Damage is said once, as a warning: tests that look for it catch it; the others keep the output clean."""
+    SAVED_FILTERS[:] = warnings.filters[:]
+    warnings.filterwarnings("ignore", category=ReaderWarning)
+
+
+def tearDownModule() -> None:
+    warnings.filters[:] = SAVED_FILTERS
 
 
 def damage(path: str, needle: bytes) -> None:
@@ -89,7 +103,8 @@ class IndexFileTest(unittest.TestCase):
     def test_a_damaged_column_makes_the_runs_read_again(self) -> None:
         damage(self.index, b'"COMPLETE"')
         reader, _ = counted_reads(self.log_dir)
-        with mock.patch.object(store_module, "write_whole", wraps=store_module.write_whole) as written:
+        with mock.patch.object(store_module, "write_whole", wraps=store_module.write_whole) as written, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said once: tested below
             self.assertEqual(reader.filter(QUERY)["info.run_id"], self.expected)
         self.assertEqual(written.call_count, 1)  # the index written whole, from every run read again
         _, calls = counted_reads(self.log_dir)
@@ -99,8 +114,11 @@ class IndexFileTest(unittest.TestCase):
         damage(self.index, b'"stamps"')  # the first run's line
         reader, calls = counted_reads(self.log_dir)
         self.assertEqual(calls, [])  # found when it is decoded
-        self.assertEqual(reader.run(1).static, self.fresh.run(1).static)
-        self.assertEqual([row.static for row in reader.filter()], [row.static for row in self.fresh.filter()])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self.assertEqual(reader.run(1).static, self.fresh.run(1).static)
+            self.assertEqual([row.static for row in reader.filter()], [row.static for row in self.fresh.filter()])
+        self.assertEqual(len(caught), 1)
 
     def test_a_truncated_index_is_found_when_read(self) -> None:
         with open(self.index, "rb") as file:

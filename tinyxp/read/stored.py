@@ -37,6 +37,7 @@ RUN_LISTS = ("ids", "flags", "shape_of", "settled_size", "settled_mtime")  # the
 JSON_DECODE = json.JSONDecoder().decode
 READ_CHUNK = 64 * 1024 * 1024
 LINES_READ_ALONE = 256  # runs' lines read one by one; beyond, all of them at once
+PREAD = getattr(os, "pread", None)
 MAX_OPEN = 64  # index files a process keeps open (each Reader one) before reading the oldest whole
 OPEN: list[weakref.ref[Stored]] = []
 INT_ONLY = {int}
@@ -85,14 +86,14 @@ class Stored:
         if self.fd is None or size <= 0:
             return b""
         try:
-            os.lseek(self.fd, offset, os.SEEK_SET)
             chunks = []
             while size > 0:
-                chunk = os.read(self.fd, min(size, READ_CHUNK))
+                chunk = read_at(self.fd, min(size, READ_CHUNK), offset)
                 if not chunk:
                     break
                 chunks.append(chunk)
                 size -= len(chunk)
+                offset += len(chunk)
         except OSError:
             return b""
         return b"".join(chunks)
@@ -204,6 +205,14 @@ class Stored:
                     values[position] = dict(zip(keys, row))
             self.values = values
         return self.values
+
+
+def read_at(fd: int, size: int, offset: int) -> bytes:
+    """os.pread where there is one: a process forked with this Reader shares its descriptor, not a position."""
+    if PREAD is not None:
+        return PREAD(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - platforms without pread (Windows)
+    return os.read(fd, size)  # pragma: no cover
 
 
 def keep_open(stored: Stored) -> None:
