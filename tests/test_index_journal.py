@@ -217,6 +217,16 @@ class FieldsTest(unittest.TestCase):
             fields = reader.fields
         return fields, len(calls)
 
+    def test_fields_of_a_reader_that_missed_another_s_lines_are_not_used(self) -> None:
+        append(os.path.join(self.log_dir, "3", "metadata", "config.yaml"), "other: 1\n")
+        first = quiet_reader(self.log_dir)  # reads run 3 again: its fields are to be collected; its view is the journal now
+        append(os.path.join(self.log_dir, "2", "metadata", "config.yaml"), "extra: 1\n")
+        quiet_reader(self.log_dir)  # another reader appends run 2's new entry
+        self.assertNotIn("config.extra", first.fields)  # what the first reader saw
+        first.save_index()  # its fields line says where it expected to be written: not there
+        fields, collected = self.fields_collected()
+        self.assertEqual((fields["config.extra"], collected), ("int", 1))
+
     def test_saved_fields_are_used(self) -> None:
         fields, collected = self.fields_collected()
         self.assertEqual((fields["config.seed"], collected), ("int", 0))

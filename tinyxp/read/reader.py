@@ -70,6 +70,7 @@ class Reader:
         self.index_path = loaded.path  # where the index was read or written; None: memory
         self._entries: dict[str, Any] = loaded.entries  # run id -> entry, or its position in self._stored, not decoded yet
         self._stored = loaded.stored
+        self._view = loaded.view  # what this Reader saw of its index file and journal (store.View)
         self.problems: list[tuple[str, str]] = []
         self._dirty = False
         self._changed: set[str] | None = set()  # the entries to append to the journal; None: write the whole index
@@ -365,8 +366,8 @@ class Reader:
         if not self._dirty and (self._fields_saved or self._fields is None):
             return
         with paused_gc():
-            self.index_path = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self._restamped, self.index_path,
-                                         self._fields, self._stored, self._decoded)
+            self.index_path, self._view = save_index(self.index_paths, self.log_dir, self._entries, self._changed, self._restamped,
+                                                     self.index_path, self._fields, self._stored, self._decoded, self._view)
         if self.index_path is not None:
             self._dirty = False
             self._changed, self._restamped = set(), set()

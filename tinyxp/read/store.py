@@ -28,7 +28,11 @@ from .stored import FINISHED, HAS_PROBLEMS, HAS_VALUES, RUN_LISTS, Stored, decod
 
 TYPE_CHECKING = False  # typing only for annotations: importing it costs every launch a few ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Iterator
+    from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
+
+    # what a reader saw of its index: the index file's (size, mtime_ns), and how many bytes
+    # of its journal (None: unknown, another reader wrote in between)
+    View = Tuple[List[int], Optional[int]]
 
 INDEX_VERSION = 3  # 3: line 0, a line per column, a line per run (stored.py); the journal is beside the file
 INDEX_NAME = "index.json"
@@ -84,6 +88,7 @@ class Loaded:
         self.fields: dict[str, str] | None = None  # Reader.fields as of the entries, when saved with them
         self.newer: tuple[str, int] | None = None  # (path, version) of an index a newer tinyxp wrote
         self.damaged: str | None = None  # the path of an index file whose line 0 does not read back
+        self.view: View | None = None  # what was read: see View
 
 
 def load_index(paths: Iterable[str], log_dir: str) -> Loaded:
@@ -151,17 +156,22 @@ def stored_runs(head: dict[str, Any], fd: int, offset: int) -> tuple[Stored, dic
 def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
     """Apply the lines of the journal at path to the loaded index, in order; a line that is not `[id, entry]` is skipped.
 
-    A line `["", {"index": stamp, "fields": fields}]` gives the fields when it is the
-    last line and was written beside the index file read (its size and mtime_ns).
+    A line `["", {"index": stamp, "at": offset, "fields": fields}]` gives the fields when
+    it is the last line and was written by a reader whose view (View) was this index file
+    and the journal up to the line's own start: no other reader's line came in between.
     """
+    loaded.view = (index_stamp, 0)
     try:
         raw, _ = read_run_file(os.path.dirname(path), os.path.basename(path))
     except (OSError, ReaderError):
         return
+    loaded.view = (index_stamp, len(raw))
     runs = loaded.entries
     lines = raw.split(b"\n")
     superseded = superseded_lines(lines)
+    offset = 0
     for index, line in enumerate(lines):
+        start, offset = offset, offset + len(line) + 1
         if index in superseded:  # a later line gives the same run's entry: not decoded
             loaded.fields = None
             continue
@@ -175,7 +185,7 @@ def apply_journal(path: str, loaded: Loaded, index_stamp: list[int]) -> None:
             settle(loaded, name, settled[0])
             continue
         if name == FIELDS_LINE:
-            found = entry.get("fields") if isinstance(entry, dict) and entry.get("index") == index_stamp else None
+            found = entry.get("fields") if isinstance(entry, dict) and entry.get("index") == index_stamp and entry.get("at") == start else None
             loaded.fields = found if valid_fields(found) else None
             continue
         loaded.fields = None  # the fields of the runs before this line
@@ -224,7 +234,7 @@ def valid_fields(fields: Any) -> bool:
 
 def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, Any], changed: set[str] | None, restamped: set[str],
                loaded_from: str | None, fields: dict[str, str] | None, stored: Stored | None,
-               decoded: Callable[[], dict[str, dict[str, Any]]]) -> str | None:
+               decoded: Callable[[], dict[str, dict[str, Any]]], view: View | None) -> tuple[str | None, View | None]:
     """Write the index to the first of paths that can be written; that path, or None.
 
     With the names of the `changed` entries, and the index at loaded_from, these are
@@ -232,17 +242,22 @@ def save_index(paths: Iterable[str], log_dir: str, entries: dict[str, Any], chan
     entry `restamped` (only its settled stamp changed); else the whole index is written:
     the runs not decoded (their position in `stored`) are copied from it, or, when it
     is damaged, every run is decoded by decoded(). `fields`, when known, are saved after
-    the entries.
+    the entries (in the journal, when `view` says what the reader saw of it). Returns the
+    path written and the reader's view of it now.
     """
     for path in paths:
         try:
-            if changed is None or path != loaded_from or not append_journal(path, entries, changed, restamped, fields):
+            appended, new_view = (False, None) if changed is None or path != loaded_from else \
+                append_journal(path, entries, changed, restamped, fields, view)
+            if not appended:
                 old = stored.raw() if stored is not None else None
                 write_whole(path, log_dir, entries if old is not None else decoded(), fields, stored, old)
+                st = os.stat(path)
+                new_view = ([st.st_size, st.st_mtime_ns], 0)
         except OSError:
             continue
-        return path
-    return None
+        return path, new_view
+    return None, view
 
 
 def write_whole(path: str, log_dir: str, entries: dict[str, Any], fields: dict[str, str] | None,
@@ -291,32 +306,37 @@ def write_whole(path: str, log_dir: str, entries: dict[str, Any], fields: dict[s
         pass
 
 
-def append_journal(path: str, entries: dict[str, Any], changed: set[str], restamped: set[str], fields: dict[str, str] | None) -> bool:
-    """Append the changed entries, the restamped ones' stamps (and the fields) to the journal of the index at path;
-    False when the journal would grow too big."""
-    if not changed and not restamped and fields is None:
-        return True
+def append_journal(path: str, entries: dict[str, Any], changed: set[str], restamped: set[str], fields: dict[str, str] | None,
+                   view: View | None) -> tuple[bool, View | None]:
+    """Append the changed entries, the restamped ones' stamps (and the fields) to the journal of the index at path,
+    in one write; (False when the journal would grow too big, the reader's view of it after the write)."""
     lines: list[list[Any]] = [[name, entries.get(name)] for name in sorted(changed)]
     lines += [[name, SETTLED_LINE, entries[name]["settled"]] for name in sorted(restamped - changed) if type(entries.get(name)) is dict]
-    st = os.stat(path)
-    if fields is not None:
-        lines.append([FIELDS_LINE, {"index": [st.st_size, st.st_mtime_ns], "fields": fields}])
     data = "".join(json.dumps(line, separators=(",", ":"), check_circular=False) + "\n" for line in lines).encode("utf-8")
+    if fields is not None and view is not None and view[1] is not None:  # the fields of what this reader saw: valid if nothing came between
+        data += (json.dumps([FIELDS_LINE, {"index": view[0], "at": view[1] + len(data), "fields": fields}],
+                            separators=(",", ":"), check_circular=False) + "\n").encode("utf-8")
+    if not data:
+        return True, view
+    st = os.stat(path)
     journal = journal_path(path)
     try:
         size = os.lstat(journal).st_size
     except FileNotFoundError:
         size = 0
     if size + len(data) > max(JOURNAL_MIN_BYTES, st.st_size * JOURNAL_SHARE):
-        return False
+        return False, view
     fd = os.open(journal, APPEND_FLAGS, 0o666)
     try:
         written = os.write(fd, data)  # one write: readers appending at once do not interleave their lines
         while written < len(data):  # pragma: no cover - a rare short write (full disk, signal); a torn line is skipped when read
             written += os.write(fd, data[written:])
+        end = os.lseek(fd, 0, os.SEEK_CUR)  # where this write ended: O_APPEND put it after whatever was there
     finally:
         os.close(fd)
-    return True
+    if view is None:
+        return True, None
+    return True, (view[0], end if view[1] == end - len(data) else None)  # None: another reader wrote in between
 
 
 def fallback_index_path(log_dir: str, index_dir: str | None) -> str:
