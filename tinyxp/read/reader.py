@@ -122,10 +122,11 @@ class Reader:
     def _filter(self, query: str | None) -> DataFrame:
         if not (query and query.strip()):
             return DataFrame(LazyRows([(name, self._entries[name]) for name in self._listed()], self._row))
+        self.fields  # first: collecting them may decode every run
         columns = self._stored is not None and int in set(map(type, self._entries.values()))  # runs not decoded: read by column
         keys, scan, positional, predicate = self._compiled(query, columns)
         if scan is not None:  # no summary: no need to know the run tested, one comprehension for all
-            matches = scan(*self._tested(keys, positional), None)
+            matches = scan(*self._tested(keys, positional, columns), None)
         else:
             current = [""]  # the run being tested: no closure made per run
 
@@ -133,7 +134,7 @@ class Reader:
                 return self._summary(current[0], self._light_entry(current[0]), function, column)
 
             matches = []
-            for current[0], values in zip(*self._tested(keys, False)):
+            for current[0], values in zip(*self._tested(keys, False, columns)):
                 if predicate(values, summary):
                     matches.append(current[0])
         self.save_index()
@@ -161,20 +162,20 @@ class Reader:
             self._queries[(query, columns)] = found
         return found
 
-    def _tested(self, keys: list[str], positional: bool) -> tuple[list[str], list[Any]]:
+    def _tested(self, keys: list[str], positional: bool, columns: bool) -> tuple[list[str], list[Any]]:
         """(the listed runs, their values a query tests): tuples of the values of keys (None
         for one a run lacks) when positional, else mappings; read from the index's columns for
-        the runs not decoded, as they are for the others."""
+        the runs not decoded (when `columns`: there are some), as they are for the others."""
         names = self._listed()
         stored: list[Any] = []
-        if self._stored is not None and int in set(map(type, self._entries.values())):
-            columns = [self._stored.column(key) for key in keys]
-            if None in columns:  # a damaged line: every run is decoded, or read again
+        if columns and self._stored is not None:
+            values = [self._stored.column(key) for key in keys]
+            if None in values:  # a damaged line: every run is decoded, or read again
                 self._decoded()
             elif positional:
-                stored = list(zip(*columns)) if keys else [()] * len(self._stored.ids)
+                stored = list(zip(*values)) if keys else [()] * len(self._stored.ids)
             else:
-                stored = list(map(dict, map(zip, repeat(keys), zip(*columns)))) if keys else [{}] * len(self._stored.ids)
+                stored = list(map(dict, map(zip, repeat(keys), zip(*values)))) if keys else [{}] * len(self._stored.ids)
         entries = map(self._entries.__getitem__, names)
         if positional:
             return names, [stored[entry] if type(entry) is int else tuple(map(values_of(entry).get, keys)) for entry in entries]
