@@ -184,15 +184,21 @@ class Reader:
     def _listed(self) -> list[str]:
         """The ids of the runs listed (those with values), found once per refresh."""
         if self._listed_ids is None:
-            flags = self._stored.flags if self._stored is not None else []
-            self._listed_ids = [name for name, entry in self._entries.items() if (flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry)]
+            self._listed_ids = [name for name, entry in self._entries.items() if self._is_listed(entry)]
         return self._listed_ids
+
+    def _is_listed(self, entry: Any) -> bool:
+        """Whether a run's entry (or its position in the index file) is of a run with values."""
+        if type(entry) is int:
+            assert self._stored is not None  # where the position is
+            return bool(self._stored.flags[entry] & HAS_VALUES)
+        return "values" in entry
 
     def run(self, run_id: int | str) -> Row:
         """The run with this id; raises ReaderError for an id that is not a run here."""
         name = str(run_id)
         entry = self._entries.get(name)
-        if entry is None or not (self._stored.flags[entry] & HAS_VALUES if type(entry) is int else "values" in entry):  # type: ignore[union-attr]
+        if entry is None or not self._is_listed(entry):
             known = self._listed()
             raise ReaderError(f"Unknown run {name} in {self.log_dir!r}: runs here are {describe_ids(known)}")
         return self._row(name, self._entry(name))
